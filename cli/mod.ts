@@ -1,0 +1,98 @@
+/**
+ * The subcommand registry and dispatcher behind `main.ts`.
+ *
+ * To add a subcommand: create `cli/<name>.ts` exporting a `Subcommand` (see `command.ts`), import
+ * it here and add it to `SUBCOMMANDS`. Nothing else changes: `--help` lists it, `<name> --help`
+ * prints its usage, and `main.ts` dispatches to it. Name it after the Kafka script it replaces
+ * (`kafka-server-start.sh` -> `server-start`, `kafka-topics.sh` -> `topics`) and keep Kafka's flags.
+ *
+ * @example
+ * ```ts
+ * import { runCli } from "./mod.ts";
+ * const exitCode = await runCli(["storage", "random-uuid"]);
+ * ```
+ *
+ * @module
+ */
+
+import { type CliIo, consoleIo, type Subcommand, UsageError, wantsHelp } from "./command.ts";
+import { storageCommand } from "./storage.ts";
+
+export type { CliIo, Subcommand } from "./command.ts";
+export { UsageError } from "./command.ts";
+
+/** Every working subcommand, in the order `--help` lists them. Add new ones here. */
+export const SUBCOMMANDS: readonly Subcommand[] = [
+  storageCommand,
+];
+
+/** The program name used in usage lines. */
+export const PROGRAM = "deno run -A main.ts";
+
+/**
+ * The top-level help: one line per subcommand.
+ *
+ * @example
+ * ```ts
+ * import { helpText } from "./mod.ts";
+ * console.log(helpText());
+ * ```
+ */
+export function helpText(commands: readonly Subcommand[] = SUBCOMMANDS): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    `Usage: ${PROGRAM} <subcommand> [options]`,
+    "",
+    "kraftling: Apache Kafka's KRaft mode; subcommands are named after Kafka's scripts.",
+    "",
+    "Subcommands:",
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    "",
+    `Run '${PROGRAM} <subcommand> --help' for a subcommand's options.`,
+  ].join("\n");
+}
+
+/**
+ * Dispatches a command line (without the program name) and returns the exit code: 0 on success,
+ * 1 for usage errors (one line on stderr) and for failures the subcommand reports.
+ *
+ * @example
+ * ```ts
+ * import { runCli } from "./mod.ts";
+ * Deno.exitCode = await runCli(Deno.args);
+ * ```
+ */
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo = consoleIo,
+  commands: readonly Subcommand[] = SUBCOMMANDS,
+): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    io.err(helpText(commands));
+    return 1;
+  }
+  if (name === "--help" || name === "-h" || name === "help") {
+    io.out(helpText(commands));
+    return 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (command === undefined) {
+    const what = name.startsWith("-") ? "option" : "subcommand";
+    io.err(`Unknown ${what} ${name} (run '${PROGRAM} --help' to list subcommands)`);
+    return 1;
+  }
+  if (wantsHelp(rest) && !command.handlesHelp) {
+    io.out(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(e.message);
+      return 1;
+    }
+    throw e;
+  }
+}

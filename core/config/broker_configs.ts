@@ -1,0 +1,308 @@
+/**
+ * The broker (`server.properties`) config definitions kraftling understands, with Kafka 3.9's
+ * names, types, defaults, validators and dynamic-update modes, plus the Kafka keys it accepts and
+ * ignores so that real `server.properties` files load.
+ *
+ * @module
+ */
+
+import {
+  atLeast,
+  between,
+  type ConfigDef,
+  type ConfigType,
+  type DynamicMode,
+  inList,
+  INT_MAX,
+  listOf,
+  LONG_MAX_TEXT,
+  type Validator,
+} from "./config_def.ts";
+
+function def(
+  name: string,
+  type: ConfigType,
+  defaultText: string | null,
+  options: { validator?: Validator; dynamic?: DynamicMode; sensitive?: boolean } = {},
+): ConfigDef {
+  return { name, type, defaultText, ...options };
+}
+
+const CLUSTER = { dynamic: "cluster-wide" } as const;
+const PER_BROKER = { dynamic: "per-broker" } as const;
+
+/** Compression codecs a topic or broker may name (`compression.type`). */
+export const COMPRESSION_TYPES = ["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"];
+
+/** Security protocols Kafka knows; kraftling serves only PLAINTEXT for now. */
+export const SECURITY_PROTOCOLS = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
+
+/**
+ * Every broker config kraftling reads, in Kafka's spelling, with Kafka 3.9's defaults.
+ *
+ * @example
+ * ```ts
+ * import { BROKER_CONFIGS } from "./broker_configs.ts";
+ * BROKER_CONFIGS.get("message.max.bytes")?.defaultText; // "1048588"
+ * ```
+ */
+export const BROKER_CONFIGS: ReadonlyMap<string, ConfigDef> = new Map(
+  [
+    // KRaft (KRaftConfigs, QuorumConfig)
+    def("process.roles", "list", "", { validator: listOf("broker", "controller") }),
+    def("node.id", "int", "-1"),
+    def("broker.id", "int", "-1"),
+    def("controller.listener.names", "string", null),
+    def("controller.quorum.voters", "list", ""),
+    def("controller.quorum.bootstrap.servers", "list", ""),
+    def("controller.quorum.election.timeout.ms", "int", "1000"),
+    def("controller.quorum.fetch.timeout.ms", "int", "2000"),
+    def("controller.quorum.election.backoff.max.ms", "int", "1000"),
+    def("controller.quorum.request.timeout.ms", "int", "2000"),
+    def("controller.quorum.retry.backoff.ms", "int", "20"),
+    def("controller.quorum.append.linger.ms", "int", "25"),
+    def("broker.session.timeout.ms", "int", "9000"),
+    def("broker.heartbeat.interval.ms", "int", "2000"),
+    def("metadata.log.dir", "string", null),
+    def("metadata.log.segment.bytes", "int", "1073741824", { validator: atLeast(12) }),
+    def("metadata.log.segment.ms", "long", "604800000"),
+    def("metadata.log.max.record.bytes.between.snapshots", "long", "20971520", {
+      validator: atLeast(1),
+    }),
+    def("metadata.log.max.snapshot.interval.ms", "long", "3600000", { validator: atLeast(0) }),
+    def("metadata.max.retention.bytes", "long", "104857600"),
+    def("metadata.max.retention.ms", "long", "604800000"),
+    def("metadata.max.idle.interval.ms", "int", "500", { validator: atLeast(0) }),
+    // Sockets (SocketServerConfigs)
+    def("listeners", "string", "PLAINTEXT://:9092", PER_BROKER),
+    def("advertised.listeners", "string", null, PER_BROKER),
+    def("listener.security.protocol.map", "string", null, PER_BROKER),
+    def("inter.broker.listener.name", "string", null),
+    def("security.inter.broker.protocol", "string", "PLAINTEXT", {
+      validator: inList(...SECURITY_PROTOCOLS),
+    }),
+    def("socket.request.max.bytes", "int", "104857600", { validator: atLeast(1) }),
+    def("socket.send.buffer.bytes", "int", "102400"),
+    def("socket.receive.buffer.bytes", "int", "102400"),
+    def("queued.max.requests", "int", "500", { validator: atLeast(1) }),
+    def("num.network.threads", "int", "3", { validator: atLeast(1), ...CLUSTER }),
+    def("num.io.threads", "int", "8", { validator: atLeast(1), ...CLUSTER }),
+    def("connections.max.idle.ms", "long", "600000"),
+    def("max.connections", "int", String(INT_MAX), { validator: atLeast(0), ...CLUSTER }),
+    // Topics and logs (ServerLogConfigs, ServerConfigs)
+    def("log.dir", "string", "/tmp/kraft-combined-logs"),
+    def("log.dirs", "string", null),
+    def("num.partitions", "int", "1", { validator: atLeast(1) }),
+    def("default.replication.factor", "int", "1"),
+    def("auto.create.topics.enable", "boolean", "true"),
+    def("delete.topic.enable", "boolean", "true"),
+    def("message.max.bytes", "int", "1048588", { validator: atLeast(0), ...CLUSTER }),
+    def("log.segment.bytes", "int", "1073741824", { validator: atLeast(14), ...CLUSTER }),
+    def("log.roll.ms", "long", null, CLUSTER),
+    def("log.roll.hours", "int", "168", { validator: atLeast(1) }),
+    def("log.roll.jitter.ms", "long", null, CLUSTER),
+    def("log.roll.jitter.hours", "int", "0", { validator: atLeast(0) }),
+    def("log.retention.ms", "long", null, CLUSTER),
+    def("log.retention.minutes", "int", null),
+    def("log.retention.hours", "int", "168"),
+    def("log.retention.bytes", "long", "-1", CLUSTER),
+    def("log.retention.check.interval.ms", "long", "300000", { validator: atLeast(1) }),
+    def("log.cleanup.policy", "list", "delete", {
+      validator: listOf("compact", "delete"),
+      ...CLUSTER,
+    }),
+    def("log.flush.interval.messages", "long", LONG_MAX_TEXT, {
+      validator: atLeast(1),
+      ...CLUSTER,
+    }),
+    def("log.flush.interval.ms", "long", null, CLUSTER),
+    def("log.flush.scheduler.interval.ms", "long", LONG_MAX_TEXT),
+    def("log.flush.offset.checkpoint.interval.ms", "int", "60000", { validator: atLeast(0) }),
+    def("log.index.size.max.bytes", "int", "10485760", { validator: atLeast(4), ...CLUSTER }),
+    def("log.index.interval.bytes", "int", "4096", { validator: atLeast(0), ...CLUSTER }),
+    def("log.segment.delete.delay.ms", "long", "60000", { validator: atLeast(0), ...CLUSTER }),
+    def("log.preallocate", "boolean", "false", CLUSTER),
+    def("log.message.timestamp.type", "string", "CreateTime", {
+      validator: inList("CreateTime", "LogAppendTime"),
+      ...CLUSTER,
+    }),
+    def("log.message.timestamp.before.max.ms", "long", LONG_MAX_TEXT, {
+      validator: atLeast(0),
+      ...CLUSTER,
+    }),
+    def("log.message.timestamp.after.max.ms", "long", LONG_MAX_TEXT, {
+      validator: atLeast(0),
+      ...CLUSTER,
+    }),
+    def("log.message.downconversion.enable", "boolean", "true", CLUSTER),
+    def("log.cleaner.enable", "boolean", "true"),
+    def("log.cleaner.threads", "int", "1", { validator: atLeast(0), ...CLUSTER }),
+    def("log.cleaner.delete.retention.ms", "long", "86400000", {
+      validator: atLeast(0),
+      ...CLUSTER,
+    }),
+    def("log.cleaner.min.compaction.lag.ms", "long", "0", { validator: atLeast(0), ...CLUSTER }),
+    def("log.cleaner.max.compaction.lag.ms", "long", LONG_MAX_TEXT, {
+      validator: atLeast(1),
+      ...CLUSTER,
+    }),
+    def("log.cleaner.min.cleanable.ratio", "double", "0.5", {
+      validator: between(0, 1),
+      ...CLUSTER,
+    }),
+    def("log.local.retention.ms", "long", "-2", CLUSTER),
+    def("log.local.retention.bytes", "long", "-2", CLUSTER),
+    def("compression.type", "string", "producer", {
+      validator: inList(...COMPRESSION_TYPES),
+      ...CLUSTER,
+    }),
+    def("compression.gzip.level", "int", "-1", CLUSTER),
+    def("compression.lz4.level", "int", "9", { validator: between(1, 17), ...CLUSTER }),
+    def("compression.zstd.level", "int", "3", { validator: between(-131072, 22), ...CLUSTER }),
+    def("min.insync.replicas", "int", "1", { validator: atLeast(1), ...CLUSTER }),
+    def("unclean.leader.election.enable", "boolean", "false", CLUSTER),
+    def("num.recovery.threads.per.data.dir", "int", "2", { validator: atLeast(1), ...CLUSTER }),
+    // Replication
+    def("replica.fetch.max.bytes", "int", "1048576", { validator: atLeast(0) }),
+    def("replica.lag.time.max.ms", "long", "30000"),
+    def("fetch.max.bytes", "int", "57671680", { validator: atLeast(1024) }),
+    // Group coordinator (GroupCoordinatorConfig)
+    def("offsets.topic.num.partitions", "int", "50", { validator: atLeast(1) }),
+    def("offsets.topic.replication.factor", "short", "3", { validator: atLeast(1) }),
+    def("offsets.topic.segment.bytes", "int", "104857600", { validator: atLeast(1) }),
+    def("offsets.retention.minutes", "int", "10080", { validator: atLeast(1) }),
+    def("offsets.retention.check.interval.ms", "long", "600000", { validator: atLeast(1) }),
+    def("offsets.commit.timeout.ms", "int", "5000", { validator: atLeast(1) }),
+    def("offset.metadata.max.bytes", "int", "4096"),
+    def("group.initial.rebalance.delay.ms", "int", "3000"),
+    def("group.min.session.timeout.ms", "int", "6000"),
+    def("group.max.session.timeout.ms", "int", "1800000"),
+    def("group.max.size", "int", String(INT_MAX), { validator: atLeast(1) }),
+    // Transactions (TransactionLogConfigs)
+    def("transaction.state.log.num.partitions", "int", "50", { validator: atLeast(1) }),
+    def("transaction.state.log.replication.factor", "short", "3", { validator: atLeast(1) }),
+    def("transaction.state.log.min.isr", "int", "2", { validator: atLeast(1) }),
+    def("transaction.state.log.segment.bytes", "int", "104857600", { validator: atLeast(1) }),
+    def("transactional.id.expiration.ms", "int", "604800000", { validator: atLeast(1) }),
+    def("transaction.max.timeout.ms", "int", "900000", { validator: atLeast(1) }),
+    def("producer.id.expiration.ms", "int", "86400000", { validator: atLeast(1), ...CLUSTER }),
+    // Features
+    def("inter.broker.protocol.version", "string", null),
+    def("unstable.feature.versions.enable", "boolean", "false"),
+    def("unstable.api.versions.enable", "boolean", "false"),
+  ].map((d) => [d.name, d]),
+);
+
+/**
+ * Kafka broker keys that kraftling accepts and does not act on (threads, metrics, quotas, TLS,
+ * ZooKeeper, tiered storage, ...). Loading them is silent; unknown keys produce a warning.
+ */
+export const IGNORED_BROKER_KEYS: ReadonlySet<string> = new Set([
+  "background.threads",
+  "num.replica.fetchers",
+  "num.replica.alter.log.dirs.threads",
+  "replica.fetch.min.bytes",
+  "replica.fetch.wait.max.ms",
+  "replica.fetch.backoff.ms",
+  "replica.fetch.response.max.bytes",
+  "replica.socket.timeout.ms",
+  "replica.socket.receive.buffer.bytes",
+  "replica.high.watermark.checkpoint.interval.ms",
+  "replica.selector.class",
+  "auto.leader.rebalance.enable",
+  "leader.imbalance.check.interval.seconds",
+  "leader.imbalance.per.broker.percentage",
+  "controlled.shutdown.enable",
+  "controlled.shutdown.max.retries",
+  "controlled.shutdown.retry.backoff.ms",
+  "broker.rack",
+  "broker.id.generation.enable",
+  "reserved.broker.max.id",
+  "metric.reporters",
+  "metrics.num.samples",
+  "metrics.sample.window.ms",
+  "metrics.recording.level",
+  "kafka.metrics.reporters",
+  "kafka.metrics.polling.interval.secs",
+  "auto.include.jmx.reporter",
+  "authorizer.class.name",
+  "super.users",
+  "allow.everyone.if.no.acl.found",
+  "principal.builder.class",
+  "security.providers",
+  "connection.failed.authentication.delay.ms",
+  "connections.max.reauth.ms",
+  "max.connections.per.ip",
+  "max.connections.per.ip.overrides",
+  "max.connection.creation.rate",
+  "socket.listen.backlog.size",
+  "socket.connection.setup.timeout.ms",
+  "socket.connection.setup.timeout.max.ms",
+  "num.quota.samples",
+  "quota.window.num",
+  "quota.window.size.seconds",
+  "replication.quota.window.num",
+  "replication.quota.window.size.seconds",
+  "alter.log.dirs.replication.quota.window.num",
+  "alter.log.dirs.replication.quota.window.size.seconds",
+  "client.quota.callback.class",
+  "delegation.token.master.key",
+  "delegation.token.secret.key",
+  "delegation.token.expiry.time.ms",
+  "delegation.token.max.lifetime.ms",
+  "delegation.token.expiry.check.interval.ms",
+  "log.cleaner.backoff.ms",
+  "log.cleaner.dedupe.buffer.size",
+  "log.cleaner.io.buffer.size",
+  "log.cleaner.io.buffer.load.factor",
+  "log.cleaner.io.max.bytes.per.second",
+  "log.flush.start.offset.checkpoint.interval.ms",
+  "log.message.format.version",
+  "log.message.timestamp.difference.max.ms",
+  "log.dir.failure.timeout.ms",
+  "log.initial.task.delay.ms",
+  "create.topic.policy.class.name",
+  "alter.config.policy.class.name",
+  "offsets.load.buffer.size",
+  "offsets.commit.required.acks",
+  "group.coordinator.new.enable",
+  "group.coordinator.rebalance.protocols",
+  "group.coordinator.threads",
+  "group.consumer.session.timeout.ms",
+  "group.consumer.heartbeat.interval.ms",
+  "group.consumer.max.size",
+  "group.consumer.assignors",
+  "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+  "transaction.remove.expired.transaction.cleanup.interval.ms",
+  "transaction.state.log.load.buffer.size",
+  "transaction.partition.verification.enable",
+  "producer.id.expiration.check.interval.ms",
+  "producer.purgatory.purge.interval.requests",
+  "fetch.purgatory.purge.interval.requests",
+  "delete.records.purgatory.purge.interval.requests",
+  "max.incremental.fetch.session.cache.slots",
+  "queued.max.request.bytes",
+  "request.timeout.ms",
+  "metadata.log.max.snapshot.cache.size",
+  "early.start.listeners",
+  "initial.broker.registration.timeout.ms",
+  "broker.heartbeat.interval.ms.jitter",
+  "sasl.enabled.mechanisms",
+  "sasl.mechanism.inter.broker.protocol",
+  "sasl.mechanism.controller.protocol",
+  "zookeeper.metadata.migration.enable",
+  "eligible.leader.replicas.enable",
+  "telemetry.max.bytes",
+  "config.providers",
+]);
+
+/** Key prefixes Kafka accepts for families of configs kraftling ignores (TLS, SASL, per-listener). */
+export const IGNORED_BROKER_KEY_PREFIXES: readonly string[] = [
+  "listener.name.",
+  "ssl.",
+  "sasl.",
+  "zookeeper.",
+  "remote.log.",
+  "log.cleaner.",
+  "config.providers.",
+];

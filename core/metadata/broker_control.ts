@@ -1,0 +1,511 @@
+/**
+ * Broker lifecycle on the active controller (KIP-631): registration, heartbeats, fencing after
+ * the session timeout, controlled shutdown, unregistration, and ISR changes from partition
+ * leaders (AlterPartition, KIP-497). Kafka's `ClusterControlManager`, `BrokerHeartbeatManager`
+ * and the broker-facing parts of `ReplicationControlManager`, as pure functions.
+ *
+ * Heartbeat times are controller soft state ({@link BrokerSessions}), passed in and returned:
+ * they are never written to the log.
+ *
+ * @module
+ */
+
+import { ErrorCode } from "../../net/protocol/generated/errors.ts";
+import type {
+  AlterPartitionRequest,
+  PartitionData as AlterPartitionRequestPartition,
+} from "../../net/protocol/generated/alter_partition_request.ts";
+import {
+  type AlterPartitionResponse,
+  createAlterPartitionResponse,
+  createPartitionData,
+  createTopicData,
+  type PartitionData as AlterPartitionResponsePartition,
+} from "../../net/protocol/generated/alter_partition_response.ts";
+import type {
+  BrokerHeartbeatRequest,
+} from "../../net/protocol/generated/broker_heartbeat_request.ts";
+import {
+  type BrokerHeartbeatResponse,
+  createBrokerHeartbeatResponse,
+} from "../../net/protocol/generated/broker_heartbeat_response.ts";
+import type {
+  BrokerRegistrationRequest,
+} from "../../net/protocol/generated/broker_registration_request.ts";
+import {
+  type BrokerRegistrationResponse,
+  createBrokerRegistrationResponse,
+} from "../../net/protocol/generated/broker_registration_response.ts";
+import { createBrokerRegistrationChangeRecord } from "../../net/protocol/generated/broker_registration_change_record.ts";
+import { createFenceBrokerRecord } from "../../net/protocol/generated/fence_broker_record.ts";
+import { createPartitionChangeRecord } from "../../net/protocol/generated/partition_change_record.ts";
+import {
+  createBrokerEndpoint,
+  createBrokerFeature,
+  createRegisterBrokerRecord,
+} from "../../net/protocol/generated/register_broker_record.ts";
+import { createUnfenceBrokerRecord } from "../../net/protocol/generated/unfence_broker_record.ts";
+import { createUnregisterBrokerRecord } from "../../net/protocol/generated/unregister_broker_record.ts";
+import type {
+  UnregisterBrokerRequest,
+} from "../../net/protocol/generated/unregister_broker_request.ts";
+import {
+  createUnregisterBrokerResponse,
+  type UnregisterBrokerResponse,
+} from "../../net/protocol/generated/unregister_broker_response.ts";
+import { ZERO_UUID } from "../../net/protocol/uuid.ts";
+import {
+  type BrokerResult,
+  type BrokerSessions,
+  type ControllerContext,
+  type ControllerResult,
+  leadsAnyPartition,
+  partitionChangesFor,
+} from "./controller_context.ts";
+import {
+  applyRecords,
+  type BrokerRegistration,
+  isBrokerActive,
+  type MetadataImage,
+  metadataVersion,
+  NO_LEADER_CHANGE,
+} from "./image.ts";
+import {
+  makeRecord,
+  METADATA_VERSION_FEATURE,
+  type MetadataRecord,
+  MetadataVersion,
+  RecordType,
+  recordVersionsFor,
+} from "./records.ts";
+
+/**
+ * Handles BrokerRegistration. The new broker epoch is the offset of the RegisterBrokerRecord.
+ * A different incarnation while the old one still has a live session is a
+ * DUPLICATE_BROKER_REGISTRATION; a re-registration of an unfenced broker first moves its
+ * leaderships away (its new registration starts fenced).
+ *
+ * @example
+ * ```ts
+ * import { brokerRegistration } from "./broker_control.ts";
+ * // const { records, response, sessions } = brokerRegistration(image, request, ctx);
+ * ```
+ */
+export function brokerRegistration(
+  image: MetadataImage,
+  request: BrokerRegistrationRequest,
+  ctx: ControllerContext,
+): BrokerResult<BrokerRegistrationResponse> {
+  const fail = (errorCode: number): BrokerResult<BrokerRegistrationResponse> => ({
+    records: [],
+    response: createBrokerRegistrationResponse({ errorCode, brokerEpoch: -1n }),
+    sessions: ctx.sessions,
+  });
+  if (request.clusterId !== ctx.config.clusterId) return fail(ErrorCode.INCONSISTENT_CLUSTER_ID);
+  const id = request.brokerId;
+  const existing = image.cluster.brokers.get(id);
+  if (
+    existing !== undefined && existing.incarnationId !== request.incarnationId &&
+    hasValidSession(ctx, id)
+  ) {
+    return fail(ErrorCode.DUPLICATE_BROKER_REGISTRATION);
+  }
+  const features = request.features.map((f) => createBrokerFeature({ ...f }));
+  if (!features.some((f) => f.name === METADATA_VERSION_FEATURE)) {
+    // As Kafka: a broker that sends no range supports only the first KRaft metadata.version.
+    features.push(createBrokerFeature({
+      name: METADATA_VERSION_FEATURE,
+      minSupportedVersion: MetadataVersion.IBP_3_0_IV1,
+      maxSupportedVersion: MetadataVersion.IBP_3_0_IV1,
+    }));
+  }
+  for (const f of features) {
+    const level = image.features.get(f.name);
+    if (level !== undefined && (level < f.minSupportedVersion || level > f.maxSupportedVersion)) {
+      return fail(ErrorCode.UNSUPPORTED_VERSION);
+    }
+  }
+  const records: MetadataRecord[] = [];
+  if (existing !== undefined && !existing.fenced) {
+    records.push(...partitionChangesFor(image, { kind: "remove", brokerId: id }));
+  }
+  const brokerEpoch = ctx.nextOffset + records.length;
+  records.push(makeRecord(
+    RecordType.REGISTER_BROKER,
+    recordVersionsFor(metadataVersion(image)).registerBroker,
+    createRegisterBrokerRecord({
+      brokerId: id,
+      isMigratingZkBroker: request.isMigratingZkBroker,
+      incarnationId: request.incarnationId,
+      brokerEpoch: BigInt(brokerEpoch),
+      endPoints: request.listeners.map((l) =>
+        createBrokerEndpoint({
+          name: l.name,
+          host: l.host,
+          port: l.port,
+          securityProtocol: l.securityProtocol,
+        })
+      ),
+      features,
+      rack: request.rack,
+      fenced: true,
+      inControlledShutdown: false,
+      logDirs: [...request.logDirs],
+    }),
+  ));
+  return {
+    records,
+    response: createBrokerRegistrationResponse({ brokerEpoch: BigInt(brokerEpoch) }),
+    sessions: touch(ctx.sessions, id, ctx.nowMs),
+  };
+}
+
+/** The broker states of Kafka's `BrokerControlState`. */
+type BrokerState = "fenced" | "unfenced" | "controlledShutdown" | "shutdownNow";
+
+/**
+ * Handles BrokerHeartbeat: refreshes the session, unfences a broker that has caught up to its
+ * registration offset and wants unfencing, fences one that asks, and walks a controlled shutdown
+ * (leaderships moved away first, then `shouldShutDown`).
+ *
+ * @example
+ * ```ts
+ * import { brokerHeartbeat } from "./broker_control.ts";
+ * // const { records, response, sessions } = brokerHeartbeat(image, request, ctx);
+ * ```
+ */
+export function brokerHeartbeat(
+  image: MetadataImage,
+  request: BrokerHeartbeatRequest,
+  ctx: ControllerContext,
+): BrokerResult<BrokerHeartbeatResponse> {
+  const b = registrationWithEpoch(image, request.brokerId, request.brokerEpoch);
+  if (b === undefined) {
+    return {
+      records: [],
+      response: createBrokerHeartbeatResponse({ errorCode: ErrorCode.STALE_BROKER_EPOCH }),
+      sessions: ctx.sessions,
+    };
+  }
+  const isCaughtUp = request.currentMetadataOffset >= BigInt(b.epoch);
+  const current: BrokerState = b.fenced
+    ? "fenced"
+    : b.inControlledShutdown
+    ? "controlledShutdown"
+    : "unfenced";
+  const next = nextState(image, b, current, request, isCaughtUp);
+  const records: MetadataRecord[] = [];
+  if (next !== current) {
+    if (next === "unfenced") records.push(...unfenceRecords(image, b));
+    else if (next === "controlledShutdown") records.push(...controlledShutdownRecords(image, b));
+    else if (!b.fenced) records.push(...fenceRecords(image, b));
+  }
+  return {
+    records,
+    response: createBrokerHeartbeatResponse({
+      isCaughtUp,
+      isFenced: next === "fenced" || next === "shutdownNow",
+      shouldShutDown: next === "shutdownNow",
+    }),
+    sessions: touch(ctx.sessions, b.id, ctx.nowMs),
+  };
+}
+
+function nextState(
+  image: MetadataImage,
+  b: BrokerRegistration,
+  current: BrokerState,
+  request: BrokerHeartbeatRequest,
+  isCaughtUp: boolean,
+): BrokerState {
+  switch (current) {
+    case "fenced":
+      if (request.wantShutDown) return "shutdownNow";
+      if (request.wantFence || !isCaughtUp) return "fenced";
+      return "unfenced";
+    case "unfenced":
+      if (request.wantFence) return request.wantShutDown ? "shutdownNow" : "fenced";
+      if (!request.wantShutDown) return "unfenced";
+      return leadsAnyPartition(image, b.id) ? "controlledShutdown" : "shutdownNow";
+    default:
+      if (request.wantFence || !leadsAnyPartition(image, b.id)) return "shutdownNow";
+      return "controlledShutdown";
+  }
+}
+
+/** Partition changes then the fence record (Kafka's `handleBrokerFenced`). */
+function fenceRecords(image: MetadataImage, b: BrokerRegistration): MetadataRecord[] {
+  return [
+    ...partitionChangesFor(image, { kind: "remove", brokerId: b.id }),
+    makeRecord(
+      RecordType.FENCE_BROKER,
+      0,
+      createFenceBrokerRecord({ id: b.id, epoch: BigInt(b.epoch) }),
+    ),
+  ];
+}
+
+/** The unfence record, then leader elections that the unfenced broker wins. */
+function unfenceRecords(image: MetadataImage, b: BrokerRegistration): MetadataRecord[] {
+  const unfence = makeRecord(
+    RecordType.UNFENCE_BROKER,
+    0,
+    createUnfenceBrokerRecord({ id: b.id, epoch: BigInt(b.epoch) }),
+  );
+  const after = applyRecords(image, [unfence]);
+  return [unfence, ...partitionChangesFor(after, { kind: "elect", brokerId: b.id })];
+}
+
+/** Marks the broker in controlled shutdown (KIP-841) and moves its leaderships and ISR slots. */
+function controlledShutdownRecords(image: MetadataImage, b: BrokerRegistration): MetadataRecord[] {
+  const out: MetadataRecord[] = [];
+  const mv = metadataVersion(image);
+  if (mv >= MetadataVersion.IBP_3_3_IV3 && !b.inControlledShutdown) {
+    out.push(makeRecord(
+      RecordType.BROKER_REGISTRATION_CHANGE,
+      recordVersionsFor(mv).brokerRegistrationChange,
+      createBrokerRegistrationChangeRecord({
+        brokerId: b.id,
+        brokerEpoch: BigInt(b.epoch),
+        inControlledShutdown: 1,
+      }),
+    ));
+  }
+  const after = out.length > 0 ? applyRecords(image, out) : image;
+  out.push(...partitionChangesFor(after, { kind: "remove", brokerId: b.id }));
+  return out;
+}
+
+/**
+ * Fences every unfenced broker whose last heartbeat is older than `broker.session.timeout.ms`,
+ * moving its leaderships to other live ISR members (or -1). Brokers with no session yet (a newly
+ * active controller) get one starting now, as Kafka's `BrokerHeartbeatManager` on activation.
+ *
+ * @example
+ * ```ts
+ * import { tick } from "./broker_control.ts";
+ * // const { records, sessions } = tick(image, ctx);
+ * ```
+ */
+export function tick(
+  image: MetadataImage,
+  ctx: ControllerContext,
+): { records: MetadataRecord[]; sessions: BrokerSessions } {
+  let sessions = ctx.sessions;
+  let current = image;
+  const records: MetadataRecord[] = [];
+  for (const b of image.cluster.brokers.values()) {
+    const session = sessions.get(b.id);
+    if (session === undefined) {
+      sessions = touch(sessions, b.id, ctx.nowMs);
+      continue;
+    }
+    if (b.fenced || ctx.nowMs - session.lastContactMs <= ctx.config.brokerSessionTimeoutMs) {
+      continue;
+    }
+    const fence = fenceRecords(current, current.cluster.brokers.get(b.id)!);
+    records.push(...fence);
+    current = applyRecords(current, fence);
+  }
+  return { records, sessions };
+}
+
+/**
+ * Handles UnregisterBroker: the broker leaves every ISR, then its registration is removed.
+ *
+ * @example
+ * ```ts
+ * import { unregisterBroker } from "./broker_control.ts";
+ * // const { records, response, sessions } = unregisterBroker(image, request, ctx);
+ * ```
+ */
+export function unregisterBroker(
+  image: MetadataImage,
+  request: UnregisterBrokerRequest,
+  ctx: ControllerContext,
+): BrokerResult<UnregisterBrokerResponse> {
+  const b = image.cluster.brokers.get(request.brokerId);
+  if (b === undefined) {
+    return {
+      records: [],
+      response: createUnregisterBrokerResponse({
+        errorCode: ErrorCode.BROKER_ID_NOT_REGISTERED,
+        errorMessage: `Broker ID ${request.brokerId} is not currently registered.`,
+      }),
+      sessions: ctx.sessions,
+    };
+  }
+  const sessions = new Map(ctx.sessions);
+  sessions.delete(b.id);
+  return {
+    records: [
+      ...partitionChangesFor(image, { kind: "remove", brokerId: b.id }),
+      makeRecord(
+        RecordType.UNREGISTER_BROKER,
+        0,
+        createUnregisterBrokerRecord({ brokerId: b.id, brokerEpoch: BigInt(b.epoch) }),
+      ),
+    ],
+    response: createUnregisterBrokerResponse(),
+    sessions,
+  };
+}
+
+/**
+ * Elects the preferred (first) replica of every partition where it is in the ISR and active
+ * but not leader (the periodic auto leader rebalance of `auto.leader.rebalance.enable`).
+ *
+ * @example
+ * ```ts
+ * import { electPreferredLeaders } from "./broker_control.ts";
+ * // const records = electPreferredLeaders(image);
+ * ```
+ */
+export function electPreferredLeaders(image: MetadataImage): MetadataRecord[] {
+  const version = recordVersionsFor(metadataVersion(image)).partitionChange;
+  const out: MetadataRecord[] = [];
+  for (const topic of image.topics.byId.values()) {
+    for (const [partitionId, p] of topic.partitions) {
+      const preferred = p.replicas[0];
+      if (preferred === undefined || p.leader === preferred) continue;
+      if (!p.isr.includes(preferred) || !isBrokerActive(image, preferred)) continue;
+      out.push(makeRecord(
+        RecordType.PARTITION_CHANGE,
+        version,
+        createPartitionChangeRecord({ topicId: topic.id, partitionId, leader: preferred }),
+      ));
+    }
+  }
+  return out;
+}
+
+/**
+ * Handles AlterPartition from a partition leader: validates the leader, its epochs and the new
+ * ISR (every member a live replica), and writes the ISR change.
+ *
+ * @example
+ * ```ts
+ * import { alterPartition } from "./broker_control.ts";
+ * // const { records, response } = alterPartition(image, request, ctx);
+ * ```
+ */
+export function alterPartition(
+  image: MetadataImage,
+  request: AlterPartitionRequest,
+  _ctx: ControllerContext,
+): ControllerResult<AlterPartitionResponse> {
+  if (registrationWithEpoch(image, request.brokerId, request.brokerEpoch) === undefined) {
+    return {
+      records: [],
+      response: createAlterPartitionResponse({ errorCode: ErrorCode.STALE_BROKER_EPOCH }),
+    };
+  }
+  const version = recordVersionsFor(metadataVersion(image)).partitionChange;
+  const records: MetadataRecord[] = [];
+  const topics = request.topics.map((t) => {
+    const byId = t.topicId !== ZERO_UUID;
+    const topic = byId ? image.topics.byId.get(t.topicId) : image.topics.byName.get(t.topicName);
+    const partitions = t.partitions.map((pd): AlterPartitionResponsePartition => {
+      if (topic === undefined) {
+        return createPartitionData({
+          partitionIndex: pd.partitionIndex,
+          errorCode: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        });
+      }
+      const p = topic.partitions.get(pd.partitionIndex);
+      const errorCode = p === undefined
+        ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+        : alterPartitionError(image, request.brokerId, p, pd);
+      if (p === undefined || errorCode !== ErrorCode.NONE) {
+        return createPartitionData({ partitionIndex: pd.partitionIndex, errorCode });
+      }
+      const newIsr = requestedIsr(pd);
+      const isrChanged = newIsr.length !== p.isr.length || newIsr.some((r, i) => r !== p.isr[i]);
+      const recoveryChanged = pd.leaderRecoveryState !== p.leaderRecoveryState;
+      if (isrChanged || recoveryChanged) {
+        records.push(makeRecord(
+          RecordType.PARTITION_CHANGE,
+          version,
+          createPartitionChangeRecord({
+            topicId: topic.id,
+            partitionId: pd.partitionIndex,
+            isr: isrChanged ? newIsr : null,
+            leader: NO_LEADER_CHANGE,
+            leaderRecoveryState: recoveryChanged ? pd.leaderRecoveryState : -1,
+          }),
+        ));
+      }
+      return createPartitionData({
+        partitionIndex: pd.partitionIndex,
+        leaderId: p.leader,
+        leaderEpoch: p.leaderEpoch,
+        isr: newIsr,
+        leaderRecoveryState: pd.leaderRecoveryState,
+        partitionEpoch: p.partitionEpoch + (isrChanged || recoveryChanged ? 1 : 0),
+      });
+    });
+    return createTopicData({ topicName: t.topicName, topicId: t.topicId, partitions });
+  });
+  return { records, response: createAlterPartitionResponse({ topics }) };
+}
+
+function requestedIsr(pd: AlterPartitionRequestPartition): number[] {
+  return pd.newIsrWithEpochs.length > 0 ? pd.newIsrWithEpochs.map((s) => s.brokerId) : pd.newIsr;
+}
+
+function alterPartitionError(
+  image: MetadataImage,
+  brokerId: number,
+  p: { leader: number; leaderEpoch: number; partitionEpoch: number; replicas: readonly number[] },
+  pd: AlterPartitionRequestPartition,
+): number {
+  if (p.leader !== brokerId) return ErrorCode.INVALID_REQUEST;
+  if (pd.leaderEpoch < p.leaderEpoch) return ErrorCode.FENCED_LEADER_EPOCH;
+  if (pd.leaderEpoch > p.leaderEpoch) return ErrorCode.NOT_CONTROLLER;
+  if (pd.partitionEpoch !== p.partitionEpoch) return ErrorCode.INVALID_UPDATE_VERSION;
+  const isr = requestedIsr(pd);
+  if (!isr.includes(brokerId) || new Set(isr).size !== isr.length) return ErrorCode.INVALID_REQUEST;
+  for (const r of isr) {
+    if (!p.replicas.includes(r)) return ErrorCode.INVALID_REQUEST;
+    if (!isBrokerActive(image, r)) return ErrorCode.INELIGIBLE_REPLICA;
+  }
+  for (const s of pd.newIsrWithEpochs) {
+    const b = image.cluster.brokers.get(s.brokerId);
+    if (s.brokerEpoch !== -1n && (b === undefined || BigInt(b.epoch) !== s.brokerEpoch)) {
+      return ErrorCode.INELIGIBLE_REPLICA;
+    }
+  }
+  if (pd.leaderRecoveryState !== 0 && pd.leaderRecoveryState !== 1) {
+    return ErrorCode.INVALID_REQUEST;
+  }
+  return ErrorCode.NONE;
+}
+
+function registrationWithEpoch(
+  image: MetadataImage,
+  brokerId: number,
+  brokerEpoch: bigint,
+): BrokerRegistration | undefined {
+  const b = image.cluster.brokers.get(brokerId);
+  return b !== undefined && BigInt(b.epoch) === brokerEpoch ? b : undefined;
+}
+
+/**
+ * True when the broker heartbeated (or registered) within `broker.session.timeout.ms`.
+ *
+ * @example
+ * ```ts
+ * import { hasValidSession } from "./broker_control.ts";
+ * // hasValidSession(ctx, 1);
+ * ```
+ */
+export function hasValidSession(ctx: ControllerContext, brokerId: number): boolean {
+  const s = ctx.sessions.get(brokerId);
+  return s !== undefined && ctx.nowMs - s.lastContactMs <= ctx.config.brokerSessionTimeoutMs;
+}
+
+function touch(sessions: BrokerSessions, brokerId: number, nowMs: number): BrokerSessions {
+  const next = new Map(sessions);
+  next.set(brokerId, { lastContactMs: nowMs });
+  return next;
+}

@@ -1,0 +1,982 @@
+/**
+ * `RaftNode`: KRaft consensus for `__cluster_metadata-0` as a pure state machine (KIP-595 with
+ * KIP-996 pre-vote and KIP-853 voter sets from the log). Inputs: `tick`, `step`, `propose`,
+ * `onFlushed`, `resign`. Output: `ready()`, acknowledged by `advance()`.
+ *
+ * @module
+ */
+
+import { strict as assert } from "node:assert";
+import type { Random } from "../random.ts";
+import type { RaftErrorName } from "./errors.ts";
+import { LogState, type RaftLogView } from "./log.ts";
+import type {
+  BeginQuorumEpochRequest,
+  BeginQuorumEpochResponse,
+  EndQuorumEpochRequest,
+  EndQuorumEpochResponse,
+  FetchRequest,
+  FetchResponse,
+  RaftMessage,
+  VoteRequest,
+  VoteResponse,
+} from "./messages.ts";
+import type { RaftRole, Ready, RoleChange } from "./ready.ts";
+import {
+  compareOffsetAndEpoch,
+  DEFAULT_RAFT_CONFIG,
+  type LogEntry,
+  NO_NODE,
+  type NodeId,
+  type OffsetAndEpoch,
+  type QuorumStateData,
+  type RaftConfig,
+} from "./types.ts";
+import { majorityOf, VoterHistory } from "./voter_set.ts";
+
+/** Kafka's leader waits 1.5 fetch timeouts for a majority of fetches before resigning. */
+const CHECK_QUORUM_TIMEOUT_FACTOR = 1.5;
+/** Bound on proposals buffered during the append linger. */
+const PENDING_PROPOSALS_MAX = 4096;
+/** Entries read per chunk when scanning the log for voters records at startup. */
+const STARTUP_SCAN_CHUNK = 1024;
+
+/** How to build a `RaftNode`. */
+export interface RaftNodeOptions {
+  nodeId: NodeId;
+  directoryId?: string;
+  /** Bootstrap voters: static `controller.quorum.voters`, or the voter set of the snapshot. */
+  voters: readonly NodeId[];
+  /** The persisted `quorum-state`; absent on a fresh node. */
+  quorumState?: QuorumStateData;
+  /** Storage's recovered log; everything in it at construction counts as durable. */
+  log: RaftLogView;
+  config?: Partial<RaftConfig>;
+  random: Random;
+  nowMs: number;
+}
+
+/** The answer to `propose`: the offset and epoch of the last entry, or why not. */
+export type ProposeResult =
+  | { ok: true; offset: number; epoch: number }
+  | { ok: false; error: RaftErrorName };
+
+interface ReplicaProgress {
+  endOffset: number;
+  lastFetchMs: number;
+  acknowledged: boolean;
+}
+
+interface LeaderState {
+  epochStartOffset: number;
+  replicas: Map<NodeId, ReplicaProgress>;
+  checkQuorumDeadlineMs: number;
+  fetchedSinceCheck: Set<NodeId>;
+  beginQuorumResendMs: number;
+  parked: Map<NodeId, { request: FetchRequest; deadlineMs: number }>;
+  proposals: Uint8Array[];
+  lingerDeadlineMs: number | null;
+}
+
+interface FetchInFlight {
+  correlationId: number;
+  to: NodeId;
+  fetchOffset: number;
+  sentMs: number;
+}
+
+/**
+ * One replica of the metadata partition: a voter (controller) or an observer (broker).
+ *
+ * @example
+ * ```ts
+ * import { RaftNode } from "./node.ts";
+ * import { MemoryRaftLog } from "./memory_log.ts";
+ * import { SeededRandom } from "../random.ts";
+ * const log = new MemoryRaftLog();
+ * const node = new RaftNode({ nodeId: 1, voters: [1], log, random: new SeededRandom(1), nowMs: 0 });
+ * const rd = node.ready(); // persist quorum state, append LeaderChange
+ * log.append(rd.appendToLog);
+ * node.advance();
+ * node.onFlushed({ offset: log.endOffset(), epoch: log.lastEpoch() }, 0);
+ * node.ready().highWatermark; // 1: the LeaderChange entry is committed
+ * ```
+ */
+export class RaftNode {
+  readonly nodeId: NodeId;
+  readonly directoryId: string | undefined;
+  readonly #config: RaftConfig;
+  readonly #random: Random;
+  readonly #log: LogState;
+  readonly #voters: VoterHistory;
+
+  #epoch = 0;
+  #votedId: NodeId = NO_NODE;
+  #leaderId: NodeId = NO_NODE;
+  #role: RaftRole = "unattached";
+  #nowMs: number;
+
+  #electionDeadlineMs = Infinity;
+  #fetchDeadlineMs = Infinity;
+  #backoffUntilMs: number | null = null;
+  #tally = new Map<NodeId, boolean>();
+  #leader: LeaderState | null = null;
+
+  #fetch: FetchInFlight | null = null;
+  #fetchRetryAtMs = 0;
+  #nextCorrelationId = 1;
+  #hasFetchedFromLeader = false;
+  #discoveryIndex = 0;
+
+  #highWatermark: number;
+  #appliedOffset: number;
+  #flushedEnd: number;
+
+  #outbox: RaftMessage[] = [];
+  #persisted: QuorumStateData;
+  #roleChange: RoleChange | null = null;
+  #snapshotNeeded: Ready["snapshotNeeded"] = null;
+  #readyId = 0;
+  #pendingReady: Ready | null = null;
+
+  constructor(options: RaftNodeOptions) {
+    this.nodeId = options.nodeId;
+    this.directoryId = options.directoryId;
+    this.#config = { ...DEFAULT_RAFT_CONFIG, ...options.config };
+    this.#random = options.random;
+    this.#nowMs = options.nowMs;
+    this.#log = new LogState(options.log);
+    this.#voters = new VoterHistory(options.voters);
+    this.#scanVoters(options.log);
+    this.#flushedEnd = options.log.endOffset();
+    this.#highWatermark = options.log.startOffset();
+    this.#appliedOffset = options.log.startOffset();
+    const state = options.quorumState ?? { leaderEpoch: 0, leaderId: NO_NODE, votedId: NO_NODE };
+    this.#persisted = { ...state };
+    this.#epoch = state.leaderEpoch;
+    this.#votedId = state.votedId;
+    this.#initialize(state.leaderId, options.nowMs);
+  }
+
+  // ---- observers of state -------------------------------------------------------------------
+
+  get role(): RaftRole {
+    return this.#role;
+  }
+  get epoch(): number {
+    return this.#epoch;
+  }
+  /** The leader this node knows for its epoch (none while prospective or resigned). */
+  get leaderId(): NodeId {
+    return this.#role === "prospective" || this.#role === "resigned" ? NO_NODE : this.#leaderId;
+  }
+  get votedId(): NodeId {
+    return this.#votedId;
+  }
+  get highWatermark(): number {
+    return this.#highWatermark;
+  }
+  get endOffset(): number {
+    return this.#log.endOffset();
+  }
+  get lastEpoch(): number {
+    return this.#log.lastEpoch();
+  }
+  get flushedEndOffset(): number {
+    return this.#flushedEnd;
+  }
+  get voters(): ReadonlySet<NodeId> {
+    return this.#voters.current();
+  }
+  get isVoter(): boolean {
+    return this.#voters.current().has(this.nodeId);
+  }
+  /** The leader's LeaderChange entry is committed: it may serve as the active controller. */
+  get isLeaderReady(): boolean {
+    return this.#leader !== null && this.#highWatermark > this.#leader.epochStartOffset;
+  }
+
+  // ---- inputs -------------------------------------------------------------------------------
+
+  /** Advances time: election, fetch, check-quorum and linger timers fire here. */
+  tick(nowMs: number): void {
+    this.#enter(nowMs);
+    switch (this.#role) {
+      case "unattached":
+        if (this.isVoter && this.#nowMs >= this.#electionDeadlineMs) this.#campaign();
+        break;
+      case "follower":
+        if (this.#nowMs >= this.#fetchDeadlineMs) {
+          if (this.isVoter) this.#campaign();
+          else this.#becomeUnattached(this.#epoch);
+        }
+        break;
+      case "prospective":
+        if (this.#nowMs >= this.#electionDeadlineMs) this.#prospectiveLost();
+        break;
+      case "candidate":
+        if (this.#nowMs >= (this.#backoffUntilMs ?? this.#electionDeadlineMs)) {
+          this.#becomeProspective();
+        }
+        break;
+      case "resigned":
+        if (this.#nowMs >= this.#electionDeadlineMs) this.#campaign();
+        break;
+      case "leader":
+        this.#tickLeader();
+        break;
+    }
+    this.#maybeSendFetch();
+  }
+
+  /** Handles one message addressed to this node. */
+  step(message: RaftMessage, nowMs: number): void {
+    this.#enter(nowMs);
+    assert(message.to === this.nodeId, `Message for ${message.to} delivered to ${this.nodeId}`);
+    this.#dispatch(message);
+    this.#maybeSendFetch();
+  }
+
+  /**
+   * Appends opaque entries (serialized metadata records) as the leader. Entries linger up to
+   * `appendLingerMs` to batch; a change of leadership before they are appended drops them.
+   */
+  propose(payloads: readonly Uint8Array[], nowMs: number): ProposeResult {
+    this.#enter(nowMs);
+    const leader = this.#leader;
+    if (!leader) return { ok: false, error: "NOT_LEADER_OR_FOLLOWER" };
+    assert(payloads.length > 0, "Cannot propose zero entries");
+    leader.proposals.push(...payloads);
+    const offset = this.#log.endOffset() + leader.proposals.length - 1;
+    if (this.#config.appendLingerMs === 0 || leader.proposals.length >= PENDING_PROPOSALS_MAX) {
+      this.#drainProposals();
+    } else {
+      leader.lingerDeadlineMs ??= this.#nowMs + this.#config.appendLingerMs;
+    }
+    return { ok: true, offset, epoch: this.#epoch };
+  }
+
+  /**
+   * Storage made its log durable up to `durable` (end offset, epoch of the entry before it),
+   * as it was when the fsync started. Ignored when the log has since been truncated below it.
+   */
+  onFlushed(durable: OffsetAndEpoch, nowMs: number): void {
+    this.#enter(nowMs);
+    if (durable.offset <= this.#flushedEnd || durable.offset > this.#log.endOffset()) return;
+    if (this.#log.epochBefore(durable.offset) !== durable.epoch) return;
+    this.#flushedEnd = durable.offset;
+    if (this.#leader) this.#maybeAdvanceHighWatermark();
+    this.#maybeSendFetch();
+  }
+
+  /** Graceful resignation (shutdown): EndQuorumEpoch names successors, most caught up first. */
+  resign(nowMs: number): void {
+    this.#enter(nowMs);
+    if (this.#role === "leader") this.#becomeResigned();
+  }
+
+  // ---- output -------------------------------------------------------------------------------
+
+  /** True when `ready()` has something to do. */
+  hasReady(): boolean {
+    return this.#quorumStateChanged() || this.#log.hasPending() || this.#outbox.length > 0 ||
+      this.#appliedOffset < this.#highWatermark || this.#roleChange !== null ||
+      this.#snapshotNeeded !== null;
+  }
+
+  /** Collects the effects to perform; no input may arrive until `advance()`. */
+  ready(): Ready {
+    assert(this.#pendingReady === null, "Cannot call ready() again before advance()");
+    const writes = this.#log.pending();
+    const committedCount = Math.min(
+      this.#highWatermark - this.#appliedOffset,
+      this.#config.commitEntriesMax,
+    );
+    const committed = committedCount > 0
+      ? this.#log.read(this.#appliedOffset, { maxCount: committedCount, maxBytes: Infinity })
+      : [];
+    const ready: Ready = {
+      id: ++this.#readyId,
+      persistQuorumState: this.#quorumStateChanged() ? this.#quorumState() : null,
+      truncateLogTo: writes.truncateTo,
+      appendToLog: writes.entries,
+      send: this.#outbox,
+      committed,
+      highWatermark: this.#highWatermark,
+      roleChange: this.#roleChange,
+      snapshotNeeded: this.#snapshotNeeded,
+    };
+    this.#outbox = [];
+    this.#roleChange = null;
+    this.#snapshotNeeded = null;
+    this.#pendingReady = ready;
+    return ready;
+  }
+
+  /** Acknowledges the last `ready()`: every effect in it has been performed. */
+  advance(): void {
+    const ready = this.#pendingReady;
+    assert(ready, "Cannot advance() without a ready()");
+    if (ready.persistQuorumState) this.#persisted = ready.persistQuorumState;
+    this.#log.acknowledge();
+    const first = ready.committed[0];
+    if (first) {
+      assert(first.offset === this.#appliedOffset, `Applied ${first.offset}, expected next`);
+      this.#appliedOffset += ready.committed.length;
+    }
+    this.#pendingReady = null;
+  }
+
+  #dispatch(message: RaftMessage): void {
+    switch (message.type) {
+      case "VoteRequest":
+        return this.#onVoteRequest(message);
+      case "VoteResponse":
+        return this.#onVoteResponse(message);
+      case "BeginQuorumEpochRequest":
+        return this.#onBeginQuorumEpoch(message);
+      case "BeginQuorumEpochResponse":
+      case "EndQuorumEpochResponse":
+        return this.#onQuorumEpochResponse(message);
+      case "EndQuorumEpochRequest":
+        return this.#onEndQuorumEpoch(message);
+      case "FetchRequest":
+        return this.#onFetchRequest(message);
+      case "FetchResponse":
+        return this.#onFetchResponse(message);
+    }
+  }
+
+  // ---- startup and transitions --------------------------------------------------------------
+
+  #scanVoters(view: RaftLogView): void {
+    let offset = view.startOffset();
+    const endOffset = view.endOffset();
+    while (offset < endOffset) {
+      const entries = view.read(offset, { maxCount: STARTUP_SCAN_CHUNK, maxBytes: Infinity });
+      assert(entries.length > 0, `Cannot read the log at ${offset} during startup`);
+      this.#voters.onAppend(entries);
+      offset += entries.length;
+    }
+  }
+
+  #initialize(persistedLeaderId: NodeId, nowMs: number): void {
+    this.#nowMs = nowMs;
+    if (this.#isOnlyVoter()) return this.#becomeCandidate();
+    if (persistedLeaderId === this.nodeId && this.isVoter) {
+      // KIP-595: a leader that restarts cannot resume; it resigns its epoch.
+      this.#role = "resigned";
+      this.#leaderId = this.nodeId;
+      this.#electionDeadlineMs = this.#nowMs + this.#randomElectionTimeoutMs();
+      this.#roleChange = this.#describeRole();
+      return;
+    }
+    if (persistedLeaderId !== NO_NODE && persistedLeaderId !== this.nodeId) {
+      return this.#becomeFollower(this.#epoch, persistedLeaderId);
+    }
+    this.#becomeUnattached(this.#epoch);
+  }
+
+  #enter(nowMs: number): void {
+    assert(this.#pendingReady === null, "Cannot take input between ready() and advance()");
+    this.#nowMs = Math.max(this.#nowMs, nowMs);
+  }
+
+  #setEpoch(epoch: number): void {
+    assert(epoch >= this.#epoch, `Epoch cannot go back from ${this.#epoch} to ${epoch}`);
+    if (epoch > this.#epoch) {
+      this.#epoch = epoch;
+      this.#votedId = NO_NODE;
+    }
+  }
+
+  #transition(role: RaftRole, leaderId: NodeId): void {
+    const parked = this.#leader ? [...this.#leader.parked.values()] : [];
+    this.#leader = null;
+    this.#role = role;
+    this.#leaderId = leaderId;
+    this.#tally.clear();
+    this.#backoffUntilMs = null;
+    this.#fetch = null;
+    this.#fetchRetryAtMs = this.#nowMs;
+    this.#electionDeadlineMs = Infinity;
+    this.#fetchDeadlineMs = Infinity;
+    this.#roleChange = this.#describeRole();
+    for (const { request } of parked) this.#reply(this.#fetchError(request, "NOT_LEADER_OR_FOLLOWER"));
+  }
+
+  #becomeUnattached(epoch: number, electionDelayMs?: number): void {
+    this.#setEpoch(epoch);
+    this.#transition("unattached", NO_NODE);
+    if (this.isVoter) {
+      this.#electionDeadlineMs = this.#nowMs + (electionDelayMs ?? this.#randomElectionTimeoutMs());
+    }
+  }
+
+  #becomeFollower(epoch: number, leaderId: NodeId): void {
+    assert(leaderId !== this.nodeId, "Cannot follow itself");
+    this.#setEpoch(epoch);
+    this.#transition("follower", leaderId);
+    this.#hasFetchedFromLeader = false;
+    this.#fetchDeadlineMs = this.#nowMs + this.#config.fetchTimeoutMs;
+  }
+
+  /** KIP-996: poll the voters without bumping the epoch; a sole voter skips straight ahead. */
+  #campaign(): void {
+    if (this.#isOnlyVoter()) this.#becomeCandidate();
+    else this.#becomeProspective();
+  }
+
+  #becomeProspective(): void {
+    assert(this.isVoter, "Observers never campaign");
+    const retainedLeader = this.#role === "follower" ? this.#leaderId : NO_NODE;
+    this.#transition("prospective", retainedLeader);
+    this.#electionDeadlineMs = this.#nowMs + this.#randomElectionTimeoutMs();
+    this.#tally.set(this.nodeId, true);
+    this.#requestVotes(true);
+    this.#countVotes();
+  }
+
+  #prospectiveLost(): void {
+    const leaderId = this.#leaderId;
+    if (leaderId !== NO_NODE && leaderId !== this.nodeId) {
+      this.#becomeFollower(this.#epoch, leaderId);
+    } else {
+      this.#becomeUnattached(this.#epoch);
+    }
+  }
+
+  #becomeCandidate(): void {
+    assert(this.isVoter, "Observers never campaign");
+    this.#setEpoch(this.#epoch + 1);
+    this.#votedId = this.nodeId;
+    this.#transition("candidate", NO_NODE);
+    this.#electionDeadlineMs = this.#nowMs + this.#randomElectionTimeoutMs();
+    this.#tally.set(this.nodeId, true);
+    this.#requestVotes(false);
+    this.#countVotes();
+  }
+
+  #becomeLeader(): void {
+    const granting = [...this.#tally].filter(([, granted]) => granted).map(([id]) => id);
+    this.#transition("leader", this.nodeId);
+    const epochStartOffset = this.#log.endOffset();
+    this.#leader = {
+      epochStartOffset,
+      replicas: new Map(),
+      checkQuorumDeadlineMs: this.#nowMs + this.#checkQuorumTimeoutMs(),
+      fetchedSinceCheck: new Set(),
+      beginQuorumResendMs: this.#nowMs + this.#config.requestTimeoutMs,
+      parked: new Map(),
+      proposals: [],
+      lingerDeadlineMs: null,
+    };
+    // KIP-595: the leader's first entry in its epoch is a LeaderChange control record.
+    this.#appendAsLeader([{
+      offset: epochStartOffset,
+      epoch: this.#epoch,
+      payload: new Uint8Array(0),
+      control: {
+        type: "leaderChange",
+        leaderId: this.nodeId,
+        voters: [...this.#voters.current()].sort((a, b) => a - b),
+        grantingVoters: granting.sort((a, b) => a - b),
+      },
+    }]);
+    this.#sendBeginQuorumEpoch(() => true);
+    this.#maybeAdvanceHighWatermark();
+  }
+
+  #becomeResigned(): void {
+    const leader = this.#leader;
+    assert(leader, "Only a leader resigns");
+    const successors = [...this.#voters.current()]
+      .filter((id) => id !== this.nodeId)
+      .sort((a, b) =>
+        (leader.replicas.get(b)?.endOffset ?? -1) - (leader.replicas.get(a)?.endOffset ?? -1) ||
+        a - b
+      );
+    this.#transition("resigned", this.nodeId);
+    this.#electionDeadlineMs = this.#nowMs + this.#randomElectionTimeoutMs();
+    for (const to of successors) {
+      this.#send<EndQuorumEpochRequest>({
+        type: "EndQuorumEpochRequest",
+        to,
+        leaderEpoch: this.#epoch,
+        leaderId: this.nodeId,
+        preferredSuccessors: successors,
+      });
+    }
+  }
+
+  /**
+   * KIP-595: a message shows an epoch (and maybe its leader). A higher epoch moves us there; a
+   * leader for our epoch that we did not know makes us its follower. Returns true on a change.
+   */
+  #observeLeader(epoch: number, leaderId: NodeId): boolean {
+    if (epoch < this.#epoch) return false;
+    if (epoch > this.#epoch) {
+      assert(leaderId !== this.nodeId, `Told it leads epoch ${epoch} it never persisted`);
+      if (leaderId === NO_NODE) this.#becomeUnattached(epoch);
+      else this.#becomeFollower(epoch, leaderId);
+      return true;
+    }
+    if (leaderId === NO_NODE || leaderId === this.nodeId) return false;
+    if (this.#role === "follower" && this.#leaderId === leaderId) return false;
+    assert(
+      this.#role !== "leader" && this.#role !== "resigned",
+      `Two leaders in epoch ${epoch}: ${this.nodeId} and ${leaderId}`,
+    );
+    this.#becomeFollower(epoch, leaderId);
+    return true;
+  }
+
+  // ---- elections ----------------------------------------------------------------------------
+
+  #requestVotes(preVote: boolean): void {
+    for (const to of this.#voters.current()) {
+      if (to === this.nodeId) continue;
+      this.#send<VoteRequest>({
+        type: "VoteRequest",
+        to,
+        candidateEpoch: preVote ? this.#epoch + 1 : this.#epoch,
+        candidateId: this.nodeId,
+        candidateDirectoryId: this.directoryId,
+        lastOffsetEpoch: this.#log.lastEpoch(),
+        lastOffset: this.#log.endOffset(),
+        preVote,
+      });
+    }
+  }
+
+  #countVotes(): void {
+    const voters = this.#voters.current();
+    const needed = majorityOf(voters.size);
+    let granted = 0;
+    let rejected = 0;
+    for (const [id, vote] of this.#tally) {
+      if (!voters.has(id)) continue;
+      if (vote) granted++;
+      else rejected++;
+    }
+    if (granted >= needed) {
+      if (this.#role === "prospective") this.#becomeCandidate();
+      else if (this.#role === "candidate") this.#becomeLeader();
+      return;
+    }
+    if (voters.size - rejected >= needed) return;
+    if (this.#role === "prospective") this.#prospectiveLost();
+    else if (this.#role === "candidate" && this.#backoffUntilMs === null) {
+      this.#backoffUntilMs = this.#nowMs + this.#random.intBelow(this.#config.electionBackoffMaxMs);
+    }
+  }
+
+  #onVoteRequest(request: VoteRequest): void {
+    if (request.candidateEpoch < this.#epoch) {
+      return this.#replyVote(request, false, "FENCED_LEADER_EPOCH");
+    }
+    if (!request.preVote && request.candidateEpoch > this.#epoch) {
+      this.#becomeUnattached(request.candidateEpoch);
+    }
+    const granted = request.preVote ? this.#canGrantPreVote(request) : this.#canGrantVote(request);
+    if (granted && !request.preVote && this.#votedId !== request.candidateId) {
+      this.#votedId = request.candidateId;
+      this.#becomeUnattached(this.#epoch); // Raft §5.2: granting a vote restarts the timer
+    }
+    this.#replyVote(request, granted, "NONE");
+  }
+
+  /** Raft §5.4.1: the candidate's log must be at least as up to date as ours. */
+  #candidateLogIsUpToDate(request: VoteRequest): boolean {
+    const candidate = { epoch: request.lastOffsetEpoch, offset: request.lastOffset };
+    const local = { epoch: this.#log.lastEpoch(), offset: this.#log.endOffset() };
+    return compareOffsetAndEpoch(candidate, local) >= 0;
+  }
+
+  #canGrantVote(request: VoteRequest): boolean {
+    if (!this.isVoter || request.candidateId === this.nodeId) return false;
+    if (this.#role === "leader" || this.#role === "resigned" || this.#role === "candidate") {
+      return false;
+    }
+    if (this.#votedId === request.candidateId) return true;
+    if (this.#votedId !== NO_NODE || this.#leaderId !== NO_NODE) return false;
+    return this.#candidateLogIsUpToDate(request);
+  }
+
+  /** KIP-996: grant a pre-vote unless we still hear from a leader; never change state. */
+  #canGrantPreVote(request: VoteRequest): boolean {
+    if (!this.isVoter || request.candidateId === this.nodeId) return false;
+    if (this.#role === "leader") return false;
+    if (this.#role === "follower" && this.#hasFetchedFromLeader) return false;
+    return this.#candidateLogIsUpToDate(request);
+  }
+
+  #replyVote(request: VoteRequest, granted: boolean, errorCode: RaftErrorName): void {
+    this.#send<VoteResponse>({
+      type: "VoteResponse",
+      to: request.from,
+      errorCode,
+      leaderEpoch: this.#epoch,
+      leaderId: this.leaderId,
+      voteGranted: granted,
+      preVote: request.preVote,
+    });
+  }
+
+  #onVoteResponse(response: VoteResponse): void {
+    if (this.#observeLeader(response.leaderEpoch, response.leaderId)) return;
+    if (!this.#voters.current().has(response.from)) return;
+    const counts = (this.#role === "prospective" && response.preVote) ||
+      (this.#role === "candidate" && !response.preVote && response.leaderEpoch === this.#epoch);
+    if (!counts || response.errorCode !== "NONE") return;
+    this.#tally.set(response.from, response.voteGranted);
+    this.#countVotes();
+  }
+
+  // ---- BeginQuorumEpoch / EndQuorumEpoch ----------------------------------------------------
+
+  #onBeginQuorumEpoch(request: BeginQuorumEpochRequest): void {
+    const fenced = request.leaderEpoch < this.#epoch;
+    if (!fenced) this.#observeLeader(request.leaderEpoch, request.leaderId);
+    this.#send<BeginQuorumEpochResponse>({
+      type: "BeginQuorumEpochResponse",
+      to: request.from,
+      errorCode: fenced ? "FENCED_LEADER_EPOCH" : "NONE",
+      leaderEpoch: this.#epoch,
+      leaderId: this.leaderId,
+    });
+  }
+
+  #onEndQuorumEpoch(request: EndQuorumEpochRequest): void {
+    const fenced = request.leaderEpoch < this.#epoch;
+    if (!fenced) {
+      this.#observeLeader(request.leaderEpoch, request.leaderId);
+      const followsIt = this.#role === "follower" && this.#leaderId === request.leaderId;
+      if (this.isVoter && request.leaderEpoch === this.#epoch && followsIt) {
+        // KIP-595: preferred successors campaign sooner, in order; others wait a full timeout.
+        const position = request.preferredSuccessors.indexOf(this.nodeId);
+        const delayMs = position < 0 ? this.#randomElectionTimeoutMs() : Math.min(
+          this.#config.electionBackoffMaxMs,
+          position === 0 ? 0 : this.#config.retryBackoffMs * 2 ** position,
+        );
+        this.#becomeUnattached(this.#epoch, delayMs);
+      }
+    }
+    this.#send<EndQuorumEpochResponse>({
+      type: "EndQuorumEpochResponse",
+      to: request.from,
+      errorCode: fenced ? "FENCED_LEADER_EPOCH" : "NONE",
+      leaderEpoch: this.#epoch,
+      leaderId: this.leaderId,
+    });
+  }
+
+  #onQuorumEpochResponse(response: BeginQuorumEpochResponse | EndQuorumEpochResponse): void {
+    if (this.#observeLeader(response.leaderEpoch, response.leaderId)) return;
+    const leader = this.#leader;
+    const acknowledged = response.type === "BeginQuorumEpochResponse" &&
+      response.errorCode === "NONE" && response.leaderEpoch === this.#epoch;
+    if (!leader || !acknowledged) return;
+    const progress = leader.replicas.get(response.from) ??
+      { endOffset: 0, lastFetchMs: -Infinity, acknowledged: true };
+    progress.acknowledged = true;
+    leader.replicas.set(response.from, progress);
+  }
+
+  #sendBeginQuorumEpoch(filter: (id: NodeId) => boolean): void {
+    for (const to of this.#voters.current()) {
+      if (to === this.nodeId || !filter(to)) continue;
+      this.#send<BeginQuorumEpochRequest>({
+        type: "BeginQuorumEpochRequest",
+        to,
+        leaderEpoch: this.#epoch,
+        leaderId: this.nodeId,
+      });
+    }
+  }
+
+  // ---- leader -------------------------------------------------------------------------------
+
+  #tickLeader(): void {
+    const leader = this.#leader;
+    assert(leader);
+    if (leader.lingerDeadlineMs !== null && this.#nowMs >= leader.lingerDeadlineMs) {
+      this.#drainProposals();
+    }
+    for (const [replicaId, parked] of leader.parked) {
+      if (this.#nowMs < parked.deadlineMs) continue;
+      leader.parked.delete(replicaId);
+      this.#reply(this.#fetchAnswer(parked.request));
+    }
+    if (this.#nowMs >= leader.beginQuorumResendMs) {
+      leader.beginQuorumResendMs = this.#nowMs + this.#config.requestTimeoutMs;
+      this.#sendBeginQuorumEpoch((id) => !leader.replicas.get(id)?.acknowledged);
+    }
+    if (this.#isOnlyVoter()) return;
+    if (this.#nowMs >= leader.checkQuorumDeadlineMs) {
+      // KIP-595 check quorum: without fetches from a majority, the leader resigns.
+      this.#becomeResigned();
+    }
+  }
+
+  #drainProposals(): void {
+    const leader = this.#leader;
+    assert(leader);
+    const base = this.#log.endOffset();
+    const entries = leader.proposals.map((payload, i) => ({
+      offset: base + i,
+      epoch: this.#epoch,
+      payload,
+    }));
+    leader.proposals = [];
+    leader.lingerDeadlineMs = null;
+    if (entries.length > 0) this.#appendAsLeader(entries);
+  }
+
+  #appendAsLeader(entries: LogEntry[]): void {
+    this.#log.append(entries);
+    this.#voters.onAppend(entries);
+    this.#completeParkedFetches();
+  }
+
+  #completeParkedFetches(): void {
+    const leader = this.#leader;
+    if (!leader) return;
+    const parked = [...leader.parked.values()];
+    leader.parked.clear();
+    for (const { request } of parked) this.#reply(this.#fetchAnswer(request));
+  }
+
+  /**
+   * KIP-595: the high watermark is the largest offset a majority of voters (the leader by its
+   * flushed end) have reached, and only once it covers an entry of the current epoch.
+   */
+  #maybeAdvanceHighWatermark(): void {
+    const leader = this.#leader;
+    assert(leader);
+    const offsets = [...this.#voters.current()].map((id) =>
+      id === this.nodeId ? this.#flushedEnd : leader.replicas.get(id)?.endOffset ?? 0
+    ).sort((a, b) => b - a);
+    const reached = offsets[majorityOf(offsets.length) - 1] ?? 0;
+    if (reached <= leader.epochStartOffset || reached <= this.#highWatermark) return;
+    this.#setHighWatermark(reached);
+    this.#completeParkedFetches();
+  }
+
+  #setHighWatermark(offset: number): void {
+    assert(offset >= this.#highWatermark, "High watermark cannot decrease");
+    assert(offset <= this.#log.endOffset(), "High watermark cannot pass the log end");
+    this.#highWatermark = offset;
+    this.#voters.prune(offset);
+  }
+
+  #onFetchRequest(request: FetchRequest): void {
+    const error = this.#validateFetch(request);
+    if (error) return this.#reply(this.#fetchError(request, error));
+    const leader = this.#leader;
+    assert(leader);
+    if (request.fetchOffset < this.#log.startOffset()) {
+      return this.#reply(this.#fetchAnswer(request));
+    }
+    const diverging = this.#divergence(request);
+    if (diverging) return this.#reply({ ...this.#fetchAnswer(request), divergingEpoch: diverging });
+    this.#recordFetch(leader, request);
+    const hasRecords = request.fetchOffset < this.#log.endOffset();
+    if (!hasRecords && request.maxWaitMs > 0) {
+      const waitMs = Math.min(request.maxWaitMs, this.#config.fetchMaxWaitMs);
+      leader.parked.set(request.replicaId, { request, deadlineMs: this.#nowMs + waitMs });
+      this.#maybeAdvanceHighWatermark();
+      return;
+    }
+    this.#maybeAdvanceHighWatermark();
+    this.#reply(this.#fetchAnswer(request));
+  }
+
+  #validateFetch(request: FetchRequest): RaftErrorName | null {
+    if (request.currentLeaderEpoch < this.#epoch) return "FENCED_LEADER_EPOCH";
+    if (request.currentLeaderEpoch > this.#epoch) return "UNKNOWN_LEADER_EPOCH";
+    if (this.#role !== "leader") return "NOT_LEADER_OR_FOLLOWER";
+    const badPosition = request.fetchOffset < 0 || request.lastFetchedEpoch < 0 ||
+      request.lastFetchedEpoch > this.#epoch;
+    return badPosition ? "INVALID_REQUEST" : null;
+  }
+
+  /** KIP-595: where the fetcher's log leaves ours, as our end offset for its last epoch. */
+  #divergence(request: FetchRequest): { epoch: number; endOffset: number } | null {
+    if (request.fetchOffset === 0 && request.lastFetchedEpoch === 0) return null;
+    const local = this.#log.endOffsetForEpoch(request.lastFetchedEpoch);
+    if (local.epoch === request.lastFetchedEpoch && local.offset >= request.fetchOffset) return null;
+    return { epoch: local.epoch, endOffset: local.offset };
+  }
+
+  #recordFetch(leader: LeaderState, request: FetchRequest): void {
+    const progress = leader.replicas.get(request.replicaId) ??
+      { endOffset: 0, lastFetchMs: -Infinity, acknowledged: false };
+    progress.endOffset = request.fetchOffset;
+    progress.lastFetchMs = this.#nowMs;
+    progress.acknowledged = true;
+    leader.replicas.set(request.replicaId, progress);
+    const voters = this.#voters.current();
+    if (!voters.has(request.replicaId)) return;
+    leader.fetchedSinceCheck.add(request.replicaId);
+    const heard = leader.fetchedSinceCheck.size + (voters.has(this.nodeId) ? 1 : 0);
+    if (heard >= majorityOf(voters.size)) {
+      leader.fetchedSinceCheck.clear();
+      leader.checkQuorumDeadlineMs = this.#nowMs + this.#checkQuorumTimeoutMs();
+    }
+  }
+
+  #fetchAnswer(request: FetchRequest): FetchResponse {
+    const startOffset = this.#log.startOffset();
+    const base = this.#fetchError(request, "NONE");
+    if (request.fetchOffset < startOffset) {
+      return { ...base, snapshotId: this.#log.view.latestSnapshotId() };
+    }
+    const records = request.fetchOffset < this.#log.endOffset()
+      ? this.#log.read(request.fetchOffset, {
+        maxCount: Infinity,
+        maxBytes: Math.min(request.maxBytes, this.#config.fetchMaxBytes),
+      })
+      : [];
+    return { ...base, records };
+  }
+
+  #fetchError(request: FetchRequest, errorCode: RaftErrorName): FetchResponse {
+    return {
+      type: "FetchResponse",
+      from: this.nodeId,
+      to: request.replicaId,
+      correlationId: request.correlationId,
+      errorCode,
+      highWatermark: this.#highWatermark,
+      logStartOffset: this.#log.startOffset(),
+      records: [],
+      divergingEpoch: null,
+      currentLeader: { leaderId: this.leaderId, leaderEpoch: this.#epoch },
+      snapshotId: null,
+    };
+  }
+
+  // ---- follower and observer ----------------------------------------------------------------
+
+  #fetchTarget(): NodeId | null {
+    if (this.#role === "follower") return this.#leaderId;
+    if (this.#role !== "unattached" || this.isVoter) return null;
+    const voters = [...this.#voters.current()].sort((a, b) => a - b);
+    if (voters.length === 0) return null;
+    return voters[this.#discoveryIndex++ % voters.length]!;
+  }
+
+  /** One fetch in flight, and only once everything it acknowledges is durable. */
+  #maybeSendFetch(): void {
+    const inFlight = this.#fetch;
+    if (inFlight && this.#nowMs - inFlight.sentMs >= this.#config.requestTimeoutMs) {
+      this.#fetch = null;
+    }
+    if (this.#fetch || this.#nowMs < this.#fetchRetryAtMs) return;
+    if (this.#flushedEnd !== this.#log.endOffset()) return;
+    const to = this.#fetchTarget();
+    if (to === null) return;
+    const fetchOffset = this.#log.endOffset();
+    const correlationId = this.#nextCorrelationId++;
+    this.#fetch = { correlationId, to, fetchOffset, sentMs: this.#nowMs };
+    this.#send<FetchRequest>({
+      type: "FetchRequest",
+      to,
+      correlationId,
+      replicaId: this.nodeId,
+      replicaDirectoryId: this.directoryId,
+      currentLeaderEpoch: this.#epoch,
+      fetchOffset,
+      lastFetchedEpoch: this.#log.lastEpoch(),
+      logStartOffset: this.#log.startOffset(),
+      maxBytes: this.#config.fetchMaxBytes,
+      maxWaitMs: this.#role === "follower" ? this.#config.fetchMaxWaitMs : 0,
+    });
+  }
+
+  #onFetchResponse(response: FetchResponse): void {
+    const inFlight = this.#fetch;
+    if (!inFlight || inFlight.correlationId !== response.correlationId) return;
+    this.#fetch = null;
+    const { leaderEpoch, leaderId } = response.currentLeader;
+    if (this.#observeLeader(leaderEpoch, leaderId)) return this.#maybeSendFetch();
+    const fromLeader = this.#role === "follower" && response.from === this.#leaderId &&
+      leaderEpoch === this.#epoch;
+    if (response.errorCode !== "NONE" || !fromLeader) {
+      this.#fetchRetryAtMs = this.#nowMs + this.#config.retryBackoffMs;
+      return;
+    }
+    this.#hasFetchedFromLeader = true;
+    this.#fetchDeadlineMs = this.#nowMs + this.#config.fetchTimeoutMs;
+    if (response.divergingEpoch) this.#truncateToDivergence(response.divergingEpoch);
+    else if (response.snapshotId) this.#snapshotNeeded = { snapshotId: response.snapshotId, leaderId };
+    else this.#appendAsFollower(inFlight.fetchOffset, response);
+    this.#maybeSendFetch();
+  }
+
+  /** KIP-595: truncate to the smaller of our and the leader's end offsets for that epoch. */
+  #truncateToDivergence(diverging: { epoch: number; endOffset: number }): void {
+    const local = this.#log.endOffsetForEpoch(diverging.epoch);
+    const truncateTo = Math.min(local.offset, diverging.endOffset);
+    assert(truncateTo >= this.#highWatermark, `Cannot truncate below the high watermark`);
+    if (truncateTo >= this.#log.endOffset()) return;
+    this.#log.truncateTo(truncateTo);
+    this.#voters.onTruncate(truncateTo);
+    this.#flushedEnd = Math.min(this.#flushedEnd, truncateTo);
+  }
+
+  #appendAsFollower(fetchOffset: number, response: FetchResponse): void {
+    if (fetchOffset !== this.#log.endOffset()) return;
+    const records = response.records.filter((e) => e.offset >= fetchOffset);
+    assert(records.every((e, i) => e.offset === fetchOffset + i), "Fetched records have gaps");
+    this.#log.append(records);
+    this.#voters.onAppend(records);
+    const validatedEnd = fetchOffset + records.length;
+    const highWatermark = Math.min(response.highWatermark, validatedEnd);
+    if (highWatermark > this.#highWatermark) this.#setHighWatermark(highWatermark);
+  }
+
+  // ---- helpers ------------------------------------------------------------------------------
+
+  #send<T extends RaftMessage>(message: Omit<T, "from">): void {
+    this.#outbox.push({ ...message, from: this.nodeId } as unknown as RaftMessage);
+  }
+
+  #reply(message: RaftMessage): void {
+    this.#outbox.push(message);
+  }
+
+  #isOnlyVoter(): boolean {
+    const voters = this.#voters.current();
+    return voters.size === 1 && voters.has(this.nodeId);
+  }
+
+  #randomElectionTimeoutMs(): number {
+    const timeoutMs = this.#config.electionTimeoutMs;
+    return timeoutMs + this.#random.intBelow(timeoutMs);
+  }
+
+  #checkQuorumTimeoutMs(): number {
+    return Math.floor(this.#config.fetchTimeoutMs * CHECK_QUORUM_TIMEOUT_FACTOR);
+  }
+
+  #quorumState(): QuorumStateData {
+    return { leaderEpoch: this.#epoch, leaderId: this.#leaderId, votedId: this.#votedId };
+  }
+
+  #quorumStateChanged(): boolean {
+    const p = this.#persisted;
+    return p.leaderEpoch !== this.#epoch || p.leaderId !== this.#leaderId ||
+      p.votedId !== this.#votedId;
+  }
+
+  #describeRole(): RoleChange {
+    return {
+      role: this.#role,
+      epoch: this.#epoch,
+      leaderId: this.leaderId,
+      observer: !this.isVoter,
+    };
+  }
+}

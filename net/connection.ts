@@ -1,0 +1,288 @@
+/**
+ * The client side of one Kafka connection: size-prefixed frames, correlation ids, many requests in
+ * flight answered in order, per-request timeouts, and ApiVersions negotiation.
+ *
+ * Used by the broker to reach the controller, by Raft to reach other voters, by the CLI tools and by
+ * `mod.ts`'s Admin client, so every node-to-node and tool-to-node exchange speaks Kafka's own RPCs.
+ *
+ * @module
+ */
+
+import { FrameSplitter } from "./protocol/frame.ts";
+import { readResponseHeader, writeRequestHeader } from "./protocol/header.ts";
+import { Reader } from "./protocol/reader.ts";
+import { Writer } from "./protocol/writer.ts";
+import { KafkaError } from "./protocol/errors.ts";
+import { API_TABLE, ApiKey } from "./protocol/generated/api_table.ts";
+import { ErrorCode } from "./protocol/generated/errors.ts";
+import type { ApiVersionsResponse } from "./protocol/generated/api_versions_response.ts";
+
+/** Options for {@link KafkaConnection.connect}. */
+export interface ConnectOptions {
+  /** The client id sent in every request header. */
+  clientId?: string;
+  /** How long to wait for the TCP connection, in milliseconds. */
+  connectTimeoutMs?: number;
+  /** How long to wait for each response, in milliseconds. */
+  requestTimeoutMs?: number;
+  /** The largest response frame accepted, in bytes. */
+  frameBytesMax?: number;
+  /** Skip the ApiVersions exchange (then every request must name its version). */
+  skipApiVersions?: boolean;
+}
+
+interface Pending {
+  apiKey: number;
+  version: number;
+  resolve: (body: unknown) => void;
+  reject: (error: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** Thrown when a connection fails or closes with requests outstanding. */
+export class ConnectionError extends Error {
+  override name = "ConnectionError";
+}
+
+/**
+ * One TCP connection to a Kafka node.
+ *
+ * @example
+ * ```ts ignore
+ * import { KafkaConnection } from "./connection.ts";
+ * import { ApiKey } from "./protocol/generated/api_table.ts";
+ * const conn = await KafkaConnection.connect("127.0.0.1", 9092);
+ * const metadata = await conn.send(ApiKey.METADATA, { topics: null });
+ * conn.close();
+ * ```
+ */
+export class KafkaConnection {
+  readonly host: string;
+  readonly port: number;
+  /** The highest version of each api key both sides support (empty when skipped). */
+  readonly versions = new Map<number, { min: number; max: number }>();
+  #conn: Deno.TcpConn;
+  #clientId: string;
+  #requestTimeoutMs: number;
+  #nextCorrelationId = 1;
+  #pending = new Map<number, Pending>();
+  #closed = false;
+  #writeChain: Promise<void> = Promise.resolve();
+  #splitter: FrameSplitter;
+
+  private constructor(conn: Deno.TcpConn, host: string, port: number, options: ConnectOptions) {
+    this.#conn = conn;
+    this.host = host;
+    this.port = port;
+    this.#clientId = options.clientId ?? "kraftling";
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.#splitter = new FrameSplitter({ frameBytesMax: options.frameBytesMax ?? 0x7fffffff });
+    conn.setNoDelay(true);
+    this.#readLoop();
+  }
+
+  /** Opens a connection and (unless skipped) negotiates versions with ApiVersions. */
+  static async connect(
+    host: string,
+    port: number,
+    options: ConnectOptions = {},
+  ): Promise<KafkaConnection> {
+    const timeoutMs = options.connectTimeoutMs ?? 10_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new ConnectionError(`Cannot connect to ${host}:${port}: timed out after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    let tcp: Deno.TcpConn;
+    try {
+      tcp = await Promise.race([Deno.connect({ hostname: host, port }), timeout]);
+    } catch (error) {
+      if (error instanceof ConnectionError) throw error;
+      throw new ConnectionError(`Cannot connect to ${host}:${port}: ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    const conn = new KafkaConnection(tcp, host, port, options);
+    if (!options.skipApiVersions) {
+      try {
+        await conn.#negotiate();
+      } catch (error) {
+        conn.close();
+        throw error;
+      }
+    }
+    return conn;
+  }
+
+  async #negotiate(): Promise<void> {
+    const ours = API_TABLE.get(ApiKey.API_VERSIONS)!;
+    let version = Math.min(3, ours.maxVersion);
+    const request = {
+      clientSoftwareName: "kraftling",
+      clientSoftwareVersion: "0.1.0",
+    };
+    let response = await this.send<ApiVersionsResponse>(ApiKey.API_VERSIONS, request, { version });
+    if (response.errorCode === ErrorCode.UNSUPPORTED_VERSION) {
+      // KIP-511: the broker answered with v0 and its own ApiVersions range.
+      const theirs = response.apiKeys.find((k) => k.apiKey === ApiKey.API_VERSIONS);
+      version = Math.min(version, theirs?.maxVersion ?? 0);
+      response = await this.send<ApiVersionsResponse>(ApiKey.API_VERSIONS, request, { version });
+    }
+    if (response.errorCode !== ErrorCode.NONE) {
+      throw new KafkaError(response.errorCode, `ApiVersions failed with error ${response.errorCode}`);
+    }
+    for (const key of response.apiKeys) {
+      const api = API_TABLE.get(key.apiKey);
+      if (api === undefined) continue;
+      const min = Math.max(key.minVersion, api.minVersion);
+      const max = Math.min(key.maxVersion, api.maxVersion);
+      if (min <= max) this.versions.set(key.apiKey, { min, max });
+    }
+  }
+
+  /** The version to use for `apiKey`: the highest both sides support, capped by `maxVersion`. */
+  versionFor(apiKey: number, maxVersion = Infinity): number {
+    const range = this.versions.get(apiKey);
+    if (range === undefined) {
+      const name = API_TABLE.get(apiKey)?.name ?? `api key ${apiKey}`;
+      throw new KafkaError(
+        ErrorCode.UNSUPPORTED_VERSION,
+        `${this.host}:${this.port} does not support ${name}`,
+      );
+    }
+    if (range.min > maxVersion) {
+      throw new KafkaError(
+        ErrorCode.UNSUPPORTED_VERSION,
+        `${this.host}:${this.port} supports ${API_TABLE.get(apiKey)?.name} only from v${range.min}`,
+      );
+    }
+    return Math.min(range.max, maxVersion);
+  }
+
+  /**
+   * Sends one request and resolves with its decoded response body. `body` may be partial: missing
+   * fields take the schema defaults. With `expectResponse: false` (Produce acks=0) resolves at once.
+   */
+  send<T>(
+    apiKey: number,
+    body: Record<string, unknown>,
+    options: { version?: number; timeoutMs?: number; expectResponse?: boolean } = {},
+  ): Promise<T> {
+    if (this.#closed) {
+      return Promise.reject(new ConnectionError(`Connection to ${this.host}:${this.port} is closed`));
+    }
+    const api = API_TABLE.get(apiKey);
+    if (api === undefined) return Promise.reject(new RangeError(`Unknown api key ${apiKey}`));
+    const version = options.version ?? this.versionFor(apiKey);
+    const correlationId = this.#nextCorrelationId++ & 0x7fffffff;
+    const w = new Writer(256);
+    const sizeAt = w.reserveSizePrefix();
+    writeRequestHeader(w, {
+      requestApiKey: apiKey,
+      requestApiVersion: version,
+      correlationId,
+      clientId: this.#clientId,
+      _unknownTaggedFields: [],
+    });
+    const full = Object.assign(api.createRequest() as Record<string, unknown>, body);
+    api.writeRequest(w, version, full as never);
+    w.patchSizePrefix(sizeAt);
+    const frame = w.finish();
+    const expectResponse = options.expectResponse ?? true;
+    const result = expectResponse
+      ? new Promise<T>((resolve, reject) => {
+        const timeoutMs = options.timeoutMs ?? this.#requestTimeoutMs;
+        const timer = setTimeout(() => {
+          if (this.#pending.delete(correlationId)) {
+            reject(
+              new KafkaError(
+                ErrorCode.REQUEST_TIMED_OUT,
+                `${api.name} to ${this.host}:${this.port} timed out after ${timeoutMs} ms`,
+              ),
+            );
+          }
+        }, timeoutMs);
+        this.#pending.set(correlationId, {
+          apiKey,
+          version,
+          resolve: resolve as (body: unknown) => void,
+          reject,
+          timer,
+        });
+      })
+      : Promise.resolve(undefined as T);
+    this.#writeChain = this.#writeChain.then(() => this.#writeAll(frame)).catch((error) => {
+      this.#fail(new ConnectionError(`Cannot write to ${this.host}:${this.port}: ${error.message}`));
+    });
+    return result;
+  }
+
+  async #writeAll(bytes: Uint8Array): Promise<void> {
+    let written = 0;
+    while (written < bytes.length) written += await this.#conn.write(bytes.subarray(written));
+  }
+
+  async #readLoop(): Promise<void> {
+    try {
+      while (!this.#closed) {
+        const buf = new Uint8Array(256 * 1024);
+        const n = await this.#conn.read(buf);
+        if (n === null) break;
+        for (const frame of this.#splitter.push(buf.subarray(0, n))) this.#onFrame(frame);
+      }
+      this.#fail(new ConnectionError(`Connection to ${this.host}:${this.port} closed by peer`));
+    } catch (error) {
+      this.#fail(
+        new ConnectionError(`Connection to ${this.host}:${this.port} failed: ${(error as Error).message}`),
+      );
+    }
+  }
+
+  #onFrame(frame: Uint8Array): void {
+    const r = new Reader(frame);
+    const correlationId = r.int32();
+    const pending = this.#pending.get(correlationId);
+    if (pending === undefined) return; // timed out earlier
+    this.#pending.delete(correlationId);
+    clearTimeout(pending.timer);
+    try {
+      r.offset = 0;
+      readResponseHeader(r, pending.apiKey, pending.version);
+      const api = API_TABLE.get(pending.apiKey)!;
+      // KIP-511: an UNSUPPORTED_VERSION ApiVersions answer is always a v0 body.
+      const version = pending.apiKey === ApiKey.API_VERSIONS && frame.length >= 6 &&
+          ((frame[4]! << 8) | frame[5]!) === ErrorCode.UNSUPPORTED_VERSION
+        ? 0
+        : pending.version;
+      pending.resolve(api.readResponse(r, version));
+    } catch (error) {
+      pending.reject(error as Error);
+    }
+  }
+
+  #fail(error: Error): void {
+    if (!this.#closed) {
+      this.#closed = true;
+      try {
+        this.#conn.close();
+      } catch { /* already closed */ }
+    }
+    for (const pending of this.#pending.values()) {
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    }
+    this.#pending.clear();
+  }
+
+  /** True once the connection has failed or been closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Closes the connection; outstanding requests fail with a ConnectionError. */
+  close(): void {
+    this.#fail(new ConnectionError(`Connection to ${this.host}:${this.port} was closed`));
+  }
+}

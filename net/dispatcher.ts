@@ -1,0 +1,173 @@
+/**
+ * Turns request frames into typed requests, calls the registered handler, and encodes the typed
+ * response into a complete response frame. Also answers ApiVersions from the registry itself, so
+ * what a node advertises is exactly what it has handlers for.
+ *
+ * @module
+ */
+
+import { Reader } from "./protocol/reader.ts";
+import { Writer } from "./protocol/writer.ts";
+import { readRequestHeader, type RequestHeader, writeResponseHeader } from "./protocol/header.ts";
+import { API_TABLE, ApiKey } from "./protocol/generated/api_table.ts";
+import { ErrorCode } from "./protocol/generated/errors.ts";
+import {
+  type ApiVersionsResponse,
+  createApiVersionsResponse,
+  writeApiVersionsResponse,
+} from "./protocol/generated/api_versions_response.ts";
+import type { ApiVersionsRequest } from "./protocol/generated/api_versions_request.ts";
+import type { ConnectionInfo, FrameHandler } from "./server.ts";
+import type { Logger } from "../core/log.ts";
+
+/** What a handler gets besides its request. */
+export interface RequestContext extends ConnectionInfo {
+  header: RequestHeader;
+  apiVersion: number;
+}
+
+/**
+ * One API's handler. Resolves with the typed response, or null for no response (Produce acks=0).
+ * Throwing closes the connection, so handlers answer bad input with error codes instead.
+ */
+export interface ApiHandler<Req = never, Res = unknown> {
+  minVersion: number;
+  maxVersion: number;
+  handle(request: Req, context: RequestContext): Promise<Res | null> | Res | null;
+}
+
+/** Supported-feature entries for ApiVersions v3+ (KIP-584). */
+export interface FeatureInfo {
+  supported: { name: string; minVersion: number; maxVersion: number }[];
+  finalized: { name: string; maxVersionLevel: number; minVersionLevel: number }[];
+  finalizedEpoch: bigint;
+}
+
+/** Options for {@link Dispatcher}. */
+export interface DispatcherOptions {
+  logger: Logger;
+  /** Features to report in ApiVersions (read at request time). */
+  features?: () => FeatureInfo;
+}
+
+/**
+ * A registry of handlers for one listener.
+ *
+ * @example
+ * ```ts ignore
+ * const dispatcher = new Dispatcher({ logger });
+ * dispatcher.register(ApiKey.METADATA, { minVersion: 0, maxVersion: 12, handle: (req) => ... });
+ * const server = new KafkaServer({ ..., handler: dispatcher.handleFrame });
+ * ```
+ */
+export class Dispatcher {
+  readonly #handlers = new Map<number, ApiHandler<unknown, unknown>>();
+  readonly #options: DispatcherOptions;
+
+  constructor(options: DispatcherOptions) {
+    this.#options = options;
+    this.register<ApiVersionsRequest, ApiVersionsResponse>(ApiKey.API_VERSIONS, {
+      minVersion: 0,
+      maxVersion: 4,
+      handle: () => this.#apiVersions(ErrorCode.NONE),
+    });
+  }
+
+  /** Registers (or replaces) the handler of `apiKey`, clamped to the versions we can encode. */
+  register<Req, Res>(apiKey: number, handler: ApiHandler<Req, Res>): void {
+    const api = API_TABLE.get(apiKey);
+    if (api === undefined) throw new RangeError(`Unknown api key ${apiKey}`);
+    const minVersion = Math.max(handler.minVersion, api.minVersion);
+    const maxVersion = Math.min(handler.maxVersion, api.maxVersion);
+    if (minVersion > maxVersion) throw new RangeError(`No version of ${api.name} to serve`);
+    this.#handlers.set(apiKey, { ...(handler as ApiHandler<unknown, unknown>), minVersion, maxVersion });
+  }
+
+  /** The advertised version range of each registered api key. */
+  advertised(): { apiKey: number; minVersion: number; maxVersion: number }[] {
+    return [...this.#handlers.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([apiKey, h]) => ({ apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
+  }
+
+  #apiVersions(errorCode: number): ApiVersionsResponse {
+    const features = this.#options.features?.();
+    return createApiVersionsResponse({
+      errorCode,
+      apiKeys: this.advertised().map((k) => ({ ...k, _unknownTaggedFields: [] })),
+      throttleTimeMs: 0,
+      supportedFeatures: (features?.supported ?? []).map((f) => ({ ...f, _unknownTaggedFields: [] })),
+      finalizedFeaturesEpoch: features?.finalizedEpoch ?? -1n,
+      finalizedFeatures: (features?.finalized ?? []).map((f) => ({ ...f, _unknownTaggedFields: [] })),
+      zkMigrationReady: false,
+    });
+  }
+
+  /** The {@link FrameHandler} to give to a `KafkaServer`. */
+  readonly handleFrame: FrameHandler = async (frame, info) => {
+    const r = new Reader(frame);
+    let parsed;
+    try {
+      parsed = readRequestHeader(r);
+    } catch (error) {
+      this.#options.logger.warn(
+        `Closing connection from ${info.clientHost}: cannot read request header: ${(error as Error).message}`,
+      );
+      throw error;
+    }
+    const { header } = parsed;
+    const apiKey = header.requestApiKey;
+    const version = header.requestApiVersion;
+    const handler = this.#handlers.get(apiKey);
+    const supported = handler !== undefined && version >= handler.minVersion &&
+      version <= handler.maxVersion;
+    if (!supported) {
+      if (apiKey === ApiKey.API_VERSIONS) {
+        // KIP-511: answer an unknown ApiVersions version with UNSUPPORTED_VERSION and a v0 body.
+        return this.#frame(apiKey, 0, header.correlationId, this.#apiVersions(ErrorCode.UNSUPPORTED_VERSION));
+      }
+      const name = API_TABLE.get(apiKey)?.name ?? `api key ${apiKey}`;
+      const message = handler === undefined
+        ? `${name} is not supported on listener ${info.listenerName}`
+        : `${name} v${version} is not supported (supported: v${handler.minVersion}-v${handler.maxVersion})`;
+      this.#options.logger.warn(`Closing connection from ${info.clientHost}: ${message}`);
+      throw new Error(message);
+    }
+    const api = API_TABLE.get(apiKey)!;
+    let request: unknown;
+    try {
+      request = api.readRequest(r, version);
+    } catch (error) {
+      this.#options.logger.warn(
+        `Closing connection from ${info.clientHost}: cannot decode ${api.name} v${version}: ${
+          (error as Error).message
+        }`,
+      );
+      throw error;
+    }
+    let response: unknown;
+    try {
+      response = await handler.handle(request as never, { ...info, header, apiVersion: version });
+    } catch (error) {
+      this.#options.logger.error(
+        `${api.name} v${version} from ${info.clientHost} failed: ${(error as Error).stack ?? error}`,
+      );
+      throw error;
+    }
+    if (response === null) return null;
+    return this.#frame(apiKey, version, header.correlationId, response);
+  };
+
+  #frame(apiKey: number, version: number, correlationId: number, body: unknown): Uint8Array {
+    const w = new Writer(1024);
+    const sizeAt = w.reserveSizePrefix();
+    writeResponseHeader(w, { apiKey, apiVersion: version, correlationId });
+    if (apiKey === ApiKey.API_VERSIONS) {
+      writeApiVersionsResponse(w, version, body as ApiVersionsResponse);
+    } else {
+      API_TABLE.get(apiKey)!.writeResponse(w, version, body as never);
+    }
+    w.patchSizePrefix(sizeAt);
+    return w.finish();
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * The server side of the Kafka protocol: accepts TCP connections on a listener, splits frames,
+ * hands each request to a handler, and writes responses in request order.
+ *
+ * Backpressure: at most `inFlightMax` requests per connection are being handled or waiting to be
+ * written; while that many are outstanding the socket is not read, so a slow or stalled client
+ * cannot grow memory without bound. Oversized frames are refused before allocation and close only
+ * that connection.
+ *
+ * @module
+ */
+
+import { FrameSplitter } from "./protocol/frame.ts";
+import type { Logger } from "../core/log.ts";
+
+/** What a handler knows about the connection a request arrived on. */
+export interface ConnectionInfo {
+  /** The listener name (e.g. PLAINTEXT, CONTROLLER). */
+  listenerName: string;
+  /** The client's address, for DescribeGroups' clientHost. */
+  clientHost: string;
+  /** A process-unique id of the connection (fetch sessions, logging). */
+  connectionId: number;
+}
+
+/**
+ * Handles one request frame (header + body, without the size prefix). Resolves with the complete
+ * response frame (size prefix included), or null when the request gets no response (acks=0).
+ * Rejecting closes the connection (the handler logs why).
+ */
+export type FrameHandler = (frame: Uint8Array, info: ConnectionInfo) => Promise<Uint8Array | null>;
+
+/** Options for {@link KafkaServer}. */
+export interface KafkaServerOptions {
+  listenerName: string;
+  hostname: string;
+  port: number;
+  handler: FrameHandler;
+  logger: Logger;
+  /** `socket.request.max.bytes`. */
+  frameBytesMax: number;
+  /** Requests outstanding per connection before reading pauses (Kafka's queued.max.requests is 500 per broker). */
+  inFlightMax?: number;
+}
+
+let nextConnectionId = 1;
+
+/**
+ * One listener.
+ *
+ * @example
+ * ```ts ignore
+ * const server = new KafkaServer({ listenerName: "PLAINTEXT", hostname: "127.0.0.1", port: 9092, handler, logger, frameBytesMax: 104857600 });
+ * await server.start();
+ * ```
+ */
+export class KafkaServer {
+  readonly options: KafkaServerOptions;
+  #listener: Deno.TcpListener | undefined;
+  #connections = new Map<Deno.TcpConn, { queued: () => number }>();
+  #served = new Set<Promise<void>>();
+  #stopping = false;
+  #acceptLoop: Promise<void> | undefined;
+
+  constructor(options: KafkaServerOptions) {
+    this.options = options;
+  }
+
+  /** The bound port (useful when asked for port 0). */
+  get port(): number {
+    const addr = this.#listener?.addr as Deno.NetAddr | undefined;
+    return addr?.port ?? this.options.port;
+  }
+
+  /** Binds the listener and starts accepting. Throws a one-line error when the port is taken. */
+  start(): void {
+    try {
+      this.#listener = Deno.listen({ hostname: this.options.hostname, port: this.options.port });
+    } catch (error) {
+      throw new Error(
+        `Cannot listen on ${this.options.hostname}:${this.options.port} for ${this.options.listenerName}: ${
+          (error as Error).message
+        }`,
+      );
+    }
+    this.#acceptLoop = this.#accept(this.#listener);
+  }
+
+  async #accept(listener: Deno.TcpListener): Promise<void> {
+    while (!this.#stopping) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        if (this.#stopping) return;
+        this.options.logger.warn(`${this.options.listenerName}: accept failed: ${(error as Error).message}`);
+        continue;
+      }
+      const served = this.#serve(conn).finally(() => {
+        this.#connections.delete(conn);
+        this.#served.delete(served);
+      });
+      this.#served.add(served);
+    }
+  }
+
+  async #serve(conn: Deno.TcpConn): Promise<void> {
+    conn.setNoDelay(true);
+    const remote = conn.remoteAddr as Deno.NetAddr;
+    const info: ConnectionInfo = {
+      listenerName: this.options.listenerName,
+      clientHost: `/${remote.hostname}`,
+      connectionId: nextConnectionId++,
+    };
+    const splitter = new FrameSplitter({ frameBytesMax: this.options.frameBytesMax });
+    const inFlightMax = this.options.inFlightMax ?? 100;
+    // Responses leave in request order: each request's promise is queued and the writer drains
+    // the queue front to back.
+    const queue: Promise<Uint8Array | null>[] = [];
+    this.#connections.set(conn, { queued: () => queue.length });
+    let wake: (() => void) | undefined;
+    let readerDone = false;
+    let failed = false;
+    let drained: (() => void) | undefined;
+    const writer = (async () => {
+      while (true) {
+        if (queue.length === 0) {
+          if (readerDone || failed) return;
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+          continue;
+        }
+        let response: Uint8Array | null;
+        try {
+          response = await queue[0]!;
+        } catch {
+          failed = true;
+          break;
+        }
+        queue.shift();
+        if (response !== null) {
+          try {
+            let written = 0;
+            while (written < response.length) {
+              written += await conn.write(response.subarray(written));
+            }
+          } catch {
+            failed = true;
+            break;
+          }
+        }
+        if (queue.length < inFlightMax && drained) {
+          const resume = drained;
+          drained = undefined;
+          resume();
+        }
+      }
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+    })();
+    try {
+      while (!this.#stopping && !failed) {
+        if (queue.length >= inFlightMax) {
+          await new Promise<void>((resolve) => (drained = resolve));
+          continue;
+        }
+        const buf = new Uint8Array(64 * 1024);
+        const n = await conn.read(buf);
+        if (n === null) break;
+        let frames: Uint8Array[];
+        try {
+          frames = splitter.push(buf.subarray(0, n));
+        } catch (error) {
+          this.options.logger.warn(
+            `${this.options.listenerName}: closing connection from ${remote.hostname}:${remote.port}: ${
+              (error as Error).message
+            }`,
+          );
+          failed = true;
+          break;
+        }
+        for (const frame of frames) {
+          queue.push(this.options.handler(frame, info));
+          wake?.();
+        }
+      }
+    } catch {
+      // Reset by peer or closed during shutdown: nothing to answer.
+    }
+    readerDone = true;
+    wake?.();
+    if (failed) {
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+    }
+    await writer;
+  }
+
+  /** Stops accepting, lets in-flight requests finish (bounded by `graceMs`), then closes. */
+  async stop(graceMs = 5_000): Promise<void> {
+    this.#stopping = true;
+    try {
+      this.#listener?.close();
+    } catch { /* already closed */ }
+    await this.#acceptLoop;
+    // Let every connection answer what it already received, then close (idle ones at once).
+    const deadline = Date.now() + graceMs;
+    while (Date.now() < deadline && [...this.#connections.values()].some((c) => c.queued() > 0)) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const all = Promise.allSettled([...this.#served]);
+    for (const conn of this.#connections.keys()) {
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+    }
+    await all;
+  }
+}

@@ -1,0 +1,881 @@
+/**
+ * The partition log on disk (Kafka's `UnifiedLog` + `LocalLog` + `LogLoader`, without tiered
+ * storage): a directory of segments, the leader epoch cache and `partition.metadata`.
+ *
+ * Durability (see {@link FlushPolicy}): by default `append` resolves only after its bytes are
+ * fdatasynced. Appends that arrive while an fsync is in flight join the next one, so at most one
+ * flush per log is in flight and any number of waiting appends share it (group commit). With
+ * `flush.messages` / `flush.ms` set explicitly, appends resolve once written and are fsynced by
+ * count or by {@link FileLog.flushIfDue}. An fsync failure fails the log for good (no retry after
+ * fsyncgate); reopening recovers from the files.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import {
+  batchSizeAt,
+  LOG_OVERHEAD_BYTES,
+  readInt64Number,
+  setBaseOffset,
+  setLogAppendTime,
+  setPartitionLeaderEpoch,
+} from "../../net/protocol/record_batch.ts";
+import { readAtSync, syncDir, writeFileAtomic } from "../fs.ts";
+import { validateBatches, type ValidatedBatch } from "./batch_validation.ts";
+import {
+  CheckpointFormatError,
+  formatLeaderEpochCheckpoint,
+  parseLeaderEpochCheckpoint,
+  readPartitionMetadata,
+  writePartitionMetadata,
+} from "./checkpoint_file.ts";
+import type { EpochEntry } from "./checkpoint_file.ts";
+import { type EpochEndOffset, LeaderEpochCache } from "./leader_epoch_cache.ts";
+import { type FlushPolicy, flushPolicyOf, type LogConfig, logConfig } from "./log_config.ts";
+import { LogError, LogErrorCode } from "./log_error.ts";
+import { LogSegment, type LogWarn, offsetFileStem, type PlacedBatch } from "./log_segment.ts";
+import type {
+  AppendOptions,
+  AppendResult,
+  FollowerAppendOptions,
+  PartitionLog,
+  ReadOptions,
+  ReadResult,
+  RetentionOptions,
+  TimestampAndOffset,
+} from "./partition_log.ts";
+import { SegmentShape } from "./segment_shape.ts";
+import { deletableSegmentCount } from "./retention.ts";
+import { exactOffsetForTimestamp } from "./timestamp_search.ts";
+
+/** File names inside a partition directory. */
+export const LEADER_EPOCH_CHECKPOINT_FILE = "leader-epoch-checkpoint";
+export const PARTITION_METADATA_FILE = "partition.metadata";
+
+const FLUSH_ROUNDS_MAX = 1000;
+const SEGMENT_LOG_PATTERN = /^(\d{20})\.log$/;
+const SEGMENT_INDEX_PATTERN = /^(\d{20})\.(index|timeindex|txnindex)$/;
+
+/** Options of {@link FileLog.open}. */
+export interface FileLogOptions {
+  /** The partition directory `<log.dir>/<topic>-<partition>`; created when missing. */
+  dir: string;
+  config?: LogConfig;
+  /** Offset below which the segments are known to be fsynced (per-dir checkpoint); default 0. */
+  recoveryPoint?: number;
+  /** Log start offset from the per-dir checkpoint; default 0. */
+  logStartOffset?: number;
+  /** The log was closed cleanly: skip recovery (the tail is still verified). */
+  hadCleanShutdown?: boolean;
+  /** Written to `partition.metadata` when that file is missing. */
+  topicId?: string;
+  /** Wall-clock time at open (segment ages); default `Date.now()`. */
+  nowMs?: number;
+  /** Receives one line per thing recovery drops or rebuilds; default `console.warn`. */
+  warn?: LogWarn;
+}
+
+/** Sums what an append placed. */
+function appendResult(
+  placed: readonly PlacedBatch[],
+  logAppendTimeMs: number,
+  logStartOffset: number,
+): AppendResult {
+  if (placed.length === 0) {
+    return {
+      baseOffset: -1,
+      lastOffset: -1,
+      logAppendTimeMs,
+      logStartOffset,
+      batchCount: 0,
+      sizeBytes: 0,
+    };
+  }
+  return {
+    baseOffset: placed[0]!.baseOffset,
+    lastOffset: placed[placed.length - 1]!.lastOffset,
+    logAppendTimeMs,
+    logStartOffset,
+    batchCount: placed.length,
+    sizeBytes: placed.reduce((sum, b) => sum + b.sizeBytes, 0),
+  };
+}
+
+/**
+ * A partition log stored in a directory.
+ *
+ * @example
+ * ```ts
+ * import { FileLog } from "./file_log.ts";
+ * const dir = await Deno.makeTempDir();
+ * const log = await FileLog.open({ dir: `${dir}/orders-0` });
+ * console.log(log.logEndOffset); // 0
+ * await log.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class FileLog implements PartitionLog {
+  readonly dir: string;
+  readonly config: LogConfig;
+  readonly flushPolicy: FlushPolicy;
+  #warn: LogWarn;
+  #segments: LogSegment[] = [];
+  #logStartOffset = 0;
+  #recoveryPoint = 0;
+  #epochs = new LeaderEpochCache();
+  #epochWrite: Promise<void> = Promise.resolve();
+  #flushing: Promise<void> | null = null;
+  #truncations = 0;
+  #dirNeedsSync = false;
+  #unflushedMessages = 0;
+  #lastFlushMs = Date.now();
+  #failure: Error | null = null;
+  #closed = false;
+  #topicId: string | null = null;
+
+  private constructor(dir: string, config: LogConfig, warn: LogWarn) {
+    this.dir = dir;
+    this.config = config;
+    this.flushPolicy = flushPolicyOf(config);
+    this.#warn = warn;
+  }
+
+  /** Opens (creating or recovering) the log in `options.dir`. */
+  static async open(options: FileLogOptions): Promise<FileLog> {
+    const log = new FileLog(
+      options.dir,
+      options.config ?? logConfig(),
+      options.warn ?? ((line) => console.warn(line)),
+    );
+    await log.#load(options);
+    return log;
+  }
+
+  get logStartOffset(): number {
+    return this.#logStartOffset;
+  }
+
+  get logEndOffset(): number {
+    return this.#active.nextOffset;
+  }
+
+  get recoveryPoint(): number {
+    return this.#recoveryPoint;
+  }
+
+  get sizeBytes(): number {
+    return this.#segments.reduce((sum, s) => sum + s.sizeBytes, 0);
+  }
+
+  get segmentCount(): number {
+    return this.#segments.length;
+  }
+
+  /** Base offsets of the segments, oldest first. */
+  segmentBaseOffsets(): number[] {
+    return this.#segments.map((s) => s.baseOffset);
+  }
+
+  /** The topic id from `partition.metadata`, or null. */
+  get topicId(): string | null {
+    return this.#topicId;
+  }
+
+  get #active(): LogSegment {
+    return this.#segments[this.#segments.length - 1]!;
+  }
+
+  // ---------------------------------------------------------------- loading and recovery
+
+  async #load(options: FileLogOptions): Promise<void> {
+    const nowMs = options.nowMs ?? Date.now();
+    const created = await this.#ensureDir();
+    const bases = await this.#cleanDirectory(nowMs);
+    let indexProblemSegments = new Set<number>();
+    for (const base of bases) {
+      const { segment, indexProblems } = LogSegment.open(this.dir, base, this.config, nowMs);
+      this.#segments.push(segment);
+      if (indexProblems.length > 0) {
+        for (const problem of indexProblems) this.#warn(`Rebuilding index ${problem}`);
+        indexProblemSegments.add(this.#segments.length - 1);
+      }
+    }
+    if (this.#segments.length === 0) {
+      const start = options.logStartOffset ?? 0;
+      this.#segments.push(LogSegment.create(this.dir, start, this.config, nowMs));
+      indexProblemSegments = new Set();
+    }
+    this.#fillNextOffsets();
+    const epochsLoaded = await this.#loadEpochCheckpoint();
+    this.#recover(options, indexProblemSegments);
+    this.#logStartOffset = Math.max(options.logStartOffset ?? 0, this.#segments[0]!.baseOffset);
+    if (this.#logStartOffset > this.logEndOffset) {
+      this.#warn(
+        `Log start offset ${this.#logStartOffset} of ${this.dir} is beyond the log end ${this.logEndOffset}; using the log end.`,
+      );
+      this.#logStartOffset = this.logEndOffset;
+    }
+    if (!epochsLoaded) this.#rebuildEpochs();
+    this.#epochs.truncateFromEnd(this.logEndOffset);
+    this.#epochs.truncateFromStart(this.#logStartOffset);
+    this.#persistEpochs();
+    await this.#loadPartitionMetadata(options.topicId);
+    this.#dirNeedsSync = true;
+    this.#recoveryPoint = Math.min(options.recoveryPoint ?? 0, this.logEndOffset);
+    if (created) await syncDir(path.dirname(this.dir));
+    await this.flush();
+  }
+
+  async #ensureDir(): Promise<boolean> {
+    try {
+      await Deno.stat(this.dir);
+      return false;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      await Deno.mkdir(this.dir, { recursive: true });
+      return true;
+    }
+  }
+
+  /** Removes temp/cleaned/deleted leftovers, completes swaps; returns segment base offsets. */
+  async #cleanDirectory(nowMs: number): Promise<number[]> {
+    const names: string[] = [];
+    for await (const entry of Deno.readDir(this.dir)) if (entry.isFile) names.push(entry.name);
+    const swaps: number[] = [];
+    for (const name of names) {
+      if (/\.(tmp|cleaned|deleted)$/.test(name)) {
+        await Deno.remove(path.join(this.dir, name));
+        this.#warn(`Removed leftover file ${path.join(this.dir, name)}`);
+      } else if (name.endsWith(".swap")) {
+        const m = /^(\d{20})\.log\.swap$/.exec(name);
+        if (m) swaps.push(Number(m[1]));
+        else await Deno.remove(path.join(this.dir, name)); // index swaps are rebuilt
+      }
+    }
+    for (const base of swaps.sort((a, b) => a - b)) await this.#completeSwap(base, nowMs);
+    const logNames = new Set<number>();
+    const fresh: string[] = [];
+    for await (const entry of Deno.readDir(this.dir)) if (entry.isFile) fresh.push(entry.name);
+    for (const name of fresh) {
+      const m = SEGMENT_LOG_PATTERN.exec(name);
+      if (m) logNames.add(Number(m[1]));
+    }
+    for (const name of fresh) {
+      const m = SEGMENT_INDEX_PATTERN.exec(name);
+      if (m && !logNames.has(Number(m[1]))) {
+        await Deno.remove(path.join(this.dir, name));
+        this.#warn(`Removed orphan index ${path.join(this.dir, name)}`);
+      }
+    }
+    return [...logNames].sort((a, b) => a - b);
+  }
+
+  /**
+   * A `.log.swap` is a finished cleaned segment whose swap-in was interrupted: it replaces every
+   * segment whose base offset lies in [its base, its next offset), as Kafka's LogLoader does.
+   */
+  async #completeSwap(base: number, _nowMs: number): Promise<void> {
+    const swapPath = path.join(this.dir, `${offsetFileStem(base)}.log.swap`);
+    const next = nextOffsetOfFile(swapPath, base);
+    for await (const entry of Deno.readDir(this.dir)) {
+      const m = SEGMENT_LOG_PATTERN.exec(entry.name) ?? SEGMENT_INDEX_PATTERN.exec(entry.name);
+      if (!m) continue;
+      const b = Number(m[1]);
+      if (b >= base && b < next) await Deno.remove(path.join(this.dir, entry.name));
+    }
+    await Deno.rename(swapPath, path.join(this.dir, `${offsetFileStem(base)}.log`));
+    await syncDir(this.dir);
+    this.#warn(`Completed interrupted swap of ${swapPath} (offsets ${base}..${next - 1})`);
+  }
+
+  /** Until recovery knows better, a segment ends where the next begins. */
+  #fillNextOffsets(): void {
+    for (let i = 0; i + 1 < this.#segments.length; i++) {
+      this.#segments[i]!.shape.nextOffset = this.#segments[i + 1]!.baseOffset;
+    }
+  }
+
+  async #loadEpochCheckpoint(): Promise<boolean> {
+    const filePath = path.join(this.dir, LEADER_EPOCH_CHECKPOINT_FILE);
+    let text: string;
+    try {
+      text = await Deno.readTextFile(filePath);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        return this.#segments.every((s) => s.sizeBytes === 0);
+      }
+      throw error;
+    }
+    try {
+      const entries = parseLeaderEpochCheckpoint(text, filePath);
+      this.#epochs = new LeaderEpochCache(entries);
+      return true;
+    } catch (error) {
+      if (!(error instanceof CheckpointFormatError)) throw error;
+      this.#warn(`${error.message} Rebuilding it from the segments.`);
+      return false;
+    }
+  }
+
+  #rebuildEpochs(): void {
+    this.#epochs = new LeaderEpochCache();
+    for (const segment of this.#segments) {
+      segment.walkHeaders(0, (header) => {
+        this.#assignEpochFromBatch(header.leaderEpoch, header.baseOffset);
+        return true;
+      });
+    }
+  }
+
+  #assignEpochFromBatch(epoch: number, baseOffset: number): void {
+    const latest = this.#epochs.latestEpoch();
+    if (epoch >= 0 && (latest === null || epoch > latest)) this.#epochs.assign(epoch, baseOffset);
+  }
+
+  /**
+   * Kafka's LogLoader.recoverLog: every segment from the one holding the recovery point is
+   * re-read and validated; the first invalid batch truncates the log there. Earlier segments are
+   * trusted unless their indexes are damaged. After a clean shutdown only the tail is verified.
+   */
+  #recover(options: FileLogOptions, indexProblemSegments: Set<number>): void {
+    const last = this.#segments.length - 1;
+    let from = last + 1;
+    if (!options.hadCleanShutdown) {
+      const point = options.recoveryPoint ?? 0;
+      from = 0;
+      for (let i = 0; i <= last; i++) if (this.#segments[i]!.baseOffset <= point) from = i;
+    } else if (!indexProblemSegments.has(last)) {
+      const tail = this.#active;
+      tail.loadNextOffset();
+      const entry = tail.offsetIndex.entries - 1;
+      const bad = tail.firstInvalidPosition(entry >= 0 ? tail.offsetIndex.positionAt(entry) : 0);
+      if (bad !== null) {
+        this.#warn(`Log ${this.dir} was closed cleanly but its tail is invalid (${bad.why})`);
+        from = last;
+      }
+    }
+    for (let i = 0; i < this.#segments.length; i++) {
+      if (i < from && !indexProblemSegments.has(i)) continue;
+      const segment = this.#segments[i]!;
+      const truncated = segment.recover(this.config, this.#warn, (batch) => {
+        if (i >= from) this.#assignEpochFromBatch(batch.leaderEpoch, batch.baseOffset);
+      });
+      if (truncated > 0 && i < this.#segments.length - 1) {
+        for (const dropped of this.#segments.splice(i + 1)) {
+          this.#warn(
+            `Deleting segment ${dropped.logPath} after the invalid batch in ${segment.logPath}`,
+          );
+          dropped.deleteSync();
+        }
+      }
+    }
+    if (this.#active.nextOffset === this.#active.baseOffset && this.#active.sizeBytes > 0) {
+      this.#active.loadNextOffset();
+    }
+    this.#active.loadRollingBasedTimestamp();
+  }
+
+  async #loadPartitionMetadata(topicId: string | undefined): Promise<void> {
+    const filePath = path.join(this.dir, PARTITION_METADATA_FILE);
+    try {
+      this.#topicId = await readPartitionMetadata(filePath);
+    } catch (error) {
+      if (!(error instanceof CheckpointFormatError)) throw error;
+      this.#warn(`${error.message} Rewriting it.`);
+      this.#topicId = null;
+    }
+    if (topicId !== undefined && this.#topicId !== topicId) {
+      if (this.#topicId !== null) {
+        throw new LogError(
+          LogErrorCode.KAFKA_STORAGE_ERROR,
+          `Partition ${this.dir} belongs to topic id ${this.#topicId}, not ${topicId}.`,
+        );
+      }
+      await writePartitionMetadata(filePath, topicId);
+      this.#topicId = topicId;
+    }
+  }
+
+  // ---------------------------------------------------------------- appends
+
+  #checkUsable(): void {
+    if (this.#failure !== null) {
+      throw new LogError(
+        LogErrorCode.KAFKA_STORAGE_ERROR,
+        `Log ${this.dir} failed earlier: ${this.#failure.message}`,
+        { cause: this.#failure },
+      );
+    }
+    assert(!this.#closed, `log ${this.dir} is closed`);
+  }
+
+  async append(batches: Uint8Array, options: AppendOptions): Promise<AppendResult> {
+    this.#checkUsable();
+    const valid = validateBatches(batches, {
+      maxMessageBytes: this.config.maxMessageBytes,
+      leader: true,
+      allowPartialTail: false,
+    });
+    const appendTimeMs = this.config.messageTimestampType === "LogAppendTime"
+      ? options.logAppendTimeMs ?? options.nowMs
+      : -1;
+    const placed = assignOffsets(
+      batches,
+      valid,
+      this.logEndOffset,
+      options.leaderEpoch,
+      appendTimeMs,
+    );
+    if (placed.length === 0) return appendResult(placed, appendTimeMs, this.#logStartOffset);
+    const latest = this.#epochs.latestEpoch();
+    assert(
+      latest === null || options.leaderEpoch >= latest,
+      `leader append with epoch ${options.leaderEpoch} below the log's epoch ${latest}`,
+    );
+    if (this.#epochs.assign(options.leaderEpoch, placed[0]!.baseOffset)) this.#persistEpochs();
+    this.#writePlaced(batches, placed, options.nowMs);
+    await this.#afterAppend(valid, placed);
+    return appendResult(placed, appendTimeMs, this.#logStartOffset);
+  }
+
+  async appendAsFollower(
+    batches: Uint8Array,
+    options: FollowerAppendOptions,
+  ): Promise<AppendResult> {
+    this.#checkUsable();
+    const valid = validateBatches(batches, {
+      maxMessageBytes: Math.max(this.config.maxMessageBytes, batches.length),
+      leader: false,
+      allowPartialTail: true,
+    });
+    const placed: PlacedBatch[] = [];
+    let expected = this.logEndOffset;
+    for (const { pos, sizeBytes, header } of valid) {
+      if (header.baseOffset < expected) {
+        throw new LogError(
+          LogErrorCode.INVALID_RECORD,
+          `Follower batch at offset ${header.baseOffset} is below the expected ${expected} of ${this.dir}.`,
+        );
+      }
+      const lastOffset = header.baseOffset + header.lastOffsetDelta;
+      placed.push({
+        pos,
+        sizeBytes,
+        baseOffset: header.baseOffset,
+        lastOffset,
+        maxTimestamp: header.maxTimestamp,
+      });
+      expected = lastOffset + 1;
+    }
+    if (placed.length === 0) return appendResult(placed, -1, this.#logStartOffset);
+    let epochsChanged = false;
+    for (const { header } of valid) {
+      const latest = this.#epochs.latestEpoch();
+      if (
+        header.partitionLeaderEpoch >= 0 &&
+        (latest === null || header.partitionLeaderEpoch > latest)
+      ) {
+        epochsChanged = this.#epochs.assign(header.partitionLeaderEpoch, header.baseOffset) ||
+          epochsChanged;
+      }
+    }
+    if (epochsChanged) this.#persistEpochs();
+    this.#writePlaced(batches, placed, options.nowMs);
+    await this.#afterAppend(valid, placed);
+    return appendResult(placed, -1, this.#logStartOffset);
+  }
+
+  /** Writes placed batches, rolling where the shared roll rule says, one write per run. */
+  #writePlaced(bytes: Uint8Array, placed: readonly PlacedBatch[], nowMs: number): void {
+    let run: PlacedBatch[] = [];
+    let shape = cloneShape(this.#active.shape);
+    for (const batch of placed) {
+      if (shape.shouldRoll(batch, nowMs, this.config)) {
+        if (run.length > 0) this.#active.append(bytes, run, this.config.indexIntervalBytes);
+        run = [];
+        this.#roll(batch.baseOffset, nowMs);
+        shape = cloneShape(this.#active.shape);
+      }
+      shape.add(batch, this.config.indexIntervalBytes);
+      run.push(batch);
+    }
+    this.#active.append(bytes, run, this.config.indexIntervalBytes);
+  }
+
+  #roll(baseOffset: number, nowMs: number): void {
+    const old = this.#active;
+    if (old.sizeBytes === 0) {
+      this.#segments.pop();
+      old.deleteSync();
+    } else {
+      old.onBecomeInactive();
+    }
+    this.#segments.push(LogSegment.create(this.dir, baseOffset, this.config, nowMs));
+    this.#dirNeedsSync = true;
+  }
+
+  async #afterAppend(
+    valid: readonly ValidatedBatch[],
+    placed: readonly PlacedBatch[],
+  ): Promise<void> {
+    const end = placed[placed.length - 1]!.lastOffset + 1;
+    for (const { header } of valid) this.#unflushedMessages += header.recordCount;
+    const policy = this.flushPolicy;
+    if (policy.kind === "durable") {
+      await this.#flushUpTo(end);
+    } else if (policy.flushMessages !== null && this.#unflushedMessages >= policy.flushMessages) {
+      await this.#flushUpTo(end);
+    }
+  }
+
+  // ---------------------------------------------------------------- flushing
+
+  async flush(): Promise<void> {
+    await this.#flushUpTo(this.logEndOffset);
+  }
+
+  async flushIfDue(nowMs: number): Promise<void> {
+    const policy = this.flushPolicy;
+    if (policy.kind !== "deferred" || policy.flushMs === null || this.#closed) return;
+    if (this.#recoveryPoint < this.logEndOffset && nowMs - this.#lastFlushMs >= policy.flushMs) {
+      await this.flush();
+    }
+  }
+
+  /** Group commit: join the flush in flight or start the next; returns once `target` is durable. */
+  async #flushUpTo(target: number): Promise<void> {
+    for (let round = 0; round < FLUSH_ROUNDS_MAX; round++) {
+      this.#checkUsable();
+      if (this.#recoveryPoint >= Math.min(target, this.logEndOffset) && !this.#dirNeedsSync) return;
+      if (this.#flushing === null) {
+        this.#flushing = this.#doFlush().finally(() => {
+          this.#flushing = null;
+        });
+      }
+      await this.#flushing;
+    }
+    assert.fail(`flush of ${this.dir} made no progress in ${FLUSH_ROUNDS_MAX} rounds`);
+  }
+
+  async #doFlush(): Promise<void> {
+    const target = this.logEndOffset;
+    const truncations = this.#truncations;
+    const messages = this.#unflushedMessages;
+    const dirty = this.#segments.filter((s) => s.dirty);
+    for (const segment of dirty) {
+      segment.dirty = false;
+      segment.writeIndexes();
+    }
+    const syncDirectory = this.#dirNeedsSync;
+    this.#dirNeedsSync = false;
+    try {
+      await Promise.all(dirty.map((s) => s.sync()));
+      if (syncDirectory) await syncDir(this.dir);
+      await this.#epochWrite;
+    } catch (error) {
+      this.#failure = error as Error;
+      throw error;
+    }
+    if (truncations === this.#truncations) {
+      this.#recoveryPoint = Math.max(this.#recoveryPoint, Math.min(target, this.logEndOffset));
+    }
+    this.#unflushedMessages = Math.max(0, this.#unflushedMessages - messages);
+    this.#lastFlushMs = Date.now();
+  }
+
+  #persistEpochs(): void {
+    const filePath = path.join(this.dir, LEADER_EPOCH_CHECKPOINT_FILE);
+    this.#epochWrite = this.#epochWrite.then(() =>
+      writeFileAtomic(filePath, formatLeaderEpochCheckpoint(this.#epochs.entries()))
+    );
+    this.#epochWrite.catch((error) => {
+      this.#failure ??= error as Error;
+    });
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  async read(fetchOffset: number, options: ReadOptions): Promise<ReadResult> {
+    this.#checkUsable();
+    return await Promise.resolve(this.#readSync(fetchOffset, options));
+  }
+
+  #readSync(fetchOffset: number, options: ReadOptions): ReadResult {
+    const logStartOffset = this.#logStartOffset;
+    const logEndOffset = this.logEndOffset;
+    if (fetchOffset < logStartOffset || fetchOffset > logEndOffset) {
+      throw new LogError(
+        LogErrorCode.OFFSET_OUT_OF_RANGE,
+        `Offset ${fetchOffset} is outside [${logStartOffset}, ${logEndOffset}] of ${this.dir}.`,
+      );
+    }
+    const empty = {
+      records: new Uint8Array(0),
+      firstOffset: fetchOffset,
+      logStartOffset,
+      logEndOffset,
+    };
+    const bound = Math.min(options.maxOffset ?? logEndOffset, logEndOffset);
+    if (fetchOffset >= bound) return empty;
+    const minOne = options.minOneMessage ?? true;
+    for (let i = this.#segmentIndexFor(fetchOffset); i < this.#segments.length; i++) {
+      const segment = this.#segments[i]!;
+      const first = segment.findBatch(fetchOffset);
+      if (first === null) continue;
+      if (first.lastOffset >= bound) return empty;
+      if (!minOne && first.sizeBytes > options.maxBytes) return empty;
+      const wanted = Math.max(options.maxBytes, minOne ? first.sizeBytes : 0);
+      const bytes = segment.readBytes(
+        first.position,
+        Math.min(wanted, segment.sizeBytes - first.position),
+      );
+      const end = wholeBatchesBelow(bytes, bound);
+      return {
+        records: bytes.subarray(0, end),
+        firstOffset: first.baseOffset,
+        logStartOffset,
+        logEndOffset,
+      };
+    }
+    return empty;
+  }
+
+  /** Index of the last segment whose base offset <= `offset` (0 when none). */
+  #segmentIndexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.#segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#segments[mid]!.baseOffset <= offset) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  offsetForTimestamp(timestampMs: number): TimestampAndOffset | null {
+    for (const segment of this.#segments) {
+      if (segment.shape.maxTimestampSoFar < timestampMs) continue;
+      const fromOffset = Math.max(
+        segment.timeIndex.lookup(timestampMs).offset,
+        this.#logStartOffset,
+      );
+      const start = segment.offsetIndex.lookup(fromOffset).position;
+      let found: TimestampAndOffset | null = null;
+      segment.walkHeaders(start, (h) => {
+        if (h.maxTimestamp < timestampMs || h.lastOffset < this.#logStartOffset) return true;
+        found = exactOffsetForTimestamp(
+          segment.readBytes(h.position, h.sizeBytes),
+          timestampMs,
+          this.#logStartOffset,
+          h.leaderEpoch,
+        );
+        return false;
+      });
+      if (found !== null) return found;
+    }
+    return null;
+  }
+
+  maxTimestampAndOffset(): TimestampAndOffset | null {
+    let best: TimestampAndOffset | null = null;
+    for (const segment of this.#segments) {
+      const { maxTimestampSoFar, offsetOfMaxTimestampSoFar } = segment.shape;
+      if (maxTimestampSoFar < 0 || offsetOfMaxTimestampSoFar < this.#logStartOffset) continue;
+      if (best === null || maxTimestampSoFar > best.timestamp) {
+        best = {
+          timestamp: maxTimestampSoFar,
+          offset: offsetOfMaxTimestampSoFar,
+          leaderEpoch: this.#epochs.epochForOffset(offsetOfMaxTimestampSoFar) ?? -1,
+        };
+      }
+    }
+    return best;
+  }
+
+  endOffsetForLeaderEpoch(epoch: number): EpochEndOffset {
+    return this.#epochs.endOffsetFor(epoch, this.logEndOffset);
+  }
+
+  latestEpoch(): number | null {
+    return this.#epochs.latestEpoch();
+  }
+
+  epochEntries(): EpochEntry[] {
+    return this.#epochs.entries();
+  }
+
+  // ---------------------------------------------------------------- truncation and retention
+
+  async truncateTo(offset: number): Promise<boolean> {
+    this.#checkUsable();
+    assert(Number.isSafeInteger(offset) && offset >= 0, `bad truncation offset ${offset}`);
+    if (offset >= this.logEndOffset) return false;
+    if (offset <= this.#segments[0]!.baseOffset) {
+      await this.truncateFullyAndStartAt(offset);
+      return true;
+    }
+    this.#truncations++;
+    while (this.#segments.length > 1 && this.#active.baseOffset > offset) {
+      this.#segments.pop()!.deleteSync();
+      this.#dirNeedsSync = true;
+    }
+    const active = this.#active;
+    active.indexesNeedSync = false;
+    active.truncateTo(offset);
+    this.#logStartOffset = Math.min(this.#logStartOffset, this.logEndOffset);
+    this.#recoveryPoint = Math.min(this.#recoveryPoint, this.logEndOffset);
+    if (this.#epochs.truncateFromEnd(this.logEndOffset)) this.#persistEpochs();
+    await this.#flushUpTo(this.logEndOffset);
+    return true;
+  }
+
+  async truncateFullyAndStartAt(offset: number): Promise<void> {
+    this.#checkUsable();
+    assert(Number.isSafeInteger(offset) && offset >= 0, `bad start offset ${offset}`);
+    this.#truncations++;
+    for (const segment of this.#segments.splice(0)) segment.deleteSync();
+    this.#segments.push(LogSegment.create(this.dir, offset, this.config, Date.now()));
+    this.#dirNeedsSync = true;
+    this.#logStartOffset = offset;
+    this.#recoveryPoint = offset;
+    this.#unflushedMessages = 0;
+    if (this.#epochs.clear()) this.#persistEpochs();
+    await this.#flushUpTo(offset);
+  }
+
+  async deleteRecordsBefore(offset: number): Promise<number> {
+    this.#checkUsable();
+    if (offset > this.logEndOffset || offset < 0) {
+      throw new LogError(
+        LogErrorCode.OFFSET_OUT_OF_RANGE,
+        `Cannot delete records before ${offset}: the log of ${this.dir} ends at ${this.logEndOffset}.`,
+      );
+    }
+    if (offset <= this.#logStartOffset) return this.#logStartOffset;
+    this.#logStartOffset = offset;
+    if (this.#epochs.truncateFromStart(offset)) this.#persistEpochs();
+    await this.deleteOldSegments({
+      nowMs: Date.now(),
+      highWatermark: offset,
+      startOffsetOnly: true,
+    });
+    return this.#logStartOffset;
+  }
+
+  async deleteOldSegments(
+    options: RetentionOptions & { startOffsetOnly?: boolean },
+  ): Promise<number> {
+    this.#checkUsable();
+    const count = deletableSegmentCount(
+      this.#segments.map((s) => ({
+        baseOffset: s.baseOffset,
+        sizeBytes: s.sizeBytes,
+        largestTimestampMs: s.largestTimestampMs,
+      })),
+      {
+        config: this.config,
+        nowMs: options.nowMs,
+        logStartOffset: this.#logStartOffset,
+        highWatermark: Math.min(options.highWatermark ?? this.logEndOffset, this.logEndOffset),
+        startOffsetOnly: options.startOffsetOnly ?? false,
+      },
+    );
+    if (count === 0) return 0;
+    for (const segment of this.#segments.splice(0, count)) segment.deleteSync();
+    this.#dirNeedsSync = true;
+    this.#logStartOffset = Math.max(this.#logStartOffset, this.#segments[0]!.baseOffset);
+    if (this.#epochs.truncateFromStart(this.#logStartOffset)) this.#persistEpochs();
+    await this.#epochWrite;
+    return count;
+  }
+
+  // ---------------------------------------------------------------- closing
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    if (this.#failure === null) {
+      this.#active.onBecomeInactive();
+      await this.flush();
+      await this.#epochWrite;
+    }
+    this.#closed = true;
+    for (const segment of this.#segments) segment.close();
+  }
+
+  /** Closes without flushing (tests simulate a crash with it). */
+  closeAbruptly(): void {
+    this.#closed = true;
+    for (const segment of this.#segments) segment.close();
+  }
+}
+
+/** Assigns offsets, the leader epoch and LogAppendTime in place. */
+function assignOffsets(
+  bytes: Uint8Array,
+  valid: readonly ValidatedBatch[],
+  firstOffset: number,
+  leaderEpoch: number,
+  appendTimeMs: number,
+): PlacedBatch[] {
+  let next = firstOffset;
+  return valid.map(({ pos, sizeBytes, header }) => {
+    setBaseOffset(bytes, pos, next);
+    setPartitionLeaderEpoch(bytes, pos, leaderEpoch);
+    if (appendTimeMs >= 0) setLogAppendTime(bytes, pos, appendTimeMs);
+    const batch = {
+      pos,
+      sizeBytes,
+      baseOffset: next,
+      lastOffset: next + header.lastOffsetDelta,
+      maxTimestamp: appendTimeMs >= 0 ? appendTimeMs : header.maxTimestamp,
+    };
+    next = batch.lastOffset + 1;
+    return batch;
+  });
+}
+
+/** Length of the prefix of whole batches in `bytes` whose last offsets are below `bound`. */
+export function wholeBatchesBelow(bytes: Uint8Array, bound: number): number {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let end = 0;
+  for (let steps = 0; steps < bytes.length && end + 27 <= bytes.length; steps++) {
+    const size = batchSizeAt(bytes, end);
+    if (size === null || end + size > bytes.length) break;
+    const lastOffset = readInt64Number(view, end, "baseOffset") + view.getInt32(end + 23);
+    if (lastOffset >= bound) break;
+    end += size;
+  }
+  return end;
+}
+
+function cloneShape(shape: SegmentShape): SegmentShape {
+  return Object.assign(new SegmentShape(shape.baseOffset, shape.createdMs), shape);
+}
+
+/** Walks batch headers of a file to find its next offset (used for `.swap` files). */
+export function nextOffsetOfFile(filePath: string, baseOffset: number): number {
+  const file = Deno.openSync(filePath, { read: true });
+  try {
+    const size = file.statSync().size;
+    const header = new Uint8Array(27);
+    const view = new DataView(header.buffer);
+    let pos = 0;
+    let next = baseOffset;
+    for (let steps = 0; pos + 27 <= size && steps < size; steps++) {
+      readAtSync(file, pos, header);
+      const batchLength = view.getInt32(8);
+      if (batchLength < 49 || pos + LOG_OVERHEAD_BYTES + batchLength > size) break;
+      next = readInt64Number(view, 0, "baseOffset") + view.getInt32(23) + 1;
+      pos += LOG_OVERHEAD_BYTES + batchLength;
+    }
+    return next;
+  } finally {
+    file.close();
+  }
+}

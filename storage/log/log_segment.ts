@@ -1,0 +1,515 @@
+/**
+ * One segment of a partition log: `<base>.log` holding v2 batches exactly as on the wire, with its
+ * sparse `.index` and `.timeindex` (see `index_file.ts`).
+ *
+ * All file I/O here is synchronous and positional on one handle per file, so the in-memory view
+ * (size, indexes, next offset) and the bytes written never disagree at an `await`: an append is a
+ * single `write` into the page cache and the only slow call, fsync, is async and lives in
+ * {@link LogSegment.sync}.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import {
+  BATCH_HEADER_BYTES,
+  CRC_OFFSET,
+  LOG_OVERHEAD_BYTES,
+  MAGIC_OFFSET,
+  readBatchHeader,
+  readInt64Number,
+  verifyBatchCrc,
+} from "../../net/protocol/record_batch.ts";
+import { readAtSync, writeAllSync } from "../fs.ts";
+import { OffsetIndex, TimeIndex } from "./index_file.ts";
+import type { LogConfig } from "./log_config.ts";
+import { type BatchSummary, SegmentShape } from "./segment_shape.ts";
+
+/** Bytes read at a time when walking batch headers or verifying a segment. */
+const SCAN_CHUNK_BYTES = 64 * 1024;
+const RECOVER_CHUNK_BYTES = 8 * 1024 * 1024;
+
+/** `00000000000000000042` for 42. */
+export function offsetFileStem(offset: number): string {
+  return String(offset).padStart(20, "0");
+}
+
+/** Header fields of a stored batch, read without its records. */
+export interface StoredBatchHeader extends BatchSummary {
+  position: number;
+  leaderEpoch: number;
+}
+
+/** A batch to append plus where its bytes sit in the caller's buffer. */
+export interface PlacedBatch extends BatchSummary {
+  pos: number;
+}
+
+/** A line-oriented warning sink (recovery reports each thing it drops). */
+export type LogWarn = (line: string) => void;
+
+/** Reads the fields of the batch header at `off` of `view`; needs 61 bytes. */
+function peekHeader(view: DataView, off: number, position: number): StoredBatchHeader {
+  const baseOffset = readInt64Number(view, off, "baseOffset");
+  return {
+    position,
+    baseOffset,
+    sizeBytes: LOG_OVERHEAD_BYTES + view.getInt32(off + 8),
+    leaderEpoch: view.getInt32(off + 12),
+    lastOffset: baseOffset + view.getInt32(off + 23),
+    maxTimestamp: readInt64Number(view, off + 35, "maxTimestamp"),
+  };
+}
+
+/**
+ * A log segment with its indexes.
+ *
+ * @example
+ * ```ts
+ * import { LogSegment } from "./log_segment.ts";
+ * import { logConfig } from "./log_config.ts";
+ * const dir = await Deno.makeTempDir();
+ * const segment = LogSegment.create(dir, 0, logConfig(), Date.now());
+ * console.log(segment.sizeBytes); // 0
+ * segment.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class LogSegment {
+  readonly baseOffset: number;
+  readonly logPath: string;
+  readonly offsetIndex: OffsetIndex;
+  readonly timeIndex: TimeIndex;
+  /** Size, timestamps and index cadence. */
+  shape: SegmentShape;
+  /** Bytes were written since the last fsync. */
+  dirty = false;
+  /** The segment is no longer active and its index files await their final fsync. */
+  indexesNeedSync = false;
+  #file: Deno.FsFile;
+  #closed = false;
+
+  private constructor(dir: string, baseOffset: number, config: LogConfig, createdMs: number) {
+    const stem = path.join(dir, offsetFileStem(baseOffset));
+    this.baseOffset = baseOffset;
+    this.logPath = `${stem}.log`;
+    this.offsetIndex = new OffsetIndex(`${stem}.index`, baseOffset, config.segmentIndexBytes);
+    this.timeIndex = new TimeIndex(`${stem}.timeindex`, baseOffset, config.segmentIndexBytes);
+    this.shape = new SegmentShape(baseOffset, createdMs);
+    this.#file = Deno.openSync(this.logPath, { read: true, append: true, create: true });
+  }
+
+  /** Creates an empty segment, replacing any files of that name. */
+  static create(dir: string, baseOffset: number, config: LogConfig, nowMs: number): LogSegment {
+    const segment = new LogSegment(dir, baseOffset, config, nowMs);
+    segment.lastModifiedMs = nowMs;
+    segment.#file.truncateSync(0);
+    segment.offsetIndex.writeToFile();
+    segment.timeIndex.writeToFile();
+    return segment;
+  }
+
+  /**
+   * Opens an existing segment and loads its indexes; returns the problems found with them (the
+   * caller rebuilds through {@link recover}). Size and max timestamp come from the files.
+   */
+  static open(
+    dir: string,
+    baseOffset: number,
+    config: LogConfig,
+    nowMs: number,
+  ): { segment: LogSegment; indexProblems: string[] } {
+    const segment = new LogSegment(dir, baseOffset, config, nowMs);
+    const stat = segment.#file.statSync();
+    segment.shape.sizeBytes = stat.size;
+    const problems: string[] = [];
+    const offsetProblem = segment.offsetIndex.loadFromFile() ??
+      segment.offsetIndex.sanityProblem(stat.size);
+    if (offsetProblem !== null && !(offsetProblem === "missing" && stat.size === 0)) {
+      problems.push(`${segment.offsetIndex.filePath}: ${offsetProblem}`);
+    }
+    const timeProblem = segment.timeIndex.loadFromFile() ??
+      segment.timeIndex.sanityProblem(Number.MAX_SAFE_INTEGER);
+    if (timeProblem !== null && !(timeProblem === "missing" && stat.size === 0)) {
+      problems.push(`${segment.timeIndex.filePath}: ${timeProblem}`);
+    }
+    const last = segment.timeIndex.lastEntry();
+    segment.shape.maxTimestampSoFar = last.timestamp;
+    segment.shape.offsetOfMaxTimestampSoFar = last.offset;
+    segment.shape.offsetIndexEntries = segment.offsetIndex.entries;
+    segment.shape.timeIndexEntries = segment.timeIndex.entries;
+    segment.shape.lastTimeIndexTimestamp = last.timestamp;
+    segment.lastModifiedMs = stat.mtime?.getTime() ?? nowMs;
+    return { segment, indexProblems: problems };
+  }
+
+  /** File modification time at open, for time retention of segments without timestamps. */
+  lastModifiedMs = 0;
+
+  get sizeBytes(): number {
+    return this.shape.sizeBytes;
+  }
+
+  /** Offset after the last batch (the base offset while empty). */
+  get nextOffset(): number {
+    return this.shape.nextOffset;
+  }
+
+  /** Largest timestamp in the segment, or the modification time when it holds none. */
+  get largestTimestampMs(): number {
+    return this.shape.maxTimestampSoFar >= 0 ? this.shape.maxTimestampSoFar : this.lastModifiedMs;
+  }
+
+  /**
+   * Appends `batches` (already validated, offsets assigned) whose bytes are `bytes[first.pos ..
+   * last.pos + last.sizeBytes)` with one write, and indexes them.
+   */
+  append(bytes: Uint8Array, batches: readonly PlacedBatch[], indexIntervalBytes: number): void {
+    assert(!this.#closed && batches.length > 0);
+    const first = batches[0]!;
+    const last = batches[batches.length - 1]!;
+    const start = this.shape.sizeBytes;
+    writeAllSync(this.#file, bytes.subarray(first.pos, last.pos + last.sizeBytes));
+    for (const batch of batches) {
+      this.#indexBatch(batch, start + batch.pos - first.pos, indexIntervalBytes);
+    }
+    this.dirty = true;
+  }
+
+  #indexBatch(batch: BatchSummary, position: number, indexIntervalBytes: number): void {
+    const decision = this.shape.add(batch, indexIntervalBytes);
+    if (decision.offsetEntry) this.offsetIndex.append(batch.lastOffset, position);
+    if (decision.timeEntry) {
+      this.timeIndex.maybeAppend(
+        this.shape.maxTimestampSoFar,
+        this.shape.offsetOfMaxTimestampSoFar,
+      );
+    }
+  }
+
+  /** Reads `length` bytes at `position` (fewer at the end of the segment). */
+  readBytes(position: number, length: number): Uint8Array {
+    const available = Math.max(0, Math.min(length, this.shape.sizeBytes - position));
+    const out = new Uint8Array(available);
+    const n = readAtSync(this.#file, position, out);
+    assert(n === available, `short read of ${this.logPath} at ${position}`);
+    return out;
+  }
+
+  /**
+   * Walks batch headers from `fromPosition` until `visit` returns false or the segment ends.
+   * Headers only: records and CRCs are not read.
+   */
+  walkHeaders(fromPosition: number, visit: (header: StoredBatchHeader) => boolean): void {
+    const end = this.shape.sizeBytes;
+    let pos = fromPosition;
+    const maxSteps = end; // every batch is > 0 bytes
+    for (let steps = 0; pos + BATCH_HEADER_BYTES <= end && steps < maxSteps; steps++) {
+      const chunk = this.readBytes(pos, Math.min(SCAN_CHUNK_BYTES, end - pos));
+      const view = new DataView(chunk.buffer);
+      let off = 0;
+      while (off + BATCH_HEADER_BYTES <= chunk.length) {
+        const header = peekHeader(view, off, pos + off);
+        assert(header.sizeBytes >= BATCH_HEADER_BYTES, `bad batch in ${this.logPath}`);
+        if (!visit(header)) return;
+        off += header.sizeBytes;
+      }
+      pos += off;
+    }
+  }
+
+  /** Position and header of the first batch with lastOffset >= `offset`, or null. */
+  findBatch(offset: number): StoredBatchHeader | null {
+    const start = this.offsetIndex.lookup(offset).position;
+    let found: StoredBatchHeader | null = null;
+    this.walkHeaders(start, (header) => {
+      if (header.lastOffset < offset) return true;
+      found = header;
+      return false;
+    });
+    return found;
+  }
+
+  /** Sets nextOffset by walking from the last index entry (used when opened, not recovered). */
+  loadNextOffset(): void {
+    let next = this.baseOffset;
+    let bytes = 0;
+    const last = this.offsetIndex.entries > 0 ? this.offsetIndex.entries - 1 : -1;
+    const from = last >= 0 ? this.offsetIndex.positionAt(last) : 0;
+    this.walkHeaders(from, (header) => {
+      next = header.lastOffset + 1;
+      bytes = header.position + header.sizeBytes - from;
+      return true;
+    });
+    this.shape.nextOffset = next;
+    this.shape.bytesSinceLastIndexEntry = bytes;
+  }
+
+  /** Verifies header and CRC of every batch from `fromPosition`; returns the first bad position. */
+  firstInvalidPosition(fromPosition: number): { position: number; why: string } | null {
+    let result: { position: number; why: string } | null = null;
+    this.#scanValid(fromPosition, (_batch, problem, position) => {
+      if (problem !== null) result = { position, why: problem };
+      return problem === null;
+    });
+    return result;
+  }
+
+  /**
+   * Kafka's `LogSegment.recover`: re-reads every batch, checks header, CRC and offsets, rebuilds
+   * both indexes and the shape, and truncates at the first invalid batch. `onBatch` sees each valid
+   * batch (to rebuild the leader epoch cache). Returns the number of bytes truncated.
+   */
+  recover(
+    config: LogConfig,
+    warn: LogWarn,
+    onBatch: (batch: StoredBatchHeader) => void,
+  ): number {
+    const shape = new SegmentShape(this.baseOffset, this.shape.createdMs);
+    this.offsetIndex.reset();
+    this.timeIndex.reset();
+    this.shape = shape;
+    const size = this.#file.statSync().size;
+    shape.sizeBytes = 0;
+    let validBytes = 0;
+    this.#scanValid(0, (batch, problem, position) => {
+      if (problem !== null) {
+        warn(
+          `Dropping ${size - position} bytes of ${this.logPath} from byte ${position}: ${problem}`,
+        );
+        return false;
+      }
+      this.#indexBatch(batch!, position, config.indexIntervalBytes);
+      validBytes = position + batch!.sizeBytes;
+      onBatch(batch!);
+      return true;
+    }, size);
+    if (validBytes < size) this.#file.truncateSync(validBytes);
+    this.#appendFinalTimeEntry();
+    this.offsetIndex.writeToFile();
+    this.timeIndex.writeToFile();
+    this.dirty = true;
+    return size - validBytes;
+  }
+
+  #appendFinalTimeEntry(): void {
+    if (this.shape.maxTimestampSoFar > this.shape.lastTimeIndexTimestamp) {
+      this.timeIndex.maybeAppend(
+        this.shape.maxTimestampSoFar,
+        this.shape.offsetOfMaxTimestampSoFar,
+        true,
+      );
+      this.shape.lastTimeIndexTimestamp = this.shape.maxTimestampSoFar;
+      this.shape.timeIndexEntries++;
+    }
+  }
+
+  /** Reads full batches from `fromPosition`, reporting each valid one or the first problem. */
+  #scanValid(
+    fromPosition: number,
+    visit: (batch: StoredBatchHeader | null, problem: string | null, position: number) => boolean,
+    fileSize = this.shape.sizeBytes,
+  ): void {
+    let pos = fromPosition;
+    let expectedMin = this.baseOffset;
+    for (let steps = 0; pos < fileSize && steps <= fileSize; steps++) {
+      const chunk = new Uint8Array(Math.min(RECOVER_CHUNK_BYTES, fileSize - pos));
+      readAtSync(this.#file, pos, chunk);
+      const view = new DataView(chunk.buffer);
+      let off = 0;
+      while (off < chunk.length) {
+        const remaining = chunk.length - off;
+        if (remaining < BATCH_HEADER_BYTES) {
+          if (pos + off + remaining >= fileSize) {
+            visit(null, `${remaining} trailing bytes are shorter than a batch header`, pos + off);
+            return;
+          }
+          break;
+        }
+        const size = LOG_OVERHEAD_BYTES + view.getInt32(off + 8);
+        if (size < BATCH_HEADER_BYTES || pos + off + size > fileSize) {
+          const why = size < BATCH_HEADER_BYTES
+            ? `batch length ${size - LOG_OVERHEAD_BYTES} is impossible`
+            : `batch of ${size} bytes is cut off at the end of the file`;
+          visit(null, why, pos + off);
+          return;
+        }
+        if (size > remaining) {
+          if (size > chunk.length) {
+            // Re-read with a chunk that holds this batch.
+            const big = new Uint8Array(size);
+            readAtSync(this.#file, pos + off, big);
+            const problem = this.#checkBatch(big, 0, expectedMin);
+            const header = problem === null
+              ? peekHeader(new DataView(big.buffer), 0, pos + off)
+              : null;
+            if (!visit(header, problem, pos + off)) return;
+            expectedMin = header!.lastOffset + 1;
+            off += size;
+          }
+          break;
+        }
+        const problem = this.#checkBatch(chunk, off, expectedMin);
+        const header = problem === null ? peekHeader(view, off, pos + off) : null;
+        if (!visit(header, problem, pos + off)) return;
+        expectedMin = header!.lastOffset + 1;
+        off += size;
+      }
+      pos += off;
+    }
+  }
+
+  #checkBatch(buf: Uint8Array, off: number, expectedMinOffset: number): string | null {
+    const magic = buf[off + MAGIC_OFFSET];
+    if (magic !== 2) return `magic ${magic} is not 2`;
+    let header;
+    try {
+      header = readBatchHeader(
+        buf.subarray(
+          0,
+          off + LOG_OVERHEAD_BYTES + new DataView(buf.buffer, buf.byteOffset).getInt32(off + 8),
+        ),
+        off,
+      );
+    } catch (error) {
+      return (error as Error).message;
+    }
+    if (!verifyBatchCrc(buf, off)) {
+      return `CRC32C mismatch (stored ${
+        new DataView(buf.buffer, buf.byteOffset).getUint32(off + CRC_OFFSET)
+      })`;
+    }
+    if (header.baseOffset < expectedMinOffset) {
+      return `base offset ${header.baseOffset} is below ${expectedMinOffset}`;
+    }
+    const relativeLast = header.baseOffset + header.lastOffsetDelta - this.baseOffset;
+    if (header.lastOffsetDelta < 0 || relativeLast > 0x7fffffff) {
+      return `offsets ${header.baseOffset}+${header.lastOffsetDelta} do not fit the segment`;
+    }
+    if (header.recordCount < 0 || header.recordCount > header.lastOffsetDelta + 1) {
+      return `record count ${header.recordCount} disagrees with lastOffsetDelta`;
+    }
+    return null;
+  }
+
+  /**
+   * Drops every batch with lastOffset >= `offset` (a batch containing `offset` goes whole);
+   * returns the bytes removed.
+   */
+  truncateTo(offset: number): number {
+    const first = this.findBatch(offset);
+    if (first === null) return 0;
+    const removed = this.shape.sizeBytes - first.position;
+    this.#file.truncateSync(first.position);
+    this.offsetIndex.truncateTo(offset);
+    this.timeIndex.truncateTo(offset);
+    this.#rebuildShape(first.position);
+    this.dirty = true;
+    return removed;
+  }
+
+  /** Recomputes the shape for the first `sizeBytes` bytes from the headers. */
+  #rebuildShape(sizeBytes: number): void {
+    const shape = new SegmentShape(this.baseOffset, this.shape.createdMs);
+    shape.sizeBytes = sizeBytes;
+    shape.offsetIndexEntries = this.offsetIndex.entries;
+    shape.timeIndexEntries = this.timeIndex.entries;
+    shape.lastTimeIndexTimestamp = this.timeIndex.lastEntry().timestamp;
+    const lastEntry = this.offsetIndex.entries - 1;
+    const indexed = lastEntry >= 0 ? this.offsetIndex.positionAt(lastEntry) : 0;
+    this.shape = shape;
+    this.walkHeaders(0, (header) => {
+      if (header.position === 0) shape.rollingBasedTimestamp = header.maxTimestamp;
+      if (header.maxTimestamp > shape.maxTimestampSoFar) {
+        shape.maxTimestampSoFar = header.maxTimestamp;
+        shape.offsetOfMaxTimestampSoFar = header.lastOffset;
+      }
+      shape.nextOffset = header.lastOffset + 1;
+      if (header.position >= indexed) {
+        shape.bytesSinceLastIndexEntry = header.position + header.sizeBytes - indexed;
+      }
+      return true;
+    });
+  }
+
+  /** Loads the first batch's timestamp, used for `segment.ms` after a reopen. */
+  loadRollingBasedTimestamp(): void {
+    if (this.shape.sizeBytes < BATCH_HEADER_BYTES) return;
+    const head = this.readBytes(0, BATCH_HEADER_BYTES);
+    this.shape.rollingBasedTimestamp = peekHeader(new DataView(head.buffer), 0, 0).maxTimestamp;
+  }
+
+  /** The segment stops being active: final time index entry, indexes written, fsync pending. */
+  onBecomeInactive(): void {
+    this.#appendFinalTimeEntry();
+    this.offsetIndex.writeToFile();
+    this.timeIndex.writeToFile();
+    this.indexesNeedSync = true;
+    this.dirty = true;
+  }
+
+  /** fdatasyncs the log (and the index files once the segment is inactive). */
+  async sync(): Promise<void> {
+    if (this.#closed) return;
+    const syncIndexes = this.indexesNeedSync;
+    this.indexesNeedSync = false;
+    try {
+      await this.#file.syncData();
+      if (syncIndexes) {
+        await Promise.all([this.offsetIndex.sync(), this.timeIndex.sync()]);
+        this.offsetIndex.close();
+        this.timeIndex.close();
+      }
+    } catch (error) {
+      if (this.#closed && error instanceof Deno.errors.BadResource) return; // deleted meanwhile
+      throw error;
+    }
+  }
+
+  /** Writes pending index entries to their files (no fsync). */
+  writeIndexes(): void {
+    if (this.#closed) return;
+    this.offsetIndex.writeToFile();
+    this.timeIndex.writeToFile();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Closes the files (indexes written, with the final time index entry when `final`). */
+  close(final = false): void {
+    if (this.#closed) return;
+    if (final) this.#appendFinalTimeEntry();
+    this.writeIndexes();
+    this.#closed = true;
+    this.#file.close();
+    this.offsetIndex.close();
+    this.timeIndex.close();
+  }
+
+  /**
+   * Closes and removes the segment's files at once (synchronously, so the log's view and the
+   * directory agree at every await; a new segment may reuse the name right after).
+   */
+  deleteSync(): void {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#file.close();
+      this.offsetIndex.close();
+      this.timeIndex.close();
+    }
+    for (const file of [this.logPath, this.offsetIndex.filePath, this.timeIndex.filePath]) {
+      removeSyncIfExists(file);
+    }
+    removeSyncIfExists(this.logPath.replace(/\.log$/, ".txnindex"));
+  }
+}
+
+function removeSyncIfExists(filePath: string): void {
+  try {
+    Deno.removeSync(filePath);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}

@@ -1,0 +1,411 @@
+/**
+ * A deterministic whole-cluster simulation of `core/raft`: N voters plus observers in one
+ * process, a simulated clock, network (drop, duplication, delay, reordering, partitions) and
+ * disks (unsynced writes lost on crash). One seed, one trace: a failure reports the seed and the
+ * last events, and rerunning the seed reproduces it.
+ *
+ * @module
+ */
+
+import { SeededRandom } from "../../core/random.ts";
+import type { RaftMessage } from "../../core/raft/messages.ts";
+import { RaftNode } from "../../core/raft/node.ts";
+import type { RaftConfig } from "../../core/raft/types.ts";
+import { EventQueue } from "./event_queue.ts";
+import { type CheckedNode, InvariantChecker } from "./invariants.ts";
+import { SimDisk } from "./sim_disk.ts";
+import { CALM_NETWORK, SimNetwork } from "./sim_network.ts";
+
+/** How one simulated run is shaped. */
+export interface SimOptions {
+  seed: number;
+  voters: number;
+  observers: number;
+  /** Simulated time with faults injected. */
+  chaosMs: number;
+  /** After healing, a leader must commit a new entry on every voter within this bound. */
+  livenessMs: number;
+  tickMs: number;
+  traceLength: number;
+  config?: Partial<RaftConfig>;
+}
+
+/** Defaults for a quick but meaningful run. */
+export const DEFAULT_SIM_OPTIONS: Readonly<Omit<SimOptions, "seed">> = Object.freeze({
+  voters: 3,
+  observers: 1,
+  chaosMs: 12_000,
+  livenessMs: 20_000,
+  tickMs: 20,
+  traceLength: 40,
+});
+
+/** The outcome of one run. */
+export interface SimResult {
+  seed: number;
+  ok: boolean;
+  error?: string;
+  /** The last events before the end (or the failure), oldest first. */
+  trace: string[];
+  simulatedMs: number;
+  events: number;
+  committed: number;
+  elections: number;
+}
+
+type SimEvent =
+  | { kind: "tick"; node: number }
+  | { kind: "deliver"; message: RaftMessage }
+  | { kind: "flush"; node: number; incarnation: number }
+  | { kind: "chaos" }
+  | { kind: "restart"; node: number }
+  | { kind: "propose" }
+  | { kind: "heal" };
+
+interface SimNode extends CheckedNode {
+  incarnation: number;
+  flushScheduled: boolean;
+}
+
+const EVENTS_MAX = 2_000_000;
+const DRAIN_ROUNDS_MAX = 64;
+const encoder = new TextEncoder();
+
+/**
+ * One simulated cluster run.
+ *
+ * @example
+ * ```ts
+ * import { runSimulation, DEFAULT_SIM_OPTIONS } from "./cluster.ts";
+ * const result = runSimulation({ ...DEFAULT_SIM_OPTIONS, seed: 7 });
+ * result.ok; // true
+ * ```
+ */
+export function runSimulation(options: SimOptions): SimResult {
+  return new Simulation(options).run();
+}
+
+class Simulation {
+  readonly #options: SimOptions;
+  readonly #random: SeededRandom;
+  readonly #network: SimNetwork;
+  readonly #queue = new EventQueue<SimEvent>();
+  readonly #checker = new InvariantChecker();
+  readonly #nodes: SimNode[] = [];
+  readonly #trace: { atMs: number; what: string | RaftMessage }[] = [];
+  #nowMs = 0;
+  #events = 0;
+  #elections = 0;
+  #proposals = 0;
+  #healed = false;
+  #marker: string | null = null;
+  #done = false;
+
+  constructor(options: SimOptions) {
+    this.#options = options;
+    this.#random = new SeededRandom(options.seed);
+    this.#network = new SimNetwork(new SeededRandom(options.seed ^ 0x5eed));
+    const total = options.voters + options.observers;
+    for (let id = 1; id <= total; id++) {
+      const node: SimNode = {
+        id,
+        raft: null,
+        disk: new SimDisk(),
+        bootstrapVoter: id <= options.voters,
+        incarnation: 0,
+        flushScheduled: false,
+      };
+      this.#nodes.push(node);
+    }
+  }
+
+  run(): SimResult {
+    try {
+      for (const node of this.#nodes) {
+        this.#start(node);
+        this.#queue.push(this.#random.intBelow(this.#options.tickMs), { kind: "tick", node: node.id });
+      }
+      this.#queue.push(100, { kind: "chaos" });
+      this.#queue.push(50, { kind: "propose" });
+      this.#queue.push(this.#options.chaosMs, { kind: "heal" });
+      this.#loop();
+      return this.#result();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      return { ...this.#result(), ok: false, error: message };
+    }
+  }
+
+  #loop(): void {
+    const deadlineMs = this.#options.chaosMs + this.#options.livenessMs;
+    while (!this.#done) {
+      const next = this.#queue.pop();
+      if (!next) throw new Error("Event queue ran dry");
+      if (++this.#events > EVENTS_MAX) throw new Error(`More than ${EVENTS_MAX} events`);
+      this.#nowMs = next.atMs;
+      if (this.#nowMs > deadlineMs) {
+        throw new Error(`No leader committed a new entry within ${this.#options.livenessMs} ms of healing`);
+      }
+      this.#handle(next.event);
+      this.#checker.afterEvent(this.#nodes);
+      if (this.#healed) this.#checkProgress();
+    }
+  }
+
+  #handle(event: SimEvent): void {
+    switch (event.kind) {
+      case "tick": {
+        const node = this.#node(event.node);
+        node.raft?.tick(this.#nowMs);
+        this.#drain(node);
+        this.#queue.push(this.#nowMs + this.#options.tickMs, event);
+        return;
+      }
+      case "deliver": {
+        const node = this.#node(event.message.to);
+        if (!node.raft) return;
+        this.#record(event.message);
+        node.raft.step(event.message, this.#nowMs);
+        return this.#drain(node);
+      }
+      case "flush":
+        return this.#flush(event.node, event.incarnation);
+      case "chaos":
+        return this.#chaos();
+      case "restart":
+        return this.#restart(this.#node(event.node));
+      case "propose":
+        return this.#propose();
+      case "heal":
+        return this.#heal();
+    }
+  }
+
+  // ---- node lifecycle -------------------------------------------------------------------------
+
+  #start(node: SimNode): void {
+    node.incarnation++;
+    node.raft = new RaftNode({
+      nodeId: node.id,
+      voters: range(1, this.#options.voters),
+      quorumState: node.disk.quorumState,
+      log: node.disk.log,
+      config: this.#options.config,
+      random: new SeededRandom(this.#options.seed * 31 + node.id * 1009 + node.incarnation),
+      nowMs: this.#nowMs,
+    });
+    this.#record(`start node ${node.id} (incarnation ${node.incarnation})`);
+    this.#drain(node);
+  }
+
+  #crash(node: SimNode): void {
+    if (!node.raft) return;
+    node.raft = null;
+    node.flushScheduled = false;
+    node.disk.crash();
+    this.#checker.onRestart(node.id);
+    this.#record(`crash node ${node.id}`);
+  }
+
+  #restart(node: SimNode): void {
+    if (node.raft) return;
+    this.#start(node);
+  }
+
+  /** The driver loop production runs: persist, write, send, apply, advance. */
+  #drain(node: SimNode): void {
+    for (let round = 0; node.raft?.hasReady(); round++) {
+      if (round >= DRAIN_ROUNDS_MAX) throw new Error(`Node ${node.id} never settles`);
+      const raft = node.raft;
+      const ready = raft.ready();
+      if (ready.persistQuorumState) node.disk.quorumState = { ...ready.persistQuorumState };
+      if (ready.truncateLogTo !== null) node.disk.truncate(ready.truncateLogTo);
+      if (ready.appendToLog.length > 0) node.disk.append(ready.appendToLog);
+      if (ready.truncateLogTo !== null || ready.appendToLog.length > 0) this.#scheduleFlush(node);
+      for (const message of ready.send) this.#sendMessage(message);
+      this.#checker.onApplied(node.id, ready.committed);
+      if (ready.roleChange) this.#onRoleChange(node, ready.roleChange.role, ready.roleChange.epoch);
+      raft.advance();
+    }
+  }
+
+  #onRoleChange(node: SimNode, role: string, epoch: number): void {
+    this.#record(`node ${node.id} is ${role} in epoch ${epoch}`);
+    if (role === "leader") {
+      this.#elections++;
+      this.#checker.onBecameLeader(node);
+    }
+  }
+
+  #scheduleFlush(node: SimNode): void {
+    if (node.flushScheduled) return;
+    node.flushScheduled = true;
+    const delayMs = 1 + this.#random.intBelow(10);
+    this.#queue.push(this.#nowMs + delayMs, {
+      kind: "flush",
+      node: node.id,
+      incarnation: node.incarnation,
+    });
+  }
+
+  #flush(id: number, incarnation: number): void {
+    const node = this.#node(id);
+    if (!node.raft || node.incarnation !== incarnation) return;
+    node.flushScheduled = false;
+    const durable = node.disk.flush();
+    node.raft.onFlushed(durable, this.#nowMs);
+    this.#drain(node);
+  }
+
+  #sendMessage(message: RaftMessage): void {
+    for (const delayMs of this.#network.deliveries(message)) {
+      this.#queue.push(this.#nowMs + delayMs, { kind: "deliver", message });
+    }
+  }
+
+  // ---- workload and faults --------------------------------------------------------------------
+
+  #propose(): void {
+    const leaders = this.#nodes.filter((n) => n.raft?.role === "leader");
+    if (leaders.length > 0 && !this.#healed) {
+      const leader = leaders[this.#random.intBelow(leaders.length)]!;
+      const payload = `p${++this.#proposals}`;
+      leader.raft!.propose([encoder.encode(payload)], this.#nowMs);
+      this.#drain(leader);
+    }
+    if (!this.#healed) this.#queue.push(this.#nowMs + 20 + this.#random.intBelow(200), { kind: "propose" });
+  }
+
+  #chaos(): void {
+    if (this.#healed) return;
+    const choice = this.#random.intBelow(10);
+    const ids = this.#nodes.map((n) => n.id);
+    switch (choice) {
+      case 0:
+      case 1: {
+        const shuffled = shuffle(ids, this.#random);
+        const cutAt = 1 + this.#random.intBelow(shuffled.length - 1);
+        this.#network.partition([shuffled.slice(0, cutAt), shuffled.slice(cutAt)]);
+        this.#record(`partition ${shuffled.slice(0, cutAt)} | ${shuffled.slice(cutAt)}`);
+        break;
+      }
+      case 2: {
+        const leader = this.#nodes.find((n) => n.raft?.role === "leader");
+        if (leader) {
+          this.#network.partition([[leader.id], ids.filter((id) => id !== leader.id)]);
+          this.#record(`isolate leader ${leader.id}`);
+        }
+        break;
+      }
+      case 3: {
+        const from = ids[this.#random.intBelow(ids.length)]!;
+        const to = ids[this.#random.intBelow(ids.length)]!;
+        if (from !== to) this.#network.cut(from, to);
+        this.#record(`cut ${from} -> ${to}`);
+        break;
+      }
+      case 4:
+      case 5:
+        this.#network.healAll();
+        this.#record("heal links");
+        break;
+      case 6: {
+        const live = this.#nodes.filter((n) => n.raft);
+        const victim = live[this.#random.intBelow(live.length)];
+        if (victim) {
+          this.#crash(victim);
+          const downMs = 100 + this.#random.intBelow(3000);
+          this.#queue.push(this.#nowMs + downMs, { kind: "restart", node: victim.id });
+        }
+        break;
+      }
+      default: {
+        this.#network.faults = {
+          dropRate: this.#random.next() * 0.3,
+          duplicateRate: this.#random.next() * 0.2,
+          delayMinMs: 1,
+          delayMaxMs: 5 + this.#random.intBelow(150),
+        };
+        this.#record(`network ${JSON.stringify(this.#network.faults)}`);
+      }
+    }
+    this.#queue.push(this.#nowMs + 100 + this.#random.intBelow(600), { kind: "chaos" });
+  }
+
+  #heal(): void {
+    this.#healed = true;
+    this.#network.healAll();
+    this.#network.faults = { ...CALM_NETWORK };
+    this.#record("heal everything");
+    for (const node of this.#nodes) if (!node.raft) this.#start(node);
+  }
+
+  /** After healing: once a leader is ready, commit a marker; done when every voter applied it. */
+  #checkProgress(): void {
+    const marker = this.#marker;
+    if (marker) {
+      const voters = this.#nodes.filter((n) => n.bootstrapVoter);
+      if (voters.every((n) => this.#checker.hasApplied(n.id, marker))) this.#done = true;
+      if (this.#done) return;
+    }
+    const leader = this.#nodes.find((n) => n.raft?.isLeaderReady);
+    if (!leader || (marker && leader.raft!.epoch <= this.#markerEpoch)) return;
+    this.#marker = `marker@${leader.raft!.epoch}`;
+    this.#markerEpoch = leader.raft!.epoch;
+    leader.raft!.propose([encoder.encode(this.#marker)], this.#nowMs);
+    this.#record(`propose ${this.#marker} to leader ${leader.id}`);
+    this.#drain(leader);
+  }
+  #markerEpoch = -1;
+
+  // ---- helpers --------------------------------------------------------------------------------
+
+  #node(id: number): SimNode {
+    const node = this.#nodes[id - 1];
+    if (!node) throw new Error(`No node ${id}`);
+    return node;
+  }
+
+  #record(what: string | RaftMessage): void {
+    this.#trace.push({ atMs: this.#nowMs, what });
+    if (this.#trace.length > this.#options.traceLength) this.#trace.shift();
+  }
+
+  #result(): SimResult {
+    return {
+      seed: this.#options.seed,
+      ok: true,
+      trace: this.#trace.map(({ atMs, what }) =>
+        `t=${atMs} ${typeof what === "string" ? what : `deliver ${describe(what)}`}`
+      ),
+      simulatedMs: this.#nowMs,
+      events: this.#events,
+      committed: this.#checker.committedCount,
+      elections: this.#elections,
+    };
+  }
+}
+
+function describe(message: RaftMessage): string {
+  const { type, from, to, ...rest } = message;
+  const fields = Object.entries(rest).map(([key, value]) => {
+    if (key === "records" && Array.isArray(value)) return `records=${value.length}`;
+    return `${key}=${JSON.stringify(value)}`;
+  });
+  return `${from}->${to} ${type} ${fields.join(" ")}`;
+}
+
+function range(from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let i = from; i <= to; i++) out.push(i);
+  return out;
+}
+
+function shuffle<T>(items: readonly T[], random: SeededRandom): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = random.intBelow(i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
