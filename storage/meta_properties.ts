@@ -72,7 +72,7 @@ export function parseMetaProperties(text: string): MetaProperties {
 
 /** Java's `Date.toString()` in UTC (`Sat Nov 22 01:17:00 UTC 2026`), for the comment line. */
 function javaDateUtc(date: Date): string {
-  const [day, mon, dd, yyyy, time] = date.toUTCString().replace(",", "").split(" ");
+  const [day, dd, mon, yyyy, time] = date.toUTCString().replace(",", "").split(" ");
   return `${day} ${mon} ${dd} ${time} UTC ${yyyy}`;
 }
 

@@ -238,7 +238,7 @@ Deno.test("a cooperative member rejoining with new metadata triggers a plain reb
   assert.equal(joinA.generationId, 2);
   assert.deepEqual(joinA.members[1]!.metadata, consumerProtocols(["t", "u"])[0]!.metadata);
   // Members keep their old assignment until the next sync.
-  assert.deepEqual(h.coordinator.group("g")?.members[1]!.assignment, assignmentFor(1));
+  assert.deepEqual(h.coordinator.group("g")!.members[1]!.assignment, assignmentFor(1));
 });
 
 /** Two static members "ia" and "ib", Stable at generation 1. */
@@ -321,7 +321,7 @@ Deno.test("the fenced old instance of a static member gets FENCED_INSTANCE_ID", 
       }],
     }],
   });
-  assert.equal(commit?.topics[0]!.partitions[0]!.errorCode, E.FENCED_INSTANCE_ID);
+  assert.equal(commit!.topics[0]!.partitions[0]!.errorCode, E.FENCED_INSTANCE_ID);
 });
 
 Deno.test("a static member rejoining with changed metadata triggers a rebalance", () => {
@@ -471,13 +471,13 @@ Deno.test("a commit with a stale generation gets ILLEGAL_GENERATION", () => {
     generationIdOrMemberEpoch: 0,
     topics: [{ name: "t", partitions: [partition(0, 1)] }],
   });
-  assert.equal(result?.topics[0]!.partitions[0]!.errorCode, E.ILLEGAL_GENERATION);
+  assert.equal(result!.topics[0]!.partitions[0]!.errorCode, E.ILLEGAL_GENERATION);
   const unknown = h.commit("d", {
     memberId: "nobody",
     generationIdOrMemberEpoch: 1,
     topics: [{ name: "t", partitions: [partition(0, 1)] }],
   });
-  assert.equal(unknown?.topics[0]!.partitions[0]!.errorCode, E.UNKNOWN_MEMBER_ID);
+  assert.equal(unknown!.topics[0]!.partitions[0]!.errorCode, E.UNKNOWN_MEMBER_ID);
 });
 
 Deno.test("simple commits need no membership but are refused while the group has members", () => {
@@ -486,18 +486,18 @@ Deno.test("simple commits need no membership but are refused while the group has
     groupId: "standalone",
     topics: [{ name: "t", partitions: [partition(0, 9)] }],
   });
-  assert.equal(simple?.topics[0]!.partitions[0]!.errorCode, E.NONE);
+  assert.equal(simple!.topics[0]!.partitions[0]!.errorCode, E.NONE);
   assert.equal(h.coordinator.group("standalone")?.state, "Empty");
   stableGroupOfTwo(h);
   const refused = h.commit("d", { topics: [{ name: "t", partitions: [partition(0, 1)] }] });
-  assert.equal(refused?.topics[0]!.partitions[0]!.errorCode, E.UNKNOWN_MEMBER_ID);
+  assert.equal(refused!.topics[0]!.partitions[0]!.errorCode, E.UNKNOWN_MEMBER_ID);
   const noGroup = h.commit("e", {
     groupId: "missing",
     memberId: "m",
     generationIdOrMemberEpoch: 3,
     topics: [{ name: "t", partitions: [partition(0, 1)] }],
   });
-  assert.equal(noGroup?.topics[0]!.partitions[0]!.errorCode, E.ILLEGAL_GENERATION);
+  assert.equal(noGroup!.topics[0]!.partitions[0]!.errorCode, E.ILLEGAL_GENERATION);
 });
 
 Deno.test("commits during CompletingRebalance get REBALANCE_IN_PROGRESS", () => {
@@ -509,7 +509,7 @@ Deno.test("commits during CompletingRebalance get REBALANCE_IN_PROGRESS", () => 
     generationIdOrMemberEpoch: 1,
     topics: [{ name: "t", partitions: [partition(0, 1)] }],
   });
-  assert.equal(result?.topics[0]!.partitions[0]!.errorCode, E.REBALANCE_IN_PROGRESS);
+  assert.equal(result!.topics[0]!.partitions[0]!.errorCode, E.REBALANCE_IN_PROGRESS);
 });
 
 Deno.test("oversized offset metadata is refused per partition", () => {
@@ -517,7 +517,7 @@ Deno.test("oversized offset metadata is refused per partition", () => {
   const result = h.commit("c", {
     topics: [{ name: "t", partitions: [partition(0, 1, "12345"), partition(1, 2, "1234")] }],
   });
-  assert.deepEqual(result?.topics[0]!.partitions.map((p) => p.errorCode), [
+  assert.deepEqual(result!.topics[0]!.partitions.map((p) => p.errorCode), [
     E.OFFSET_METADATA_TOO_LARGE,
     E.NONE,
   ]);

@@ -140,7 +140,10 @@ export class LogState {
   append(entries: readonly LogEntry[]): void {
     let lastEpoch = this.lastEpoch();
     for (const entry of entries) {
-      assert(entry.offset === this.endOffset(), `Cannot append offset ${entry.offset}: not contiguous`);
+      assert(
+        entry.offset === this.endOffset(),
+        `Cannot append offset ${entry.offset}: not contiguous`,
+      );
       assert(entry.epoch >= lastEpoch, `Cannot append epoch ${entry.epoch} after ${lastEpoch}`);
       lastEpoch = entry.epoch;
       this.#unstable.push(entry);

@@ -82,7 +82,10 @@ export class MemoryRaftLog implements RaftLogView {
 
   append(entries: readonly LogEntry[]): void {
     for (const entry of entries) {
-      assert(entry.offset === this.endOffset(), `Cannot append offset ${entry.offset}: not contiguous`);
+      assert(
+        entry.offset === this.endOffset(),
+        `Cannot append offset ${entry.offset}: not contiguous`,
+      );
       assert(entry.epoch >= this.lastEpoch(), `Cannot append epoch ${entry.epoch}: below last`);
       this.#entries.push(entry);
     }

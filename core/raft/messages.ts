@@ -88,6 +88,8 @@ export interface FetchRequest extends Envelope {
   /** Epoch of the entry at `fetchOffset - 1` (0 for an empty log). */
   lastFetchedEpoch: number;
   logStartOffset: number;
+  /** The fetcher's high watermark (KIP-1166): a leader with a newer one answers at once. */
+  highWatermark: number;
   maxBytes: number;
   maxWaitMs: number;
 }

@@ -155,7 +155,12 @@ export class RaftNode {
     this.#persisted = { ...state };
     this.#epoch = state.leaderEpoch;
     this.#votedId = state.votedId;
+    assert(
+      this.#epoch >= this.#log.lastEpoch(),
+      `Persisted epoch ${this.#epoch} is behind the log's last epoch ${this.#log.lastEpoch()}`,
+    );
     this.#initialize(state.leaderId, options.nowMs);
+    this.#maybeSendFetch();
   }
 
   // ---- observers of state -------------------------------------------------------------------
@@ -402,7 +407,9 @@ export class RaftNode {
     this.#electionDeadlineMs = Infinity;
     this.#fetchDeadlineMs = Infinity;
     this.#roleChange = this.#describeRole();
-    for (const { request } of parked) this.#reply(this.#fetchError(request, "NOT_LEADER_OR_FOLLOWER"));
+    for (const { request } of parked) {
+      this.#reply(this.#fetchError(request, "NOT_LEADER_OR_FOLLOWER"));
+    }
   }
 
   #becomeUnattached(epoch: number, electionDelayMs?: number): void {
@@ -779,16 +786,18 @@ export class RaftNode {
       return this.#reply(this.#fetchAnswer(request));
     }
     const diverging = this.#divergence(request);
-    if (diverging) return this.#reply({ ...this.#fetchAnswer(request), divergingEpoch: diverging });
+    if (diverging) {
+      return this.#reply({ ...this.#fetchError(request, "NONE"), divergingEpoch: diverging });
+    }
     this.#recordFetch(leader, request);
-    const hasRecords = request.fetchOffset < this.#log.endOffset();
-    if (!hasRecords && request.maxWaitMs > 0) {
+    this.#maybeAdvanceHighWatermark();
+    const hasNews = request.fetchOffset < this.#log.endOffset() ||
+      request.highWatermark < this.#highWatermark;
+    if (!hasNews && request.maxWaitMs > 0) {
       const waitMs = Math.min(request.maxWaitMs, this.#config.fetchMaxWaitMs);
       leader.parked.set(request.replicaId, { request, deadlineMs: this.#nowMs + waitMs });
-      this.#maybeAdvanceHighWatermark();
       return;
     }
-    this.#maybeAdvanceHighWatermark();
     this.#reply(this.#fetchAnswer(request));
   }
 
@@ -805,7 +814,9 @@ export class RaftNode {
   #divergence(request: FetchRequest): { epoch: number; endOffset: number } | null {
     if (request.fetchOffset === 0 && request.lastFetchedEpoch === 0) return null;
     const local = this.#log.endOffsetForEpoch(request.lastFetchedEpoch);
-    if (local.epoch === request.lastFetchedEpoch && local.offset >= request.fetchOffset) return null;
+    if (local.epoch === request.lastFetchedEpoch && local.offset >= request.fetchOffset) {
+      return null;
+    }
     return { epoch: local.epoch, endOffset: local.offset };
   }
 
@@ -890,6 +901,7 @@ export class RaftNode {
       fetchOffset,
       lastFetchedEpoch: this.#log.lastEpoch(),
       logStartOffset: this.#log.startOffset(),
+      highWatermark: this.#highWatermark,
       maxBytes: this.#config.fetchMaxBytes,
       maxWaitMs: this.#role === "follower" ? this.#config.fetchMaxWaitMs : 0,
     });
@@ -903,6 +915,10 @@ export class RaftNode {
     if (this.#observeLeader(leaderEpoch, leaderId)) return this.#maybeSendFetch();
     const fromLeader = this.#role === "follower" && response.from === this.#leaderId &&
       leaderEpoch === this.#epoch;
+    if (fromLeader && response.errorCode === "NOT_LEADER_OR_FOLLOWER" && leaderId === NO_NODE) {
+      // Our leader resigned its epoch: stop following it, so we grant pre-votes (KIP-996).
+      return this.#becomeUnattached(this.#epoch);
+    }
     if (response.errorCode !== "NONE" || !fromLeader) {
       this.#fetchRetryAtMs = this.#nowMs + this.#config.retryBackoffMs;
       return;
@@ -910,8 +926,9 @@ export class RaftNode {
     this.#hasFetchedFromLeader = true;
     this.#fetchDeadlineMs = this.#nowMs + this.#config.fetchTimeoutMs;
     if (response.divergingEpoch) this.#truncateToDivergence(response.divergingEpoch);
-    else if (response.snapshotId) this.#snapshotNeeded = { snapshotId: response.snapshotId, leaderId };
-    else this.#appendAsFollower(inFlight.fetchOffset, response);
+    else if (response.snapshotId) {
+      this.#snapshotNeeded = { snapshotId: response.snapshotId, leaderId };
+    } else this.#appendAsFollower(inFlight.fetchOffset, response);
     this.#maybeSendFetch();
   }
 

@@ -133,6 +133,7 @@ export class FileLog implements PartitionLog {
   #failure: Error | null = null;
   #closed = false;
   #topicId: string | null = null;
+  #flushCount = 0;
 
   private constructor(dir: string, config: LogConfig, warn: LogWarn) {
     this.dir = dir;
@@ -148,7 +149,13 @@ export class FileLog implements PartitionLog {
       options.config ?? logConfig(),
       options.warn ?? ((line) => console.warn(line)),
     );
-    await log.#load(options);
+    try {
+      await log.#load(options);
+    } catch (error) {
+      await log.#epochWrite.catch(() => {});
+      log.closeAbruptly();
+      throw error;
+    }
     return log;
   }
 
@@ -175,6 +182,11 @@ export class FileLog implements PartitionLog {
   /** Base offsets of the segments, oldest first. */
   segmentBaseOffsets(): number[] {
     return this.#segments.map((s) => s.baseOffset);
+  }
+
+  /** Number of flushes (fsync rounds) done so far; shows group commit at work. */
+  get flushCount(): number {
+    return this.#flushCount;
   }
 
   /** The topic id from `partition.metadata`, or null. */
@@ -208,6 +220,7 @@ export class FileLog implements PartitionLog {
     }
     this.#fillNextOffsets();
     const epochsLoaded = await this.#loadEpochCheckpoint();
+    const epochsBefore = epochsLoaded ? this.#epochs.entries() : null;
     this.#recover(options, indexProblemSegments);
     this.#logStartOffset = Math.max(options.logStartOffset ?? 0, this.#segments[0]!.baseOffset);
     if (this.#logStartOffset > this.logEndOffset) {
@@ -219,7 +232,9 @@ export class FileLog implements PartitionLog {
     if (!epochsLoaded) this.#rebuildEpochs();
     this.#epochs.truncateFromEnd(this.logEndOffset);
     this.#epochs.truncateFromStart(this.#logStartOffset);
-    this.#persistEpochs();
+    if (JSON.stringify(this.#epochs.entries()) !== JSON.stringify(epochsBefore)) {
+      this.#persistEpochs();
+    }
     await this.#loadPartitionMetadata(options.topicId);
     this.#dirNeedsSync = true;
     this.#recoveryPoint = Math.min(options.recoveryPoint ?? 0, this.logEndOffset);
@@ -347,12 +362,13 @@ export class FileLog implements PartitionLog {
       for (let i = 0; i <= last; i++) if (this.#segments[i]!.baseOffset <= point) from = i;
     } else if (!indexProblemSegments.has(last)) {
       const tail = this.#active;
-      tail.loadNextOffset();
       const entry = tail.offsetIndex.entries - 1;
       const bad = tail.firstInvalidPosition(entry >= 0 ? tail.offsetIndex.positionAt(entry) : 0);
       if (bad !== null) {
         this.#warn(`Log ${this.dir} was closed cleanly but its tail is invalid (${bad.why})`);
         from = last;
+      } else {
+        tail.loadNextOffset();
       }
     }
     for (let i = 0; i < this.#segments.length; i++) {
@@ -561,6 +577,7 @@ export class FileLog implements PartitionLog {
   async #doFlush(): Promise<void> {
     const target = this.logEndOffset;
     const truncations = this.#truncations;
+    this.#flushCount++;
     const messages = this.#unflushedMessages;
     const dirty = this.#segments.filter((s) => s.dirty);
     for (const segment of dirty) {

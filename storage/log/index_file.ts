@@ -27,6 +27,9 @@ abstract class IndexFile {
   protected buf = new Uint8Array(0);
   protected view = new DataView(this.buf.buffer);
   protected count = 0;
+  /** Length of the prefix of the file known to equal the entries in memory. */
+  #validFileBytes = 0;
+  /** Length of the file on disk. */
   #fileBytes = 0;
   #file: Deno.FsFile | null = null;
 
@@ -45,11 +48,6 @@ abstract class IndexFile {
     return this.count >= this.maxEntries;
   }
 
-  /** Bytes of the file as last written by us or read at load. */
-  get fileBytes(): number {
-    return this.#fileBytes;
-  }
-
   /** Loads entries from the file; returns a problem description when its length is ragged. */
   loadFromFile(): string | null {
     let bytes: Uint8Array;
@@ -58,12 +56,14 @@ abstract class IndexFile {
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) {
         this.#fileBytes = 0;
+        this.#validFileBytes = 0;
         this.count = 0;
         return "missing";
       }
       throw error;
     }
     this.#fileBytes = bytes.length;
+    this.#validFileBytes = bytes.length;
     const whole = bytes.length - (bytes.length % this.entryBytes);
     this.ensureCapacity(whole / this.entryBytes);
     this.buf.set(bytes.subarray(0, whole));
@@ -87,36 +87,35 @@ abstract class IndexFile {
   protected truncateToCount(n: number): void {
     assert(n >= 0 && n <= this.count);
     this.count = n;
+    this.#validFileBytes = Math.min(this.#validFileBytes, n * this.entryBytes);
   }
 
   /** Drops every entry. */
   reset(): void {
-    this.count = 0;
+    this.truncateToCount(0);
   }
 
   /** Brings the file in line with memory: trims it and appends unwritten entries (no fsync). */
   writeToFile(): void {
     const wantBytes = this.count * this.entryBytes;
-    if (wantBytes === this.#fileBytes && this.#file !== null) return;
+    if (wantBytes === this.#validFileBytes && this.#fileBytes === wantBytes) return;
     const file = this.#openFile();
-    if (this.#fileBytes > wantBytes) {
-      file.truncateSync(wantBytes);
-      this.#fileBytes = wantBytes;
+    if (this.#fileBytes > this.#validFileBytes) {
+      file.truncateSync(this.#validFileBytes);
+      this.#fileBytes = this.#validFileBytes;
     }
     if (wantBytes > this.#fileBytes) {
       writeAllSync(file, this.buf.subarray(this.#fileBytes, wantBytes));
       this.#fileBytes = wantBytes;
     }
+    this.#validFileBytes = wantBytes;
   }
 
   #openFile(): Deno.FsFile {
     if (this.#file === null) {
       this.#file = Deno.openSync(this.filePath, { read: true, append: true, create: true });
-      const size = this.#file.statSync().size;
-      if (size !== this.#fileBytes) {
-        this.#file.truncateSync(Math.min(size, this.#fileBytes));
-        this.#fileBytes = Math.min(size, this.#fileBytes);
-      }
+      this.#fileBytes = this.#file.statSync().size;
+      this.#validFileBytes = Math.min(this.#validFileBytes, this.#fileBytes);
     }
     return this.#file;
   }
@@ -124,7 +123,7 @@ abstract class IndexFile {
   /** Writes and fsyncs the file. */
   async sync(): Promise<void> {
     this.writeToFile();
-    await this.#file!.syncData();
+    await this.#openFile().syncData();
   }
 
   /** Releases the file handle (entries stay in memory). */

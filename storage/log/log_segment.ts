@@ -61,6 +61,15 @@ function peekHeader(view: DataView, off: number, position: number): StoredBatchH
   };
 }
 
+function tryPeekHeader(view: DataView, off: number, position: number): StoredBatchHeader | null {
+  if (view.getInt32(off + 8) < BATCH_HEADER_BYTES - LOG_OVERHEAD_BYTES) return null;
+  try {
+    return peekHeader(view, off, position);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * A log segment with its indexes.
  *
@@ -209,11 +218,13 @@ export class LogSegment {
       const view = new DataView(chunk.buffer);
       let off = 0;
       while (off + BATCH_HEADER_BYTES <= chunk.length) {
-        const header = peekHeader(view, off, pos + off);
-        assert(header.sizeBytes >= BATCH_HEADER_BYTES, `bad batch in ${this.logPath}`);
+        const header = tryPeekHeader(view, off, pos + off);
+        // A header that cannot be real ends the walk; recovery, not reads, deals with it.
+        if (header === null || header.position + header.sizeBytes > end) return;
         if (!visit(header)) return;
         off += header.sizeBytes;
       }
+      if (off === 0) return;
       pos += off;
     }
   }

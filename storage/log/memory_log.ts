@@ -104,6 +104,10 @@ export class MemoryLog implements PartitionLog {
   }
 
   append(batches: Uint8Array, options: AppendOptions): Promise<AppendResult> {
+    return settle(() => this.#append(batches, options));
+  }
+
+  #append(batches: Uint8Array, options: AppendOptions): AppendResult {
     const valid = validateBatches(batches, {
       maxMessageBytes: this.config.maxMessageBytes,
       leader: true,
@@ -135,10 +139,14 @@ export class MemoryLog implements PartitionLog {
       this.#epochs.assign(options.leaderEpoch, stored[0]!.baseOffset);
       this.#store(stored, options.nowMs);
     }
-    return Promise.resolve(this.#result(stored, appendTimeMs));
+    return this.#result(stored, appendTimeMs);
   }
 
   appendAsFollower(batches: Uint8Array, options: FollowerAppendOptions): Promise<AppendResult> {
+    return settle(() => this.#appendAsFollower(batches, options));
+  }
+
+  #appendAsFollower(batches: Uint8Array, options: FollowerAppendOptions): AppendResult {
     const valid = validateBatches(batches, {
       maxMessageBytes: Math.max(this.config.maxMessageBytes, batches.length),
       leader: false,
@@ -171,7 +179,7 @@ export class MemoryLog implements PartitionLog {
       }
     }
     if (stored.length > 0) this.#store(stored, options.nowMs);
-    return Promise.resolve(this.#result(stored, -1));
+    return this.#result(stored, -1);
   }
 
   #store(stored: readonly MemoryBatch[], nowMs: number): void {
@@ -368,5 +376,14 @@ export class MemoryLog implements PartitionLog {
 
   close(): Promise<void> {
     return Promise.resolve();
+  }
+}
+
+/** Runs `fn`, turning a throw into a rejected promise (the async contract of PartitionLog). */
+function settle<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (error) {
+    return Promise.reject(error);
   }
 }

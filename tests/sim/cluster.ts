@@ -99,6 +99,7 @@ class Simulation {
   #proposals = 0;
   #healed = false;
   #marker: string | null = null;
+  #markerEpoch = -1;
   #done = false;
 
   constructor(options: SimOptions) {
@@ -123,7 +124,10 @@ class Simulation {
     try {
       for (const node of this.#nodes) {
         this.#start(node);
-        this.#queue.push(this.#random.intBelow(this.#options.tickMs), { kind: "tick", node: node.id });
+        this.#queue.push(this.#random.intBelow(this.#options.tickMs), {
+          kind: "tick",
+          node: node.id,
+        });
       }
       this.#queue.push(100, { kind: "chaos" });
       this.#queue.push(50, { kind: "propose" });
@@ -144,7 +148,9 @@ class Simulation {
       if (++this.#events > EVENTS_MAX) throw new Error(`More than ${EVENTS_MAX} events`);
       this.#nowMs = next.atMs;
       if (this.#nowMs > deadlineMs) {
-        throw new Error(`No leader committed a new entry within ${this.#options.livenessMs} ms of healing`);
+        throw new Error(
+          `No leader committed a new entry within ${this.#options.livenessMs} ms of healing`,
+        );
       }
       this.#handle(next.event);
       this.#checker.afterEvent(this.#nodes);
@@ -273,12 +279,14 @@ class Simulation {
       leader.raft!.propose([encoder.encode(payload)], this.#nowMs);
       this.#drain(leader);
     }
-    if (!this.#healed) this.#queue.push(this.#nowMs + 20 + this.#random.intBelow(200), { kind: "propose" });
+    if (!this.#healed) {
+      this.#queue.push(this.#nowMs + 20 + this.#random.intBelow(200), { kind: "propose" });
+    }
   }
 
   #chaos(): void {
     if (this.#healed) return;
-    const choice = this.#random.intBelow(10);
+    const choice = this.#random.intBelow(12);
     const ids = this.#nodes.map((n) => n.id);
     switch (choice) {
       case 0:
@@ -289,7 +297,8 @@ class Simulation {
         this.#record(`partition ${shuffled.slice(0, cutAt)} | ${shuffled.slice(cutAt)}`);
         break;
       }
-      case 2: {
+      case 2:
+      case 3: {
         const leader = this.#nodes.find((n) => n.raft?.role === "leader");
         if (leader) {
           this.#network.partition([[leader.id], ids.filter((id) => id !== leader.id)]);
@@ -297,19 +306,20 @@ class Simulation {
         }
         break;
       }
-      case 3: {
+      case 4: {
         const from = ids[this.#random.intBelow(ids.length)]!;
         const to = ids[this.#random.intBelow(ids.length)]!;
         if (from !== to) this.#network.cut(from, to);
         this.#record(`cut ${from} -> ${to}`);
         break;
       }
-      case 4:
       case 5:
+      case 6:
         this.#network.healAll();
         this.#record("heal links");
         break;
-      case 6: {
+      case 7:
+      case 8: {
         const live = this.#nodes.filter((n) => n.raft);
         const victim = live[this.#random.intBelow(live.length)];
         if (victim) {
@@ -356,7 +366,6 @@ class Simulation {
     this.#record(`propose ${this.#marker} to leader ${leader.id}`);
     this.#drain(leader);
   }
-  #markerEpoch = -1;
 
   // ---- helpers --------------------------------------------------------------------------------
 

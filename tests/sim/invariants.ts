@@ -102,9 +102,14 @@ export class InvariantChecker {
     const raft = node.raft!;
     const epoch = raft.epoch;
     const lastEpoch = this.#epochOf.get(node.id) ?? 0;
-    if (epoch < lastEpoch) throw new Error(`Node ${node.id} epoch went from ${lastEpoch} to ${epoch}`);
+    if (epoch < lastEpoch) {
+      throw new Error(`Node ${node.id} epoch went from ${lastEpoch} to ${epoch}`);
+    }
     this.#epochOf.set(node.id, epoch);
-    if (!node.bootstrapVoter && !raft.isVoter && raft.role !== "unattached" && raft.role !== "follower") {
+    if (
+      !node.bootstrapVoter && !raft.isVoter && raft.role !== "unattached" &&
+      raft.role !== "follower"
+    ) {
       throw new Error(`Observer ${node.id} became ${raft.role}`);
     }
     if (raft.role === "leader") {
@@ -117,7 +122,9 @@ export class InvariantChecker {
     const highWatermark = raft.highWatermark;
     const lastHighWatermark = this.#highWatermarkOf.get(node.id) ?? 0;
     if (highWatermark < lastHighWatermark) {
-      throw new Error(`Node ${node.id} high watermark went from ${lastHighWatermark} to ${highWatermark}`);
+      throw new Error(
+        `Node ${node.id} high watermark went from ${lastHighWatermark} to ${highWatermark}`,
+      );
     }
     this.#highWatermarkOf.set(node.id, highWatermark);
     if (raft.role === "leader" && highWatermark > lastHighWatermark) {
@@ -126,7 +133,11 @@ export class InvariantChecker {
   }
 
   /** KIP-595: the leader's high watermark is durably on a majority of voters. */
-  #checkMajorityHolds(leader: CheckedNode, highWatermark: number, nodes: readonly CheckedNode[]): void {
+  #checkMajorityHolds(
+    leader: CheckedNode,
+    highWatermark: number,
+    nodes: readonly CheckedNode[],
+  ): void {
     const last = leader.disk.log.read(highWatermark - 1, { maxCount: 1, maxBytes: Infinity })[0];
     if (!last) throw new Error(`Leader ${leader.id} high watermark ${highWatermark} past its log`);
     const voters = leader.raft!.voters;

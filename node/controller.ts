@@ -1,0 +1,352 @@
+/**
+ * The controller role: active only while this node's raft replica leads `__cluster_metadata`.
+ * Requests are turned into metadata records by the pure handlers in `core/metadata`, proposed to
+ * raft, and answered once the records commit. Operations run one at a time, each against the
+ * image that includes everything committed before it.
+ *
+ * @module
+ */
+
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Dispatcher } from "../net/dispatcher.ts";
+import { ApiKey } from "../net/protocol/generated/api_table.ts";
+import { ErrorCode } from "../net/protocol/generated/errors.ts";
+import type { MetadataImage } from "../core/metadata/image.ts";
+import {
+  allocateProducerIds,
+  alterConfigs,
+  createPartitions,
+  createTopics,
+  deleteTopics,
+  incrementalAlterConfigs,
+  updateFeatures,
+} from "../core/metadata/controller.ts";
+import {
+  brokerHeartbeat,
+  brokerRegistration,
+  tick as brokerTick,
+  unregisterBroker,
+} from "../core/metadata/broker_control.ts";
+import type {
+  BrokerSessions,
+  ControllerConfig,
+  ControllerContext,
+} from "../core/metadata/controller_context.ts";
+import type { MetadataRecord } from "../net/protocol/generated/metadata_records.ts";
+import { SeededRandom } from "../core/random.ts";
+import type { Logger } from "../core/log.ts";
+import type { RaftDriver } from "./raft_driver.ts";
+import { decodeMetadataRecord, encodeMetadataRecord, type MetadataState } from "./metadata_state.ts";
+import type { RoleChange } from "../core/raft/ready.ts";
+import { batchesIn } from "../net/protocol/record_batch.ts";
+import { decodeBatch } from "../net/protocol/records.ts";
+import { BOOTSTRAP_CHECKPOINT_FILE } from "../storage/bootstrap.ts";
+
+/** How often the active controller checks broker sessions, in milliseconds. */
+const SESSION_CHECK_INTERVAL_MS = 250;
+
+type Outcome<R> = { records: MetadataRecord[]; response: R; sessions?: BrokerSessions };
+
+/** Options for {@link Controller}. */
+export interface ControllerOptions {
+  nodeId: number;
+  metadataLogDir: string;
+  config: ControllerConfig;
+  raft: () => RaftDriver;
+  metadata: MetadataState;
+  logger: Logger;
+}
+
+/** Thrown inside operations when this node is not the active controller. */
+class NotControllerError extends Error {}
+
+/** Reads the FeatureLevelRecords `storage format` wrote into `bootstrap.checkpoint`. */
+export async function readBootstrapRecords(metadataLogDir: string): Promise<MetadataRecord[]> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(join(metadataLogDir, BOOTSTRAP_CHECKPOINT_FILE));
+  } catch {
+    return [];
+  }
+  const records: MetadataRecord[] = [];
+  for (const { pos, sizeBytes } of batchesIn(bytes)) {
+    const batch = decodeBatch(bytes.subarray(pos, pos + sizeBytes));
+    if ((batch.header.attributes & 0x20) !== 0) continue; // control batches
+    for (const record of batch.records) {
+      if (record.value !== null) records.push(decodeMetadataRecord(record.value));
+    }
+  }
+  return records;
+}
+
+/**
+ * The controller role of a node.
+ *
+ * @example
+ * ```ts ignore
+ * const controller = new Controller({ nodeId: 1, metadataLogDir, config, raft: () => driver, metadata, logger });
+ * controller.registerHandlers(controllerDispatcher);
+ * ```
+ */
+export class Controller {
+  readonly #options: ControllerOptions;
+  #active = false;
+  #activeEpoch = -1;
+  #queue: Promise<unknown> = Promise.resolve();
+  #sessions: BrokerSessions = new Map();
+  #random = new SeededRandom(crypto.getRandomValues(new Uint32Array(1))[0]!);
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #bootstrap: MetadataRecord[] = [];
+
+  constructor(options: ControllerOptions) {
+    this.#options = options;
+  }
+
+  async start(): Promise<void> {
+    this.#bootstrap = await readBootstrapRecords(this.#options.metadataLogDir);
+    this.#timer = setInterval(() => this.#checkSessions(), SESSION_CHECK_INTERVAL_MS);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#active = false;
+  }
+
+  get isActive(): boolean {
+    return this.#active;
+  }
+
+  /** Raft told us our role changed: activate after our LeaderChange record commits. */
+  onRoleChange(change: RoleChange): void {
+    if (change.role !== "leader") {
+      if (this.#active) this.#options.logger.info(`Renouncing controller leadership in epoch ${change.epoch}`);
+      this.#active = false;
+      return;
+    }
+    this.#activeEpoch = change.epoch;
+    this.#enqueue(async () => {
+      const raft = this.#options.raft();
+      // Bounded by the raft loop committing the LeaderChange record (or losing leadership).
+      for (let i = 0; i < 3000 && !raft.isLeaderReady && raft.epoch === change.epoch; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      if (!raft.isLeaderReady || raft.epoch !== change.epoch) return;
+      await this.#options.metadata.waitForOffset(raft.highWatermark - 1);
+      // Sessions restart with the new leader: every broker gets a full timeout to heartbeat.
+      const now = Date.now();
+      const sessions = new Map<number, { lastContactMs: number }>();
+      for (const id of this.#options.metadata.image.cluster.brokers.keys()) {
+        sessions.set(id, { lastContactMs: now });
+      }
+      this.#sessions = sessions;
+      this.#active = true;
+      this.#options.logger.info(`Became the active controller in epoch ${change.epoch}`);
+      if (!this.#options.metadata.image.features.has("metadata.version")) {
+        if (this.#bootstrap.length === 0) {
+          this.#options.logger.error(
+            `No ${BOOTSTRAP_CHECKPOINT_FILE} in ${this.#options.metadataLogDir}: cannot initialize metadata.version`,
+          );
+        } else {
+          await this.#propose(this.#bootstrap);
+          this.#options.logger.info(`Wrote ${this.#bootstrap.length} bootstrap metadata records`);
+        }
+      }
+    }).catch((error) => this.#options.logger.warn(`Controller activation failed: ${error.message}`));
+  }
+
+  #enqueue<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(op, op);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #propose(records: MetadataRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const offset = await this.#options.raft().propose(records.map(encodeMetadataRecord));
+    await this.#options.metadata.waitForOffset(offset);
+  }
+
+  #context(): ControllerContext {
+    return {
+      nowMs: Date.now(),
+      random: this.#random,
+      nextOffset: this.#options.raft().endOffset,
+      config: this.#options.config,
+      sessions: this.#sessions,
+    };
+  }
+
+  /** Runs one controller operation: compute records from the image, commit them, answer. */
+  run<R>(handler: (image: MetadataImage, ctx: ControllerContext) => Outcome<R>): Promise<R> {
+    return this.#enqueue(async () => {
+      if (!this.#active) throw new NotControllerError();
+      const outcome = handler(this.#options.metadata.image, this.#context());
+      if (outcome.sessions) this.#sessions = outcome.sessions;
+      await this.#propose(outcome.records);
+      return outcome.response;
+    });
+  }
+
+  #checkSessions(): void {
+    if (!this.#active) return;
+    this.run((image, ctx) => {
+      const { records, sessions } = brokerTick(image, ctx);
+      return { records, sessions, response: null };
+    }).catch(() => {});
+  }
+
+  /** Registers the controller APIs on the controller listener. */
+  registerHandlers(dispatcher: Dispatcher): void {
+    const api = <Req, Res>(
+      apiKey: number,
+      maxVersion: number,
+      handler: (image: MetadataImage, request: Req, ctx: ControllerContext, version: number) => Outcome<Res>,
+      notController: (request: Req) => Res,
+    ) => {
+      dispatcher.register<Req, Res>(apiKey, {
+        minVersion: 0,
+        maxVersion,
+        handle: async (request, context) => {
+          try {
+            return await this.run((image, ctx) => handler(image, request, ctx, context.apiVersion));
+          } catch (error) {
+            if (error instanceof NotControllerError || (error as Error).name === "NotLeaderError") {
+              return notController(request);
+            }
+            throw error;
+          }
+        },
+      });
+    };
+    const NOT_CONTROLLER = ErrorCode.NOT_CONTROLLER;
+    api(
+      ApiKey.BROKER_REGISTRATION,
+      4,
+      (image, req, ctx) => brokerRegistration(image, req as never, ctx),
+      () => ({ throttleTimeMs: 0, errorCode: NOT_CONTROLLER, brokerEpoch: -1n, _unknownTaggedFields: [] }),
+    );
+    api(
+      ApiKey.BROKER_HEARTBEAT,
+      1,
+      (image, req, ctx) => brokerHeartbeat(image, req as never, ctx),
+      () => ({
+        throttleTimeMs: 0,
+        errorCode: NOT_CONTROLLER,
+        isCaughtUp: false,
+        isFenced: true,
+        shouldShutDown: false,
+        _unknownTaggedFields: [],
+      }),
+    );
+    api(
+      ApiKey.UNREGISTER_BROKER,
+      0,
+      (image, req, ctx) => unregisterBroker(image, req as never, ctx),
+      () => ({ throttleTimeMs: 0, errorCode: NOT_CONTROLLER, errorMessage: null, _unknownTaggedFields: [] }),
+    );
+    api(
+      ApiKey.CREATE_TOPICS,
+      7,
+      (image, req, ctx, apiVersion) => createTopics(image, req as never, { ...ctx, apiVersion }),
+      (req: { topics: { name: string }[] }) => ({
+        throttleTimeMs: 0,
+        topics: req.topics.map((t) => ({
+          name: t.name,
+          topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+          errorCode: NOT_CONTROLLER,
+          errorMessage: null,
+          topicConfigErrorCode: 0,
+          numPartitions: -1,
+          replicationFactor: -1,
+          configs: null,
+          _unknownTaggedFields: [],
+        })),
+        _unknownTaggedFields: [],
+      }),
+    );
+    api(
+      ApiKey.DELETE_TOPICS,
+      6,
+      (image, req, ctx) => deleteTopics(image, req as never, ctx),
+      (req: { topicNames: string[]; topics: { name: string | null; topicId: string }[] }) => ({
+        throttleTimeMs: 0,
+        responses: [
+          ...req.topicNames.map((name) => ({ name, topicId: "AAAAAAAAAAAAAAAAAAAAAA" })),
+          ...req.topics,
+        ].map((t) => ({
+          name: t.name,
+          topicId: t.topicId,
+          errorCode: NOT_CONTROLLER,
+          errorMessage: null,
+          _unknownTaggedFields: [],
+        })),
+        _unknownTaggedFields: [],
+      }),
+    );
+    api(
+      ApiKey.CREATE_PARTITIONS,
+      3,
+      (image, req, ctx) => createPartitions(image, req as never, ctx),
+      (req: { topics: { name: string }[] }) => ({
+        throttleTimeMs: 0,
+        results: req.topics.map((t) => ({
+          name: t.name,
+          errorCode: NOT_CONTROLLER,
+          errorMessage: null,
+          _unknownTaggedFields: [],
+        })),
+        _unknownTaggedFields: [],
+      }),
+    );
+    const configsNotController = (
+      req: { resources: { resourceType: number; resourceName: string }[] },
+    ) => ({
+      throttleTimeMs: 0,
+      responses: req.resources.map((r) => ({
+        errorCode: NOT_CONTROLLER,
+        errorMessage: null,
+        resourceType: r.resourceType,
+        resourceName: r.resourceName,
+        _unknownTaggedFields: [],
+      })),
+      _unknownTaggedFields: [],
+    });
+    api(
+      ApiKey.INCREMENTAL_ALTER_CONFIGS,
+      1,
+      (image, req, ctx) => incrementalAlterConfigs(image, req as never, ctx),
+      configsNotController,
+    );
+    api(
+      ApiKey.ALTER_CONFIGS,
+      2,
+      (image, req, ctx) => alterConfigs(image, req as never, ctx),
+      configsNotController,
+    );
+    api(
+      ApiKey.ALLOCATE_PRODUCER_IDS,
+      0,
+      (image, req, ctx) => allocateProducerIds(image, req as never, ctx),
+      () => ({
+        throttleTimeMs: 0,
+        errorCode: NOT_CONTROLLER,
+        producerIdStart: -1n,
+        producerIdLen: 0,
+        _unknownTaggedFields: [],
+      }),
+    );
+    api(
+      ApiKey.UPDATE_FEATURES,
+      1,
+      (image, req, ctx) => updateFeatures(image, req as never, ctx),
+      () => ({
+        throttleTimeMs: 0,
+        errorCode: NOT_CONTROLLER,
+        errorMessage: null,
+        results: [],
+        _unknownTaggedFields: [],
+      }),
+    );
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * The broker's line to the active controller: Kafka RPCs (BrokerRegistration, BrokerHeartbeat,
+ * CreateTopics, AllocateProducerIds, ...) over the controller listener, to whichever voter
+ * currently leads. Retries on NOT_CONTROLLER and connection failures with bounded backoff.
+ *
+ * @module
+ */
+
+import { KafkaConnection } from "../net/connection.ts";
+import { KafkaError } from "../net/protocol/errors.ts";
+import { ErrorCode } from "../net/protocol/generated/errors.ts";
+import type { Logger } from "../core/log.ts";
+
+/** Where a controller listens. */
+export interface ControllerEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+}
+
+/** Options for {@link ControllerChannel}. */
+export interface ControllerChannelOptions {
+  /** The voters' controller endpoints (controller.quorum.voters). */
+  endpoints: () => readonly ControllerEndpoint[];
+  /** The current raft leader id as this node knows it (-1 when unknown). */
+  leaderId: () => number;
+  clientId: string;
+  logger: Logger;
+  /** Overall time budget of one call, retries included (request.timeout.ms). */
+  timeoutMs?: number;
+}
+
+/** Responses whose top-level errorCode says "ask someone else". */
+function isNotController(response: unknown): boolean {
+  const code = (response as { errorCode?: number }).errorCode;
+  return code === ErrorCode.NOT_CONTROLLER;
+}
+
+/**
+ * Sends requests to the active controller.
+ *
+ * @example
+ * ```ts ignore
+ * const channel = new ControllerChannel({ endpoints, leaderId, clientId: "broker-1", logger });
+ * const response = await channel.send(ApiKey.BROKER_HEARTBEAT, { brokerId: 1, ... });
+ * ```
+ */
+export class ControllerChannel {
+  readonly #options: ControllerChannelOptions;
+  #connection: KafkaConnection | null = null;
+  #connectedTo = -1;
+  #closed = false;
+
+  constructor(options: ControllerChannelOptions) {
+    this.#options = options;
+  }
+
+  async #connect(): Promise<KafkaConnection> {
+    const leaderId = this.#options.leaderId();
+    const endpoints = this.#options.endpoints();
+    const target = endpoints.find((e) => e.nodeId === leaderId) ?? endpoints[0];
+    if (target === undefined) {
+      throw new KafkaError(ErrorCode.NOT_CONTROLLER, "No controller endpoints are configured");
+    }
+    if (this.#connection && !this.#connection.closed && this.#connectedTo === target.nodeId) {
+      return this.#connection;
+    }
+    this.#connection?.close();
+    this.#connection = null;
+    const conn = await KafkaConnection.connect(target.host, target.port, {
+      clientId: this.#options.clientId,
+      connectTimeoutMs: 2_000,
+      requestTimeoutMs: this.#options.timeoutMs ?? 30_000,
+    });
+    this.#connection = conn;
+    this.#connectedTo = target.nodeId;
+    return conn;
+  }
+
+  /**
+   * Sends one request to the active controller and resolves with its response. A response whose
+   * top-level error is NOT_CONTROLLER, or a failed connection, is retried until the time budget
+   * runs out; then the last error is thrown (REQUEST_TIMED_OUT when the controller never answered).
+   */
+  async send<T>(apiKey: number, body: Record<string, unknown>, timeoutMs?: number): Promise<T> {
+    const deadline = Date.now() + (timeoutMs ?? this.#options.timeoutMs ?? 30_000);
+    let lastError: Error = new KafkaError(ErrorCode.REQUEST_TIMED_OUT, "The controller did not answer");
+    let backoffMs = 20;
+    // Bounded by the deadline.
+    while (!this.#closed && Date.now() < deadline) {
+      try {
+        const conn = await this.#connect();
+        const remainingMs = Math.max(1, deadline - Date.now());
+        const response = await conn.send<T>(apiKey, body, { timeoutMs: remainingMs });
+        if (!isNotController(response)) return response;
+        lastError = new KafkaError(ErrorCode.NOT_CONTROLLER, "This node is not the active controller");
+        this.#connection?.close();
+        this.#connection = null;
+      } catch (error) {
+        lastError = error as Error;
+        this.#connection?.close();
+        this.#connection = null;
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoffMs));
+      backoffMs = Math.min(backoffMs * 2, 500);
+    }
+    if (lastError instanceof KafkaError) throw lastError;
+    throw new KafkaError(
+      ErrorCode.REQUEST_TIMED_OUT,
+      `The active controller could not be reached: ${lastError.message}`,
+    );
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#connection?.close();
+    this.#connection = null;
+  }
+}

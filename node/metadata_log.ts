@@ -1,0 +1,295 @@
+/**
+ * `__cluster_metadata-0` on disk, seen by the raft core as a synchronous {@link RaftLogView}.
+ *
+ * The log is stored in Kafka's format (v2 record batches in a `FileLog`, one record per raft
+ * entry, control batches for LeaderChange and Voters records), so Kafka's own `dump-log` could
+ * read it. The entries since the log start are also kept in memory: the raft core reads them
+ * synchronously, and the metadata log stays small between snapshots.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { FileLog } from "../storage/log/file_log.ts";
+import { logConfig } from "../storage/log/log_config.ts";
+import { batchesIn } from "../net/protocol/record_batch.ts";
+import {
+  ControlRecordType,
+  decodeBatch,
+  decodeControlKey,
+  encodeBatch,
+  encodeControlKey,
+  type Record as BatchRecord,
+} from "../net/protocol/records.ts";
+import { Reader } from "../net/protocol/reader.ts";
+import { Writer } from "../net/protocol/writer.ts";
+import {
+  createLeaderChangeMessage,
+  createVoter,
+  readLeaderChangeMessage,
+  writeLeaderChangeMessage,
+} from "../net/protocol/generated/leader_change_message.ts";
+import {
+  createVotersRecord,
+  readVotersRecord,
+  writeVotersRecord,
+} from "../net/protocol/generated/voters_record.ts";
+import type { RaftLogView, ReadLimits } from "../core/raft/log.ts";
+import {
+  type ControlRecord,
+  entrySizeBytes,
+  type LogEntry,
+  type OffsetAndEpoch,
+} from "../core/raft/types.ts";
+import { METADATA_TOPIC_ID } from "../net/protocol/uuid.ts";
+import type { Logger } from "../core/log.ts";
+
+/** The directory name of the metadata partition inside `metadata.log.dir`. */
+export const METADATA_PARTITION_DIR = "__cluster_metadata-0";
+
+/** Reads bounded at this many bytes per storage read while loading. */
+const LOAD_READ_BYTES = 8 * 1024 * 1024;
+
+function encodeControlValue(control: ControlRecord): { type: number; value: Uint8Array } {
+  const w = new Writer(64);
+  if (control.type === "leaderChange") {
+    writeLeaderChangeMessage(
+      w,
+      0,
+      createLeaderChangeMessage({
+        version: 0,
+        leaderId: control.leaderId,
+        voters: control.voters.map((voterId) => createVoter({ voterId })),
+        grantingVoters: control.grantingVoters.map((voterId) => createVoter({ voterId })),
+      }),
+    );
+    return { type: ControlRecordType.LEADER_CHANGE, value: w.finish() };
+  }
+  writeVotersRecord(
+    w,
+    0,
+    createVotersRecord({
+      version: 0,
+      voters: control.voters.map((voterId) => ({
+        voterId,
+        voterDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+        endpoints: [],
+        kRaftVersionFeature: { minSupportedVersion: 0, maxSupportedVersion: 1, _unknownTaggedFields: [] },
+        _unknownTaggedFields: [],
+      })),
+    }),
+  );
+  return { type: ControlRecordType.KRAFT_VOTERS, value: w.finish() };
+}
+
+function decodeControl(record: BatchRecord): ControlRecord | undefined {
+  if (record.key === null || record.value === null) return undefined;
+  const { type } = decodeControlKey(record.key);
+  if (type === ControlRecordType.LEADER_CHANGE) {
+    const m = readLeaderChangeMessage(new Reader(record.value), 0);
+    return {
+      type: "leaderChange",
+      leaderId: m.leaderId,
+      voters: m.voters.map((v) => v.voterId),
+      grantingVoters: m.grantingVoters.map((v) => v.voterId),
+    };
+  }
+  if (type === ControlRecordType.KRAFT_VOTERS) {
+    const m = readVotersRecord(new Reader(record.value), 0);
+    return { type: "voters", voters: m.voters.map((v) => v.voterId) };
+  }
+  return undefined; // snapshot header/footer, kraft.version: nothing the core needs
+}
+
+/**
+ * Encodes raft entries as Kafka record batches: consecutive entries of one epoch and one kind
+ * (data or control) share a batch whose partition leader epoch is that epoch.
+ */
+export function encodeEntries(entries: readonly LogEntry[], nowMs: number): Uint8Array[] {
+  const batches: Uint8Array[] = [];
+  let i = 0;
+  while (i < entries.length) {
+    const first = entries[i]!;
+    const control = first.control !== undefined;
+    const records: BatchRecord[] = [];
+    let j = i;
+    while (
+      j < entries.length && entries[j]!.epoch === first.epoch &&
+      (entries[j]!.control !== undefined) === control &&
+      entries[j]!.offset === first.offset + (j - i)
+    ) {
+      const entry = entries[j]!;
+      if (entry.control) {
+        const { type, value } = encodeControlValue(entry.control);
+        records.push({
+          offsetDelta: j - i,
+          timestampDelta: 0,
+          key: encodeControlKey(type),
+          value,
+          headers: [],
+        });
+      } else {
+        records.push({
+          offsetDelta: j - i,
+          timestampDelta: 0,
+          key: null,
+          value: entry.payload,
+          headers: [],
+        });
+      }
+      j++;
+    }
+    batches.push(encodeBatch({
+      baseOffset: first.offset,
+      records,
+      baseTimestamp: nowMs,
+      partitionLeaderEpoch: first.epoch,
+      control,
+    }));
+    i = j;
+  }
+  return batches;
+}
+
+/** Decodes the raft entries held in a buffer of whole record batches. */
+export function decodeEntries(bytes: Uint8Array): LogEntry[] {
+  const entries: LogEntry[] = [];
+  for (const { pos, sizeBytes } of batchesIn(bytes)) {
+    const { header, records } = decodeBatch(bytes.subarray(pos, pos + sizeBytes));
+    const control = (header.attributes & 0x20) !== 0;
+    for (const record of records) {
+      const entry: LogEntry = {
+        offset: header.baseOffset + record.offsetDelta,
+        epoch: header.partitionLeaderEpoch,
+        payload: control ? new Uint8Array(0) : (record.value ?? new Uint8Array(0)).slice(),
+      };
+      if (control) {
+        const decoded = decodeControl(record);
+        if (decoded) entry.control = decoded;
+      }
+      entries.push(entry);
+    }
+  }
+  return entries;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * The metadata partition: durable in a `FileLog`, readable synchronously from memory.
+ *
+ * @example
+ * ```ts ignore
+ * const log = await MetadataLog.open("/tmp/kraft-combined-logs", logger);
+ * await log.append([{ offset: log.endOffset(), epoch: 1, payload }], Date.now());
+ * ```
+ */
+export class MetadataLog implements RaftLogView {
+  readonly #file: FileLog;
+  /** Entries from `#startOffset` on, by offset - #startOffset. */
+  #entries: LogEntry[];
+  #startOffset: number;
+
+  private constructor(file: FileLog, entries: LogEntry[]) {
+    this.#file = file;
+    this.#entries = entries;
+    this.#startOffset = entries[0]?.offset ?? file.logStartOffset;
+  }
+
+  /** Opens (recovering if needed) `<metadataLogDir>/__cluster_metadata-0` and loads its entries. */
+  static async open(metadataLogDir: string, logger: Logger): Promise<MetadataLog> {
+    const file = await FileLog.open({
+      dir: join(metadataLogDir, METADATA_PARTITION_DIR),
+      config: logConfig({ segmentBytes: 64 * 1024 * 1024, retentionMs: -1 }),
+      topicId: METADATA_TOPIC_ID,
+      warn: (line) => logger.warn(`__cluster_metadata-0: ${line}`),
+    });
+    const entries: LogEntry[] = [];
+    let offset = file.logStartOffset;
+    // Bounded: each read returns at least one batch and advances `offset`.
+    while (offset < file.logEndOffset) {
+      const { records } = await file.read(offset, { maxBytes: LOAD_READ_BYTES, minOneMessage: true });
+      const decoded = decodeEntries(records);
+      if (decoded.length === 0) break;
+      for (const entry of decoded) {
+        if (entry.offset >= offset) entries.push(entry);
+      }
+      offset = entries.at(-1)!.offset + 1;
+    }
+    logger.info(
+      `Loaded __cluster_metadata-0: ${entries.length} records, end offset ${file.logEndOffset}`,
+    );
+    return new MetadataLog(file, entries);
+  }
+
+  startOffset(): number {
+    return this.#startOffset;
+  }
+
+  endOffset(): number {
+    return this.#startOffset + this.#entries.length;
+  }
+
+  lastEpoch(): number {
+    return this.#entries.at(-1)?.epoch ?? 0;
+  }
+
+  endOffsetForEpoch(epoch: number): OffsetAndEpoch {
+    // Scan back from the end: the entries of later epochs sit at the tail.
+    for (let i = this.#entries.length - 1; i >= 0; i--) {
+      const entry = this.#entries[i]!;
+      if (entry.epoch <= epoch) return { offset: entry.offset + 1, epoch: entry.epoch };
+    }
+    return { offset: this.#startOffset, epoch: 0 };
+  }
+
+  read(fromOffset: number, limits: ReadLimits): LogEntry[] {
+    const out: LogEntry[] = [];
+    let bytes = 0;
+    for (let i = fromOffset - this.#startOffset; i < this.#entries.length; i++) {
+      const entry = this.#entries[i]!;
+      const size = entrySizeBytes(entry);
+      if (out.length > 0 && (out.length >= limits.maxCount || bytes + size > limits.maxBytes)) break;
+      out.push(entry);
+      bytes += size;
+    }
+    return out;
+  }
+
+  latestSnapshotId(): OffsetAndEpoch | null {
+    return null;
+  }
+
+  /** Appends entries (offsets continuing the log) and resolves once they are fsynced. */
+  async append(entries: readonly LogEntry[], nowMs: number): Promise<void> {
+    if (entries.length === 0) return;
+    if (entries[0]!.offset !== this.endOffset()) {
+      throw new Error(
+        `Cannot append metadata entry ${entries[0]!.offset}: the log ends at ${this.endOffset()}`,
+      );
+    }
+    this.#entries.push(...entries);
+    await this.#file.appendAsFollower(concat(encodeEntries(entries, nowMs)), { nowMs });
+  }
+
+  /** Removes every entry at or after `offset`. */
+  async truncateTo(offset: number): Promise<void> {
+    if (offset >= this.endOffset()) return;
+    this.#entries.length = Math.max(0, offset - this.#startOffset);
+    await this.#file.truncateTo(offset);
+  }
+
+  /** Flushes and closes the file log. */
+  async close(): Promise<void> {
+    await this.#file.close();
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The node's metadata image, built only by applying committed `__cluster_metadata` records, and
+ * the publisher that tells the roles when it changed.
+ *
+ * @module
+ */
+
+import { applyRecords, EMPTY_IMAGE, type MetadataImage } from "../core/metadata/image.ts";
+import type { LogEntry } from "../core/raft/types.ts";
+import { Reader } from "../net/protocol/reader.ts";
+import { Writer } from "../net/protocol/writer.ts";
+import {
+  type MetadataRecord,
+  readMetadataRecord,
+  writeMetadataRecord,
+} from "../net/protocol/generated/metadata_records.ts";
+import type { Logger } from "../core/log.ts";
+
+/** Serializes a metadata record as a raft entry payload (frame version, type, version, body). */
+export function encodeMetadataRecord(record: MetadataRecord): Uint8Array {
+  const w = new Writer(128);
+  writeMetadataRecord(w, record);
+  return w.finish();
+}
+
+/** Decodes a raft entry payload into a metadata record. */
+export function decodeMetadataRecord(payload: Uint8Array): MetadataRecord {
+  return readMetadataRecord(new Reader(payload));
+}
+
+/** Called after each change of the image with the records that made it. */
+export type ImageListener = (
+  image: MetadataImage,
+  records: readonly MetadataRecord[],
+  previous: MetadataImage,
+) => void;
+
+/**
+ * The latest applied image and the offset it reflects.
+ *
+ * @example
+ * ```ts ignore
+ * const state = new MetadataState(logger);
+ * state.subscribe((image) => console.log(image.topics.byName.size));
+ * state.applyEntries(entries);
+ * ```
+ */
+export class MetadataState {
+  #image: MetadataImage = EMPTY_IMAGE;
+  /** Offset of the last applied entry, -1 before any. */
+  #appliedOffset = -1;
+  #listeners: ImageListener[] = [];
+  #offsetWaiters: { offset: number; resolve: () => void }[] = [];
+  readonly #logger: Logger;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  get image(): MetadataImage {
+    return this.#image;
+  }
+
+  /** Offset of the last applied entry (-1 before any). */
+  get appliedOffset(): number {
+    return this.#appliedOffset;
+  }
+
+  subscribe(listener: ImageListener): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Applies committed raft entries in order; control entries only move the offset. */
+  applyEntries(entries: readonly LogEntry[]): void {
+    const records: MetadataRecord[] = [];
+    for (const entry of entries) {
+      if (entry.control === undefined && entry.payload.length > 0) {
+        records.push(decodeMetadataRecord(entry.payload));
+      }
+    }
+    const last = entries.at(-1);
+    if (last) this.#appliedOffset = last.offset;
+    if (records.length > 0) {
+      const previous = this.#image;
+      this.#image = applyRecords(previous, records);
+      for (const listener of this.#listeners) {
+        try {
+          listener(this.#image, records, previous);
+        } catch (error) {
+          this.#logger.error(`Metadata listener failed: ${(error as Error).stack ?? error}`);
+        }
+      }
+    }
+    if (this.#offsetWaiters.length > 0) {
+      const ready = this.#offsetWaiters.filter((w) => w.offset <= this.#appliedOffset);
+      this.#offsetWaiters = this.#offsetWaiters.filter((w) => w.offset > this.#appliedOffset);
+      for (const w of ready) w.resolve();
+    }
+  }
+
+  /** Resolves once the entry at `offset` has been applied. */
+  waitForOffset(offset: number): Promise<void> {
+    if (offset <= this.#appliedOffset) return Promise.resolve();
+    return new Promise((resolve) => this.#offsetWaiters.push({ offset, resolve }));
+  }
+}
