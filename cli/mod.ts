@@ -17,6 +17,7 @@
 
 import { type CliIo, consoleIo, type Subcommand, UsageError, wantsHelp } from "./command.ts";
 import { storageCommand } from "./storage.ts";
+import { serverStartCommand } from "./server_start.ts";
 
 export type { CliIo, Subcommand } from "./command.ts";
 export { UsageError } from "./command.ts";
@@ -24,6 +25,7 @@ export { UsageError } from "./command.ts";
 /** Every working subcommand, in the order `--help` lists them. Add new ones here. */
 export const SUBCOMMANDS: readonly Subcommand[] = [
   storageCommand,
+  serverStartCommand,
 ];
 
 /** The program name used in usage lines. */

@@ -37,7 +37,11 @@ import type { MetadataRecord } from "../net/protocol/generated/metadata_records.
 import { SeededRandom } from "../core/random.ts";
 import type { Logger } from "../core/log.ts";
 import type { RaftDriver } from "./raft_driver.ts";
-import { decodeMetadataRecord, encodeMetadataRecord, type MetadataState } from "./metadata_state.ts";
+import {
+  decodeMetadataRecord,
+  encodeMetadataRecord,
+  type MetadataState,
+} from "./metadata_state.ts";
 import type { RoleChange } from "../core/raft/ready.ts";
 import { batchesIn } from "../net/protocol/record_batch.ts";
 import { decodeBatch } from "../net/protocol/records.ts";
@@ -120,7 +124,9 @@ export class Controller {
   /** Raft told us our role changed: activate after our LeaderChange record commits. */
   onRoleChange(change: RoleChange): void {
     if (change.role !== "leader") {
-      if (this.#active) this.#options.logger.info(`Renouncing controller leadership in epoch ${change.epoch}`);
+      if (this.#active) {
+        this.#options.logger.info(`Renouncing controller leadership in epoch ${change.epoch}`);
+      }
       this.#active = false;
       return;
     }
@@ -152,7 +158,9 @@ export class Controller {
           this.#options.logger.info(`Wrote ${this.#bootstrap.length} bootstrap metadata records`);
         }
       }
-    }).catch((error) => this.#options.logger.warn(`Controller activation failed: ${error.message}`));
+    }).catch((error) =>
+      this.#options.logger.warn(`Controller activation failed: ${error.message}`)
+    );
   }
 
   #enqueue<T>(op: () => Promise<T>): Promise<T> {
@@ -201,7 +209,12 @@ export class Controller {
     const api = <Req, Res>(
       apiKey: number,
       maxVersion: number,
-      handler: (image: MetadataImage, request: Req, ctx: ControllerContext, version: number) => Outcome<Res>,
+      handler: (
+        image: MetadataImage,
+        request: Req,
+        ctx: ControllerContext,
+        version: number,
+      ) => Outcome<Res>,
       notController: (request: Req) => Res,
     ) => {
       dispatcher.register<Req, Res>(apiKey, {
@@ -224,7 +237,12 @@ export class Controller {
       ApiKey.BROKER_REGISTRATION,
       4,
       (image, req, ctx) => brokerRegistration(image, req as never, ctx),
-      () => ({ throttleTimeMs: 0, errorCode: NOT_CONTROLLER, brokerEpoch: -1n, _unknownTaggedFields: [] }),
+      () => ({
+        throttleTimeMs: 0,
+        errorCode: NOT_CONTROLLER,
+        brokerEpoch: -1n,
+        _unknownTaggedFields: [],
+      }),
     );
     api(
       ApiKey.BROKER_HEARTBEAT,
@@ -243,7 +261,12 @@ export class Controller {
       ApiKey.UNREGISTER_BROKER,
       0,
       (image, req, ctx) => unregisterBroker(image, req as never, ctx),
-      () => ({ throttleTimeMs: 0, errorCode: NOT_CONTROLLER, errorMessage: null, _unknownTaggedFields: [] }),
+      () => ({
+        throttleTimeMs: 0,
+        errorCode: NOT_CONTROLLER,
+        errorMessage: null,
+        _unknownTaggedFields: [],
+      }),
     );
     api(
       ApiKey.CREATE_TOPICS,

@@ -82,18 +82,31 @@ export class ControllerChannel {
    * top-level error is NOT_CONTROLLER, or a failed connection, is retried until the time budget
    * runs out; then the last error is thrown (REQUEST_TIMED_OUT when the controller never answered).
    */
-  async send<T>(apiKey: number, body: Record<string, unknown>, timeoutMs?: number): Promise<T> {
-    const deadline = Date.now() + (timeoutMs ?? this.#options.timeoutMs ?? 30_000);
-    let lastError: Error = new KafkaError(ErrorCode.REQUEST_TIMED_OUT, "The controller did not answer");
+  async send<T>(
+    apiKey: number,
+    body: Record<string, unknown>,
+    options: { timeoutMs?: number; version?: number } = {},
+  ): Promise<T> {
+    const deadline = Date.now() + (options.timeoutMs ?? this.#options.timeoutMs ?? 30_000);
+    let lastError: Error = new KafkaError(
+      ErrorCode.REQUEST_TIMED_OUT,
+      "The controller did not answer",
+    );
     let backoffMs = 20;
     // Bounded by the deadline.
     while (!this.#closed && Date.now() < deadline) {
       try {
         const conn = await this.#connect();
         const remainingMs = Math.max(1, deadline - Date.now());
-        const response = await conn.send<T>(apiKey, body, { timeoutMs: remainingMs });
+        const version = options.version === undefined
+          ? undefined
+          : Math.min(options.version, conn.versionFor(apiKey));
+        const response = await conn.send<T>(apiKey, body, { timeoutMs: remainingMs, version });
         if (!isNotController(response)) return response;
-        lastError = new KafkaError(ErrorCode.NOT_CONTROLLER, "This node is not the active controller");
+        lastError = new KafkaError(
+          ErrorCode.NOT_CONTROLLER,
+          "This node is not the active controller",
+        );
         this.#connection?.close();
         this.#connection = null;
       } catch (error) {

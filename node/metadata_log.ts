@@ -74,7 +74,11 @@ function encodeControlValue(control: ControlRecord): { type: number; value: Uint
         voterId,
         voterDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
         endpoints: [],
-        kRaftVersionFeature: { minSupportedVersion: 0, maxSupportedVersion: 1, _unknownTaggedFields: [] },
+        kRaftVersionFeature: {
+          minSupportedVersion: 0,
+          maxSupportedVersion: 1,
+          _unknownTaggedFields: [],
+        },
         _unknownTaggedFields: [],
       })),
     }),
@@ -217,7 +221,10 @@ export class MetadataLog implements RaftLogView {
     let offset = file.logStartOffset;
     // Bounded: each read returns at least one batch and advances `offset`.
     while (offset < file.logEndOffset) {
-      const { records } = await file.read(offset, { maxBytes: LOAD_READ_BYTES, minOneMessage: true });
+      const { records } = await file.read(offset, {
+        maxBytes: LOAD_READ_BYTES,
+        minOneMessage: true,
+      });
       const decoded = decodeEntries(records);
       if (decoded.length === 0) break;
       for (const entry of decoded) {
@@ -258,7 +265,9 @@ export class MetadataLog implements RaftLogView {
     for (let i = fromOffset - this.#startOffset; i < this.#entries.length; i++) {
       const entry = this.#entries[i]!;
       const size = entrySizeBytes(entry);
-      if (out.length > 0 && (out.length >= limits.maxCount || bytes + size > limits.maxBytes)) break;
+      if (out.length > 0 && (out.length >= limits.maxCount || bytes + size > limits.maxBytes)) {
+        break;
+      }
       out.push(entry);
       bytes += size;
     }

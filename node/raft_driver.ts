@@ -39,18 +39,24 @@ export const LOOPBACK_ONLY_TRANSPORT: RaftTransport = {
 
 /** Reads `quorum-state` (Kafka's JSON format), or null when absent. */
 export async function readQuorumState(metadataLogDir: string): Promise<QuorumStateData | null> {
-  const text = await readTextIfExists(join(metadataLogDir, METADATA_PARTITION_DIR, QUORUM_STATE_FILE));
+  const text = await readTextIfExists(
+    join(metadataLogDir, METADATA_PARTITION_DIR, QUORUM_STATE_FILE),
+  );
   if (text === null) return null;
   let json: Record<string, unknown>;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new Error(`Cannot parse ${QUORUM_STATE_FILE} in ${metadataLogDir}: ${(error as Error).message}`);
+    throw new Error(
+      `Cannot parse ${QUORUM_STATE_FILE} in ${metadataLogDir}: ${(error as Error).message}`,
+    );
   }
   const int = (key: string) => {
     const value = json[key];
     if (typeof value !== "number" || !Number.isInteger(value)) {
-      throw new Error(`Cannot read ${QUORUM_STATE_FILE} in ${metadataLogDir}: ${key} is not an integer`);
+      throw new Error(
+        `Cannot read ${QUORUM_STATE_FILE} in ${metadataLogDir}: ${key} is not an integer`,
+      );
     }
     return value;
   };
@@ -144,7 +150,10 @@ export class RaftDriver {
   static async start(options: RaftDriverOptions): Promise<RaftDriver> {
     const state = await readQuorumState(options.metadataLogDir);
     const driver = new RaftDriver(options, state);
-    driver.#timer = setInterval(() => driver.#input((now) => driver.#raft.tick(now)), TICK_INTERVAL_MS);
+    driver.#timer = setInterval(
+      () => driver.#input((now) => driver.#raft.tick(now)),
+      TICK_INTERVAL_MS,
+    );
     driver.#input((now) => driver.#raft.tick(now));
     return driver;
   }
@@ -289,9 +298,13 @@ export class RaftDriver {
         remaining.push(waiter);
         continue;
       }
-      const entry = waiter.offset >= first.offset ? committed[waiter.offset - first.offset] : undefined;
+      const entry = waiter.offset >= first.offset
+        ? committed[waiter.offset - first.offset]
+        : undefined;
       if (entry === undefined || entry.epoch === waiter.epoch) waiter.resolve();
-      else waiter.reject(new NotLeaderError(`Entries at ${waiter.offset} were replaced by a new leader`));
+      else {waiter.reject(
+          new NotLeaderError(`Entries at ${waiter.offset} were replaced by a new leader`),
+        );}
     }
     this.#waiters = remaining;
   }

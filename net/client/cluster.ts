@@ -118,7 +118,9 @@ export function check(code: number, resource: string, serverMessage?: string | n
  * parseBootstrap("a:9092,b:9093"); // [{ host: "a", port: 9092 }, { host: "b", port: 9093 }]
  * ```
  */
-export function parseBootstrap(servers: string | readonly string[]): { host: string; port: number }[] {
+export function parseBootstrap(
+  servers: string | readonly string[],
+): { host: string; port: number }[] {
   const list = typeof servers === "string" ? servers.split(",") : [...servers];
   const out: { host: string; port: number }[] = [];
   for (const raw of list) {
@@ -207,7 +209,10 @@ export class Cluster {
       broker = this.#brokers.get(nodeId);
     }
     if (broker === undefined) {
-      throw new KafkaError(ErrorCode.BROKER_NOT_AVAILABLE, `Broker ${nodeId} is not in the cluster`);
+      throw new KafkaError(
+        ErrorCode.BROKER_NOT_AVAILABLE,
+        `Broker ${nodeId} is not in the cluster`,
+      );
     }
     return this.connect(broker.host, broker.port);
   }
@@ -375,7 +380,9 @@ export class Cluster {
       try {
         return await attempt();
       } catch (error) {
-        if (this.#closed || tries >= this.options.retries || !isRetriableFailure(error)) throw error;
+        if (this.#closed || tries >= this.options.retries || !isRetriableFailure(error)) {
+          throw error;
+        }
         this.#topics.clear();
         this.#coordinators.clear();
         await sleep(backoffMs);

@@ -21,7 +21,7 @@ import {
   setLogAppendTime,
   setPartitionLeaderEpoch,
 } from "../../net/protocol/record_batch.ts";
-import { readAtSync, syncDir, writeFileAtomic } from "../fs.ts";
+import { readAtSync, syncDir, writeAllSync, writeFileAtomic } from "../fs.ts";
 import { validateBatches, type ValidatedBatch } from "./batch_validation.ts";
 import {
   CheckpointFormatError,
@@ -34,7 +34,13 @@ import type { EpochEntry } from "./checkpoint_file.ts";
 import { type EpochEndOffset, LeaderEpochCache } from "./leader_epoch_cache.ts";
 import { type FlushPolicy, flushPolicyOf, type LogConfig, logConfig } from "./log_config.ts";
 import { LogError, LogErrorCode } from "./log_error.ts";
-import { LogSegment, type LogWarn, offsetFileStem, type PlacedBatch } from "./log_segment.ts";
+import {
+  LogSegment,
+  type LogWarn,
+  offsetFileStem,
+  type PlacedBatch,
+  type StoredBatchHeader,
+} from "./log_segment.ts";
 import type {
   AppendOptions,
   AppendResult,
@@ -47,6 +53,7 @@ import type {
 } from "./partition_log.ts";
 import { SegmentShape } from "./segment_shape.ts";
 import { deletableSegmentCount } from "./retention.ts";
+import { addBatchToMap, cleanBatch, OffsetMap } from "./log_cleaner.ts";
 import { exactOffsetForTimestamp } from "./timestamp_search.ts";
 
 /** File names inside a partition directory. */
@@ -134,6 +141,7 @@ export class FileLog implements PartitionLog {
   #closed = false;
   #topicId: string | null = null;
   #flushCount = 0;
+  #compacting = false;
 
   private constructor(dir: string, config: LogConfig, warn: LogWarn) {
     this.dir = dir;
@@ -812,6 +820,129 @@ export class FileLog implements PartitionLog {
     return count;
   }
 
+  // ---------------------------------------------------------------- compaction
+
+  /**
+   * Compacts the inactive segments (`cleanup.policy` compact): see `log_cleaner.ts`. Appends and
+   * reads go on meanwhile; cleaned segments are written as `.cleaned`, renamed to `.swap` and
+   * swapped in at once, and a crash mid-swap is completed by the next open.
+   */
+  async compact(options: CompactOptions): Promise<CompactResult> {
+    this.#checkUsable();
+    const result = { segmentsCleaned: 0, recordsRemoved: 0, bytesBefore: 0, bytesAfter: 0 };
+    if (!this.config.cleanupPolicy.compact || this.#compacting) return result;
+    this.#compacting = true;
+    try {
+      const cleanable = this.#cleanableSegments(options);
+      if (cleanable.length === 0) return result;
+      const map = new OffsetMap(options.offsetMapBytesMax ?? OFFSET_MAP_BYTES_DEFAULT);
+      const mapEnd = await this.#buildOffsetMap(cleanable, map);
+      for (const group of groupBySize(cleanable, this.config.segmentBytes)) {
+        if (group[0]!.baseOffset >= mapEnd) break;
+        await this.#cleanGroup(group, map, mapEnd, options.nowMs, result);
+      }
+      return result;
+    } finally {
+      this.#compacting = false;
+    }
+  }
+
+  #cleanableSegments(options: CompactOptions): LogSegment[] {
+    const highWatermark = Math.min(options.highWatermark ?? this.logEndOffset, this.logEndOffset);
+    const lagLimitMs = options.nowMs - this.config.minCompactionLagMs;
+    const cleanable: LogSegment[] = [];
+    for (let i = 0; i + 1 < this.#segments.length; i++) {
+      const segment = this.#segments[i]!;
+      if (this.#segments[i + 1]!.baseOffset > highWatermark) break;
+      if (this.config.minCompactionLagMs > 0 && segment.largestTimestampMs > lagLimitMs) break;
+      cleanable.push(segment);
+    }
+    return cleanable;
+  }
+
+  /** Pass 1: latest offset per key; returns the offset the map covers up to (exclusive). */
+  async #buildOffsetMap(segments: readonly LogSegment[], map: OffsetMap): Promise<number> {
+    const last = segments[segments.length - 1]!;
+    let mapEnd = this.#segments[this.#segments.indexOf(last) + 1]?.baseOffset ?? last.nextOffset;
+    let batches = 0;
+    for (const segment of segments) {
+      for (const header of batchHeadersOf(segment)) {
+        if (segment.closed) return Math.min(mapEnd, segment.baseOffset);
+        if (!addBatchToMap(map, segment.readBytes(header.position, header.sizeBytes))) {
+          this.#warn(`Offset map of ${this.dir} is full at offset ${header.baseOffset}`);
+          return header.baseOffset;
+        }
+        if (++batches % CLEANER_YIELD_BATCHES === 0) await yieldToEventLoop();
+      }
+    }
+    return mapEnd;
+  }
+
+  /** Pass 2 for one group of segments: write `.cleaned`, then swap it in. */
+  async #cleanGroup(
+    group: readonly LogSegment[],
+    map: OffsetMap,
+    mapEnd: number,
+    nowMs: number,
+    result: CompactResult,
+  ): Promise<void> {
+    const base = group[0]!.baseOffset;
+    const stem = path.join(this.dir, offsetFileStem(base));
+    const cleanedPath = `${stem}.log.cleaned`;
+    const out = Deno.openSync(cleanedPath, { write: true, create: true, truncate: true });
+    let removed = 0;
+    let batches = 0;
+    try {
+      for (const segment of group) {
+        const dropTombstones = segment.largestTimestampMs < nowMs - this.config.deleteRetentionMs;
+        result.bytesBefore += segment.sizeBytes;
+        for (const header of batchHeadersOf(segment)) {
+          if (segment.closed) return; // truncated or deleted meanwhile; the .cleaned file goes
+          const bytes = segment.readBytes(header.position, header.sizeBytes);
+          const cleaned = cleanBatch(bytes, map, mapEnd, { dropTombstones });
+          if (cleaned.kind !== "kept") removed += cleaned.removed;
+          if (cleaned.kind !== "dropped") writeAllSync(out, cleaned.bytes);
+          if (++batches % CLEANER_YIELD_BATCHES === 0) await yieldToEventLoop();
+        }
+      }
+      await out.sync();
+    } finally {
+      out.close();
+    }
+    if (!this.#stillInactive(group)) {
+      await Deno.remove(cleanedPath);
+      return;
+    }
+    Deno.renameSync(cleanedPath, `${stem}.log.swap`);
+    await syncDir(this.dir);
+    if (!this.#stillInactive(group)) {
+      await Deno.remove(`${stem}.log.swap`);
+      return;
+    }
+    this.#swapIn(group, base, nowMs);
+    await syncDir(this.dir);
+    const swapped = this.#segments.find((s) => s.baseOffset === base)!;
+    result.bytesAfter += swapped.sizeBytes;
+    result.segmentsCleaned += group.length;
+    result.recordsRemoved += removed;
+  }
+
+  #stillInactive(group: readonly LogSegment[]): boolean {
+    return group.every((s) => !s.closed && this.#segments.includes(s) && s !== this.#active);
+  }
+
+  /** Synchronously replaces `group` by the `.swap` file (old files go, swap becomes .log). */
+  #swapIn(group: readonly LogSegment[], base: number, nowMs: number): void {
+    const at = this.#segments.indexOf(group[0]!);
+    for (const segment of group) segment.deleteSync();
+    const stem = path.join(this.dir, offsetFileStem(base));
+    Deno.renameSync(`${stem}.log.swap`, `${stem}.log`);
+    const { segment } = LogSegment.open(this.dir, base, this.config, nowMs);
+    segment.recover(this.config, this.#warn, () => {});
+    segment.onBecomeInactive();
+    this.#segments.splice(at, group.length, segment);
+  }
+
   // ---------------------------------------------------------------- closing
 
   async close(): Promise<void> {
@@ -830,6 +961,58 @@ export class FileLog implements PartitionLog {
     this.#closed = true;
     for (const segment of this.#segments) segment.close();
   }
+}
+
+/** Options of {@link FileLog.compact}. */
+export interface CompactOptions {
+  nowMs: number;
+  /** Only segments wholly below this offset are cleaned (default: the log end). */
+  highWatermark?: number;
+  /** Memory bound of the offset map (default 64 MiB, Kafka's log.cleaner.dedupe.buffer.size / threads). */
+  offsetMapBytesMax?: number;
+}
+
+/** What a compaction run did. */
+export interface CompactResult {
+  segmentsCleaned: number;
+  recordsRemoved: number;
+  bytesBefore: number;
+  bytesAfter: number;
+}
+
+const OFFSET_MAP_BYTES_DEFAULT = 64 * 1024 * 1024;
+const CLEANER_YIELD_BATCHES = 64;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** Headers of every batch in a segment (collected first, so the walk holds no read state). */
+function batchHeadersOf(segment: LogSegment): StoredBatchHeader[] {
+  const headers: StoredBatchHeader[] = [];
+  segment.walkHeaders(0, (h) => {
+    headers.push(h);
+    return true;
+  });
+  return headers;
+}
+
+/** Consecutive segments grouped so that each group stays within `segmentBytes` (Kafka does too). */
+function groupBySize(segments: readonly LogSegment[], segmentBytes: number): LogSegment[][] {
+  const groups: LogSegment[][] = [];
+  let current: LogSegment[] = [];
+  let size = 0;
+  for (const segment of segments) {
+    if (current.length > 0 && size + segment.sizeBytes > segmentBytes) {
+      groups.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(segment);
+    size += segment.sizeBytes;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
 }
 
 /** Assigns offsets, the leader epoch and LogAppendTime in place. */

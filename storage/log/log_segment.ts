@@ -113,8 +113,8 @@ export class LogSegment {
     const segment = new LogSegment(dir, baseOffset, config, nowMs);
     segment.lastModifiedMs = nowMs;
     segment.#file.truncateSync(0);
-    segment.offsetIndex.writeToFile();
-    segment.timeIndex.writeToFile();
+    Deno.writeFileSync(segment.offsetIndex.filePath, new Uint8Array(0));
+    Deno.writeFileSync(segment.timeIndex.filePath, new Uint8Array(0));
     return segment;
   }
 

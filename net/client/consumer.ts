@@ -1,0 +1,690 @@
+/**
+ * `Consumer`: reads partitions either by assignment (`assign`) or as a member of a classic
+ * consumer group (`subscribe`: JoinGroup/SyncGroup/Heartbeat with protocol type "consumer" and
+ * the range assignor), long-polls Fetch at each partition's leader, decodes v2 batches, drops
+ * control records (and aborted transactions under read_committed), and commits offsets.
+ *
+ * @module
+ */
+
+import { KafkaError } from "../protocol/errors.ts";
+import { Reader } from "../protocol/reader.ts";
+import { Writer } from "../protocol/writer.ts";
+import {
+  ControlRecordType,
+  decodeBatch,
+  decodeControlKey,
+  type RecordHeader,
+} from "../protocol/records.ts";
+import {
+  batchesIn,
+  CONTROL_FLAG_MASK,
+  magicAt,
+  TIMESTAMP_TYPE_MASK,
+  TRANSACTIONAL_FLAG_MASK,
+} from "../protocol/record_batch.ts";
+import { ApiKey } from "../protocol/generated/api_table.ts";
+import { ErrorCode } from "../protocol/generated/errors.ts";
+import { createFetchPartition, createFetchTopic } from "../protocol/generated/fetch_request.ts";
+import type { FetchResponse, PartitionData } from "../protocol/generated/fetch_response.ts";
+import { createJoinGroupRequestProtocol } from "../protocol/generated/join_group_request.ts";
+import type { JoinGroupResponse } from "../protocol/generated/join_group_response.ts";
+import { createSyncGroupRequestAssignment } from "../protocol/generated/sync_group_request.ts";
+import type { SyncGroupResponse } from "../protocol/generated/sync_group_response.ts";
+import type { HeartbeatResponse } from "../protocol/generated/heartbeat_response.ts";
+import { createMemberIdentity } from "../protocol/generated/leave_group_request.ts";
+import {
+  createOffsetCommitRequestPartition,
+  createOffsetCommitRequestTopic,
+} from "../protocol/generated/offset_commit_request.ts";
+import type { OffsetCommitResponse } from "../protocol/generated/offset_commit_response.ts";
+import {
+  createConsumerProtocolSubscription,
+  readConsumerProtocolSubscription,
+  writeConsumerProtocolSubscription,
+} from "../protocol/generated/consumer_protocol_subscription.ts";
+import {
+  createConsumerProtocolAssignment,
+  createTopicPartition,
+  writeConsumerProtocolAssignment,
+} from "../protocol/generated/consumer_protocol_assignment.ts";
+import { Admin, decodeAssignment, type TopicPartition } from "./admin.ts";
+import { check, type ClientOptions, isRetriableFailure, kafkaError } from "./cluster.ts";
+
+/** Options for {@link Consumer}. */
+export interface ConsumerOptions extends ClientOptions {
+  /** The consumer group (needed for subscribe and commit). */
+  groupId?: string;
+  /** Where to start without a committed offset (Kafka's auto.offset.reset; default latest). */
+  autoOffsetReset?: "earliest" | "latest" | "none";
+  /** read_uncommitted (default) or read_committed. */
+  isolationLevel?: "read_uncommitted" | "read_committed";
+  /** Commit positions on poll every autoCommitIntervalMs and on close (default true with a group). */
+  autoCommit?: boolean;
+  autoCommitIntervalMs?: number;
+  sessionTimeoutMs?: number;
+  rebalanceTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  /** Longest time a Fetch waits at the broker for data (Kafka's fetch.max.wait.ms; default 500). */
+  fetchMaxWaitMs?: number;
+  fetchMaxBytes?: number;
+  maxPartitionFetchBytes?: number;
+}
+
+/** One consumed record. */
+export interface ConsumerRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  timestampType: "CreateTime" | "LogAppendTime";
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  headers: RecordHeader[];
+  leaderEpoch: number;
+}
+
+/** Where assign() starts a partition: an offset, a named point, or (undefined) the group's commit. */
+export type StartOffset = number | "earliest" | "latest";
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Kafka's RangeAssignor: per topic, members sorted by id take consecutive ranges, the first
+ * `partitions % members` one partition more.
+ *
+ * @example
+ * ```ts
+ * import { rangeAssign } from "./consumer.ts";
+ * rangeAssign(new Map([["a", ["t"]], ["b", ["t"]]]), new Map([["t", 3]]));
+ * // Map { "a" => [{ topic: "t", partition: 0 }, { topic: "t", partition: 1 }], "b" => [{ topic: "t", partition: 2 }] }
+ * ```
+ */
+export function rangeAssign(
+  subscriptions: ReadonlyMap<string, readonly string[]>,
+  partitionCounts: ReadonlyMap<string, number>,
+): Map<string, TopicPartition[]> {
+  const out = new Map<string, TopicPartition[]>();
+  for (const member of subscriptions.keys()) out.set(member, []);
+  const topics = new Set([...subscriptions.values()].flat());
+  for (const topic of [...topics].sort()) {
+    const count = partitionCounts.get(topic) ?? 0;
+    const members = [...subscriptions].filter(([, ts]) => ts.includes(topic)).map(([m]) => m)
+      .sort();
+    if (members.length === 0) continue;
+    const per = Math.floor(count / members.length);
+    const extra = count % members.length;
+    members.forEach((member, i) => {
+      const start = i * per + Math.min(i, extra);
+      const length = per + (i < extra ? 1 : 0);
+      for (let p = start; p < start + length; p++) out.get(member)!.push({ topic, partition: p });
+    });
+  }
+  return out;
+}
+
+/**
+ * Encodes a version-prefixed ConsumerProtocolSubscription (JoinGroup metadata).
+ *
+ * @example
+ * ```ts
+ * import { encodeSubscription } from "./consumer.ts";
+ * encodeSubscription(["orders"]).length; // 2 + 4 + 2 + 6 + 4
+ * ```
+ */
+export function encodeSubscription(topics: readonly string[]): Uint8Array {
+  const w = new Writer(64);
+  w.int16(0);
+  writeConsumerProtocolSubscription(
+    w,
+    0,
+    createConsumerProtocolSubscription({ topics: [...topics], userData: null }),
+  );
+  return w.finish();
+}
+
+function decodeSubscription(bytes: Uint8Array): string[] {
+  try {
+    const r = new Reader(bytes);
+    const version = r.int16();
+    return readConsumerProtocolSubscription(r, Math.min(version, 3)).topics;
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Encodes a version-0 ConsumerProtocolAssignment (SyncGroup assignment).
+ *
+ * @example
+ * ```ts
+ * import { encodeAssignment } from "./consumer.ts";
+ * encodeAssignment([{ topic: "orders", partition: 0 }]);
+ * ```
+ */
+export function encodeAssignment(partitions: readonly TopicPartition[]): Uint8Array {
+  const byTopic = new Map<string, number[]>();
+  for (const p of partitions) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+  const w = new Writer(64);
+  w.int16(0);
+  writeConsumerProtocolAssignment(
+    w,
+    0,
+    createConsumerProtocolAssignment({
+      assignedPartitions: [...byTopic].map(([topic, ps]) =>
+        createTopicPartition({ topic, partitions: ps })
+      ),
+      userData: null,
+    }),
+  );
+  return w.finish();
+}
+
+interface PartitionState {
+  topic: string;
+  partition: number;
+  /** The next offset to fetch; undefined until resolved. */
+  position?: number;
+  start?: StartOffset;
+}
+
+/**
+ * A Kafka consumer.
+ *
+ * @example
+ * ```ts ignore
+ * import { Consumer } from "./consumer.ts";
+ * const consumer = new Consumer({ bootstrapServers: "127.0.0.1:9092", groupId: "g1", autoOffsetReset: "earliest" });
+ * consumer.subscribe(["orders"]);
+ * for (const r of await consumer.poll({ timeoutMs: 1000 })) console.log(r.offset);
+ * await consumer.close();
+ * ```
+ */
+export class Consumer {
+  readonly admin: Admin;
+  readonly #options: ConsumerOptions;
+  readonly #groupId: string | undefined;
+  #partitions = new Map<string, PartitionState>();
+  #subscription: string[] | undefined;
+  #memberId = "";
+  #generationId = -1;
+  #needsJoin = false;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #lastCommitMs = 0;
+  #closed = false;
+
+  constructor(options: ConsumerOptions) {
+    this.#options = options;
+    this.#groupId = options.groupId;
+    this.admin = new Admin(options);
+  }
+
+  get #cluster() {
+    return this.admin.cluster;
+  }
+
+  /** The member id given by the group coordinator ("" before joining). */
+  get memberId(): string {
+    return this.#memberId;
+  }
+
+  /** Reads exactly these partitions (no group membership). */
+  assign(partitions: readonly (TopicPartition & { offset?: StartOffset })[]): void {
+    this.#subscription = undefined;
+    this.#partitions.clear();
+    for (const p of partitions) {
+      this.#partitions.set(`${p.topic}\u0000${p.partition}`, {
+        topic: p.topic,
+        partition: p.partition,
+        start: p.offset,
+        position: typeof p.offset === "number" ? p.offset : undefined,
+      });
+    }
+  }
+
+  /** Joins the group (on the next poll) with these topics. */
+  subscribe(topics: readonly string[]): void {
+    if (this.#groupId === undefined) throw new RangeError("subscribe needs a groupId");
+    this.#subscription = [...topics];
+    this.#partitions.clear();
+    this.#needsJoin = true;
+  }
+
+  /** The partitions currently read. */
+  assignment(): TopicPartition[] {
+    return [...this.#partitions.values()].map(({ topic, partition }) => ({ topic, partition }));
+  }
+
+  /** The next offset to read of an assigned partition (undefined until known). */
+  position(topic: string, partition: number): number | undefined {
+    return this.#partitions.get(`${topic}\u0000${partition}`)?.position;
+  }
+
+  /** Moves an assigned partition to `offset`. */
+  seek(topic: string, partition: number, offset: number): void {
+    const state = this.#partitions.get(`${topic}\u0000${partition}`);
+    if (state === undefined) throw new RangeError(`${topic}-${partition} is not assigned`);
+    state.position = offset;
+  }
+
+  /** Fetches the next records, waiting at most `timeoutMs` (default 1000) for some to arrive. */
+  async poll(options: { timeoutMs?: number } = {}): Promise<ConsumerRecord[]> {
+    if (this.#closed) throw new Error("Cannot poll: the consumer is closed");
+    const deadline = Date.now() + (options.timeoutMs ?? 1000);
+    for (let round = 0; round < 10_000; round++) {
+      if (this.#needsJoin) await this.#join();
+      await this.#resolvePositions();
+      await this.#maybeAutoCommit();
+      const remaining = deadline - Date.now();
+      const waitMs = Math.max(0, Math.min(this.#options.fetchMaxWaitMs ?? 500, remaining));
+      const records = this.#partitions.size === 0
+        ? (await sleep(Math.min(waitMs, 100)), [])
+        : await this.#fetchOnce(waitMs);
+      if (records.length > 0 || Date.now() >= deadline || this.#closed) return records;
+    }
+    return [];
+  }
+
+  /** Commits `offsets` (default: every assigned partition's position) for the group. */
+  async commit(offsets?: readonly (TopicPartition & { offset: number })[]): Promise<void> {
+    const groupId = this.#groupId;
+    if (groupId === undefined) throw new RangeError("commit needs a groupId");
+    const list = offsets ??
+      [...this.#partitions.values()]
+        .filter((p) => p.position !== undefined)
+        .map((p) => ({ topic: p.topic, partition: p.partition, offset: p.position! }));
+    if (list.length === 0) return;
+    this.#lastCommitMs = Date.now();
+    if (this.#subscription === undefined) {
+      await this.admin.alterConsumerGroupOffsets(groupId, list);
+      return;
+    }
+    await this.#cluster.retrying(async () => {
+      const nodeId = await this.#cluster.coordinatorFor(groupId);
+      const conn = await this.#cluster.connectionTo(nodeId);
+      const byTopic = new Map<string, typeof list[number][]>();
+      for (const o of list) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
+      const r = await conn.send<OffsetCommitResponse>(ApiKey.OFFSET_COMMIT, {
+        groupId,
+        generationIdOrMemberEpoch: this.#generationId,
+        memberId: this.#memberId,
+        groupInstanceId: null,
+        retentionTimeMs: -1n,
+        topics: [...byTopic].map(([name, ps]) =>
+          createOffsetCommitRequestTopic({
+            name,
+            partitions: ps.map((p) =>
+              createOffsetCommitRequestPartition({
+                partitionIndex: p.partition,
+                committedOffset: BigInt(p.offset),
+                committedLeaderEpoch: -1,
+                commitTimestamp: -1n,
+                committedMetadata: "",
+              })
+            ),
+          })
+        ),
+      }, { version: conn.versionFor(ApiKey.OFFSET_COMMIT, 9) });
+      for (const t of r.topics) {
+        for (const p of t.partitions) {
+          this.#noteGroupError(p.errorCode);
+          check(
+            p.errorCode,
+            `group ${groupId} partition ${t.name}-${p.partitionIndex}`,
+          );
+        }
+      }
+    });
+  }
+
+  async #maybeAutoCommit(): Promise<void> {
+    if (this.#groupId === undefined || !(this.#options.autoCommit ?? true)) return;
+    if (Date.now() - this.#lastCommitMs < (this.#options.autoCommitIntervalMs ?? 5000)) return;
+    try {
+      await this.commit();
+    } catch (error) {
+      if (!(error instanceof KafkaError)) throw error;
+    }
+  }
+
+  #noteGroupError(code: number): void {
+    if (code === ErrorCode.REBALANCE_IN_PROGRESS) this.#needsJoin = true;
+    if (code === ErrorCode.UNKNOWN_MEMBER_ID || code === ErrorCode.ILLEGAL_GENERATION) {
+      this.#memberId = code === ErrorCode.UNKNOWN_MEMBER_ID ? "" : this.#memberId;
+      this.#needsJoin = true;
+    }
+  }
+
+  async #join(): Promise<void> {
+    const groupId = this.#groupId!;
+    const topics = this.#subscription ?? [];
+    const rebalanceTimeoutMs = this.#options.rebalanceTimeoutMs ?? 60_000;
+    const sessionTimeoutMs = this.#options.sessionTimeoutMs ?? 45_000;
+    if (this.#generationId >= 0 && (this.#options.autoCommit ?? true)) {
+      await this.commit().catch(() => {});
+    }
+    this.#stopHeartbeat();
+    const assigned = await this.#cluster.retrying(async () => {
+      const nodeId = await this.#cluster.coordinatorFor(groupId);
+      const conn = await this.#cluster.connectionTo(nodeId);
+      let join: JoinGroupResponse | undefined;
+      for (let attempt = 0; attempt < 5; attempt++) {
+        join = await conn.send<JoinGroupResponse>(ApiKey.JOIN_GROUP, {
+          groupId,
+          sessionTimeoutMs,
+          rebalanceTimeoutMs,
+          memberId: this.#memberId,
+          groupInstanceId: null,
+          protocolType: "consumer",
+          protocols: [
+            createJoinGroupRequestProtocol({ name: "range", metadata: encodeSubscription(topics) }),
+          ],
+          reason: null,
+        }, {
+          version: conn.versionFor(ApiKey.JOIN_GROUP, 9),
+          timeoutMs: rebalanceTimeoutMs + 5000,
+        });
+        if (join.errorCode === ErrorCode.MEMBER_ID_REQUIRED) {
+          this.#memberId = join.memberId; // KIP-394: join again with the given id
+          continue;
+        }
+        if (join.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) {
+          this.#memberId = "";
+          continue;
+        }
+        break;
+      }
+      check(join!.errorCode, `group ${groupId}`);
+      this.#memberId = join!.memberId;
+      this.#generationId = join!.generationId;
+      const assignments = join!.leader === join!.memberId ? await this.#assign(join!) : [];
+      const sync = await conn.send<SyncGroupResponse>(ApiKey.SYNC_GROUP, {
+        groupId,
+        generationId: this.#generationId,
+        memberId: this.#memberId,
+        groupInstanceId: null,
+        protocolType: "consumer",
+        protocolName: join!.protocolName ?? "range",
+        assignments,
+      }, {
+        version: conn.versionFor(ApiKey.SYNC_GROUP, 5),
+        timeoutMs: rebalanceTimeoutMs + 5000,
+      });
+      check(sync.errorCode, `group ${groupId}`);
+      return decodeAssignment(sync.assignment);
+    });
+    this.#needsJoin = false;
+    const previous = this.#partitions;
+    this.#partitions = new Map();
+    for (const tp of assigned) {
+      const key = `${tp.topic}\u0000${tp.partition}`;
+      this.#partitions.set(key, previous.get(key) ?? { ...tp });
+    }
+    const committed = await this.admin.listConsumerGroupOffsets(groupId, assigned);
+    for (const c of committed) {
+      const state = this.#partitions.get(`${c.topic}\u0000${c.partition}`);
+      if (state !== undefined) state.position = c.offset;
+    }
+    this.#startHeartbeat();
+  }
+
+  async #assign(join: JoinGroupResponse) {
+    const subscriptions = new Map(
+      join.members.map((m) => [m.memberId, decodeSubscription(m.metadata)]),
+    );
+    const counts = new Map<string, number>();
+    for (const topic of new Set([...subscriptions.values()].flat())) {
+      try {
+        counts.set(topic, (await this.#cluster.topic(topic, true)).partitions.length);
+      } catch (error) {
+        if (!(error instanceof KafkaError)) throw error;
+      }
+    }
+    return [...rangeAssign(subscriptions, counts)].map(([memberId, partitions]) =>
+      createSyncGroupRequestAssignment({ memberId, assignment: encodeAssignment(partitions) })
+    );
+  }
+
+  #startHeartbeat(): void {
+    const groupId = this.#groupId!;
+    const intervalMs = this.#options.heartbeatIntervalMs ?? 3000;
+    let busy = false;
+    this.#heartbeat = setInterval(async () => {
+      if (busy || this.#closed) return;
+      busy = true;
+      try {
+        const nodeId = await this.#cluster.coordinatorFor(groupId);
+        const conn = await this.#cluster.connectionTo(nodeId);
+        const r = await conn.send<HeartbeatResponse>(ApiKey.HEARTBEAT, {
+          groupId,
+          generationId: this.#generationId,
+          memberId: this.#memberId,
+          groupInstanceId: null,
+        });
+        this.#noteGroupError(r.errorCode);
+        if (r.errorCode === ErrorCode.NOT_COORDINATOR) this.#cluster.forgetCoordinator(groupId);
+      } catch {
+        this.#cluster.forgetCoordinator(groupId);
+      } finally {
+        busy = false;
+      }
+    }, intervalMs);
+  }
+
+  #stopHeartbeat(): void {
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+  }
+
+  async #resolvePositions(): Promise<void> {
+    const unresolved = [...this.#partitions.values()].filter((p) => p.position === undefined);
+    if (unresolved.length === 0) return;
+    const groupId = this.#groupId;
+    if (groupId !== undefined && this.#subscription === undefined) {
+      const need = unresolved.filter((p) => p.start === undefined);
+      if (need.length > 0) {
+        for (const c of await this.admin.listConsumerGroupOffsets(groupId, need)) {
+          const state = this.#partitions.get(`${c.topic}\u0000${c.partition}`);
+          if (state !== undefined) state.position = c.offset;
+        }
+      }
+    }
+    const rest = unresolved.filter((p) => p.position === undefined);
+    if (rest.length === 0) return;
+    const reset = this.#options.autoOffsetReset ?? "latest";
+    const specs = rest.map((p) => {
+      const start = typeof p.start === "string" ? p.start : reset;
+      if (start === "none") {
+        throw new KafkaError(
+          ErrorCode.OFFSET_OUT_OF_RANGE,
+          `No committed offset for ${p.topic}-${p.partition} and auto.offset.reset is none`,
+        );
+      }
+      return { topic: p.topic, partition: p.partition, spec: start };
+    });
+    const listed = await this.admin.listOffsets(specs, { isolationLevel: this.#isolationLevel() });
+    for (const l of listed) {
+      if (l.error !== undefined) throw l.error;
+      this.#partitions.get(`${l.topic}\u0000${l.partition}`)!.position = l.offset;
+    }
+  }
+
+  #isolationLevel(): 0 | 1 {
+    return this.#options.isolationLevel === "read_committed" ? 1 : 0;
+  }
+
+  async #fetchOnce(maxWaitMs: number): Promise<ConsumerRecord[]> {
+    const byLeader = new Map<number, PartitionState[]>();
+    for (const p of this.#partitions.values()) {
+      if (p.position === undefined) continue;
+      try {
+        const leader = await this.#cluster.leaderFor(p.topic, p.partition);
+        byLeader.set(leader, [...(byLeader.get(leader) ?? []), p]);
+      } catch (error) {
+        if (!isRetriableFailure(error)) throw error;
+        this.#cluster.invalidate(p.topic);
+      }
+    }
+    if (byLeader.size === 0) {
+      await sleep(Math.min(maxWaitMs, 100));
+      return [];
+    }
+    const results = await Promise.all(
+      [...byLeader].map(([nodeId, states]) =>
+        this.#fetchFrom(nodeId, states, maxWaitMs).catch((error) => {
+          if (!isRetriableFailure(error)) throw error;
+          this.#cluster.invalidate();
+          return [] as ConsumerRecord[];
+        })
+      ),
+    );
+    return results.flat();
+  }
+
+  async #fetchFrom(
+    nodeId: number,
+    states: PartitionState[],
+    maxWaitMs: number,
+  ): Promise<ConsumerRecord[]> {
+    const conn = await this.#cluster.connectionTo(nodeId);
+    const version = conn.versionFor(ApiKey.FETCH, 16);
+    const byTopic = new Map<string, PartitionState[]>();
+    for (const s of states) byTopic.set(s.topic, [...(byTopic.get(s.topic) ?? []), s]);
+    const response = await conn.send<FetchResponse>(ApiKey.FETCH, {
+      replicaId: -1,
+      maxWaitMs,
+      minBytes: 1,
+      maxBytes: this.#options.fetchMaxBytes ?? 52_428_800,
+      isolationLevel: this.#isolationLevel(),
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [...byTopic].map(([topic, ps]) =>
+        createFetchTopic({
+          topic,
+          topicId: this.#cluster.topicIdOf(topic) ?? "AAAAAAAAAAAAAAAAAAAAAA",
+          partitions: ps.map((p) =>
+            createFetchPartition({
+              partition: p.partition,
+              currentLeaderEpoch: -1,
+              fetchOffset: BigInt(p.position!),
+              lastFetchedEpoch: -1,
+              logStartOffset: -1n,
+              partitionMaxBytes: this.#options.maxPartitionFetchBytes ?? 1_048_576,
+            })
+          ),
+        })
+      ),
+      forgottenTopicsData: [],
+      rackId: "",
+    }, { version, timeoutMs: maxWaitMs + this.#cluster.options.requestTimeoutMs });
+    check(response.errorCode, `fetch from broker ${nodeId}`);
+    const out: ConsumerRecord[] = [];
+    for (const t of response.responses) {
+      const topic = version >= 13 ? this.#cluster.topicNameOf(t.topicId) ?? t.topic : t.topic;
+      for (const p of t.partitions) {
+        const state = this.#partitions.get(`${topic}\u0000${p.partitionIndex}`);
+        if (state === undefined || state.position === undefined) continue;
+        await this.#handlePartition(state, p, out);
+      }
+    }
+    return out;
+  }
+
+  async #handlePartition(
+    state: PartitionState,
+    p: PartitionData,
+    out: ConsumerRecord[],
+  ): Promise<void> {
+    if (p.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
+      state.position = undefined;
+      state.start = undefined;
+      if (this.#options.autoOffsetReset === "none") {
+        throw kafkaError(p.errorCode, `partition ${state.topic}-${state.partition}`);
+      }
+      return;
+    }
+    if (p.errorCode !== ErrorCode.NONE) {
+      const error = kafkaError(p.errorCode, `partition ${state.topic}-${state.partition}`);
+      if (isRetriableFailure(error) || p.errorCode === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
+        this.#cluster.invalidate(state.topic);
+        await sleep(50);
+        return;
+      }
+      throw error;
+    }
+    if (p.records === null || p.records.length === 0) return;
+    const aborted = [...(p.abortedTransactions ?? [])]
+      .map((a) => ({ producerId: Number(a.producerId), firstOffset: Number(a.firstOffset) }))
+      .sort((a, b) => a.firstOffset - b.firstOffset);
+    const abortedProducers = new Set<number>();
+    for (const { pos, sizeBytes } of batchesIn(p.records)) {
+      if (magicAt(p.records, pos) !== 2) continue;
+      const { header, records } = decodeBatch(p.records.subarray(pos, pos + sizeBytes));
+      const lastOffset = header.baseOffset + header.lastOffsetDelta;
+      while (aborted.length > 0 && aborted[0]!.firstOffset <= lastOffset) {
+        abortedProducers.add(aborted.shift()!.producerId);
+      }
+      const control = (header.attributes & CONTROL_FLAG_MASK) !== 0;
+      const transactional = (header.attributes & TRANSACTIONAL_FLAG_MASK) !== 0;
+      if (control) {
+        const type = records[0] ? decodeControlKey(records[0].key).type : -1;
+        if (type === ControlRecordType.ABORT) abortedProducers.delete(header.producerId);
+      } else if (!(transactional && abortedProducers.has(header.producerId))) {
+        const logAppend = (header.attributes & TIMESTAMP_TYPE_MASK) !== 0;
+        for (const r of records) {
+          const offset = header.baseOffset + r.offsetDelta;
+          if (offset < state.position!) continue;
+          out.push({
+            topic: state.topic,
+            partition: state.partition,
+            offset,
+            timestamp: logAppend ? header.maxTimestamp : header.baseTimestamp + r.timestampDelta,
+            timestampType: logAppend ? "LogAppendTime" : "CreateTime",
+            key: r.key,
+            value: r.value,
+            headers: r.headers,
+            leaderEpoch: header.partitionLeaderEpoch,
+          });
+        }
+      }
+      state.position = Math.max(state.position!, lastOffset + 1);
+    }
+  }
+
+  /** Commits (with auto-commit), leaves the group, and closes every connection. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      if (this.#groupId !== undefined && (this.#options.autoCommit ?? true)) {
+        await this.commit().catch(() => {});
+      }
+      this.#stopHeartbeat();
+      if (this.#subscription !== undefined && this.#memberId !== "") await this.#leave();
+    } finally {
+      this.#closed = true;
+      this.#stopHeartbeat();
+      this.admin.close();
+    }
+  }
+
+  async #leave(): Promise<void> {
+    const groupId = this.#groupId!;
+    try {
+      const nodeId = await this.#cluster.coordinatorFor(groupId);
+      const conn = await this.#cluster.connectionTo(nodeId);
+      const version = conn.versionFor(ApiKey.LEAVE_GROUP, 5);
+      await conn.send(
+        ApiKey.LEAVE_GROUP,
+        version >= 3
+          ? {
+            groupId,
+            members: [createMemberIdentity({ memberId: this.#memberId, reason: "closing" })],
+          }
+          : { groupId, memberId: this.#memberId },
+        { version, timeoutMs: 5000 },
+      );
+    } catch {
+      // Leaving is a courtesy: the session timeout removes the member anyway.
+    }
+  }
+}

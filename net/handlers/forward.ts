@@ -1,0 +1,127 @@
+/**
+ * Admin requests that change metadata (CreateTopics, DeleteTopics, CreatePartitions,
+ * AlterConfigs, IncrementalAlterConfigs, UpdateFeatures) arrive at a broker and are forwarded to
+ * the active controller at the client's own version, as KRaft brokers do.
+ *
+ * @module
+ */
+
+import type { Dispatcher } from "../dispatcher.ts";
+import { ApiKey } from "../protocol/generated/api_table.ts";
+import { KafkaError } from "../protocol/errors.ts";
+import { ErrorCode } from "../protocol/generated/errors.ts";
+import type { BrokerContext } from "../../node/broker_context.ts";
+
+/**
+ * Builds the response a forwarded request gets when the controller cannot be reached. Request
+ * arrays are "topics" (or "resources" for config changes); response arrays are named per API.
+ */
+type ErrorResponse = (
+  request: Record<string, unknown>,
+  errorCode: number,
+  message: string,
+) => unknown;
+
+const perResource =
+  (key: string, toEntry: (item: Record<string, unknown>) => Record<string, unknown>) =>
+  (
+    request: Record<string, unknown>,
+    errorCode: number,
+    message: string,
+  ) => ({
+    throttleTimeMs: 0,
+    [key]:
+      ((request[key === "responses" ? "resources" : "topics"] as Record<string, unknown>[]) ?? [])
+        .map((item) => ({
+          ...toEntry(item),
+          errorCode,
+          errorMessage: message,
+          _unknownTaggedFields: [],
+        })),
+    _unknownTaggedFields: [],
+  });
+
+const FORWARDED: [number, number, ErrorResponse][] = [
+  [
+    ApiKey.CREATE_TOPICS,
+    7,
+    perResource("topics", (t) => ({
+      name: t.name,
+      topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+      topicConfigErrorCode: 0,
+      numPartitions: -1,
+      replicationFactor: -1,
+      configs: null,
+    })),
+  ],
+  [
+    ApiKey.DELETE_TOPICS,
+    6,
+    (request, errorCode, message) => ({
+      throttleTimeMs: 0,
+      responses: [
+        ...((request.topicNames as string[]) ?? []).map((name) => ({
+          name,
+          topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+        })),
+        ...((request.topics as { name: string | null; topicId: string }[]) ?? []),
+      ].map((t) => ({ ...t, errorCode, errorMessage: message, _unknownTaggedFields: [] })),
+      _unknownTaggedFields: [],
+    }),
+  ],
+  [ApiKey.CREATE_PARTITIONS, 3, perResource("results", (t) => ({ name: t.name }))],
+  [
+    ApiKey.INCREMENTAL_ALTER_CONFIGS,
+    1,
+    perResource(
+      "responses",
+      (r) => ({ resourceType: r.resourceType, resourceName: r.resourceName }),
+    ),
+  ],
+  [
+    ApiKey.ALTER_CONFIGS,
+    2,
+    perResource(
+      "responses",
+      (r) => ({ resourceType: r.resourceType, resourceName: r.resourceName }),
+    ),
+  ],
+  [
+    ApiKey.UPDATE_FEATURES,
+    1,
+    (_request, errorCode, message) => ({
+      throttleTimeMs: 0,
+      errorCode,
+      errorMessage: message,
+      results: [],
+      _unknownTaggedFields: [],
+    }),
+  ],
+];
+
+/**
+ * Registers the forwarding handlers on a broker listener.
+ *
+ * @example
+ * ```ts ignore
+ * registerForwardedApis(dispatcher, ctx);
+ * ```
+ */
+export function registerForwardedApis(dispatcher: Dispatcher, ctx: BrokerContext): void {
+  for (const [apiKey, maxVersion, onError] of FORWARDED) {
+    dispatcher.register<Record<string, unknown>, unknown>(apiKey, {
+      minVersion: 0,
+      maxVersion,
+      handle: async (request, context) => {
+        try {
+          return await ctx.controller.send(apiKey, request, { version: context.apiVersion });
+        } catch (error) {
+          const code = error instanceof KafkaError ? error.code : ErrorCode.REQUEST_TIMED_OUT;
+          const message = (error as Error).message;
+          ctx.logger.warn(`Forwarding api key ${apiKey} to the controller failed: ${message}`);
+          return onError(request, code, message);
+        }
+      },
+    });
+  }
+}

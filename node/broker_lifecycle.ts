@@ -1,0 +1,213 @@
+/**
+ * The broker's life with the controller (KIP-631): register with BrokerRegistration, then send
+ * BrokerHeartbeat with the applied metadata offset until the controller unfences it, then keep
+ * heartbeating. Controlled shutdown asks to shut down and waits for the go-ahead (bounded).
+ *
+ * @module
+ */
+
+import { ApiKey } from "../net/protocol/generated/api_table.ts";
+import { ErrorCode, errorName } from "../net/protocol/generated/errors.ts";
+import type { BrokerRegistrationResponse } from "../net/protocol/generated/broker_registration_response.ts";
+import type { BrokerHeartbeatResponse } from "../net/protocol/generated/broker_heartbeat_response.ts";
+import { randomUuid } from "../net/protocol/uuid.ts";
+import type { ControllerChannel } from "./controller_channel.ts";
+import type { MetadataState } from "./metadata_state.ts";
+import type { ServerConfig } from "../core/config/server_config.ts";
+import type { Logger } from "../core/log.ts";
+
+/** Feature ranges this broker supports (reported at registration and in ApiVersions). */
+export const SUPPORTED_FEATURES: readonly {
+  name: string;
+  minVersion: number;
+  maxVersion: number;
+}[] = [
+  { name: "metadata.version", minVersion: 1, maxVersion: 21 },
+  { name: "kraft.version", minVersion: 0, maxVersion: 0 },
+  { name: "group.version", minVersion: 0, maxVersion: 0 },
+  { name: "transaction.version", minVersion: 0, maxVersion: 0 },
+];
+
+/** Heartbeat period while waiting to be unfenced, in milliseconds. */
+const CATCH_UP_HEARTBEAT_MS = 50;
+
+/** Options for {@link BrokerLifecycle}. */
+export interface BrokerLifecycleOptions {
+  config: ServerConfig;
+  clusterId: string;
+  directoryIds: readonly string[];
+  controller: ControllerChannel;
+  metadata: MetadataState;
+  logger: Logger;
+}
+
+/**
+ * Registration and heartbeats of one broker.
+ *
+ * @example
+ * ```ts ignore
+ * const lifecycle = new BrokerLifecycle({ config, clusterId, directoryIds, controller, metadata, logger });
+ * await lifecycle.start(); // resolves once unfenced
+ * ```
+ */
+export class BrokerLifecycle {
+  readonly #options: BrokerLifecycleOptions;
+  readonly incarnationId = randomUuid();
+  #epoch = -1n;
+  #fenced = true;
+  #stopped = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #unfenced: { promise: Promise<void>; resolve: () => void };
+
+  constructor(options: BrokerLifecycleOptions) {
+    this.#options = options;
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.#unfenced = { promise, resolve };
+  }
+
+  get brokerEpoch(): bigint {
+    return this.#epoch;
+  }
+
+  get fenced(): boolean {
+    return this.#fenced;
+  }
+
+  /** Registers and heartbeats until unfenced; rejects if registration is refused for good. */
+  async start(): Promise<void> {
+    await this.#register();
+    this.#schedule(0);
+    await this.#unfenced.promise;
+  }
+
+  async #register(): Promise<void> {
+    const { config, logger } = this.#options;
+    // Bounded: each attempt waits for the channel's own timeout; give up after a few minutes.
+    for (let attempt = 0; attempt < 20 && !this.#stopped; attempt++) {
+      let response: BrokerRegistrationResponse;
+      try {
+        response = await this.#options.controller.send<BrokerRegistrationResponse>(
+          ApiKey.BROKER_REGISTRATION,
+          {
+            brokerId: config.nodeId,
+            clusterId: this.#options.clusterId,
+            incarnationId: this.incarnationId,
+            listeners: config.advertisedListeners.map((l) => ({
+              name: l.listenerName,
+              host: l.host,
+              port: l.port,
+              securityProtocol: 0,
+              _unknownTaggedFields: [],
+            })),
+            features: SUPPORTED_FEATURES.map((f) => ({
+              name: f.name,
+              minSupportedVersion: f.minVersion,
+              maxSupportedVersion: f.maxVersion,
+              _unknownTaggedFields: [],
+            })),
+            rack: null,
+            isMigratingZkBroker: false,
+            logDirs: [...this.#options.directoryIds],
+            previousBrokerEpoch: -1n,
+          },
+        );
+      } catch (error) {
+        logger.warn(`Broker registration failed, retrying: ${(error as Error).message}`);
+        continue;
+      }
+      if (response.errorCode === ErrorCode.NONE) {
+        this.#epoch = response.brokerEpoch;
+        logger.info(`Registered with the controller: broker epoch ${this.#epoch}`);
+        return;
+      }
+      const name = errorName(response.errorCode);
+      if (
+        response.errorCode === ErrorCode.INCONSISTENT_CLUSTER_ID ||
+        response.errorCode === ErrorCode.UNSUPPORTED_VERSION
+      ) {
+        throw new Error(`The controller refused broker registration: ${name}`);
+      }
+      logger.warn(`Broker registration answered ${name}, retrying`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    if (!this.#stopped) throw new Error("Could not register with the controller");
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => this.#heartbeat(), delayMs);
+  }
+
+  async #heartbeat(): Promise<void> {
+    const { config, logger, metadata } = this.#options;
+    let next = this.#fenced ? CATCH_UP_HEARTBEAT_MS : config.brokerHeartbeatIntervalMs;
+    try {
+      const response = await this.#options.controller.send<BrokerHeartbeatResponse>(
+        ApiKey.BROKER_HEARTBEAT,
+        {
+          brokerId: config.nodeId,
+          brokerEpoch: this.#epoch,
+          currentMetadataOffset: BigInt(Math.max(0, metadata.appliedOffset)),
+          wantFence: false,
+          wantShutDown: false,
+          offlineLogDirs: [],
+        },
+        { timeoutMs: Math.max(1000, config.brokerHeartbeatIntervalMs) },
+      );
+      if (response.errorCode === ErrorCode.STALE_BROKER_EPOCH) {
+        logger.warn("The controller no longer knows our broker epoch: registering again");
+        this.#fenced = true;
+        await this.#register();
+        next = 0;
+      } else if (response.errorCode !== ErrorCode.NONE) {
+        logger.warn(`Broker heartbeat answered ${errorName(response.errorCode)}`);
+      } else {
+        if (this.#fenced && !response.isFenced) {
+          logger.info("The controller unfenced this broker: serving clients");
+          this.#unfenced.resolve();
+        } else if (!this.#fenced && response.isFenced) {
+          logger.warn("The controller fenced this broker");
+        }
+        this.#fenced = response.isFenced;
+        next = this.#fenced ? CATCH_UP_HEARTBEAT_MS : config.brokerHeartbeatIntervalMs;
+      }
+    } catch (error) {
+      if (!this.#stopped) logger.warn(`Broker heartbeat failed: ${(error as Error).message}`);
+      next = Math.min(next, 500);
+    }
+    this.#schedule(next);
+  }
+
+  /**
+   * Controlled shutdown: tells the controller we are leaving so it moves leadership away, and
+   * waits (at most `timeoutMs`) for the go-ahead. Stops heartbeating.
+   */
+  async shutdown(timeoutMs = 5_000): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    if (this.#epoch < 0n) return;
+    const deadline = Date.now() + timeoutMs;
+    // Bounded by the deadline.
+    while (Date.now() < deadline) {
+      try {
+        const response = await this.#options.controller.send<BrokerHeartbeatResponse>(
+          ApiKey.BROKER_HEARTBEAT,
+          {
+            brokerId: this.#options.config.nodeId,
+            brokerEpoch: this.#epoch,
+            currentMetadataOffset: BigInt(Math.max(0, this.#options.metadata.appliedOffset)),
+            wantFence: false,
+            wantShutDown: true,
+            offlineLogDirs: [],
+          },
+          { timeoutMs: Math.max(100, deadline - Date.now()) },
+        );
+        if (response.errorCode !== ErrorCode.NONE || response.shouldShutDown) return;
+      } catch {
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * A kraftling node composed from `process.roles`: the raft replica of `__cluster_metadata`, the
+ * controller (active while the replica leads) and the broker, each with real I/O. `main.ts`'s
+ * `server-start` and `mod.ts`'s embedding both call {@link startNode}.
+ *
+ * @module
+ */
+
+import type { ServerConfig } from "../core/config/server_config.ts";
+import type { Logger } from "../core/log.ts";
+import { checkStorageFormatted } from "../storage/meta_properties.ts";
+import { Dispatcher } from "../net/dispatcher.ts";
+import { KafkaServer } from "../net/server.ts";
+import { ApiKey } from "../net/protocol/generated/api_table.ts";
+import { ErrorCode } from "../net/protocol/generated/errors.ts";
+import type { DescribeQuorumResponse } from "../net/protocol/generated/describe_quorum_response.ts";
+import { MetadataLog } from "./metadata_log.ts";
+import { MetadataState } from "./metadata_state.ts";
+import { RaftDriver } from "./raft_driver.ts";
+import { Controller } from "./controller.ts";
+import { ControllerChannel } from "./controller_channel.ts";
+import { BrokerLifecycle, SUPPORTED_FEATURES } from "./broker_lifecycle.ts";
+import type { BrokerContext } from "./broker_context.ts";
+import { registerMetadata } from "../net/handlers/metadata.ts";
+import { registerForwardedApis } from "../net/handlers/forward.ts";
+import { createLogger } from "./logger.ts";
+import type { FeatureInfo } from "../net/dispatcher.ts";
+
+/** Options for {@link startNode}. */
+export interface StartNodeOptions {
+  /** Where log lines go (default: stderr at info level). */
+  logger?: Logger;
+}
+
+/** A running node. */
+export interface KraftlingNode {
+  readonly config: ServerConfig;
+  readonly clusterId: string;
+  /** Bound ports by listener name. */
+  readonly ports: ReadonlyMap<string, number>;
+  /** Graceful shutdown: controlled shutdown, finish in-flight requests, flush, close. */
+  stop(): Promise<void>;
+}
+
+/** A single-voter quorum needs no network; larger quorums and broker-only nodes need the raft transport. */
+function checkSupportedTopology(config: ServerConfig): void {
+  if (!config.isController) {
+    throw new Error(
+      "process.roles=broker (a broker without a local controller) is not supported yet: run a combined node with process.roles=broker,controller",
+    );
+  }
+  if (config.quorumVoters.length !== 1) {
+    throw new Error(
+      `controller.quorum.voters lists ${config.quorumVoters.length} voters, but only a single-voter quorum is supported yet`,
+    );
+  }
+}
+
+/**
+ * Starts a node from a validated config. Refuses unformatted or mismatched storage with an error
+ * naming the `storage format` command to run. Resolves once every listener accepts connections
+ * (for brokers: once the controller has unfenced this broker).
+ *
+ * @example
+ * ```ts ignore
+ * import { startNode } from "./node.ts";
+ * const node = await startNode(config);
+ * await node.stop();
+ * ```
+ */
+export async function startNode(
+  config: ServerConfig,
+  options: StartNodeOptions = {},
+): Promise<KraftlingNode> {
+  const logger = options.logger ?? createLogger(`KafkaNode id=${config.nodeId}`);
+  const check = await checkStorageFormatted(config);
+  if (!check.ok) throw new Error(check.error);
+  checkSupportedTopology(config);
+  const clusterId = check.clusterId;
+  const metadata = new MetadataState(logger);
+  const stack: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const stop of stack.reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        logger.warn(`Shutdown step failed: ${(error as Error).message}`);
+      }
+    }
+    stack.length = 0;
+  };
+  try {
+    const metadataLog = await MetadataLog.open(config.metadataLogDir, logger);
+    let raft: RaftDriver | undefined;
+    const controller = config.isController
+      ? new Controller({
+        nodeId: config.nodeId,
+        metadataLogDir: config.metadataLogDir,
+        config: {
+          clusterId,
+          defaultNumPartitions: config.numPartitions,
+          defaultReplicationFactor: config.defaultReplicationFactor,
+          brokerSessionTimeoutMs: config.brokerSessionTimeoutMs,
+          supportedFeatures: new Map(
+            SUPPORTED_FEATURES.map((f) => [f.name, { min: f.minVersion, max: f.maxVersion }]),
+          ),
+        },
+        raft: () => raft!,
+        metadata,
+        logger,
+      })
+      : undefined;
+    await controller?.start();
+    raft = await RaftDriver.start({
+      nodeId: config.nodeId,
+      voters: config.quorumVoters.map((v) => v.nodeId),
+      metadataLogDir: config.metadataLogDir,
+      log: metadataLog,
+      config: {
+        electionTimeoutMs: config.quorumElectionTimeoutMs,
+        fetchTimeoutMs: config.quorumFetchTimeoutMs,
+        electionBackoffMaxMs: config.quorumElectionBackoffMaxMs,
+        requestTimeoutMs: config.quorumRequestTimeoutMs,
+        appendLingerMs: config.quorumAppendLingerMs,
+      },
+      logger,
+      listener: {
+        onCommitted: (entries) => metadata.applyEntries(entries),
+        onRoleChange: (change) => {
+          logger.info(
+            `Raft role ${change.role} in epoch ${change.epoch} (leader ${change.leaderId})`,
+          );
+          controller?.onRoleChange(change);
+        },
+      },
+    });
+    const raftDriver = raft;
+    stack.push(() => raftDriver.stop());
+    if (controller) stack.push(() => controller.stop());
+
+    const features = (): FeatureInfo => ({
+      supported: SUPPORTED_FEATURES.map((f) => ({ ...f })),
+      finalized: [...metadata.image.features.entries()].map(([name, level]) => ({
+        name,
+        minVersionLevel: level,
+        maxVersionLevel: level,
+      })),
+      finalizedEpoch: BigInt(Math.max(-1, metadata.appliedOffset)),
+    });
+    const describeQuorum = (): DescribeQuorumResponse => ({
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      topics: [{
+        topicName: "__cluster_metadata",
+        partitions: [{
+          partitionIndex: 0,
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+          leaderId: raftDriver.leaderId,
+          leaderEpoch: raftDriver.epoch,
+          highWatermark: BigInt(raftDriver.highWatermark),
+          currentVoters: [...raftDriver.voters].map((id) => ({
+            replicaId: id,
+            replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+            logEndOffset: BigInt(id === config.nodeId ? raftDriver.endOffset : -1),
+            lastFetchTimestamp: BigInt(id === config.nodeId ? Date.now() : -1),
+            lastCaughtUpTimestamp: BigInt(id === config.nodeId ? Date.now() : -1),
+            _unknownTaggedFields: [],
+          })),
+          observers: [],
+          _unknownTaggedFields: [],
+        }],
+        _unknownTaggedFields: [],
+      }],
+      nodes: config.quorumVoters.map((v) => ({
+        nodeId: v.nodeId,
+        listeners: [{
+          name: config.controllerListenerNames[0] ?? "CONTROLLER",
+          host: v.host,
+          port: v.port,
+          _unknownTaggedFields: [],
+        }],
+        _unknownTaggedFields: [],
+      })),
+      _unknownTaggedFields: [],
+    });
+
+    const ports = new Map<string, number>();
+    const startServer = (
+      listenerName: string,
+      host: string,
+      port: number,
+      dispatcher: Dispatcher,
+    ) => {
+      const server = new KafkaServer({
+        listenerName,
+        hostname: host === "" ? "0.0.0.0" : host,
+        port,
+        handler: dispatcher.handleFrame,
+        logger,
+        frameBytesMax: config.socketRequestMaxBytes,
+        inFlightMax: Math.max(1, Math.min(config.queuedMaxRequests, 500)),
+      });
+      server.start();
+      ports.set(listenerName, server.port);
+      logger.info(`Listening for ${listenerName} on ${host || "0.0.0.0"}:${server.port}`);
+      stack.push(() => server.stop());
+    };
+
+    if (controller) {
+      const dispatcher = new Dispatcher({ logger, features });
+      controller.registerHandlers(dispatcher);
+      dispatcher.register(ApiKey.DESCRIBE_QUORUM, {
+        minVersion: 0,
+        maxVersion: 2,
+        handle: () => describeQuorum(),
+      });
+      for (const l of config.controllerListeners) {
+        startServer(l.listenerName, l.host, l.port, dispatcher);
+      }
+    }
+
+    if (config.isBroker) {
+      const channel = new ControllerChannel({
+        endpoints: () =>
+          config.quorumVoters.map((v) => ({
+            nodeId: v.nodeId,
+            host: v.host || "127.0.0.1",
+            port: v.port,
+          })),
+        leaderId: () => raftDriver.leaderId,
+        clientId: `broker-${config.nodeId}-to-controller`,
+        logger,
+        timeoutMs: config.quorumRequestTimeoutMs * 5,
+      });
+      stack.push(() => channel.close());
+      const lifecycle = new BrokerLifecycle({
+        config,
+        clusterId,
+        directoryIds: [...check.directoryIds.values()],
+        controller: channel,
+        metadata,
+        logger,
+      });
+      const ctx: BrokerContext = {
+        config,
+        logger,
+        nodeId: config.nodeId,
+        clusterId,
+        metadata,
+        controller: channel,
+        brokerEpoch: () => lifecycle.brokerEpoch,
+      };
+      const dispatcher = new Dispatcher({ logger, features });
+      registerMetadata(dispatcher, ctx);
+      registerForwardedApis(dispatcher, ctx);
+      dispatcher.register(ApiKey.DESCRIBE_QUORUM, {
+        minVersion: 0,
+        maxVersion: 2,
+        handle: () => describeQuorum(),
+      });
+      await lifecycle.start();
+      stack.push(() => lifecycle.shutdown());
+      const brokerListeners = config.listeners.filter(
+        (l) => !config.controllerListenerNames.includes(l.listenerName),
+      );
+      for (const l of brokerListeners) startServer(l.listenerName, l.host, l.port, dispatcher);
+    }
+
+    logger.info(`Kafka node ${config.nodeId} started (cluster ${clusterId})`);
+    return { config, clusterId, ports, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}

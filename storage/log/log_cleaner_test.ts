@@ -1,0 +1,204 @@
+import assert from "node:assert/strict";
+import { decodeBatch } from "../../net/protocol/records.ts";
+import { FileLog } from "./file_log.ts";
+import { logConfig } from "./log_config.ts";
+import { batchOffsets, makeBatch } from "./test_batches.ts";
+
+const DAY_MS = 86_400_000;
+const CONFIG = logConfig({
+  segmentBytes: 2000,
+  cleanupPolicy: { compact: true, delete: false },
+  deleteRetentionMs: DAY_MS,
+});
+const decoder = new TextDecoder();
+
+interface Seen {
+  offset: number;
+  key: string;
+  value: number | null;
+}
+
+/** Every record in the log, decoded. */
+async function records(log: FileLog): Promise<Seen[]> {
+  const out: Seen[] = [];
+  let offset = log.logStartOffset;
+  for (let i = 0; i < 10_000 && offset < log.logEndOffset; i++) {
+    const { records: bytes } = await log.read(offset, { maxBytes: 1 << 20 });
+    if (bytes.length === 0) break;
+    let pos = 0;
+    for (const { last } of batchOffsets(bytes)) {
+      const size = 12 + new DataView(bytes.buffer, bytes.byteOffset).getInt32(pos + 8);
+      const { header, records } = decodeBatch(bytes.subarray(pos, pos + size));
+      for (const r of records) {
+        out.push({
+          offset: header.baseOffset + r.offsetDelta,
+          key: decoder.decode(r.key!),
+          value: r.value === null ? null : r.value[0]!,
+        });
+      }
+      pos += size;
+      offset = last + 1;
+    }
+  }
+  return out;
+}
+
+/** Writes `rounds` updates of keys k0..k9 (value = round), 5 keys per batch. */
+async function writeUpdates(log: FileLog, rounds: number, timestampMs: number): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    for (const half of [0, 5]) {
+      const keys = [0, 1, 2, 3, 4].map((i) => `k${i + half}`);
+      await log.append(makeBatch({ keys, valueBytes: 40, fill: round, timestampMs }), {
+        leaderEpoch: 0,
+        nowMs: timestampMs,
+      });
+    }
+  }
+}
+
+function test(name: string, body: (root: string) => Promise<void>): void {
+  Deno.test(name, async () => {
+    const root = await Deno.makeTempDir();
+    try {
+      await body(root);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  });
+}
+
+test("compaction keeps the latest record per key and preserves offsets", async (root) => {
+  const log = await FileLog.open({ dir: `${root}/c-0`, config: CONFIG, warn: () => {} });
+  await writeUpdates(log, 20, 1000);
+  const before = await records(log);
+  const end = log.logEndOffset;
+  const result = await log.compact({ nowMs: 2000 });
+  assert.ok(result.segmentsCleaned > 0 && result.recordsRemoved > 0);
+  assert.ok(result.bytesAfter < result.bytesBefore);
+  assert.equal(log.logEndOffset, end);
+  const after = await records(log);
+  const byOffset = new Map(before.map((r) => [r.offset, r]));
+  for (const r of after) assert.deepEqual(byOffset.get(r.offset), r, "offsets keep their records");
+  const latest = new Map<string, number>();
+  for (const r of before) latest.set(r.key, r.offset);
+  for (const [key, offset] of latest) {
+    assert.ok(after.some((r) => r.offset === offset), `latest ${key} kept`);
+  }
+  const activeBase = log.segmentBaseOffsets().at(-1)!;
+  const cleanedKeys = after.filter((r) => r.offset < activeBase).map((r) => r.key);
+  assert.equal(
+    new Set(cleanedKeys).size,
+    cleanedKeys.length,
+    "one record per key below the active segment",
+  );
+  await log.close();
+  const reopened = await FileLog.open({
+    dir: `${root}/c-0`,
+    config: CONFIG,
+    recoveryPoint: 0,
+    warn: () => {},
+  });
+  assert.deepEqual(await records(reopened), after);
+  await reopened.close();
+});
+
+test("tombstones survive delete.retention.ms and are dropped after it", async (root) => {
+  const log = await FileLog.open({ dir: `${root}/c-0`, config: CONFIG, warn: () => {} });
+  await log.append(makeBatch({ keys: ["gone"], timestampMs: 1000 }), {
+    leaderEpoch: 0,
+    nowMs: 1000,
+  });
+  await writeUpdates(log, 3, 1000);
+  await log.append(makeBatch({ keys: ["gone"], tombstones: [true], timestampMs: 1000 }), {
+    leaderEpoch: 0,
+    nowMs: 1000,
+  });
+  await writeUpdates(log, 10, 5000);
+  await log.compact({ nowMs: 2000 });
+  let all = await records(log);
+  assert.ok(
+    all.some((r) => r.key === "k1" && r.value === null),
+    "tombstone kept within the retention",
+  );
+  await log.compact({ nowMs: 1000 + 2 * DAY_MS });
+  all = await records(log);
+  assert.ok(!all.some((r) => r.value === null), "tombstone dropped after the retention");
+  await log.close();
+});
+
+test("appends and reads go on while compaction runs", async (root) => {
+  const log = await FileLog.open({ dir: `${root}/c-0`, config: CONFIG, warn: () => {} });
+  await writeUpdates(log, 100, 1000);
+  const compaction = log.compact({ nowMs: 2000 });
+  const appended = await log.append(makeBatch({ keys: ["late"] }), { leaderEpoch: 0, nowMs: 2000 });
+  const read = await log.read(appended.baseOffset, { maxBytes: 100 });
+  assert.equal(read.firstOffset, appended.baseOffset);
+  await compaction;
+  assert.ok((await records(log)).some((r) => r.key === "late"));
+  await log.close();
+});
+
+test("a bounded offset map cleans part of the log and leaves the rest for later", async (root) => {
+  const warnings: string[] = [];
+  const log = await FileLog.open({
+    dir: `${root}/c-0`,
+    config: CONFIG,
+    warn: (w) => warnings.push(w),
+  });
+  for (let i = 0; i < 60; i++) {
+    await log.append(makeBatch({ keys: [`unique-${i}`, "hot"], valueBytes: 40 }), {
+      leaderEpoch: 0,
+      nowMs: 1,
+    });
+  }
+  const result = await log.compact({ nowMs: 2, offsetMapBytesMax: 20 * 80 });
+  assert.ok(warnings.some((w) => w.includes("Offset map")));
+  assert.ok(result.recordsRemoved > 0);
+  const all = await records(log);
+  assert.equal(all.filter((r) => r.key.startsWith("unique")).length, 60);
+  await log.close();
+});
+
+test("a crash after the swap file was written is completed on open", async (root) => {
+  const config = CONFIG;
+  const plain = await FileLog.open({ dir: `${root}/a-0`, config, warn: () => {} });
+  await writeUpdates(plain, 20, 1000);
+  const original = await records(plain);
+  await plain.close();
+  await Deno.mkdir(`${root}/b-0`);
+  for await (const e of Deno.readDir(`${root}/a-0`)) {
+    await Deno.copyFile(`${root}/a-0/${e.name}`, `${root}/b-0/${e.name}`);
+  }
+  const compacted = await FileLog.open({ dir: `${root}/b-0`, config, warn: () => {} });
+  await compacted.compact({ nowMs: 2000 });
+  const [firstBase, boundary] = compacted.segmentBaseOffsets() as [number, number];
+  const expected = [
+    ...(await records(compacted)).filter((r) => r.offset < boundary),
+    ...original.filter((r) => r.offset >= boundary),
+  ];
+  await compacted.close();
+  const stem = String(firstBase).padStart(20, "0");
+  await Deno.copyFile(`${root}/b-0/${stem}.log`, `${root}/a-0/${stem}.log.swap`);
+  await Deno.writeFile(`${root}/a-0/${stem}.index.swap`, new Uint8Array(3));
+  const warnings: string[] = [];
+  const recovered = await FileLog.open({
+    dir: `${root}/a-0`,
+    config,
+    warn: (w) => warnings.push(w),
+  });
+  assert.ok(warnings.some((w) => w.includes("interrupted swap")), warnings.join("\n"));
+  assert.deepEqual(await records(recovered), expected);
+  await recovered.close();
+});
+
+test("a log without the compact policy is left alone", async (root) => {
+  const log = await FileLog.open({
+    dir: `${root}/c-0`,
+    config: logConfig({ segmentBytes: 2000 }),
+    warn: () => {},
+  });
+  await writeUpdates(log, 10, 1000);
+  const result = await log.compact({ nowMs: 2000 });
+  assert.equal(result.segmentsCleaned, 0);
+  await log.close();
+});

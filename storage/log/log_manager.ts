@@ -1,0 +1,266 @@
+/**
+ * All partition logs of one log directory (Kafka's `LogManager`, one dir): opens them in parallel
+ * at start, creates and deletes them, keeps the per-dir checkpoints
+ * (`recovery-point-offset-checkpoint`, `log-start-offset-checkpoint`) and the clean shutdown
+ * marker (`.kafka_cleanshutdown`), and runs periodic flush / retention / checkpoint tasks.
+ *
+ * @module
+ */
+import * as path from "node:path";
+import { removeIfExists, syncDir, writeFileAtomic } from "../fs.ts";
+import {
+  CheckpointFormatError,
+  partitionKey,
+  readOffsetCheckpoint,
+  writeOffsetCheckpoint,
+} from "./checkpoint_file.ts";
+import { FileLog } from "./file_log.ts";
+import { type LogConfig, logConfig } from "./log_config.ts";
+import type { LogWarn } from "./log_segment.ts";
+
+export const RECOVERY_POINT_CHECKPOINT_FILE = "recovery-point-offset-checkpoint";
+export const LOG_START_OFFSET_CHECKPOINT_FILE = "log-start-offset-checkpoint";
+export const CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown";
+
+const PARTITION_DIR_PATTERN = /^(.+)-(\d+)$/;
+const DELETE_DIR_PATTERN = /^.+-\d+\.[0-9a-f]{32}-delete$/;
+
+/** Options of {@link LogManager.open}. */
+export interface LogManagerOptions {
+  logDir: string;
+  /** Config of logs that `configFor` does not override (default: Kafka's defaults). */
+  defaultConfig?: LogConfig;
+  /** Per-topic config, e.g. from topic configs in the metadata image. */
+  configFor?: (topic: string) => LogConfig | undefined;
+  /** Logs opened at once while starting (default 8). */
+  openConcurrency?: number;
+  warn?: LogWarn;
+}
+
+/** Intervals of the background tasks. */
+export interface BackgroundTaskOptions {
+  /** `log.flush.offset.checkpoint.interval.ms` (default 60 000). */
+  checkpointIntervalMs?: number;
+  /** `log.retention.check.interval.ms` (default 300 000). */
+  retentionCheckIntervalMs?: number;
+  /** How often `flush.ms` deadlines are checked (default 1 000). */
+  flushCheckIntervalMs?: number;
+}
+
+/** A topic partition. */
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/**
+ * The logs of one log directory.
+ *
+ * @example
+ * ```ts
+ * import { LogManager } from "./log_manager.ts";
+ * const dir = await Deno.makeTempDir();
+ * const manager = await LogManager.open({ logDir: dir });
+ * const log = await manager.createLog({ topic: "orders", partition: 0 });
+ * await manager.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export class LogManager {
+  readonly logDir: string;
+  #options: LogManagerOptions;
+  #logs = new Map<string, { tp: TopicPartition; log: FileLog }>();
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #warn: LogWarn;
+  #checkpointing: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  private constructor(options: LogManagerOptions) {
+    this.logDir = options.logDir;
+    this.#options = options;
+    this.#warn = options.warn ?? ((line) => console.warn(line));
+  }
+
+  /** Opens every partition log in `logDir`, recovering them if the last shutdown was unclean. */
+  static async open(options: LogManagerOptions): Promise<LogManager> {
+    const manager = new LogManager(options);
+    await manager.#load();
+    return manager;
+  }
+
+  #configFor(topic: string): LogConfig {
+    return this.#options.configFor?.(topic) ?? this.#options.defaultConfig ?? logConfig();
+  }
+
+  async #readCheckpoint(name: string): Promise<Map<string, number> | null> {
+    try {
+      return await readOffsetCheckpoint(path.join(this.logDir, name));
+    } catch (error) {
+      if (!(error instanceof CheckpointFormatError)) throw error;
+      this.#warn(`${error.message} Ignoring it.`);
+      return null;
+    }
+  }
+
+  async #load(): Promise<void> {
+    await Deno.mkdir(this.logDir, { recursive: true });
+    const cleanMarker = path.join(this.logDir, CLEAN_SHUTDOWN_FILE);
+    const hadCleanShutdown = await exists(cleanMarker);
+    const recoveryPoints = await this.#readCheckpoint(RECOVERY_POINT_CHECKPOINT_FILE);
+    const startOffsets = await this.#readCheckpoint(LOG_START_OFFSET_CHECKPOINT_FILE) ?? new Map();
+    const found: TopicPartition[] = [];
+    for await (const entry of Deno.readDir(this.logDir)) {
+      if (!entry.isDirectory) continue;
+      if (DELETE_DIR_PATTERN.test(entry.name)) {
+        await Deno.remove(path.join(this.logDir, entry.name), { recursive: true });
+        this.#warn(`Removed partition directory ${entry.name} left from an unfinished delete`);
+        continue;
+      }
+      const m = PARTITION_DIR_PATTERN.exec(entry.name);
+      if (m) found.push({ topic: m[1]!, partition: Number(m[2]) });
+    }
+    const concurrency = Math.max(1, this.#options.openConcurrency ?? 8);
+    let next = 0;
+    const worker = async () => {
+      while (next < found.length) {
+        const tp = found[next++]!;
+        const key = partitionKey(tp.topic, tp.partition);
+        const log = await FileLog.open({
+          dir: path.join(this.logDir, key),
+          config: this.#configFor(tp.topic),
+          recoveryPoint: hadCleanShutdown && recoveryPoints !== null
+            ? recoveryPoints.get(key) ?? 0
+            : recoveryPoints?.get(key) ?? 0,
+          hadCleanShutdown: hadCleanShutdown && recoveryPoints !== null,
+          logStartOffset: startOffsets.get(key),
+          warn: this.#warn,
+        });
+        this.#logs.set(key, { tp, log });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, found.length) }, worker));
+    if (hadCleanShutdown) {
+      await removeIfExists(cleanMarker);
+      await syncDir(this.logDir);
+    }
+  }
+
+  /** The log of a partition, if hosted here. */
+  get(tp: TopicPartition): FileLog | undefined {
+    return this.#logs.get(partitionKey(tp.topic, tp.partition))?.log;
+  }
+
+  /** Every hosted partition and its log. */
+  all(): { tp: TopicPartition; log: FileLog }[] {
+    return [...this.#logs.values()];
+  }
+
+  /** Returns the partition's log, creating it (with `topicId` in partition.metadata) if needed. */
+  async createLog(
+    tp: TopicPartition,
+    options: { topicId?: string; config?: LogConfig } = {},
+  ): Promise<FileLog> {
+    const key = partitionKey(tp.topic, tp.partition);
+    const existing = this.#logs.get(key);
+    if (existing !== undefined) return existing.log;
+    const log = await FileLog.open({
+      dir: path.join(this.logDir, key),
+      config: options.config ?? this.#configFor(tp.topic),
+      topicId: options.topicId,
+      warn: this.#warn,
+    });
+    this.#logs.set(key, { tp, log });
+    return log;
+  }
+
+  /**
+   * Deletes a partition log: closes it, renames its directory to
+   * `<topic>-<partition>.<uuid>-delete` (durably), then removes it. A crash in between leaves a
+   * `-delete` directory that the next start removes.
+   */
+  async deleteLog(tp: TopicPartition): Promise<boolean> {
+    const key = partitionKey(tp.topic, tp.partition);
+    const entry = this.#logs.get(key);
+    if (entry === undefined) return false;
+    this.#logs.delete(key);
+    await entry.log.close();
+    const doomed = path.join(
+      this.logDir,
+      `${key}.${crypto.randomUUID().replaceAll("-", "")}-delete`,
+    );
+    await Deno.rename(entry.log.dir, doomed);
+    await syncDir(this.logDir);
+    await Deno.remove(doomed, { recursive: true });
+    await this.checkpoint();
+    return true;
+  }
+
+  /** Writes both per-dir checkpoints (serialized; the latest state wins). */
+  checkpoint(): Promise<void> {
+    this.#checkpointing = this.#checkpointing.catch(() => {}).then(async () => {
+      const logs = this.all();
+      await writeOffsetCheckpoint(
+        path.join(this.logDir, RECOVERY_POINT_CHECKPOINT_FILE),
+        logs.map(({ tp, log }) => ({ ...tp, offset: log.recoveryPoint })),
+      );
+      await writeOffsetCheckpoint(
+        path.join(this.logDir, LOG_START_OFFSET_CHECKPOINT_FILE),
+        logs.map(({ tp, log }) => ({ ...tp, offset: log.logStartOffset })),
+      );
+    });
+    return this.#checkpointing;
+  }
+
+  /** Applies retention to every log whose policy includes delete; returns segments deleted. */
+  async runRetention(nowMs: number): Promise<number> {
+    let deleted = 0;
+    for (const { log } of this.all()) deleted += await log.deleteOldSegments({ nowMs });
+    if (deleted > 0) await this.checkpoint();
+    return deleted;
+  }
+
+  /** Flushes logs whose `flush.ms` deadline passed. */
+  async flushDue(nowMs: number): Promise<void> {
+    await Promise.all(this.all().map(({ log }) => log.flushIfDue(nowMs)));
+  }
+
+  /** Starts periodic checkpoint, retention and flush tasks; `close()` stops them. */
+  startBackgroundTasks(options: BackgroundTaskOptions = {}): void {
+    const every = (ms: number, task: () => Promise<unknown>) => {
+      let running = false;
+      this.#timers.push(setInterval(() => {
+        if (running || this.#closed) return;
+        running = true;
+        task().catch((error) => this.#warn(`Background task failed: ${error}`)).finally(() => {
+          running = false;
+        });
+      }, ms));
+    };
+    every(options.checkpointIntervalMs ?? 60_000, () => this.checkpoint());
+    every(options.retentionCheckIntervalMs ?? 300_000, () => this.runRetention(Date.now()));
+    every(options.flushCheckIntervalMs ?? 1_000, () => this.flushDue(Date.now()));
+  }
+
+  /** Stops tasks, flushes and closes every log, writes checkpoints and the clean shutdown marker. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    await Promise.all(this.all().map(({ log }) => log.close()));
+    await this.checkpoint();
+    await writeFileAtomic(
+      path.join(this.logDir, CLEAN_SHUTDOWN_FILE),
+      new TextEncoder().encode(JSON.stringify({ version: 0, brokerEpoch: -1 })),
+    );
+  }
+}
+
+async function exists(filePath: string): Promise<boolean> {
+  try {
+    await Deno.stat(filePath);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
