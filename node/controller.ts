@@ -60,6 +60,8 @@ export interface ControllerOptions {
   raft: () => RaftDriver;
   metadata: MetadataState;
   logger: Logger;
+  /** The incarnation id of this process's own broker (combined nodes), or null. */
+  localIncarnationId: () => string | null;
 }
 
 /** Thrown inside operations when this node is not the active controller. */
@@ -142,7 +144,14 @@ export class Controller {
       // Sessions restart with the new leader: every broker gets a full timeout to heartbeat.
       const now = Date.now();
       const sessions = new Map<number, { lastContactMs: number }>();
-      for (const id of this.#options.metadata.image.cluster.brokers.keys()) {
+      for (const [id, broker] of this.#options.metadata.image.cluster.brokers) {
+        // A combined node's own broker from an earlier process is gone for sure (it lived in
+        // this process's predecessor), so its restart need not wait out the old session.
+        if (
+          id === this.#options.nodeId && broker.incarnationId !== this.#options.localIncarnationId()
+        ) {
+          continue;
+        }
         sessions.set(id, { lastContactMs: now });
       }
       this.#sessions = sessions;

@@ -91,6 +91,7 @@ export async function startNode(
   };
   try {
     const metadataLog = await MetadataLog.open(config.metadataLogDir, logger);
+    let lifecycle: BrokerLifecycle | undefined;
     let raft: RaftDriver | undefined;
     const controller = config.isController
       ? new Controller({
@@ -108,6 +109,7 @@ export async function startNode(
         raft: () => raft!,
         metadata,
         logger,
+        localIncarnationId: () => lifecycle?.incarnationId ?? null,
       })
       : undefined;
     await controller?.start();
@@ -234,7 +236,7 @@ export async function startNode(
         timeoutMs: config.quorumRequestTimeoutMs * 5,
       });
       stack.push(() => channel.close());
-      const lifecycle = new BrokerLifecycle({
+      lifecycle = new BrokerLifecycle({
         config,
         clusterId,
         directoryIds: [...check.directoryIds.values()],
@@ -249,7 +251,7 @@ export async function startNode(
         clusterId,
         metadata,
         controller: channel,
-        brokerEpoch: () => lifecycle.brokerEpoch,
+        brokerEpoch: () => lifecycle!.brokerEpoch,
       };
       const dispatcher = new Dispatcher({ logger, features });
       registerMetadata(dispatcher, ctx);
@@ -259,8 +261,9 @@ export async function startNode(
         maxVersion: 2,
         handle: () => describeQuorum(),
       });
-      await lifecycle.start();
-      stack.push(() => lifecycle.shutdown());
+      const brokerLifecycle = lifecycle;
+      await brokerLifecycle.start();
+      stack.push(() => brokerLifecycle.shutdown());
       const brokerListeners = config.listeners.filter(
         (l) => !config.controllerListenerNames.includes(l.listenerName),
       );

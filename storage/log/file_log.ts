@@ -863,7 +863,8 @@ export class FileLog implements PartitionLog {
   /** Pass 1: latest offset per key; returns the offset the map covers up to (exclusive). */
   async #buildOffsetMap(segments: readonly LogSegment[], map: OffsetMap): Promise<number> {
     const last = segments[segments.length - 1]!;
-    let mapEnd = this.#segments[this.#segments.indexOf(last) + 1]?.baseOffset ?? last.nextOffset;
+    const mapEnd = this.#segments[this.#segments.indexOf(last) + 1]?.baseOffset ??
+      last.nextOffset;
     let batches = 0;
     for (const segment of segments) {
       for (const header of batchHeadersOf(segment)) {

@@ -50,7 +50,7 @@ async function assertLogError(promise: Promise<unknown>, code: number): Promise<
  * Registers the suite with `Deno.test` under `name`.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { runLogConformance } from "./log_conformance.ts";
  * import { MemoryLog } from "./memory_log.ts";
  * runLogConformance("memory log", (config) =>

@@ -45,6 +45,8 @@ export interface BackgroundTaskOptions {
   retentionCheckIntervalMs?: number;
   /** How often `flush.ms` deadlines are checked (default 1 000). */
   flushCheckIntervalMs?: number;
+  /** `log.cleaner.backoff.ms`: pause between compaction runs (default 15 000). */
+  cleanerBackoffMs?: number;
 }
 
 /** A topic partition. */
@@ -219,6 +221,17 @@ export class LogManager {
     return deleted;
   }
 
+  /** Compacts every log whose policy includes compact; returns records removed. */
+  async runCleaner(nowMs: number): Promise<number> {
+    let removed = 0;
+    for (const { log } of this.all()) {
+      if (log.config.cleanupPolicy.compact) {
+        removed += (await log.compact({ nowMs })).recordsRemoved;
+      }
+    }
+    return removed;
+  }
+
   /** Flushes logs whose `flush.ms` deadline passed. */
   async flushDue(nowMs: number): Promise<void> {
     await Promise.all(this.all().map(({ log }) => log.flushIfDue(nowMs)));
@@ -239,6 +252,7 @@ export class LogManager {
     every(options.checkpointIntervalMs ?? 60_000, () => this.checkpoint());
     every(options.retentionCheckIntervalMs ?? 300_000, () => this.runRetention(Date.now()));
     every(options.flushCheckIntervalMs ?? 1_000, () => this.flushDue(Date.now()));
+    every(options.cleanerBackoffMs ?? 15_000, () => this.runCleaner(Date.now()));
   }
 
   /** Stops tasks, flushes and closes every log, writes checkpoints and the clean shutdown marker. */

@@ -35,7 +35,7 @@ const INT32_MAX = 0x7fffffff;
  * import { logConfig } from "./log_config.ts";
  * const shape = new SegmentShape(0, 0);
  * const batch = { baseOffset: 0, lastOffset: 9, sizeBytes: 500, maxTimestamp: 1 };
- * if (!shape.shouldRoll(batch, 1, logConfig())) shape.add(batch);
+ * if (!shape.shouldRoll(batch, 1, logConfig())) shape.add(batch, 4096);
  * ```
  */
 export class SegmentShape {

@@ -1,0 +1,274 @@
+/**
+ * Helpers shared by the client tools (`topics`, `console-producer`, ...): Kafka's common flags
+ * (`--bootstrap-server`, `--command-config`, `k=v` properties), turning client properties into
+ * client options, Java-style column padding and number formatting, and the one-line error wrapper.
+ *
+ * @module
+ */
+
+import { ConnectionError } from "../net/connection.ts";
+import { KafkaError } from "../net/protocol/errors.ts";
+import type { ClientOptions } from "../net/client/cluster.ts";
+import { type CliIo, UsageError } from "./command.ts";
+import { readPropertiesFile } from "./config_file.ts";
+
+/** The flags every client tool accepts. */
+export const CLIENT_FLAGS = {
+  "bootstrap-server": { type: "string" },
+  "command-config": { type: "string" },
+} as const;
+
+/**
+ * Parses `k=v` strings (repeatable `--property`, `--config`, ...) into a map; `where` names the
+ * tool in the one-line error.
+ *
+ * @example
+ * ```ts
+ * import { parseKeyValues } from "./common.ts";
+ * parseKeyValues("topics", ["retention.ms=1000"]).get("retention.ms"); // "1000"
+ * ```
+ */
+export function parseKeyValues(where: string, items: readonly string[] = []): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const item of items) {
+    const at = item.indexOf("=");
+    if (at <= 0) {
+      throw new UsageError(`${where}: invalid property '${item}': expected key=value`);
+    }
+    out.set(item.slice(0, at).trim(), item.slice(at + 1).trim());
+  }
+  return out;
+}
+
+/**
+ * Splits a Kafka config list `k1=v1,k2=[a,b]` (ConfigCommand's --add-config) into pairs; square
+ * brackets group values that contain commas.
+ *
+ * @example
+ * ```ts
+ * import { parseConfigList } from "./common.ts";
+ * parseConfigList("a=1,b=[x,y]"); // Map { "a" => "1", "b" => "x,y" }
+ * ```
+ */
+export function parseConfigList(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const pattern = /([^=,\s][^=,]*)=(\[[^\]]*\]|[^,]*)/g;
+  let consumed = 0;
+  for (const m of text.matchAll(pattern)) {
+    const between = text.slice(consumed, m.index).replace(/,/g, "").trim();
+    if (between !== "") break;
+    const value = m[2]!.startsWith("[") ? m[2]!.slice(1, -1) : m[2]!;
+    out.set(m[1]!.trim(), value.trim());
+    consumed = m.index! + m[0].length;
+  }
+  if (text.slice(consumed).replace(/,/g, "").trim() !== "") {
+    throw new UsageError(
+      `Invalid entity config: all configs to be added must be in the format "key=val" (got '${text}')`,
+    );
+  }
+  return out;
+}
+
+/**
+ * Pulls a flag that takes several space-separated values (argparse `nargs='+'`, e.g.
+ * `--producer-props a=1 b=2`) out of `args`: returns the values and the other arguments.
+ *
+ * @example
+ * ```ts
+ * import { takeMultiValueFlag } from "./common.ts";
+ * takeMultiValueFlag(["--producer-props", "a=1", "b=2", "--topic", "t"], "--producer-props");
+ * // { values: ["a=1", "b=2"], rest: ["--topic", "t"] }
+ * ```
+ */
+export function takeMultiValueFlag(
+  args: readonly string[],
+  flag: string,
+): { values: string[] | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let values: string[] | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] !== flag) {
+      rest.push(args[i]!);
+      continue;
+    }
+    values ??= [];
+    while (i + 1 < args.length && !args[i + 1]!.startsWith("--")) values.push(args[++i]!);
+  }
+  return { values, rest };
+}
+
+/**
+ * Gives a flag whose value Kafka makes optional (e.g. consumer-groups `--state`) an empty value
+ * when none follows, so strict parsing accepts it.
+ *
+ * @example
+ * ```ts
+ * import { optionalValue } from "./common.ts";
+ * optionalValue(["--describe", "--state"], "--state"); // ["--describe", "--state", ""]
+ * ```
+ */
+export function optionalValue(args: readonly string[], flag: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    out.push(args[i]!);
+    const next = args[i + 1];
+    if (args[i] === flag && (next === undefined || next.startsWith("--"))) out.push("");
+  }
+  return out;
+}
+
+/**
+ * Requires `--bootstrap-server`, with a Kafka-style one-line message.
+ *
+ * @example
+ * ```ts
+ * import { requireBootstrap } from "./common.ts";
+ * requireBootstrap("topics", "127.0.0.1:9092"); // "127.0.0.1:9092"
+ * ```
+ */
+export function requireBootstrap(where: string, value: string | undefined): string {
+  if (value === undefined || value.trim() === "") {
+    throw new UsageError(`${where}: missing required option --bootstrap-server`);
+  }
+  return value;
+}
+
+/** Reads `--command-config` (or another properties file) when given; empty otherwise. */
+export async function loadProperties(path: string | undefined): Promise<Map<string, string>> {
+  return path === undefined ? new Map() : await readPropertiesFile(path);
+}
+
+/**
+ * Client options from Kafka client properties: `client.id`, `request.timeout.ms`,
+ * `retries`, `retry.backoff.ms`. Any security protocol but PLAINTEXT is refused in one line.
+ *
+ * @example
+ * ```ts
+ * import { clientOptions } from "./common.ts";
+ * clientOptions("127.0.0.1:9092", new Map([["client.id", "tool"]])).clientId; // "tool"
+ * ```
+ */
+export function clientOptions(
+  bootstrapServers: string,
+  props: ReadonlyMap<string, string> = new Map(),
+): ClientOptions {
+  const protocol = props.get("security.protocol") ?? "PLAINTEXT";
+  if (protocol.toUpperCase() !== "PLAINTEXT") {
+    throw new UsageError(`security.protocol=${protocol} is not supported (only PLAINTEXT)`);
+  }
+  const int = (key: string) => {
+    const raw = props.get(key);
+    if (raw === undefined) return undefined;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`Invalid value ${raw} for ${key}`);
+    return n;
+  };
+  return {
+    bootstrapServers,
+    clientId: props.get("client.id"),
+    requestTimeoutMs: int("request.timeout.ms"),
+    retries: Math.min(int("retries") ?? 5, 20),
+    retryBackoffMs: int("retry.backoff.ms"),
+  };
+}
+
+/**
+ * Parses an integer flag value, throwing a one-line UsageError.
+ *
+ * @example
+ * ```ts
+ * import { intFlag } from "./common.ts";
+ * intFlag("topics", "--partitions", "3"); // 3
+ * ```
+ */
+export function intFlag(
+  where: string,
+  flag: string,
+  value: string | undefined,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isSafeInteger(n)) {
+    throw new UsageError(`${where}: option ${flag} needs an integer, got '${value}'`);
+  }
+  return n;
+}
+
+/**
+ * Java's `%-Ns`: left-justifies `value` in `width` columns.
+ *
+ * @example
+ * ```ts
+ * import { pad } from "./common.ts";
+ * pad("ab", 4) + "|"; // "ab  |"
+ * ```
+ */
+export function pad(value: string | number, width: number): string {
+  return String(value).padEnd(width);
+}
+
+/**
+ * Java's `%.Nf` (HALF_UP rounding is close enough to toFixed for report numbers).
+ *
+ * @example
+ * ```ts
+ * import { fixed } from "./common.ts";
+ * fixed(2.5, 1); // "2.5"
+ * ```
+ */
+export function fixed(value: number, digits: number): string {
+  if (!Number.isFinite(value)) {
+    return Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
+  }
+  return value.toFixed(digits);
+}
+
+/** The message of a failure a tool reports in one line; rethrows programming errors. */
+export function failureMessage(error: unknown): string {
+  if (
+    error instanceof KafkaError || error instanceof ConnectionError ||
+    error instanceof RangeError || error instanceof UsageError || error instanceof SyntaxError ||
+    error instanceof Deno.errors.NotFound
+  ) {
+    return error.message.split("\n")[0]!;
+  }
+  throw error;
+}
+
+/**
+ * Runs a tool body, turning client failures into one `prefix + message` line on stderr and exit
+ * code 1; usage errors pass through to the dispatcher.
+ */
+export async function runTool(io: CliIo, prefix: string, body: () => Promise<number>) {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    io.err(`${prefix}${failureMessage(error)}`);
+    return 1;
+  }
+}
+
+/**
+ * Reads stdin as UTF-8 lines (without the line terminator), at most `linesMax`.
+ */
+export async function* stdinLines(
+  stream: ReadableStream<Uint8Array> = Deno.stdin.readable,
+  linesMax = Number.MAX_SAFE_INTEGER,
+): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffered = "";
+  let count = 0;
+  for await (const chunk of stream) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let at: number;
+    while ((at = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, at).replace(/\r$/, "");
+      buffered = buffered.slice(at + 1);
+      if (count++ >= linesMax) return;
+      yield line;
+    }
+  }
+  buffered += decoder.decode();
+  if (buffered !== "" && count < linesMax) yield buffered.replace(/\r$/, "");
+}
