@@ -91,7 +91,12 @@ export class KafkaConnection {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new ConnectionError(`Cannot connect to ${host}:${port}: timed out after ${timeoutMs} ms`)),
+        () =>
+          reject(
+            new ConnectionError(
+              `Cannot connect to ${host}:${port}: timed out after ${timeoutMs} ms`,
+            ),
+          ),
         timeoutMs,
       );
     });
@@ -131,7 +136,10 @@ export class KafkaConnection {
       response = await this.send<ApiVersionsResponse>(ApiKey.API_VERSIONS, request, { version });
     }
     if (response.errorCode !== ErrorCode.NONE) {
-      throw new KafkaError(response.errorCode, `ApiVersions failed with error ${response.errorCode}`);
+      throw new KafkaError(
+        response.errorCode,
+        `ApiVersions failed with error ${response.errorCode}`,
+      );
     }
     for (const key of response.apiKeys) {
       const api = API_TABLE.get(key.apiKey);
@@ -171,7 +179,9 @@ export class KafkaConnection {
     options: { version?: number; timeoutMs?: number; expectResponse?: boolean } = {},
   ): Promise<T> {
     if (this.#closed) {
-      return Promise.reject(new ConnectionError(`Connection to ${this.host}:${this.port} is closed`));
+      return Promise.reject(
+        new ConnectionError(`Connection to ${this.host}:${this.port} is closed`),
+      );
     }
     const api = API_TABLE.get(apiKey);
     if (api === undefined) return Promise.reject(new RangeError(`Unknown api key ${apiKey}`));
@@ -214,7 +224,9 @@ export class KafkaConnection {
       })
       : Promise.resolve(undefined as T);
     this.#writeChain = this.#writeChain.then(() => this.#writeAll(frame)).catch((error) => {
-      this.#fail(new ConnectionError(`Cannot write to ${this.host}:${this.port}: ${error.message}`));
+      this.#fail(
+        new ConnectionError(`Cannot write to ${this.host}:${this.port}: ${error.message}`),
+      );
     });
     return result;
   }
@@ -235,7 +247,9 @@ export class KafkaConnection {
       this.#fail(new ConnectionError(`Connection to ${this.host}:${this.port} closed by peer`));
     } catch (error) {
       this.#fail(
-        new ConnectionError(`Connection to ${this.host}:${this.port} failed: ${(error as Error).message}`),
+        new ConnectionError(
+          `Connection to ${this.host}:${this.port} failed: ${(error as Error).message}`,
+        ),
       );
     }
   }

@@ -80,7 +80,11 @@ export class Dispatcher {
     const minVersion = Math.max(handler.minVersion, api.minVersion);
     const maxVersion = Math.min(handler.maxVersion, api.maxVersion);
     if (minVersion > maxVersion) throw new RangeError(`No version of ${api.name} to serve`);
-    this.#handlers.set(apiKey, { ...(handler as ApiHandler<unknown, unknown>), minVersion, maxVersion });
+    this.#handlers.set(apiKey, {
+      ...(handler as ApiHandler<unknown, unknown>),
+      minVersion,
+      maxVersion,
+    });
   }
 
   /** The advertised version range of each registered api key. */
@@ -96,9 +100,15 @@ export class Dispatcher {
       errorCode,
       apiKeys: this.advertised().map((k) => ({ ...k, _unknownTaggedFields: [] })),
       throttleTimeMs: 0,
-      supportedFeatures: (features?.supported ?? []).map((f) => ({ ...f, _unknownTaggedFields: [] })),
+      supportedFeatures: (features?.supported ?? []).map((f) => ({
+        ...f,
+        _unknownTaggedFields: [],
+      })),
       finalizedFeaturesEpoch: features?.finalizedEpoch ?? -1n,
-      finalizedFeatures: (features?.finalized ?? []).map((f) => ({ ...f, _unknownTaggedFields: [] })),
+      finalizedFeatures: (features?.finalized ?? []).map((f) => ({
+        ...f,
+        _unknownTaggedFields: [],
+      })),
       zkMigrationReady: false,
     });
   }
@@ -111,7 +121,9 @@ export class Dispatcher {
       parsed = readRequestHeader(r);
     } catch (error) {
       this.#options.logger.warn(
-        `Closing connection from ${info.clientHost}: cannot read request header: ${(error as Error).message}`,
+        `Closing connection from ${info.clientHost}: cannot read request header: ${
+          (error as Error).message
+        }`,
       );
       throw error;
     }
@@ -124,7 +136,12 @@ export class Dispatcher {
     if (!supported) {
       if (apiKey === ApiKey.API_VERSIONS) {
         // KIP-511: answer an unknown ApiVersions version with UNSUPPORTED_VERSION and a v0 body.
-        return this.#frame(apiKey, 0, header.correlationId, this.#apiVersions(ErrorCode.UNSUPPORTED_VERSION));
+        return this.#frame(
+          apiKey,
+          0,
+          header.correlationId,
+          this.#apiVersions(ErrorCode.UNSUPPORTED_VERSION),
+        );
       }
       const name = API_TABLE.get(apiKey)?.name ?? `api key ${apiKey}`;
       const message = handler === undefined
@@ -150,7 +167,9 @@ export class Dispatcher {
       response = await handler.handle(request as never, { ...info, header, apiVersion: version });
     } catch (error) {
       this.#options.logger.error(
-        `${api.name} v${version} from ${info.clientHost} failed: ${(error as Error).stack ?? error}`,
+        `${api.name} v${version} from ${info.clientHost} failed: ${
+          (error as Error).stack ?? error
+        }`,
       );
       throw error;
     }

@@ -93,7 +93,9 @@ export class KafkaServer {
         conn = await listener.accept();
       } catch (error) {
         if (this.#stopping) return;
-        this.options.logger.warn(`${this.options.listenerName}: accept failed: ${(error as Error).message}`);
+        this.options.logger.warn(
+          `${this.options.listenerName}: accept failed: ${(error as Error).message}`,
+        );
         continue;
       }
       const served = this.#serve(conn).finally(() => {

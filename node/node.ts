@@ -92,7 +92,8 @@ export async function startNode(
   try {
     const metadataLog = await MetadataLog.open(config.metadataLogDir, logger);
     let lifecycle: BrokerLifecycle | undefined;
-    let raft: RaftDriver | undefined;
+    // The controller is built before the raft driver it proposes to (the driver's listener needs it).
+    const raftRef: { driver?: RaftDriver } = {};
     const controller = config.isController
       ? new Controller({
         nodeId: config.nodeId,
@@ -106,14 +107,14 @@ export async function startNode(
             SUPPORTED_FEATURES.map((f) => [f.name, { min: f.minVersion, max: f.maxVersion }]),
           ),
         },
-        raft: () => raft!,
+        raft: () => raftRef.driver!,
         metadata,
         logger,
         localIncarnationId: () => lifecycle?.incarnationId ?? null,
       })
       : undefined;
     await controller?.start();
-    raft = await RaftDriver.start({
+    const raftDriver = await RaftDriver.start({
       nodeId: config.nodeId,
       voters: config.quorumVoters.map((v) => v.nodeId),
       metadataLogDir: config.metadataLogDir,
@@ -136,7 +137,7 @@ export async function startNode(
         },
       },
     });
-    const raftDriver = raft;
+    raftRef.driver = raftDriver;
     stack.push(() => raftDriver.stop());
     if (controller) stack.push(() => controller.stop());
 

@@ -1,0 +1,26 @@
+/**
+ * `deno task bench`: every benchmark table, each beside a raw-hardware baseline measured in the
+ * same run. `deno task bench codec storage` runs only the named ones.
+ *
+ * @module
+ */
+
+import { runCodecBench } from "./codec_bench.ts";
+import { runStorageBench } from "./storage_bench.ts";
+
+const BENCHES: Record<string, () => Promise<string>> = {
+  codec: runCodecBench,
+  storage: () => runStorageBench(),
+};
+
+const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(BENCHES);
+for (const name of wanted) {
+  const bench = BENCHES[name];
+  if (bench === undefined) {
+    console.error(`Unknown bench ${name}; choose from ${Object.keys(BENCHES).join(", ")}`);
+    Deno.exit(1);
+  }
+  console.log(`## ${name}\n`);
+  console.log(await bench());
+  console.log();
+}
