@@ -272,3 +272,28 @@ export async function* stdinLines(
   buffered += decoder.decode();
   if (buffered !== "" && count < linesMax) yield buffered.replace(/\r$/, "");
 }
+
+/**
+ * Joins a flag and a negative number value (`--time -1` -> `--time=-1`) so strict parsing does
+ * not mistake the value for an option, as Kafka's joptsimple/argparse accept both.
+ *
+ * @example
+ * ```ts
+ * import { negativeValues } from "./common.ts";
+ * negativeValues(["--time", "-1"]); // ["--time=-1"]
+ * ```
+ */
+export function negativeValues(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const next = args[i + 1];
+    if (
+      a.startsWith("--") && !a.includes("=") && next !== undefined && /^-\d+(\.\d+)?$/.test(next)
+    ) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}

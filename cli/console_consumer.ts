@@ -6,7 +6,12 @@
  * @module
  */
 
-import { Consumer, type ConsumerOptions, type ConsumerRecord, type StartOffset } from "../net/client/consumer.ts";
+import {
+  Consumer,
+  type ConsumerOptions,
+  type ConsumerRecord,
+  type StartOffset,
+} from "../net/client/consumer.ts";
 import { type CliIo, parseFlags, type Subcommand, UsageError } from "./command.ts";
 import {
   CLIENT_FLAGS,
@@ -14,11 +19,13 @@ import {
   failureMessage,
   intFlag,
   loadProperties,
+  negativeValues,
   parseKeyValues,
   requireBootstrap,
 } from "./common.ts";
 
-const USAGE = `Usage: deno run -A main.ts console-consumer --bootstrap-server <host:port> --topic <topic> [options]
+const USAGE =
+  `Usage: deno run -A main.ts console-consumer --bootstrap-server <host:port> --topic <topic> [options]
 
 Read data from Kafka topics and write it to standard output (kafka-console-consumer.sh).
 
@@ -166,10 +173,12 @@ export interface ConsoleConsumerArgs {
  * ```
  */
 export function parseConsoleConsumerArgs(args: string[]): ConsoleConsumerArgs {
-  const { values } = parseFlags("console-consumer", args, FLAGS);
+  const { values } = parseFlags("console-consumer", negativeValues(args), FLAGS);
   const bootstrapServer = requireBootstrap("console-consumer", values["bootstrap-server"]);
   const topic = values.topic;
-  if (topic === undefined) throw new UsageError("console-consumer: missing required option --topic");
+  if (topic === undefined) {
+    throw new UsageError("console-consumer: missing required option --topic");
+  }
   const consumerProps = parseKeyValues("console-consumer", values["consumer-property"]);
   const partition = intFlag("console-consumer", "--partition", values.partition);
   const offsetText = values.offset;
@@ -201,7 +210,10 @@ export function parseConsoleConsumerArgs(args: string[]): ConsoleConsumerArgs {
     throw new UsageError(`console-consumer: invalid isolation level ${isolation}`);
   }
   const group = values.group ?? consumerProps.get("group.id");
-  if (values.group !== undefined && consumerProps.has("group.id") && consumerProps.get("group.id") !== values.group) {
+  if (
+    values.group !== undefined && consumerProps.has("group.id") &&
+    consumerProps.get("group.id") !== values.group
+  ) {
     throw new UsageError(
       "console-consumer: The group ids provided in different places (directly using '--group', via '--consumer-property', or via '--consumer.config') do not match.",
     );
@@ -256,14 +268,17 @@ async function runConsoleConsumer(args: string[], io: CliIo): Promise<number> {
       if (records.length > 0) lastRecordMs = Date.now();
       else if (a.timeoutMs !== undefined && Date.now() - lastRecordMs >= a.timeoutMs) {
         io.err(
-          "[" + new Date().toISOString() + "] ERROR Error processing message, terminating consumer process:  (org.apache.kafka.tools.consumer.ConsoleConsumer) org.apache.kafka.common.errors.TimeoutException",
+          "[" + new Date().toISOString() +
+            "] ERROR Error processing message, terminating consumer process:  (org.apache.kafka.tools.consumer.ConsoleConsumer) org.apache.kafka.common.errors.TimeoutException",
         );
         break;
       }
     }
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    io.err(`ERROR Error processing message, terminating consumer process: ${failureMessage(error)}`);
+    io.err(
+      `ERROR Error processing message, terminating consumer process: ${failureMessage(error)}`,
+    );
     exitCode = 1;
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);

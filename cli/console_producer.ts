@@ -14,6 +14,7 @@ import {
   failureMessage,
   intFlag,
   loadProperties,
+  negativeValues,
   parseKeyValues,
   requireBootstrap,
   runTool,
@@ -193,7 +194,7 @@ export function producerOptions(
 }
 
 async function runConsoleProducer(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseFlags("console-producer", args, FLAGS);
+  const { values } = parseFlags("console-producer", negativeValues(args), FLAGS);
   const bootstrap = requireBootstrap("console-producer", values["bootstrap-server"]);
   const topic = values.topic;
   if (topic === undefined) {

@@ -26,6 +26,15 @@ export { UsageError } from "./command.ts";
 export const SUBCOMMANDS: readonly Subcommand[] = [
   storageCommand,
   serverStartCommand,
+  (await import("./topics.ts")).topicsCommand,
+  (await import("./console_producer.ts")).consoleProducerCommand,
+  (await import("./console_consumer.ts")).consoleConsumerCommand,
+  (await import("./consumer_groups.ts")).consumerGroupsCommand,
+  (await import("./configs.ts")).configsCommand,
+  (await import("./get_offsets.ts")).getOffsetsCommand,
+  (await import("./delete_records.ts")).deleteRecordsCommand,
+  (await import("./producer_perf_test.ts")).producerPerfTestCommand,
+  (await import("./consumer_perf_test.ts")).consumerPerfTestCommand,
 ];
 
 /** The program name used in usage lines. */

@@ -19,6 +19,7 @@ import {
   clientOptions,
   intFlag,
   loadProperties,
+  negativeValues,
   parseKeyValues,
   requireBootstrap,
   runTool,
@@ -96,7 +97,7 @@ export interface TopicsArgs {
  * ```
  */
 export function parseTopicsArgs(args: string[]): TopicsArgs {
-  const { values } = parseFlags("topics", args, FLAGS);
+  const { values } = parseFlags("topics", negativeValues(args), FLAGS);
   const actions = (["create", "list", "describe", "alter", "delete"] as const).filter((a) =>
     values[a]
   );

@@ -90,7 +90,12 @@ export interface FetchSessionRequest {
 /** How to run one fetch. */
 export type FetchContext =
   | { kind: "error"; errorCode: number }
-  | { kind: "sessionless" | "full" | "incremental"; targets: FetchTarget[]; session: FetchSession | null; request: FetchSessionRequest };
+  | {
+    kind: "sessionless" | "full" | "incremental";
+    targets: FetchTarget[];
+    session: FetchSession | null;
+    request: FetchSessionRequest;
+  };
 
 /** Options of {@link FetchSessionCache}. */
 export interface FetchSessionCacheOptions {
@@ -125,10 +130,9 @@ function randomSessionId(): number {
 }
 
 /** Orders sessions by eviction value: unprivileged first, then fewer partitions, then id. */
-function lessValuable(a: FetchSession | { privileged: boolean; size: number; id: number }, b: FetchSession): boolean {
-  const aSize = "size" in a ? a.size : a.partitions.size;
+function lessValuable(a: FetchSession, b: FetchSession): boolean {
   if (a.privileged !== b.privileged) return !a.privileged;
-  if (aSize !== b.partitions.size) return aSize < b.partitions.size;
+  if (a.partitions.size !== b.partitions.size) return a.partitions.size < b.partitions.size;
   return a.id < b.id;
 }
 
@@ -180,19 +184,32 @@ export class FetchSessionCache {
       const kind = sessionEpoch === FINAL_EPOCH ? "sessionless" : "full";
       return { kind, targets: request.targets, session: null, request };
     }
-    if (sessionEpoch < FINAL_EPOCH) return { kind: "error", errorCode: ErrorCode.INVALID_FETCH_SESSION_EPOCH };
+    if (sessionEpoch < FINAL_EPOCH) {
+      return { kind: "error", errorCode: ErrorCode.INVALID_FETCH_SESSION_EPOCH };
+    }
     const session = this.#sessions.get(sessionId);
-    if (session === undefined) return { kind: "error", errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND };
+    if (session === undefined) {
+      return { kind: "error", errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND };
+    }
     if (session.usesTopicIds !== request.usesTopicIds) {
       return { kind: "error", errorCode: ErrorCode.FETCH_SESSION_TOPIC_ID_ERROR };
     }
-    if (session.epoch !== sessionEpoch) return { kind: "error", errorCode: ErrorCode.INVALID_FETCH_SESSION_EPOCH };
-    for (const f of request.forgotten) session.partitions.delete(targetKey(f, session.usesTopicIds));
+    if (session.epoch !== sessionEpoch) {
+      return { kind: "error", errorCode: ErrorCode.INVALID_FETCH_SESSION_EPOCH };
+    }
+    for (const f of request.forgotten) {
+      session.partitions.delete(targetKey(f, session.usesTopicIds));
+    }
     for (const t of request.targets) {
       const key = targetKey(t, session.usesTopicIds);
       const cached = session.partitions.get(key);
       if (cached === undefined) {
-        session.partitions.set(key, { ...t, highWatermark: -1, lastStableOffset: -1, logStartOffset: -1 });
+        session.partitions.set(key, {
+          ...t,
+          highWatermark: -1,
+          lastStableOffset: -1,
+          logStartOffset: -1,
+        });
       } else {
         Object.assign(cached, t);
       }
@@ -257,7 +274,11 @@ export class FetchSessionCache {
     return { sessionId: session.id, include: (key) => respond.has(key) };
   }
 
-  #create(partitions: Map<string, CachedPartition>, request: FetchSessionRequest, nowMs: number): number {
+  #create(
+    partitions: Map<string, CachedPartition>,
+    request: FetchSessionRequest,
+    nowMs: number,
+  ): number {
     if (this.#sessions.size >= this.maxSessions) {
       const candidate = { privileged: request.privileged, size: partitions.size, id: 0 };
       if (!this.#tryEvict(candidate, nowMs)) return INVALID_SESSION_ID;
@@ -287,12 +308,10 @@ export class FetchSessionCache {
       if (cheapest === null || lessValuable(s, cheapest)) cheapest = s;
     }
     let victim: FetchSession | null = null;
-    if (stalest !== null && nowMs - stalest.lastUsedMs > this.evictionMs) victim = stalest;
-    else if (cheapest !== null && lessValuable(cheapest, { ...cheapest, id: -1, partitions: new Map(), privileged: candidate.privileged }) === false) {
-      victim = null;
-    }
-    if (victim === null && cheapest !== null) {
-      // Evict the cheapest session only when the new one is worth more.
+    if (stalest !== null && nowMs - stalest.lastUsedMs > this.evictionMs) {
+      victim = stalest;
+    } else if (cheapest !== null) {
+      // Evict the least valuable session only when the new one is worth more.
       const newIsMore = candidate.privileged !== cheapest.privileged
         ? candidate.privileged
         : candidate.size > cheapest.partitions.size;

@@ -23,6 +23,9 @@ import { BrokerLifecycle, SUPPORTED_FEATURES } from "./broker_lifecycle.ts";
 import type { BrokerContext } from "./broker_context.ts";
 import { registerMetadata } from "../net/handlers/metadata.ts";
 import { registerForwardedApis } from "../net/handlers/forward.ts";
+import { registerDescribeConfigs } from "../net/handlers/describe_configs.ts";
+import { registerDescribeCluster } from "../net/handlers/describe_cluster.ts";
+import { controllerConfigHooks } from "../net/handlers/config_validation.ts";
 import { createLogger } from "./logger.ts";
 import type { FeatureInfo } from "../net/dispatcher.ts";
 
@@ -106,6 +109,7 @@ export async function startNode(
           supportedFeatures: new Map(
             SUPPORTED_FEATURES.map((f) => [f.name, { min: f.minVersion, max: f.maxVersion }]),
           ),
+          ...controllerConfigHooks(config),
         },
         raft: () => raftRef.driver!,
         metadata,
@@ -257,6 +261,9 @@ export async function startNode(
       const dispatcher = new Dispatcher({ logger, features });
       registerMetadata(dispatcher, ctx);
       registerForwardedApis(dispatcher, ctx);
+      registerDescribeConfigs(dispatcher, ctx);
+      // KRaft brokers name a live broker (themselves) as the controller: clients send admin requests there.
+      registerDescribeCluster(dispatcher, ctx, { controllerId: () => config.nodeId });
       dispatcher.register(ApiKey.DESCRIBE_QUORUM, {
         minVersion: 0,
         maxVersion: 2,

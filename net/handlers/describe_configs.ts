@@ -91,7 +91,8 @@ const TOPIC_BY_SYNONYM: ReadonlyMap<string, ConfigDef> = new Map(
 
 /** Kafka's default of a broker config as a string, or null (no default, or a null default). */
 function staticDefault(name: string): string | null {
-  return BROKER_CONFIGS.get(name)?.defaultText ?? TOPIC_BY_SYNONYM.get(name)?.defaultText ?? null;
+  const def = BROKER_CONFIGS.get(name) ?? TOPIC_BY_SYNONYM.get(name);
+  return def?.defaultText ?? null;
 }
 
 /** The names that define one broker config, primary first (`DynamicBrokerConfig.brokerConfigSynonyms`). */
@@ -451,14 +452,13 @@ function describeResource(
  *
  * @example
  * ```ts ignore
- * const response = describeConfigs(request, 4, ctx);
+ * const response = describeConfigs(request, { version: 4, ctx });
  * response.results[0]?.configs.find((c) => c.name === "retention.ms")?.configSource; // 5
  * ```
  */
 export function describeConfigs(
   request: DescribeConfigsRequest,
-  version: number,
-  ctx: DescribeConfigsContext,
+  { version, ctx }: { version: number; ctx: DescribeConfigsContext },
 ): DescribeConfigsResponse {
   const unknownType = request.resources.some((r) => !RESOURCE_TYPE_NAMES.has(r.resourceType));
   if (unknownType) {
@@ -522,6 +522,6 @@ export function registerDescribeConfigs(dispatcher: Dispatcher, ctx: DescribeCon
   dispatcher.register<DescribeConfigsRequest, DescribeConfigsResponse>(ApiKey.DESCRIBE_CONFIGS, {
     minVersion: 0,
     maxVersion: 4,
-    handle: (request, context) => describeConfigs(request, context.apiVersion, ctx),
+    handle: (request, context) => describeConfigs(request, { version: context.apiVersion, ctx }),
   });
 }

@@ -251,7 +251,9 @@ export async function offsetCommit(
       topics: known,
     });
     for (const topic of result.topics) {
-      for (const p of topic.partitions) codes.set(`${topic.name}\u0000${p.partitionIndex}`, p.errorCode);
+      for (const p of topic.partitions) {
+        codes.set(`${topic.name}\u0000${p.partitionIndex}`, p.errorCode);
+      }
     }
   }
   return createOffsetCommitResponse({

@@ -73,6 +73,26 @@ Deno.test("KafkaJS admin creates, lists and deletes topics through the controlle
     for (const p of metadata.topics[0]!.partitions) assert.deepEqual(p.leader, 1);
     // Creating it again is TOPIC_ALREADY_EXISTS, which KafkaJS reports as `false`.
     assert.deepEqual(await admin.createTopics({ topics: [{ topic: "orders" }] }), false);
+    // Topic configs: alter through the controller, describe from the broker's image.
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [{
+        type: 2,
+        name: "orders",
+        configEntries: [{ name: "retention.ms", value: "3600000" }],
+      }],
+    });
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: 2, name: "orders", configNames: ["retention.ms", "cleanup.policy"] }],
+    });
+    const entries = new Map(
+      described.resources[0]!.configEntries.map((e) => [e.configName, e.configValue]),
+    );
+    assert.equal(entries.get("retention.ms"), "3600000");
+    assert.equal(entries.get("cleanup.policy"), "delete");
+    const cluster = await admin.describeCluster();
+    assert.equal(cluster.brokers.length, 1);
     await admin.deleteTopics({ topics: ["events"] });
     assert.deepEqual(await admin.listTopics(), ["orders"]);
     // Restart: the topics come back from the metadata log.

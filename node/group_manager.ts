@@ -1,0 +1,775 @@
+/**
+ * The broker's group coordination: one core {@link GroupCoordinator} per `__consumer_offsets`
+ * partition this broker leads, fed by the request handlers and persisted through a
+ * {@link GroupLogStore}.
+ *
+ * - Leadership of a partition (reported by the store) creates its coordinator in the loading
+ *   state: the partition is read from offset 0 to its high watermark and the records replayed with
+ *   `load`. Meanwhile requests for its groups get COORDINATOR_LOAD_IN_PROGRESS (Heartbeat gets
+ *   NONE, as Kafka's classic coordinator answers "blindly" while loading).
+ * - Losing leadership drops the coordinator: parked requests are answered NOT_COORDINATOR.
+ * - `append` effects become one v2 batch each, appended in issue order; `appendComplete` is called
+ *   in the same order when the store settles them. `respond` effects resolve parked requests.
+ * - One timer drives `tick` at the earliest `nextDeadlineMs()` of all coordinators.
+ * - FindCoordinator creates `__consumer_offsets` through the controller on first use.
+ *
+ * Group -> partition is Kafka's `Utils.abs(groupId.hashCode()) % partitionCount`, with Java's
+ * UTF-16 `String.hashCode` and the partition count of the existing topic (else
+ * `offsets.topic.num.partitions`).
+ *
+ * @module
+ */
+
+import { strict as assert } from "node:assert";
+import { GroupCoordinator } from "../core/group/group_coordinator.ts";
+import { randomMemberIdGenerator } from "../core/group/member_id.ts";
+import type {
+  DeleteGroupsResult,
+  DescribedGroup,
+  GroupCoordinatorConfig,
+  GroupEffect,
+  GroupRecord,
+  GroupResponse,
+  HeartbeatInput,
+  HeartbeatResult,
+  JoinGroupInput,
+  JoinGroupResult,
+  LeaveGroupInput,
+  LeaveGroupResult,
+  ListedGroup,
+  ListGroupsInput,
+  ListGroupsResult,
+  OffsetCommitInput,
+  OffsetCommitResult,
+  OffsetDeleteInput,
+  OffsetDeleteResult,
+  OffsetFetchInput,
+  OffsetFetchResult,
+  SyncGroupInput,
+  SyncGroupResult,
+} from "../core/group/types.ts";
+import { type Random, SeededRandom } from "../core/random.ts";
+import type { Dispatcher } from "../net/dispatcher.ts";
+import { registerFindCoordinator } from "../net/handlers/find_coordinator.ts";
+import {
+  CoordinatorKeyType,
+  type CoordinatorLocation,
+  type GroupService,
+} from "../net/handlers/group_service.ts";
+import { registerGroupHandlers } from "../net/handlers/groups.ts";
+import { KafkaError } from "../net/protocol/errors.ts";
+import { ApiKey } from "../net/protocol/generated/api_table.ts";
+import {
+  createCreatableTopic,
+  createCreatableTopicConfig,
+} from "../net/protocol/generated/create_topics_request.ts";
+import type { CreateTopicsResponse } from "../net/protocol/generated/create_topics_response.ts";
+import { ErrorCode } from "../net/protocol/generated/errors.ts";
+import type { BrokerContext } from "./broker_context.ts";
+import { decodeGroupRecordBatches, encodeGroupRecordBatch } from "./group_records.ts";
+
+/** The internal topic holding offsets and group metadata. */
+export const OFFSETS_TOPIC = "__consumer_offsets";
+
+/**
+ * What the group manager needs from the `__consumer_offsets` partition logs. The broker adapts
+ * its replica manager to this; tests use {@link MemoryGroupLogStore} from
+ * `group_memory_log_store.ts`.
+ */
+export interface GroupLogStore {
+  /**
+   * Appends one batch (base offset 0; the log assigns offsets) as leader and resolves once it is
+   * committed (replicated to the ISR, high watermark past it). Rejects, preferably with a
+   * `KafkaError` carrying NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS, ..., when it cannot be.
+   * Appends to one partition settle in the order they were issued.
+   */
+  append(partition: number, batch: Uint8Array): Promise<void>;
+  /**
+   * Reads whole batches starting with the one holding `fromOffset` (or the first one after it,
+   * e.g. after compaction or below the log start offset), up to about `maxBytes` but always at
+   * least one whole batch when there is one, and the partition's current high watermark.
+   */
+  read(
+    partition: number,
+    fromOffset: number,
+    maxBytes: number,
+  ): Promise<{ records: Uint8Array; highWatermark: number }>;
+  /**
+   * Registers a listener for leadership of `__consumer_offsets` partitions. Partitions already
+   * led when the listener is registered must be reported too (or listed by `ledPartitions`).
+   */
+  onLeaderChange(listener: (partition: number, isLeader: boolean) => void): void;
+  /** Optional: the partitions this broker leads right now, loaded by `start()`. */
+  ledPartitions?(): Iterable<number>;
+}
+
+/** Options for {@link GroupManager}; production uses the defaults. */
+export interface GroupManagerOptions {
+  /** The clock (default `Date.now`). */
+  nowMs?: () => number;
+  /** Source of member ids (default seeded from the OS). */
+  random?: Random;
+  /** Bytes asked per read while loading a partition (default 1 MiB). */
+  loadReadBytes?: number;
+  /** How often a failed load is retried before the partition is given up (default 5). */
+  loadAttemptsMax?: number;
+  /** Delay between load attempts (default 500 ms). */
+  loadRetryBackoffMs?: number;
+}
+
+/** Upper bound of one wait of the tick timer; the timer re-arms after it. */
+const TICK_DELAY_MAX_MS = 60_000;
+/** Upper bound on reads while loading one partition (a 1 MiB read each: 1 TiB). */
+const LOAD_READS_MAX = 1_048_576;
+/** The `timeoutMs` of the CreateTopics request for `__consumer_offsets`. */
+const CREATE_TOPIC_TIMEOUT_MS = 30_000;
+const EMPTY_BYTES = new Uint8Array(0);
+
+/**
+ * Java's `String.hashCode()`: `s[0]*31^(n-1) + ... + s[n-1]` over UTF-16 code units, in int32.
+ *
+ * @example
+ * ```ts
+ * import { javaStringHashCode } from "./group_manager.ts";
+ * javaStringHashCode("hello"); // 99162322
+ * ```
+ */
+export function javaStringHashCode(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+/**
+ * The `__consumer_offsets` partition of a group: `Utils.abs(groupId.hashCode()) % partitions`,
+ * where Kafka's `Utils.abs` maps Integer.MIN_VALUE to 0.
+ *
+ * @example
+ * ```ts
+ * import { partitionForGroup } from "./group_manager.ts";
+ * partitionForGroup("my-group", 50);
+ * ```
+ */
+export function partitionForGroup(groupId: string, partitionCount: number): number {
+  assert(partitionCount > 0, `partitionCount must be positive, got ${partitionCount}.`);
+  const h = javaStringHashCode(groupId);
+  const abs = h === -2147483648 ? 0 : Math.abs(h);
+  return abs % partitionCount;
+}
+
+/** A parked request: the coordinator answers it with a `respond` effect, or we fail it. */
+interface Pending {
+  settle(response: GroupResponse): void;
+  fail(errorCode: number): void;
+}
+
+/** The result type each parkable api answers with. */
+interface ResponseByApi {
+  JoinGroup: JoinGroupResult;
+  SyncGroup: SyncGroupResult;
+  LeaveGroup: LeaveGroupResult;
+  OffsetCommit: OffsetCommitResult;
+  OffsetDelete: OffsetDeleteResult;
+  DeleteGroups: DeleteGroupsResult;
+}
+
+type ResponseOf<A extends GroupResponse["api"]> = ResponseByApi[A];
+type Timer = ReturnType<typeof setTimeout>;
+
+/** One `__consumer_offsets` partition this broker leads. */
+interface Slot {
+  readonly partition: number;
+  state: "loading" | "active" | "dropped";
+  readonly coordinator: GroupCoordinator<Pending>;
+  /** Settles appends in issue order. */
+  appendChain: Promise<void>;
+  readonly pending: Set<Pending>;
+}
+
+type Route = { slot: Slot; errorCode: 0 } | { slot: null; errorCode: number };
+
+function joinError(memberId: string, errorCode: number): JoinGroupResult {
+  return {
+    errorCode,
+    generationId: -1,
+    protocolType: null,
+    protocolName: null,
+    leader: "",
+    skipAssignment: false,
+    memberId,
+    members: [],
+  };
+}
+
+function syncError(errorCode: number): SyncGroupResult {
+  return { errorCode, protocolType: null, protocolName: null, assignment: EMPTY_BYTES };
+}
+
+function commitError(input: OffsetCommitInput, errorCode: number): OffsetCommitResult {
+  return {
+    topics: input.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })),
+    })),
+  };
+}
+
+function describeError(groupId: string, errorCode: number): DescribedGroup {
+  return { errorCode, groupId, groupState: "", protocolType: "", protocolData: "", members: [] };
+}
+
+function osSeed(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0]!;
+}
+
+/**
+ * Runs the group coordinators of the `__consumer_offsets` partitions this broker leads and serves
+ * the group APIs and FindCoordinator.
+ *
+ * @example
+ * ```ts ignore
+ * const groups = new GroupManager(ctx, replicaManagerAsGroupLogStore);
+ * groups.registerHandlers(dispatcher);
+ * groups.start();
+ * // ... on shutdown:
+ * groups.close();
+ * ```
+ */
+export class GroupManager implements GroupService {
+  readonly #ctx: BrokerContext;
+  readonly #store: GroupLogStore;
+  readonly #nowMs: () => number;
+  readonly #config: Partial<GroupCoordinatorConfig>;
+  readonly #generateMemberId: ReturnType<typeof randomMemberIdGenerator>;
+  readonly #loadReadBytes: number;
+  readonly #loadAttemptsMax: number;
+  readonly #loadRetryBackoffMs: number;
+  readonly #slots = new Map<number, Slot>();
+  readonly #retryTimers = new Set<Timer>();
+  #tickTimer: Timer | undefined;
+  #tickAtMs = Infinity;
+  #creatingTopic: Promise<void> | null = null;
+  #started = false;
+  #closed = false;
+
+  constructor(ctx: BrokerContext, store: GroupLogStore, options: GroupManagerOptions = {}) {
+    this.#ctx = ctx;
+    this.#store = store;
+    this.#nowMs = options.nowMs ?? Date.now;
+    this.#generateMemberId = randomMemberIdGenerator(options.random ?? new SeededRandom(osSeed()));
+    this.#loadReadBytes = options.loadReadBytes ?? 1_048_576;
+    this.#loadAttemptsMax = options.loadAttemptsMax ?? 5;
+    this.#loadRetryBackoffMs = options.loadRetryBackoffMs ?? 500;
+    const c = ctx.config;
+    this.#config = {
+      groupMinSessionTimeoutMs: c.groupMinSessionTimeoutMs,
+      groupMaxSessionTimeoutMs: c.groupMaxSessionTimeoutMs,
+      groupInitialRebalanceDelayMs: c.groupInitialRebalanceDelayMs,
+      groupMaxSize: c.groupMaxSize,
+      offsetsRetentionMinutes: c.offsetsRetentionMs / 60_000,
+      offsetsRetentionCheckIntervalMs: c.offsetsRetentionCheckIntervalMs,
+      offsetMetadataMaxBytes: c.offsetMetadataMaxBytes,
+    };
+  }
+
+  /** Starts following leadership of `__consumer_offsets` partitions. */
+  start(): void {
+    assert(!this.#started, "GroupManager.start() was called twice.");
+    this.#started = true;
+    this.#store.onLeaderChange((partition, isLeader) => {
+      if (isLeader) this.#becomeLeader(partition);
+      else this.#resign(partition);
+    });
+    for (const partition of this.#store.ledPartitions?.() ?? []) this.#becomeLeader(partition);
+  }
+
+  /** Drops every coordinator (parked requests get NOT_COORDINATOR) and stops the timers. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const partition of [...this.#slots.keys()]) this.#resign(partition);
+    if (this.#tickTimer !== undefined) clearTimeout(this.#tickTimer);
+    this.#tickTimer = undefined;
+    for (const timer of this.#retryTimers) clearTimeout(timer);
+    this.#retryTimers.clear();
+  }
+
+  /** Registers FindCoordinator and the group APIs (versions in `GROUP_API_VERSIONS`). */
+  registerHandlers(dispatcher: Dispatcher): void {
+    registerFindCoordinator(dispatcher, this);
+    registerGroupHandlers(dispatcher, this);
+  }
+
+  /** The partitions whose coordinator is loaded (`active`) or loading, for tests and metrics. */
+  partitionStates(): Map<number, "loading" | "active"> {
+    const states = new Map<number, "loading" | "active">();
+    for (const [p, slot] of this.#slots) {
+      if (slot.state !== "dropped") states.set(p, slot.state);
+    }
+    return states;
+  }
+
+  // ---------------------------------------------------------------- leadership
+
+  #becomeLeader(partition: number): void {
+    if (this.#closed || this.#slots.has(partition)) return;
+    const slot: Slot = {
+      partition,
+      state: "loading",
+      coordinator: new GroupCoordinator<Pending>({
+        generateMemberId: this.#generateMemberId,
+        config: this.#config,
+      }),
+      appendChain: Promise.resolve(),
+      pending: new Set(),
+    };
+    this.#slots.set(partition, slot);
+    this.#ctx.logger.info(`Loading groups of ${OFFSETS_TOPIC}-${partition}`);
+    void this.#load(slot, 1);
+  }
+
+  async #load(slot: Slot, attempt: number): Promise<void> {
+    const startedMs = this.#nowMs();
+    let records: GroupRecord[];
+    try {
+      records = await this.#readAll(slot);
+    } catch (error) {
+      if (slot.state !== "loading") return;
+      const message =
+        `Cannot load ${OFFSETS_TOPIC}-${slot.partition} (attempt ${attempt} of ${this.#loadAttemptsMax}): ${
+          (error as Error).message
+        }`;
+      if (attempt >= this.#loadAttemptsMax) {
+        this.#ctx.logger.error(`${message}; giving the partition up until leadership changes`);
+        this.#resign(slot.partition);
+        return;
+      }
+      this.#ctx.logger.warn(message);
+      const timer = setTimeout(() => {
+        this.#retryTimers.delete(timer);
+        if (slot.state === "loading") void this.#load(slot, attempt + 1);
+      }, this.#loadRetryBackoffMs);
+      this.#retryTimers.add(timer);
+      return;
+    }
+    if (slot.state !== "loading") return;
+    slot.coordinator.load(records, this.#nowMs());
+    slot.state = "active";
+    this.#ctx.logger.info(
+      `Loaded ${slot.coordinator.groupIds().length} groups of ${OFFSETS_TOPIC}-${slot.partition} ` +
+        `from ${records.length} records in ${this.#nowMs() - startedMs} ms`,
+    );
+    this.#scheduleTick();
+  }
+
+  /** Reads the partition from offset 0 to its high watermark, decoding group records. */
+  async #readAll(slot: Slot): Promise<GroupRecord[]> {
+    const records: GroupRecord[] = [];
+    let offset = 0;
+    for (let reads = 0; reads < LOAD_READS_MAX; reads++) {
+      const chunk = await this.#store.read(slot.partition, offset, this.#loadReadBytes);
+      if (slot.state !== "loading") return records;
+      if (offset >= chunk.highWatermark) return records;
+      const decoded = decodeGroupRecordBatches(chunk.records, offset, chunk.highWatermark);
+      records.push(...decoded.records);
+      if (decoded.nextOffset <= offset) {
+        throw new Error(
+          `the read at offset ${offset} returned no batch below the high watermark ${chunk.highWatermark}`,
+        );
+      }
+      offset = decoded.nextOffset;
+    }
+    throw new Error(`the partition did not end within ${LOAD_READS_MAX} reads`);
+  }
+
+  #resign(partition: number): void {
+    const slot = this.#slots.get(partition);
+    if (slot === undefined) return;
+    this.#slots.delete(partition);
+    const wasActive = slot.state === "active";
+    slot.state = "dropped";
+    if (wasActive) {
+      this.#runEffects(slot, slot.coordinator.unload());
+      this.#ctx.logger.info(`Unloaded the groups of ${OFFSETS_TOPIC}-${partition}`);
+    }
+    for (const pending of [...slot.pending]) pending.fail(ErrorCode.NOT_COORDINATOR);
+    this.#scheduleTick();
+  }
+
+  // ---------------------------------------------------------------- effects and time
+
+  #runEffects(slot: Slot, effects: GroupEffect<Pending>[]): void {
+    for (const effect of effects) {
+      if (effect.type === "respond") {
+        effect.handle.settle({ api: effect.api, response: effect.response } as GroupResponse);
+      } else {
+        this.#append(slot, effect.appendId, effect.records);
+      }
+    }
+    this.#scheduleTick();
+  }
+
+  #append(slot: Slot, appendId: number, records: GroupRecord[]): void {
+    // A dropped coordinator is never asked again; whatever waited on it was answered.
+    if (slot.state !== "active") return;
+    let appended: Promise<number>;
+    try {
+      const batch = encodeGroupRecordBatch(records, this.#nowMs());
+      appended = this.#store.append(slot.partition, batch).then(
+        () => ErrorCode.NONE,
+        (error) => this.#appendErrorCode(slot.partition, error),
+      );
+    } catch (error) {
+      appended = Promise.resolve(this.#appendErrorCode(slot.partition, error));
+    }
+    slot.appendChain = slot.appendChain
+      .then(() => appended)
+      .then((errorCode) => {
+        this.#runEffects(slot, slot.coordinator.appendComplete(appendId, this.#nowMs(), errorCode));
+      })
+      .catch((error) => {
+        this.#ctx.logger.error(
+          `The coordinator of ${OFFSETS_TOPIC}-${slot.partition} broke an invariant: ${
+            (error as Error).stack ?? error
+          }`,
+        );
+        // Crash loudly: a broken invariant must not be papered over.
+        queueMicrotask(() => {
+          throw error;
+        });
+      });
+  }
+
+  #appendErrorCode(partition: number, error: unknown): number {
+    if (error instanceof KafkaError) return error.code;
+    this.#ctx.logger.error(
+      `Appending to ${OFFSETS_TOPIC}-${partition} failed: ${(error as Error).stack ?? error}`,
+    );
+    return ErrorCode.UNKNOWN_SERVER_ERROR;
+  }
+
+  /** Fires every coordinator timer that is due (the timer calls this; tests may too). */
+  tick(): void {
+    if (this.#closed) return;
+    const nowMs = this.#nowMs();
+    for (const slot of [...this.#slots.values()]) {
+      if (slot.state !== "active") continue;
+      const deadlineMs = slot.coordinator.nextDeadlineMs();
+      if (deadlineMs !== null && deadlineMs <= nowMs) {
+        this.#runEffects(slot, slot.coordinator.tick(nowMs));
+      }
+    }
+    this.#scheduleTick(true);
+  }
+
+  #scheduleTick(force = false): void {
+    if (this.#closed) return;
+    let earliest = Infinity;
+    for (const slot of this.#slots.values()) {
+      if (slot.state !== "active") continue;
+      earliest = Math.min(earliest, slot.coordinator.nextDeadlineMs() ?? Infinity);
+    }
+    if (!force && this.#tickTimer !== undefined && this.#tickAtMs <= earliest) return;
+    if (this.#tickTimer !== undefined) clearTimeout(this.#tickTimer);
+    this.#tickTimer = undefined;
+    this.#tickAtMs = earliest;
+    if (earliest === Infinity) return;
+    const delayMs = Math.min(Math.max(earliest - this.#nowMs(), 0), TICK_DELAY_MAX_MS);
+    this.#tickTimer = setTimeout(() => {
+      this.#tickTimer = undefined;
+      this.tick();
+    }, delayMs);
+  }
+
+  // ---------------------------------------------------------------- routing
+
+  #partitionCount(): number {
+    const topic = this.#ctx.metadata.image.topics.byName.get(OFFSETS_TOPIC);
+    const count = topic?.partitions.size ?? 0;
+    return count > 0 ? count : this.#ctx.config.offsetsTopicNumPartitions;
+  }
+
+  /** The `__consumer_offsets` partition of `groupId`. */
+  partitionFor(groupId: string): number {
+    return partitionForGroup(groupId, this.#partitionCount());
+  }
+
+  #route(groupId: string): Route {
+    if (this.#closed || !this.#started) {
+      return { slot: null, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+    }
+    const slot = this.#slots.get(this.partitionFor(groupId));
+    if (slot === undefined) return { slot: null, errorCode: ErrorCode.NOT_COORDINATOR };
+    if (slot.state === "loading") {
+      return { slot: null, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
+    }
+    return { slot, errorCode: ErrorCode.NONE };
+  }
+
+  /** Parks a request on `slot` until the coordinator answers it or the slot is dropped. */
+  #park<A extends GroupResponse["api"]>(
+    slot: Slot,
+    api: A,
+    start: (handle: Pending) => GroupEffect<Pending>[],
+    failWith: (errorCode: number) => ResponseOf<A>,
+  ): Promise<ResponseOf<A>> {
+    return new Promise<ResponseOf<A>>((resolve) => {
+      let settled = false;
+      const pending: Pending = {
+        settle: (response) => {
+          if (settled) return;
+          assert(response.api === api, `A ${api} request was answered with ${response.api}.`);
+          settled = true;
+          slot.pending.delete(pending);
+          resolve(response.response as ResponseOf<A>);
+        },
+        fail: (errorCode) => {
+          if (settled) return;
+          settled = true;
+          slot.pending.delete(pending);
+          resolve(failWith(errorCode));
+        },
+      };
+      slot.pending.add(pending);
+      this.#runEffects(slot, start(pending));
+    });
+  }
+
+  // ---------------------------------------------------------------- GroupService
+
+  findCoordinator(keyType: number, key: string, listenerName: string): CoordinatorLocation {
+    const fail = (errorCode: number, errorMessage: string | null = null): CoordinatorLocation => ({
+      errorCode,
+      errorMessage,
+      nodeId: -1,
+      host: "",
+      port: -1,
+    });
+    if (keyType === CoordinatorKeyType.TRANSACTION) {
+      return fail(
+        ErrorCode.COORDINATOR_NOT_AVAILABLE,
+        "This broker has no transaction coordinator yet; transactions are not supported.",
+      );
+    }
+    if (keyType !== CoordinatorKeyType.GROUP) {
+      return fail(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${keyType}.`);
+    }
+    if (this.#closed) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const image = this.#ctx.metadata.image;
+    const topic = image.topics.byName.get(OFFSETS_TOPIC);
+    if (topic === undefined) {
+      this.#ensureOffsetsTopic();
+      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    }
+    const partition = this.partitionFor(key);
+    const leader = topic.partitions.get(partition)?.leader ?? -1;
+    const broker = leader < 0 ? undefined : image.cluster.brokers.get(leader);
+    if (broker === undefined || broker.fenced) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (leader === this.#ctx.nodeId && this.#slots.get(partition)?.state !== "active") {
+      // Our own partition is not loaded yet: let the client retry rather than hit loading errors.
+      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    }
+    const endpoint = broker.endpoints.find((e) => e.name === listenerName) ?? broker.endpoints[0];
+    if (endpoint === undefined) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      nodeId: leader,
+      host: endpoint.host,
+      port: endpoint.port,
+    };
+  }
+
+  /** Asks the controller to create `__consumer_offsets` once; concurrent callers share it. */
+  #ensureOffsetsTopic(): void {
+    if (this.#creatingTopic !== null) return;
+    const c = this.#ctx.config;
+    const image = this.#ctx.metadata.image;
+    const liveBrokers = [...image.cluster.brokers.values()].filter((b) => !b.fenced).length;
+    const replicationFactor = Math.max(1, Math.min(c.offsetsTopicReplicationFactor, liveBrokers));
+    const body = {
+      topics: [createCreatableTopic({
+        name: OFFSETS_TOPIC,
+        numPartitions: c.offsetsTopicNumPartitions,
+        replicationFactor,
+        configs: [
+          createCreatableTopicConfig({ name: "cleanup.policy", value: "compact" }),
+          createCreatableTopicConfig({ name: "compression.type", value: "producer" }),
+          createCreatableTopicConfig({
+            name: "segment.bytes",
+            value: String(c.offsetsTopicSegmentBytes),
+          }),
+        ],
+      })],
+      timeoutMs: CREATE_TOPIC_TIMEOUT_MS,
+      validateOnly: false,
+    };
+    this.#ctx.logger.info(
+      `Creating ${OFFSETS_TOPIC} with ${c.offsetsTopicNumPartitions} partitions and replication ` +
+        `factor ${replicationFactor}`,
+    );
+    this.#creatingTopic = this.#ctx.controller
+      .send<CreateTopicsResponse>(ApiKey.CREATE_TOPICS, body)
+      .then((response) => {
+        const result = response.topics.find((t) => t.name === OFFSETS_TOPIC);
+        const code = result?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+        if (code !== ErrorCode.NONE && code !== ErrorCode.TOPIC_ALREADY_EXISTS) {
+          this.#ctx.logger.warn(
+            `The controller did not create ${OFFSETS_TOPIC}: error ${code} ${
+              result?.errorMessage ?? ""
+            }`,
+          );
+        }
+      })
+      .catch((error) => {
+        this.#ctx.logger.warn(`Cannot create ${OFFSETS_TOPIC}: ${(error as Error).message}`);
+      })
+      .finally(() => {
+        this.#creatingTopic = null;
+      });
+  }
+
+  /** Resolves when a creation of `__consumer_offsets` started by FindCoordinator has settled. */
+  offsetsTopicCreation(): Promise<void> {
+    return this.#creatingTopic ?? Promise.resolve();
+  }
+
+  topicExists(name: string): boolean {
+    return this.#ctx.metadata.image.topics.byName.has(name);
+  }
+
+  joinGroup(input: JoinGroupInput): Promise<JoinGroupResult> {
+    const route = this.#route(input.groupId);
+    if (route.slot === null) return Promise.resolve(joinError(input.memberId, route.errorCode));
+    const coordinator = route.slot.coordinator;
+    return this.#park(
+      route.slot,
+      "JoinGroup",
+      (handle) => coordinator.joinGroup(handle, input, this.#nowMs()),
+      (errorCode) => joinError(input.memberId, errorCode),
+    );
+  }
+
+  syncGroup(input: SyncGroupInput): Promise<SyncGroupResult> {
+    const route = this.#route(input.groupId);
+    if (route.slot === null) return Promise.resolve(syncError(route.errorCode));
+    const coordinator = route.slot.coordinator;
+    return this.#park(
+      route.slot,
+      "SyncGroup",
+      (handle) => coordinator.syncGroup(handle, input, this.#nowMs()),
+      syncError,
+    );
+  }
+
+  heartbeat(input: HeartbeatInput): HeartbeatResult {
+    const route = this.#route(input.groupId);
+    if (route.errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS) {
+      // Kafka's classic coordinator: "the group is still loading, so respond just blindly".
+      return { errorCode: ErrorCode.NONE };
+    }
+    if (route.slot === null) return { errorCode: route.errorCode };
+    return route.slot.coordinator.heartbeat(input, this.#nowMs());
+  }
+
+  leaveGroup(input: LeaveGroupInput): Promise<LeaveGroupResult> {
+    const route = this.#route(input.groupId);
+    const failWith = (errorCode: number): LeaveGroupResult => ({ errorCode, members: [] });
+    if (route.slot === null) return Promise.resolve(failWith(route.errorCode));
+    const coordinator = route.slot.coordinator;
+    return this.#park(
+      route.slot,
+      "LeaveGroup",
+      (handle) => coordinator.leaveGroup(handle, input, this.#nowMs()),
+      failWith,
+    );
+  }
+
+  offsetCommit(input: OffsetCommitInput): Promise<OffsetCommitResult> {
+    const route = this.#route(input.groupId);
+    if (route.slot === null) return Promise.resolve(commitError(input, route.errorCode));
+    const coordinator = route.slot.coordinator;
+    return this.#park(
+      route.slot,
+      "OffsetCommit",
+      (handle) => coordinator.offsetCommit(handle, input, this.#nowMs()),
+      (errorCode) => commitError(input, errorCode),
+    );
+  }
+
+  offsetFetch(input: OffsetFetchInput): OffsetFetchResult {
+    const route = this.#route(input.groupId);
+    if (route.slot === null) {
+      return { groupId: input.groupId, errorCode: route.errorCode, topics: [] };
+    }
+    return route.slot.coordinator.offsetFetch(input);
+  }
+
+  offsetDelete(input: OffsetDeleteInput): Promise<OffsetDeleteResult> {
+    const route = this.#route(input.groupId);
+    const failWith = (errorCode: number): OffsetDeleteResult => ({ errorCode, topics: [] });
+    if (route.slot === null) return Promise.resolve(failWith(route.errorCode));
+    const coordinator = route.slot.coordinator;
+    return this.#park(
+      route.slot,
+      "OffsetDelete",
+      (handle) => coordinator.offsetDelete(handle, input, this.#nowMs()),
+      failWith,
+    );
+  }
+
+  listGroups(input: ListGroupsInput): ListGroupsResult {
+    if (this.#closed || !this.#started) {
+      return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groups: [] };
+    }
+    let errorCode: number = ErrorCode.NONE;
+    const groups: ListedGroup[] = [];
+    for (const slot of this.#slots.values()) {
+      if (slot.state === "loading") errorCode = ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
+      if (slot.state === "active") groups.push(...slot.coordinator.listGroups(input).groups);
+    }
+    return { errorCode, groups };
+  }
+
+  describeGroups(groupIds: string[]): DescribedGroup[] {
+    return groupIds.map((groupId) => {
+      const route = this.#route(groupId);
+      if (route.slot === null) return describeError(groupId, route.errorCode);
+      return route.slot.coordinator.describeGroups([groupId])[0]!;
+    });
+  }
+
+  async deleteGroups(groupIds: string[]): Promise<DeleteGroupsResult> {
+    const errors = new Map<string, number>();
+    const bySlot = new Map<Slot, string[]>();
+    for (const groupId of groupIds) {
+      const route = this.#route(groupId);
+      if (route.slot === null) {
+        errors.set(groupId, route.errorCode);
+        continue;
+      }
+      const ids = bySlot.get(route.slot) ?? [];
+      ids.push(groupId);
+      bySlot.set(route.slot, ids);
+    }
+    const answers = await Promise.all(
+      [...bySlot].map(([slot, ids]) =>
+        this.#park(
+          slot,
+          "DeleteGroups",
+          (handle) => slot.coordinator.deleteGroups(handle, ids, this.#nowMs()),
+          (errorCode) => ({ results: ids.map((groupId) => ({ groupId, errorCode })) }),
+        )
+      ),
+    );
+    for (const answer of answers) {
+      for (const r of answer.results) errors.set(r.groupId, r.errorCode);
+    }
+    return {
+      results: groupIds.map((groupId) => ({
+        groupId,
+        errorCode: errors.get(groupId) ?? ErrorCode.UNKNOWN_SERVER_ERROR,
+      })),
+    };
+  }
+}

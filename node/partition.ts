@@ -1,0 +1,456 @@
+/**
+ * One hosted partition (Kafka's `Partition` for a single-replica world): its log, its leadership
+ * as the metadata image says, its idempotent producer state, its high watermark, and the fetch
+ * long-poll waiters keyed to it.
+ *
+ * Replication between brokers is not implemented: with replication factor > 1 only the leader
+ * serves produce and fetch, followers keep their (possibly empty) log and do not fetch. So the
+ * high watermark is the leader's durable log end: the recovery point when appends are fsynced
+ * before they are acknowledged (the default), the log end offset with `flush.messages` /
+ * `flush.ms` set. There are no transactions (transactional batches are refused, see
+ * {@link Partition.appendFromClient}), so the last stable offset equals the high watermark and
+ * read_committed reads exactly what read_uncommitted reads.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import type { PartitionRegistration } from "../core/metadata/image.ts";
+import { KafkaError } from "../net/protocol/errors.ts";
+import { ErrorCode } from "../net/protocol/generated/errors.ts";
+import {
+  batchesIn,
+  type BatchHeader,
+  batchSizeAt,
+  isControl,
+  isTransactional,
+  magicAt,
+  readBatchHeader,
+} from "../net/protocol/record_batch.ts";
+import { readTextIfExists, writeFileAtomic } from "../storage/fs.ts";
+import type { FileLog } from "../storage/log/file_log.ts";
+import type { TimestampAndOffset } from "../storage/log/partition_log.ts";
+import type { Logger } from "../core/log.ts";
+import { type ProducerSnapshot, ProducerStateManager } from "./producer_state.ts";
+
+/** File beside the segments holding the producer state as of some offset. */
+export const PRODUCER_STATE_FILE = "producer-state.json";
+/** Bytes read per step while rebuilding producer state from the log. */
+const REPLAY_CHUNK_BYTES = 1024 * 1024;
+/** Upper bound on replay steps (each step advances at least one batch). */
+const REPLAY_STEPS_MAX = 10_000_000;
+
+/** Kafka's isolation levels. */
+export const IsolationLevel = { READ_UNCOMMITTED: 0, READ_COMMITTED: 1 } as const;
+
+/** Who is appending. */
+export type AppendOrigin = "client" | "internal";
+
+/** What an append did, as a produce response reports it. */
+export interface AppendInfo {
+  baseOffset: number;
+  lastOffset: number;
+  /** LogAppendTime written, or -1 for CreateTime topics. */
+  logAppendTimeMs: number;
+  logStartOffset: number;
+  /** True when the batch was a retry of one already appended (its original offsets returned). */
+  duplicate: boolean;
+}
+
+/** A fetch read. */
+export interface PartitionRead {
+  records: Uint8Array;
+  highWatermark: number;
+  lastStableOffset: number;
+  logStartOffset: number;
+  logEndOffset: number;
+}
+
+/** Options of a read. */
+export interface PartitionReadOptions {
+  maxBytes: number;
+  minOneMessage: boolean;
+  /** 0 read_uncommitted (up to the high watermark), 1 read_committed (up to the LSO). */
+  isolationLevel: number;
+  /** Follower / debug reads see up to the log end. */
+  upToLogEnd?: boolean;
+}
+
+/** Construction options. */
+export interface PartitionOptions {
+  topic: string;
+  partition: number;
+  topicId: string;
+  log: FileLog;
+  /** The log directory (`log.dirs` entry) holding the partition directory. */
+  logDir: string;
+  nodeId: number;
+  logger: Logger;
+}
+
+function badRecord(message: string): KafkaError {
+  return new KafkaError(ErrorCode.INVALID_RECORD, message);
+}
+
+/**
+ * A partition hosted by this broker.
+ *
+ * @example
+ * ```ts ignore
+ * const p = new Partition({ topic: "orders", partition: 0, topicId, log, logDir, nodeId: 1, logger });
+ * p.setRegistration(registration);
+ * const info = await p.appendFromClient(batchBytes, "client");
+ * ```
+ */
+export class Partition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly logDir: string;
+  readonly log: FileLog;
+  readonly producers = new ProducerStateManager();
+  topicId: string;
+  leaderId = -1;
+  leaderEpoch = -1;
+  partitionEpoch = -1;
+  replicas: readonly number[] = [];
+  readonly #nodeId: number;
+  readonly #logger: Logger;
+  #waiters = new Set<() => void>();
+  #notifiedHighWatermark = -1;
+  #closed = false;
+  #snapshotChanges = -1;
+
+  constructor(options: PartitionOptions) {
+    this.topic = options.topic;
+    this.partition = options.partition;
+    this.topicId = options.topicId;
+    this.log = options.log;
+    this.logDir = options.logDir;
+    this.#nodeId = options.nodeId;
+    this.#logger = options.logger;
+    this.#notifiedHighWatermark = this.highWatermark;
+  }
+
+  get isLeader(): boolean {
+    return !this.#closed && this.leaderId === this.#nodeId;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The durable log end (see the module comment). */
+  get highWatermark(): number {
+    return this.log.flushPolicy.kind === "durable" ? this.log.recoveryPoint : this.log.logEndOffset;
+  }
+
+  /** Equal to the high watermark: no transaction is ever open. */
+  get lastStableOffset(): number {
+    return this.highWatermark;
+  }
+
+  get logStartOffset(): number {
+    return this.log.logStartOffset;
+  }
+
+  get logEndOffset(): number {
+    return this.log.logEndOffset;
+  }
+
+  /** Applies the image's registration; returns true when this broker's leadership changed. */
+  setRegistration(reg: PartitionRegistration): boolean {
+    const wasLeader = this.isLeader;
+    this.leaderId = reg.leader;
+    this.leaderEpoch = reg.leaderEpoch;
+    this.partitionEpoch = reg.partitionEpoch;
+    this.replicas = reg.replicas;
+    return wasLeader !== this.isLeader;
+  }
+
+  /** NONE, FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH for a request's currentLeaderEpoch (KIP-320). */
+  checkLeaderEpoch(currentLeaderEpoch: number): number {
+    if (currentLeaderEpoch < 0) return ErrorCode.NONE;
+    if (currentLeaderEpoch < this.leaderEpoch) return ErrorCode.FENCED_LEADER_EPOCH;
+    if (currentLeaderEpoch > this.leaderEpoch) return ErrorCode.UNKNOWN_LEADER_EPOCH;
+    return ErrorCode.NONE;
+  }
+
+  #requireLeader(): void {
+    if (!this.isLeader) {
+      throw new KafkaError(
+        ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        `This broker is not the leader of ${this.topic}-${this.partition}.`,
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- appends
+
+  /**
+   * Appends v2 batches as leader and resolves once they are durable under the log's flush
+   * policy. Everything up to the log's offset assignment runs synchronously, so appends started
+   * in order (one connection's pipelined requests) land in order.
+   *
+   * Checks from Kafka's `LogValidator` / `ProducerStateManager` for client batches: no control
+   * batches, record count = lastOffsetDelta + 1, a producer id needs a sequence, at most one
+   * idempotent batch per append, total size within `segment.bytes` (RECORD_LIST_TOO_LARGE).
+   * Transactional batches are refused with INVALID_TXN_STATE: there is no transaction
+   * coordinator, so no partition was added to a transaction (what Kafka's KIP-890 verification
+   * answers for such a partition), and the last stable offset stays equal to the high watermark.
+   */
+  appendFromClient(batches: Uint8Array, origin: AppendOrigin): Promise<AppendInfo> {
+    this.#requireLeader();
+    const headers = readHeaders(batches);
+    if (origin === "client") checkClientBatches(headers);
+    if (batches.length > this.log.config.segmentBytes) {
+      throw new KafkaError(
+        ErrorCode.RECORD_LIST_TOO_LARGE,
+        `${batches.length} bytes exceed segment.bytes ${this.log.config.segmentBytes} of ${this.topic}-${this.partition}.`,
+      );
+    }
+    const idempotent = headers.filter((h) => h.producerId >= 0);
+    if (idempotent.length > 1) {
+      throw badRecord(
+        "At most one batch with a producer id may be appended to a partition at once.",
+      );
+    }
+    const first = idempotent[0];
+    if (first !== undefined) {
+      const check = this.producers.check(first);
+      if (check.kind === "error") throw new KafkaError(check.code, check.message);
+      if (check.kind === "duplicate") {
+        return this.#answerDuplicate(check.firstOffset, check.lastOffset);
+      }
+    }
+    const nowMs = Date.now();
+    const before = this.log.logEndOffset;
+    const appending = this.log.append(batches, {
+      leaderEpoch: Math.max(0, this.leaderEpoch),
+      nowMs,
+    });
+    if (this.log.logEndOffset === before) {
+      // The log refused the batches synchronously (CRC, size): the promise carries the error.
+      return appending.then(() => assert.fail("an append that assigned no offset resolved"));
+    }
+    let next = before;
+    for (const h of headers) {
+      if (h.producerId >= 0) this.producers.record(h, next, nowMs);
+      next += h.lastOffsetDelta + 1;
+    }
+    return appending.then((result) => {
+      assert.equal(result.baseOffset, before, "the log assigned offsets other than predicted");
+      this.notifyHighWatermark();
+      return {
+        baseOffset: result.baseOffset,
+        lastOffset: result.lastOffset,
+        logAppendTimeMs: result.logAppendTimeMs,
+        logStartOffset: result.logStartOffset,
+        duplicate: false,
+      };
+    });
+  }
+
+  async #answerDuplicate(firstOffset: number, lastOffset: number): Promise<AppendInfo> {
+    if (lastOffset >= this.highWatermark) await this.log.flush();
+    return {
+      baseOffset: firstOffset,
+      lastOffset,
+      logAppendTimeMs: -1,
+      logStartOffset: this.log.logStartOffset,
+      duplicate: true,
+    };
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** Reads stored batches for Fetch; throws LogError OFFSET_OUT_OF_RANGE. */
+  async read(fetchOffset: number, options: PartitionReadOptions): Promise<PartitionRead> {
+    const highWatermark = this.highWatermark;
+    const lastStableOffset = this.lastStableOffset;
+    const bound = options.upToLogEnd
+      ? this.log.logEndOffset
+      : options.isolationLevel === IsolationLevel.READ_COMMITTED
+      ? lastStableOffset
+      : highWatermark;
+    const result = await this.log.read(fetchOffset, {
+      maxBytes: Math.max(0, options.maxBytes),
+      maxOffset: bound,
+      minOneMessage: options.minOneMessage,
+    });
+    return {
+      records: result.records,
+      highWatermark,
+      lastStableOffset,
+      logStartOffset: result.logStartOffset,
+      logEndOffset: result.logEndOffset,
+    };
+  }
+
+  /** Bytes readable from `fetchOffset` up to the bound, or -1 when the offset is out of range. */
+  offsetForTimestamp(timestampMs: number): TimestampAndOffset | null {
+    return this.log.offsetForTimestamp(timestampMs);
+  }
+
+  // ---------------------------------------------------------------- high watermark waiters
+
+  /** Calls `listener` once the high watermark moves (or the partition closes); returns a remover. */
+  onHighWatermarkChange(listener: () => void): () => void {
+    this.#waiters.add(listener);
+    return () => this.#waiters.delete(listener);
+  }
+
+  /** Wakes waiters when the high watermark moved since the last notification. */
+  notifyHighWatermark(force = false): void {
+    const hw = this.highWatermark;
+    if (!force && hw === this.#notifiedHighWatermark) return;
+    this.#notifiedHighWatermark = hw;
+    const waiters = [...this.#waiters];
+    this.#waiters.clear();
+    for (const w of waiters) w();
+  }
+
+  // ---------------------------------------------------------------- log start
+
+  /**
+   * DeleteRecords on the leader: `offset` -1 means the high watermark; beyond the high watermark
+   * -> OFFSET_OUT_OF_RANGE; a compact-only topic -> POLICY_VIOLATION. Returns the new log start.
+   */
+  async deleteRecordsBefore(offset: number): Promise<number> {
+    this.#requireLeader();
+    const policy = this.log.config.cleanupPolicy;
+    if (!policy.delete) {
+      throw new KafkaError(
+        ErrorCode.POLICY_VIOLATION,
+        `Records of ${this.topic}-${this.partition} cannot be deleted: cleanup.policy=compact.`,
+      );
+    }
+    const target = offset === -1 ? this.highWatermark : offset;
+    if (target < 0 || target > this.highWatermark) {
+      throw new KafkaError(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `Cannot delete records of ${this.topic}-${this.partition} before ${offset}: the high watermark is ${this.highWatermark}.`,
+      );
+    }
+    const start = await this.log.deleteRecordsBefore(target);
+    this.producers.evictBelow(start);
+    this.notifyHighWatermark(true);
+    return start;
+  }
+
+  // ---------------------------------------------------------------- producer state persistence
+
+  get #producerStatePath(): string {
+    return path.join(this.log.dir, PRODUCER_STATE_FILE);
+  }
+
+  /**
+   * Rebuilds producer state: the snapshot file when it lies within the log, then the batch
+   * headers after it (or, without a usable snapshot, those of the active segment).
+   */
+  async loadProducerState(): Promise<void> {
+    let from = Math.max(this.log.logStartOffset, this.log.segmentBaseOffsets().at(-1) ?? 0);
+    const text = await readTextIfExists(this.#producerStatePath);
+    if (text !== null) {
+      try {
+        const snapshot = JSON.parse(text) as ProducerSnapshot;
+        if (
+          snapshot.offset >= this.log.logStartOffset && snapshot.offset <= this.log.logEndOffset
+        ) {
+          this.producers.load(snapshot);
+          from = snapshot.offset;
+        } else {
+          this.#logger.warn(
+            `Ignoring producer state of ${this.topic}-${this.partition} at offset ${snapshot.offset}: the log spans [${this.log.logStartOffset}, ${this.log.logEndOffset}].`,
+          );
+        }
+      } catch (error) {
+        this.#logger.warn(
+          `Ignoring unreadable producer state of ${this.topic}-${this.partition}: ${
+            (error as Error).message
+          }`,
+        );
+      }
+    }
+    await this.#replayFrom(from);
+    this.producers.evictBelow(this.log.logStartOffset);
+    this.#snapshotChanges = this.producers.changeCount;
+  }
+
+  async #replayFrom(from: number): Promise<void> {
+    let offset = from;
+    const end = this.log.logEndOffset;
+    for (let step = 0; step < REPLAY_STEPS_MAX && offset < end; step++) {
+      const { records } = await this.log.read(offset, {
+        maxBytes: REPLAY_CHUNK_BYTES,
+        maxOffset: end,
+        minOneMessage: true,
+      });
+      if (records.length === 0) return;
+      for (const { pos } of batchesIn(records)) {
+        if (magicAt(records, pos) !== 2) continue;
+        const h = readBatchHeader(records, pos);
+        if (!isControl(h.attributes)) this.producers.replay(h, h.baseOffset);
+        offset = h.baseOffset + h.lastOffsetDelta + 1;
+      }
+    }
+  }
+
+  /** Writes the producer state file when the state changed since the last write. */
+  async writeProducerState(): Promise<void> {
+    const changes = this.producers.changeCount;
+    if (changes === this.#snapshotChanges) return;
+    const snapshot = this.producers.snapshot(this.log.logEndOffset);
+    await writeFileAtomic(
+      this.#producerStatePath,
+      new TextEncoder().encode(JSON.stringify(snapshot)),
+    );
+    this.#snapshotChanges = changes;
+  }
+
+  /** Stops serving: waiters wake (and see the partition gone). The log is closed by its owner. */
+  close(): void {
+    this.#closed = true;
+    this.notifyHighWatermark(true);
+  }
+}
+
+/** Reads every batch header; legacy or malformed batches -> CORRUPT_MESSAGE / INVALID_RECORD. */
+function readHeaders(batches: Uint8Array): BatchHeader[] {
+  const headers: BatchHeader[] = [];
+  let pos = 0;
+  while (pos < batches.length) {
+    const size = batchSizeAt(batches, pos);
+    if (size === null || pos + size > batches.length) {
+      throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, `Batch at byte ${pos} is truncated.`);
+    }
+    if (magicAt(batches, pos) !== 2) {
+      throw badRecord(
+        `Batch at byte ${pos} has magic ${magicAt(batches, pos)}; only v2 batches are stored.`,
+      );
+    }
+    headers.push(readBatchHeader(batches, pos));
+    pos += size;
+  }
+  if (headers.length === 0) throw badRecord("The record set holds no batch.");
+  return headers;
+}
+
+function checkClientBatches(headers: readonly BatchHeader[]): void {
+  for (const h of headers) {
+    if (isControl(h.attributes)) throw badRecord("Clients may not write control batches.");
+    if (h.recordCount <= 0 || h.recordCount !== h.lastOffsetDelta + 1) {
+      throw badRecord(
+        `Batch holds ${h.recordCount} records but its lastOffsetDelta is ${h.lastOffsetDelta}.`,
+      );
+    }
+    if (h.producerId >= 0 && h.baseSequence < 0) {
+      throw badRecord(`Batch of producer ${h.producerId} has no sequence number.`);
+    }
+    if (isTransactional(h.attributes)) {
+      throw new KafkaError(
+        ErrorCode.INVALID_TXN_STATE,
+        "Transactions are not supported by this broker: the partition is not part of a transaction.",
+      );
+    }
+  }
+}

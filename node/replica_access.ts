@@ -1,0 +1,47 @@
+/**
+ * What the partition request handlers (Produce, Fetch, ListOffsets, OffsetForLeaderEpoch,
+ * DeleteRecords, DescribeLogDirs, InitProducerId) need from the replica manager. The handlers
+ * depend on this interface, the replica manager implements it, so there is no import cycle.
+ *
+ * @module
+ */
+import type { BrokerContext } from "./broker_context.ts";
+import type { FetchSessionCache } from "./fetch_session.ts";
+import type { Partition } from "./partition.ts";
+
+/** A partition, or the error code a request about it gets. */
+export type PartitionLookup = { partition: Partition; errorCode: 0 } | {
+  partition: null;
+  errorCode: number;
+};
+
+/** One log directory and the partitions in it. */
+export interface LogDirInfo {
+  dir: string;
+  partitions: Partition[];
+}
+
+/**
+ * The replica manager as the handlers see it.
+ *
+ * @example
+ * ```ts ignore
+ * const found = replicas.leaderPartition("orders", 0);
+ * if (found.partition === null) return errorResponse(found.errorCode);
+ * ```
+ */
+export interface ReplicaAccess {
+  readonly ctx: BrokerContext;
+  readonly fetchSessions: FetchSessionCache;
+  /**
+   * The partition if this broker leads it; else UNKNOWN_TOPIC_OR_PARTITION (no such topic or
+   * partition in the image) or NOT_LEADER_OR_FOLLOWER (another broker leads, or not open yet).
+   */
+  leaderPartition(topic: string, partition: number): PartitionLookup;
+  /** A hosted partition, leader or not. */
+  hostedPartition(topic: string, partition: number): Partition | undefined;
+  /** Every log directory with its partitions. */
+  logDirs(): LogDirInfo[];
+  /** A fresh producer id from the block the controller allocated (throws KafkaError). */
+  allocateProducerId(): Promise<bigint>;
+}
