@@ -60,7 +60,7 @@ export class KafkaConnection {
   readonly host: string;
   readonly port: number;
   /** The highest version of each api key both sides support (empty when skipped). */
-  readonly versions = new Map<number, { min: number; max: number }>();
+  readonly versions: Map<number, { min: number; max: number }> = new Map();
   #conn: Deno.TcpConn;
   #clientId: string;
   #requestTimeoutMs: number;

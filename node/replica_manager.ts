@@ -283,7 +283,7 @@ export class ReplicaManager implements ReplicaAccess {
     const response = await this.ctx.controller.send<AllocateProducerIdsResponse>(
       ApiKey.ALLOCATE_PRODUCER_IDS,
       { brokerId: this.ctx.nodeId, brokerEpoch: this.ctx.brokerEpoch() },
-      PRODUCER_ID_BLOCK_TIMEOUT_MS,
+      { timeoutMs: PRODUCER_ID_BLOCK_TIMEOUT_MS },
     );
     if (response.errorCode !== ErrorCode.NONE) {
       throw new KafkaError(

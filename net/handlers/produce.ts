@@ -20,7 +20,10 @@
 import type { ApiHandler, RequestContext } from "../dispatcher.ts";
 import { KafkaError } from "../protocol/errors.ts";
 import { ErrorCode } from "../protocol/generated/errors.ts";
-import type { PartitionProduceData, ProduceRequest } from "../protocol/generated/produce_request.ts";
+import type {
+  PartitionProduceData,
+  ProduceRequest,
+} from "../protocol/generated/produce_request.ts";
 import {
   createPartitionProduceResponse,
   createProduceResponse,
@@ -66,7 +69,11 @@ export function produceHandler(
   };
 }
 
-function errorResponse(index: number, code: number, message: string | null): PartitionProduceResponse {
+function errorResponse(
+  index: number,
+  code: number,
+  message: string | null,
+): PartitionProduceResponse {
   return createPartitionProduceResponse({
     index,
     errorCode: code,
@@ -95,15 +102,23 @@ function producePartition(
   const where = `${topic}-${index}`;
   try {
     if (acks !== -1 && acks !== 0 && acks !== 1) {
-      return Promise.resolve(errorResponse(index, ErrorCode.INVALID_REQUIRED_ACKS, `acks=${acks} is not -1, 0 or 1.`));
+      return Promise.resolve(
+        errorResponse(index, ErrorCode.INVALID_REQUIRED_ACKS, `acks=${acks} is not -1, 0 or 1.`),
+      );
     }
     if (INTERNAL_TOPICS.has(topic) && context.header.clientId !== ADMIN_CLIENT_ID) {
       return Promise.resolve(
-        errorResponse(index, ErrorCode.INVALID_TOPIC_EXCEPTION, `Cannot append to internal topic ${topic}.`),
+        errorResponse(
+          index,
+          ErrorCode.INVALID_TOPIC_EXCEPTION,
+          `Cannot append to internal topic ${topic}.`,
+        ),
       );
     }
     const found = replicas.leaderPartition(topic, index);
-    if (found.partition === null) return Promise.resolve(errorResponse(index, found.errorCode, null));
+    if (found.partition === null) {
+      return Promise.resolve(errorResponse(index, found.errorCode, null));
+    }
     let records = data.records ?? new Uint8Array(0);
     if (context.apiVersion >= 3) {
       checkSingleV2Batch(records, context.apiVersion);
@@ -135,19 +150,31 @@ function producePartition(
 /** Kafka's `ProduceRequest.validateRecords` for v3+. */
 function checkSingleV2Batch(records: Uint8Array, version: number): void {
   if (records.length === 0) {
-    throw new KafkaError(ErrorCode.INVALID_RECORD, `Produce v${version} needs one record batch per partition.`);
+    throw new KafkaError(
+      ErrorCode.INVALID_RECORD,
+      `Produce v${version} needs one record batch per partition.`,
+    );
   }
   const size = batchSizeAt(records, 0);
   if (magicAt(records, 0) !== 2) {
-    throw new KafkaError(ErrorCode.INVALID_RECORD, `Produce v${version} accepts only magic 2 batches.`);
+    throw new KafkaError(
+      ErrorCode.INVALID_RECORD,
+      `Produce v${version} accepts only magic 2 batches.`,
+    );
   }
   if (size !== null && size < records.length) {
-    throw new KafkaError(ErrorCode.INVALID_RECORD, `Produce v${version} accepts exactly one batch per partition.`);
+    throw new KafkaError(
+      ErrorCode.INVALID_RECORD,
+      `Produce v${version} accepts exactly one batch per partition.`,
+    );
   }
   if (version < 7 && records.length > ATTRIBUTES_OFFSET + 1) {
     const attributes = (records[ATTRIBUTES_OFFSET]! << 8) | records[ATTRIBUTES_OFFSET + 1]!;
     if (compressionOf(attributes) === Codec.ZSTD) {
-      throw new KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `Produce v${version} cannot carry zstd batches.`);
+      throw new KafkaError(
+        ErrorCode.UNSUPPORTED_COMPRESSION_TYPE,
+        `Produce v${version} cannot carry zstd batches.`,
+      );
     }
   }
 }
@@ -159,17 +186,32 @@ async function handleProduce(
 ): Promise<ProduceResponse | null> {
   const pending = request.topicData.map((t) => ({
     name: t.name,
-    partitions: t.partitionData.map((p) => producePartition(replicas, t.name, p, context, request.acks)),
+    partitions: t.partitionData.map((p) =>
+      producePartition(replicas, t.name, p, context, request.acks)
+    ),
   }));
-  const responses = await Promise.all(pending.map(async (t) =>
-    createTopicProduceResponse({ name: t.name, partitionResponses: await Promise.all(t.partitions) })
-  ));
+  const responses = await Promise.all(
+    pending.map(async (t) =>
+      createTopicProduceResponse({
+        name: t.name,
+        partitionResponses: await Promise.all(t.partitions),
+      })
+    ),
+  );
   if (request.acks === 0) {
     const failed = responses.flatMap((t) =>
-      t.partitionResponses.filter((p) => p.errorCode !== ErrorCode.NONE).map((p) => `${t.name}-${p.index}: ${p.errorMessage ?? p.errorCode}`)
+      t.partitionResponses.filter((p) => p.errorCode !== ErrorCode.NONE).map((p) => ({ t, p }))
     );
     // Kafka closes an acks=0 connection on any error: the client has no other way to learn of it.
-    if (failed.length > 0) throw new KafkaError(failed.length, `acks=0 produce failed: ${failed.join("; ")}`);
+    if (failed.length > 0) {
+      const { t, p } = failed[0]!;
+      throw new KafkaError(
+        p.errorCode,
+        `Closing the acks=0 connection: produce to ${t.name}-${p.index} failed with ${p.errorCode} (${
+          p.errorMessage ?? "no message"
+        }).`,
+      );
+    }
     return null;
   }
   return createProduceResponse({ responses, throttleTimeMs: 0 });

@@ -214,7 +214,7 @@ Deno.test({
         match(described.stdout, /^Dynamic configs for topic orders are:\n/);
         match(
           described.stdout,
-          /  cleanup.policy=compact sensitive=false synonyms=\{DYNAMIC_TOPIC_CONFIG:cleanup.policy=compact/,
+          / {2}cleanup.policy=compact sensitive=false synonyms=\{DYNAMIC_TOPIC_CONFIG:cleanup.policy=compact/,
         );
         const removed = await run([
           "configs",

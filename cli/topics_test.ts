@@ -1,0 +1,91 @@
+import { deepEqual as assertEquals, throws as assertThrows } from "node:assert/strict";
+import { filterTopics, formatTopicDescription, parseTopicsArgs } from "./topics.ts";
+import { UsageError } from "./command.ts";
+
+const B = ["--bootstrap-server", "127.0.0.1:9092"];
+
+Deno.test("topics needs exactly one action and a bootstrap server", () => {
+  assertThrows(() => parseTopicsArgs([...B]), UsageError);
+  assertThrows(() => parseTopicsArgs([...B, "--list", "--describe"]), UsageError);
+  assertThrows(() => parseTopicsArgs(["--list"]), /missing required option --bootstrap-server/);
+});
+
+Deno.test("topics --create collects repeatable --config and numeric flags", () => {
+  const a = parseTopicsArgs([
+    ...B,
+    "--create",
+    "--topic",
+    "t",
+    "--partitions",
+    "3",
+    "--replication-factor",
+    "1",
+    "--config",
+    "retention.ms=1000",
+    "--config",
+    "cleanup.policy=compact",
+    "--if-not-exists",
+  ]);
+  assertEquals(a.action, "create");
+  assertEquals(a.partitions, 3);
+  assertEquals(a.replicationFactor, 1);
+  assertEquals([...a.configs], [["retention.ms", "1000"], ["cleanup.policy", "compact"]]);
+  assertEquals(a.ifNotExists, true);
+});
+
+Deno.test("topics rejects bad partition counts and alter without partitions", () => {
+  assertThrows(
+    () => parseTopicsArgs([...B, "--create", "--topic", "t", "--partitions", "0"]),
+    /greater than 0/,
+  );
+  assertThrows(() => parseTopicsArgs([...B, "--alter", "--topic", "t"]), /--partitions/);
+  assertThrows(() => parseTopicsArgs([...B, "--create"]), /needs --topic/);
+  assertThrows(
+    () => parseTopicsArgs([...B, "--create", "--topic", "t", "--partitions", "x"]),
+    /integer/,
+  );
+});
+
+Deno.test("describe prints Kafka's topic line and per-partition lines", () => {
+  const lines = formatTopicDescription({
+    name: "orders",
+    topicId: "xJv2bEa5Q6mbxM0Qd7bKdg",
+    isInternal: false,
+    partitions: [
+      { partition: 0, leader: 1, replicas: [1, 2], isr: [1, 2], elr: [], lastKnownElr: [] },
+      { partition: 1, leader: -1, replicas: [2, 1], isr: [], elr: null, lastKnownElr: null },
+    ],
+  }, [
+    {
+      name: "retention.ms",
+      value: "1000",
+      source: 1,
+      isDefault: false,
+      readOnly: false,
+      sensitive: false,
+      synonyms: [],
+    },
+    {
+      name: "segment.bytes",
+      value: "1073741824",
+      source: 5,
+      isDefault: true,
+      readOnly: false,
+      sensitive: false,
+      synonyms: [],
+    },
+  ]);
+  assertEquals(lines, [
+    "Topic: orders\tTopicId: xJv2bEa5Q6mbxM0Qd7bKdg\tPartitionCount: 2\tReplicationFactor: 2\tConfigs: retention.ms=1000",
+    "\tTopic: orders\tPartition: 0\tLeader: 1\tReplicas: 1,2\tIsr: 1,2\tElr: \tLastKnownElr: ",
+    "\tTopic: orders\tPartition: 1\tLeader: none\tReplicas: 2,1\tIsr: \tElr: N/A\tLastKnownElr: N/A",
+  ]);
+});
+
+Deno.test("--topic is a whole-name regular expression and --exclude-internal hides internal topics", () => {
+  const all = ["__consumer_offsets", "orders", "orders-dlq", "payments"];
+  assertEquals(filterTopics(all, "orders", false), ["orders"]);
+  assertEquals(filterTopics(all, "orders.*", false), ["orders", "orders-dlq"]);
+  assertEquals(filterTopics(all, "orders,payments", false), ["orders", "payments"]);
+  assertEquals(filterTopics(all, undefined, true), ["orders", "orders-dlq", "payments"]);
+});

@@ -1,0 +1,333 @@
+/**
+ * Fetch (v4-v17) for data partitions, Kafka's `KafkaApis.handleFetchRequest` +
+ * `ReplicaManager.fetchMessages` + `DelayedFetch`.
+ *
+ * - Sessions (v7+, KIP-227) through `node/fetch_session.ts`; v4-v6 are sessionless.
+ * - v13+ names topics by id: an id the image does not know -> UNKNOWN_TOPIC_ID.
+ * - Reads stored bytes as they are (never re-encoded) up to the high watermark (read_uncommitted)
+ *   or the last stable offset (read_committed; equal, as no transaction is ever open, and
+ *   abortedTransactions is then an empty list); followers (replicaId >= 0) read up to the log end.
+ * - Byte limits as Kafka: the response limit is min(maxBytes, fetch.max.bytes); each partition
+ *   reads at most min(partitionMaxBytes, what the response has left); the first partition that
+ *   has data returns at least one whole batch even when it is larger than both limits.
+ * - Long poll: unless maxWaitMs <= 0, minBytes is reached, or a partition has an error, the
+ *   request waits (at most maxWaitMs, bounded by {@link FETCH_WAIT_MS_MAX}) for the high
+ *   watermark of one of its partitions to move, then reads again.
+ * - An empty partition answer carries an empty record set, never null.
+ * - `__cluster_metadata` is not served here (it is no topic of the image): the raft Fetch runs on
+ *   the controller listener.
+ *
+ * @module
+ */
+import type { ApiHandler } from "../dispatcher.ts";
+import { KafkaError } from "../protocol/errors.ts";
+import { ErrorCode } from "../protocol/generated/errors.ts";
+import type { FetchRequest } from "../protocol/generated/fetch_request.ts";
+import {
+  createEpochEndOffset,
+  createFetchableTopicResponse,
+  createFetchResponse,
+  createPartitionData,
+  type FetchResponse,
+  type PartitionData,
+} from "../protocol/generated/fetch_response.ts";
+import { ZERO_UUID } from "../protocol/uuid.ts";
+import {
+  type FetchContext,
+  type FetchTarget,
+  type ForgottenTarget,
+  type PartitionOutcome,
+  targetKey,
+} from "../../node/fetch_session.ts";
+import { IsolationLevel, type Partition } from "../../node/partition.ts";
+import type { ReplicaAccess } from "../../node/replica_access.ts";
+
+/** Longest a fetch waits, whatever maxWaitMs says. */
+export const FETCH_WAIT_MS_MAX = 30_000;
+/** Bound on re-reads of one long-polling fetch. */
+const FETCH_ROUNDS_MAX = 10_000;
+const EMPTY_RECORDS = new Uint8Array(0);
+
+/**
+ * The Fetch handler.
+ *
+ * @example
+ * ```ts ignore
+ * dispatcher.register(ApiKey.FETCH, fetchHandler(replicaManager));
+ * ```
+ */
+export function fetchHandler(replicas: ReplicaAccess): ApiHandler<FetchRequest, FetchResponse> {
+  return {
+    minVersion: 4,
+    maxVersion: 17,
+    handle: (request, context) => handleFetch(replicas, request, context.apiVersion),
+  };
+}
+
+interface ReadOutcome {
+  data: PartitionData;
+  outcome: PartitionOutcome;
+  /** The partition to wait on, when the read succeeded. */
+  partition: Partition | null;
+}
+
+interface FetchParams {
+  isolationLevel: number;
+  fromFollower: boolean;
+  usesTopicIds: boolean;
+}
+
+function errorData(partitionIndex: number, errorCode: number): ReadOutcome {
+  return {
+    data: createPartitionData({
+      partitionIndex,
+      errorCode,
+      highWatermark: -1n,
+      lastStableOffset: -1n,
+      logStartOffset: -1n,
+      records: EMPTY_RECORDS,
+    }),
+    outcome: {
+      errorCode,
+      highWatermark: -1,
+      lastStableOffset: -1,
+      logStartOffset: -1,
+      recordsBytes: 0,
+      diverging: false,
+    },
+    partition: null,
+  };
+}
+
+async function readTarget(
+  replicas: ReplicaAccess,
+  t: FetchTarget,
+  limits: { maxBytes: number; minOneMessage: boolean },
+  params: FetchParams,
+): Promise<ReadOutcome> {
+  if (params.usesTopicIds && t.topic === "") {
+    return errorData(t.partition, ErrorCode.UNKNOWN_TOPIC_ID);
+  }
+  const found = replicas.leaderPartition(t.topic, t.partition);
+  if (found.partition === null) return errorData(t.partition, found.errorCode);
+  const p = found.partition;
+  const epochError = p.checkLeaderEpoch(t.currentLeaderEpoch);
+  if (epochError !== ErrorCode.NONE) return errorData(t.partition, epochError);
+  const base = {
+    partitionIndex: t.partition,
+    abortedTransactions: params.isolationLevel === IsolationLevel.READ_COMMITTED ? [] : null,
+    preferredReadReplica: -1,
+  };
+  if (t.lastFetchedEpoch >= 0) {
+    // KIP-320/KIP-595 divergence: the fetcher's last epoch ends before its fetch offset here.
+    const end = p.log.endOffsetForLeaderEpoch(t.lastFetchedEpoch);
+    if (end.epoch < t.lastFetchedEpoch || end.endOffset < t.fetchOffset) {
+      const hw = p.highWatermark;
+      return {
+        data: createPartitionData({
+          ...base,
+          highWatermark: BigInt(hw),
+          lastStableOffset: BigInt(p.lastStableOffset),
+          logStartOffset: BigInt(p.logStartOffset),
+          divergingEpoch: createEpochEndOffset({
+            epoch: end.epoch,
+            endOffset: BigInt(end.endOffset),
+          }),
+          records: EMPTY_RECORDS,
+        }),
+        outcome: {
+          errorCode: 0,
+          highWatermark: hw,
+          lastStableOffset: p.lastStableOffset,
+          logStartOffset: p.logStartOffset,
+          recordsBytes: 0,
+          diverging: true,
+        },
+        partition: p,
+      };
+    }
+  }
+  try {
+    const read = await p.read(t.fetchOffset, {
+      maxBytes: limits.maxBytes,
+      minOneMessage: limits.minOneMessage,
+      isolationLevel: params.isolationLevel,
+      upToLogEnd: params.fromFollower,
+    });
+    return {
+      data: createPartitionData({
+        ...base,
+        highWatermark: BigInt(read.highWatermark),
+        lastStableOffset: BigInt(read.lastStableOffset),
+        logStartOffset: BigInt(read.logStartOffset),
+        records: read.records,
+      }),
+      outcome: {
+        errorCode: 0,
+        highWatermark: read.highWatermark,
+        lastStableOffset: read.lastStableOffset,
+        logStartOffset: read.logStartOffset,
+        recordsBytes: read.records.length,
+        diverging: false,
+      },
+      partition: p,
+    };
+  } catch (error) {
+    if (error instanceof KafkaError) return errorData(t.partition, error.code);
+    replicas.ctx.logger.error(
+      `Fetch from ${t.topic}-${t.partition} failed: ${(error as Error).stack ?? error}`,
+    );
+    return errorData(t.partition, ErrorCode.KAFKA_STORAGE_ERROR);
+  }
+}
+
+/** Reads every target in order under the response byte limit (Kafka's `readFromLog`). */
+async function readAll(
+  replicas: ReplicaAccess,
+  targets: readonly FetchTarget[],
+  responseMaxBytes: number,
+  params: FetchParams,
+): Promise<ReadOutcome[]> {
+  let limitBytes = responseMaxBytes;
+  let minOneMessage = true;
+  const out: ReadOutcome[] = [];
+  for (const t of targets) {
+    const r = await readTarget(
+      replicas,
+      t,
+      { maxBytes: Math.max(0, Math.min(t.maxBytes, limitBytes)), minOneMessage },
+      params,
+    );
+    const size = r.outcome.recordsBytes;
+    if (size > 0) minOneMessage = false;
+    limitBytes = Math.max(0, limitBytes - size);
+    out.push(r);
+  }
+  return out;
+}
+
+/** Resolves when one partition's high watermark moves past what was read, or after `waitMs`. */
+function waitForData(reads: readonly ReadOutcome[], waitMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const removers: (() => void)[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      for (const remove of removers) remove();
+      resolve();
+    };
+    for (const r of reads) {
+      if (r.partition === null) continue;
+      removers.push(r.partition.onHighWatermarkChange(finish));
+      if (r.partition.closed || r.partition.highWatermark !== r.outcome.highWatermark) finish();
+    }
+    if (!done) timer = setTimeout(finish, waitMs);
+  });
+}
+
+function resolveTargets(replicas: ReplicaAccess, request: FetchRequest, usesTopicIds: boolean) {
+  const image = replicas.ctx.metadata.image;
+  const names = (topic: string, topicId: string) =>
+    usesTopicIds
+      ? { topic: image.topics.byId.get(topicId)?.name ?? "", topicId }
+      : { topic, topicId: image.topics.byName.get(topic)?.id ?? ZERO_UUID };
+  const targets: FetchTarget[] = request.topics.flatMap((t) => {
+    const n = names(t.topic, t.topicId);
+    return t.partitions.map((p) => ({
+      ...n,
+      partition: p.partition,
+      fetchOffset: Number(p.fetchOffset),
+      maxBytes: p.partitionMaxBytes,
+      currentLeaderEpoch: p.currentLeaderEpoch,
+      lastFetchedEpoch: p.lastFetchedEpoch,
+    }));
+  });
+  const forgotten: ForgottenTarget[] = request.forgottenTopicsData.flatMap((t) => {
+    const n = names(t.topic, t.topicId);
+    return t.partitions.map((partition) => ({ ...n, partition }));
+  });
+  return { targets, forgotten };
+}
+
+async function handleFetch(
+  replicas: ReplicaAccess,
+  request: FetchRequest,
+  version: number,
+): Promise<FetchResponse> {
+  const usesTopicIds = version >= 13;
+  const replicaId = version >= 15 ? request.replicaState.replicaId : request.replicaId;
+  const params: FetchParams = {
+    isolationLevel: request.isolationLevel,
+    fromFollower: replicaId >= 0,
+    usesTopicIds,
+  };
+  const { targets, forgotten } = resolveTargets(replicas, request, usesTopicIds);
+  const nowMs = Date.now();
+  const sessionRequest = {
+    sessionId: version >= 7 ? request.sessionId : 0,
+    sessionEpoch: version >= 7 ? request.sessionEpoch : -1,
+    targets,
+    forgotten,
+    usesTopicIds,
+    privileged: params.fromFollower,
+    nowMs,
+  };
+  const context: FetchContext = replicas.fetchSessions.newContext(sessionRequest);
+  if (context.kind === "error") {
+    return createFetchResponse({ errorCode: context.errorCode, sessionId: 0, responses: [] });
+  }
+  const config = replicas.ctx.config;
+  const responseMaxBytes = Math.min(
+    request.maxBytes,
+    params.fromFollower ? replicaResponseMaxBytes(config.values) : config.fetchMaxBytes,
+  );
+  const waitMs = Math.min(Math.max(0, request.maxWaitMs), FETCH_WAIT_MS_MAX);
+  const deadline = nowMs + waitMs;
+  let reads: ReadOutcome[] = [];
+  for (let round = 0; round < FETCH_ROUNDS_MAX; round++) {
+    reads = await readAll(replicas, context.targets, responseMaxBytes, params);
+    const bytes = reads.reduce((sum, r) => sum + r.outcome.recordsBytes, 0);
+    const settled = waitMs === 0 || context.targets.length === 0 || bytes >= request.minBytes ||
+      reads.some((r) => r.outcome.errorCode !== ErrorCode.NONE || r.outcome.diverging);
+    const remainingMs = deadline - Date.now();
+    if (settled || remainingMs <= 0) break;
+    await waitForData(reads, remainingMs);
+  }
+  const outcomes = new Map<string, PartitionOutcome>();
+  context.targets.forEach((t, i) => outcomes.set(targetKey(t, usesTopicIds), reads[i]!.outcome));
+  const { sessionId, include } = replicas.fetchSessions.complete(context, outcomes, Date.now());
+  return createFetchResponse({
+    errorCode: ErrorCode.NONE,
+    sessionId,
+    responses: groupByTopic(context.targets, reads, (t) => include(targetKey(t, usesTopicIds))),
+  });
+}
+
+/** `replica.fetch.response.max.bytes` (10 MiB by default). */
+function replicaResponseMaxBytes(values: ReadonlyMap<string, unknown>): number {
+  const v = values.get("replica.fetch.response.max.bytes");
+  return typeof v === "number" ? v : 10 * 1024 * 1024;
+}
+
+/** Consecutive targets of one topic share a topic entry, in fetch order. */
+function groupByTopic(
+  targets: readonly FetchTarget[],
+  reads: readonly ReadOutcome[],
+  include: (t: FetchTarget) => boolean,
+) {
+  const responses: ReturnType<typeof createFetchableTopicResponse>[] = [];
+  targets.forEach((t, i) => {
+    if (!include(t)) return;
+    const last = responses.at(-1);
+    const sameTopic = last !== undefined && last.topic === t.topic && last.topicId === t.topicId;
+    const entry = sameTopic
+      ? last
+      : createFetchableTopicResponse({ topic: t.topic, topicId: t.topicId, partitions: [] });
+    if (!sameTopic) responses.push(entry);
+    entry.partitions.push(reads[i]!.data);
+  });
+  return responses;
+}
