@@ -174,11 +174,21 @@ export class Dispatcher {
       throw error;
     }
     if (response === null) return null;
-    return this.#frame(apiKey, version, header.correlationId, response);
+    try {
+      return this.#frame(apiKey, version, header.correlationId, response);
+    } catch (error) {
+      this.#options.logger.error(
+        `Cannot encode the ${api.name} v${version} response to ${info.clientHost}: ${
+          (error as Error).stack ?? error
+        }`,
+      );
+      throw error;
+    }
   };
 
   #frame(apiKey: number, version: number, correlationId: number, body: unknown): Uint8Array {
     const w = new Writer(1024);
+    w.dropAbsentFields = true;
     const sizeAt = w.reserveSizePrefix();
     writeResponseHeader(w, { apiKey, apiVersion: version, correlationId });
     if (apiKey === ApiKey.API_VERSIONS) {

@@ -63,24 +63,27 @@ export function encodeGroupRecordKey(record: GroupRecord): Uint8Array {
 
 /** Encodes one record's value (int16 value version, then the body), or null for a tombstone. */
 export function encodeGroupRecordValue(record: GroupRecord): Uint8Array | null {
-  if (record.value === null) return null;
   const w = new Writer(128);
-  w.int16(record.valueVersion);
   if (record.type === "offsetCommit") {
     const v = record.value;
+    if (v === null) return null;
+    w.int16(record.valueVersion);
     writeOffsetCommitValue(
       w,
       record.valueVersion,
       createOffsetCommitValue({
         offset: BigInt(v.offset),
-        leaderEpoch: v.leaderEpoch,
+        // Both fields are ignorable: value v1 has no leader epoch, v3 no expire timestamp.
+        leaderEpoch: record.valueVersion >= 3 ? v.leaderEpoch : -1,
         metadata: v.metadata,
         commitTimestamp: BigInt(v.commitTimestamp),
-        expireTimestamp: BigInt(v.expireTimestamp),
+        expireTimestamp: record.valueVersion === 1 ? BigInt(v.expireTimestamp) : -1n,
       }),
     );
   } else {
-    const v = (record as Extract<GroupRecord, { type: "groupMetadata" }>).value!;
+    const v = record.value;
+    if (v === null) return null;
+    w.int16(record.valueVersion);
     writeGroupMetadataValue(
       w,
       record.valueVersion,

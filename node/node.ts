@@ -27,6 +27,9 @@ import { registerDescribeConfigs } from "../net/handlers/describe_configs.ts";
 import { registerDescribeCluster } from "../net/handlers/describe_cluster.ts";
 import { controllerConfigHooks } from "../net/handlers/config_validation.ts";
 import { createLogger } from "./logger.ts";
+import { ReplicaManager } from "./replica_manager.ts";
+import { GroupManager } from "./group_manager.ts";
+import { offsetsLogStore } from "./group_log_store.ts";
 import type { FeatureInfo } from "../net/dispatcher.ts";
 
 /** Options for {@link startNode}. */
@@ -269,9 +272,18 @@ export async function startNode(
         maxVersion: 2,
         handle: () => describeQuorum(),
       });
+      const replicas = new ReplicaManager(ctx);
+      replicas.registerHandlers(dispatcher);
+      const groups = new GroupManager(ctx, offsetsLogStore(replicas));
+      groups.registerHandlers(dispatcher);
       const brokerLifecycle = lifecycle;
       await brokerLifecycle.start();
       stack.push(() => brokerLifecycle.shutdown());
+      // Only once caught up: the replica manager deletes local logs the image does not assign here.
+      await replicas.start();
+      stack.push(() => replicas.close());
+      await groups.start();
+      stack.push(() => groups.close());
       const brokerListeners = config.listeners.filter(
         (l) => !config.controllerListenerNames.includes(l.listenerName),
       );

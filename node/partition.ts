@@ -286,7 +286,7 @@ export class Partition {
     };
   }
 
-  /** Bytes readable from `fetchOffset` up to the bound, or -1 when the offset is out of range. */
+  /** The first record with a timestamp >= `timestampMs`, or null (ListOffsets). */
   offsetForTimestamp(timestampMs: number): TimestampAndOffset | null {
     return this.log.offsetForTimestamp(timestampMs);
   }

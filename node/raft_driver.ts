@@ -25,10 +25,16 @@ export const QUORUM_STATE_FILE = "quorum-state";
 /** Tick period of the raft core, in milliseconds. */
 const TICK_INTERVAL_MS = 10;
 
-/** Carries raft messages to other nodes; incoming ones arrive through `RaftDriver.deliver`. */
+/**
+ * Carries raft messages to other nodes; incoming ones arrive through `RaftDriver.deliver`.
+ * `send` never throws and never blocks: the network is lossy and the core retries.
+ */
 export interface RaftTransport {
   send(message: RaftMessage): void;
-  close(): void;
+  /** Stops the transport; the driver awaits it on shutdown (after resigning). */
+  close(): void | Promise<void>;
+  /** Called once by {@link RaftDriver.start} so the transport can deliver incoming messages. */
+  attach?(driver: RaftDriver): void;
 }
 
 /** A transport for a quorum of one: there is nobody to talk to. */
@@ -150,6 +156,7 @@ export class RaftDriver {
   static async start(options: RaftDriverOptions): Promise<RaftDriver> {
     const state = await readQuorumState(options.metadataLogDir);
     const driver = new RaftDriver(options, state);
+    driver.#transport.attach?.(driver);
     driver.#timer = setInterval(
       () => driver.#input((now) => driver.#raft.tick(now)),
       TICK_INTERVAL_MS,
@@ -178,6 +185,10 @@ export class RaftDriver {
   }
   get voters(): ReadonlySet<number> {
     return this.#raft.voters;
+  }
+  /** False for an observer (a broker-only node: not in the voter set). */
+  get isVoter(): boolean {
+    return this.#raft.isVoter;
   }
   /** True when this node leads and its LeaderChange record has committed. */
   get isLeaderReady(): boolean {
@@ -219,7 +230,7 @@ export class RaftDriver {
     await this.#idle();
     this.#stopped = true;
     clearInterval(this.#timer);
-    this.#transport.close();
+    await this.#transport.close();
     this.#failWaiters(new NotLeaderError("The raft replica is shutting down"));
     await this.#options.log.close();
   }

@@ -623,7 +623,7 @@ class FileEmitter {
   }
 
   absentCheck(s: StructDef, f: FieldSpec): string {
-    return `if (${
+    return `if (!w.dropAbsentFields && ${
       this.nonDefault(f, `m.${camelCase(f.name)}`)
     }) {\nthrow new EncodeError(\`Cannot write ${s.name}.${
       camelCase(f.name)

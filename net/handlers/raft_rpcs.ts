@@ -32,7 +32,7 @@ import * as endReq from "../protocol/generated/end_quorum_epoch_request.ts";
 import * as endRes from "../protocol/generated/end_quorum_epoch_response.ts";
 import * as fetchReq from "../protocol/generated/fetch_request.ts";
 import * as fetchRes from "../protocol/generated/fetch_response.ts";
-import * as snapReq from "../protocol/generated/fetch_snapshot_request.ts";
+import type * as snapReq from "../protocol/generated/fetch_snapshot_request.ts";
 import * as snapRes from "../protocol/generated/fetch_snapshot_response.ts";
 import * as quorumRes from "../protocol/generated/describe_quorum_response.ts";
 import { RAFT_ERROR_CODES, type RaftErrorName } from "../../core/raft/errors.ts";
@@ -163,7 +163,10 @@ function preVoteField(): UnknownTaggedField[] {
 }
 
 function highWatermarkField(highWatermark: number): UnknownTaggedField[] {
-  return [{ tag: FETCHER_HIGH_WATERMARK_TAG, data: new Writer(8).int64(BigInt(highWatermark)).finish() }];
+  return [{
+    tag: FETCHER_HIGH_WATERMARK_TAG,
+    data: new Writer(8).int64(BigInt(highWatermark)).finish(),
+  }];
 }
 
 function readHighWatermarkField(fields: readonly UnknownTaggedField[]): number {
@@ -201,7 +204,12 @@ function leaderEndpointsOf(
 ): { nodeId: number; host: string; port: number; _unknownTaggedFields: [] }[] {
   const endpoint = leaderId === NO_NODE ? undefined : exchange.endpointOf(leaderId);
   return endpoint
-    ? [{ nodeId: endpoint.nodeId, host: endpoint.host, port: endpoint.port, _unknownTaggedFields: [] }]
+    ? [{
+      nodeId: endpoint.nodeId,
+      host: endpoint.host,
+      port: endpoint.port,
+      _unknownTaggedFields: [],
+    }]
     : [];
 }
 
@@ -557,7 +565,9 @@ export async function handleBeginQuorumEpoch(
 ): Promise<beginRes.BeginQuorumEpochResponse> {
   const { exchange } = options;
   if (!clusterIdMatches(options.clusterId, request.clusterId)) {
-    return beginRes.createBeginQuorumEpochResponse({ errorCode: ErrorCode.INCONSISTENT_CLUSTER_ID });
+    return beginRes.createBeginQuorumEpochResponse({
+      errorCode: ErrorCode.INCONSISTENT_CLUSTER_ID,
+    });
   }
   const p = singlePartition(request.topics);
   if (p === null || p.leaderId < 0) {
@@ -711,7 +721,9 @@ async function fetchMetadataPartition(
     return failed(ErrorCode.INVALID_REQUEST);
   }
   const maxWaitMs = Math.max(0, Math.min(request.maxWaitMs, FETCH_WAIT_MAX_MS));
-  const partitionMaxBytes = partition.partitionMaxBytes > 0 ? partition.partitionMaxBytes : Infinity;
+  const partitionMaxBytes = partition.partitionMaxBytes > 0
+    ? partition.partitionMaxBytes
+    : Infinity;
   const response = await exchange.exchange({
     type: "FetchRequest",
     from: replicaId,
@@ -873,7 +885,9 @@ export function describeQuorumResponse(
     nodes: inputs.voterEndpoints.map((v) =>
       quorumRes.createNode({
         nodeId: v.nodeId,
-        listeners: [quorumRes.createListener({ name: inputs.listenerName, host: v.host, port: v.port })],
+        listeners: [
+          quorumRes.createListener({ name: inputs.listenerName, host: v.host, port: v.port }),
+        ],
       })
     ),
   });

@@ -53,6 +53,13 @@ export class Writer {
   #view: DataView;
   #len = 0;
 
+  /**
+   * When true, generated writers silently drop non-default values of fields that do not exist
+   * at the chosen version instead of throwing EncodeError. Servers set it for responses: a field
+   * an older client cannot read is simply not sent, as Kafka's handlers do by version checks.
+   */
+  dropAbsentFields = false;
+
   constructor(initialCapacityBytes = 256) {
     this.#buf = new Uint8Array(Math.max(16, initialCapacityBytes));
     this.#view = new DataView(this.#buf.buffer);

@@ -18,6 +18,9 @@ import { FileLog } from "./file_log.ts";
 import { type LogConfig, logConfig } from "./log_config.ts";
 import type { LogWarn } from "./log_segment.ts";
 
+/** `__cluster_metadata-0`: kept in a log dir but owned by the raft replica, never by this manager. */
+const METADATA_PARTITION_DIR = "__cluster_metadata-0";
+
 export const RECOVERY_POINT_CHECKPOINT_FILE = "recovery-point-offset-checkpoint";
 export const LOG_START_OFFSET_CHECKPOINT_FILE = "log-start-offset-checkpoint";
 export const CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown";
@@ -118,6 +121,8 @@ export class LogManager {
         this.#warn(`Removed partition directory ${entry.name} left from an unfinished delete`);
         continue;
       }
+      // The metadata partition belongs to the raft replica (node/metadata_log.ts), as in Kafka.
+      if (entry.name === METADATA_PARTITION_DIR) continue;
       const m = PARTITION_DIR_PATTERN.exec(entry.name);
       if (m) found.push({ topic: m[1]!, partition: Number(m[2]) });
     }

@@ -86,7 +86,7 @@ export function writeAddPartitionsToTxnRequest(
   if (version >= 4) {
     w.compactArray(m.transactions, (w, e) => writeAddPartitionsToTxnTransaction(w, version, e));
   } else {
-    if (m.transactions.length !== 0) {
+    if (!w.dropAbsentFields && m.transactions.length !== 0) {
       throw new EncodeError(
         `Cannot write AddPartitionsToTxnRequest.transactions at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -99,7 +99,7 @@ export function writeAddPartitionsToTxnRequest(
       w.string(m.v3AndBelowTransactionalId);
     }
   } else {
-    if (m.v3AndBelowTransactionalId !== "") {
+    if (!w.dropAbsentFields && m.v3AndBelowTransactionalId !== "") {
       throw new EncodeError(
         `Cannot write AddPartitionsToTxnRequest.v3AndBelowTransactionalId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -108,7 +108,7 @@ export function writeAddPartitionsToTxnRequest(
   if (version <= 3) {
     w.int64(m.v3AndBelowProducerId);
   } else {
-    if (m.v3AndBelowProducerId !== 0n) {
+    if (!w.dropAbsentFields && m.v3AndBelowProducerId !== 0n) {
       throw new EncodeError(
         `Cannot write AddPartitionsToTxnRequest.v3AndBelowProducerId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -117,7 +117,7 @@ export function writeAddPartitionsToTxnRequest(
   if (version <= 3) {
     w.int16(m.v3AndBelowProducerEpoch);
   } else {
-    if (m.v3AndBelowProducerEpoch !== 0) {
+    if (!w.dropAbsentFields && m.v3AndBelowProducerEpoch !== 0) {
       throw new EncodeError(
         `Cannot write AddPartitionsToTxnRequest.v3AndBelowProducerEpoch at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -130,7 +130,7 @@ export function writeAddPartitionsToTxnRequest(
       w.array(m.v3AndBelowTopics, (w, e) => writeAddPartitionsToTxnTopic(w, version, e));
     }
   } else {
-    if (m.v3AndBelowTopics.length !== 0) {
+    if (!w.dropAbsentFields && m.v3AndBelowTopics.length !== 0) {
       throw new EncodeError(
         `Cannot write AddPartitionsToTxnRequest.v3AndBelowTopics at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -207,7 +207,7 @@ export function writeAddPartitionsToTxnTransaction(
   if (version >= 4) {
     w.compactString(m.transactionalId);
   } else {
-    if (m.transactionalId !== "") {
+    if (!w.dropAbsentFields && m.transactionalId !== "") {
       throw new EncodeError(
         `Cannot write AddPartitionsToTxnTransaction.transactionalId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -216,7 +216,7 @@ export function writeAddPartitionsToTxnTransaction(
   if (version >= 4) {
     w.int64(m.producerId);
   } else {
-    if (m.producerId !== 0n) {
+    if (!w.dropAbsentFields && m.producerId !== 0n) {
       throw new EncodeError(
         `Cannot write AddPartitionsToTxnTransaction.producerId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -225,7 +225,7 @@ export function writeAddPartitionsToTxnTransaction(
   if (version >= 4) {
     w.int16(m.producerEpoch);
   } else {
-    if (m.producerEpoch !== 0) {
+    if (!w.dropAbsentFields && m.producerEpoch !== 0) {
       throw new EncodeError(
         `Cannot write AddPartitionsToTxnTransaction.producerEpoch at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -234,7 +234,7 @@ export function writeAddPartitionsToTxnTransaction(
   if (version >= 4) {
     w.bool(m.verifyOnly);
   } else {
-    if (m.verifyOnly !== false) {
+    if (!w.dropAbsentFields && m.verifyOnly !== false) {
       throw new EncodeError(
         `Cannot write AddPartitionsToTxnTransaction.verifyOnly at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -243,7 +243,7 @@ export function writeAddPartitionsToTxnTransaction(
   if (version >= 4) {
     w.compactArray(m.topics, (w, e) => writeAddPartitionsToTxnTopic(w, version, e));
   } else {
-    if (m.topics.length !== 0) {
+    if (!w.dropAbsentFields && m.topics.length !== 0) {
       throw new EncodeError(
         `Cannot write AddPartitionsToTxnTransaction.topics at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -86,7 +86,7 @@ export function writeAddPartitionsToTxnResponse(
   if (version >= 4) {
     w.compactArray(m.resultsByTransaction, (w, e) => writeAddPartitionsToTxnResult(w, version, e));
   } else {
-    if (m.resultsByTransaction.length !== 0) {
+    if (!w.dropAbsentFields && m.resultsByTransaction.length !== 0) {
       throw new EncodeError(
         `Cannot write AddPartitionsToTxnResponse.resultsByTransaction at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -105,7 +105,7 @@ export function writeAddPartitionsToTxnResponse(
       );
     }
   } else {
-    if (m.resultsByTopicV3AndBelow.length !== 0) {
+    if (!w.dropAbsentFields && m.resultsByTopicV3AndBelow.length !== 0) {
       throw new EncodeError(
         `Cannot write AddPartitionsToTxnResponse.resultsByTopicV3AndBelow at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -169,7 +169,7 @@ export function writeAddPartitionsToTxnResult(
   if (version >= 4) {
     w.compactString(m.transactionalId);
   } else {
-    if (m.transactionalId !== "") {
+    if (!w.dropAbsentFields && m.transactionalId !== "") {
       throw new EncodeError(
         `Cannot write AddPartitionsToTxnResult.transactionalId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -178,7 +178,7 @@ export function writeAddPartitionsToTxnResult(
   if (version >= 4) {
     w.compactArray(m.topicResults, (w, e) => writeAddPartitionsToTxnTopicResult(w, version, e));
   } else {
-    if (m.topicResults.length !== 0) {
+    if (!w.dropAbsentFields && m.topicResults.length !== 0) {
       throw new EncodeError(
         `Cannot write AddPartitionsToTxnResult.topicResults at version ${version}: the field is absent there and its value is not the default`,
       );

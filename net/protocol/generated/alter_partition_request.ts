@@ -171,7 +171,7 @@ export function writePartitionData(w: Writer, version: number, m: PartitionData)
   if (version <= 2) {
     w.compactArray(m.newIsr, (w, e) => w.int32(e));
   } else {
-    if (m.newIsr.length !== 0) {
+    if (!w.dropAbsentFields && m.newIsr.length !== 0) {
       throw new EncodeError(
         `Cannot write PartitionData.newIsr at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -180,7 +180,7 @@ export function writePartitionData(w: Writer, version: number, m: PartitionData)
   if (version >= 3) {
     w.compactArray(m.newIsrWithEpochs, (w, e) => writeBrokerState(w, version, e));
   } else {
-    if (m.newIsrWithEpochs.length !== 0) {
+    if (!w.dropAbsentFields && m.newIsrWithEpochs.length !== 0) {
       throw new EncodeError(
         `Cannot write PartitionData.newIsrWithEpochs at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -189,7 +189,7 @@ export function writePartitionData(w: Writer, version: number, m: PartitionData)
   if (version >= 1) {
     w.int8(m.leaderRecoveryState);
   } else {
-    if (m.leaderRecoveryState !== 0) {
+    if (!w.dropAbsentFields && m.leaderRecoveryState !== 0) {
       throw new EncodeError(
         `Cannot write PartitionData.leaderRecoveryState at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -236,7 +236,7 @@ export function writeBrokerState(w: Writer, version: number, m: BrokerState): vo
   if (version >= 3) {
     w.int32(m.brokerId);
   } else {
-    if (m.brokerId !== 0) {
+    if (!w.dropAbsentFields && m.brokerId !== 0) {
       throw new EncodeError(
         `Cannot write BrokerState.brokerId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -245,7 +245,7 @@ export function writeBrokerState(w: Writer, version: number, m: BrokerState): vo
   if (version >= 3) {
     w.int64(m.brokerEpoch);
   } else {
-    if (m.brokerEpoch !== -1n) {
+    if (!w.dropAbsentFields && m.brokerEpoch !== -1n) {
       throw new EncodeError(
         `Cannot write BrokerState.brokerEpoch at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -254,7 +254,7 @@ export function writeSupportedFeatureKey(w: Writer, version: number, m: Supporte
   if (version >= 3) {
     w.compactString(m.name);
   } else {
-    if (m.name !== "") {
+    if (!w.dropAbsentFields && m.name !== "") {
       throw new EncodeError(
         `Cannot write SupportedFeatureKey.name at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -263,7 +263,7 @@ export function writeSupportedFeatureKey(w: Writer, version: number, m: Supporte
   if (version >= 3) {
     w.int16(m.minVersion);
   } else {
-    if (m.minVersion !== 0) {
+    if (!w.dropAbsentFields && m.minVersion !== 0) {
       throw new EncodeError(
         `Cannot write SupportedFeatureKey.minVersion at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -272,7 +272,7 @@ export function writeSupportedFeatureKey(w: Writer, version: number, m: Supporte
   if (version >= 3) {
     w.int16(m.maxVersion);
   } else {
-    if (m.maxVersion !== 0) {
+    if (!w.dropAbsentFields && m.maxVersion !== 0) {
       throw new EncodeError(
         `Cannot write SupportedFeatureKey.maxVersion at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -334,7 +334,7 @@ export function writeFinalizedFeatureKey(w: Writer, version: number, m: Finalize
   if (version >= 3) {
     w.compactString(m.name);
   } else {
-    if (m.name !== "") {
+    if (!w.dropAbsentFields && m.name !== "") {
       throw new EncodeError(
         `Cannot write FinalizedFeatureKey.name at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -343,7 +343,7 @@ export function writeFinalizedFeatureKey(w: Writer, version: number, m: Finalize
   if (version >= 3) {
     w.int16(m.maxVersionLevel);
   } else {
-    if (m.maxVersionLevel !== 0) {
+    if (!w.dropAbsentFields && m.maxVersionLevel !== 0) {
       throw new EncodeError(
         `Cannot write FinalizedFeatureKey.maxVersionLevel at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -352,7 +352,7 @@ export function writeFinalizedFeatureKey(w: Writer, version: number, m: Finalize
   if (version >= 3) {
     w.int16(m.minVersionLevel);
   } else {
-    if (m.minVersionLevel !== 0) {
+    if (!w.dropAbsentFields && m.minVersionLevel !== 0) {
       throw new EncodeError(
         `Cannot write FinalizedFeatureKey.minVersionLevel at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -260,7 +260,7 @@ export function writeLeaderEndpoint(w: Writer, version: number, m: LeaderEndpoin
   if (version >= 1) {
     w.compactString(m.name);
   } else {
-    if (m.name !== "") {
+    if (!w.dropAbsentFields && m.name !== "") {
       throw new EncodeError(
         `Cannot write LeaderEndpoint.name at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -269,7 +269,7 @@ export function writeLeaderEndpoint(w: Writer, version: number, m: LeaderEndpoin
   if (version >= 1) {
     w.compactString(m.host);
   } else {
-    if (m.host !== "") {
+    if (!w.dropAbsentFields && m.host !== "") {
       throw new EncodeError(
         `Cannot write LeaderEndpoint.host at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -278,7 +278,7 @@ export function writeLeaderEndpoint(w: Writer, version: number, m: LeaderEndpoin
   if (version >= 1) {
     w.uint16(m.port);
   } else {
-    if (m.port !== 0) {
+    if (!w.dropAbsentFields && m.port !== 0) {
       throw new EncodeError(
         `Cannot write LeaderEndpoint.port at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -96,7 +96,7 @@ export function writeBrokerHeartbeatRequest(
   if (version >= 1) {
     if (m.offlineLogDirs.length !== 0) numTagged++;
   } else {
-    if (m.offlineLogDirs.length !== 0) {
+    if (!w.dropAbsentFields && m.offlineLogDirs.length !== 0) {
       throw new EncodeError(
         `Cannot write BrokerHeartbeatRequest.offlineLogDirs at version ${version}: the field is absent there and its value is not the default`,
       );

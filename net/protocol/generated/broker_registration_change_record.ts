@@ -102,7 +102,7 @@ export function writeBrokerRegistrationChangeRecord(
   if (version >= 1) {
     if (m.inControlledShutdown !== 0) numTagged++;
   } else {
-    if (m.inControlledShutdown !== 0) {
+    if (!w.dropAbsentFields && m.inControlledShutdown !== 0) {
       throw new EncodeError(
         `Cannot write BrokerRegistrationChangeRecord.inControlledShutdown at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -111,7 +111,7 @@ export function writeBrokerRegistrationChangeRecord(
   if (version >= 2) {
     if (m.logDirs.length !== 0) numTagged++;
   } else {
-    if (m.logDirs.length !== 0) {
+    if (!w.dropAbsentFields && m.logDirs.length !== 0) {
       throw new EncodeError(
         `Cannot write BrokerRegistrationChangeRecord.logDirs at version ${version}: the field is absent there and its value is not the default`,
       );

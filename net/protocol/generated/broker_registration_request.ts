@@ -101,7 +101,7 @@ export function writeBrokerRegistrationRequest(
   if (version >= 1) {
     w.bool(m.isMigratingZkBroker);
   } else {
-    if (m.isMigratingZkBroker !== false) {
+    if (!w.dropAbsentFields && m.isMigratingZkBroker !== false) {
       throw new EncodeError(
         `Cannot write BrokerRegistrationRequest.isMigratingZkBroker at version ${version}: the field is absent there and its value is not the default`,
       );

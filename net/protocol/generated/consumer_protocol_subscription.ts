@@ -121,7 +121,7 @@ export function writeTopicPartition(w: Writer, version: number, m: TopicPartitio
   if (version >= 1) {
     w.string(m.topic);
   } else {
-    if (m.topic !== "") {
+    if (!w.dropAbsentFields && m.topic !== "") {
       throw new EncodeError(
         `Cannot write TopicPartition.topic at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -130,7 +130,7 @@ export function writeTopicPartition(w: Writer, version: number, m: TopicPartitio
   if (version >= 1) {
     w.array(m.partitions, (w, e) => w.int32(e));
   } else {
-    if (m.partitions.length !== 0) {
+    if (!w.dropAbsentFields && m.partitions.length !== 0) {
       throw new EncodeError(
         `Cannot write TopicPartition.partitions at version ${version}: the field is absent there and its value is not the default`,
       );

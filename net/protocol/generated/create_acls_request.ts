@@ -135,7 +135,7 @@ export function writeAclCreation(w: Writer, version: number, m: AclCreation): vo
   if (version >= 1) {
     w.int8(m.resourcePatternType);
   } else {
-    if (m.resourcePatternType !== 3) {
+    if (!w.dropAbsentFields && m.resourcePatternType !== 3) {
       throw new EncodeError(
         `Cannot write AclCreation.resourcePatternType at version ${version}: the field is absent there and its value is not the default`,
       );

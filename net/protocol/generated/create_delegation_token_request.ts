@@ -78,7 +78,7 @@ export function writeCreateDelegationTokenRequest(
   if (version >= 3) {
     w.compactNullableString(m.ownerPrincipalType);
   } else {
-    if (m.ownerPrincipalType !== "") {
+    if (!w.dropAbsentFields && m.ownerPrincipalType !== "") {
       throw new EncodeError(
         `Cannot write CreateDelegationTokenRequest.ownerPrincipalType at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -87,7 +87,7 @@ export function writeCreateDelegationTokenRequest(
   if (version >= 3) {
     w.compactNullableString(m.ownerPrincipalName);
   } else {
-    if (m.ownerPrincipalName !== "") {
+    if (!w.dropAbsentFields && m.ownerPrincipalName !== "") {
       throw new EncodeError(
         `Cannot write CreateDelegationTokenRequest.ownerPrincipalName at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -115,7 +115,7 @@ export function writeCreateDelegationTokenResponse(
   if (version >= 3) {
     w.compactString(m.tokenRequesterPrincipalType);
   } else {
-    if (m.tokenRequesterPrincipalType !== "") {
+    if (!w.dropAbsentFields && m.tokenRequesterPrincipalType !== "") {
       throw new EncodeError(
         `Cannot write CreateDelegationTokenResponse.tokenRequesterPrincipalType at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -124,7 +124,7 @@ export function writeCreateDelegationTokenResponse(
   if (version >= 3) {
     w.compactString(m.tokenRequesterPrincipalName);
   } else {
-    if (m.tokenRequesterPrincipalName !== "") {
+    if (!w.dropAbsentFields && m.tokenRequesterPrincipalName !== "") {
       throw new EncodeError(
         `Cannot write CreateDelegationTokenResponse.tokenRequesterPrincipalName at version ${version}: the field is absent there and its value is not the default`,
       );

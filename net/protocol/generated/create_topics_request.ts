@@ -73,7 +73,7 @@ export function writeCreateTopicsRequest(w: Writer, version: number, m: CreateTo
   if (version >= 1) {
     w.bool(m.validateOnly);
   } else {
-    if (m.validateOnly !== false) {
+    if (!w.dropAbsentFields && m.validateOnly !== false) {
       throw new EncodeError(
         `Cannot write CreateTopicsRequest.validateOnly at version ${version}: the field is absent there and its value is not the default`,
       );

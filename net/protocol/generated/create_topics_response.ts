@@ -266,7 +266,7 @@ export function writeCreatableTopicConfigs(
   if (version >= 5) {
     w.compactString(m.name);
   } else {
-    if (m.name !== "") {
+    if (!w.dropAbsentFields && m.name !== "") {
       throw new EncodeError(
         `Cannot write CreatableTopicConfigs.name at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -275,7 +275,7 @@ export function writeCreatableTopicConfigs(
   if (version >= 5) {
     w.compactNullableString(m.value);
   } else {
-    if (m.value !== "") {
+    if (!w.dropAbsentFields && m.value !== "") {
       throw new EncodeError(
         `Cannot write CreatableTopicConfigs.value at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -284,7 +284,7 @@ export function writeCreatableTopicConfigs(
   if (version >= 5) {
     w.bool(m.readOnly);
   } else {
-    if (m.readOnly !== false) {
+    if (!w.dropAbsentFields && m.readOnly !== false) {
       throw new EncodeError(
         `Cannot write CreatableTopicConfigs.readOnly at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -296,7 +296,7 @@ export function writeCreatableTopicConfigs(
   if (version >= 5) {
     w.bool(m.isSensitive);
   } else {
-    if (m.isSensitive !== false) {
+    if (!w.dropAbsentFields && m.isSensitive !== false) {
       throw new EncodeError(
         `Cannot write CreatableTopicConfigs.isSensitive at version ${version}: the field is absent there and its value is not the default`,
       );

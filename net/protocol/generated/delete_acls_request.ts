@@ -135,7 +135,7 @@ export function writeDeleteAclsFilter(w: Writer, version: number, m: DeleteAclsF
   if (version >= 1) {
     w.int8(m.patternTypeFilter);
   } else {
-    if (m.patternTypeFilter !== 3) {
+    if (!w.dropAbsentFields && m.patternTypeFilter !== 3) {
       throw new EncodeError(
         `Cannot write DeleteAclsFilter.patternTypeFilter at version ${version}: the field is absent there and its value is not the default`,
       );

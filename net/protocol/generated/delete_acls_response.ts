@@ -230,7 +230,7 @@ export function writeDeleteAclsMatchingAcl(
   if (version >= 1) {
     w.int8(m.patternType);
   } else {
-    if (m.patternType !== 3) {
+    if (!w.dropAbsentFields && m.patternType !== 3) {
       throw new EncodeError(
         `Cannot write DeleteAclsMatchingAcl.patternType at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -70,7 +70,7 @@ export function writeDeleteTopicsRequest(w: Writer, version: number, m: DeleteTo
   if (version >= 6) {
     w.compactArray(m.topics, (w, e) => writeDeleteTopicState(w, version, e));
   } else {
-    if (m.topics.length !== 0) {
+    if (!w.dropAbsentFields && m.topics.length !== 0) {
       throw new EncodeError(
         `Cannot write DeleteTopicsRequest.topics at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -134,7 +134,7 @@ export function writeDeleteTopicState(w: Writer, version: number, m: DeleteTopic
   if (version >= 6) {
     w.compactNullableString(m.name);
   } else {
-    if (m.name !== null) {
+    if (!w.dropAbsentFields && m.name !== null) {
       throw new EncodeError(
         `Cannot write DeleteTopicState.name at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -143,7 +143,7 @@ export function writeDeleteTopicState(w: Writer, version: number, m: DeleteTopic
   if (version >= 6) {
     w.uuid(m.topicId);
   } else {
-    if (m.topicId !== ZERO_UUID) {
+    if (!w.dropAbsentFields && m.topicId !== ZERO_UUID) {
       throw new EncodeError(
         `Cannot write DeleteTopicState.topicId at version ${version}: the field is absent there and its value is not the default`,
       );

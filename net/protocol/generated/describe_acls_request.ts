@@ -87,7 +87,7 @@ export function writeDescribeAclsRequest(w: Writer, version: number, m: Describe
   if (version >= 1) {
     w.int8(m.patternTypeFilter);
   } else {
-    if (m.patternTypeFilter !== 3) {
+    if (!w.dropAbsentFields && m.patternTypeFilter !== 3) {
       throw new EncodeError(
         `Cannot write DescribeAclsRequest.patternTypeFilter at version ${version}: the field is absent there and its value is not the default`,
       );

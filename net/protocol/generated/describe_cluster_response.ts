@@ -90,7 +90,7 @@ export function writeDescribeClusterResponse(
   if (version >= 1) {
     w.int8(m.endpointType);
   } else {
-    if (m.endpointType !== 1) {
+    if (!w.dropAbsentFields && m.endpointType !== 1) {
       throw new EncodeError(
         `Cannot write DescribeClusterResponse.endpointType at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -76,7 +76,7 @@ export function writeDescribeConfigsRequest(
   if (version >= 1) {
     w.bool(m.includeSynonyms);
   } else {
-    if (m.includeSynonyms !== false) {
+    if (!w.dropAbsentFields && m.includeSynonyms !== false) {
       throw new EncodeError(
         `Cannot write DescribeConfigsRequest.includeSynonyms at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -85,7 +85,7 @@ export function writeDescribeConfigsRequest(
   if (version >= 3) {
     w.bool(m.includeDocumentation);
   } else {
-    if (m.includeDocumentation !== false) {
+    if (!w.dropAbsentFields && m.includeDocumentation !== false) {
       throw new EncodeError(
         `Cannot write DescribeConfigsRequest.includeDocumentation at version ${version}: the field is absent there and its value is not the default`,
       );

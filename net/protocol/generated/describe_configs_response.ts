@@ -258,7 +258,7 @@ export function writeDescribeConfigsResourceResult(
   if (version <= 0) {
     w.bool(m.isDefault);
   } else {
-    if (m.isDefault !== false) {
+    if (!w.dropAbsentFields && m.isDefault !== false) {
       throw new EncodeError(
         `Cannot write DescribeConfigsResourceResult.isDefault at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -349,7 +349,7 @@ export function writeDescribeConfigsSynonym(
       w.string(m.name);
     }
   } else {
-    if (m.name !== "") {
+    if (!w.dropAbsentFields && m.name !== "") {
       throw new EncodeError(
         `Cannot write DescribeConfigsSynonym.name at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -362,7 +362,7 @@ export function writeDescribeConfigsSynonym(
       w.nullableString(m.value);
     }
   } else {
-    if (m.value !== "") {
+    if (!w.dropAbsentFields && m.value !== "") {
       throw new EncodeError(
         `Cannot write DescribeConfigsSynonym.value at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -371,7 +371,7 @@ export function writeDescribeConfigsSynonym(
   if (version >= 1) {
     w.int8(m.source);
   } else {
-    if (m.source !== 0) {
+    if (!w.dropAbsentFields && m.source !== 0) {
       throw new EncodeError(
         `Cannot write DescribeConfigsSynonym.source at version ${version}: the field is absent there and its value is not the default`,
       );

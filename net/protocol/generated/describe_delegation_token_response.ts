@@ -178,7 +178,7 @@ export function writeDescribedDelegationToken(
   if (version >= 3) {
     w.compactString(m.tokenRequesterPrincipalType);
   } else {
-    if (m.tokenRequesterPrincipalType !== "") {
+    if (!w.dropAbsentFields && m.tokenRequesterPrincipalType !== "") {
       throw new EncodeError(
         `Cannot write DescribedDelegationToken.tokenRequesterPrincipalType at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -187,7 +187,7 @@ export function writeDescribedDelegationToken(
   if (version >= 3) {
     w.compactString(m.tokenRequesterPrincipalName);
   } else {
-    if (m.tokenRequesterPrincipalName !== "") {
+    if (!w.dropAbsentFields && m.tokenRequesterPrincipalName !== "") {
       throw new EncodeError(
         `Cannot write DescribedDelegationToken.tokenRequesterPrincipalName at version ${version}: the field is absent there and its value is not the default`,
       );

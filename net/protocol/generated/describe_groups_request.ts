@@ -72,7 +72,7 @@ export function writeDescribeGroupsRequest(
   if (version >= 3) {
     w.bool(m.includeAuthorizedOperations);
   } else {
-    if (m.includeAuthorizedOperations !== false) {
+    if (!w.dropAbsentFields && m.includeAuthorizedOperations !== false) {
       throw new EncodeError(
         `Cannot write DescribeGroupsRequest.includeAuthorizedOperations at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -170,7 +170,7 @@ export function writeDescribedGroup(w: Writer, version: number, m: DescribedGrou
   if (version >= 3) {
     w.int32(m.authorizedOperations);
   } else {
-    if (m.authorizedOperations !== -2147483648) {
+    if (!w.dropAbsentFields && m.authorizedOperations !== -2147483648) {
       throw new EncodeError(
         `Cannot write DescribedGroup.authorizedOperations at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -75,7 +75,7 @@ export function writeDescribeQuorumResponse(
   if (version >= 2) {
     w.compactArray(m.nodes, (w, e) => writeNode(w, version, e));
   } else {
-    if (m.nodes.length !== 0) {
+    if (!w.dropAbsentFields && m.nodes.length !== 0) {
       throw new EncodeError(
         `Cannot write DescribeQuorumResponse.nodes at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -237,7 +237,7 @@ export function writeReplicaState(w: Writer, version: number, m: ReplicaState): 
   if (version >= 2) {
     w.uuid(m.replicaDirectoryId);
   } else {
-    if (m.replicaDirectoryId !== ZERO_UUID) {
+    if (!w.dropAbsentFields && m.replicaDirectoryId !== ZERO_UUID) {
       throw new EncodeError(
         `Cannot write ReplicaState.replicaDirectoryId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -290,7 +290,7 @@ export function writeNode(w: Writer, version: number, m: Node): void {
   if (version >= 2) {
     w.int32(m.nodeId);
   } else {
-    if (m.nodeId !== 0) {
+    if (!w.dropAbsentFields && m.nodeId !== 0) {
       throw new EncodeError(
         `Cannot write Node.nodeId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -299,7 +299,7 @@ export function writeNode(w: Writer, version: number, m: Node): void {
   if (version >= 2) {
     w.compactArray(m.listeners, (w, e) => writeListener(w, version, e));
   } else {
-    if (m.listeners.length !== 0) {
+    if (!w.dropAbsentFields && m.listeners.length !== 0) {
       throw new EncodeError(
         `Cannot write Node.listeners at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -349,7 +349,7 @@ export function writeListener(w: Writer, version: number, m: Listener): void {
   if (version >= 2) {
     w.compactString(m.name);
   } else {
-    if (m.name !== "") {
+    if (!w.dropAbsentFields && m.name !== "") {
       throw new EncodeError(
         `Cannot write Listener.name at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -358,7 +358,7 @@ export function writeListener(w: Writer, version: number, m: Listener): void {
   if (version >= 2) {
     w.compactString(m.host);
   } else {
-    if (m.host !== "") {
+    if (!w.dropAbsentFields && m.host !== "") {
       throw new EncodeError(
         `Cannot write Listener.host at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -367,7 +367,7 @@ export function writeListener(w: Writer, version: number, m: Listener): void {
   if (version >= 2) {
     w.uint16(m.port);
   } else {
-    if (m.port !== 0) {
+    if (!w.dropAbsentFields && m.port !== 0) {
       throw new EncodeError(
         `Cannot write Listener.port at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -67,7 +67,7 @@ export function writeElectLeadersRequest(w: Writer, version: number, m: ElectLea
   if (version >= 1) {
     w.int8(m.electionType);
   } else {
-    if (m.electionType !== 0) {
+    if (!w.dropAbsentFields && m.electionType !== 0) {
       throw new EncodeError(
         `Cannot write ElectLeadersRequest.electionType at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -72,7 +72,7 @@ export function writeElectLeadersResponse(
   if (version >= 1) {
     w.int16(m.errorCode);
   } else {
-    if (m.errorCode !== 0) {
+    if (!w.dropAbsentFields && m.errorCode !== 0) {
       throw new EncodeError(
         `Cannot write ElectLeadersResponse.errorCode at version ${version}: the field is absent there and its value is not the default`,
       );

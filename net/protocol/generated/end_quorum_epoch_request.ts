@@ -254,7 +254,7 @@ export function writeReplicaInfo(w: Writer, version: number, m: ReplicaInfo): vo
   if (version >= 1) {
     w.int32(m.candidateId);
   } else {
-    if (m.candidateId !== 0) {
+    if (!w.dropAbsentFields && m.candidateId !== 0) {
       throw new EncodeError(
         `Cannot write ReplicaInfo.candidateId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -263,7 +263,7 @@ export function writeReplicaInfo(w: Writer, version: number, m: ReplicaInfo): vo
   if (version >= 1) {
     w.uuid(m.candidateDirectoryId);
   } else {
-    if (m.candidateDirectoryId !== ZERO_UUID) {
+    if (!w.dropAbsentFields && m.candidateDirectoryId !== ZERO_UUID) {
       throw new EncodeError(
         `Cannot write ReplicaInfo.candidateDirectoryId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -323,7 +323,7 @@ export function writeLeaderEndpoint(w: Writer, version: number, m: LeaderEndpoin
   if (version >= 1) {
     w.compactString(m.name);
   } else {
-    if (m.name !== "") {
+    if (!w.dropAbsentFields && m.name !== "") {
       throw new EncodeError(
         `Cannot write LeaderEndpoint.name at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -332,7 +332,7 @@ export function writeLeaderEndpoint(w: Writer, version: number, m: LeaderEndpoin
   if (version >= 1) {
     w.compactString(m.host);
   } else {
-    if (m.host !== "") {
+    if (!w.dropAbsentFields && m.host !== "") {
       throw new EncodeError(
         `Cannot write LeaderEndpoint.host at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -341,7 +341,7 @@ export function writeLeaderEndpoint(w: Writer, version: number, m: LeaderEndpoin
   if (version >= 1) {
     w.uint16(m.port);
   } else {
-    if (m.port !== 0) {
+    if (!w.dropAbsentFields && m.port !== 0) {
       throw new EncodeError(
         `Cannot write LeaderEndpoint.port at version ${version}: the field is absent there and its value is not the default`,
       );

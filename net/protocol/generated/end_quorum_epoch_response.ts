@@ -85,7 +85,7 @@ export function writeEndQuorumEpochResponse(
   if (version >= 1) {
     if (m.nodeEndpoints.length !== 0) numTagged++;
   } else {
-    if (m.nodeEndpoints.length !== 0) {
+    if (!w.dropAbsentFields && m.nodeEndpoints.length !== 0) {
       throw new EncodeError(
         `Cannot write EndQuorumEpochResponse.nodeEndpoints at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -268,7 +268,7 @@ export function writeNodeEndpoint(w: Writer, version: number, m: NodeEndpoint): 
   if (version >= 1) {
     w.int32(m.nodeId);
   } else {
-    if (m.nodeId !== 0) {
+    if (!w.dropAbsentFields && m.nodeId !== 0) {
       throw new EncodeError(
         `Cannot write NodeEndpoint.nodeId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -277,7 +277,7 @@ export function writeNodeEndpoint(w: Writer, version: number, m: NodeEndpoint): 
   if (version >= 1) {
     w.compactString(m.host);
   } else {
-    if (m.host !== "") {
+    if (!w.dropAbsentFields && m.host !== "") {
       throw new EncodeError(
         `Cannot write NodeEndpoint.host at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -286,7 +286,7 @@ export function writeNodeEndpoint(w: Writer, version: number, m: NodeEndpoint): 
   if (version >= 1) {
     w.uint16(m.port);
   } else {
-    if (m.port !== 0) {
+    if (!w.dropAbsentFields && m.port !== 0) {
       throw new EncodeError(
         `Cannot write NodeEndpoint.port at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -119,7 +119,7 @@ export function writeFetchRequest(w: Writer, version: number, m: FetchRequest): 
   if (version <= 14) {
     w.int32(m.replicaId);
   } else {
-    if (m.replicaId !== -1) {
+    if (!w.dropAbsentFields && m.replicaId !== -1) {
       throw new EncodeError(
         `Cannot write FetchRequest.replicaId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -151,7 +151,7 @@ export function writeFetchRequest(w: Writer, version: number, m: FetchRequest): 
       w.array(m.forgottenTopicsData, (w, e) => writeForgottenTopic(w, version, e));
     }
   } else {
-    if (m.forgottenTopicsData.length !== 0) {
+    if (!w.dropAbsentFields && m.forgottenTopicsData.length !== 0) {
       throw new EncodeError(
         `Cannot write FetchRequest.forgottenTopicsData at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -171,7 +171,7 @@ export function writeFetchRequest(w: Writer, version: number, m: FetchRequest): 
   if (version >= 15) {
     if (!valuesEqual(m.replicaState, createReplicaState())) numTagged++;
   } else {
-    if (!valuesEqual(m.replicaState, createReplicaState())) {
+    if (!w.dropAbsentFields && !valuesEqual(m.replicaState, createReplicaState())) {
       throw new EncodeError(
         `Cannot write FetchRequest.replicaState at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -242,7 +242,7 @@ export function writeReplicaState(w: Writer, version: number, m: ReplicaState): 
   if (version >= 15) {
     w.int32(m.replicaId);
   } else {
-    if (m.replicaId !== -1) {
+    if (!w.dropAbsentFields && m.replicaId !== -1) {
       throw new EncodeError(
         `Cannot write ReplicaState.replicaId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -251,7 +251,7 @@ export function writeReplicaState(w: Writer, version: number, m: ReplicaState): 
   if (version >= 15) {
     w.int64(m.replicaEpoch);
   } else {
-    if (m.replicaEpoch !== -1n) {
+    if (!w.dropAbsentFields && m.replicaEpoch !== -1n) {
       throw new EncodeError(
         `Cannot write ReplicaState.replicaEpoch at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -411,7 +411,7 @@ export function writeFetchPartition(w: Writer, version: number, m: FetchPartitio
   if (version >= 12) {
     w.int32(m.lastFetchedEpoch);
   } else {
-    if (m.lastFetchedEpoch !== -1) {
+    if (!w.dropAbsentFields && m.lastFetchedEpoch !== -1) {
       throw new EncodeError(
         `Cannot write FetchPartition.lastFetchedEpoch at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -504,7 +504,7 @@ export function writeForgottenTopic(w: Writer, version: number, m: ForgottenTopi
       w.array(m.partitions, (w, e) => w.int32(e));
     }
   } else {
-    if (m.partitions.length !== 0) {
+    if (!w.dropAbsentFields && m.partitions.length !== 0) {
       throw new EncodeError(
         `Cannot write ForgottenTopic.partitions at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -91,7 +91,7 @@ export function writeFetchResponse(w: Writer, version: number, m: FetchResponse)
   if (version >= 7) {
     w.int32(m.sessionId);
   } else {
-    if (m.sessionId !== 0) {
+    if (!w.dropAbsentFields && m.sessionId !== 0) {
       throw new EncodeError(
         `Cannot write FetchResponse.sessionId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -106,7 +106,7 @@ export function writeFetchResponse(w: Writer, version: number, m: FetchResponse)
   if (version >= 16) {
     if (m.nodeEndpoints.length !== 0) numTagged++;
   } else {
-    if (m.nodeEndpoints.length !== 0) {
+    if (!w.dropAbsentFields && m.nodeEndpoints.length !== 0) {
       throw new EncodeError(
         `Cannot write FetchResponse.nodeEndpoints at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -317,7 +317,7 @@ export function writePartitionData(w: Writer, version: number, m: PartitionData)
   if (version >= 11) {
     w.int32(m.preferredReadReplica);
   } else {
-    if (m.preferredReadReplica !== -1) {
+    if (!w.dropAbsentFields && m.preferredReadReplica !== -1) {
       throw new EncodeError(
         `Cannot write PartitionData.preferredReadReplica at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -332,7 +332,7 @@ export function writePartitionData(w: Writer, version: number, m: PartitionData)
   if (version >= 12) {
     if (!valuesEqual(m.divergingEpoch, createEpochEndOffset())) numTagged++;
   } else {
-    if (!valuesEqual(m.divergingEpoch, createEpochEndOffset())) {
+    if (!w.dropAbsentFields && !valuesEqual(m.divergingEpoch, createEpochEndOffset())) {
       throw new EncodeError(
         `Cannot write PartitionData.divergingEpoch at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -341,7 +341,7 @@ export function writePartitionData(w: Writer, version: number, m: PartitionData)
   if (version >= 12) {
     if (!valuesEqual(m.currentLeader, createLeaderIdAndEpoch())) numTagged++;
   } else {
-    if (!valuesEqual(m.currentLeader, createLeaderIdAndEpoch())) {
+    if (!w.dropAbsentFields && !valuesEqual(m.currentLeader, createLeaderIdAndEpoch())) {
       throw new EncodeError(
         `Cannot write PartitionData.currentLeader at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -350,7 +350,7 @@ export function writePartitionData(w: Writer, version: number, m: PartitionData)
   if (version >= 12) {
     if (!valuesEqual(m.snapshotId, createSnapshotId())) numTagged++;
   } else {
-    if (!valuesEqual(m.snapshotId, createSnapshotId())) {
+    if (!w.dropAbsentFields && !valuesEqual(m.snapshotId, createSnapshotId())) {
       throw new EncodeError(
         `Cannot write PartitionData.snapshotId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -423,7 +423,7 @@ export function writeEpochEndOffset(w: Writer, version: number, m: EpochEndOffse
   if (version >= 12) {
     w.int32(m.epoch);
   } else {
-    if (m.epoch !== -1) {
+    if (!w.dropAbsentFields && m.epoch !== -1) {
       throw new EncodeError(
         `Cannot write EpochEndOffset.epoch at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -432,7 +432,7 @@ export function writeEpochEndOffset(w: Writer, version: number, m: EpochEndOffse
   if (version >= 12) {
     w.int64(m.endOffset);
   } else {
-    if (m.endOffset !== -1n) {
+    if (!w.dropAbsentFields && m.endOffset !== -1n) {
       throw new EncodeError(
         `Cannot write EpochEndOffset.endOffset at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -488,7 +488,7 @@ export function writeLeaderIdAndEpoch(w: Writer, version: number, m: LeaderIdAnd
   if (version >= 12) {
     w.int32(m.leaderId);
   } else {
-    if (m.leaderId !== -1) {
+    if (!w.dropAbsentFields && m.leaderId !== -1) {
       throw new EncodeError(
         `Cannot write LeaderIdAndEpoch.leaderId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -497,7 +497,7 @@ export function writeLeaderIdAndEpoch(w: Writer, version: number, m: LeaderIdAnd
   if (version >= 12) {
     w.int32(m.leaderEpoch);
   } else {
-    if (m.leaderEpoch !== -1) {
+    if (!w.dropAbsentFields && m.leaderEpoch !== -1) {
       throw new EncodeError(
         `Cannot write LeaderIdAndEpoch.leaderEpoch at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -600,7 +600,7 @@ export function writeAbortedTransaction(w: Writer, version: number, m: AbortedTr
   if (version >= 4) {
     w.int64(m.producerId);
   } else {
-    if (m.producerId !== 0n) {
+    if (!w.dropAbsentFields && m.producerId !== 0n) {
       throw new EncodeError(
         `Cannot write AbortedTransaction.producerId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -609,7 +609,7 @@ export function writeAbortedTransaction(w: Writer, version: number, m: AbortedTr
   if (version >= 4) {
     w.int64(m.firstOffset);
   } else {
-    if (m.firstOffset !== 0n) {
+    if (!w.dropAbsentFields && m.firstOffset !== 0n) {
       throw new EncodeError(
         `Cannot write AbortedTransaction.firstOffset at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -673,7 +673,7 @@ export function writeNodeEndpoint(w: Writer, version: number, m: NodeEndpoint): 
   if (version >= 16) {
     w.int32(m.nodeId);
   } else {
-    if (m.nodeId !== 0) {
+    if (!w.dropAbsentFields && m.nodeId !== 0) {
       throw new EncodeError(
         `Cannot write NodeEndpoint.nodeId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -682,7 +682,7 @@ export function writeNodeEndpoint(w: Writer, version: number, m: NodeEndpoint): 
   if (version >= 16) {
     w.compactString(m.host);
   } else {
-    if (m.host !== "") {
+    if (!w.dropAbsentFields && m.host !== "") {
       throw new EncodeError(
         `Cannot write NodeEndpoint.host at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -691,7 +691,7 @@ export function writeNodeEndpoint(w: Writer, version: number, m: NodeEndpoint): 
   if (version >= 16) {
     w.int32(m.port);
   } else {
-    if (m.port !== 0) {
+    if (!w.dropAbsentFields && m.port !== 0) {
       throw new EncodeError(
         `Cannot write NodeEndpoint.port at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -700,7 +700,7 @@ export function writeNodeEndpoint(w: Writer, version: number, m: NodeEndpoint): 
   if (version >= 16) {
     w.compactNullableString(m.rack);
   } else {
-    if (m.rack !== null) {
+    if (!w.dropAbsentFields && m.rack !== null) {
       throw new EncodeError(
         `Cannot write NodeEndpoint.rack at version ${version}: the field is absent there and its value is not the default`,
       );

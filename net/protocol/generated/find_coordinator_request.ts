@@ -73,7 +73,7 @@ export function writeFindCoordinatorRequest(
       w.string(m.key);
     }
   } else {
-    if (m.key !== "") {
+    if (!w.dropAbsentFields && m.key !== "") {
       throw new EncodeError(
         `Cannot write FindCoordinatorRequest.key at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -82,7 +82,7 @@ export function writeFindCoordinatorRequest(
   if (version >= 1) {
     w.int8(m.keyType);
   } else {
-    if (m.keyType !== 0) {
+    if (!w.dropAbsentFields && m.keyType !== 0) {
       throw new EncodeError(
         `Cannot write FindCoordinatorRequest.keyType at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -91,7 +91,7 @@ export function writeFindCoordinatorRequest(
   if (version >= 4) {
     w.compactArray(m.coordinatorKeys, (w, e) => w.compactString(e));
   } else {
-    if (m.coordinatorKeys.length !== 0) {
+    if (!w.dropAbsentFields && m.coordinatorKeys.length !== 0) {
       throw new EncodeError(
         `Cannot write FindCoordinatorRequest.coordinatorKeys at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -90,7 +90,7 @@ export function writeFindCoordinatorResponse(
   if (version <= 3) {
     w.int16(m.errorCode);
   } else {
-    if (m.errorCode !== 0) {
+    if (!w.dropAbsentFields && m.errorCode !== 0) {
       throw new EncodeError(
         `Cannot write FindCoordinatorResponse.errorCode at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -106,7 +106,7 @@ export function writeFindCoordinatorResponse(
   if (version <= 3) {
     w.int32(m.nodeId);
   } else {
-    if (m.nodeId !== 0) {
+    if (!w.dropAbsentFields && m.nodeId !== 0) {
       throw new EncodeError(
         `Cannot write FindCoordinatorResponse.nodeId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -119,7 +119,7 @@ export function writeFindCoordinatorResponse(
       w.string(m.host);
     }
   } else {
-    if (m.host !== "") {
+    if (!w.dropAbsentFields && m.host !== "") {
       throw new EncodeError(
         `Cannot write FindCoordinatorResponse.host at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -128,7 +128,7 @@ export function writeFindCoordinatorResponse(
   if (version <= 3) {
     w.int32(m.port);
   } else {
-    if (m.port !== 0) {
+    if (!w.dropAbsentFields && m.port !== 0) {
       throw new EncodeError(
         `Cannot write FindCoordinatorResponse.port at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -137,7 +137,7 @@ export function writeFindCoordinatorResponse(
   if (version >= 4) {
     w.compactArray(m.coordinators, (w, e) => writeCoordinator(w, version, e));
   } else {
-    if (m.coordinators.length !== 0) {
+    if (!w.dropAbsentFields && m.coordinators.length !== 0) {
       throw new EncodeError(
         `Cannot write FindCoordinatorResponse.coordinators at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -209,7 +209,7 @@ export function writeCoordinator(w: Writer, version: number, m: Coordinator): vo
   if (version >= 4) {
     w.compactString(m.key);
   } else {
-    if (m.key !== "") {
+    if (!w.dropAbsentFields && m.key !== "") {
       throw new EncodeError(
         `Cannot write Coordinator.key at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -218,7 +218,7 @@ export function writeCoordinator(w: Writer, version: number, m: Coordinator): vo
   if (version >= 4) {
     w.int32(m.nodeId);
   } else {
-    if (m.nodeId !== 0) {
+    if (!w.dropAbsentFields && m.nodeId !== 0) {
       throw new EncodeError(
         `Cannot write Coordinator.nodeId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -227,7 +227,7 @@ export function writeCoordinator(w: Writer, version: number, m: Coordinator): vo
   if (version >= 4) {
     w.compactString(m.host);
   } else {
-    if (m.host !== "") {
+    if (!w.dropAbsentFields && m.host !== "") {
       throw new EncodeError(
         `Cannot write Coordinator.host at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -236,7 +236,7 @@ export function writeCoordinator(w: Writer, version: number, m: Coordinator): vo
   if (version >= 4) {
     w.int32(m.port);
   } else {
-    if (m.port !== 0) {
+    if (!w.dropAbsentFields && m.port !== 0) {
       throw new EncodeError(
         `Cannot write Coordinator.port at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -245,7 +245,7 @@ export function writeCoordinator(w: Writer, version: number, m: Coordinator): vo
   if (version >= 4) {
     w.int16(m.errorCode);
   } else {
-    if (m.errorCode !== 0) {
+    if (!w.dropAbsentFields && m.errorCode !== 0) {
       throw new EncodeError(
         `Cannot write Coordinator.errorCode at version ${version}: the field is absent there and its value is not the default`,
       );

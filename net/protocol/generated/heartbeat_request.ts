@@ -84,7 +84,7 @@ export function writeHeartbeatRequest(w: Writer, version: number, m: HeartbeatRe
       w.nullableString(m.groupInstanceId);
     }
   } else {
-    if (m.groupInstanceId !== null) {
+    if (!w.dropAbsentFields && m.groupInstanceId !== null) {
       throw new EncodeError(
         `Cannot write HeartbeatRequest.groupInstanceId at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -79,7 +79,7 @@ export function writeInitProducerIdRequest(
   if (version >= 3) {
     w.int64(m.producerId);
   } else {
-    if (m.producerId !== -1n) {
+    if (!w.dropAbsentFields && m.producerId !== -1n) {
       throw new EncodeError(
         `Cannot write InitProducerIdRequest.producerId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -88,7 +88,7 @@ export function writeInitProducerIdRequest(
   if (version >= 3) {
     w.int16(m.producerEpoch);
   } else {
-    if (m.producerEpoch !== -1) {
+    if (!w.dropAbsentFields && m.producerEpoch !== -1) {
       throw new EncodeError(
         `Cannot write InitProducerIdRequest.producerEpoch at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -105,7 +105,7 @@ export function writeJoinGroupRequest(w: Writer, version: number, m: JoinGroupRe
       w.nullableString(m.groupInstanceId);
     }
   } else {
-    if (m.groupInstanceId !== null) {
+    if (!w.dropAbsentFields && m.groupInstanceId !== null) {
       throw new EncodeError(
         `Cannot write JoinGroupRequest.groupInstanceId at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -116,7 +116,7 @@ export function writeJoinGroupResponse(w: Writer, version: number, m: JoinGroupR
   if (version >= 9) {
     w.bool(m.skipAssignment);
   } else {
-    if (m.skipAssignment !== false) {
+    if (!w.dropAbsentFields && m.skipAssignment !== false) {
       throw new EncodeError(
         `Cannot write JoinGroupResponse.skipAssignment at version ${version}: the field is absent there and its value is not the default`,
       );

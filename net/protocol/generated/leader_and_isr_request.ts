@@ -95,7 +95,7 @@ export function writeLeaderAndIsrRequest(w: Writer, version: number, m: LeaderAn
   if (version >= 7) {
     w.bool(m.isKRaftController);
   } else {
-    if (m.isKRaftController !== false) {
+    if (!w.dropAbsentFields && m.isKRaftController !== false) {
       throw new EncodeError(
         `Cannot write LeaderAndIsrRequest.isKRaftController at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -108,7 +108,7 @@ export function writeLeaderAndIsrRequest(w: Writer, version: number, m: LeaderAn
   if (version >= 5) {
     w.int8(m.type);
   } else {
-    if (m.type !== 0) {
+    if (!w.dropAbsentFields && m.type !== 0) {
       throw new EncodeError(
         `Cannot write LeaderAndIsrRequest.type at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -117,7 +117,7 @@ export function writeLeaderAndIsrRequest(w: Writer, version: number, m: LeaderAn
   if (version <= 1) {
     w.array(m.ungroupedPartitionStates, (w, e) => writeLeaderAndIsrPartitionState(w, version, e));
   } else {
-    if (m.ungroupedPartitionStates.length !== 0) {
+    if (!w.dropAbsentFields && m.ungroupedPartitionStates.length !== 0) {
       throw new EncodeError(
         `Cannot write LeaderAndIsrRequest.ungroupedPartitionStates at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -130,7 +130,7 @@ export function writeLeaderAndIsrRequest(w: Writer, version: number, m: LeaderAn
       w.array(m.topicStates, (w, e) => writeLeaderAndIsrTopicState(w, version, e));
     }
   } else {
-    if (m.topicStates.length !== 0) {
+    if (!w.dropAbsentFields && m.topicStates.length !== 0) {
       throw new EncodeError(
         `Cannot write LeaderAndIsrRequest.topicStates at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -279,7 +279,7 @@ export function writeLeaderAndIsrPartitionState(
   if (version >= 6) {
     w.int8(m.leaderRecoveryState);
   } else {
-    if (m.leaderRecoveryState !== 0) {
+    if (!w.dropAbsentFields && m.leaderRecoveryState !== 0) {
       throw new EncodeError(
         `Cannot write LeaderAndIsrPartitionState.leaderRecoveryState at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -353,7 +353,7 @@ export function writeLeaderAndIsrTopicState(
       w.string(m.topicName);
     }
   } else {
-    if (m.topicName !== "") {
+    if (!w.dropAbsentFields && m.topicName !== "") {
       throw new EncodeError(
         `Cannot write LeaderAndIsrTopicState.topicName at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -369,7 +369,7 @@ export function writeLeaderAndIsrTopicState(
       w.array(m.partitionStates, (w, e) => writeLeaderAndIsrPartitionState(w, version, e));
     }
   } else {
-    if (m.partitionStates.length !== 0) {
+    if (!w.dropAbsentFields && m.partitionStates.length !== 0) {
       throw new EncodeError(
         `Cannot write LeaderAndIsrTopicState.partitionStates at version ${version}: the field is absent there and its value is not the default`,
       );

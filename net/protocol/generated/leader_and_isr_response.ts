@@ -79,7 +79,7 @@ export function writeLeaderAndIsrResponse(
       w.array(m.partitionErrors, (w, e) => writeLeaderAndIsrPartitionError(w, version, e));
     }
   } else {
-    if (m.partitionErrors.length !== 0) {
+    if (!w.dropAbsentFields && m.partitionErrors.length !== 0) {
       throw new EncodeError(
         `Cannot write LeaderAndIsrResponse.partitionErrors at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -88,7 +88,7 @@ export function writeLeaderAndIsrResponse(
   if (version >= 5) {
     w.compactArray(m.topics, (w, e) => writeLeaderAndIsrTopicError(w, version, e));
   } else {
-    if (m.topics.length !== 0) {
+    if (!w.dropAbsentFields && m.topics.length !== 0) {
       throw new EncodeError(
         `Cannot write LeaderAndIsrResponse.topics at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -221,7 +221,7 @@ export function writeLeaderAndIsrTopicError(
   if (version >= 5) {
     w.uuid(m.topicId);
   } else {
-    if (m.topicId !== ZERO_UUID) {
+    if (!w.dropAbsentFields && m.topicId !== ZERO_UUID) {
       throw new EncodeError(
         `Cannot write LeaderAndIsrTopicError.topicId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -230,7 +230,7 @@ export function writeLeaderAndIsrTopicError(
   if (version >= 5) {
     w.compactArray(m.partitionErrors, (w, e) => writeLeaderAndIsrPartitionError(w, version, e));
   } else {
-    if (m.partitionErrors.length !== 0) {
+    if (!w.dropAbsentFields && m.partitionErrors.length !== 0) {
       throw new EncodeError(
         `Cannot write LeaderAndIsrTopicError.partitionErrors at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -106,7 +106,7 @@ export function writeVoter(w: Writer, version: number, m: Voter): void {
   if (version >= 1) {
     w.uuid(m.voterDirectoryId);
   } else {
-    if (m.voterDirectoryId !== ZERO_UUID) {
+    if (!w.dropAbsentFields && m.voterDirectoryId !== ZERO_UUID) {
       throw new EncodeError(
         `Cannot write Voter.voterDirectoryId at version ${version}: the field is absent there and its value is not the default`,
       );

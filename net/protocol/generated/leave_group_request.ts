@@ -72,7 +72,7 @@ export function writeLeaveGroupRequest(w: Writer, version: number, m: LeaveGroup
   if (version <= 2) {
     w.string(m.memberId);
   } else {
-    if (m.memberId !== "") {
+    if (!w.dropAbsentFields && m.memberId !== "") {
       throw new EncodeError(
         `Cannot write LeaveGroupRequest.memberId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -85,7 +85,7 @@ export function writeLeaveGroupRequest(w: Writer, version: number, m: LeaveGroup
       w.array(m.members, (w, e) => writeMemberIdentity(w, version, e));
     }
   } else {
-    if (m.members.length !== 0) {
+    if (!w.dropAbsentFields && m.members.length !== 0) {
       throw new EncodeError(
         `Cannot write LeaveGroupRequest.members at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -151,7 +151,7 @@ export function writeMemberIdentity(w: Writer, version: number, m: MemberIdentit
       w.string(m.memberId);
     }
   } else {
-    if (m.memberId !== "") {
+    if (!w.dropAbsentFields && m.memberId !== "") {
       throw new EncodeError(
         `Cannot write MemberIdentity.memberId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -164,7 +164,7 @@ export function writeMemberIdentity(w: Writer, version: number, m: MemberIdentit
       w.nullableString(m.groupInstanceId);
     }
   } else {
-    if (m.groupInstanceId !== null) {
+    if (!w.dropAbsentFields && m.groupInstanceId !== null) {
       throw new EncodeError(
         `Cannot write MemberIdentity.groupInstanceId at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -75,7 +75,7 @@ export function writeLeaveGroupResponse(w: Writer, version: number, m: LeaveGrou
       w.array(m.members, (w, e) => writeMemberResponse(w, version, e));
     }
   } else {
-    if (m.members.length !== 0) {
+    if (!w.dropAbsentFields && m.members.length !== 0) {
       throw new EncodeError(
         `Cannot write LeaveGroupResponse.members at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -141,7 +141,7 @@ export function writeMemberResponse(w: Writer, version: number, m: MemberRespons
       w.string(m.memberId);
     }
   } else {
-    if (m.memberId !== "") {
+    if (!w.dropAbsentFields && m.memberId !== "") {
       throw new EncodeError(
         `Cannot write MemberResponse.memberId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -154,7 +154,7 @@ export function writeMemberResponse(w: Writer, version: number, m: MemberRespons
       w.nullableString(m.groupInstanceId);
     }
   } else {
-    if (m.groupInstanceId !== "") {
+    if (!w.dropAbsentFields && m.groupInstanceId !== "") {
       throw new EncodeError(
         `Cannot write MemberResponse.groupInstanceId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -163,7 +163,7 @@ export function writeMemberResponse(w: Writer, version: number, m: MemberRespons
   if (version >= 3) {
     w.int16(m.errorCode);
   } else {
-    if (m.errorCode !== 0) {
+    if (!w.dropAbsentFields && m.errorCode !== 0) {
       throw new EncodeError(
         `Cannot write MemberResponse.errorCode at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -59,7 +59,7 @@ export function writeListGroupsRequest(w: Writer, version: number, m: ListGroups
   if (version >= 4) {
     w.compactArray(m.statesFilter, (w, e) => w.compactString(e));
   } else {
-    if (m.statesFilter.length !== 0) {
+    if (!w.dropAbsentFields && m.statesFilter.length !== 0) {
       throw new EncodeError(
         `Cannot write ListGroupsRequest.statesFilter at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -68,7 +68,7 @@ export function writeListGroupsRequest(w: Writer, version: number, m: ListGroups
   if (version >= 5) {
     w.compactArray(m.typesFilter, (w, e) => w.compactString(e));
   } else {
-    if (m.typesFilter.length !== 0) {
+    if (!w.dropAbsentFields && m.typesFilter.length !== 0) {
       throw new EncodeError(
         `Cannot write ListGroupsRequest.typesFilter at version ${version}: the field is absent there and its value is not the default`,
       );

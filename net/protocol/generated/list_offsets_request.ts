@@ -66,7 +66,7 @@ export function writeListOffsetsRequest(w: Writer, version: number, m: ListOffse
   if (version >= 2) {
     w.int8(m.isolationLevel);
   } else {
-    if (m.isolationLevel !== 0) {
+    if (!w.dropAbsentFields && m.isolationLevel !== 0) {
       throw new EncodeError(
         `Cannot write ListOffsetsRequest.isolationLevel at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -205,7 +205,7 @@ export function writeListOffsetsPartition(
   if (version <= 0) {
     w.int32(m.maxNumOffsets);
   } else {
-    if (m.maxNumOffsets !== 1) {
+    if (!w.dropAbsentFields && m.maxNumOffsets !== 1) {
       throw new EncodeError(
         `Cannot write ListOffsetsPartition.maxNumOffsets at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -209,7 +209,7 @@ export function writeListOffsetsPartitionResponse(
   if (version <= 0) {
     w.array(m.oldStyleOffsets, (w, e) => w.int64(e));
   } else {
-    if (m.oldStyleOffsets.length !== 0) {
+    if (!w.dropAbsentFields && m.oldStyleOffsets.length !== 0) {
       throw new EncodeError(
         `Cannot write ListOffsetsPartitionResponse.oldStyleOffsets at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -218,7 +218,7 @@ export function writeListOffsetsPartitionResponse(
   if (version >= 1) {
     w.int64(m.timestamp);
   } else {
-    if (m.timestamp !== -1n) {
+    if (!w.dropAbsentFields && m.timestamp !== -1n) {
       throw new EncodeError(
         `Cannot write ListOffsetsPartitionResponse.timestamp at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -227,7 +227,7 @@ export function writeListOffsetsPartitionResponse(
   if (version >= 1) {
     w.int64(m.offset);
   } else {
-    if (m.offset !== -1n) {
+    if (!w.dropAbsentFields && m.offset !== -1n) {
       throw new EncodeError(
         `Cannot write ListOffsetsPartitionResponse.offset at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -236,7 +236,7 @@ export function writeListOffsetsPartitionResponse(
   if (version >= 4) {
     w.int32(m.leaderEpoch);
   } else {
-    if (m.leaderEpoch !== -1) {
+    if (!w.dropAbsentFields && m.leaderEpoch !== -1) {
       throw new EncodeError(
         `Cannot write ListOffsetsPartitionResponse.leaderEpoch at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -69,7 +69,7 @@ export function writeListTransactionsRequest(
   if (version >= 1) {
     w.int64(m.durationFilter);
   } else {
-    if (m.durationFilter !== -1n) {
+    if (!w.dropAbsentFields && m.durationFilter !== -1n) {
       throw new EncodeError(
         `Cannot write ListTransactionsRequest.durationFilter at version ${version}: the field is absent there and its value is not the default`,
       );

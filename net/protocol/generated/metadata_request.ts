@@ -90,7 +90,7 @@ export function writeMetadataRequest(w: Writer, version: number, m: MetadataRequ
   if (version >= 4) {
     w.bool(m.allowAutoTopicCreation);
   } else {
-    if (m.allowAutoTopicCreation !== true) {
+    if (!w.dropAbsentFields && m.allowAutoTopicCreation !== true) {
       throw new EncodeError(
         `Cannot write MetadataRequest.allowAutoTopicCreation at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -99,7 +99,7 @@ export function writeMetadataRequest(w: Writer, version: number, m: MetadataRequ
   if (version >= 8 && version <= 10) {
     w.bool(m.includeClusterAuthorizedOperations);
   } else {
-    if (m.includeClusterAuthorizedOperations !== false) {
+    if (!w.dropAbsentFields && m.includeClusterAuthorizedOperations !== false) {
       throw new EncodeError(
         `Cannot write MetadataRequest.includeClusterAuthorizedOperations at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -108,7 +108,7 @@ export function writeMetadataRequest(w: Writer, version: number, m: MetadataRequ
   if (version >= 8) {
     w.bool(m.includeTopicAuthorizedOperations);
   } else {
-    if (m.includeTopicAuthorizedOperations !== false) {
+    if (!w.dropAbsentFields && m.includeTopicAuthorizedOperations !== false) {
       throw new EncodeError(
         `Cannot write MetadataRequest.includeTopicAuthorizedOperations at version ${version}: the field is absent there and its value is not the default`,
       );

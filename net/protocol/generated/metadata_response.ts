@@ -105,7 +105,7 @@ export function writeMetadataResponse(w: Writer, version: number, m: MetadataRes
   if (version >= 8 && version <= 10) {
     w.int32(m.clusterAuthorizedOperations);
   } else {
-    if (m.clusterAuthorizedOperations !== -2147483648) {
+    if (!w.dropAbsentFields && m.clusterAuthorizedOperations !== -2147483648) {
       throw new EncodeError(
         `Cannot write MetadataResponse.clusterAuthorizedOperations at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -287,7 +287,7 @@ export function writeMetadataResponseTopic(
   if (version >= 8) {
     w.int32(m.topicAuthorizedOperations);
   } else {
-    if (m.topicAuthorizedOperations !== -2147483648) {
+    if (!w.dropAbsentFields && m.topicAuthorizedOperations !== -2147483648) {
       throw new EncodeError(
         `Cannot write MetadataResponseTopic.topicAuthorizedOperations at version ${version}: the field is absent there and its value is not the default`,
       );

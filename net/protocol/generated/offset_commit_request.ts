@@ -100,7 +100,7 @@ export function writeOffsetCommitRequest(w: Writer, version: number, m: OffsetCo
       w.nullableString(m.groupInstanceId);
     }
   } else {
-    if (m.groupInstanceId !== null) {
+    if (!w.dropAbsentFields && m.groupInstanceId !== null) {
       throw new EncodeError(
         `Cannot write OffsetCommitRequest.groupInstanceId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -255,7 +255,7 @@ export function writeOffsetCommitRequestPartition(
   if (version >= 1 && version <= 1) {
     w.int64(m.commitTimestamp);
   } else {
-    if (m.commitTimestamp !== -1n) {
+    if (!w.dropAbsentFields && m.commitTimestamp !== -1n) {
       throw new EncodeError(
         `Cannot write OffsetCommitRequestPartition.commitTimestamp at version ${version}: the field is absent there and its value is not the default`,
       );

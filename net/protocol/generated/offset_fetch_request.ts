@@ -79,7 +79,7 @@ export function writeOffsetFetchRequest(w: Writer, version: number, m: OffsetFet
       w.string(m.groupId);
     }
   } else {
-    if (m.groupId !== "") {
+    if (!w.dropAbsentFields && m.groupId !== "") {
       throw new EncodeError(
         `Cannot write OffsetFetchRequest.groupId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -103,7 +103,7 @@ export function writeOffsetFetchRequest(w: Writer, version: number, m: OffsetFet
       }
     }
   } else {
-    if ((m.topics === null || m.topics.length !== 0)) {
+    if (!w.dropAbsentFields && (m.topics === null || m.topics.length !== 0)) {
       throw new EncodeError(
         `Cannot write OffsetFetchRequest.topics at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -112,7 +112,7 @@ export function writeOffsetFetchRequest(w: Writer, version: number, m: OffsetFet
   if (version >= 8) {
     w.compactArray(m.groups, (w, e) => writeOffsetFetchRequestGroup(w, version, e));
   } else {
-    if (m.groups.length !== 0) {
+    if (!w.dropAbsentFields && m.groups.length !== 0) {
       throw new EncodeError(
         `Cannot write OffsetFetchRequest.groups at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -121,7 +121,7 @@ export function writeOffsetFetchRequest(w: Writer, version: number, m: OffsetFet
   if (version >= 7) {
     w.bool(m.requireStable);
   } else {
-    if (m.requireStable !== false) {
+    if (!w.dropAbsentFields && m.requireStable !== false) {
       throw new EncodeError(
         `Cannot write OffsetFetchRequest.requireStable at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -189,7 +189,7 @@ export function writeOffsetFetchRequestTopic(
       w.string(m.name);
     }
   } else {
-    if (m.name !== "") {
+    if (!w.dropAbsentFields && m.name !== "") {
       throw new EncodeError(
         `Cannot write OffsetFetchRequestTopic.name at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -202,7 +202,7 @@ export function writeOffsetFetchRequestTopic(
       w.array(m.partitionIndexes, (w, e) => w.int32(e));
     }
   } else {
-    if (m.partitionIndexes.length !== 0) {
+    if (!w.dropAbsentFields && m.partitionIndexes.length !== 0) {
       throw new EncodeError(
         `Cannot write OffsetFetchRequestTopic.partitionIndexes at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -274,7 +274,7 @@ export function writeOffsetFetchRequestGroup(
   if (version >= 8) {
     w.compactString(m.groupId);
   } else {
-    if (m.groupId !== "") {
+    if (!w.dropAbsentFields && m.groupId !== "") {
       throw new EncodeError(
         `Cannot write OffsetFetchRequestGroup.groupId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -289,7 +289,7 @@ export function writeOffsetFetchRequestGroup(
   if (version >= 8) {
     w.compactNullableArray(m.topics, (w, e) => writeOffsetFetchRequestTopics(w, version, e));
   } else {
-    if ((m.topics === null || m.topics.length !== 0)) {
+    if (!w.dropAbsentFields && (m.topics === null || m.topics.length !== 0)) {
       throw new EncodeError(
         `Cannot write OffsetFetchRequestGroup.topics at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -351,7 +351,7 @@ export function writeOffsetFetchRequestTopics(
   if (version >= 8) {
     w.compactString(m.name);
   } else {
-    if (m.name !== "") {
+    if (!w.dropAbsentFields && m.name !== "") {
       throw new EncodeError(
         `Cannot write OffsetFetchRequestTopics.name at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -360,7 +360,7 @@ export function writeOffsetFetchRequestTopics(
   if (version >= 8) {
     w.compactArray(m.partitionIndexes, (w, e) => w.int32(e));
   } else {
-    if (m.partitionIndexes.length !== 0) {
+    if (!w.dropAbsentFields && m.partitionIndexes.length !== 0) {
       throw new EncodeError(
         `Cannot write OffsetFetchRequestTopics.partitionIndexes at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -80,7 +80,7 @@ export function writeOffsetFetchResponse(w: Writer, version: number, m: OffsetFe
       w.array(m.topics, (w, e) => writeOffsetFetchResponseTopic(w, version, e));
     }
   } else {
-    if (m.topics.length !== 0) {
+    if (!w.dropAbsentFields && m.topics.length !== 0) {
       throw new EncodeError(
         `Cannot write OffsetFetchResponse.topics at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -92,7 +92,7 @@ export function writeOffsetFetchResponse(w: Writer, version: number, m: OffsetFe
   if (version >= 8) {
     w.compactArray(m.groups, (w, e) => writeOffsetFetchResponseGroup(w, version, e));
   } else {
-    if (m.groups.length !== 0) {
+    if (!w.dropAbsentFields && m.groups.length !== 0) {
       throw new EncodeError(
         `Cannot write OffsetFetchResponse.groups at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -162,7 +162,7 @@ export function writeOffsetFetchResponseTopic(
       w.string(m.name);
     }
   } else {
-    if (m.name !== "") {
+    if (!w.dropAbsentFields && m.name !== "") {
       throw new EncodeError(
         `Cannot write OffsetFetchResponseTopic.name at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -175,7 +175,7 @@ export function writeOffsetFetchResponseTopic(
       w.array(m.partitions, (w, e) => writeOffsetFetchResponsePartition(w, version, e));
     }
   } else {
-    if (m.partitions.length !== 0) {
+    if (!w.dropAbsentFields && m.partitions.length !== 0) {
       throw new EncodeError(
         `Cannot write OffsetFetchResponseTopic.partitions at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -252,7 +252,7 @@ export function writeOffsetFetchResponsePartition(
   if (version <= 7) {
     w.int32(m.partitionIndex);
   } else {
-    if (m.partitionIndex !== 0) {
+    if (!w.dropAbsentFields && m.partitionIndex !== 0) {
       throw new EncodeError(
         `Cannot write OffsetFetchResponsePartition.partitionIndex at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -261,7 +261,7 @@ export function writeOffsetFetchResponsePartition(
   if (version <= 7) {
     w.int64(m.committedOffset);
   } else {
-    if (m.committedOffset !== 0n) {
+    if (!w.dropAbsentFields && m.committedOffset !== 0n) {
       throw new EncodeError(
         `Cannot write OffsetFetchResponsePartition.committedOffset at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -277,7 +277,7 @@ export function writeOffsetFetchResponsePartition(
       w.nullableString(m.metadata);
     }
   } else {
-    if (m.metadata !== "") {
+    if (!w.dropAbsentFields && m.metadata !== "") {
       throw new EncodeError(
         `Cannot write OffsetFetchResponsePartition.metadata at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -286,7 +286,7 @@ export function writeOffsetFetchResponsePartition(
   if (version <= 7) {
     w.int16(m.errorCode);
   } else {
-    if (m.errorCode !== 0) {
+    if (!w.dropAbsentFields && m.errorCode !== 0) {
       throw new EncodeError(
         `Cannot write OffsetFetchResponsePartition.errorCode at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -352,7 +352,7 @@ export function writeOffsetFetchResponseGroup(
   if (version >= 8) {
     w.compactString(m.groupId);
   } else {
-    if (m.groupId !== "") {
+    if (!w.dropAbsentFields && m.groupId !== "") {
       throw new EncodeError(
         `Cannot write OffsetFetchResponseGroup.groupId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -361,7 +361,7 @@ export function writeOffsetFetchResponseGroup(
   if (version >= 8) {
     w.compactArray(m.topics, (w, e) => writeOffsetFetchResponseTopics(w, version, e));
   } else {
-    if (m.topics.length !== 0) {
+    if (!w.dropAbsentFields && m.topics.length !== 0) {
       throw new EncodeError(
         `Cannot write OffsetFetchResponseGroup.topics at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -370,7 +370,7 @@ export function writeOffsetFetchResponseGroup(
   if (version >= 8) {
     w.int16(m.errorCode);
   } else {
-    if (m.errorCode !== 0) {
+    if (!w.dropAbsentFields && m.errorCode !== 0) {
       throw new EncodeError(
         `Cannot write OffsetFetchResponseGroup.errorCode at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -437,7 +437,7 @@ export function writeOffsetFetchResponseTopics(
   if (version >= 8) {
     w.compactString(m.name);
   } else {
-    if (m.name !== "") {
+    if (!w.dropAbsentFields && m.name !== "") {
       throw new EncodeError(
         `Cannot write OffsetFetchResponseTopics.name at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -446,7 +446,7 @@ export function writeOffsetFetchResponseTopics(
   if (version >= 8) {
     w.compactArray(m.partitions, (w, e) => writeOffsetFetchResponsePartitions(w, version, e));
   } else {
-    if (m.partitions.length !== 0) {
+    if (!w.dropAbsentFields && m.partitions.length !== 0) {
       throw new EncodeError(
         `Cannot write OffsetFetchResponseTopics.partitions at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -523,7 +523,7 @@ export function writeOffsetFetchResponsePartitions(
   if (version >= 8) {
     w.int32(m.partitionIndex);
   } else {
-    if (m.partitionIndex !== 0) {
+    if (!w.dropAbsentFields && m.partitionIndex !== 0) {
       throw new EncodeError(
         `Cannot write OffsetFetchResponsePartitions.partitionIndex at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -532,7 +532,7 @@ export function writeOffsetFetchResponsePartitions(
   if (version >= 8) {
     w.int64(m.committedOffset);
   } else {
-    if (m.committedOffset !== 0n) {
+    if (!w.dropAbsentFields && m.committedOffset !== 0n) {
       throw new EncodeError(
         `Cannot write OffsetFetchResponsePartitions.committedOffset at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -544,7 +544,7 @@ export function writeOffsetFetchResponsePartitions(
   if (version >= 8) {
     w.compactNullableString(m.metadata);
   } else {
-    if (m.metadata !== "") {
+    if (!w.dropAbsentFields && m.metadata !== "") {
       throw new EncodeError(
         `Cannot write OffsetFetchResponsePartitions.metadata at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -553,7 +553,7 @@ export function writeOffsetFetchResponsePartitions(
   if (version >= 8) {
     w.int16(m.errorCode);
   } else {
-    if (m.errorCode !== 0) {
+    if (!w.dropAbsentFields && m.errorCode !== 0) {
       throw new EncodeError(
         `Cannot write OffsetFetchResponsePartitions.errorCode at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -150,7 +150,7 @@ export function writePartitionChangeRecord(
   if (version >= 2) {
     if (m.eligibleLeaderReplicas !== null) numTagged++;
   } else {
-    if (m.eligibleLeaderReplicas !== null) {
+    if (!w.dropAbsentFields && m.eligibleLeaderReplicas !== null) {
       throw new EncodeError(
         `Cannot write PartitionChangeRecord.eligibleLeaderReplicas at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -159,7 +159,7 @@ export function writePartitionChangeRecord(
   if (version >= 2) {
     if (m.lastKnownElr !== null) numTagged++;
   } else {
-    if (m.lastKnownElr !== null) {
+    if (!w.dropAbsentFields && m.lastKnownElr !== null) {
       throw new EncodeError(
         `Cannot write PartitionChangeRecord.lastKnownElr at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -168,7 +168,7 @@ export function writePartitionChangeRecord(
   if (version >= 1) {
     if (m.directories !== null) numTagged++;
   } else {
-    if (m.directories !== null) {
+    if (!w.dropAbsentFields && m.directories !== null) {
       throw new EncodeError(
         `Cannot write PartitionChangeRecord.directories at version ${version}: the field is absent there and its value is not the default`,
       );

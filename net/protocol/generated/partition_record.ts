@@ -131,7 +131,7 @@ export function writePartitionRecord(w: Writer, version: number, m: PartitionRec
   if (version >= 1) {
     w.compactArray(m.directories, (w, e) => w.uuid(e));
   } else {
-    if (m.directories.length !== 0) {
+    if (!w.dropAbsentFields && m.directories.length !== 0) {
       throw new EncodeError(
         `Cannot write PartitionRecord.directories at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -142,7 +142,7 @@ export function writePartitionRecord(w: Writer, version: number, m: PartitionRec
   if (version >= 2) {
     if (m.eligibleLeaderReplicas !== null) numTagged++;
   } else {
-    if (m.eligibleLeaderReplicas !== null) {
+    if (!w.dropAbsentFields && m.eligibleLeaderReplicas !== null) {
       throw new EncodeError(
         `Cannot write PartitionRecord.eligibleLeaderReplicas at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -151,7 +151,7 @@ export function writePartitionRecord(w: Writer, version: number, m: PartitionRec
   if (version >= 2) {
     if (m.lastKnownElr !== null) numTagged++;
   } else {
-    if (m.lastKnownElr !== null) {
+    if (!w.dropAbsentFields && m.lastKnownElr !== null) {
       throw new EncodeError(
         `Cannot write PartitionRecord.lastKnownElr at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -75,7 +75,7 @@ export function writeProduceRequest(w: Writer, version: number, m: ProduceReques
       w.nullableString(m.transactionalId);
     }
   } else {
-    if (m.transactionalId !== null) {
+    if (!w.dropAbsentFields && m.transactionalId !== null) {
       throw new EncodeError(
         `Cannot write ProduceRequest.transactionalId at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -85,7 +85,7 @@ export function writeProduceResponse(w: Writer, version: number, m: ProduceRespo
   if (version >= 10) {
     if (m.nodeEndpoints.length !== 0) numTagged++;
   } else {
-    if (m.nodeEndpoints.length !== 0) {
+    if (!w.dropAbsentFields && m.nodeEndpoints.length !== 0) {
       throw new EncodeError(
         `Cannot write ProduceResponse.nodeEndpoints at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -285,7 +285,7 @@ export function writePartitionProduceResponse(
   if (version >= 10) {
     if (!valuesEqual(m.currentLeader, createLeaderIdAndEpoch())) numTagged++;
   } else {
-    if (!valuesEqual(m.currentLeader, createLeaderIdAndEpoch())) {
+    if (!w.dropAbsentFields && !valuesEqual(m.currentLeader, createLeaderIdAndEpoch())) {
       throw new EncodeError(
         `Cannot write PartitionProduceResponse.currentLeader at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -361,7 +361,7 @@ export function writeBatchIndexAndErrorMessage(
   if (version >= 8) {
     w.int32(m.batchIndex);
   } else {
-    if (m.batchIndex !== 0) {
+    if (!w.dropAbsentFields && m.batchIndex !== 0) {
       throw new EncodeError(
         `Cannot write BatchIndexAndErrorMessage.batchIndex at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -374,7 +374,7 @@ export function writeBatchIndexAndErrorMessage(
       w.nullableString(m.batchIndexErrorMessage);
     }
   } else {
-    if (m.batchIndexErrorMessage !== null) {
+    if (!w.dropAbsentFields && m.batchIndexErrorMessage !== null) {
       throw new EncodeError(
         `Cannot write BatchIndexAndErrorMessage.batchIndexErrorMessage at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -430,7 +430,7 @@ export function writeLeaderIdAndEpoch(w: Writer, version: number, m: LeaderIdAnd
   if (version >= 10) {
     w.int32(m.leaderId);
   } else {
-    if (m.leaderId !== -1) {
+    if (!w.dropAbsentFields && m.leaderId !== -1) {
       throw new EncodeError(
         `Cannot write LeaderIdAndEpoch.leaderId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -439,7 +439,7 @@ export function writeLeaderIdAndEpoch(w: Writer, version: number, m: LeaderIdAnd
   if (version >= 10) {
     w.int32(m.leaderEpoch);
   } else {
-    if (m.leaderEpoch !== -1) {
+    if (!w.dropAbsentFields && m.leaderEpoch !== -1) {
       throw new EncodeError(
         `Cannot write LeaderIdAndEpoch.leaderEpoch at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -503,7 +503,7 @@ export function writeNodeEndpoint(w: Writer, version: number, m: NodeEndpoint): 
   if (version >= 10) {
     w.int32(m.nodeId);
   } else {
-    if (m.nodeId !== 0) {
+    if (!w.dropAbsentFields && m.nodeId !== 0) {
       throw new EncodeError(
         `Cannot write NodeEndpoint.nodeId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -512,7 +512,7 @@ export function writeNodeEndpoint(w: Writer, version: number, m: NodeEndpoint): 
   if (version >= 10) {
     w.compactString(m.host);
   } else {
-    if (m.host !== "") {
+    if (!w.dropAbsentFields && m.host !== "") {
       throw new EncodeError(
         `Cannot write NodeEndpoint.host at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -521,7 +521,7 @@ export function writeNodeEndpoint(w: Writer, version: number, m: NodeEndpoint): 
   if (version >= 10) {
     w.int32(m.port);
   } else {
-    if (m.port !== 0) {
+    if (!w.dropAbsentFields && m.port !== 0) {
       throw new EncodeError(
         `Cannot write NodeEndpoint.port at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -530,7 +530,7 @@ export function writeNodeEndpoint(w: Writer, version: number, m: NodeEndpoint): 
   if (version >= 10) {
     w.compactNullableString(m.rack);
   } else {
-    if (m.rack !== null) {
+    if (!w.dropAbsentFields && m.rack !== null) {
       throw new EncodeError(
         `Cannot write NodeEndpoint.rack at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -68,7 +68,7 @@ export function writeQuorumStateData(w: Writer, version: number, m: QuorumStateD
   if (version <= 0) {
     w.compactString(m.clusterId);
   } else {
-    if (m.clusterId !== "") {
+    if (!w.dropAbsentFields && m.clusterId !== "") {
       throw new EncodeError(
         `Cannot write QuorumStateData.clusterId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -80,7 +80,7 @@ export function writeQuorumStateData(w: Writer, version: number, m: QuorumStateD
   if (version >= 1) {
     w.uuid(m.votedDirectoryId);
   } else {
-    if (m.votedDirectoryId !== ZERO_UUID) {
+    if (!w.dropAbsentFields && m.votedDirectoryId !== ZERO_UUID) {
       throw new EncodeError(
         `Cannot write QuorumStateData.votedDirectoryId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -89,7 +89,7 @@ export function writeQuorumStateData(w: Writer, version: number, m: QuorumStateD
   if (version <= 0) {
     w.int64(m.appliedOffset);
   } else {
-    if (m.appliedOffset !== 0n) {
+    if (!w.dropAbsentFields && m.appliedOffset !== 0n) {
       throw new EncodeError(
         `Cannot write QuorumStateData.appliedOffset at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -98,7 +98,7 @@ export function writeQuorumStateData(w: Writer, version: number, m: QuorumStateD
   if (version <= 0) {
     w.compactNullableArray(m.currentVoters, (w, e) => writeVoter(w, version, e));
   } else {
-    if ((m.currentVoters === null || m.currentVoters.length !== 0)) {
+    if (!w.dropAbsentFields && (m.currentVoters === null || m.currentVoters.length !== 0)) {
       throw new EncodeError(
         `Cannot write QuorumStateData.currentVoters at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -139,7 +139,7 @@ export function writeVoter(w: Writer, version: number, m: Voter): void {
   if (version <= 0) {
     w.int32(m.voterId);
   } else {
-    if (m.voterId !== 0) {
+    if (!w.dropAbsentFields && m.voterId !== 0) {
       throw new EncodeError(
         `Cannot write Voter.voterId at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -108,7 +108,7 @@ export function writeRegisterBrokerRecord(
   if (version >= 2) {
     w.bool(m.isMigratingZkBroker);
   } else {
-    if (m.isMigratingZkBroker !== false) {
+    if (!w.dropAbsentFields && m.isMigratingZkBroker !== false) {
       throw new EncodeError(
         `Cannot write RegisterBrokerRecord.isMigratingZkBroker at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -123,7 +123,7 @@ export function writeRegisterBrokerRecord(
   if (version >= 1) {
     w.bool(m.inControlledShutdown);
   } else {
-    if (m.inControlledShutdown !== false) {
+    if (!w.dropAbsentFields && m.inControlledShutdown !== false) {
       throw new EncodeError(
         `Cannot write RegisterBrokerRecord.inControlledShutdown at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -133,7 +133,7 @@ export function writeRegisterBrokerRecord(
   if (version >= 3) {
     if (m.logDirs.length !== 0) numTagged++;
   } else {
-    if (m.logDirs.length !== 0) {
+    if (!w.dropAbsentFields && m.logDirs.length !== 0) {
       throw new EncodeError(
         `Cannot write RegisterBrokerRecord.logDirs at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -88,7 +88,7 @@ export function writeStopReplicaRequest(w: Writer, version: number, m: StopRepli
   if (version >= 4) {
     w.bool(m.isKRaftController);
   } else {
-    if (m.isKRaftController !== false) {
+    if (!w.dropAbsentFields && m.isKRaftController !== false) {
       throw new EncodeError(
         `Cannot write StopReplicaRequest.isKRaftController at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -101,7 +101,7 @@ export function writeStopReplicaRequest(w: Writer, version: number, m: StopRepli
   if (version <= 2) {
     w.bool(m.deletePartitions);
   } else {
-    if (m.deletePartitions !== false) {
+    if (!w.dropAbsentFields && m.deletePartitions !== false) {
       throw new EncodeError(
         `Cannot write StopReplicaRequest.deletePartitions at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -110,7 +110,7 @@ export function writeStopReplicaRequest(w: Writer, version: number, m: StopRepli
   if (version <= 0) {
     w.array(m.ungroupedPartitions, (w, e) => writeStopReplicaPartitionV0(w, version, e));
   } else {
-    if (m.ungroupedPartitions.length !== 0) {
+    if (!w.dropAbsentFields && m.ungroupedPartitions.length !== 0) {
       throw new EncodeError(
         `Cannot write StopReplicaRequest.ungroupedPartitions at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -123,7 +123,7 @@ export function writeStopReplicaRequest(w: Writer, version: number, m: StopRepli
       w.array(m.topics, (w, e) => writeStopReplicaTopicV1(w, version, e));
     }
   } else {
-    if (m.topics.length !== 0) {
+    if (!w.dropAbsentFields && m.topics.length !== 0) {
       throw new EncodeError(
         `Cannot write StopReplicaRequest.topics at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -132,7 +132,7 @@ export function writeStopReplicaRequest(w: Writer, version: number, m: StopRepli
   if (version >= 3) {
     w.compactArray(m.topicStates, (w, e) => writeStopReplicaTopicState(w, version, e));
   } else {
-    if (m.topicStates.length !== 0) {
+    if (!w.dropAbsentFields && m.topicStates.length !== 0) {
       throw new EncodeError(
         `Cannot write StopReplicaRequest.topicStates at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -194,7 +194,7 @@ export function writeStopReplicaPartitionV0(
   if (version <= 0) {
     w.string(m.topicName);
   } else {
-    if (m.topicName !== "") {
+    if (!w.dropAbsentFields && m.topicName !== "") {
       throw new EncodeError(
         `Cannot write StopReplicaPartitionV0.topicName at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -203,7 +203,7 @@ export function writeStopReplicaPartitionV0(
   if (version <= 0) {
     w.int32(m.partitionIndex);
   } else {
-    if (m.partitionIndex !== 0) {
+    if (!w.dropAbsentFields && m.partitionIndex !== 0) {
       throw new EncodeError(
         `Cannot write StopReplicaPartitionV0.partitionIndex at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -265,7 +265,7 @@ export function writeStopReplicaTopicV1(w: Writer, version: number, m: StopRepli
       w.string(m.name);
     }
   } else {
-    if (m.name !== "") {
+    if (!w.dropAbsentFields && m.name !== "") {
       throw new EncodeError(
         `Cannot write StopReplicaTopicV1.name at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -278,7 +278,7 @@ export function writeStopReplicaTopicV1(w: Writer, version: number, m: StopRepli
       w.array(m.partitionIndexes, (w, e) => w.int32(e));
     }
   } else {
-    if (m.partitionIndexes.length !== 0) {
+    if (!w.dropAbsentFields && m.partitionIndexes.length !== 0) {
       throw new EncodeError(
         `Cannot write StopReplicaTopicV1.partitionIndexes at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -342,7 +342,7 @@ export function writeStopReplicaTopicState(
   if (version >= 3) {
     w.compactString(m.topicName);
   } else {
-    if (m.topicName !== "") {
+    if (!w.dropAbsentFields && m.topicName !== "") {
       throw new EncodeError(
         `Cannot write StopReplicaTopicState.topicName at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -351,7 +351,7 @@ export function writeStopReplicaTopicState(
   if (version >= 3) {
     w.compactArray(m.partitionStates, (w, e) => writeStopReplicaPartitionState(w, version, e));
   } else {
-    if (m.partitionStates.length !== 0) {
+    if (!w.dropAbsentFields && m.partitionStates.length !== 0) {
       throw new EncodeError(
         `Cannot write StopReplicaTopicState.partitionStates at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -420,7 +420,7 @@ export function writeStopReplicaPartitionState(
   if (version >= 3) {
     w.int32(m.partitionIndex);
   } else {
-    if (m.partitionIndex !== 0) {
+    if (!w.dropAbsentFields && m.partitionIndex !== 0) {
       throw new EncodeError(
         `Cannot write StopReplicaPartitionState.partitionIndex at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -429,7 +429,7 @@ export function writeStopReplicaPartitionState(
   if (version >= 3) {
     w.int32(m.leaderEpoch);
   } else {
-    if (m.leaderEpoch !== -1) {
+    if (!w.dropAbsentFields && m.leaderEpoch !== -1) {
       throw new EncodeError(
         `Cannot write StopReplicaPartitionState.leaderEpoch at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -438,7 +438,7 @@ export function writeStopReplicaPartitionState(
   if (version >= 3) {
     w.bool(m.deletePartition);
   } else {
-    if (m.deletePartition !== false) {
+    if (!w.dropAbsentFields && m.deletePartition !== false) {
       throw new EncodeError(
         `Cannot write StopReplicaPartitionState.deletePartition at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -98,7 +98,7 @@ export function writeSyncGroupRequest(w: Writer, version: number, m: SyncGroupRe
       w.nullableString(m.groupInstanceId);
     }
   } else {
-    if (m.groupInstanceId !== null) {
+    if (!w.dropAbsentFields && m.groupInstanceId !== null) {
       throw new EncodeError(
         `Cannot write SyncGroupRequest.groupInstanceId at version ${version}: the field is absent there and its value is not the default`,
       );

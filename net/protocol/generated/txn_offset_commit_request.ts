@@ -103,7 +103,7 @@ export function writeTxnOffsetCommitRequest(
   if (version >= 3) {
     w.int32(m.generationId);
   } else {
-    if (m.generationId !== -1) {
+    if (!w.dropAbsentFields && m.generationId !== -1) {
       throw new EncodeError(
         `Cannot write TxnOffsetCommitRequest.generationId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -112,7 +112,7 @@ export function writeTxnOffsetCommitRequest(
   if (version >= 3) {
     w.compactString(m.memberId);
   } else {
-    if (m.memberId !== "") {
+    if (!w.dropAbsentFields && m.memberId !== "") {
       throw new EncodeError(
         `Cannot write TxnOffsetCommitRequest.memberId at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -121,7 +121,7 @@ export function writeTxnOffsetCommitRequest(
   if (version >= 3) {
     w.compactNullableString(m.groupInstanceId);
   } else {
-    if (m.groupInstanceId !== null) {
+    if (!w.dropAbsentFields && m.groupInstanceId !== null) {
       throw new EncodeError(
         `Cannot write TxnOffsetCommitRequest.groupInstanceId at version ${version}: the field is absent there and its value is not the default`,
       );

@@ -69,7 +69,7 @@ export function writeUpdateFeaturesRequest(
   if (version >= 1) {
     w.bool(m.validateOnly);
   } else {
-    if (m.validateOnly !== false) {
+    if (!w.dropAbsentFields && m.validateOnly !== false) {
       throw new EncodeError(
         `Cannot write UpdateFeaturesRequest.validateOnly at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -125,7 +125,7 @@ export function writeFeatureUpdateKey(w: Writer, version: number, m: FeatureUpda
   if (version <= 0) {
     w.bool(m.allowDowngrade);
   } else {
-    if (m.allowDowngrade !== false) {
+    if (!w.dropAbsentFields && m.allowDowngrade !== false) {
       throw new EncodeError(
         `Cannot write FeatureUpdateKey.allowDowngrade at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -134,7 +134,7 @@ export function writeFeatureUpdateKey(w: Writer, version: number, m: FeatureUpda
   if (version >= 1) {
     w.int8(m.upgradeType);
   } else {
-    if (m.upgradeType !== 1) {
+    if (!w.dropAbsentFields && m.upgradeType !== 1) {
       throw new EncodeError(
         `Cannot write FeatureUpdateKey.upgradeType at version ${version}: the field is absent there and its value is not the default`,
       );

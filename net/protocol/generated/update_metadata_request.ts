@@ -109,7 +109,7 @@ export function writeUpdateMetadataRequest(
   if (version >= 8) {
     w.bool(m.isKRaftController);
   } else {
-    if (m.isKRaftController !== false) {
+    if (!w.dropAbsentFields && m.isKRaftController !== false) {
       throw new EncodeError(
         `Cannot write UpdateMetadataRequest.isKRaftController at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -122,7 +122,7 @@ export function writeUpdateMetadataRequest(
   if (version <= 4) {
     w.array(m.ungroupedPartitionStates, (w, e) => writeUpdateMetadataPartitionState(w, version, e));
   } else {
-    if (m.ungroupedPartitionStates.length !== 0) {
+    if (!w.dropAbsentFields && m.ungroupedPartitionStates.length !== 0) {
       throw new EncodeError(
         `Cannot write UpdateMetadataRequest.ungroupedPartitionStates at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -135,7 +135,7 @@ export function writeUpdateMetadataRequest(
       w.array(m.topicStates, (w, e) => writeUpdateMetadataTopicState(w, version, e));
     }
   } else {
-    if (m.topicStates.length !== 0) {
+    if (!w.dropAbsentFields && m.topicStates.length !== 0) {
       throw new EncodeError(
         `Cannot write UpdateMetadataRequest.topicStates at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -150,7 +150,7 @@ export function writeUpdateMetadataRequest(
   if (version >= 8) {
     if (m.type !== 0) numTagged++;
   } else {
-    if (m.type !== 0) {
+    if (!w.dropAbsentFields && m.type !== 0) {
       throw new EncodeError(
         `Cannot write UpdateMetadataRequest.type at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -344,7 +344,7 @@ export function writeUpdateMetadataTopicState(
       w.string(m.topicName);
     }
   } else {
-    if (m.topicName !== "") {
+    if (!w.dropAbsentFields && m.topicName !== "") {
       throw new EncodeError(
         `Cannot write UpdateMetadataTopicState.topicName at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -360,7 +360,7 @@ export function writeUpdateMetadataTopicState(
       w.array(m.partitionStates, (w, e) => writeUpdateMetadataPartitionState(w, version, e));
     }
   } else {
-    if (m.partitionStates.length !== 0) {
+    if (!w.dropAbsentFields && m.partitionStates.length !== 0) {
       throw new EncodeError(
         `Cannot write UpdateMetadataTopicState.partitionStates at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -520,7 +520,7 @@ export function writeUpdateMetadataEndpoint(
   if (version >= 1) {
     w.int32(m.port);
   } else {
-    if (m.port !== 0) {
+    if (!w.dropAbsentFields && m.port !== 0) {
       throw new EncodeError(
         `Cannot write UpdateMetadataEndpoint.port at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -533,7 +533,7 @@ export function writeUpdateMetadataEndpoint(
       w.string(m.host);
     }
   } else {
-    if (m.host !== "") {
+    if (!w.dropAbsentFields && m.host !== "") {
       throw new EncodeError(
         `Cannot write UpdateMetadataEndpoint.host at version ${version}: the field is absent there and its value is not the default`,
       );
@@ -549,7 +549,7 @@ export function writeUpdateMetadataEndpoint(
   if (version >= 1) {
     w.int16(m.securityProtocol);
   } else {
-    if (m.securityProtocol !== 0) {
+    if (!w.dropAbsentFields && m.securityProtocol !== 0) {
       throw new EncodeError(
         `Cannot write UpdateMetadataEndpoint.securityProtocol at version ${version}: the field is absent there and its value is not the default`,
       );

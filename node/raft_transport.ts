@@ -1,0 +1,430 @@
+/**
+ * The raft transport over Kafka RPCs on the controller listener: the core's requests leave as
+ * Vote, BeginQuorumEpoch, EndQuorumEpoch and Fetch over one `KafkaConnection` per peer, and their
+ * wire responses come back to the core as its response messages; incoming requests (from
+ * `net/handlers/raft_rpcs.ts`) are delivered to the core and answered with the response message
+ * the core emits for them.
+ *
+ * The network is lossy as far as the core is concerned: a failed connection or request is dropped
+ * (the core retries on its own timers), reconnects back off exponentially up to a bound, and an
+ * incoming request the core does not answer in time gets a REQUEST_TIMED_OUT answer.
+ *
+ * @module
+ */
+
+import { KafkaConnection } from "../net/connection.ts";
+import { KafkaError } from "../net/protocol/errors.ts";
+import { ErrorCode } from "../net/protocol/generated/errors.ts";
+import type { RaftMessage } from "../core/raft/messages.ts";
+import type { LeaderIdAndEpoch } from "../core/raft/messages.ts";
+import { NO_NODE, type NodeId } from "../core/raft/types.ts";
+import type { Logger } from "../core/log.ts";
+import {
+  nodeEndpointsOf,
+  RAFT_API_VERSIONS,
+  RAFT_REQUEST_API_KEYS,
+  type RaftEndpoint,
+  type RaftExchange,
+  type RaftRequest,
+  raftRequestToWire,
+  type RaftResponse,
+  raftResponseFromWire,
+  type ReplicaProgress,
+} from "../net/handlers/raft_rpcs.ts";
+import type { RaftDriver, RaftTransport } from "./raft_driver.ts";
+
+/** First pause after a failed connection attempt to a peer, in milliseconds. */
+const RECONNECT_BACKOFF_MIN_MS = 50;
+/** Longest pause between connection attempts to a peer, in milliseconds. */
+const RECONNECT_BACKOFF_MAX_MS = 1_000;
+/** Bound on incoming requests waiting for the core's answer. */
+const PENDING_INCOMING_MAX = 1_024;
+/** Bound on outgoing requests waiting for one peer's connection. */
+const WAITING_FOR_CONNECTION_MAX = 64;
+/** How long `close()` lets EndQuorumEpoch requests finish (graceful resignation), in ms. */
+const CLOSE_DRAIN_MS = 500;
+
+/** Options of {@link KafkaRaftTransport}. */
+export interface KafkaRaftTransportOptions {
+  nodeId: NodeId;
+  clusterId: string;
+  /** The voters' controller endpoints (`controller.quorum.voters`). */
+  voters: readonly RaftEndpoint[];
+  /**
+   * `controller.quorum.bootstrap.servers`, for observers without static voters: the i-th server
+   * is addressed as node id {@link bootstrapNodeId}(i) until responses name the real leader.
+   */
+  bootstrapServers?: readonly { host: string; port: number }[];
+  /** The controller listener's name (advertised in `LeaderEndpoints`). */
+  listenerName: string;
+  /** `controller.quorum.request.timeout.ms`. */
+  requestTimeoutMs: number;
+  logger: Logger;
+}
+
+/** The pseudo node id of the i-th bootstrap server (Kafka numbers them -2, -3, ...). */
+export function bootstrapNodeId(index: number): NodeId {
+  return -2 - index;
+}
+
+interface Peer {
+  connection: KafkaConnection | null;
+  connecting: Promise<KafkaConnection | null> | null;
+  retryAtMs: number;
+  backoffMs: number;
+  waiting: number;
+  warnedAt: number;
+}
+
+interface Slot {
+  request: RaftRequest;
+  resolve: (response: RaftResponse | null) => void;
+  timer: ReturnType<typeof setTimeout>;
+  /** Answered with a timeout already; kept so a late answer does not match a newer request. */
+  expired: boolean;
+}
+
+function responseType(request: RaftRequest): RaftResponse["type"] {
+  switch (request.type) {
+    case "VoteRequest":
+      return "VoteResponse";
+    case "BeginQuorumEpochRequest":
+      return "BeginQuorumEpochResponse";
+    case "EndQuorumEpochRequest":
+      return "EndQuorumEpochResponse";
+    case "FetchRequest":
+      return "FetchResponse";
+  }
+}
+
+function isRequest(message: RaftMessage): message is RaftRequest {
+  return message.type.endsWith("Request");
+}
+
+/**
+ * A {@link RaftTransport} over Kafka RPCs, and the {@link RaftExchange} the raft handlers of the
+ * controller listener answer through.
+ *
+ * @example
+ * ```ts ignore
+ * const transport = new KafkaRaftTransport({ nodeId: 1, clusterId, voters, listenerName: "CONTROLLER", requestTimeoutMs: 2000, logger });
+ * const driver = await RaftDriver.start({ ..., transport }); // the driver attaches itself
+ * registerRaftHandlers(controllerDispatcher, { exchange: transport, clusterId, requestTimeoutMs: 2000, listenerName: "CONTROLLER" });
+ * ```
+ */
+export class KafkaRaftTransport implements RaftTransport, RaftExchange {
+  readonly nodeId: NodeId;
+  readonly #options: KafkaRaftTransportOptions;
+  readonly #endpoints = new Map<NodeId, RaftEndpoint>();
+  readonly #learned = new Map<NodeId, RaftEndpoint>();
+  readonly #peers = new Map<NodeId, Peer>();
+  readonly #slots = new Map<string, Slot[]>();
+  #slotCount = 0;
+  #nextCorrelationId = 1;
+  #driver: RaftDriver | null = null;
+  #closed = false;
+  readonly #resigning = new Set<Promise<void>>();
+  readonly #progress = new Map<NodeId, ReplicaProgress & { epoch: number }>();
+
+  constructor(options: KafkaRaftTransportOptions) {
+    this.nodeId = options.nodeId;
+    this.#options = options;
+    for (const voter of options.voters) this.#endpoints.set(voter.nodeId, voter);
+    options.bootstrapServers?.forEach((server, i) => {
+      const nodeId = bootstrapNodeId(i);
+      this.#endpoints.set(nodeId, { nodeId, host: server.host, port: server.port });
+    });
+  }
+
+  /** Called by `RaftDriver.start`: incoming messages go to this driver. */
+  attach(driver: RaftDriver): void {
+    this.#driver = driver;
+  }
+
+  // ---- RaftTransport ------------------------------------------------------------------------
+
+  /** Sends a core request to its peer, or answers the pending incoming request a response is for. */
+  send(message: RaftMessage): void {
+    if (this.#closed) return;
+    if (isRequest(message)) {
+      const sent = this.#request(message);
+      if (message.type === "EndQuorumEpochRequest") {
+        this.#resigning.add(sent);
+        sent.finally(() => this.#resigning.delete(sent));
+      }
+      return;
+    }
+    this.#answer(message as RaftResponse);
+  }
+
+  /**
+   * Stops sending and receiving: lets EndQuorumEpoch requests finish (bounded), answers every
+   * pending incoming request with a timeout and closes the connections.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#resigning.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.#resigning]),
+        new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_DRAIN_MS))),
+      ]);
+      clearTimeout(timer);
+    }
+    for (const slots of this.#slots.values()) {
+      for (const slot of slots) {
+        clearTimeout(slot.timer);
+        if (!slot.expired) slot.resolve(null);
+      }
+    }
+    this.#slots.clear();
+    this.#slotCount = 0;
+    for (const peer of this.#peers.values()) {
+      peer.connection?.close();
+      peer.connection = null;
+    }
+  }
+
+  // ---- RaftExchange -------------------------------------------------------------------------
+
+  /**
+   * Delivers an incoming request to the core and resolves with the core's answer (same peer and
+   * type; a Fetch by a correlation id assigned here), or null after `timeoutMs`.
+   */
+  exchange(request: RaftRequest, timeoutMs: number): Promise<RaftResponse | null> {
+    const driver = this.#driver;
+    if (this.#closed || driver === null || this.#slotCount >= PENDING_INCOMING_MAX) {
+      return Promise.resolve(null);
+    }
+    const message: RaftRequest = request.type === "FetchRequest"
+      ? { ...request, correlationId: this.#nextCorrelationId++ }
+      : request;
+    const key = this.#slotKey(message.from, message);
+    return new Promise((resolve) => {
+      const slot: Slot = {
+        request: message,
+        resolve,
+        expired: false,
+        timer: setTimeout(() => {
+          slot.expired = true;
+          resolve(null);
+          // A Fetch has its own key: nothing later can match it, so drop it now.
+          if (message.type === "FetchRequest") this.#removeSlot(key, slot);
+        }, timeoutMs),
+      };
+      const slots = this.#slots.get(key) ?? [];
+      slots.push(slot);
+      this.#slots.set(key, slots);
+      this.#slotCount++;
+      driver.deliver(message);
+    });
+  }
+
+  currentLeader(): LeaderIdAndEpoch {
+    return {
+      leaderId: this.#driver?.leaderId ?? NO_NODE,
+      leaderEpoch: this.#driver?.epoch ?? -1,
+    };
+  }
+
+  endpointOf(nodeId: NodeId): RaftEndpoint | undefined {
+    return nodeId >= 0 ? this.#endpoints.get(nodeId) ?? this.#learned.get(nodeId) : undefined;
+  }
+
+  /**
+   * What this node, while it leads, saw of each replica's fetches in its current epoch
+   * (DescribeQuorum's `ReplicaState`).
+   */
+  replicaProgress(): ReadonlyMap<NodeId, ReplicaProgress> {
+    const epoch = this.#driver?.epoch ?? -1;
+    const out = new Map<NodeId, ReplicaProgress>();
+    for (const [id, p] of this.#progress) {
+      if (p.epoch === epoch) {
+        out.set(id, {
+          logEndOffset: p.logEndOffset,
+          lastFetchTimestampMs: p.lastFetchTimestampMs,
+          lastCaughtUpTimestampMs: p.lastCaughtUpTimestampMs,
+        });
+      }
+    }
+    return out;
+  }
+
+  // ---- incoming -----------------------------------------------------------------------------
+
+  #slotKey(peer: NodeId, request: RaftRequest): string {
+    return request.type === "FetchRequest"
+      ? `${peer}/FetchResponse/${request.correlationId}`
+      : `${peer}/${responseType(request)}`;
+  }
+
+  #removeSlot(key: string, slot: Slot): void {
+    const slots = this.#slots.get(key);
+    const at = slots?.indexOf(slot) ?? -1;
+    if (slots === undefined || at < 0) return;
+    slots.splice(at, 1);
+    this.#slotCount--;
+    if (slots.length === 0) this.#slots.delete(key);
+  }
+
+  #answer(response: RaftResponse): void {
+    const key = response.type === "FetchResponse"
+      ? `${response.to}/FetchResponse/${response.correlationId}`
+      : `${response.to}/${response.type}`;
+    // The core answers each request once, in order: the oldest slot is the one answered.
+    const slot = this.#slots.get(key)?.[0];
+    if (slot === undefined) return;
+    this.#removeSlot(key, slot);
+    clearTimeout(slot.timer);
+    if (response.type === "FetchResponse" && slot.request.type === "FetchRequest") {
+      this.#recordProgress(slot.request.replicaId, slot.request.fetchOffset, response);
+    }
+    if (!slot.expired) slot.resolve(response);
+  }
+
+  #recordProgress(
+    replicaId: NodeId,
+    fetchOffset: number,
+    response: RaftResponse & { type: "FetchResponse" },
+  ): void {
+    const accepted = response.errorCode === "NONE" && response.divergingEpoch === null &&
+      response.currentLeader.leaderId === this.nodeId;
+    if (!accepted) return;
+    const nowMs = Date.now();
+    const previous = this.#progress.get(replicaId);
+    const epoch = response.currentLeader.leaderEpoch;
+    const caughtUp = fetchOffset >= response.highWatermark;
+    this.#progress.set(replicaId, {
+      epoch,
+      logEndOffset: fetchOffset,
+      lastFetchTimestampMs: nowMs,
+      lastCaughtUpTimestampMs: caughtUp
+        ? nowMs
+        : previous?.epoch === epoch
+        ? previous.lastCaughtUpTimestampMs
+        : -1,
+    });
+  }
+
+  // ---- outgoing -----------------------------------------------------------------------------
+
+  async #request(request: RaftRequest): Promise<void> {
+    const connection = await this.#connection(request.to);
+    if (connection === null || this.#closed) return;
+    const apiKey = RAFT_REQUEST_API_KEYS[request.type];
+    const range = RAFT_API_VERSIONS.get(apiKey)!;
+    const timeoutMs = request.type === "FetchRequest"
+      ? request.maxWaitMs + this.#options.requestTimeoutMs
+      : this.#options.requestTimeoutMs;
+    try {
+      const version = connection.versionFor(apiKey, range.max);
+      if (version < range.min) {
+        throw new KafkaError(
+          ErrorCode.UNSUPPORTED_VERSION,
+          `node ${request.to} offers only v${version} of api key ${apiKey}`,
+        );
+      }
+      const { body } = raftRequestToWire(request, {
+        clusterId: this.#options.clusterId,
+        version,
+        listenerName: this.#options.listenerName,
+        self: this.#endpoints.get(this.nodeId),
+      });
+      const wire = await connection.send<unknown>(apiKey, body, { version, timeoutMs });
+      for (const endpoint of nodeEndpointsOf(wire)) this.#learned.set(endpoint.nodeId, endpoint);
+      const response = raftResponseFromWire(request, wire);
+      if (response === null) {
+        this.#warnRefused(request, wire);
+        return;
+      }
+      if (!this.#closed) this.#driver?.deliver(response);
+    } catch (error) {
+      // Lossy by design: the core retries. A timed-out peer gets a fresh connection next time.
+      if (error instanceof KafkaError && error.code === ErrorCode.REQUEST_TIMED_OUT) {
+        connection.close();
+      }
+      this.#options.logger.debug(
+        `${request.type} to node ${request.to} failed: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  #warnRefused(request: RaftRequest, wire: unknown): void {
+    const code = (wire as { errorCode?: number }).errorCode ?? ErrorCode.NONE;
+    if (code === ErrorCode.REQUEST_TIMED_OUT) return;
+    const peer = this.#peer(request.to);
+    const nowMs = Date.now();
+    if (nowMs - peer.warnedAt < 10_000) return;
+    peer.warnedAt = nowMs;
+    const why = code === ErrorCode.INCONSISTENT_CLUSTER_ID
+      ? `it belongs to another cluster than ${this.#options.clusterId}`
+      : `it answered error ${code} or an unexpected shape`;
+    this.#options.logger.warn(`Node ${request.to} refused ${request.type}: ${why}`);
+  }
+
+  #peer(nodeId: NodeId): Peer {
+    let peer = this.#peers.get(nodeId);
+    if (peer === undefined) {
+      peer = {
+        connection: null,
+        connecting: null,
+        retryAtMs: 0,
+        backoffMs: RECONNECT_BACKOFF_MIN_MS,
+        waiting: 0,
+        warnedAt: -Infinity,
+      };
+      this.#peers.set(nodeId, peer);
+    }
+    return peer;
+  }
+
+  /** The open connection to `nodeId`, a new one, or null (unknown endpoint, backing off, failed). */
+  async #connection(nodeId: NodeId): Promise<KafkaConnection | null> {
+    const peer = this.#peer(nodeId);
+    if (peer.connection !== null && !peer.connection.closed) return peer.connection;
+    peer.connection = null;
+    if (peer.connecting === null) {
+      if (Date.now() < peer.retryAtMs) return null;
+      const endpoint = this.#endpoints.get(nodeId) ?? this.#learned.get(nodeId);
+      if (endpoint === undefined) {
+        this.#options.logger.debug(`No controller endpoint is known for node ${nodeId}`);
+        return null;
+      }
+      peer.connecting = this.#connect(peer, endpoint).finally(() => (peer.connecting = null));
+    }
+    if (peer.waiting >= WAITING_FOR_CONNECTION_MAX) return null;
+    peer.waiting++;
+    try {
+      return await peer.connecting;
+    } finally {
+      peer.waiting--;
+    }
+  }
+
+  async #connect(peer: Peer, endpoint: RaftEndpoint): Promise<KafkaConnection | null> {
+    try {
+      const connection = await KafkaConnection.connect(endpoint.host, endpoint.port, {
+        clientId: `raft-client-${this.nodeId}`,
+        connectTimeoutMs: this.#options.requestTimeoutMs,
+        requestTimeoutMs: this.#options.requestTimeoutMs,
+      });
+      if (this.#closed) {
+        connection.close();
+        return null;
+      }
+      peer.connection = connection;
+      peer.backoffMs = RECONNECT_BACKOFF_MIN_MS;
+      return connection;
+    } catch (error) {
+      peer.retryAtMs = Date.now() + peer.backoffMs;
+      peer.backoffMs = Math.min(peer.backoffMs * 2, RECONNECT_BACKOFF_MAX_MS);
+      this.#options.logger.debug(
+        `Cannot connect to node ${endpoint.nodeId} at ${endpoint.host}:${endpoint.port}: ${
+          (error as Error).message
+        }`,
+      );
+      return null;
+    }
+  }
+}

@@ -1,0 +1,541 @@
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import * as path from "node:path";
+import { parseServerConfig } from "../core/config/server_config.ts";
+import { silentLogger } from "../core/log.ts";
+import {
+  makeRecord,
+  METADATA_VERSION_FEATURE,
+  MetadataVersion,
+  RecordType,
+} from "../core/metadata/records.ts";
+import type { MetadataRecord } from "../core/metadata/records.ts";
+import type { RequestContext } from "../net/dispatcher.ts";
+import { produceHandler } from "../net/handlers/produce.ts";
+import { fetchHandler } from "../net/handlers/fetch.ts";
+import { listOffsetsHandler } from "../net/handlers/list_offsets.ts";
+import { deleteRecordsHandler } from "../net/handlers/delete_records.ts";
+import { describeLogDirsHandler } from "../net/handlers/describe_log_dirs.ts";
+import { initProducerIdHandler } from "../net/handlers/init_producer_id.ts";
+import { offsetForLeaderEpochHandler } from "../net/handlers/offset_for_leader_epoch.ts";
+import { ErrorCode } from "../net/protocol/generated/errors.ts";
+import { createFeatureLevelRecord } from "../net/protocol/generated/feature_level_record.ts";
+import { createPartitionChangeRecord } from "../net/protocol/generated/partition_change_record.ts";
+import { createPartitionRecord } from "../net/protocol/generated/partition_record.ts";
+import { createRemoveTopicRecord } from "../net/protocol/generated/remove_topic_record.ts";
+import { createTopicRecord } from "../net/protocol/generated/topic_record.ts";
+import {
+  createPartitionProduceData,
+  createProduceRequest,
+  createTopicProduceData,
+  type ProduceRequest,
+} from "../net/protocol/generated/produce_request.ts";
+import type { ProduceResponse } from "../net/protocol/generated/produce_response.ts";
+import {
+  createFetchPartition,
+  createFetchRequest,
+  createFetchTopic,
+  type FetchRequest,
+} from "../net/protocol/generated/fetch_request.ts";
+import type { FetchResponse } from "../net/protocol/generated/fetch_response.ts";
+import {
+  createListOffsetsPartition,
+  createListOffsetsRequest,
+  createListOffsetsTopic,
+} from "../net/protocol/generated/list_offsets_request.ts";
+import type { ListOffsetsResponse } from "../net/protocol/generated/list_offsets_response.ts";
+import {
+  createDeleteRecordsPartition,
+  createDeleteRecordsRequest,
+  createDeleteRecordsTopic,
+} from "../net/protocol/generated/delete_records_request.ts";
+import type { DeleteRecordsResponse } from "../net/protocol/generated/delete_records_response.ts";
+import { createDescribeLogDirsRequest } from "../net/protocol/generated/describe_log_dirs_request.ts";
+import type { DescribeLogDirsResponse } from "../net/protocol/generated/describe_log_dirs_response.ts";
+import { createInitProducerIdRequest } from "../net/protocol/generated/init_producer_id_request.ts";
+import type { InitProducerIdResponse } from "../net/protocol/generated/init_producer_id_response.ts";
+import {
+  createOffsetForLeaderEpochRequest,
+  createOffsetForLeaderPartition,
+  createOffsetForLeaderTopic,
+} from "../net/protocol/generated/offset_for_leader_epoch_request.ts";
+import type { OffsetForLeaderEpochResponse } from "../net/protocol/generated/offset_for_leader_epoch_response.ts";
+import { encodeBatch } from "../net/protocol/records.ts";
+import { batchesIn, readBatchHeader } from "../net/protocol/record_batch.ts";
+import { encodeMessageSet } from "../net/protocol/message_set.ts";
+import type { BrokerContext } from "./broker_context.ts";
+import type { ControllerChannel } from "./controller_channel.ts";
+import { encodeMetadataRecord, MetadataState } from "./metadata_state.ts";
+import { PRODUCER_STATE_FILE } from "./partition.ts";
+import { ReplicaManager } from "./replica_manager.ts";
+
+const TOPIC_ID = "q1Sh-9_ISia_fV4lGz8fqw";
+const OTHER_ID = "Xt7zrv1BRqGIuLjZ2N8kLw";
+
+/** A broker with one log dir, a metadata image fed by hand and a fake controller. */
+class Harness {
+  readonly dir: string;
+  readonly metadata = new MetadataState(silentLogger);
+  ctx: BrokerContext;
+  rm: ReplicaManager;
+  #offset = 0;
+  pidAllocations = 0;
+
+  constructor(dir: string) {
+    this.dir = dir;
+    const { config } = parseServerConfig(
+      new Map([
+        ["process.roles", "broker"],
+        ["node.id", "1"],
+        ["controller.quorum.voters", "0@localhost:9093"],
+        ["controller.listener.names", "CONTROLLER"],
+        ["listeners", "PLAINTEXT://localhost:9092"],
+        ["log.dirs", path.join(dir, "logs")],
+      ]),
+    );
+    const controller = {
+      send: () => {
+        const start = BigInt(1000 * ++this.pidAllocations);
+        return Promise.resolve({ errorCode: 0, producerIdStart: start, producerIdLen: 1000 });
+      },
+    } as unknown as ControllerChannel;
+    this.ctx = {
+      config,
+      logger: silentLogger,
+      nodeId: 1,
+      clusterId: "MkU3OEVBNTcwNTJENDM2Qg",
+      metadata: this.metadata,
+      controller,
+      brokerEpoch: () => 7n,
+    };
+    this.rm = new ReplicaManager(this.ctx);
+  }
+
+  apply(records: MetadataRecord[]): void {
+    this.metadata.applyEntries(records.map((r) => ({
+      offset: this.#offset++,
+      epoch: 1,
+      payload: encodeMetadataRecord(r),
+    })));
+  }
+
+  async restart(): Promise<void> {
+    await this.rm.close();
+    this.rm = new ReplicaManager(this.ctx);
+    await this.rm.start();
+  }
+}
+
+function baseRecords(): MetadataRecord[] {
+  return [
+    makeRecord(
+      RecordType.FEATURE_LEVEL,
+      0,
+      createFeatureLevelRecord({
+        name: METADATA_VERSION_FEATURE,
+        featureLevel: MetadataVersion.IBP_3_9_IV0,
+      }),
+    ),
+    makeRecord(RecordType.TOPIC, 0, createTopicRecord({ name: "orders", topicId: TOPIC_ID })),
+    partitionRecord(TOPIC_ID, 0, 1),
+    partitionRecord(TOPIC_ID, 1, 2),
+  ];
+}
+
+function partitionRecord(topicId: string, partitionId: number, leader: number): MetadataRecord {
+  return makeRecord(
+    RecordType.PARTITION,
+    0,
+    createPartitionRecord({
+      partitionId,
+      topicId,
+      replicas: [leader],
+      isr: [leader],
+      leader,
+      leaderEpoch: 0,
+      partitionEpoch: 0,
+    }),
+  );
+}
+
+async function withHarness(fn: (h: Harness) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const h = new Harness(dir);
+  h.apply(baseRecords());
+  await h.rm.start();
+  try {
+    await fn(h);
+  } finally {
+    await h.rm.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function ctxOf(apiVersion: number, clientId = "test"): RequestContext {
+  return {
+    listenerName: "PLAINTEXT",
+    clientHost: "127.0.0.1",
+    connectionId: 1,
+    apiVersion,
+    header: { requestApiKey: 0, requestApiVersion: apiVersion, correlationId: 1, clientId },
+  } as unknown as RequestContext;
+}
+
+function batch(
+  values: number,
+  options: {
+    valueBytes?: number;
+    producerId?: number;
+    baseSequence?: number;
+    timestampMs?: number;
+  } = {},
+): Uint8Array {
+  const records = Array.from({ length: values }, (_, i) => ({
+    offsetDelta: i,
+    timestampDelta: i,
+    key: null,
+    value: new Uint8Array(options.valueBytes ?? 10).fill(i),
+    headers: [],
+  }));
+  return encodeBatch({
+    baseOffset: 0,
+    records,
+    baseTimestamp: options.timestampMs ?? 1_000,
+    producerId: options.producerId ?? -1,
+    producerEpoch: options.producerId === undefined ? -1 : 0,
+    baseSequence: options.baseSequence ?? -1,
+  });
+}
+
+function produceRequest(
+  records: Uint8Array,
+  init: Partial<ProduceRequest> = {},
+  topic = "orders",
+  partition = 0,
+) {
+  return createProduceRequest({
+    acks: 1,
+    timeoutMs: 1000,
+    topicData: [createTopicProduceData({
+      name: topic,
+      partitionData: [createPartitionProduceData({ index: partition, records })],
+    })],
+    ...init,
+  });
+}
+
+async function produce(
+  h: Harness,
+  records: Uint8Array,
+  options: {
+    acks?: number;
+    version?: number;
+    topic?: string;
+    partition?: number;
+    clientId?: string;
+  } = {},
+) {
+  const handler = produceHandler(h.rm);
+  const response = await handler.handle(
+    produceRequest(records, { acks: options.acks ?? 1 }, options.topic, options.partition),
+    ctxOf(options.version ?? 9, options.clientId),
+  ) as ProduceResponse | null;
+  return response === null ? null : response.responses[0]!.partitionResponses[0]!;
+}
+
+async function fetch(
+  h: Harness,
+  init: Partial<FetchRequest>,
+  offset: number,
+  version = 12,
+  partitionMaxBytes = 1 << 20,
+) {
+  const request = createFetchRequest({
+    replicaId: -1,
+    maxWaitMs: 0,
+    minBytes: 1,
+    maxBytes: 50 << 20,
+    isolationLevel: 0,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [createFetchTopic({
+      topic: version >= 13 ? "" : "orders",
+      topicId: version >= 13 ? TOPIC_ID : "AAAAAAAAAAAAAAAAAAAAAA",
+      partitions: [
+        createFetchPartition({ partition: 0, fetchOffset: BigInt(offset), partitionMaxBytes }),
+      ],
+    })],
+    ...init,
+  });
+  return await fetchHandler(h.rm).handle(request, ctxOf(version)) as FetchResponse;
+}
+
+function offsetsIn(records: Uint8Array | null): number[] {
+  const out: number[] = [];
+  for (const { pos } of batchesIn(records ?? new Uint8Array(0))) {
+    out.push(readBatchHeader(records!, pos).baseOffset);
+  }
+  return out;
+}
+
+Deno.test("produce with acks 1, -1 and 0 appends and fetch returns the stored batches", async () => {
+  await withHarness(async (h) => {
+    assertEquals((await produce(h, batch(3), { acks: 1 }))?.baseOffset, 0n);
+    assertEquals((await produce(h, batch(2), { acks: -1 }))?.baseOffset, 3n);
+    assertEquals(await produce(h, batch(1), { acks: 0 }), null);
+    const f = await fetch(h, {}, 0);
+    const p = f.responses[0]!.partitions[0]!;
+    assertEquals(p.errorCode, 0);
+    assertEquals(p.highWatermark, 6n);
+    assertEquals(offsetsIn(p.records), [0, 3, 5]);
+  });
+});
+
+Deno.test("produce errors: bad acks, unknown topic, not leader, internal topic, legacy v2 input converts", async () => {
+  await withHarness(async (h) => {
+    assertEquals(
+      (await produce(h, batch(1), { acks: 2 }))?.errorCode,
+      ErrorCode.INVALID_REQUIRED_ACKS,
+    );
+    assertEquals(
+      (await produce(h, batch(1), { topic: "nope" }))?.errorCode,
+      ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+    );
+    assertEquals(
+      (await produce(h, batch(1), { partition: 1 }))?.errorCode,
+      ErrorCode.NOT_LEADER_OR_FOLLOWER,
+    );
+    assertEquals(
+      (await produce(h, batch(1), { topic: "__consumer_offsets" }))?.errorCode,
+      ErrorCode.INVALID_TOPIC_EXCEPTION,
+    );
+    const two = new Uint8Array([...batch(1), ...batch(1)]);
+    assertEquals((await produce(h, two))?.errorCode, ErrorCode.INVALID_RECORD);
+    const corrupt = batch(1);
+    corrupt[corrupt.length - 1]! ^= 0xff;
+    assertEquals((await produce(h, corrupt))?.errorCode, ErrorCode.CORRUPT_MESSAGE);
+    const legacy = encodeMessageSet({
+      magic: 1,
+      messages: [{ key: null, value: new Uint8Array([1]), timestamp: 5 }, {
+        key: null,
+        value: new Uint8Array([2]),
+        timestamp: 6,
+      }],
+    });
+    const r = await produce(h, legacy, { version: 2 });
+    assertEquals(r?.errorCode, 0);
+    assertEquals(r?.baseOffset, 0n);
+    assertEquals(h.rm.hostedPartition("orders", 0)?.highWatermark, 2);
+  });
+});
+
+Deno.test("a long-polling fetch is woken by an append", async () => {
+  await withHarness(async (h) => {
+    const started = Date.now();
+    const pending = fetch(h, { maxWaitMs: 5_000 }, 0);
+    await new Promise((r) => setTimeout(r, 50));
+    await produce(h, batch(2));
+    const f = await pending;
+    assert(Date.now() - started < 3_000, "the fetch waited for its timeout");
+    assertEquals(offsetsIn(f.responses[0]!.partitions[0]!.records), [0]);
+    // With nothing to read it answers after maxWaitMs with an empty (not null) record set.
+    const empty = await fetch(h, { maxWaitMs: 50 }, 2);
+    assertEquals(empty.responses[0]!.partitions[0]!.records, new Uint8Array(0));
+  });
+});
+
+Deno.test("a fetch with maxBytes below one batch still returns that whole batch", async () => {
+  await withHarness(async (h) => {
+    await produce(h, batch(10, { valueBytes: 500 }));
+    await produce(h, batch(10, { valueBytes: 500 }));
+    const f = await fetch(h, { maxBytes: 100 }, 0, 12, 100);
+    assertEquals(offsetsIn(f.responses[0]!.partitions[0]!.records), [0]);
+    const out = await fetch(h, {}, 99);
+    assertEquals(out.responses[0]!.partitions[0]!.errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
+  });
+});
+
+Deno.test("fetch v13 resolves topic ids; an unknown id is UNKNOWN_TOPIC_ID; sessions answer incrementally", async () => {
+  await withHarness(async (h) => {
+    await produce(h, batch(1));
+    const full = await fetch(h, { sessionId: 0, sessionEpoch: 0 }, 0, 13);
+    assertEquals(full.responses[0]!.topicId, TOPIC_ID);
+    assertEquals(offsetsIn(full.responses[0]!.partitions[0]!.records), [0]);
+    assert(full.sessionId > 0);
+    // The client moves its offset to 1: nothing new to say about the partition.
+    const inc = await fetch(h, { sessionId: full.sessionId, sessionEpoch: 1 }, 1, 13);
+    assertEquals(inc.responses, []);
+    // An incremental fetch naming no partition keeps offset 1; an append makes it answer.
+    await produce(h, batch(1));
+    const next = await fetch(h, { sessionId: full.sessionId, sessionEpoch: 2, topics: [] }, 1, 13);
+    assertEquals(offsetsIn(next.responses[0]!.partitions[0]!.records), [1]);
+    const unknown = await fetch(
+      h,
+      {
+        topics: [createFetchTopic({
+          topicId: OTHER_ID,
+          partitions: [createFetchPartition({ partition: 0, partitionMaxBytes: 100 })],
+        })],
+      },
+      0,
+      13,
+    );
+    assertEquals(unknown.responses[0]!.partitions[0]!.errorCode, ErrorCode.UNKNOWN_TOPIC_ID);
+  });
+});
+
+Deno.test("list offsets answers latest, earliest, max timestamp and timestamp lookups", async () => {
+  await withHarness(async (h) => {
+    await produce(h, batch(3, { timestampMs: 1_000 }));
+    await produce(h, batch(3, { timestampMs: 5_000 }));
+    await produce(h, batch(1, { timestampMs: 2_000 }));
+    const ask = async (timestamp: number, version = 7) => {
+      const r = await listOffsetsHandler(h.rm).handle(
+        createListOffsetsRequest({
+          replicaId: -1,
+          topics: [createListOffsetsTopic({
+            name: "orders",
+            partitions: [
+              createListOffsetsPartition({ partitionIndex: 0, timestamp: BigInt(timestamp) }),
+            ],
+          })],
+        }),
+        ctxOf(version),
+      ) as ListOffsetsResponse;
+      return r.topics[0]!.partitions[0]!;
+    };
+    assertEquals((await ask(-1)).offset, 7n);
+    assertEquals((await ask(-2)).offset, 0n);
+    const max = await ask(-3);
+    assertEquals([max.offset, max.timestamp], [5n, 5_002n]);
+    assertEquals((await ask(4_000)).offset, 3n);
+    assertEquals((await ask(9_999)).offset, -1n);
+    assertEquals((await ask(-1, 0)).oldStyleOffsets, [7n]);
+  });
+});
+
+Deno.test("delete records moves the log start and refuses offsets beyond the high watermark", async () => {
+  await withHarness(async (h) => {
+    await produce(h, batch(5));
+    const del = async (offset: number) => {
+      const r = await deleteRecordsHandler(h.rm).handle(
+        createDeleteRecordsRequest({
+          topics: [createDeleteRecordsTopic({
+            name: "orders",
+            partitions: [
+              createDeleteRecordsPartition({ partitionIndex: 0, offset: BigInt(offset) }),
+            ],
+          })],
+        }),
+        ctxOf(2),
+      ) as DeleteRecordsResponse;
+      return r.topics[0]!.partitions[0]!;
+    };
+    assertEquals((await del(3)).lowWatermark, 3n);
+    assertEquals((await del(9)).errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
+    assertEquals((await del(-1)).lowWatermark, 5n);
+    const f = await fetch(h, {}, 0);
+    assertEquals(f.responses[0]!.partitions[0]!.errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
+  });
+});
+
+Deno.test("an idempotent retry returns the original offsets, also after a restart", async () => {
+  await withHarness(async (h) => {
+    const init = await initProducerIdHandler(h.rm).handle(
+      createInitProducerIdRequest({ transactionalId: null }),
+      ctxOf(4),
+    ) as InitProducerIdResponse;
+    assertEquals([init.errorCode, init.producerId, init.producerEpoch], [0, 1000n, 0]);
+    const pid = Number(init.producerId);
+    await produce(h, batch(1)); // offset 0, no producer id
+    const first = batch(2, { producerId: pid, baseSequence: 0 });
+    assertEquals((await produce(h, first.slice()))?.baseOffset, 1n);
+    assertEquals((await produce(h, first.slice()))?.baseOffset, 1n);
+    assertEquals(
+      (await produce(h, batch(1, { producerId: pid, baseSequence: 2 })))?.baseOffset,
+      3n,
+    );
+    assertEquals(
+      (await produce(h, batch(1, { producerId: pid, baseSequence: 7 })))?.errorCode,
+      ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+    );
+    // A clean restart loads the producer state file.
+    await h.restart();
+    assertEquals((await produce(h, first.slice()))?.baseOffset, 1n);
+    // Without the file the state is rebuilt from the batch headers in the log.
+    await h.rm.close();
+    await Deno.remove(path.join(h.dir, "logs", "orders-0", PRODUCER_STATE_FILE));
+    h.rm = new ReplicaManager(h.ctx);
+    await h.rm.start();
+    assertEquals((await produce(h, first.slice()))?.baseOffset, 1n);
+    assertEquals(
+      (await produce(h, batch(1, { producerId: pid, baseSequence: 3 })))?.baseOffset,
+      4n,
+    );
+    const txn = await initProducerIdHandler(h.rm).handle(
+      createInitProducerIdRequest({ transactionalId: "t" }),
+      ctxOf(4),
+    ) as InitProducerIdResponse;
+    assertEquals(txn.errorCode, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+  });
+});
+
+Deno.test("offset for leader epoch, describe log dirs and the internal topic API", async () => {
+  await withHarness(async (h) => {
+    await produce(h, batch(4));
+    const e = await offsetForLeaderEpochHandler(h.rm).handle(
+      createOffsetForLeaderEpochRequest({
+        replicaId: -1,
+        topics: [createOffsetForLeaderTopic({
+          topic: "orders",
+          partitions: [
+            createOffsetForLeaderPartition({ partition: 0, currentLeaderEpoch: 0, leaderEpoch: 0 }),
+          ],
+        })],
+      }),
+      ctxOf(4),
+    ) as OffsetForLeaderEpochResponse;
+    assertEquals(e.topics[0]!.partitions[0]!.endOffset, 4n);
+    const dirs = await describeLogDirsHandler(h.rm).handle(
+      createDescribeLogDirsRequest({ topics: null }),
+      ctxOf(4),
+    ) as DescribeLogDirsResponse;
+    const names = dirs.results[0]!.topics.map((t) => t.name);
+    assertEquals(names, ["orders"]);
+    assert(dirs.results[0]!.topics[0]!.partitions[0]!.partitionSize > 0n);
+    assert(dirs.results[0]!.totalBytes > 0n);
+    const appended = await h.rm.appendInternal("orders", 0, batch(2));
+    assertEquals(appended, { baseOffset: 4, lastOffset: 5 });
+    const read = await h.rm.readInternal("orders", 0, 4, 1 << 20);
+    assertEquals([offsetsIn(read.records), read.highWatermark], [[4], 6]);
+  });
+});
+
+Deno.test("topic deletion and leadership changes follow the image", async () => {
+  await withHarness(async (h) => {
+    const changes: string[] = [];
+    h.rm.onLeaderChange((topic, partition, isLeader) =>
+      changes.push(`${topic}-${partition}:${isLeader}`)
+    );
+    h.apply([makeRecord(
+      RecordType.PARTITION_CHANGE,
+      0,
+      createPartitionChangeRecord({
+        partitionId: 0,
+        topicId: TOPIC_ID,
+        leader: 2,
+        replicas: [1, 2],
+        isr: [1, 2],
+      }),
+    )]);
+    await h.rm.settled();
+    assertEquals((await produce(h, batch(1)))?.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    h.apply([
+      makeRecord(RecordType.REMOVE_TOPIC, 0, createRemoveTopicRecord({ topicId: TOPIC_ID })),
+    ]);
+    await h.rm.settled();
+    assertEquals(changes, ["orders-0:false"]);
+    assertEquals(h.rm.hostedPartition("orders", 0), undefined);
+    const left = [...Deno.readDirSync(path.join(h.dir, "logs"))].filter((e) => e.isDirectory);
+    assertEquals(left, []);
+  });
+});
