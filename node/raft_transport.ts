@@ -338,6 +338,12 @@ export class KafkaRaftTransport implements RaftTransport, RaftExchange {
         this.#warnRefused(request, wire);
         return;
       }
+      if (this.#namesUsAsNewerLeader(response)) {
+        this.#options.logger.warn(
+          `Node ${request.to} claims this node leads an epoch it never started; dropping its ${response.type}`,
+        );
+        return;
+      }
       if (!this.#closed) this.#driver?.deliver(response);
     } catch (error) {
       // Lossy by design: the core retries. A timed-out peer gets a fresh connection next time.
@@ -348,6 +354,14 @@ export class KafkaRaftTransport implements RaftTransport, RaftExchange {
         `${request.type} to node ${request.to} failed: ${(error as Error).message}`,
       );
     }
+  }
+
+  /** A peer's answer naming us leader of an epoch above ours is corrupt: never hand it to the core. */
+  #namesUsAsNewerLeader(response: RaftResponse): boolean {
+    const leader = response.type === "FetchResponse"
+      ? response.currentLeader
+      : { leaderId: response.leaderId, leaderEpoch: response.leaderEpoch };
+    return leader.leaderId === this.nodeId && leader.leaderEpoch > (this.#driver?.epoch ?? -1);
   }
 
   #warnRefused(request: RaftRequest, wire: unknown): void {

@@ -570,7 +570,8 @@ export async function handleBeginQuorumEpoch(
     });
   }
   const p = singlePartition(request.topics);
-  if (p === null || p.leaderId < 0) {
+  // A leader never announces itself to itself: such a request is bad input, not a new epoch.
+  if (p === null || p.leaderId < 0 || p.leaderId === exchange.nodeId) {
     return beginRes.createBeginQuorumEpochResponse({ errorCode: ErrorCode.INVALID_REQUEST });
   }
   if (version >= 1 && request.voterId >= 0 && request.voterId !== exchange.nodeId) {
@@ -609,7 +610,7 @@ export async function handleEndQuorumEpoch(
     return endRes.createEndQuorumEpochResponse({ errorCode: ErrorCode.INCONSISTENT_CLUSTER_ID });
   }
   const p = singlePartition(request.topics);
-  if (p === null || p.leaderId < 0) {
+  if (p === null || p.leaderId < 0 || p.leaderId === exchange.nodeId) {
     return endRes.createEndQuorumEpochResponse({ errorCode: ErrorCode.INVALID_REQUEST });
   }
   const successors = p.preferredCandidates.length > 0

@@ -1,0 +1,169 @@
+/**
+ * End-to-end broker benchmark: a real node in a child process, loaded by librdkafka
+ * (confluent-kafka under /usr/bin/python3) in another process, beside a raw disk baseline
+ * measured in the same run. Also start-up time to the first Metadata response.
+ *
+ * @module
+ */
+
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { hasPythonModule, startNode } from "../../tests/integration/harness.ts";
+import { KafkaConnection } from "../../net/connection.ts";
+import { Admin } from "../../net/client/admin.ts";
+import { ApiKey } from "../../net/protocol/generated/api_table.ts";
+
+const LOAD_GEN = fileURLToPath(new URL("./load_gen.py", import.meta.url));
+const RECORD_BYTES = 1024;
+const MIB = 1024 * 1024;
+
+/** Options for {@link runBrokerBench}. */
+export interface BrokerBenchOptions {
+  /** Records per produce case (1 KiB each). */
+  records?: number;
+}
+
+async function python(args: string[]): Promise<Record<string, number>> {
+  const out = await new Deno.Command("/usr/bin/python3", { args: [LOAD_GEN, ...args] }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (out.code !== 0) {
+    throw new Error(`load generator failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return JSON.parse(text.split("\n").at(-1)!);
+}
+
+/** The same bytes written raw in 1 MiB chunks, fdatasync after each: the disk's own speed. */
+async function rawDiskMBps(totalBytes: number): Promise<number> {
+  const dir = await Deno.makeTempDir({ prefix: "kraftling-raw-" });
+  const file = await Deno.open(join(dir, "raw.log"), { write: true, create: true });
+  const chunk = new Uint8Array(MIB).fill(120);
+  const start = performance.now();
+  for (let written = 0; written < totalBytes; written += chunk.length) {
+    let at = 0;
+    while (at < chunk.length) at += await file.write(chunk.subarray(at));
+    await file.syncData();
+  }
+  const seconds = (performance.now() - start) / 1000;
+  file.close();
+  await Deno.remove(dir, { recursive: true });
+  return totalBytes / MIB / seconds;
+}
+
+async function createTopic(bootstrap: string, topic: string, partitions: number): Promise<void> {
+  const admin = new Admin({ bootstrapServers: bootstrap });
+  try {
+    await admin.createTopics([{ name: topic, numPartitions: partitions, replicationFactor: 1 }]);
+  } finally {
+    admin.close();
+  }
+}
+
+/** Milliseconds from spawning `server-start` to the first successful Metadata response. */
+async function startupMs(): Promise<number> {
+  const node = await startNode();
+  await node.kill();
+  const start = performance.now();
+  const restart = node.restart();
+  const [host, port] = node.bootstrap.split(":");
+  let elapsed = -1;
+  // Bounded: at most ~30 s of 5 ms polls.
+  for (let i = 0; i < 6000 && elapsed < 0; i++) {
+    try {
+      const conn = await KafkaConnection.connect(host!, Number(port), { connectTimeoutMs: 200 });
+      await conn.send(ApiKey.METADATA, { topics: [] });
+      conn.close();
+      elapsed = performance.now() - start;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+  await restart;
+  await node.stop();
+  return elapsed;
+}
+
+/**
+ * Runs the broker benchmark and returns a markdown table.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(await runBrokerBench({ records: 50_000 }));
+ * ```
+ */
+export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<string> {
+  if (!hasPythonModule("confluent_kafka")) {
+    return "skipped: /usr/bin/python3 lacks confluent_kafka (apt-get install python3-confluent-kafka)";
+  }
+  const records = options.records ?? 100_000;
+  const totalMiB = (records * RECORD_BYTES) / MIB;
+  const rows: string[] = [
+    "| case | MB/s | records/s | p50 ms | p99 ms | p99.9 ms |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  const raw = await rawDiskMBps(records * RECORD_BYTES);
+  rows.push(`| raw disk: 1 MiB writes + fdatasync each (baseline) | ${raw.toFixed(0)} | | | | |`);
+  const node = await startNode();
+  try {
+    let maxRate = 0;
+    for (const acks of ["1", "all"]) {
+      for (const partitions of [1, 8]) {
+        const topic = `bench-${acks}-${partitions}`;
+        await createTopic(node.bootstrap, topic, partitions);
+        const r = await python([
+          "produce",
+          node.bootstrap,
+          topic,
+          String(records),
+          String(RECORD_BYTES),
+          acks,
+        ]);
+        const rate = records / r.seconds!;
+        if (acks === "all" && partitions === 1) maxRate = rate;
+        rows.push(
+          `| produce acks=${acks}, ${partitions} partition(s) | ${
+            (totalMiB / r.seconds!).toFixed(0)
+          } | ${rate.toFixed(0)} | | | |`,
+        );
+      }
+    }
+    const latencyRecords = Math.min(records, 20_000);
+    const fixedRate = Math.max(1000, Math.floor(maxRate / 2));
+    await createTopic(node.bootstrap, "bench-latency", 1);
+    const latency = await python([
+      "produce",
+      node.bootstrap,
+      "bench-latency",
+      String(latencyRecords),
+      String(RECORD_BYTES),
+      "all",
+      String(fixedRate),
+    ]);
+    rows.push(
+      `| produce latency acks=all at ${fixedRate} records/s (half the max) | | | ${
+        latency.p50_ms!.toFixed(1)
+      } | ${latency.p99_ms!.toFixed(1)} | ${latency.p999_ms!.toFixed(1)} |`,
+    );
+    const consumed = await python(["consume", node.bootstrap, "bench-all-8", String(records)]);
+    rows.push(
+      `| consume, 8 partitions | ${(consumed.bytes! / MIB / consumed.seconds!).toFixed(0)} | ${
+        (consumed.records! / consumed.seconds!).toFixed(0)
+      } | | | |`,
+    );
+  } finally {
+    await node.stop();
+  }
+  const startups: number[] = [];
+  for (let i = 0; i < 3; i++) startups.push(await startupMs());
+  startups.sort((a, b) => a - b);
+  rows.push(
+    `| start-up: process spawn to first Metadata response (median of 3) | ${
+      startups[1]!.toFixed(0)
+    } ms | | | | |`,
+  );
+  return rows.join("\n");
+}
+
+if (import.meta.main) {
+  const records = Number(Deno.args[0] ?? 100_000);
+  console.log(await runBrokerBench({ records }));
+}

@@ -1,0 +1,112 @@
+"""librdkafka load generator for `deno task bench` (run with /usr/bin/python3).
+
+usage: load_gen.py produce BOOTSTRAP TOPIC COUNT SIZE ACKS [RATE]
+       load_gen.py consume BOOTSTRAP TOPIC COUNT
+Prints one JSON line with what it measured.
+"""
+import json
+import sys
+import time
+
+from confluent_kafka import Consumer, Producer
+
+
+def produce(bootstrap, topic, count, size, acks, rate):
+    producer = Producer({
+        "bootstrap.servers": bootstrap,
+        "acks": acks,
+        "linger.ms": 5,
+        "batch.size": 1048576,
+        "queue.buffering.max.messages": 1000000,
+        "queue.buffering.max.kbytes": 1048576,
+        "enable.idempotence": False,
+    })
+    payload = b"x" * size
+    latencies = []
+    errors = [0]
+
+    def delivered(err, _msg, sent=None):
+        if err is not None:
+            errors[0] += 1
+        elif sent is not None:
+            latencies.append(time.perf_counter() - sent)
+
+    start = time.perf_counter()
+    if rate <= 0:
+        # Throughput: no per-message Python callback (it would cap the client, not the broker).
+        for i in range(count):
+            while True:
+                try:
+                    producer.produce(topic, payload)
+                    break
+                except BufferError:
+                    producer.poll(0.005)
+            if i % 1000 == 0:
+                producer.poll(0)
+        producer.flush(120)
+        elapsed = time.perf_counter() - start
+        print(json.dumps({"records": count, "seconds": elapsed, "errors": errors[0]}))
+        return
+    for i in range(count):
+        if rate > 0:
+            due = start + i / rate
+            now = time.perf_counter()
+            if due > now:
+                time.sleep(due - now)
+        sent = time.perf_counter()
+        while True:
+            try:
+                producer.produce(topic, payload, on_delivery=lambda e, m, s=sent: delivered(e, m, s))
+                break
+            except BufferError:
+                producer.poll(0.01)
+        producer.poll(0)
+    producer.flush(120)
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+
+    def pct(p):
+        if not latencies:
+            return -1
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
+
+    print(json.dumps({
+        "records": count, "seconds": elapsed, "errors": errors[0],
+        "p50_ms": pct(0.5), "p99_ms": pct(0.99), "p999_ms": pct(0.999),
+    }))
+
+
+def consume(bootstrap, topic, count):
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap,
+        "group.id": "bench-%d" % time.time_ns(),
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "fetch.max.bytes": 52428800,
+        "max.partition.fetch.bytes": 10485760,
+    })
+    consumer.subscribe([topic])
+    seen = 0
+    size = 0
+    start = None
+    deadline = time.perf_counter() + 120
+    while seen < count and time.perf_counter() < deadline:
+        for msg in consumer.consume(10000, 1.0):
+            if msg.error():
+                continue
+            if start is None:
+                start = time.perf_counter()
+            seen += 1
+            size += len(msg.value() or b"")
+    elapsed = time.perf_counter() - (start or time.perf_counter())
+    consumer.close()
+    print(json.dumps({"records": seen, "bytes": size, "seconds": elapsed}))
+
+
+if __name__ == "__main__":
+    mode = sys.argv[1]
+    if mode == "produce":
+        rate = float(sys.argv[7]) if len(sys.argv) > 7 else 0
+        produce(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], rate)
+    else:
+        consume(sys.argv[2], sys.argv[3], int(sys.argv[4]))
