@@ -16,6 +16,11 @@ import { ErrorCode } from "../net/protocol/generated/errors.ts";
 import type { DescribeQuorumResponse } from "../net/protocol/generated/describe_quorum_response.ts";
 import { MetadataLog } from "./metadata_log.ts";
 import { MetadataState } from "./metadata_state.ts";
+import type { MetadataImage } from "../core/metadata/image.ts";
+import {
+  type MetadataRecord,
+  MetadataRecordType,
+} from "../net/protocol/generated/metadata_records.ts";
 import { RaftDriver } from "./raft_driver.ts";
 import { Controller } from "./controller.ts";
 import { ControllerChannel } from "./controller_channel.ts";
@@ -46,6 +51,28 @@ export interface KraftlingNode {
   readonly ports: ReadonlyMap<string, number>;
   /** Graceful shutdown: controlled shutdown, finish in-flight requests, flush, close. */
   stop(): Promise<void>;
+}
+
+/** One log line per topic created or deleted (not per partition or config record). */
+function logTopicChanges(
+  logger: Logger,
+  image: MetadataImage,
+  records: readonly MetadataRecord[],
+  previous: MetadataImage,
+): void {
+  for (const record of records) {
+    if (record.type === MetadataRecordType.TOPIC) {
+      const topic = image.topics.byId.get(record.data.topicId);
+      logger.info(
+        `Created topic ${record.data.name} (id ${record.data.topicId}) with ${
+          topic?.partitions.size ?? 0
+        } partitions`,
+      );
+    } else if (record.type === MetadataRecordType.REMOVE_TOPIC) {
+      const name = previous.topics.byId.get(record.data.topicId)?.name ?? record.data.topicId;
+      logger.info(`Deleted topic ${name}`);
+    }
+  }
 }
 
 /** A single-voter quorum needs no network; larger quorums and broker-only nodes need the raft transport. */
@@ -84,6 +111,9 @@ export async function startNode(
   checkSupportedTopology(config);
   const clusterId = check.clusterId;
   const metadata = new MetadataState(logger);
+  metadata.subscribe((image, records, previous) =>
+    logTopicChanges(logger, image, records, previous)
+  );
   const stack: (() => Promise<void> | void)[] = [];
   const stopAll = async () => {
     for (const stop of stack.reverse()) {
