@@ -367,9 +367,10 @@ export class Consumer {
     const assigned = await this.#cluster.retrying(async () => {
       const nodeId = await this.#cluster.coordinatorFor(groupId);
       const conn = await this.#cluster.connectionTo(nodeId);
-      let join: JoinGroupResponse | undefined;
-      for (let attempt = 0; attempt < 5; attempt++) {
-        join = await conn.send<JoinGroupResponse>(ApiKey.JOIN_GROUP, {
+      // Bounded: a join can be interrupted by other members joining (REBALANCE_IN_PROGRESS on
+      // SyncGroup) or by a reset member id; each retry rejoins the current rebalance.
+      for (let attempt = 0; attempt < 50; attempt++) {
+        const join = await conn.send<JoinGroupResponse>(ApiKey.JOIN_GROUP, {
           groupId,
           sessionTimeoutMs,
           rebalanceTimeoutMs,
@@ -392,26 +393,38 @@ export class Consumer {
           this.#memberId = "";
           continue;
         }
-        break;
+        if (join.errorCode === ErrorCode.REBALANCE_IN_PROGRESS) continue;
+        check(join.errorCode, `group ${groupId}`);
+        this.#memberId = join.memberId;
+        this.#generationId = join.generationId;
+        const assignments = join.leader === join.memberId ? await this.#assign(join) : [];
+        const sync = await conn.send<SyncGroupResponse>(ApiKey.SYNC_GROUP, {
+          groupId,
+          generationId: this.#generationId,
+          memberId: this.#memberId,
+          groupInstanceId: null,
+          protocolType: "consumer",
+          protocolName: join.protocolName ?? "range",
+          assignments,
+        }, {
+          version: conn.versionFor(ApiKey.SYNC_GROUP, 5),
+          timeoutMs: rebalanceTimeoutMs + 5000,
+        });
+        if (
+          sync.errorCode === ErrorCode.REBALANCE_IN_PROGRESS ||
+          sync.errorCode === ErrorCode.ILLEGAL_GENERATION
+        ) continue;
+        if (sync.errorCode === ErrorCode.UNKNOWN_MEMBER_ID) {
+          this.#memberId = "";
+          continue;
+        }
+        check(sync.errorCode, `group ${groupId}`);
+        return decodeAssignment(sync.assignment);
       }
-      check(join!.errorCode, `group ${groupId}`);
-      this.#memberId = join!.memberId;
-      this.#generationId = join!.generationId;
-      const assignments = join!.leader === join!.memberId ? await this.#assign(join!) : [];
-      const sync = await conn.send<SyncGroupResponse>(ApiKey.SYNC_GROUP, {
-        groupId,
-        generationId: this.#generationId,
-        memberId: this.#memberId,
-        groupInstanceId: null,
-        protocolType: "consumer",
-        protocolName: join!.protocolName ?? "range",
-        assignments,
-      }, {
-        version: conn.versionFor(ApiKey.SYNC_GROUP, 5),
-        timeoutMs: rebalanceTimeoutMs + 5000,
-      });
-      check(sync.errorCode, `group ${groupId}`);
-      return decodeAssignment(sync.assignment);
+      throw new KafkaError(
+        ErrorCode.REBALANCE_IN_PROGRESS,
+        `group ${groupId}: the group kept rebalancing; giving up after 50 joins`,
+      );
     });
     this.#needsJoin = false;
     const previous = this.#partitions;

@@ -9,12 +9,14 @@ import { runCodecBench } from "./codec_bench.ts";
 import { runStorageBench } from "./storage_bench.ts";
 import { runBrokerBench } from "./broker_bench.ts";
 import { runProduceBench } from "./produce_bench.ts";
+import { runGroupBench } from "./group_bench.ts";
 
 const BENCHES: Record<string, () => Promise<string>> = {
   codec: runCodecBench,
   storage: () => runStorageBench(),
   produce: runProduceBench,
   broker: () => runBrokerBench(),
+  group: () => runGroupBench(),
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(BENCHES);

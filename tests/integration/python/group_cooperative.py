@@ -41,7 +41,7 @@ result = {
     "shared": shared,
     "c1": parts(c1.assignment()),
     "c2": parts(c2.assignment()),
-    "events": events,
+    "events": json.loads(json.dumps(events)),  # before close() adds its revocations
 }
 c2.close()
 c1.close()
