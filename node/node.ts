@@ -12,8 +12,10 @@ import { checkStorageFormatted } from "../storage/meta_properties.ts";
 import { Dispatcher } from "../net/dispatcher.ts";
 import { KafkaServer } from "../net/server.ts";
 import { ApiKey } from "../net/protocol/generated/api_table.ts";
-import { ErrorCode } from "../net/protocol/generated/errors.ts";
+import type { DescribeQuorumRequest } from "../net/protocol/generated/describe_quorum_request.ts";
 import type { DescribeQuorumResponse } from "../net/protocol/generated/describe_quorum_response.ts";
+import { describeQuorumResponse, registerRaftHandlers } from "../net/handlers/raft_rpcs.ts";
+import { bootstrapNodeId, KafkaRaftTransport } from "./raft_transport.ts";
 import { MetadataLog } from "./metadata_log.ts";
 import { MetadataState } from "./metadata_state.ts";
 import type { MetadataImage } from "../core/metadata/image.ts";
@@ -75,16 +77,11 @@ function logTopicChanges(
   }
 }
 
-/** A single-voter quorum needs no network; larger quorums and broker-only nodes need the raft transport. */
+/** Static quorums of any size and broker-only observers are supported; dynamic (KIP-853) quorums are not. */
 function checkSupportedTopology(config: ServerConfig): void {
-  if (!config.isController) {
+  if (config.isController && config.quorumVoters.length === 0) {
     throw new Error(
-      "process.roles=broker (a broker without a local controller) is not supported yet: run a combined node with process.roles=broker,controller",
-    );
-  }
-  if (config.quorumVoters.length !== 1) {
-    throw new Error(
-      `controller.quorum.voters lists ${config.quorumVoters.length} voters, but only a single-voter quorum is supported yet`,
+      "controller.quorum.bootstrap.servers without controller.quorum.voters (a dynamic KIP-853 quorum) is not supported yet: list the voters in controller.quorum.voters",
     );
   }
 }
@@ -151,9 +148,32 @@ export async function startNode(
       })
       : undefined;
     await controller?.start();
+    const controllerListenerName = config.controllerListenerNames[0] ?? "CONTROLLER";
+    const voterEndpoints = config.quorumVoters.map((v) => ({
+      nodeId: v.nodeId,
+      host: v.host || "127.0.0.1",
+      port: v.port,
+    }));
+    // Observers without static voters reach the quorum through the bootstrap servers (-2, -3, ...).
+    const raftVoters = config.quorumVoters.length > 0
+      ? config.quorumVoters.map((v) => v.nodeId)
+      : config.quorumBootstrapServers.map((_, i) => bootstrapNodeId(i));
+    const raftTransport = new KafkaRaftTransport({
+      nodeId: config.nodeId,
+      clusterId,
+      voters: voterEndpoints,
+      bootstrapServers: config.quorumBootstrapServers.map((s) => ({
+        host: s.host || "127.0.0.1",
+        port: s.port,
+      })),
+      listenerName: controllerListenerName,
+      requestTimeoutMs: config.quorumRequestTimeoutMs,
+      logger,
+    });
     const raftDriver = await RaftDriver.start({
       nodeId: config.nodeId,
-      voters: config.quorumVoters.map((v) => v.nodeId),
+      voters: raftVoters,
+      transport: raftTransport,
       metadataLogDir: config.metadataLogDir,
       log: metadataLog,
       config: {
@@ -162,6 +182,7 @@ export async function startNode(
         electionBackoffMaxMs: config.quorumElectionBackoffMaxMs,
         requestTimeoutMs: config.quorumRequestTimeoutMs,
         appendLingerMs: config.quorumAppendLingerMs,
+        retryBackoffMs: config.quorumRetryBackoffMs,
       },
       logger,
       listener: {
@@ -187,43 +208,14 @@ export async function startNode(
       })),
       finalizedEpoch: BigInt(Math.max(-1, metadata.appliedOffset)),
     });
-    const describeQuorum = (): DescribeQuorumResponse => ({
-      errorCode: ErrorCode.NONE,
-      errorMessage: null,
-      topics: [{
-        topicName: "__cluster_metadata",
-        partitions: [{
-          partitionIndex: 0,
-          errorCode: ErrorCode.NONE,
-          errorMessage: null,
-          leaderId: raftDriver.leaderId,
-          leaderEpoch: raftDriver.epoch,
-          highWatermark: BigInt(raftDriver.highWatermark),
-          currentVoters: [...raftDriver.voters].map((id) => ({
-            replicaId: id,
-            replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
-            logEndOffset: BigInt(id === config.nodeId ? raftDriver.endOffset : -1),
-            lastFetchTimestamp: BigInt(id === config.nodeId ? Date.now() : -1),
-            lastCaughtUpTimestamp: BigInt(id === config.nodeId ? Date.now() : -1),
-            _unknownTaggedFields: [],
-          })),
-          observers: [],
-          _unknownTaggedFields: [],
-        }],
-        _unknownTaggedFields: [],
-      }],
-      nodes: config.quorumVoters.map((v) => ({
-        nodeId: v.nodeId,
-        listeners: [{
-          name: config.controllerListenerNames[0] ?? "CONTROLLER",
-          host: v.host,
-          port: v.port,
-          _unknownTaggedFields: [],
-        }],
-        _unknownTaggedFields: [],
-      })),
-      _unknownTaggedFields: [],
-    });
+    const describeQuorum = (): DescribeQuorumResponse =>
+      describeQuorumResponse({
+        status: raftDriver,
+        progress: raftTransport.replicaProgress(),
+        voterEndpoints,
+        listenerName: controllerListenerName,
+        nowMs: Date.now(),
+      });
 
     const ports = new Map<string, number>();
     const startServer = (
@@ -250,6 +242,12 @@ export async function startNode(
     if (controller) {
       const dispatcher = new Dispatcher({ logger, features });
       controller.registerHandlers(dispatcher);
+      registerRaftHandlers(dispatcher, {
+        exchange: raftTransport,
+        clusterId,
+        requestTimeoutMs: config.quorumRequestTimeoutMs,
+        listenerName: controllerListenerName,
+      });
       dispatcher.register(ApiKey.DESCRIBE_QUORUM, {
         minVersion: 0,
         maxVersion: 2,
@@ -262,12 +260,13 @@ export async function startNode(
 
     if (config.isBroker) {
       const channel = new ControllerChannel({
-        endpoints: () =>
-          config.quorumVoters.map((v) => ({
-            nodeId: v.nodeId,
-            host: v.host || "127.0.0.1",
-            port: v.port,
-          })),
+        endpoints: () => {
+          // Static voters, plus the leader's endpoint when it was learned from the quorum.
+          const leader = raftTransport.endpointOf(raftDriver.leaderId);
+          return leader && !voterEndpoints.some((v) => v.nodeId === leader.nodeId)
+            ? [leader, ...voterEndpoints]
+            : voterEndpoints;
+        },
         leaderId: () => raftDriver.leaderId,
         clientId: `broker-${config.nodeId}-to-controller`,
         logger,
@@ -297,10 +296,16 @@ export async function startNode(
       registerDescribeConfigs(dispatcher, ctx);
       // KRaft brokers name a live broker (themselves) as the controller: clients send admin requests there.
       registerDescribeCluster(dispatcher, ctx, { controllerId: () => config.nodeId });
-      dispatcher.register(ApiKey.DESCRIBE_QUORUM, {
+      // Like Kafka's brokers: DescribeQuorum is answered by the raft leader (the active controller).
+      dispatcher.register<DescribeQuorumRequest, DescribeQuorumResponse>(ApiKey.DESCRIBE_QUORUM, {
         minVersion: 0,
         maxVersion: 2,
-        handle: () => describeQuorum(),
+        handle: (request, context) =>
+          raftDriver.leaderId === config.nodeId ? describeQuorum() : channel.send<
+            DescribeQuorumResponse
+          >(ApiKey.DESCRIBE_QUORUM, request as unknown as Record<string, unknown>, {
+            version: context.apiVersion,
+          }),
       });
       const replicas = new ReplicaManager(ctx);
       replicas.registerHandlers(dispatcher);

@@ -529,7 +529,10 @@ export class RaftNode {
       return true;
     }
     if (leaderId === NO_NODE || leaderId === this.nodeId) return false;
-    if (this.#role === "follower" && this.#leaderId === leaderId) return false;
+    // KIP-996: a prospective already retains this leader; hearing of it again changes nothing.
+    if (
+      (this.#role === "follower" || this.#role === "prospective") && this.#leaderId === leaderId
+    ) return false;
     assert(
       this.#role !== "leader" && this.#role !== "resigned",
       `Two leaders in epoch ${epoch}: ${this.nodeId} and ${leaderId}`,
