@@ -35,6 +35,9 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
   (await import("./delete_records.ts")).deleteRecordsCommand,
   (await import("./producer_perf_test.ts")).producerPerfTestCommand,
   (await import("./consumer_perf_test.ts")).consumerPerfTestCommand,
+  (await import("./metadata_quorum.ts")).metadataQuorumCommand,
+  (await import("./dump_log.ts")).dumpLogCommand,
+  (await import("./features.ts")).featuresCommand,
 ];
 
 /** The program name used in usage lines. */

@@ -7,6 +7,7 @@
  */
 
 import { Reader } from "./protocol/reader.ts";
+import { KafkaError } from "./protocol/errors.ts";
 import { Writer } from "./protocol/writer.ts";
 import { readRequestHeader, type RequestHeader, writeResponseHeader } from "./protocol/header.ts";
 import { API_TABLE, ApiKey } from "./protocol/generated/api_table.ts";
@@ -166,6 +167,14 @@ export class Dispatcher {
     try {
       response = await handler.handle(request as never, { ...info, header, apiVersion: version });
     } catch (error) {
+      if (error instanceof KafkaError) {
+        // A handler closing the connection on purpose (e.g. an acks=0 produce that failed, as
+        // Kafka does so the client notices): one line, no stack.
+        this.#options.logger.info(
+          `Closing connection from ${info.clientHost} after ${api.name} v${version}: ${error.message}`,
+        );
+        throw error;
+      }
       this.#options.logger.error(
         `${api.name} v${version} from ${info.clientHost} failed: ${
           (error as Error).stack ?? error

@@ -546,10 +546,20 @@ export class GroupManager implements GroupService {
       port: -1,
     });
     if (keyType === CoordinatorKeyType.TRANSACTION) {
-      return fail(
-        ErrorCode.COORDINATOR_NOT_AVAILABLE,
-        "This broker has no transaction coordinator yet; transactions are not supported.",
-      );
+      // There is no transaction coordinator. Naming this broker lets the client's InitProducerId
+      // arrive here and be refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, which every client
+      // reports at once as fatal (KafkaJS hides FindCoordinator errors behind "Failed to find
+      // group coordinator"; COORDINATOR_NOT_AVAILABLE is retried until the client's timeout).
+      const self = this.#ctx.metadata.image.cluster.brokers.get(this.#ctx.nodeId);
+      const endpoint = self?.endpoints.find((e) => e.name === listenerName) ?? self?.endpoints[0];
+      if (endpoint === undefined) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+      return {
+        errorCode: ErrorCode.NONE,
+        errorMessage: null,
+        nodeId: this.#ctx.nodeId,
+        host: endpoint.host,
+        port: endpoint.port,
+      };
     }
     if (keyType !== CoordinatorKeyType.GROUP) {
       return fail(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${keyType}.`);

@@ -363,7 +363,7 @@ Deno.test("FindCoordinator answers the endpoint of the listener the request came
   }
 });
 
-Deno.test("FindCoordinator v4 answers every batched key; transactions are not available", async () => {
+Deno.test("FindCoordinator v4 answers every batched key; transaction keys name this broker", async () => {
   // KIP-699
   const h = new Harness();
   const manager = h.manager();
@@ -385,16 +385,21 @@ Deno.test("FindCoordinator v4 answers every batched key; transactions are not av
       createFindCoordinatorRequest({ keyType: 1, coordinatorKeys: ["t1"] }),
       ctx(5),
     );
-    assert.equal(txn.coordinators[0]!.errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    assert.match(txn.coordinators[0]!.errorMessage ?? "", /transaction coordinator/);
-    assert.equal(txn.coordinators[0]!.nodeId, -1);
+    // There is no transaction coordinator: the client's InitProducerId comes here and is refused
+    // with TRANSACTIONAL_ID_AUTHORIZATION_FAILED (see net/handlers/init_producer_id.ts).
+    assert.deepEqual(
+      txn.coordinators.map((c) => [c.key, c.errorCode, c.nodeId, c.host, c.port]),
+      [["t1", 0, 1, "broker1", 9092]],
+    );
     const legacyTxn = findCoordinator(
       manager,
       createFindCoordinatorRequest({ keyType: 1, key: "t1" }),
       ctx(1),
     );
-    assert.equal(legacyTxn.errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    assert.deepEqual([legacyTxn.nodeId, legacyTxn.host, legacyTxn.port], [-1, "", -1]);
+    assert.deepEqual(
+      [legacyTxn.errorCode, legacyTxn.nodeId, legacyTxn.host, legacyTxn.port],
+      [0, 1, "broker1", 9092],
+    );
   } finally {
     manager.close();
   }

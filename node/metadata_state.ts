@@ -33,7 +33,10 @@ export type ImageListener = (
   image: MetadataImage,
   records: readonly MetadataRecord[],
   previous: MetadataImage,
-) => void;
+) => void | Promise<void>;
+
+/** Bound on the rounds {@link MetadataState.settled} waits while listeners keep starting work. */
+const SETTLE_ROUNDS_MAX = 100;
 
 /**
  * The latest applied image and the offset it reflects.
@@ -51,6 +54,8 @@ export class MetadataState {
   #appliedOffset = -1;
   #listeners: ImageListener[] = [];
   #offsetWaiters: { offset: number; resolve: () => void }[] = [];
+  /** Work listeners started for applied images and have not finished (opening logs, ...). */
+  #listenerWork = new Set<Promise<void>>();
   readonly #logger: Logger;
 
   constructor(logger: Logger) {
@@ -85,7 +90,8 @@ export class MetadataState {
       this.#image = applyRecords(previous, records);
       for (const listener of this.#listeners) {
         try {
-          listener(this.#image, records, previous);
+          const work = listener(this.#image, records, previous);
+          if (work instanceof Promise) this.#track(work);
         } catch (error) {
           this.#logger.error(`Metadata listener failed: ${(error as Error).stack ?? error}`);
         }
@@ -99,6 +105,24 @@ export class MetadataState {
   }
 
   /** Resolves once the entry at `offset` has been applied. */
+  #track(work: Promise<void>): void {
+    const tracked = work.catch((error) =>
+      this.#logger.error(`Metadata listener failed: ${(error as Error).stack ?? error}`)
+    ).finally(() => this.#listenerWork.delete(tracked));
+    this.#listenerWork.add(tracked);
+  }
+
+  /**
+   * Resolves once every listener has finished acting on the images applied so far (e.g. the
+   * replica manager has opened the partitions an image assigns here), so a response that follows
+   * a metadata change never names a leader that cannot serve yet.
+   */
+  async settled(): Promise<void> {
+    for (let round = 0; round < SETTLE_ROUNDS_MAX && this.#listenerWork.size > 0; round++) {
+      await Promise.all([...this.#listenerWork]);
+    }
+  }
+
   waitForOffset(offset: number): Promise<void> {
     if (offset <= this.#appliedOffset) return Promise.resolve();
     return new Promise((resolve) => this.#offsetWaiters.push({ offset, resolve }));

@@ -31,7 +31,7 @@ import type { BrokerContext } from "./broker_context.ts";
 import { registerMetadata } from "../net/handlers/metadata.ts";
 import { registerForwardedApis } from "../net/handlers/forward.ts";
 import { registerDescribeConfigs } from "../net/handlers/describe_configs.ts";
-import { registerDescribeCluster } from "../net/handlers/describe_cluster.ts";
+import { EndpointType, registerDescribeCluster } from "../net/handlers/describe_cluster.ts";
 import { controllerConfigHooks } from "../net/handlers/config_validation.ts";
 import { createLogger } from "./logger.ts";
 import { ReplicaManager } from "./replica_manager.ts";
@@ -252,6 +252,11 @@ export async function startNode(
         minVersion: 0,
         maxVersion: 2,
         handle: () => describeQuorum(),
+      });
+      // KIP-919: tools with --bootstrap-controller learn the cluster id here.
+      registerDescribeCluster(dispatcher, { clusterId, metadata }, {
+        controllerId: () => raftDriver.leaderId,
+        endpointType: EndpointType.CONTROLLER,
       });
       for (const l of config.controllerListeners) {
         startServer(l.listenerName, l.host, l.port, dispatcher);

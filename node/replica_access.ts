@@ -38,6 +38,13 @@ export interface ReplicaAccess {
    * partition in the image) or NOT_LEADER_OR_FOLLOWER (another broker leads, or not open yet).
    */
   leaderPartition(topic: string, partition: number): PartitionLookup;
+  /**
+   * When the applied image already names this broker leader of the partition but the partition is
+   * still being opened (its log is created asynchronously after the image changes): a promise that
+   * resolves once this broker leads it, the image application ends, or `timeoutMs` passes.
+   * Otherwise null. Waiters resume in the order they asked, before any later request is read.
+   */
+  leaderOpening(topic: string, partition: number, timeoutMs: number): Promise<void> | null;
   /** A hosted partition, leader or not. */
   hostedPartition(topic: string, partition: number): Partition | undefined;
   /** Every log directory with its partitions. */

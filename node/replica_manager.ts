@@ -89,6 +89,8 @@ export class ReplicaManager implements ReplicaAccess {
   #pidNext = 0n;
   #pidEnd = 0n;
   #pidFetch: Promise<void> | null = null;
+  /** Requests waiting for a partition the image says this broker leads to open, by partition. */
+  #leaderWaiters = new Map<string, (() => void)[]>();
 
   constructor(ctx: BrokerContext, options: ReplicaManagerOptions = {}) {
     this.ctx = ctx;
@@ -115,7 +117,8 @@ export class ReplicaManager implements ReplicaAccess {
         }),
       );
     }
-    this.ctx.metadata.subscribe(() => void this.#scheduleApply());
+    // Returned, so MetadataState.settled() covers opening the partitions an image assigns here.
+    this.ctx.metadata.subscribe(() => this.#scheduleApply());
     await this.#scheduleApply();
     const checkpointIntervalMs = numberValue(
       this.ctx,
@@ -147,6 +150,7 @@ export class ReplicaManager implements ReplicaAccess {
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
     await this.#applying?.catch(() => {});
+    this.#wakeLeaderWaiters();
     const partitions = [...this.#partitions.values()];
     for (const p of partitions) p.close();
     await Promise.all(
@@ -191,6 +195,27 @@ export class ReplicaManager implements ReplicaAccess {
       partition: null,
       errorCode: known ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
     };
+  }
+
+  leaderOpening(topic: string, partition: number, timeoutMs: number): Promise<void> | null {
+    const key = partitionKey(topic, partition);
+    if (this.#closed || this.#applying === null || this.#partitions.get(key)?.isLeader) return null;
+    const reg = this.ctx.metadata.image.topics.byName.get(topic)?.partitions.get(partition);
+    if (reg === undefined || reg.leader !== this.ctx.nodeId) return null;
+    return new Promise<void>((resolve) => {
+      const waiters = this.#leaderWaiters.get(key) ?? [];
+      this.#leaderWaiters.set(key, waiters);
+      const timer = setTimeout(() => {
+        const i = waiters.indexOf(wake);
+        if (i >= 0) waiters.splice(i, 1);
+        resolve();
+      }, timeoutMs);
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      waiters.push(wake);
+    });
   }
 
   hostedPartition(topic: string, partition: number): Partition | undefined {
@@ -322,6 +347,7 @@ export class ReplicaManager implements ReplicaAccess {
       }
     })().finally(() => {
       this.#applying = null;
+      this.#wakeLeaderWaiters(); // whatever did not open will not open in this application
     });
     return this.#applying;
   }
@@ -427,7 +453,19 @@ export class ReplicaManager implements ReplicaAccess {
     this.#emit(p.topic, p.partition, p.isLeader);
   }
 
+  /** Resumes requests waiting for `key` (every partition when omitted), in arrival order. */
+  #wakeLeaderWaiters(key?: string): void {
+    const keys = key === undefined ? [...this.#leaderWaiters.keys()] : [key];
+    for (const k of keys) {
+      const waiters = this.#leaderWaiters.get(k);
+      this.#leaderWaiters.delete(k);
+      for (const wake of waiters ?? []) wake();
+    }
+  }
+
   #emit(topic: string, partition: number, isLeader: boolean): void {
+    // Synchronously, so the woken requests append before any request read later.
+    if (isLeader) this.#wakeLeaderWaiters(partitionKey(topic, partition));
     for (const listener of this.#leaderListeners) {
       try {
         listener(topic, partition, isLeader);

@@ -539,3 +539,27 @@ Deno.test("topic deletion and leadership changes follow the image", async () => 
     assertEquals(left, []);
   });
 });
+
+Deno.test("a produce to a partition whose log is still opening waits for it instead of NOT_LEADER", async () => {
+  await withHarness(async (h) => {
+    const fresh = "Fr3shT0p1cIdAAAAAAAAAA";
+    h.apply([
+      makeRecord(RecordType.TOPIC, 0, createTopicRecord({ name: "fresh", topicId: fresh })),
+      partitionRecord(fresh, 0, 1),
+    ]);
+    // The image names this broker leader at once; the log opens asynchronously. Pipelined
+    // produces (acks=0 cannot retry) must land, in the order they arrived.
+    assertEquals(h.rm.hostedPartition("fresh", 0), undefined);
+    const first = produce(h, batch(2), { topic: "fresh" });
+    const second = produce(h, batch(3), { topic: "fresh", acks: 0 });
+    const third = produce(h, batch(1), { topic: "fresh" });
+    assertEquals((await first)?.baseOffset, 0n);
+    assertEquals(await second, null);
+    assertEquals((await third)?.baseOffset, 5n);
+    // A partition led elsewhere still answers NOT_LEADER_OR_FOLLOWER at once.
+    assertEquals(
+      (await produce(h, batch(1), { partition: 1 }))?.errorCode,
+      ErrorCode.NOT_LEADER_OR_FOLLOWER,
+    );
+  });
+});

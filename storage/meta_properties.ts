@@ -42,9 +42,12 @@ function requiredInt(props: ReadonlyMap<string, string>, key: string): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseMetaProperties } from "./meta_properties.ts";
- * parseMetaProperties("version=1\ncluster.id=XcZZOzUqS4yHOjhMQB6JLQ\nnode.id=1\n");
- * // { version: 1, clusterId: "XcZZOzUqS4yHOjhMQB6JLQ", nodeId: 1, directoryId: null }
+ * assert.deepEqual(
+ *   parseMetaProperties("version=1\ncluster.id=XcZZOzUqS4yHOjhMQB6JLQ\nnode.id=1\n"),
+ *   { version: 1, clusterId: "XcZZOzUqS4yHOjhMQB6JLQ", nodeId: 1, directoryId: null },
+ * );
  * ```
  */
 export function parseMetaProperties(text: string): MetaProperties {
@@ -106,9 +109,17 @@ export function formatMetaProperties(meta: MetaProperties, now: Date): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readMetaProperties } from "./meta_properties.ts";
- * const meta = await readMetaProperties("/tmp/kraft-combined-logs");
- * if (meta === null) console.log("not formatted");
+ * const dir = await Deno.makeTempDir();
+ * try {
+ *   assert.equal(await readMetaProperties(dir), null); // not formatted
+ *   const text = "version=1\ncluster.id=XcZZOzUqS4yHOjhMQB6JLQ\nnode.id=1\n";
+ *   await Deno.writeTextFile(`${dir}/meta.properties`, text);
+ *   assert.equal((await readMetaProperties(dir))?.nodeId, 1);
+ * } finally {
+ *   await Deno.remove(dir, { recursive: true });
+ * }
  * ```
  */
 export async function readMetaProperties(dir: string): Promise<MetaProperties | null> {
@@ -128,10 +139,21 @@ export async function readMetaProperties(dir: string): Promise<MetaProperties | 
  *
  * @example
  * ```ts
- * import { writeMetaProperties } from "./meta_properties.ts";
- * await writeMetaProperties("/tmp/kraft-combined-logs", {
- *   version: 1, clusterId: "XcZZOzUqS4yHOjhMQB6JLQ", nodeId: 1, directoryId: "b7tCfPnxRpOmQVrWcIAyJw",
- * });
+ * import assert from "node:assert/strict";
+ * import { readMetaProperties, writeMetaProperties } from "./meta_properties.ts";
+ * const dir = await Deno.makeTempDir();
+ * try {
+ *   const meta = {
+ *     version: 1 as const,
+ *     clusterId: "XcZZOzUqS4yHOjhMQB6JLQ",
+ *     nodeId: 1,
+ *     directoryId: "b7tCfPnxRpOmQVrWcIAyJw",
+ *   };
+ *   await writeMetaProperties(dir, meta);
+ *   assert.deepEqual(await readMetaProperties(dir), meta);
+ * } finally {
+ *   await Deno.remove(dir, { recursive: true });
+ * }
  * ```
  */
 export async function writeMetaProperties(dir: string, meta: MetaProperties): Promise<void> {
@@ -145,8 +167,16 @@ export async function writeMetaProperties(dir: string, meta: MetaProperties): Pr
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { writeFileAtomic } from "./meta_properties.ts";
- * await writeFileAtomic("/tmp/kraft-combined-logs/bootstrap.checkpoint", new Uint8Array(0));
+ * const dir = await Deno.makeTempDir();
+ * try {
+ *   const path = `${dir}/bootstrap.checkpoint`;
+ *   await writeFileAtomic(path, new Uint8Array([1, 2, 3]));
+ *   assert.deepEqual(await Deno.readFile(path), new Uint8Array([1, 2, 3]));
+ * } finally {
+ *   await Deno.remove(dir, { recursive: true });
+ * }
  * ```
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
@@ -207,10 +237,31 @@ export const FORMAT_HINT =
  *
  * @example
  * ```ts
- * import { checkStorageFormatted } from "./meta_properties.ts";
- * declare const config: import("../core/config/server_config.ts").ServerConfig;
- * const check = await checkStorageFormatted(config);
- * if (!check.ok) { console.error(check.error); Deno.exit(1); }
+ * import assert from "node:assert/strict";
+ * import { parseServerConfig } from "../core/config/server_config.ts";
+ * import { checkStorageFormatted, writeMetaProperties } from "./meta_properties.ts";
+ * const dir = await Deno.makeTempDir();
+ * try {
+ *   const { config } = parseServerConfig(new Map([
+ *     ["process.roles", "broker,controller"],
+ *     ["node.id", "1"],
+ *     ["controller.quorum.voters", "1@localhost:9093"],
+ *     ["listeners", "PLAINTEXT://:9092,CONTROLLER://:9093"],
+ *     ["controller.listener.names", "CONTROLLER"],
+ *     ["log.dirs", dir],
+ *   ]));
+ *   assert.equal((await checkStorageFormatted(config)).ok, false); // not formatted yet
+ *   await writeMetaProperties(dir, {
+ *     version: 1,
+ *     clusterId: "XcZZOzUqS4yHOjhMQB6JLQ",
+ *     nodeId: 1,
+ *     directoryId: "b7tCfPnxRpOmQVrWcIAyJw",
+ *   });
+ *   const check = await checkStorageFormatted(config);
+ *   assert.ok(check.ok && check.clusterId === "XcZZOzUqS4yHOjhMQB6JLQ");
+ * } finally {
+ *   await Deno.remove(dir, { recursive: true });
+ * }
  * ```
  */
 export async function checkStorageFormatted(config: ServerConfig): Promise<StorageCheck> {
@@ -287,8 +338,10 @@ function directoryIdProblem(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isReservedDirectoryId } from "./meta_properties.ts";
- * isReservedDirectoryId("AAAAAAAAAAAAAAAAAAAAAA"); // true
+ * assert.equal(isReservedDirectoryId("AAAAAAAAAAAAAAAAAAAAAA"), true); // UNASSIGNED
+ * assert.equal(isReservedDirectoryId("b7tCfPnxRpOmQVrWcIAyJw"), false);
  * ```
  */
 export function isReservedDirectoryId(directoryId: string): boolean {

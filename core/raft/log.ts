@@ -171,6 +171,15 @@ export class LogState {
     return { truncateTo: this.#truncateTo, entries: [...this.#unstable] };
   }
 
+  /**
+   * Storage replaced its log (a snapshot was installed): forget the old positions and read the
+   * view afresh. Only valid with no pending writes.
+   */
+  reset(): void {
+    assert(!this.hasPending(), "Cannot reset the log state with writes pending");
+    this.#stableEnd = this.#view.endOffset();
+  }
+
   /** Storage has applied `pending()`: its view now holds every entry. */
   acknowledge(): void {
     const endOffset = this.endOffset();

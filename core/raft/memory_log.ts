@@ -105,6 +105,15 @@ export class MemoryRaftLog implements RaftLogView {
     this.#snapshotId = { ...snapshotId };
   }
 
+  /**
+   * Replaces the whole log with a snapshot fetched from the leader (KIP-630): every entry goes and
+   * the log starts, empty, at the snapshot's end offset (Kafka's `truncateFullyAndStartAt`).
+   */
+  installSnapshot(snapshotId: OffsetAndEpoch): void {
+    this.#entries = [];
+    this.#snapshotId = { ...snapshotId };
+  }
+
   /** A copy of every entry (tests and the simulator). */
   entries(): LogEntry[] {
     return [...this.#entries];

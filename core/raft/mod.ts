@@ -11,6 +11,13 @@
  * - `onFlushed({ offset, epoch }, nowMs)`: storage fsynced its log up to `offset` (whose last
  *   entry has `epoch`), as the log was when the fsync started.
  * - `resign(nowMs)`: graceful leader shutdown with EndQuorumEpoch.
+ * - `onSnapshotInstalled(snapshotId, nowMs, { voters })` / `onSnapshotFetchFailed(nowMs)`: the
+ *   outcome of a `Ready.snapshotNeeded` (KIP-630); storage replaced the log with the snapshot
+ *   (checked first with `shouldInstallSnapshot`), or the fetch failed and Fetch resumes.
+ *
+ * Storage may also compact its log on its own at any time between inputs, at or below the
+ * applied offset: the view's `startOffset()` moves to a new `latestSnapshotId()`, and fetches
+ * from before it are answered with that snapshot id.
  *
  * Output: {@link Ready}; perform `persistQuorumState` (fsync), then `truncateLogTo` and
  * `appendToLog`, then `send`, then apply `committed`; then call `advance()`. Durability is

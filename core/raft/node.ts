@@ -1,7 +1,8 @@
 /**
  * `RaftNode`: KRaft consensus for `__cluster_metadata-0` as a pure state machine (KIP-595 with
- * KIP-996 pre-vote and KIP-853 voter sets from the log). Inputs: `tick`, `step`, `propose`,
- * `onFlushed`, `resign`. Output: `ready()`, acknowledged by `advance()`.
+ * KIP-996 pre-vote, KIP-853 voter sets from the log and KIP-630 snapshots). Inputs: `tick`,
+ * `step`, `propose`, `onFlushed`, `resign`, `onSnapshotInstalled`, `onSnapshotFetchFailed`.
+ * Output: `ready()`, acknowledged by `advance()`.
  *
  * @module
  */
@@ -136,6 +137,8 @@ export class RaftNode {
   #persisted: QuorumStateData;
   #roleChange: RoleChange | null = null;
   #snapshotNeeded: Ready["snapshotNeeded"] = null;
+  /** KIP-630: the snapshot the driver is fetching for us; no Fetch leaves meanwhile. */
+  #snapshotFetch: OffsetAndEpoch | null = null;
   #readyId = 0;
   #pendingReady: Ready | null = null;
 
@@ -272,6 +275,66 @@ export class RaftNode {
     this.#flushedEnd = durable.offset;
     if (this.#leader) this.#maybeAdvanceHighWatermark();
     this.#maybeSendFetch();
+  }
+
+  /**
+   * KIP-630: storage replaced the log with `snapshotId` (truncated fully, starting at its end
+   * offset) and the application loaded its state. `voters` is the snapshot's voter set, if it
+   * carries one. Only valid when {@link shouldInstallSnapshot} held just before.
+   */
+  onSnapshotInstalled(
+    snapshotId: OffsetAndEpoch,
+    nowMs: number,
+    options: { voters?: readonly NodeId[] } = {},
+  ): void {
+    this.#enter(nowMs);
+    const view = this.#log.view;
+    assert(this.#role !== "leader", "A leader never installs a snapshot");
+    assert(
+      view.startOffset() === snapshotId.offset && view.endOffset() === snapshotId.offset,
+      `Storage must start and end at snapshot ${snapshotId.offset} once it is installed`,
+    );
+    const latest = view.latestSnapshotId();
+    assert(
+      latest !== null && compareOffsetAndEpoch(latest, snapshotId) === 0,
+      `Storage's latest snapshot is not the installed ${JSON.stringify(snapshotId)}`,
+    );
+    assert(snapshotId.offset >= this.#highWatermark, "A snapshot cannot undo committed entries");
+    this.#log.reset();
+    this.#voters.resetTo(snapshotId.offset, options.voters ?? null);
+    this.#flushedEnd = snapshotId.offset;
+    this.#appliedOffset = snapshotId.offset;
+    this.#setHighWatermark(snapshotId.offset);
+    this.#snapshotFetch = null;
+    this.#fetch = null;
+    this.#fetchRetryAtMs = this.#nowMs;
+    if (this.#role === "follower") this.#fetchDeadlineMs = this.#nowMs + this.#config.fetchTimeoutMs;
+    this.#maybeSendFetch();
+  }
+
+  /** KIP-630: the driver gave up fetching or installing the snapshot; fetch again after a backoff. */
+  onSnapshotFetchFailed(nowMs: number): void {
+    this.#enter(nowMs);
+    if (this.#snapshotFetch === null) return;
+    this.#snapshotFetch = null;
+    this.#fetchRetryAtMs = this.#nowMs + this.#config.retryBackoffMs;
+    this.#maybeSendFetch();
+  }
+
+  /**
+   * KIP-630: whether replacing the log with `snapshotId` moves this replica forward: it is not the
+   * leader and the snapshot is past its log end by (epoch, offset), as Kafka's
+   * `truncateToLatestSnapshot` decides.
+   */
+  shouldInstallSnapshot(snapshotId: OffsetAndEpoch): boolean {
+    if (this.#role === "leader") return false;
+    const end = { offset: this.#log.endOffset(), epoch: this.#log.lastEpoch() };
+    return compareOffsetAndEpoch(snapshotId, end) > 0;
+  }
+
+  /** The snapshot being fetched for this replica (KIP-630), or null. */
+  get fetchingSnapshot(): OffsetAndEpoch | null {
+    return this.#snapshotFetch ? { ...this.#snapshotFetch } : null;
   }
 
   /** Graceful resignation (shutdown): EndQuorumEpoch names successors, most caught up first. */
@@ -785,9 +848,7 @@ export class RaftNode {
     if (error) return this.#reply(this.#fetchError(request, error));
     const leader = this.#leader;
     assert(leader);
-    if (request.fetchOffset < this.#log.startOffset()) {
-      return this.#reply(this.#fetchAnswer(request));
-    }
+    if (this.#needsSnapshot(request)) return this.#reply(this.#fetchAnswer(request));
     const diverging = this.#divergence(request);
     if (diverging) {
       return this.#reply({ ...this.#fetchError(request, "NONE"), divergingEpoch: diverging });
@@ -811,6 +872,21 @@ export class RaftNode {
     const badPosition = request.fetchOffset < 0 || request.lastFetchedEpoch < 0 ||
       request.lastFetchedEpoch > this.#epoch;
     return badPosition ? "INVALID_REQUEST" : null;
+  }
+
+  /**
+   * KIP-630: the fetcher must load our latest snapshot: its position is before our log start, or
+   * at the start with another epoch than the snapshot's, or its last epoch predates the snapshot.
+   */
+  #needsSnapshot(request: FetchRequest): boolean {
+    const startOffset = this.#log.startOffset();
+    if (request.fetchOffset < startOffset) return true;
+    const snapshot = this.#log.view.latestSnapshotId();
+    if (snapshot === null || snapshot.offset !== startOffset || startOffset === 0) return false;
+    if (request.fetchOffset === startOffset && request.lastFetchedEpoch !== snapshot.epoch) {
+      return true;
+    }
+    return request.lastFetchedEpoch < snapshot.epoch;
   }
 
   /** KIP-595: where the fetcher's log leaves ours, as our end offset for its last epoch. */
@@ -841,9 +917,8 @@ export class RaftNode {
   }
 
   #fetchAnswer(request: FetchRequest): FetchResponse {
-    const startOffset = this.#log.startOffset();
     const base = this.#fetchError(request, "NONE");
-    if (request.fetchOffset < startOffset) {
+    if (this.#needsSnapshot(request)) {
       return { ...base, snapshotId: this.#log.view.latestSnapshotId() };
     }
     const records = request.fetchOffset < this.#log.endOffset()
@@ -887,7 +962,7 @@ export class RaftNode {
     if (inFlight && this.#nowMs - inFlight.sentMs >= this.#config.requestTimeoutMs) {
       this.#fetch = null;
     }
-    if (this.#fetch || this.#nowMs < this.#fetchRetryAtMs) return;
+    if (this.#fetch || this.#snapshotFetch || this.#nowMs < this.#fetchRetryAtMs) return;
     if (this.#flushedEnd !== this.#log.endOffset()) return;
     const to = this.#fetchTarget();
     if (to === null) return;
@@ -929,10 +1004,19 @@ export class RaftNode {
     this.#hasFetchedFromLeader = true;
     this.#fetchDeadlineMs = this.#nowMs + this.#config.fetchTimeoutMs;
     if (response.divergingEpoch) this.#truncateToDivergence(response.divergingEpoch);
-    else if (response.snapshotId) {
-      this.#snapshotNeeded = { snapshotId: response.snapshotId, leaderId };
-    } else this.#appendAsFollower(inFlight.fetchOffset, response);
+    else if (response.snapshotId) this.#onSnapshotId(response.snapshotId, leaderId);
+    else this.#appendAsFollower(inFlight.fetchOffset, response);
     this.#maybeSendFetch();
+  }
+
+  /** KIP-630: the leader's log starts past ours; ask the driver to fetch its snapshot. */
+  #onSnapshotId(snapshotId: OffsetAndEpoch, leaderId: NodeId): void {
+    if (!this.shouldInstallSnapshot(snapshotId)) {
+      this.#fetchRetryAtMs = this.#nowMs + this.#config.retryBackoffMs;
+      return;
+    }
+    this.#snapshotFetch = { ...snapshotId };
+    this.#snapshotNeeded = { snapshotId: { ...snapshotId }, leaderId };
   }
 
   /** KIP-595: truncate to the smaller of our and the leader's end offsets for that epoch. */

@@ -516,3 +516,99 @@ Deno.test("three voters elect one leader and replicate a proposal to all", () =>
     assertEquals(h.node.highWatermark, 2, `node ${h.node.nodeId}`);
   }
 });
+
+function snapshotFollower(): Harness {
+  return harness({
+    nodeId: 2,
+    voters: [1, 2, 3],
+    quorumState: { leaderEpoch: 3, leaderId: 1, votedId: -1 },
+  });
+}
+
+function firstFetch(readies: Ready[]): FetchRequest {
+  const request = sent(readies).find((m): m is FetchRequest => m.type === "FetchRequest");
+  assertExists(request);
+  return request;
+}
+
+Deno.test("a follower told to load a snapshot stops fetching until it is installed", () => {
+  // KIP-630: the fetch answer names the leader's snapshot; the follower fetches it instead.
+  const h = snapshotFollower();
+  const request = firstFetch(drive(h));
+  const snapshotId = { offset: 10, epoch: 2 };
+  h.node.step(fetchResponse(request, { snapshotId, logStartOffset: 10, highWatermark: 12 }), 1);
+  const readies = drive(h);
+  assertEquals(readies[0]?.snapshotNeeded, { snapshotId, leaderId: 1 });
+  assertEquals(sent(readies).filter((m) => m.type === "FetchRequest").length, 0);
+  assertEquals(h.node.fetchingSnapshot, snapshotId);
+  h.node.tick(500);
+  assertEquals(sent(drive(h)).filter((m) => m.type === "FetchRequest").length, 0);
+  assert(h.node.shouldInstallSnapshot(snapshotId));
+});
+
+Deno.test("an installed snapshot moves the log start, high watermark and next fetch to its end", () => {
+  // KIP-630: after FetchSnapshot the follower truncates fully and resumes at the snapshot end.
+  const h = snapshotFollower();
+  const request = firstFetch(drive(h));
+  const snapshotId = { offset: 10, epoch: 2 };
+  h.node.step(fetchResponse(request, { snapshotId, logStartOffset: 10, highWatermark: 12 }), 1);
+  drive(h);
+  h.log.installSnapshot(snapshotId); // what storage does: truncate fully and start at 10
+  h.node.onSnapshotInstalled(snapshotId, 2);
+  const readies = drive(h);
+  const next = firstFetch(readies);
+  assertEquals([next.fetchOffset, next.lastFetchedEpoch], [10, 2]);
+  assertEquals(h.node.highWatermark, 10);
+  assertEquals(readies.flatMap((r) => r.committed), []); // the snapshot holds them
+  assertEquals(h.node.fetchingSnapshot, null);
+  h.node.step(fetchResponse(next, { records: [entry(10, 3)], highWatermark: 11 }), 3);
+  drive(h, { flushAtMs: 3 });
+  assertEquals(h.node.highWatermark, 11);
+  const [ready] = drive(h);
+  assertEquals(ready?.committed.map((e) => e.offset) ?? [], []);
+});
+
+Deno.test("a failed snapshot fetch resumes fetching after the retry backoff", () => {
+  const h = snapshotFollower();
+  const request = firstFetch(drive(h));
+  h.node.step(fetchResponse(request, { snapshotId: { offset: 10, epoch: 2 } }), 1);
+  drive(h);
+  h.node.onSnapshotFetchFailed(2);
+  assertEquals(sent(drive(h)).filter((m) => m.type === "FetchRequest").length, 0);
+  h.node.tick(2 + 20);
+  const again = firstFetch(drive(h));
+  assertEquals(again.fetchOffset, 0);
+});
+
+Deno.test("a snapshot id that is not past the follower's log end is ignored", () => {
+  // Kafka's truncateToLatestSnapshot: only a snapshot greater than the log end replaces it.
+  const log = new MemoryRaftLog({ entries: [entry(0, 2), entry(1, 2), entry(2, 2)] });
+  const h = harness({
+    nodeId: 2,
+    voters: [1, 2, 3],
+    log,
+    quorumState: { leaderEpoch: 3, leaderId: 1, votedId: -1 },
+  });
+  const request = firstFetch(drive(h));
+  h.node.step(fetchResponse(request, { snapshotId: { offset: 2, epoch: 2 } }), 1);
+  const readies = drive(h);
+  assertEquals(readies.map((r) => r.snapshotNeeded).filter((s) => s !== null), []);
+  assertEquals(h.node.fetchingSnapshot, null);
+  assertEquals(h.node.shouldInstallSnapshot({ offset: 2, epoch: 2 }), false);
+});
+
+Deno.test("the leader sends a fetcher whose last epoch predates its snapshot to the snapshot", () => {
+  // KIP-630 (Kafka's validateOffsetAndEpoch): positions after the log start with an older epoch
+  // than the snapshot's cannot be checked for divergence, so the snapshot is the answer.
+  const log = new MemoryRaftLog({ entries: [entry(0, 1), entry(1, 2), entry(2, 2), entry(3, 2)] });
+  log.compactTo({ offset: 2, epoch: 2 });
+  const quorumState = { leaderEpoch: 2, leaderId: -1, votedId: -1 };
+  const h = harness({ nodeId: 1, voters: [1], log, quorumState });
+  drive(h, { flushAtMs: 0 });
+  h.node.step(fetch({ currentLeaderEpoch: 3, fetchOffset: 3, lastFetchedEpoch: 1 }), 1);
+  const response = sent(drive(h)).find((m): m is FetchResponse => m.type === "FetchResponse");
+  assertEquals(response?.snapshotId, { offset: 2, epoch: 2 });
+  h.node.step(fetch({ currentLeaderEpoch: 3, fetchOffset: 3, lastFetchedEpoch: 2 }), 2);
+  const ok = sent(drive(h)).find((m): m is FetchResponse => m.type === "FetchResponse");
+  assertEquals(ok?.snapshotId, null);
+});

@@ -48,6 +48,11 @@ export interface Ready {
   committed: LogEntry[];
   highWatermark: number;
   roleChange: RoleChange | null;
-  /** KIP-630: the leader's log starts after our fetch offset; load this snapshot from it. */
+  /**
+   * KIP-630: the leader's log starts after our fetch offset; fetch this snapshot from it
+   * (FetchSnapshot), then report `onSnapshotInstalled` (after replacing the log and the state
+   * when `shouldInstallSnapshot` still holds) or `onSnapshotFetchFailed`. No Fetch leaves until
+   * one of them arrives.
+   */
   snapshotNeeded: { snapshotId: OffsetAndEpoch; leaderId: NodeId } | null;
 }

@@ -55,6 +55,15 @@ export class VoterHistory {
     while ((this.#changes.at(-1)?.offset ?? -1) >= endOffset) this.#changes.pop();
   }
 
+  /**
+   * A snapshot ending at `snapshotEndOffset` replaced the log: its voter set (when it carries
+   * one, else the set in force) becomes the only change, recorded at the snapshot's last offset.
+   */
+  resetTo(snapshotEndOffset: number, voters: readonly NodeId[] | null): void {
+    const current = voters === null ? (this.#changes.at(-1)?.voters ?? null) : new Set(voters);
+    this.#changes = current === null ? [] : [{ offset: snapshotEndOffset - 1, voters: current }];
+  }
+
   /** Forgets changes superseded by a committed one, keeping the history bounded. */
   prune(highWatermark: number): void {
     let lastCommitted = -1;

@@ -1,7 +1,10 @@
 /**
- * Fetch (v4-v17) for data partitions, Kafka's `KafkaApis.handleFetchRequest` +
+ * Fetch (v0-v17) for data partitions, Kafka's `KafkaApis.handleFetchRequest` +
  * `ReplicaManager.fetchMessages` + `DelayedFetch`.
  *
+ * - v0-v3 (clients before Kafka 0.11, e.g. kafka-python with `api_version=(0, 10)`) read legacy
+ *   message sets: stored batches are down-converted to magic 0 (v0-v1) or magic 1 (v2-v3),
+ *   uncompressed, without headers or control records (Kafka's `RecordsUtil.downConvert`).
  * - Sessions (v7+, KIP-227) through `node/fetch_session.ts`; v4-v6 are sessionless.
  * - v13+ names topics by id: an id the image does not know -> UNKNOWN_TOPIC_ID.
  * - Reads stored bytes as they are (never re-encoded) up to the high watermark (read_uncommitted)
@@ -41,6 +44,7 @@ import {
 } from "../../node/fetch_session.ts";
 import { IsolationLevel, type Partition } from "../../node/partition.ts";
 import type { ReplicaAccess } from "../../node/replica_access.ts";
+import { downConvertBatches } from "../protocol/message_set.ts";
 
 /** Longest a fetch waits, whatever maxWaitMs says. */
 export const FETCH_WAIT_MS_MAX = 30_000;
@@ -58,7 +62,7 @@ const EMPTY_RECORDS = new Uint8Array(0);
  */
 export function fetchHandler(replicas: ReplicaAccess): ApiHandler<FetchRequest, FetchResponse> {
   return {
-    minVersion: 4,
+    minVersion: 0,
     maxVersion: 17,
     handle: (request, context) => handleFetch(replicas, request, context.apiVersion),
   };
@@ -75,6 +79,8 @@ interface FetchParams {
   isolationLevel: number;
   fromFollower: boolean;
   usesTopicIds: boolean;
+  /** The message format of Fetch v0-v3 responses; null for v4+ (batches as stored). */
+  legacyMagic: 0 | 1 | null;
 }
 
 function errorData(partitionIndex: number, errorCode: number): ReadOutcome {
@@ -154,20 +160,23 @@ async function readTarget(
       isolationLevel: params.isolationLevel,
       upToLogEnd: params.fromFollower,
     });
+    const records = params.legacyMagic === null
+      ? read.records
+      : downConvertBatches(read.records, { magic: params.legacyMagic, fromOffset: t.fetchOffset });
     return {
       data: createPartitionData({
         ...base,
         highWatermark: BigInt(read.highWatermark),
         lastStableOffset: BigInt(read.lastStableOffset),
         logStartOffset: BigInt(read.logStartOffset),
-        records: read.records,
+        records,
       }),
       outcome: {
         errorCode: 0,
         highWatermark: read.highWatermark,
         lastStableOffset: read.lastStableOffset,
         logStartOffset: read.logStartOffset,
-        recordsBytes: read.records.length,
+        recordsBytes: records.length,
         diverging: false,
       },
       partition: p,
@@ -263,6 +272,7 @@ async function handleFetch(
     isolationLevel: request.isolationLevel,
     fromFollower: replicaId >= 0,
     usesTopicIds,
+    legacyMagic: version < 2 ? 0 : version < 4 ? 1 : null,
   };
   const { targets, forgotten } = resolveTargets(replicas, request, usesTopicIds);
   const nowMs = Date.now();

@@ -99,6 +99,37 @@ const FORWARDED: [number, number, ErrorResponse][] = [
   ],
 ];
 
+/** APIs after which this broker opens or closes partitions. */
+const CHANGES_PARTITIONS = new Set<number>([
+  ApiKey.CREATE_TOPICS,
+  ApiKey.DELETE_TOPICS,
+  ApiKey.CREATE_PARTITIONS,
+]);
+
+/** Longest a forwarded response waits for this broker to act on the metadata it changed. */
+export const SETTLE_WAIT_MS_MAX = 5_000;
+
+/**
+ * Waits (at most {@link SETTLE_WAIT_MS_MAX}) until this broker has acted on the metadata applied
+ * so far. The controller answers once the change is applied to the image; without this wait a
+ * client that lists offsets right after CreatePartitions gets NOT_LEADER_OR_FOLLOWER from a
+ * partition whose log is still being opened (KafkaJS admin calls do not retry that).
+ *
+ * @example
+ * ```ts ignore
+ * await ctx.controller.send(ApiKey.CREATE_PARTITIONS, request);
+ * await settled(ctx);
+ * ```
+ */
+export async function settled(ctx: BrokerContext): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    ctx.metadata.settled(),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, SETTLE_WAIT_MS_MAX))),
+  ]);
+  clearTimeout(timer);
+}
+
 /**
  * Registers the forwarding handlers on a broker listener.
  *
@@ -114,7 +145,11 @@ export function registerForwardedApis(dispatcher: Dispatcher, ctx: BrokerContext
       maxVersion,
       handle: async (request, context) => {
         try {
-          return await ctx.controller.send(apiKey, request, { version: context.apiVersion });
+          const response = await ctx.controller.send(apiKey, request, {
+            version: context.apiVersion,
+          });
+          if (CHANGES_PARTITIONS.has(apiKey)) await settled(ctx);
+          return response;
         } catch (error) {
           const code = error instanceof KafkaError ? error.code : ErrorCode.REQUEST_TIMED_OUT;
           const message = (error as Error).message;

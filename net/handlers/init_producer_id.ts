@@ -42,6 +42,8 @@ export function initProducerIdHandler(
     handle: async (request) => {
       const failed = (errorCode: number) =>
         createInitProducerIdResponse({ errorCode, producerId: -1n, producerEpoch: -1 });
+      // Kafka's TransactionCoordinator.handleInitProducerId: an empty id is INVALID_REQUEST.
+      if (request.transactionalId === "") return failed(ErrorCode.INVALID_REQUEST);
       if (request.transactionalId !== null) {
         return failed(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
       }

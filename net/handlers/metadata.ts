@@ -20,6 +20,7 @@ import type { MetadataImage, TopicImage } from "../../core/metadata/image.ts";
 import { topicNameError } from "../../core/metadata/controller.ts";
 import { ZERO_UUID } from "../protocol/uuid.ts";
 import type { BrokerContext } from "../../node/broker_context.ts";
+import { settled } from "./forward.ts";
 
 /** Kafka's "operations not requested" sentinel (Integer.MIN_VALUE). */
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
@@ -130,6 +131,7 @@ export function registerMetadata(dispatcher: Dispatcher, ctx: BrokerContext): vo
           const created = autoCreate
             ? await autoCreateTopics(ctx, missing)
             : new Map<string, number>();
+          if (autoCreate) await settled(ctx);
           image = ctx.metadata.image;
           for (const name of missing) {
             const topic = image.topics.byName.get(name);

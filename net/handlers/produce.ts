@@ -40,6 +40,7 @@ import {
   magicAt,
 } from "../protocol/record_batch.ts";
 import type { ReplicaAccess } from "../../node/replica_access.ts";
+import type { Partition } from "../../node/partition.ts";
 
 /** Topics clients may not produce to (Kafka's `Topic.INTERNAL_TOPICS`). */
 export const INTERNAL_TOPICS: ReadonlySet<string> = new Set([
@@ -50,6 +51,8 @@ export const INTERNAL_TOPICS: ReadonlySet<string> = new Set([
 export const ADMIN_CLIENT_ID = "__admin_client";
 
 const PRODUCE_VERSION_MAX = 11;
+/** How long a produce waits for a partition this broker was just made leader of to open. */
+const LEADER_OPENING_WAIT_MS = 5_000;
 
 /**
  * The Produce handler.
@@ -116,9 +119,34 @@ function producePartition(
       );
     }
     const found = replicas.leaderPartition(topic, index);
-    if (found.partition === null) {
-      return Promise.resolve(errorResponse(index, found.errorCode, null));
-    }
+    if (found.partition !== null) return appendTo(replicas, found.partition, data, context);
+    // A topic created a moment ago: the image names this broker leader, the log is still opening.
+    // Waiting (briefly) beats NOT_LEADER_OR_FOLLOWER, which an acks=0 producer cannot retry.
+    const opening = found.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER
+      ? replicas.leaderOpening(topic, index, LEADER_OPENING_WAIT_MS)
+      : null;
+    if (opening === null) return Promise.resolve(errorResponse(index, found.errorCode, null));
+    return opening.then(() => {
+      const again = replicas.leaderPartition(topic, index);
+      return again.partition === null
+        ? errorResponse(index, again.errorCode, null)
+        : appendTo(replicas, again.partition, data, context);
+    });
+  } catch (error) {
+    return Promise.resolve(fromError(index, error, replicas, where));
+  }
+}
+
+/** Checks and appends one partition's records; the append starts synchronously. */
+function appendTo(
+  replicas: ReplicaAccess,
+  partition: Partition,
+  data: PartitionProduceData,
+  context: RequestContext,
+): Promise<PartitionProduceResponse> {
+  const index = data.index;
+  const where = `${partition.topic}-${index}`;
+  try {
     let records = data.records ?? new Uint8Array(0);
     if (context.apiVersion >= 3) {
       checkSingleV2Batch(records, context.apiVersion);
@@ -127,12 +155,12 @@ function producePartition(
         index,
         baseOffset: -1n,
         logAppendTimeMs: -1n,
-        logStartOffset: BigInt(found.partition.logStartOffset),
+        logStartOffset: BigInt(partition.logStartOffset),
       }));
     } else if (magicAt(records, 0) < 2) {
       records = convertMessageSetToBatch(records);
     }
-    return found.partition.appendFromClient(records, "client").then(
+    return partition.appendFromClient(records, "client").then(
       (info) =>
         createPartitionProduceResponse({
           index,

@@ -46,7 +46,11 @@ export interface CompressOptions {
  *
  * @example
  * ```ts
- * const packed = compress(Codec.LZ4, new TextEncoder().encode("hello hello hello"));
+ * import assert from "node:assert/strict";
+ * const text = new TextEncoder().encode("hello ".repeat(100));
+ * const packed = compress(Codec.LZ4, text);
+ * assert.ok(packed.length < text.length);
+ * assert.deepEqual(decompress(Codec.LZ4, packed), text);
  * ```
  */
 export function compress(
@@ -76,7 +80,14 @@ export function compress(
  *
  * @example
  * ```ts
- * const plain = decompress(Codec.GZIP, packed, 1024 * 1024);
+ * import assert from "node:assert/strict";
+ * import { CorruptBatchError } from "./record_batch.ts";
+ * const text = new TextEncoder().encode("hello ".repeat(100));
+ * for (const codec of [Codec.GZIP, Codec.SNAPPY, Codec.LZ4, Codec.ZSTD]) {
+ *   const packed = compress(codec, text);
+ *   assert.deepEqual(decompress(codec, packed, 1024 * 1024), text);
+ *   assert.throws(() => decompress(codec, packed, 100), CorruptBatchError); // over the bound
+ * }
  * ```
  */
 export function decompress(

@@ -11,8 +11,17 @@
  */
 import { Codec, compress, decompress, DECOMPRESSED_BYTES_MAX_DEFAULT } from "./compression.ts";
 import { crc32 } from "./crc32c.ts";
-import { CorruptBatchError, readInt64Number, writeInt64Number } from "./record_batch.ts";
-import { encodeBatch, type Record } from "./records.ts";
+import {
+  batchesIn,
+  CorruptBatchError,
+  isControl,
+  magicAt,
+  readBatchHeader,
+  readInt64Number,
+  timestampType,
+  writeInt64Number,
+} from "./record_batch.ts";
+import { decodeBatch, encodeBatch, type Record } from "./records.ts";
 
 /** offset int64 + messageSize int32. */
 const ENTRY_OVERHEAD_BYTES = 12;
@@ -153,7 +162,16 @@ function unwrap(wrapper: RawMessage, maxBytes: number): LegacyMessage[] {
  *
  * @example
  * ```ts
- * for (const m of decodeMessageSet(produceRecords)) console.log(m.offset, m.value);
+ * import assert from "node:assert/strict";
+ * const value = new TextEncoder().encode("v");
+ * const set = encodeMessageSet({
+ *   magic: 1,
+ *   compression: 1,
+ *   baseOffset: 10,
+ *   messages: [{ key: null, value, timestamp: 5 }, { key: null, value, timestamp: 6 }],
+ * });
+ * const messages = decodeMessageSet(set);
+ * assert.deepEqual(messages.map((m) => [m.offset, m.timestamp]), [[10, 5], [11, 6]]);
  * ```
  */
 export function decodeMessageSet(
@@ -179,7 +197,11 @@ export function decodeMessageSet(
  *
  * @example
  * ```ts
- * messageSetCodec(bytes); // 1 for a gzip wrapper
+ * import assert from "node:assert/strict";
+ * const messages = [{ key: null, value: new Uint8Array([1]) }];
+ * const gzipped = encodeMessageSet({ magic: 0, compression: 1, messages });
+ * assert.equal(messageSetCodec(gzipped), 1); // gzip
+ * assert.equal(messageSetCodec(encodeMessageSet({ magic: 0, messages })), 0);
  * ```
  */
 export function messageSetCodec(bytes: Uint8Array): number {
@@ -203,7 +225,15 @@ export interface ConvertOptions {
  *
  * @example
  * ```ts
- * const batch = convertMessageSetToBatch(produceV2Records, { baseOffset: 0 });
+ * import assert from "node:assert/strict";
+ * import { decodeBatch } from "./records.ts";
+ * const value = new TextEncoder().encode("v");
+ * const set = encodeMessageSet({ magic: 1, messages: [{ key: null, value, timestamp: 1_000 }] });
+ * const batch = convertMessageSetToBatch(set, { baseOffset: 0 });
+ * const { header, records } = decodeBatch(batch);
+ * assert.equal(header.magic, 2);
+ * assert.equal(header.baseTimestamp, 1_000);
+ * assert.deepEqual(records[0]?.value, value);
  * ```
  */
 export function convertMessageSetToBatch(
@@ -301,7 +331,12 @@ function concat(parts: Uint8Array[]): Uint8Array {
  *
  * @example
  * ```ts
- * const set = encodeMessageSet({ magic: 1, compression: 1, messages: [{ key: null, value: v, timestamp: 1 }] });
+ * import assert from "node:assert/strict";
+ * const value = new TextEncoder().encode("v");
+ * const messages = [{ key: null, value, timestamp: 1 }];
+ * const set = encodeMessageSet({ magic: 1, compression: 1, messages });
+ * assert.equal(messageSetCodec(set), 1); // one gzip wrapper message
+ * assert.deepEqual(decodeMessageSet(set)[0]?.value, value);
  * ```
  */
 export function encodeMessageSet(o: EncodeMessageSetOptions): Uint8Array {
@@ -344,4 +379,64 @@ export function encodeMessageSet(o: EncodeMessageSetOptions): Uint8Array {
     null,
     packed,
   );
+}
+
+/** Options for {@link downConvertBatches}. */
+export interface DownConvertOptions {
+  /** 0 for Fetch v0-v1, 1 for Fetch v2-v3. */
+  magic: 0 | 1;
+  /** Records below this offset (the fetch offset) are left out. */
+  fromOffset: number;
+  decompressedBytesMax?: number;
+}
+
+/**
+ * Converts stored v2 batches to an uncompressed legacy message set for clients that fetch with
+ * Fetch v0-v3 (Kafka's `RecordsUtil.downConvert`): one message per record at its own offset,
+ * control batches and record headers dropped, timestamps kept for magic 1 (the batch's max
+ * timestamp under LogAppendTime, as Kafka). A partial trailing batch is left out; batches already
+ * at magic 0/1 are copied as they are.
+ *
+ * @example
+ * ```ts
+ * import { encodeBatch } from "./records.ts";
+ * const value = new Uint8Array([1]);
+ * const batch = encodeBatch({
+ *   baseOffset: 5,
+ *   baseTimestamp: 1000,
+ *   records: [{ offsetDelta: 0, timestampDelta: 0, key: null, value, headers: [] }],
+ * });
+ * const set = downConvertBatches(batch, { magic: 1, fromOffset: 0 });
+ * decodeMessageSet(set)[0]; // { offset: 5, magic: 1, timestamp: 1000, ... }
+ * ```
+ */
+export function downConvertBatches(bytes: Uint8Array, options: DownConvertOptions): Uint8Array {
+  const parts: Uint8Array[] = [];
+  for (const { pos, sizeBytes } of batchesIn(bytes)) {
+    const batchBytes = bytes.subarray(pos, pos + sizeBytes);
+    if (magicAt(bytes, pos) < 2) {
+      parts.push(batchBytes);
+      continue;
+    }
+    const header = readBatchHeader(bytes, pos);
+    if (isControl(header.attributes)) continue;
+    const logAppendTime = timestampType(header.attributes) === 1;
+    const { records } = decodeBatch(batchBytes, {
+      decompressedBytesMax: options.decompressedBytesMax,
+    });
+    for (const r of records) {
+      const offset = header.baseOffset + r.offsetDelta;
+      if (offset < options.fromOffset) continue;
+      const timestamp = options.magic === 0
+        ? NO_TIMESTAMP
+        : logAppendTime
+        ? header.maxTimestamp
+        : header.baseTimestamp + r.timestampDelta;
+      const attributes = options.magic === 1 && logAppendTime ? TIMESTAMP_TYPE_BIT : 0;
+      parts.push(
+        encodeMessage({ offset, magic: options.magic, attributes, timestamp }, r.key, r.value),
+      );
+    }
+  }
+  return concat(parts);
 }

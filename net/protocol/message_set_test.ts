@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { crc32 } from "./crc32c.ts";
 import { CorruptBatchError, readBatchHeader } from "./record_batch.ts";
-import { decodeBatch } from "./records.ts";
+import { ControlRecordType, decodeBatch, encodeBatch, encodeControlKey } from "./records.ts";
 import {
   convertMessageSetToBatch,
   decodeMessageSet,
+  downConvertBatches,
   encodeMessageSet,
   type LegacyMessageInput,
   messageSetCodec,
@@ -112,4 +113,52 @@ Deno.test("decodeMessageSet throws only CorruptBatchError on mutated input", () 
       assert.ok(isCorrupt(e), `iteration ${iter}: ${e}`);
     }
   }
+});
+
+Deno.test("down-conversion writes one legacy message per record at its own offset", () => {
+  // Kafka's RecordsUtil.downConvert, for Fetch v0-v3 clients.
+  const gzipped = encodeBatch({
+    baseOffset: 10,
+    baseTimestamp: 5000,
+    compression: 1,
+    records: [
+      { offsetDelta: 0, timestampDelta: 0, key: ascii("a"), value: ascii("1"), headers: [] },
+      { offsetDelta: 2, timestampDelta: 7, key: null, value: ascii("2"), headers: [] },
+    ],
+  });
+  const marker = encodeBatch({
+    baseOffset: 13,
+    control: true,
+    transactional: true,
+    records: [{
+      offsetDelta: 0,
+      timestampDelta: 0,
+      key: encodeControlKey(ControlRecordType.COMMIT),
+      value: new Uint8Array(6),
+      headers: [],
+    }],
+  });
+  const appendTime = encodeBatch({
+    baseOffset: 14,
+    baseTimestamp: 100,
+    maxTimestamp: 9000,
+    timestampType: 1,
+    records: [{ offsetDelta: 0, timestampDelta: 3, key: null, value: ascii("3"), headers: [] }],
+  });
+  const partial = appendTime.subarray(0, 20);
+  const stored = new Uint8Array([...gzipped, ...marker, ...appendTime, ...partial]);
+
+  const v1 = decodeMessageSet(downConvertBatches(stored, { magic: 1, fromOffset: 0 }));
+  assert.deepEqual(
+    v1.map((m) => [m.offset, m.magic, m.timestamp, m.timestampType, m.value?.[0]]),
+    [[10, 1, 5000, 0, 0x31], [12, 1, 5007, 0, 0x32], [14, 1, 9000, 1, 0x33]],
+  );
+  assert.deepEqual(v1[0]!.key, ascii("a"));
+
+  const v0 = decodeMessageSet(downConvertBatches(stored, { magic: 0, fromOffset: 12 }));
+  assert.deepEqual(v0.map((m) => [m.offset, m.magic, m.timestamp]), [[12, 0, -1], [14, 0, -1]]);
+});
+
+Deno.test("down-conversion of nothing is an empty message set", () => {
+  assert.equal(downConvertBatches(new Uint8Array(0), { magic: 1, fromOffset: 0 }).length, 0);
 });

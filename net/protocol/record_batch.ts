@@ -127,7 +127,15 @@ export function writeInt64Number(view: DataView, at: number, value: number): voi
  *
  * @example
  * ```ts
- * const size = batchSizeAt(buf, 0); // e.g. 73 for a one-record batch, null on a short buffer
+ * import assert from "node:assert/strict";
+ * import { encodeBatch } from "./records.ts";
+ * const value = new Uint8Array([1]);
+ * const buf = encodeBatch({
+ *   baseOffset: 0,
+ *   records: [{ offsetDelta: 0, timestampDelta: 0, key: null, value, headers: [] }],
+ * });
+ * assert.equal(batchSizeAt(buf, 0), 69); // 61-byte header + one 8-byte record
+ * assert.equal(batchSizeAt(buf.subarray(0, 11), 0), null); // fewer than 12 bytes
  * ```
  */
 export function batchSizeAt(buf: Uint8Array, pos: number): number | null {
@@ -147,7 +155,10 @@ export function batchSizeAt(buf: Uint8Array, pos: number): number | null {
  *
  * @example
  * ```ts
- * if (magicAt(buf, 0) < 2) { /* legacy message set *\/ }
+ * import assert from "node:assert/strict";
+ * import { encodeBatch } from "./records.ts";
+ * const buf = encodeBatch({ baseOffset: 0, records: [] });
+ * assert.equal(magicAt(buf, 0), 2); // below 2 would be a legacy message set
  * ```
  */
 export function magicAt(buf: Uint8Array, pos: number): number {
@@ -165,8 +176,22 @@ export function magicAt(buf: Uint8Array, pos: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeBatch } from "./records.ts";
+ * const value = new Uint8Array([1]);
+ * const buf = encodeBatch({
+ *   baseOffset: 100,
+ *   records: [0, 1, 2].map((i) => ({
+ *     offsetDelta: i,
+ *     timestampDelta: 0,
+ *     key: null,
+ *     value,
+ *     headers: [],
+ *   })),
+ * });
  * const h = readBatchHeader(buf, 0);
- * const lastOffset = h.baseOffset + h.lastOffsetDelta;
+ * assert.equal(h.recordCount, 3);
+ * assert.equal(h.baseOffset + h.lastOffsetDelta, 102); // the batch's last offset
  * ```
  */
 export function readBatchHeader(buf: Uint8Array, pos: number): BatchHeader {
@@ -227,7 +252,10 @@ function v2Bounds(buf: Uint8Array, pos: number): [number, number] {
  *
  * @example
  * ```ts
- * const crc = computeBatchCrc(buf, 0);
+ * import assert from "node:assert/strict";
+ * import { encodeBatch } from "./records.ts";
+ * const buf = encodeBatch({ baseOffset: 0, records: [] });
+ * assert.equal(computeBatchCrc(buf, 0), readBatchHeader(buf, 0).crc);
  * ```
  */
 export function computeBatchCrc(buf: Uint8Array, pos: number): number {
@@ -241,7 +269,12 @@ export function computeBatchCrc(buf: Uint8Array, pos: number): number {
  *
  * @example
  * ```ts
- * if (!verifyBatchCrc(buf, 0)) throw new CorruptBatchError("Batch CRC mismatch.");
+ * import assert from "node:assert/strict";
+ * import { encodeBatch } from "./records.ts";
+ * const buf = encodeBatch({ baseOffset: 0, records: [] });
+ * assert.equal(verifyBatchCrc(buf, 0), true);
+ * buf[ATTRIBUTES_OFFSET + 1]! ^= 0x01; // flip a bit the CRC covers
+ * assert.equal(verifyBatchCrc(buf, 0), false);
  * ```
  */
 export function verifyBatchCrc(buf: Uint8Array, pos: number): boolean {
@@ -254,7 +287,12 @@ export function verifyBatchCrc(buf: Uint8Array, pos: number): boolean {
  *
  * @example
  * ```ts
- * setBaseOffset(buf, 0, nextOffset);
+ * import assert from "node:assert/strict";
+ * import { encodeBatch } from "./records.ts";
+ * const buf = encodeBatch({ baseOffset: 0, records: [] });
+ * setBaseOffset(buf, 0, 42);
+ * assert.equal(readBatchHeader(buf, 0).baseOffset, 42);
+ * assert.equal(verifyBatchCrc(buf, 0), true); // the CRC does not cover baseOffset
  * ```
  */
 export function setBaseOffset(buf: Uint8Array, pos: number, baseOffset: number): void {
@@ -267,7 +305,12 @@ export function setBaseOffset(buf: Uint8Array, pos: number, baseOffset: number):
  *
  * @example
  * ```ts
- * setPartitionLeaderEpoch(buf, 0, leaderEpoch);
+ * import assert from "node:assert/strict";
+ * import { encodeBatch } from "./records.ts";
+ * const buf = encodeBatch({ baseOffset: 0, records: [] });
+ * setPartitionLeaderEpoch(buf, 0, 7);
+ * assert.equal(readBatchHeader(buf, 0).partitionLeaderEpoch, 7);
+ * assert.equal(verifyBatchCrc(buf, 0), true);
  * ```
  */
 export function setPartitionLeaderEpoch(buf: Uint8Array, pos: number, epoch: number): void {
@@ -282,7 +325,14 @@ export function setPartitionLeaderEpoch(buf: Uint8Array, pos: number, epoch: num
  *
  * @example
  * ```ts
- * setLogAppendTime(buf, 0, nowMs);
+ * import assert from "node:assert/strict";
+ * import { encodeBatch } from "./records.ts";
+ * const buf = encodeBatch({ baseOffset: 0, baseTimestamp: 1_000, records: [] });
+ * setLogAppendTime(buf, 0, 1_700_000_000_000);
+ * const h = readBatchHeader(buf, 0);
+ * assert.equal(timestampType(h.attributes), TimestampType.LOG_APPEND_TIME);
+ * assert.equal(h.maxTimestamp, 1_700_000_000_000);
+ * assert.equal(verifyBatchCrc(buf, 0), true); // the CRC was recomputed
  * ```
  */
 export function setLogAppendTime(buf: Uint8Array, pos: number, timestampMs: number): void {
@@ -365,7 +415,15 @@ export function hasDeleteHorizon(attributes: number): boolean {
  *
  * @example
  * ```ts
- * for (const { pos, sizeBytes } of batchesIn(records)) readBatchHeader(records, pos);
+ * import assert from "node:assert/strict";
+ * import { encodeBatch } from "./records.ts";
+ * const a = encodeBatch({ baseOffset: 0, records: [] });
+ * const b = encodeBatch({ baseOffset: 1, records: [] });
+ * const records = new Uint8Array(a.length + b.length + 5); // 5 bytes of a partial third batch
+ * records.set(a, 0);
+ * records.set(b, a.length);
+ * const headers = [...batchesIn(records)].map(({ pos }) => readBatchHeader(records, pos));
+ * assert.deepEqual(headers.map((h) => h.baseOffset), [0, 1]);
  * ```
  */
 export function* batchesIn(buf: Uint8Array): Generator<{ pos: number; sizeBytes: number }> {

@@ -313,7 +313,13 @@ export function encodeRecords(records: Record[]): Uint8Array {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
+ * const list: Record[] = [
+ *   { offsetDelta: 0, timestampDelta: 0, key: null, value: new Uint8Array([1]), headers: [] },
+ *   { offsetDelta: 1, timestampDelta: 5, key: new Uint8Array([2]), value: null, headers: [] },
+ * ];
  * const records = decodeRecords(encodeRecords(list), list.length);
+ * assert.deepEqual(records, list);
  * ```
  */
 export function decodeRecords(bytes: Uint8Array, count: number): Record[] {

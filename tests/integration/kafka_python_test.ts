@@ -53,9 +53,12 @@ Deno.test({
         assertEquals(await step(b, "admin:kp-main"), { topics: ["kp-main"] });
       });
 
-      await t.step("a gzip acks=all producer gets 1000 keyed records with headers acked", async () => {
-        assertEquals(await step(b, "produce:kp-main:gzip:1000"), { acked: 1000 });
-      });
+      await t.step(
+        "a gzip acks=all producer gets 1000 keyed records with headers acked",
+        async () => {
+          assertEquals(await step(b, "produce:kp-main:gzip:1000"), { acked: 1000 });
+        },
+      );
 
       await t.step({
         name: "an lz4 producer gets its records acked",
@@ -81,13 +84,28 @@ Deno.test({
         assertEquals([again.distinct, again.committed], [0, 1000]);
       });
 
-      await t.step("api_version=(0, 10, 1) administers and produces magic 1 message sets", async () => {
-        const admin = await step<{ topics: string[] }>(b, "admin:kp-old", "0.10.1");
-        assert(admin.topics.includes("kp-old"));
-        assertEquals(await step(b, "produce:kp-old:gzip:200", "0.10.1"), { acked: 200 });
-        // Read back by a current client: the broker converted the message sets to v2 batches.
-        const read = await step<ConsumeResult>(b, "consume:kp-old:kp-old-group:200:0");
-        assertEquals([read.distinct, read.duplicates, read.headers_ok], [200, 0, true]);
+      await t.step(
+        "api_version=(0, 10, 1) administers, produces and consumes magic 1 message sets",
+        async () => {
+          const admin = await step<{ topics: string[] }>(b, "admin:kp-old", "0.10.1");
+          assert(admin.topics.includes("kp-old"));
+          assertEquals(await step(b, "produce:kp-old:gzip:200", "0.10.1"), { acked: 200 });
+          // Read back by a current client: the broker converted the message sets to v2 batches.
+          const read = await step<ConsumeResult>(b, "consume:kp-old:kp-old-group:200:0");
+          assertEquals([read.distinct, read.duplicates, read.headers_ok], [200, 0, true]);
+          // Fetch v3 down-converts the stored v2 batches (the keyed, headered gzip ones too).
+          const old = await step<ConsumeResult>(b, "consume:kp-old:kp-old-group2:200:0", "0.10.1");
+          assertEquals(old, { distinct: 200, duplicates: 0, headers_ok: true, committed: 200 });
+          const main = await step<ConsumeResult>(b, "consume:kp-main:kp-old-main:1000:0", "0.10.1");
+          assertEquals([main.distinct, main.duplicates, main.headers_ok], [1000, 0, true]);
+        },
+      );
+
+      await t.step("api_version=(0, 9) produces and consumes magic 0 message sets", async () => {
+        // Produce v1 and Fetch v1 carry magic 0: no timestamps.
+        assertEquals(await step(b, "produce:kp-old:none:50", "0.9"), { acked: 50 });
+        const read = await step<ConsumeResult>(b, "consume:kp-old:kp-09-group:250:0", "0.9");
+        assertEquals(read, { distinct: 200, duplicates: 50, headers_ok: true, committed: 250 });
       });
 
       await t.step("api_version=(2, 0, 0) administers, produces and consumes", async () => {

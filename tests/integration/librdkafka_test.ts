@@ -25,6 +25,8 @@ if (noPython) {
   console.warn("librdkafka_test: confluent-kafka tests skipped (python3-confluent-kafka missing)");
 }
 
+/** Keeps the scripts from leaving `__pycache__` in the source tree. */
+const PYTHON_ENV = { PYTHONDONTWRITEBYTECODE: "1" };
 /** How long one client command may run before it is killed, in milliseconds. */
 const COMMAND_TIMEOUT_MS = 60_000;
 
@@ -45,6 +47,7 @@ async function run(
   const child = new Deno.Command(command, {
     args,
     cwd: PYTHON_DIR,
+    env: PYTHON_ENV,
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -283,6 +286,7 @@ Deno.test({
           "5000",
           "test.pause.every=20",
         ],
+        env: PYTHON_ENV,
         stdout: "piped",
         stderr: "null",
       }).spawn();

@@ -1,8 +1,11 @@
 /**
  * A deterministic whole-cluster simulation of `core/raft`: N voters plus observers in one
  * process, a simulated clock, network (drop, duplication, delay, reordering, partitions) and
- * disks (unsynced writes lost on crash). One seed, one trace: a failure reports the seed and the
- * last events, and rerunning the seed reproduces it.
+ * disks (unsynced writes lost on crash). With `snapshotEveryEntries` set, every node snapshots its
+ * applied history and drops its log before it (KIP-630), and replicas behind a leader's log start
+ * fetch its snapshot (a simulated FetchSnapshot that can be lost or cut off) and install it. One
+ * seed, one trace: a failure reports the seed and the last events, and rerunning the seed
+ * reproduces it.
  *
  * @module
  */
@@ -10,10 +13,10 @@
 import { SeededRandom } from "../../core/random.ts";
 import type { RaftMessage } from "../../core/raft/messages.ts";
 import { RaftNode } from "../../core/raft/node.ts";
-import type { RaftConfig } from "../../core/raft/types.ts";
+import type { NodeId, OffsetAndEpoch, RaftConfig } from "../../core/raft/types.ts";
 import { EventQueue } from "./event_queue.ts";
-import { type CheckedNode, InvariantChecker } from "./invariants.ts";
-import { SimDisk } from "./sim_disk.ts";
+import { type CheckedNode, entryKey, InvariantChecker } from "./invariants.ts";
+import { epochOfKey, SimDisk } from "./sim_disk.ts";
 import { CALM_NETWORK, SimNetwork } from "./sim_network.ts";
 
 /** How one simulated run is shaped. */
@@ -28,6 +31,11 @@ export interface SimOptions {
   tickMs: number;
   traceLength: number;
   config?: Partial<RaftConfig>;
+  /**
+   * KIP-630: a node snapshots its applied history once this many entries were applied since its
+   * latest snapshot, and drops its log before it. 0 (the default) never snapshots.
+   */
+  snapshotEveryEntries?: number;
 }
 
 /** Defaults for a quick but meaningful run. */
@@ -51,6 +59,9 @@ export interface SimResult {
   events: number;
   committed: number;
   elections: number;
+  /** Snapshots written by nodes, and snapshots installed from a leader (KIP-630). */
+  snapshotsWritten: number;
+  snapshotsInstalled: number;
 }
 
 type SimEvent =
@@ -60,11 +71,21 @@ type SimEvent =
   | { kind: "chaos" }
   | { kind: "restart"; node: number }
   | { kind: "propose" }
-  | { kind: "heal" };
+  | { kind: "heal" }
+  | {
+    kind: "snapshotFetched";
+    node: number;
+    incarnation: number;
+    snapshotId: OffsetAndEpoch;
+    leaderId: NodeId;
+    lost: boolean;
+  };
 
 interface SimNode extends CheckedNode {
   incarnation: number;
   flushScheduled: boolean;
+  /** Keys of the entries this incarnation has applied (or loaded from a snapshot), by offset. */
+  appliedKeys: string[];
 }
 
 const EVENTS_MAX = 2_000_000;
@@ -101,6 +122,8 @@ class Simulation {
   #marker: string | null = null;
   #markerEpoch = -1;
   #done = false;
+  #snapshotsWritten = 0;
+  #snapshotsInstalled = 0;
 
   constructor(options: SimOptions) {
     this.#options = options;
@@ -115,6 +138,7 @@ class Simulation {
         bootstrapVoter: id <= options.voters,
         incarnation: 0,
         flushScheduled: false,
+        appliedKeys: [],
       };
       this.#nodes.push(node);
     }
@@ -184,6 +208,8 @@ class Simulation {
         return this.#propose();
       case "heal":
         return this.#heal();
+      case "snapshotFetched":
+        return this.#snapshotFetched(event);
     }
   }
 
@@ -191,6 +217,9 @@ class Simulation {
 
   #start(node: SimNode): void {
     node.incarnation++;
+    const snapshot = node.disk.snapshot;
+    node.appliedKeys = snapshot ? [...snapshot.keys] : [];
+    if (snapshot) this.#checker.onSnapshotLoaded(node.id, snapshot);
     node.raft = new RaftNode({
       nodeId: node.id,
       voters: range(1, this.#options.voters),
@@ -230,9 +259,70 @@ class Simulation {
       if (ready.truncateLogTo !== null || ready.appendToLog.length > 0) this.#scheduleFlush(node);
       for (const message of ready.send) this.#sendMessage(message);
       this.#checker.onApplied(node.id, ready.committed);
+      for (const entry of ready.committed) {
+        if (entry.offset !== node.appliedKeys.length) {
+          throw new Error(`Node ${node.id} applied ${entry.offset}, expected the next offset`);
+        }
+        node.appliedKeys.push(entryKey(entry));
+      }
       if (ready.roleChange) this.#onRoleChange(node, ready.roleChange.role, ready.roleChange.epoch);
+      if (ready.snapshotNeeded) this.#fetchSnapshot(node, ready.snapshotNeeded);
       raft.advance();
+      this.#maybeSnapshot(node);
     }
+  }
+
+  // ---- snapshots (KIP-630) --------------------------------------------------------------------
+
+  /** Snapshots the applied history once enough entries were applied since the latest one. */
+  #maybeSnapshot(node: SimNode): void {
+    const every = this.#options.snapshotEveryEntries ?? 0;
+    const applied = node.appliedKeys.length;
+    if (every <= 0 || applied - (node.disk.snapshot?.id.offset ?? 0) < every) return;
+    const id = { offset: applied, epoch: epochOfKey(node.appliedKeys[applied - 1]!) };
+    node.disk.compact({ id, keys: [...node.appliedKeys] });
+    this.#snapshotsWritten++;
+    this.#record(`node ${node.id} snapshots at ${JSON.stringify(id)}`);
+  }
+
+  /** A simulated FetchSnapshot exchange: lost like a message, cut off by partitions. */
+  #fetchSnapshot(node: SimNode, needed: { snapshotId: OffsetAndEpoch; leaderId: NodeId }): void {
+    const { delayMinMs, delayMaxMs, dropRate } = this.#network.faults;
+    const cut = this.#network.isCut(node.id, needed.leaderId) ||
+      this.#network.isCut(needed.leaderId, node.id);
+    const lost = cut || this.#random.next() < dropRate;
+    const delayMs = 2 * (delayMinMs + this.#random.intBelow(delayMaxMs - delayMinMs + 1));
+    this.#record(`node ${node.id} fetches snapshot ${JSON.stringify(needed.snapshotId)}`);
+    this.#queue.push(this.#nowMs + delayMs, {
+      kind: "snapshotFetched",
+      node: node.id,
+      incarnation: node.incarnation,
+      snapshotId: needed.snapshotId,
+      leaderId: needed.leaderId,
+      lost,
+    });
+  }
+
+  #snapshotFetched(event: Extract<SimEvent, { kind: "snapshotFetched" }>): void {
+    const node = this.#node(event.node);
+    const raft = node.raft;
+    if (!raft || node.incarnation !== event.incarnation) return;
+    const source = this.#nodes[event.leaderId - 1];
+    const snapshot = source?.raft ? source.disk.snapshot : null;
+    const same = snapshot !== null && snapshot.id.offset === event.snapshotId.offset &&
+      snapshot.id.epoch === event.snapshotId.epoch;
+    if (event.lost || !same || !raft.shouldInstallSnapshot(event.snapshotId)) {
+      this.#record(`node ${node.id} failed to fetch snapshot ${JSON.stringify(event.snapshotId)}`);
+      raft.onSnapshotFetchFailed(this.#nowMs);
+      return this.#drain(node);
+    }
+    node.disk.installSnapshot(snapshot);
+    node.appliedKeys = [...snapshot.keys];
+    this.#checker.onSnapshotLoaded(node.id, snapshot);
+    raft.onSnapshotInstalled(event.snapshotId, this.#nowMs);
+    this.#snapshotsInstalled++;
+    this.#record(`node ${node.id} installed snapshot ${JSON.stringify(event.snapshotId)}`);
+    this.#drain(node);
   }
 
   #onRoleChange(node: SimNode, role: string, epoch: number): void {
@@ -391,6 +481,8 @@ class Simulation {
       events: this.#events,
       committed: this.#checker.committedCount,
       elections: this.#elections,
+      snapshotsWritten: this.#snapshotsWritten,
+      snapshotsInstalled: this.#snapshotsInstalled,
     };
   }
 }

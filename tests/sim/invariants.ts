@@ -8,7 +8,7 @@
 import type { RaftNode } from "../../core/raft/node.ts";
 import type { LogEntry } from "../../core/raft/types.ts";
 import { majorityOf } from "../../core/raft/voter_set.ts";
-import type { SimDisk } from "./sim_disk.ts";
+import { epochOfKey, type SimDisk, type SimSnapshot } from "./sim_disk.ts";
 
 const decoder = new TextDecoder();
 
@@ -80,12 +80,33 @@ export class InvariantChecker {
     }
   }
 
+  /**
+   * KIP-630: a snapshot a node loads (at restart or fetched from the leader) holds exactly the
+   * committed history up to its end offset; its entries count as applied by that node.
+   */
+  onSnapshotLoaded(id: number, snapshot: SimSnapshot): void {
+    const applied = this.#appliedKeys.get(id) ?? new Set<string>();
+    this.#appliedKeys.set(id, applied);
+    if (snapshot.keys.length !== snapshot.id.offset) {
+      throw new Error(`Node ${id} loaded a snapshot whose history does not end at its offset`);
+    }
+    const last = snapshot.keys.at(-1);
+    if (last !== undefined && epochOfKey(last) !== snapshot.id.epoch) {
+      throw new Error(`Node ${id} loaded snapshot ${JSON.stringify(snapshot.id)} of another epoch`);
+    }
+    snapshot.keys.forEach((key, offset) => {
+      const known = this.#committed[offset];
+      if (known !== key) {
+        throw new Error(`Node ${id} loaded ${key} at ${offset} from a snapshot, committed ${known}`);
+      }
+      applied.add(key.slice(key.indexOf("/") + 1));
+    });
+  }
+
   /** Leader Completeness (Raft §5.4): a new leader's log holds every committed entry. */
   onBecameLeader(node: CheckedNode): void {
-    const entries = node.disk.log.read(0, { maxCount: Infinity, maxBytes: Infinity });
     for (let offset = 0; offset < this.#committed.length; offset++) {
-      const entry = entries[offset];
-      if (!entry || entryKey(entry) !== this.#committed[offset]) {
+      if (node.disk.keyAt(offset, entryKey) !== this.#committed[offset]) {
         throw new Error(`Leader ${node.id} lacks committed offset ${offset}`);
       }
     }
@@ -138,13 +159,14 @@ export class InvariantChecker {
     highWatermark: number,
     nodes: readonly CheckedNode[],
   ): void {
-    const last = leader.disk.log.read(highWatermark - 1, { maxCount: 1, maxBytes: Infinity })[0];
-    if (!last) throw new Error(`Leader ${leader.id} high watermark ${highWatermark} past its log`);
+    const lastKey = leader.disk.keyAt(highWatermark - 1, entryKey);
+    if (!lastKey) throw new Error(`Leader ${leader.id} high watermark ${highWatermark} past its log`);
+    const lastEpoch = epochOfKey(lastKey);
     const voters = leader.raft!.voters;
     let holders = 0;
     for (const node of nodes) {
       if (!voters.has(node.id)) continue;
-      if (node.disk.syncedEntry(highWatermark - 1)?.epoch === last.epoch) holders++;
+      if (node.disk.syncedEpochAt(highWatermark - 1) === lastEpoch) holders++;
     }
     if (holders < majorityOf(voters.size)) {
       throw new Error(

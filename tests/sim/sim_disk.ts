@@ -1,6 +1,8 @@
 /**
  * A simulated disk for one node: the `quorum-state` file (written with fsync, so it survives
- * crashes) and the metadata log, whose unsynced writes (appends and truncations) a crash loses.
+ * crashes), the latest snapshot (written to a temp file, fsynced and renamed, so it survives
+ * crashes whole) and the metadata log, whose unsynced writes (appends and truncations) a crash
+ * loses. The log starts at the snapshot's end offset, as storage keeps it after compaction.
  *
  * @module
  */
@@ -9,6 +11,17 @@ import { MemoryRaftLog } from "../../core/raft/memory_log.ts";
 import type { LogEntry, OffsetAndEpoch, QuorumStateData } from "../../core/raft/types.ts";
 
 const ALL = { maxCount: Infinity, maxBytes: Infinity };
+
+/** A snapshot: its id and the applied history it stands for, as entry keys by offset. */
+export interface SimSnapshot {
+  id: OffsetAndEpoch;
+  keys: readonly string[];
+}
+
+/** The epoch in an entry key (`<epoch>/<body>`). */
+export function epochOfKey(key: string): number {
+  return Number(key.slice(0, key.indexOf("/")));
+}
 
 /**
  * Disk state that outlives a node's crash.
@@ -25,7 +38,11 @@ const ALL = { maxCount: Infinity, maxBytes: Infinity };
 export class SimDisk {
   log = new MemoryRaftLog();
   quorumState: QuorumStateData | undefined;
+  /** The latest snapshot; durable as soon as it is set. */
+  snapshot: SimSnapshot | null = null;
+  /** Durable entries, the first at `#syncedStart` (the snapshot's end offset, or 0). */
   #synced: LogEntry[] = [];
+  #syncedStart = 0;
   /** Entries of `log` below this offset are known to equal `#synced`. */
   #sameUntil = 0;
 
@@ -40,24 +57,60 @@ export class SimDisk {
 
   /** fsync: the current log becomes durable. Returns what `onFlushed` should report. */
   flush(): OffsetAndEpoch {
-    this.#synced.length = this.#sameUntil;
+    this.#synced.length = this.#sameUntil - this.#syncedStart;
     for (const entry of this.log.read(this.#sameUntil, ALL)) this.#synced.push(entry);
     this.#sameUntil = this.log.endOffset();
     return { offset: this.log.endOffset(), epoch: this.log.lastEpoch() };
   }
 
-  /** Power loss: unsynced appends and truncations vanish. */
-  crash(): void {
-    this.log = new MemoryRaftLog({ entries: this.#synced.slice() });
-    this.#sameUntil = this.#synced.length;
+  /** Writes a snapshot of applied state and drops the log before it (retention of zero). */
+  compact(snapshot: SimSnapshot): void {
+    const start = snapshot.id.offset;
+    this.snapshot = snapshot;
+    this.log.compactTo(snapshot.id);
+    if (this.#sameUntil >= start) {
+      this.#synced = this.#synced.slice(start - this.#syncedStart);
+    } else {
+      // The synced tail differs from the log there: model the truncation as synced too.
+      this.#synced = [];
+      this.#sameUntil = start;
+    }
+    this.#syncedStart = start;
   }
 
-  /** The durable entry at `offset`, if any. */
-  syncedEntry(offset: number): LogEntry | undefined {
-    return this.#synced[offset];
+  /** Installs a snapshot fetched from the leader: the log is replaced, durably. */
+  installSnapshot(snapshot: SimSnapshot): void {
+    this.snapshot = snapshot;
+    this.log.installSnapshot(snapshot.id);
+    this.#synced = [];
+    this.#syncedStart = snapshot.id.offset;
+    this.#sameUntil = snapshot.id.offset;
+  }
+
+  /** Power loss: unsynced appends and truncations vanish. */
+  crash(): void {
+    this.log = new MemoryRaftLog({
+      entries: this.#synced.slice(),
+      snapshotId: this.snapshot?.id ?? null,
+    });
+    this.#sameUntil = this.#syncedStart + this.#synced.length;
+  }
+
+  /** The epoch of the durable entry at `offset` (from the log or the snapshot), if any. */
+  syncedEpochAt(offset: number): number | undefined {
+    if (offset >= this.#syncedStart) return this.#synced[offset - this.#syncedStart]?.epoch;
+    const key = this.snapshot?.keys[offset];
+    return key === undefined ? undefined : epochOfKey(key);
+  }
+
+  /** The key of the entry at `offset` in the current log or, before its start, the snapshot. */
+  keyAt(offset: number, entryKey: (entry: LogEntry) => string): string | undefined {
+    if (offset < this.log.startOffset()) return this.snapshot?.keys[offset];
+    const entry = this.log.read(offset, { maxCount: 1, maxBytes: Infinity })[0];
+    return entry && entry.offset === offset ? entryKey(entry) : undefined;
   }
 
   get syncedEndOffset(): number {
-    return this.#synced.length;
+    return this.#syncedStart + this.#synced.length;
   }
 }

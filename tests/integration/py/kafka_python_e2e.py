@@ -2,7 +2,7 @@
 
 Usage: kafka_python_e2e.py BOOTSTRAP STEP [API_VERSION]
 
-Steps: admin:TOPIC, produce:TOPIC:COMPRESSION:COUNT, consume:TOPIC:GROUP:EXPECTED:HEADERS(0|1)
+Steps: admin:TOPIC, produce:TOPIC:COMPRESSION:COUNT, consume:TOPIC:GROUP:EXPECTED_TOTAL:HEADERS(0|1)
 Prints one JSON object on the last line of stdout; exits non-zero on failure.
 """
 import json
@@ -81,6 +81,7 @@ def consume_step(topic, group, expect, with_headers):
         group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
+        session_timeout_ms=10000,
         consumer_timeout_ms=3000 if expect == 0 else 10000,
         **common(),
     )
@@ -88,7 +89,7 @@ def consume_step(topic, group, expect, with_headers):
     headers_ok = True
     deadline = time.time() + DEADLINE_S
     try:
-        while time.time() < deadline and (expect == 0 or len(seen) < expect):
+        while time.time() < deadline and (expect == 0 or sum(seen.values()) < expect):
             batch = consumer.poll(timeout_ms=1000)
             if expect == 0 and not batch and consumer.assignment():
                 # One more empty poll after assignment: nothing new in the group.

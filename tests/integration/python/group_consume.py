@@ -5,16 +5,16 @@ Stdout: JSON array of `[partition, offset, value]` in arrival order.
 """
 import json
 import sys
+import time
 
 from confluent_kafka import KafkaError
 
-from common import group_consumer, poll_until
+from common import group_consumer
 
 bootstrap, topic, group, limit = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 consumer = group_consumer(bootstrap, group, **{"enable.partition.eof": True})
 seen = []
 at_end = set()
-total = {}
 
 
 def sink(_consumer, msg):
@@ -29,10 +29,7 @@ def done():
 
 
 consumer.subscribe([topic])
-deadline_s = 30
-import time  # noqa: E402
-
-end = time.monotonic() + deadline_s
+end = time.monotonic() + 30
 while not done() and time.monotonic() < end:
     msg = consumer.poll(0.1)
     if msg is None:

@@ -10,7 +10,7 @@ import json
 import sys
 import time
 
-from confluent_kafka import KafkaError, Producer
+from confluent_kafka import Producer
 
 bootstrap, topic, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 config = {
@@ -30,7 +30,6 @@ pause_every = int(config.pop("test.pause.every", "0"))
 producer = Producer(config)
 delivered = 0
 failed = 0
-fatal = []
 
 
 def report(err, msg):

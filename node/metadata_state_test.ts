@@ -1,0 +1,51 @@
+import { deepEqual as assertEquals } from "node:assert/strict";
+import { encodeMetadataRecord, MetadataState } from "./metadata_state.ts";
+import { createFeatureLevelRecord } from "../net/protocol/generated/feature_level_record.ts";
+import type { Logger } from "../core/log.ts";
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+function featureEntry(offset: number, level: number) {
+  const record = {
+    type: 12 as const,
+    version: 0,
+    data: createFeatureLevelRecord({ name: "metadata.version", featureLevel: level }),
+  };
+  return { offset, epoch: 1, payload: encodeMetadataRecord(record) };
+}
+
+Deno.test("settled waits for the work listeners started for the applied images", async () => {
+  const state = new MetadataState(quiet);
+  const events: string[] = [];
+  let finish!: () => void;
+  state.subscribe(() =>
+    new Promise<void>((resolve) => (finish = resolve)).then(() => {
+      events.push("listener done");
+    })
+  );
+  state.applyEntries([featureEntry(0, 21)]);
+  const settled = state.settled().then(() => events.push("settled"));
+  await Promise.resolve();
+  assertEquals(events, []);
+  finish();
+  await settled;
+  assertEquals(events, ["listener done", "settled"]);
+});
+
+Deno.test("settled resolves at once when no listener has work in flight", async () => {
+  const state = new MetadataState(quiet);
+  state.subscribe(() => {});
+  state.applyEntries([featureEntry(0, 21)]);
+  await state.settled();
+  assertEquals(state.appliedOffset, 0);
+});
+
+Deno.test("a listener whose work fails is logged and does not block settled", async () => {
+  const errors: string[] = [];
+  const logger: Logger = { ...quiet, error: (line: string) => void errors.push(line) };
+  const state = new MetadataState(logger);
+  state.subscribe(() => Promise.reject(new Error("disk gone")));
+  state.applyEntries([featureEntry(0, 21)]);
+  await state.settled();
+  assertEquals(errors.length, 1);
+});
