@@ -72,8 +72,14 @@ export function helpText(commands: readonly Subcommand[] = SUBCOMMANDS): string 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { runCli } from "./mod.ts";
- * Deno.exitCode = await runCli(Deno.args);
+ * const out: string[] = [];
+ * const io = { out: (line: string) => out.push(line), err: (line: string) => out.push(line) };
+ * assert.equal(await runCli(["storage", "random-uuid"], io), 0);
+ * assert.match(out[0] ?? "", /^[A-Za-z0-9_-]{22}$/);
+ * assert.equal(await runCli(["no-such-command"], io), 1); // a usage error
+ * // main.ts: Deno.exitCode = await runCli(Deno.args);
  * ```
  */
 export async function runCli(

@@ -104,7 +104,29 @@ export class MetadataState {
     }
   }
 
-  /** Resolves once the entry at `offset` has been applied. */
+  /**
+   * Replaces the image with a snapshot's (KIP-630: at startup, or installed from the leader):
+   * the image built from `records` alone, as of the entry at `lastOffset`. Listeners see the
+   * snapshot's records with the image they replace.
+   */
+  loadSnapshot(records: readonly MetadataRecord[], lastOffset: number): void {
+    const previous = this.#image;
+    this.#image = applyRecords(EMPTY_IMAGE, records);
+    this.#appliedOffset = lastOffset;
+    for (const listener of this.#listeners) {
+      try {
+        const work = listener(this.#image, records, previous);
+        if (work instanceof Promise) this.#track(work);
+      } catch (error) {
+        this.#logger.error(`Metadata listener failed: ${(error as Error).stack ?? error}`);
+      }
+    }
+    const ready = this.#offsetWaiters.filter((w) => w.offset <= lastOffset);
+    this.#offsetWaiters = this.#offsetWaiters.filter((w) => w.offset > lastOffset);
+    for (const w of ready) w.resolve();
+  }
+
+  /** Remembers work a listener started until it ends (failures are logged, not thrown). */
   #track(work: Promise<void>): void {
     const tracked = work.catch((error) =>
       this.#logger.error(`Metadata listener failed: ${(error as Error).stack ?? error}`)
@@ -123,6 +145,7 @@ export class MetadataState {
     }
   }
 
+  /** Resolves once the entry at `offset` has been applied. */
   waitForOffset(offset: number): Promise<void> {
     if (offset <= this.#appliedOffset) return Promise.resolve();
     return new Promise((resolve) => this.#offsetWaiters.push({ offset, resolve }));

@@ -17,8 +17,8 @@ import type { DescribeQuorumResponse } from "../net/protocol/generated/describe_
 import { describeQuorumResponse, registerRaftHandlers } from "../net/handlers/raft_rpcs.ts";
 import { bootstrapNodeId, KafkaRaftTransport } from "./raft_transport.ts";
 import { MetadataLog } from "./metadata_log.ts";
-import { MetadataState } from "./metadata_state.ts";
-import type { MetadataImage } from "../core/metadata/image.ts";
+import { decodeMetadataRecord, encodeMetadataRecord, MetadataState } from "./metadata_state.ts";
+import { imageToRecords, type MetadataImage } from "../core/metadata/image.ts";
 import {
   type MetadataRecord,
   MetadataRecordType,
@@ -123,7 +123,10 @@ export async function startNode(
     stack.length = 0;
   };
   try {
-    const metadataLog = await MetadataLog.open(config.metadataLogDir, logger);
+    const metadataLog = await MetadataLog.open(config.metadataLogDir, logger, {
+      retentionBytes: config.metadataMaxRetentionBytes,
+      retentionMs: config.metadataMaxRetentionMs,
+    });
     let lifecycle: BrokerLifecycle | undefined;
     // The controller is built before the raft driver it proposes to (the driver's listener needs it).
     const raftRef: { driver?: RaftDriver } = {};
@@ -185,8 +188,19 @@ export async function startNode(
         retryBackoffMs: config.quorumRetryBackoffMs,
       },
       logger,
+      snapshotPolicy: {
+        maxRecordBytesBetweenSnapshots: config.metadataLogMaxRecordBytesBetweenSnapshots,
+        maxSnapshotIntervalMs: config.metadataLogMaxSnapshotIntervalMs,
+      },
       listener: {
         onCommitted: (entries) => metadata.applyEntries(entries),
+        // KIP-630: snapshots hold the applied image as records; loading one replaces the image.
+        snapshotPayloads: () => imageToRecords(metadata.image).map(encodeMetadataRecord),
+        onSnapshotLoaded: (contents, snapshotId) =>
+          metadata.loadSnapshot(
+            contents.payloads.map(decodeMetadataRecord),
+            snapshotId.offset - 1,
+          ),
         onRoleChange: (change) => {
           logger.info(
             `Raft role ${change.role} in epoch ${change.epoch} (leader ${change.leaderId})`,

@@ -14,8 +14,8 @@ import type { RoleChange } from "../core/raft/ready.ts";
 import { Dispatcher } from "../net/dispatcher.ts";
 import { KafkaServer } from "../net/server.ts";
 import { registerRaftHandlers } from "../net/handlers/raft_rpcs.ts";
-import { MetadataLog } from "./metadata_log.ts";
-import { RaftDriver } from "./raft_driver.ts";
+import { MetadataLog, type MetadataLogOptions } from "./metadata_log.ts";
+import { RaftDriver, type SnapshotPolicy } from "./raft_driver.ts";
 import { KafkaRaftTransport } from "./raft_transport.ts";
 
 /** Fast timings so elections take a fraction of a second. */
@@ -41,6 +41,11 @@ export interface TestReplica {
   transport: KafkaRaftTransport | null;
   /** Every committed entry applied by this replica's current incarnation, in order. */
   committed: LogEntry[];
+  /**
+   * The replica's state machine: every data payload applied, in order, whether from committed
+   * entries or from a loaded snapshot (KIP-630), which replaces it.
+   */
+  state: Uint8Array[];
   roles: RoleChange[];
   server: KafkaServer | null;
 }
@@ -52,6 +57,10 @@ export interface TestQuorumOptions {
   clusterId?: string;
   /** Per-node cluster id overrides (to test INCONSISTENT_CLUSTER_ID). */
   clusterIds?: Record<number, string>;
+  /** KIP-630: when replicas snapshot their state (default: Kafka's, i.e. practically never). */
+  snapshotPolicy?: Partial<SnapshotPolicy>;
+  /** How each replica keeps its metadata log (segment size, retention). */
+  logOptions?: MetadataLogOptions;
 }
 
 /** A running in-process quorum. */
@@ -93,6 +102,7 @@ export async function startTestQuorum(options: TestQuorumOptions): Promise<TestQ
       driver: null,
       transport: null,
       committed: [],
+      state: [],
       roles: [],
       server: null,
     });
@@ -129,8 +139,9 @@ export async function startTestQuorum(options: TestQuorumOptions): Promise<TestQ
       logger: silentLogger,
     });
     replica.committed = [];
+    replica.state = [];
     replica.roles = [];
-    const log = await MetadataLog.open(replica.dir, silentLogger);
+    const log = await MetadataLog.open(replica.dir, silentLogger, options.logOptions);
     replica.driver = await RaftDriver.start({
       nodeId,
       voters: options.voters,
@@ -139,9 +150,17 @@ export async function startTestQuorum(options: TestQuorumOptions): Promise<TestQ
       config: FAST_RAFT_CONFIG,
       logger: silentLogger,
       listener: {
-        onCommitted: (entries) => replica.committed.push(...entries),
+        onCommitted: (entries) => {
+          replica.committed.push(...entries);
+          for (const e of entries) {
+            if (!e.control && e.payload.length > 0) replica.state.push(e.payload);
+          }
+        },
         onRoleChange: (change) => replica.roles.push(change),
+        snapshotPayloads: () => [...replica.state],
+        onSnapshotLoaded: (contents) => (replica.state = [...contents.payloads]),
       },
+      snapshotPolicy: options.snapshotPolicy,
       transport,
     });
     replica.transport = transport;

@@ -6,6 +6,14 @@
  * Inputs (ticks, messages, proposals) are queued and applied between `ready()`/`advance()` pairs,
  * so the core never sees input while its effects are being carried out.
  *
+ * Snapshots (KIP-630): once the committed bytes applied since the latest snapshot exceed
+ * `metadata.log.max.record.bytes.between.snapshots`, or `metadata.log.max.snapshot.interval.ms`
+ * has passed with new entries applied, the listener's state as of the last applied entry is
+ * written as a `.checkpoint` in the background and then adopted by the log (which starts at it).
+ * When the core reports `snapshotNeeded`, the driver fetches the leader's snapshot in chunks
+ * (FetchSnapshot), writes it durably, installs it in the log, has the listener load it and tells
+ * the core.
+ *
  * @module
  */
 
@@ -13,17 +21,50 @@ import { join } from "node:path";
 import { RaftNode } from "../core/raft/node.ts";
 import type { RaftMessage } from "../core/raft/messages.ts";
 import type { RoleChange } from "../core/raft/ready.ts";
-import type { LogEntry, QuorumStateData, RaftConfig } from "../core/raft/types.ts";
+import {
+  entrySizeBytes,
+  type LogEntry,
+  type NodeId,
+  type OffsetAndEpoch,
+  type QuorumStateData,
+  type RaftConfig,
+} from "../core/raft/types.ts";
 import { SeededRandom } from "../core/random.ts";
 import type { Logger } from "../core/log.ts";
 import { METADATA_PARTITION_DIR, type MetadataLog } from "./metadata_log.ts";
 import { readTextIfExists, writeFileAtomic } from "../storage/fs.ts";
+import {
+  deleteSnapshotFile,
+  encodeSnapshot,
+  readSnapshotFile,
+  type SnapshotChunk,
+  type SnapshotContents,
+  SnapshotFileWriter,
+  writeSnapshotFile,
+} from "./snapshot_file.ts";
 
 /** The name of the file holding the persisted election state (KIP-595). */
 export const QUORUM_STATE_FILE = "quorum-state";
 
 /** Tick period of the raft core, in milliseconds. */
 const TICK_INTERVAL_MS = 10;
+
+/** Bytes asked for in one FetchSnapshot request. */
+const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+/** Bound on the size of a snapshot fetched from the leader. */
+const SNAPSHOT_FETCH_BYTES_MAX = 1024 * 1024 * 1024;
+
+/** One FetchSnapshot request for a chunk of the leader's snapshot (KIP-630). */
+export interface SnapshotChunkRequest {
+  to: NodeId;
+  snapshotId: OffsetAndEpoch;
+  currentLeaderEpoch: number;
+  position: number;
+  maxBytes: number;
+}
+
+/** The answer to a {@link SnapshotChunkRequest}: a chunk, or why not. */
+export type SnapshotChunkResult = { ok: true; chunk: SnapshotChunk } | { ok: false; error: string };
 
 /**
  * Carries raft messages to other nodes; incoming ones arrive through `RaftDriver.deliver`.
@@ -33,6 +74,8 @@ export interface RaftTransport {
   send(message: RaftMessage): void;
   /** Stops the transport; the driver awaits it on shutdown (after resigning). */
   close(): void | Promise<void>;
+  /** Fetches one chunk of a snapshot from the leader (KIP-630 FetchSnapshot); never throws. */
+  fetchSnapshotChunk?(request: SnapshotChunkRequest): Promise<SnapshotChunkResult>;
   /** Called once by {@link RaftDriver.start} so the transport can deliver incoming messages. */
   attach?(driver: RaftDriver): void;
 }
@@ -90,7 +133,31 @@ export interface RaftListener {
   onCommitted(entries: readonly LogEntry[], highWatermark: number): void;
   /** Leadership changed (the controller activates on `leader`). */
   onRoleChange(change: RoleChange): void;
+  /**
+   * The state as of the last entry passed to `onCommitted`, as metadata record payloads for a
+   * snapshot. Without it, this replica writes no snapshots.
+   */
+  snapshotPayloads?(): Uint8Array[];
+  /**
+   * Replace the whole state with a snapshot's (at startup, and when one is installed from the
+   * leader); entries after `snapshotId.offset - 1` follow through `onCommitted`.
+   */
+  onSnapshotLoaded?(contents: SnapshotContents, snapshotId: OffsetAndEpoch): void;
 }
+
+/** When to snapshot (Kafka's `metadata.log.max.*` settings). */
+export interface SnapshotPolicy {
+  /** `metadata.log.max.record.bytes.between.snapshots` (Kafka's default 20971520). */
+  maxRecordBytesBetweenSnapshots: number;
+  /** `metadata.log.max.snapshot.interval.ms` (default 3600000; 0 disables time-based ones). */
+  maxSnapshotIntervalMs: number;
+}
+
+/** Kafka's defaults for {@link SnapshotPolicy}. */
+export const DEFAULT_SNAPSHOT_POLICY: Readonly<SnapshotPolicy> = Object.freeze({
+  maxRecordBytesBetweenSnapshots: 20 * 1024 * 1024,
+  maxSnapshotIntervalMs: 60 * 60 * 1000,
+});
 
 /** Options for {@link RaftDriver}. */
 export interface RaftDriverOptions {
@@ -102,6 +169,8 @@ export interface RaftDriverOptions {
   logger: Logger;
   listener: RaftListener;
   transport?: RaftTransport;
+  /** When to write snapshots; default {@link DEFAULT_SNAPSHOT_POLICY}. */
+  snapshotPolicy?: Partial<SnapshotPolicy>;
 }
 
 interface CommitWaiter {
@@ -129,21 +198,35 @@ export class RaftDriver {
   readonly #options: RaftDriverOptions;
   readonly #raft: RaftNode;
   readonly #transport: RaftTransport;
-  #inputs: ((nowMs: number) => void)[] = [];
+  #inputs: ((nowMs: number) => void | Promise<void>)[] = [];
   #running = false;
   #stopped = false;
   #timer: ReturnType<typeof setInterval> | undefined;
   #waiters: CommitWaiter[] = [];
   #loop: Promise<void> = Promise.resolve();
   #failure: Error | null = null;
+  readonly #snapshotPolicy: SnapshotPolicy;
+  /** The last entry handed to the listener: a snapshot now would end after it. */
+  #lastApplied: OffsetAndEpoch | null = null;
+  #bytesSinceSnapshot = 0;
+  #lastSnapshotMs = Date.now();
+  #snapshotWrite: Promise<void> | null = null;
+  #snapshotFetch: Promise<void> | null = null;
+  #snapshotsWritten = 0;
+  #snapshotsInstalled = 0;
 
-  private constructor(options: RaftDriverOptions, quorumState: QuorumStateData | null) {
+  private constructor(
+    options: RaftDriverOptions,
+    quorumState: QuorumStateData | null,
+    snapshotVoters: readonly NodeId[] | undefined,
+  ) {
     this.#options = options;
     this.#transport = options.transport ?? LOOPBACK_ONLY_TRANSPORT;
+    this.#snapshotPolicy = { ...DEFAULT_SNAPSHOT_POLICY, ...options.snapshotPolicy };
     const seed = crypto.getRandomValues(new Uint32Array(1))[0]!;
     this.#raft = new RaftNode({
       nodeId: options.nodeId,
-      voters: options.voters,
+      voters: snapshotVoters ?? options.voters,
       quorumState: quorumState ?? undefined,
       log: options.log,
       config: options.config,
@@ -152,10 +235,21 @@ export class RaftDriver {
     });
   }
 
-  /** Reads the quorum state, builds the core and starts ticking. */
+  /**
+   * Reads the quorum state, loads the latest snapshot into the listener, builds the core and
+   * starts ticking.
+   */
   static async start(options: RaftDriverOptions): Promise<RaftDriver> {
     const state = await readQuorumState(options.metadataLogDir);
-    const driver = new RaftDriver(options, state);
+    const snapshotId = options.log.latestSnapshotId();
+    const contents = snapshotId ? await options.log.readLatestSnapshot() : null;
+    if (snapshotId && contents) {
+      options.listener.onSnapshotLoaded?.(contents, snapshotId);
+      options.logger.info(
+        `Loaded snapshot ${snapshotId.offset}-${snapshotId.epoch} (${contents.payloads.length} records)`,
+      );
+    }
+    const driver = new RaftDriver(options, state, contents?.voters);
     driver.#transport.attach?.(driver);
     driver.#timer = setInterval(
       () => driver.#input((now) => driver.#raft.tick(now)),
@@ -195,6 +289,24 @@ export class RaftDriver {
     return this.#raft.isLeaderReady;
   }
 
+  /** The latest snapshot's id (KIP-630), or null. */
+  get latestSnapshotId(): OffsetAndEpoch | null {
+    return this.#options.log.latestSnapshotId();
+  }
+  /** Snapshots this process wrote, and snapshots it installed from the leader. */
+  get snapshotCounts(): { written: number; installed: number } {
+    return { written: this.#snapshotsWritten, installed: this.#snapshotsInstalled };
+  }
+
+  /** A chunk of this replica's latest snapshot, to answer FetchSnapshot; null when it has not it. */
+  readSnapshotChunk(
+    snapshotId: OffsetAndEpoch,
+    position: number,
+    maxBytes: number,
+  ): Promise<SnapshotChunk | null> {
+    return this.#options.log.readSnapshotChunk(snapshotId, position, maxBytes);
+  }
+
   /** Hands an incoming raft message (from the transport) to the core. */
   deliver(message: RaftMessage): void {
     this.#input((now) => this.#raft.step(message, now));
@@ -230,12 +342,14 @@ export class RaftDriver {
     await this.#idle();
     this.#stopped = true;
     clearInterval(this.#timer);
+    await this.#snapshotWrite?.catch(() => {});
+    await this.#snapshotFetch?.catch(() => {});
     await this.#transport.close();
     this.#failWaiters(new NotLeaderError("The raft replica is shutting down"));
     await this.#options.log.close();
   }
 
-  #input(fn: (nowMs: number) => void): void {
+  #input(fn: (nowMs: number) => void | Promise<void>): void {
     if (this.#stopped) return;
     this.#inputs.push(fn);
     if (!this.#running) {
@@ -262,8 +376,12 @@ export class RaftDriver {
         const now = Date.now();
         const inputs = this.#inputs;
         this.#inputs = [];
-        for (const fn of inputs) fn(now);
+        for (const fn of inputs) {
+          const pending = fn(now);
+          if (pending instanceof Promise) await pending;
+        }
         if (this.#raft.hasReady()) await this.#handleReady();
+        this.#maybeSnapshot(Date.now());
       }
     } finally {
       this.#running = false;
@@ -290,14 +408,149 @@ export class RaftDriver {
     }
     if (ready.committed.length > 0) {
       this.#options.listener.onCommitted(ready.committed, ready.highWatermark);
+      const last = ready.committed.at(-1)!;
+      this.#lastApplied = { offset: last.offset + 1, epoch: last.epoch };
+      for (const entry of ready.committed) this.#bytesSinceSnapshot += entrySizeBytes(entry);
       this.#resolveWaiters(ready.committed);
+      this.#maybeSnapshot(Date.now());
     }
+    if (ready.snapshotNeeded) this.#startSnapshotFetch(ready.snapshotNeeded);
     if (ready.roleChange) {
       if (ready.roleChange.role !== "leader") {
         this.#failWaiters(new NotLeaderError(`Node ${this.nodeId} lost leadership`));
       }
       this.#options.listener.onRoleChange(ready.roleChange);
     }
+  }
+
+  // ---- snapshots (KIP-630) ------------------------------------------------------------------
+
+  /**
+   * Writes a snapshot of the applied state when the bytes or the time since the latest one call
+   * for it; one write at a time, in the background, adopted by the log inside the loop.
+   */
+  #maybeSnapshot(nowMs: number): void {
+    const payloadsOf = this.#options.listener.snapshotPayloads;
+    const id = this.#lastApplied;
+    if (!payloadsOf || id === null || this.#snapshotWrite !== null || this.#stopped) return;
+    const latest = this.#options.log.latestSnapshotId();
+    if (latest !== null && id.offset <= latest.offset) return;
+    const policy = this.#snapshotPolicy;
+    const bytesDue = this.#bytesSinceSnapshot >= policy.maxRecordBytesBetweenSnapshots;
+    const timeDue = policy.maxSnapshotIntervalMs > 0 &&
+      nowMs - this.#lastSnapshotMs >= policy.maxSnapshotIntervalMs;
+    if (!bytesDue && !timeDue) return;
+    const contents = {
+      payloads: payloadsOf.call(this.#options.listener),
+      lastContainedLogTimestampMs: nowMs,
+    };
+    this.#bytesSinceSnapshot = 0;
+    this.#lastSnapshotMs = nowMs;
+    const write = this.#writeSnapshot({ ...id }, contents);
+    this.#snapshotWrite = write;
+    write.finally(() => (this.#snapshotWrite = null));
+  }
+
+  async #writeSnapshot(id: OffsetAndEpoch, contents: SnapshotContents): Promise<void> {
+    const log = this.#options.log;
+    try {
+      const sizeBytes = await writeSnapshotFile(
+        log.dir,
+        id,
+        encodeSnapshot(id, contents, Date.now()),
+      );
+      this.#snapshotsWritten++;
+      this.#options.logger.info(
+        `Wrote snapshot ${id.offset}-${id.epoch}: ${contents.payloads.length} records, ${sizeBytes} bytes`,
+      );
+      await new Promise<void>((resolve, reject) => {
+        this.#input(async (now) => {
+          try {
+            await log.adoptSnapshot(id, now);
+            resolve();
+          } catch (error) {
+            reject(error);
+            throw error; // the log is in an unknown state: stop the loop loudly
+          }
+        });
+        if (this.#stopped) resolve();
+      });
+    } catch (error) {
+      this.#options.logger.warn(
+        `Cannot write snapshot ${id.offset}-${id.epoch}: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  /** Fetches the leader's snapshot in the background, then installs it inside the loop. */
+  #startSnapshotFetch(needed: { snapshotId: OffsetAndEpoch; leaderId: NodeId }): void {
+    if (this.#snapshotFetch !== null) return;
+    const fetch = this.#fetchSnapshot(needed.snapshotId, needed.leaderId, this.#raft.epoch);
+    this.#snapshotFetch = fetch;
+    fetch.finally(() => (this.#snapshotFetch = null));
+  }
+
+  async #fetchSnapshot(id: OffsetAndEpoch, leaderId: NodeId, epoch: number): Promise<void> {
+    const log = this.#options.log;
+    const logger = this.#options.logger;
+    let writer: SnapshotFileWriter | null = null;
+    let contents: SnapshotContents;
+    try {
+      const fetchChunk = this.#transport.fetchSnapshotChunk?.bind(this.#transport);
+      if (!fetchChunk) throw new Error("the transport cannot fetch snapshots");
+      logger.info(`Fetching snapshot ${id.offset}-${id.epoch} from node ${leaderId}`);
+      writer = await SnapshotFileWriter.create(log.dir, id);
+      let sizeBytes: number | null = null;
+      // Bounded: every round appends at least one byte of a snapshot of at most the bound.
+      while (sizeBytes === null || writer.sizeBytes < sizeBytes) {
+        if (this.#stopped) throw new Error("the replica is stopping");
+        const result = await fetchChunk({
+          to: leaderId,
+          snapshotId: id,
+          currentLeaderEpoch: epoch,
+          position: writer.sizeBytes,
+          maxBytes: SNAPSHOT_CHUNK_BYTES,
+        });
+        if (!result.ok) throw new Error(result.error);
+        const { chunk } = result;
+        sizeBytes ??= chunk.sizeBytes;
+        if (chunk.sizeBytes !== sizeBytes || sizeBytes > SNAPSHOT_FETCH_BYTES_MAX) {
+          throw new Error(`the leader's snapshot size ${chunk.sizeBytes} is unusable`);
+        }
+        if (chunk.position !== writer.sizeBytes || (chunk.bytes.length === 0 && sizeBytes > 0)) {
+          throw new Error(`the leader answered position ${chunk.position} without progress`);
+        }
+        await writer.append(chunk.bytes);
+      }
+      await writer.freeze();
+      writer = null;
+      contents = await readSnapshotFile(log.dir, id);
+    } catch (error) {
+      await writer?.abort().catch(() => {});
+      logger.warn(`Cannot fetch snapshot ${id.offset}-${id.epoch}: ${(error as Error).message}`);
+      this.#input((now) => this.#raft.onSnapshotFetchFailed(now));
+      return;
+    }
+    this.#input(async (now) => await this.#installSnapshot(id, contents, now));
+  }
+
+  async #installSnapshot(id: OffsetAndEpoch, contents: SnapshotContents, nowMs: number) {
+    const log = this.#options.log;
+    if (!this.#raft.shouldInstallSnapshot(id)) {
+      await deleteSnapshotFile(log.dir, id);
+      this.#raft.onSnapshotFetchFailed(nowMs);
+      return;
+    }
+    await log.installSnapshot(id);
+    this.#options.listener.onSnapshotLoaded?.(contents, id);
+    this.#lastApplied = null;
+    this.#bytesSinceSnapshot = 0;
+    this.#lastSnapshotMs = nowMs;
+    this.#snapshotsInstalled++;
+    this.#raft.onSnapshotInstalled(id, nowMs, contents.voters ? { voters: contents.voters } : {});
+    this.#options.logger.info(
+      `Installed snapshot ${id.offset}-${id.epoch} from the leader (${contents.payloads.length} records)`,
+    );
   }
 
   #resolveWaiters(committed: readonly LogEntry[]): void {

@@ -1,6 +1,7 @@
 /**
  * The raft transport over Kafka RPCs on the controller listener: the core's requests leave as
- * Vote, BeginQuorumEpoch, EndQuorumEpoch and Fetch over one `KafkaConnection` per peer, and their
+ * Vote, BeginQuorumEpoch, EndQuorumEpoch and Fetch over one `KafkaConnection` per peer (and the
+ * driver's snapshot fetches as FetchSnapshot, KIP-630), and their
  * wire responses come back to the core as its response messages; incoming requests (from
  * `net/handlers/raft_rpcs.ts`) are delivered to the core and answered with the response message
  * the core emits for them.
@@ -17,9 +18,11 @@ import { KafkaError } from "../net/protocol/errors.ts";
 import { ErrorCode } from "../net/protocol/generated/errors.ts";
 import type { RaftMessage } from "../core/raft/messages.ts";
 import type { LeaderIdAndEpoch } from "../core/raft/messages.ts";
-import { NO_NODE, type NodeId } from "../core/raft/types.ts";
+import { NO_NODE, type NodeId, type OffsetAndEpoch } from "../core/raft/types.ts";
 import type { Logger } from "../core/log.ts";
 import {
+  fetchSnapshotRequestToWire,
+  fetchSnapshotResponseFromWire,
   nodeEndpointsOf,
   RAFT_API_VERSIONS,
   RAFT_REQUEST_API_KEYS,
@@ -30,8 +33,15 @@ import {
   type RaftResponse,
   raftResponseFromWire,
   type ReplicaProgress,
+  type SnapshotChunkData,
 } from "../net/handlers/raft_rpcs.ts";
-import type { RaftDriver, RaftTransport } from "./raft_driver.ts";
+import type {
+  RaftDriver,
+  RaftTransport,
+  SnapshotChunkRequest,
+  SnapshotChunkResult,
+} from "./raft_driver.ts";
+import { ApiKey } from "../net/protocol/generated/api_table.ts";
 
 /** First pause after a failed connection attempt to a peer, in milliseconds. */
 const RECONNECT_BACKOFF_MIN_MS = 50;
@@ -186,7 +196,49 @@ export class KafkaRaftTransport implements RaftTransport, RaftExchange {
     }
   }
 
+  /** Fetches one chunk of the leader's snapshot with FetchSnapshot (KIP-630); never throws. */
+  async fetchSnapshotChunk(request: SnapshotChunkRequest): Promise<SnapshotChunkResult> {
+    if (this.#closed) return { ok: false, error: "the transport is closed" };
+    const connection = await this.#connection(request.to);
+    if (connection === null || this.#closed) {
+      return { ok: false, error: `no connection to node ${request.to}` };
+    }
+    const range = RAFT_API_VERSIONS.get(ApiKey.FETCH_SNAPSHOT)!;
+    const query = { ...request, replicaId: this.nodeId };
+    try {
+      const version = connection.versionFor(ApiKey.FETCH_SNAPSHOT, range.max);
+      if (version < range.min) {
+        return { ok: false, error: `node ${request.to} does not serve FetchSnapshot` };
+      }
+      const wire = await connection.send<unknown>(
+        ApiKey.FETCH_SNAPSHOT,
+        fetchSnapshotRequestToWire(query, this.#options.clusterId) as unknown as Record<
+          string,
+          unknown
+        >,
+        { version, timeoutMs: this.#options.requestTimeoutMs },
+      );
+      return fetchSnapshotResponseFromWire(query, wire);
+    } catch (error) {
+      if (error instanceof KafkaError && error.code === ErrorCode.REQUEST_TIMED_OUT) {
+        connection.close();
+      }
+      return { ok: false, error: (error as Error).message };
+    }
+  }
+
   // ---- RaftExchange -------------------------------------------------------------------------
+
+  /** Serves FetchSnapshot from the attached driver's latest snapshot. */
+  async readSnapshotChunk(
+    snapshotId: OffsetAndEpoch,
+    position: number,
+    maxBytes: number,
+  ): Promise<SnapshotChunkData | null> {
+    const driver = this.#driver;
+    if (this.#closed || driver === null) return null;
+    return await driver.readSnapshotChunk(snapshotId, position, maxBytes);
+  }
 
   /**
    * Delivers an incoming request to the core and resolves with the core's answer (same peer and

@@ -201,10 +201,16 @@ export function encodeBootstrapSnapshot(
  * @example
  * ```ts
  * import { writeBootstrapFiles } from "./bootstrap.ts";
- * await writeBootstrapFiles("/tmp/kraft-combined-logs", {
- *   featureLevels: new Map([["metadata.version", 21]]),
- *   nowMs: Date.now(),
- * });
+ * const dir = await Deno.makeTempDir();
+ * try {
+ *   await writeBootstrapFiles(dir, {
+ *     featureLevels: new Map([["metadata.version", 21]]),
+ *     nowMs: Date.now(),
+ *   });
+ *   await Deno.stat(`${dir}/bootstrap.checkpoint`);
+ * } finally {
+ *   await Deno.remove(dir, { recursive: true });
+ * }
  * ```
  */
 export async function writeBootstrapFiles(dir: string, files: BootstrapFiles): Promise<void> {

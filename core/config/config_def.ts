@@ -132,10 +132,18 @@ export function parseConfigValue(def: ConfigDef, raw: string): ConfigValue {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { atLeast, resolveConfigValue } from "./config_def.ts";
- * const def = { name: "num.partitions", type: "int" as const, defaultText: "1", validator: atLeast(1) };
- * resolveConfigValue(def, undefined); // 1
- * resolveConfigValue(def, "0"); // throws "Invalid value 0 for configuration num.partitions: Value must be at least 1"
+ * const def = {
+ *   name: "num.partitions",
+ *   type: "int" as const,
+ *   defaultText: "1",
+ *   validator: atLeast(1),
+ * };
+ * assert.equal(resolveConfigValue(def, undefined), 1);
+ * assert.throws(() => resolveConfigValue(def, "0"), {
+ *   message: "Invalid value 0 for configuration num.partitions: Value must be at least 1",
+ * });
  * ```
  */
 export function resolveConfigValue(def: ConfigDef, raw: string | undefined): ConfigValue {

@@ -308,7 +308,9 @@ export class RaftNode {
     this.#snapshotFetch = null;
     this.#fetch = null;
     this.#fetchRetryAtMs = this.#nowMs;
-    if (this.#role === "follower") this.#fetchDeadlineMs = this.#nowMs + this.#config.fetchTimeoutMs;
+    if (this.#role === "follower") {
+      this.#fetchDeadlineMs = this.#nowMs + this.#config.fetchTimeoutMs;
+    }
     this.#maybeSendFetch();
   }
 

@@ -160,9 +160,11 @@ async function readTarget(
       isolationLevel: params.isolationLevel,
       upToLogEnd: params.fromFollower,
     });
-    const records = params.legacyMagic === null
-      ? read.records
-      : downConvertBatches(read.records, { magic: params.legacyMagic, fromOffset: t.fetchOffset });
+    const records = params.legacyMagic === null ? read.records : downConvertBatches(read.records, {
+      magic: params.legacyMagic,
+      fromOffset: t.fetchOffset,
+      sizeBytesMax: limits.maxBytes,
+    });
     return {
       data: createPartitionData({
         ...base,

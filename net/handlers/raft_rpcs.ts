@@ -32,7 +32,7 @@ import * as endReq from "../protocol/generated/end_quorum_epoch_request.ts";
 import * as endRes from "../protocol/generated/end_quorum_epoch_response.ts";
 import * as fetchReq from "../protocol/generated/fetch_request.ts";
 import * as fetchRes from "../protocol/generated/fetch_response.ts";
-import type * as snapReq from "../protocol/generated/fetch_snapshot_request.ts";
+import * as snapReq from "../protocol/generated/fetch_snapshot_request.ts";
 import * as snapRes from "../protocol/generated/fetch_snapshot_response.ts";
 import * as quorumRes from "../protocol/generated/describe_quorum_response.ts";
 import { RAFT_ERROR_CODES, type RaftErrorName } from "../../core/raft/errors.ts";
@@ -47,7 +47,7 @@ import type {
   VoteRequest,
   VoteResponse,
 } from "../../core/raft/messages.ts";
-import { NO_NODE, type NodeId } from "../../core/raft/types.ts";
+import { NO_NODE, type NodeId, type OffsetAndEpoch } from "../../core/raft/types.ts";
 import { decodeEntries, encodeEntries } from "../../node/metadata_log.ts";
 
 /** The metadata topic's name (its id is `METADATA_TOPIC_ID`). */
@@ -114,7 +114,27 @@ export interface RaftExchange {
   currentLeader(): LeaderIdAndEpoch;
   /** The controller endpoint of a quorum member, when known (for `NodeEndpoints`). */
   endpointOf(nodeId: NodeId): RaftEndpoint | undefined;
+  /**
+   * A chunk of this replica's snapshot `snapshotId` from byte `position` (KIP-630 FetchSnapshot),
+   * or null when it does not have that snapshot. Absent: no snapshot is ever served.
+   */
+  readSnapshotChunk?(
+    snapshotId: OffsetAndEpoch,
+    position: number,
+    maxBytes: number,
+  ): Promise<SnapshotChunkData | null>;
 }
+
+/** A chunk of a snapshot file as FetchSnapshot carries it. */
+export interface SnapshotChunkData {
+  /** The whole snapshot's size. */
+  sizeBytes: number;
+  position: number;
+  bytes: Uint8Array;
+}
+
+/** Bound on the bytes of one FetchSnapshot answer. */
+export const SNAPSHOT_CHUNK_BYTES_MAX = 1024 * 1024;
 
 /** Options of {@link registerRaftHandlers}. */
 export interface RaftHandlerOptions {
@@ -771,37 +791,139 @@ export function fetchResponseToWire(response: FetchResponse): fetchRes.Partition
   });
 }
 
-/** Answers FetchSnapshot: kraftling writes no snapshots yet, so there is none to fetch (KIP-630). */
-export function handleFetchSnapshot(
+/**
+ * Answers FetchSnapshot (KIP-630) as the leader: a chunk of the requested snapshot file from
+ * `Position`, at most {@link SNAPSHOT_CHUNK_BYTES_MAX} and the request's `MaxBytes`. A non-leader
+ * answers NOT_LEADER_OR_FOLLOWER, a stale or future epoch FENCED_LEADER_EPOCH or
+ * UNKNOWN_LEADER_EPOCH, a snapshot it does not hold SNAPSHOT_NOT_FOUND and a position past the
+ * end POSITION_OUT_OF_RANGE.
+ */
+export async function handleFetchSnapshot(
   request: snapReq.FetchSnapshotRequest,
   options: RaftHandlerOptions,
-): snapRes.FetchSnapshotResponse {
+): Promise<snapRes.FetchSnapshotResponse> {
   if (!clusterIdMatches(options.clusterId, request.clusterId)) {
     return snapRes.createFetchSnapshotResponse({ errorCode: ErrorCode.INCONSISTENT_CLUSTER_ID });
   }
-  const leader = options.exchange.currentLeader();
-  return snapRes.createFetchSnapshotResponse({
-    topics: request.topics.map((topic) =>
-      snapRes.createTopicSnapshot({
-        name: topic.name,
-        partitions: topic.partitions.map((p) =>
-          snapRes.createPartitionSnapshot({
-            index: p.partition,
-            errorCode: topic.name === METADATA_TOPIC_NAME &&
-                p.partition === METADATA_PARTITION_INDEX
-              ? ErrorCode.SNAPSHOT_NOT_FOUND
-              : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-            snapshotId: snapRes.createSnapshotId({
-              endOffset: p.snapshotId.endOffset,
-              epoch: p.snapshotId.epoch,
-            }),
-            currentLeader: snapRes.createLeaderIdAndEpoch(leader),
-            unalignedRecords: new Uint8Array(0),
-          })
-        ),
-      })
-    ),
+  const { exchange } = options;
+  const leader = exchange.currentLeader();
+  const maxBytes = Math.max(0, Math.min(request.maxBytes, SNAPSHOT_CHUNK_BYTES_MAX));
+  const answer = async (
+    p: snapReq.PartitionSnapshot,
+    isMetadata: boolean,
+  ): Promise<snapRes.PartitionSnapshot> => {
+    const base = {
+      index: p.partition,
+      snapshotId: snapRes.createSnapshotId({
+        endOffset: p.snapshotId.endOffset,
+        epoch: p.snapshotId.epoch,
+      }),
+      currentLeader: snapRes.createLeaderIdAndEpoch(leader),
+      unalignedRecords: new Uint8Array(0),
+    };
+    const refuse = (errorCode: number) => snapRes.createPartitionSnapshot({ ...base, errorCode });
+    if (!isMetadata) return refuse(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    if (leader.leaderId !== exchange.nodeId) return refuse(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    if (p.currentLeaderEpoch < leader.leaderEpoch) return refuse(ErrorCode.FENCED_LEADER_EPOCH);
+    if (p.currentLeaderEpoch > leader.leaderEpoch) return refuse(ErrorCode.UNKNOWN_LEADER_EPOCH);
+    const endOffset = toOffset(p.snapshotId.endOffset);
+    const position = toOffset(p.position);
+    if (endOffset === null || position === null || p.snapshotId.epoch < 0) {
+      return refuse(ErrorCode.INVALID_REQUEST);
+    }
+    const id = { offset: endOffset, epoch: p.snapshotId.epoch };
+    const chunk = await exchange.readSnapshotChunk?.(id, position, maxBytes) ?? null;
+    if (chunk === null) return refuse(ErrorCode.SNAPSHOT_NOT_FOUND);
+    if (position > chunk.sizeBytes) return refuse(ErrorCode.POSITION_OUT_OF_RANGE);
+    return snapRes.createPartitionSnapshot({
+      ...base,
+      errorCode: ErrorCode.NONE,
+      size: BigInt(chunk.sizeBytes),
+      position: BigInt(chunk.position),
+      unalignedRecords: chunk.bytes,
+    });
+  };
+  const topics: snapRes.TopicSnapshot[] = [];
+  for (const topic of request.topics) {
+    const partitions: snapRes.PartitionSnapshot[] = [];
+    for (const p of topic.partitions) {
+      const isMetadata = topic.name === METADATA_TOPIC_NAME &&
+        p.partition === METADATA_PARTITION_INDEX;
+      partitions.push(await answer(p, isMetadata));
+    }
+    topics.push(snapRes.createTopicSnapshot({ name: topic.name, partitions }));
+  }
+  return snapRes.createFetchSnapshotResponse({ topics });
+}
+
+/** One chunk request of a follower fetching the leader's snapshot. */
+export interface SnapshotChunkQuery {
+  replicaId: NodeId;
+  snapshotId: OffsetAndEpoch;
+  currentLeaderEpoch: number;
+  position: number;
+  maxBytes: number;
+}
+
+/**
+ * Encodes a FetchSnapshot request for the metadata partition.
+ *
+ * @example
+ * ```ts
+ * import { fetchSnapshotRequestToWire } from "./raft_rpcs.ts";
+ * const body = fetchSnapshotRequestToWire(
+ *   { replicaId: 4, snapshotId: { offset: 10, epoch: 2 }, currentLeaderEpoch: 3, position: 0, maxBytes: 1024 },
+ *   "MkU3OEVBNTcwNTJENDM2Qg",
+ * );
+ * body.topics[0]!.partitions[0]!.position; // 0n
+ * ```
+ */
+export function fetchSnapshotRequestToWire(
+  query: SnapshotChunkQuery,
+  clusterId: string,
+): snapReq.FetchSnapshotRequest {
+  return snapReq.createFetchSnapshotRequest({
+    clusterId,
+    replicaId: query.replicaId,
+    maxBytes: query.maxBytes,
+    topics: [snapReq.createTopicSnapshot({
+      name: METADATA_TOPIC_NAME,
+      partitions: [snapReq.createPartitionSnapshot({
+        partition: METADATA_PARTITION_INDEX,
+        currentLeaderEpoch: query.currentLeaderEpoch,
+        snapshotId: snapReq.createSnapshotId({
+          endOffset: BigInt(query.snapshotId.offset),
+          epoch: query.snapshotId.epoch,
+        }),
+        position: BigInt(query.position),
+      })],
+    })],
   });
+}
+
+/** Decodes a FetchSnapshot response into a chunk, or the reason there is none. */
+export function fetchSnapshotResponseFromWire(
+  query: SnapshotChunkQuery,
+  body: unknown,
+): { ok: true; chunk: SnapshotChunkData } | { ok: false; error: string } {
+  const response = body as snapRes.FetchSnapshotResponse;
+  if (response.errorCode !== ErrorCode.NONE) {
+    return { ok: false, error: `FetchSnapshot failed with error ${response.errorCode}` };
+  }
+  const topic = response.topics?.find((t) => t.name === METADATA_TOPIC_NAME);
+  const p = topic?.partitions.find((x) => x.index === METADATA_PARTITION_INDEX);
+  if (p === undefined) return { ok: false, error: "FetchSnapshot answered another partition" };
+  if (p.errorCode !== ErrorCode.NONE) {
+    return { ok: false, error: `FetchSnapshot failed with error ${p.errorCode}` };
+  }
+  const sizeBytes = toOffset(p.size);
+  const position = toOffset(p.position);
+  const sameId = p.snapshotId.endOffset === BigInt(query.snapshotId.offset) &&
+    p.snapshotId.epoch === query.snapshotId.epoch;
+  if (sizeBytes === null || position === null || !sameId) {
+    return { ok: false, error: "FetchSnapshot answered another snapshot or a bad position" };
+  }
+  return { ok: true, chunk: { sizeBytes, position, bytes: p.unalignedRecords } };
 }
 
 // ---- DescribeQuorum -----------------------------------------------------------------------

@@ -10,6 +10,7 @@ import type { FetchRequest as FetchWire } from "../protocol/generated/fetch_requ
 import type { FetchResponse as FetchResponseWire } from "../protocol/generated/fetch_response.ts";
 import type { VoteResponse as VoteResponseWire } from "../protocol/generated/vote_response.ts";
 import type { FetchSnapshotResponse } from "../protocol/generated/fetch_snapshot_response.ts";
+import type { FetchSnapshotRequest } from "../protocol/generated/fetch_snapshot_request.ts";
 import type {
   FetchRequest,
   FetchResponse,
@@ -18,6 +19,8 @@ import type {
 } from "../../core/raft/messages.ts";
 import {
   describeQuorumResponse,
+  fetchSnapshotRequestToWire,
+  fetchSnapshotResponseFromWire,
   handleFetch,
   handleFetchSnapshot,
   handleVote,
@@ -29,6 +32,7 @@ import {
   type RaftResponse,
   raftResponseFromWire,
   registerRaftHandlers,
+  type SnapshotChunkQuery,
 } from "./raft_rpcs.ts";
 
 const CLUSTER_ID = "MkU3OEVBNTcwNTJENDM2Qg";
@@ -299,26 +303,87 @@ Deno.test("a Fetch from another cluster is refused with INCONSISTENT_CLUSTER_ID"
   assert.equal(raftResponseFromWire(fetch, wire), null);
 });
 
-Deno.test("FetchSnapshot answers SNAPSHOT_NOT_FOUND for the metadata partition (KIP-630)", () => {
-  const response: FetchSnapshotResponse = handleFetchSnapshot({
-    clusterId: CLUSTER_ID,
-    replicaId: 3,
-    maxBytes: 1000,
-    topics: [{
-      name: "__cluster_metadata",
-      partitions: [{
-        partition: 0,
-        currentLeaderEpoch: 3,
-        snapshotId: { endOffset: 10n, epoch: 2, _unknownTaggedFields: [] },
-        position: 0n,
-        replicaDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
-        _unknownTaggedFields: [],
-      }],
-      _unknownTaggedFields: [],
-    }],
-    _unknownTaggedFields: [],
-  }, handlerOptions(fakeExchange(() => null)));
-  assert.equal(response.topics[0]!.partitions[0]!.errorCode, ErrorCode.SNAPSHOT_NOT_FOUND);
+const SNAPSHOT_BYTES = Uint8Array.from({ length: 300 }, (_, i) => i % 251);
+
+/** The leader's exchange (node 1, epoch 3) holding snapshot 10-2 of {@link SNAPSHOT_BYTES}. */
+function snapshotExchange(nodeId = 1): RaftExchange {
+  return {
+    ...fakeExchange(() => null, { leaderId: 1, leaderEpoch: 3 }),
+    nodeId,
+    readSnapshotChunk: (id, position, maxBytes) =>
+      Promise.resolve(
+        id.offset === 10 && id.epoch === 2
+          ? {
+            sizeBytes: SNAPSHOT_BYTES.length,
+            position,
+            bytes: SNAPSHOT_BYTES.subarray(position, position + maxBytes),
+          }
+          : null,
+      ),
+  };
+}
+
+function snapshotQuery(init: Partial<SnapshotChunkQuery> = {}): SnapshotChunkQuery {
+  return {
+    replicaId: 4,
+    snapshotId: { offset: 10, epoch: 2 },
+    currentLeaderEpoch: 3,
+    position: 0,
+    maxBytes: 128,
+    ...init,
+  };
+}
+
+async function askSnapshot(
+  exchange: RaftExchange,
+  query: SnapshotChunkQuery,
+): Promise<FetchSnapshotResponse> {
+  const request = overTheWireRequest<FetchSnapshotRequest>(
+    ApiKey.FETCH_SNAPSHOT,
+    1,
+    fetchSnapshotRequestToWire(query, CLUSTER_ID),
+  );
+  const response = await handleFetchSnapshot(request, handlerOptions(exchange));
+  return overTheWireResponse<FetchSnapshotResponse>(ApiKey.FETCH_SNAPSHOT, 1, response);
+}
+
+Deno.test("FetchSnapshot serves the leader's snapshot in position-addressed chunks (KIP-630)", async () => {
+  const exchange = snapshotExchange();
+  const received: number[] = [];
+  for (let round = 0; round < 10 && received.length < SNAPSHOT_BYTES.length; round++) {
+    const query = snapshotQuery({ position: received.length });
+    const result = fetchSnapshotResponseFromWire(query, await askSnapshot(exchange, query));
+    assert.ok(result.ok, result.ok ? "" : result.error);
+    assert.equal(result.chunk.sizeBytes, SNAPSHOT_BYTES.length);
+    assert.equal(result.chunk.position, received.length);
+    assert.ok(result.chunk.bytes.length <= 128);
+    received.push(...result.chunk.bytes);
+  }
+  assert.deepEqual(Uint8Array.from(received), SNAPSHOT_BYTES);
+});
+
+Deno.test("FetchSnapshot refuses non-leaders, other epochs, unknown snapshots and positions past the end", async () => {
+  const code = async (exchange: RaftExchange, init: Partial<SnapshotChunkQuery>) =>
+    (await askSnapshot(exchange, snapshotQuery(init))).topics[0]!.partitions[0]!.errorCode;
+  assert.equal(await code(snapshotExchange(2), {}), ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  assert.equal(
+    await code(snapshotExchange(), { currentLeaderEpoch: 2 }),
+    ErrorCode.FENCED_LEADER_EPOCH,
+  );
+  assert.equal(
+    await code(snapshotExchange(), { currentLeaderEpoch: 4 }),
+    ErrorCode.UNKNOWN_LEADER_EPOCH,
+  );
+  assert.equal(
+    await code(snapshotExchange(), { snapshotId: { offset: 11, epoch: 2 } }),
+    ErrorCode.SNAPSHOT_NOT_FOUND,
+  );
+  assert.equal(await code(snapshotExchange(), { position: 301 }), ErrorCode.POSITION_OUT_OF_RANGE);
+  const foreign = await handleFetchSnapshot(
+    { ...fetchSnapshotRequestToWire(snapshotQuery(), "other-cluster-id-xxxxx") },
+    handlerOptions(snapshotExchange()),
+  );
+  assert.equal(foreign.errorCode, ErrorCode.INCONSISTENT_CLUSTER_ID);
 });
 
 Deno.test("the controller listener advertises the raft RPCs at Kafka 3.9's versions", () => {

@@ -30,8 +30,10 @@ export class DecodeError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { EncodeError } from "./errors.ts";
- * throw new EncodeError("Cannot encode int16: 70000 is out of range");
+ * const err = new EncodeError("Cannot encode int16: 70000 is out of range");
+ * assert.equal(err.name, "EncodeError");
  * ```
  */
 export class EncodeError extends Error {
@@ -43,9 +45,11 @@ export class EncodeError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { KafkaError } from "./errors.ts";
  * import { ErrorCode } from "./generated/errors.ts";
- * throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "Topic foo does not exist.");
+ * const err = new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, "Topic foo does not exist.");
+ * assert.equal(err.code, 3); // UNKNOWN_TOPIC_OR_PARTITION
  * ```
  */
 export class KafkaError extends Error {

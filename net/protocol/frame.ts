@@ -19,7 +19,7 @@ export interface FrameSplitterOptions {
 /**
  * A streaming splitter: push chunks as they arrive, get back the complete frames (without their
  * size prefix). Frames may span chunks and a chunk may hold many frames; every byte is copied at
- * most once. A negative or oversized length throws DecodeError before anything is allocated, and
+ * most twice (bytes of an incomplete frame are kept in a copy of their own). A negative or oversized length throws DecodeError before anything is allocated, and
  * the splitter then refuses further input (the connection must be closed).
  *
  * Returned frames are fresh copies, so callers may reuse the chunk buffers they push.
@@ -84,7 +84,20 @@ export class FrameSplitter {
       frames.push(this.#take(this.#frameBytes));
       this.#frameBytes = -1;
     }
+    this.#ownTail(chunk);
     return frames;
+  }
+
+  /**
+   * Replaces the caller's `chunk`, when bytes of it are still buffered, by a copy of those bytes:
+   * the caller may reuse its read buffer as soon as push returns.
+   */
+  #ownTail(chunk: Uint8Array): void {
+    const last = this.#chunks.length - 1;
+    if (last < this.#first || this.#chunks[last] !== chunk) return;
+    const start = last === this.#first ? this.#head : 0;
+    this.#chunks[last] = chunk.slice(start);
+    if (last === this.#first) this.#head = 0;
   }
 
   /** Removes `n` buffered bytes (n <= buffered) and returns them as a new array. */

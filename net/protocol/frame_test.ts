@@ -45,6 +45,21 @@ Deno.test("returned frames are copies, so pushed buffers may be reused", () => {
   assert.deepEqual([...frame!], [7, 7]);
 });
 
+Deno.test("a pushed buffer may be reused while the frame it starts is incomplete", () => {
+  // Readers fill one buffer per read: the bytes of a partial frame must not alias it.
+  const splitter = new FrameSplitter();
+  const bytes = concat([encodeFrame(new Uint8Array([1, 2])), encodeFrame(new Uint8Array([3, 4]))]);
+  const buf = new Uint8Array(16);
+  const frames: number[][] = [];
+  for (const [from, to] of [[0, 4], [4, 9], [9, 12]] as const) {
+    buf.set(bytes.subarray(from, to));
+    frames.push(...splitter.push(buf.subarray(0, to - from)).map((f) => [...f]));
+    buf.fill(0xee);
+  }
+  assert.deepEqual(frames, [[1, 2], [3, 4]]);
+  assert.equal(splitter.bufferedBytes, 0);
+});
+
 Deno.test("an oversized length is rejected before the frame is buffered", () => {
   const splitter = new FrameSplitter({ frameBytesMax: 10 });
   assert.throws(() => splitter.push(new Uint8Array([0, 0, 0, 11])), {

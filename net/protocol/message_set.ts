@@ -387,6 +387,12 @@ export interface DownConvertOptions {
   magic: 0 | 1;
   /** Records below this offset (the fetch offset) are left out. */
   fromOffset: number;
+  /**
+   * Stop before a message that would make the set larger than this (decompressed batches can
+   * grow far past the fetch's byte limit); the first message is always included. Default: no
+   * limit.
+   */
+  sizeBytesMax?: number;
   decompressedBytesMax?: number;
 }
 
@@ -412,13 +418,21 @@ export interface DownConvertOptions {
  */
 export function downConvertBatches(bytes: Uint8Array, options: DownConvertOptions): Uint8Array {
   const parts: Uint8Array[] = [];
-  for (const { pos, sizeBytes } of batchesIn(bytes)) {
-    const batchBytes = bytes.subarray(pos, pos + sizeBytes);
-    if (magicAt(bytes, pos) < 2) {
-      parts.push(batchBytes);
+  const sizeBytesMax = options.sizeBytesMax ?? Infinity;
+  let sizeBytes = 0;
+  const add = (part: Uint8Array): boolean => {
+    if (parts.length > 0 && sizeBytes + part.length > sizeBytesMax) return false;
+    parts.push(part);
+    sizeBytes += part.length;
+    return true;
+  };
+  for (const batch of batchesIn(bytes)) {
+    const batchBytes = bytes.subarray(batch.pos, batch.pos + batch.sizeBytes);
+    if (magicAt(bytes, batch.pos) < 2) {
+      if (!add(batchBytes)) break;
       continue;
     }
-    const header = readBatchHeader(bytes, pos);
+    const header = readBatchHeader(bytes, batch.pos);
     if (isControl(header.attributes)) continue;
     const logAppendTime = timestampType(header.attributes) === 1;
     const { records } = decodeBatch(batchBytes, {
@@ -433,9 +447,12 @@ export function downConvertBatches(bytes: Uint8Array, options: DownConvertOption
         ? header.maxTimestamp
         : header.baseTimestamp + r.timestampDelta;
       const attributes = options.magic === 1 && logAppendTime ? TIMESTAMP_TYPE_BIT : 0;
-      parts.push(
-        encodeMessage({ offset, magic: options.magic, attributes, timestamp }, r.key, r.value),
+      const message = encodeMessage(
+        { offset, magic: options.magic, attributes, timestamp },
+        r.key,
+        r.value,
       );
+      if (!add(message)) return concat(parts);
     }
   }
   return concat(parts);

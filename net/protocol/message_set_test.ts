@@ -162,3 +162,26 @@ Deno.test("down-conversion writes one legacy message per record at its own offse
 Deno.test("down-conversion of nothing is an empty message set", () => {
   assert.equal(downConvertBatches(new Uint8Array(0), { magic: 1, fromOffset: 0 }).length, 0);
 });
+
+Deno.test("down-conversion stops at the size limit but always yields the first message", () => {
+  const value = new Uint8Array(100);
+  const batch = encodeBatch({
+    baseOffset: 0,
+    compression: 1,
+    records: [0, 1, 2, 3].map((i) => ({
+      offsetDelta: i,
+      timestampDelta: 0,
+      key: null,
+      value,
+      headers: [],
+    })),
+  });
+  const one = 12 + 22 + 100; // entry overhead + v1 message overhead + value
+  const offsets = (sizeBytesMax: number) =>
+    decodeMessageSet(downConvertBatches(batch, { magic: 1, fromOffset: 0, sizeBytesMax }))
+      .map((m) => m.offset);
+  assert.deepEqual(offsets(1), [0]);
+  assert.deepEqual(offsets(2 * one), [0, 1]);
+  assert.deepEqual(offsets(2 * one + 10), [0, 1]);
+  assert.deepEqual(offsets(Infinity), [0, 1, 2, 3]);
+});

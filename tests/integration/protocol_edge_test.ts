@@ -18,7 +18,9 @@ import type { ProduceResponse } from "../../net/protocol/generated/produce_respo
 import type { FetchResponse } from "../../net/protocol/generated/fetch_response.ts";
 import type { CreateTopicsResponse } from "../../net/protocol/generated/create_topics_response.ts";
 import { KafkaConnection } from "../../net/connection.ts";
-import { encodeBatch } from "../../net/protocol/records.ts";
+import { decodeBatch, encodeBatch } from "../../net/protocol/records.ts";
+import { decodeMessageSet, encodeMessageSet } from "../../net/protocol/message_set.ts";
+import { batchesIn } from "../../net/protocol/record_batch.ts";
 import { createCreatableTopic } from "../../net/protocol/generated/create_topics_request.ts";
 import {
   createPartitionProduceData,
@@ -169,6 +171,9 @@ async function minimalRequestFailures(port: number): Promise<string[]> {
   return failures;
 }
 
+const ascii = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
 function count(text: string, needle: string): number {
   return text.split(needle).length - 1;
 }
@@ -184,10 +189,12 @@ Deno.test({
     const admin = await KafkaConnection.connect("127.0.0.1", node.brokerPort);
     try {
       const created = await admin.send<CreateTopicsResponse>(ApiKey.CREATE_TOPICS, {
-        topics: [createCreatableTopic({ name: "edge", numPartitions: 1, replicationFactor: 1 })],
+        topics: ["edge", "edge-big"].map((name) =>
+          createCreatableTopic({ name, numPartitions: 1, replicationFactor: 1 })
+        ),
         timeoutMs: 10_000,
       });
-      assertEquals(created.topics[0]!.errorCode, ErrorCode.NONE);
+      assertEquals(created.topics.map((x) => x.errorCode), [ErrorCode.NONE, ErrorCode.NONE]);
 
       await t.step(
         "ApiVersions v99 gets UNSUPPORTED_VERSION with a v0 body of our versions",
@@ -262,7 +269,7 @@ Deno.test({
 
       await t.step("pipelined requests are answered in order", async () => {
         const client = await RawClient.connect(node.brokerPort);
-        const n = 300;
+        const n = 1200; // more than queued.max.requests (500): reading pauses and resumes
         try {
           const frames = Array.from(
             { length: n },
@@ -293,7 +300,7 @@ Deno.test({
       await t.step(
         "a client that disconnects in the middle of a big Produce does no harm",
         async () => {
-          for (let round = 0; round < 3; round++) {
+          for (let round = 0; round < 4; round++) { // a quarter, half, three quarters, all of it
             const client = await RawClient.connect(node.brokerPort);
             const records = encodeBatch({
               baseOffset: 0,
@@ -308,7 +315,7 @@ Deno.test({
             const frame = requestFrame(ApiKey.PRODUCE, 9, 1, {
               acks: -1,
               timeoutMs: 5000,
-              topicData: [produceData("edge", 0, records)],
+              topicData: [produceData("edge-big", 0, records)],
             });
             await client.write(frame.subarray(0, Math.floor(frame.length * (round + 1) / 4)));
             client.close();
@@ -357,7 +364,7 @@ Deno.test({
       await t.step(
         "Fetch of an empty partition returns an empty, not null, record set",
         async () => {
-          for (const version of [4, 12]) {
+          for (const version of [0, 3, 4, 12]) {
             const res = await admin.send<FetchResponse>(ApiKey.FETCH, {
               replicaId: -1,
               maxWaitMs: 0,
@@ -373,6 +380,78 @@ Deno.test({
             assertEquals(data.errorCode, ErrorCode.NONE);
             assert(data.records !== null, `Fetch v${version} answered null records`);
             assertEquals(data.records.length, 0);
+          }
+        },
+      );
+
+      await t.step(
+        "records produced at every Produce version are fetched at every Fetch version",
+        async () => {
+          const created = await admin.send<CreateTopicsResponse>(ApiKey.CREATE_TOPICS, {
+            topics: [
+              createCreatableTopic({
+                name: "edge-versions",
+                numPartitions: 1,
+                replicationFactor: 1,
+              }),
+            ],
+            timeoutMs: 10_000,
+          });
+          const topicId = created.topics[0]!.topicId;
+          const produceMax = admin.versions.get(ApiKey.PRODUCE)!.max;
+          for (let version = 0; version <= produceMax; version++) {
+            const message = { key: ascii(`k${version}`), value: ascii(`v${version}`) };
+            // Produce v0-v2 carry legacy message sets (magic 0, magic 1 from v2), v3+ batches.
+            const records = version <= 2
+              ? encodeMessageSet({
+                magic: version === 2 ? 1 : 0,
+                compression: version % 2,
+                messages: [{ ...message, timestamp: 1000 + version }],
+              })
+              : encodeBatch({
+                baseOffset: 0,
+                baseTimestamp: 1000 + version,
+                compression: version % 4,
+                records: [{ offsetDelta: 0, timestampDelta: 0, ...message, headers: [] }],
+              });
+            const res = await admin.send<ProduceResponse>(ApiKey.PRODUCE, {
+              acks: -1,
+              timeoutMs: 5000,
+              topicData: [produceData("edge-versions", 0, records)],
+            }, { version });
+            const p = res.responses[0]!.partitionResponses[0]!;
+            assertEquals([version, p.errorCode, p.baseOffset], [version, 0, BigInt(version)]);
+          }
+          const expected = Array.from({ length: produceMax + 1 }, (_, i) => `v${i}`).slice(2);
+          for (let version = 0; version <= admin.versions.get(ApiKey.FETCH)!.max; version++) {
+            const res = await admin.send<FetchResponse>(ApiKey.FETCH, {
+              replicaId: -1,
+              maxWaitMs: 0,
+              minBytes: 1,
+              maxBytes: 1024 * 1024,
+              topics: [createFetchTopic({
+                topic: "edge-versions",
+                topicId,
+                partitions: [createFetchPartition({
+                  partition: 0,
+                  fetchOffset: 2n,
+                  partitionMaxBytes: 1024 * 1024,
+                })],
+              })],
+            }, { version });
+            const data = res.responses[0]!.partitions[0]!;
+            const values = version < 4
+              ? decodeMessageSet(data.records!).map((m) => {
+                // Fetch v0-v3 get down-converted message sets: magic 0 below v2, else magic 1.
+                assertEquals(m.magic, version < 2 ? 0 : 1);
+                return text(m.value!);
+              })
+              : [...batchesIn(data.records!)].flatMap(({ pos, sizeBytes }) =>
+                decodeBatch(data.records!.subarray(pos, pos + sizeBytes)).records.map((r) =>
+                  text(r.value!)
+                )
+              );
+            assertEquals([version, values], [version, expected]);
           }
         },
       );

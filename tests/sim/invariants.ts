@@ -97,7 +97,9 @@ export class InvariantChecker {
     snapshot.keys.forEach((key, offset) => {
       const known = this.#committed[offset];
       if (known !== key) {
-        throw new Error(`Node ${id} loaded ${key} at ${offset} from a snapshot, committed ${known}`);
+        throw new Error(
+          `Node ${id} loaded ${key} at ${offset} from a snapshot, committed ${known}`,
+        );
       }
       applied.add(key.slice(key.indexOf("/") + 1));
     });
@@ -160,7 +162,9 @@ export class InvariantChecker {
     nodes: readonly CheckedNode[],
   ): void {
     const lastKey = leader.disk.keyAt(highWatermark - 1, entryKey);
-    if (!lastKey) throw new Error(`Leader ${leader.id} high watermark ${highWatermark} past its log`);
+    if (!lastKey) {
+      throw new Error(`Leader ${leader.id} high watermark ${highWatermark} past its log`);
+    }
     const lastEpoch = epochOfKey(lastKey);
     const voters = leader.raft!.voters;
     let holders = 0;
