@@ -108,9 +108,11 @@ export async function startNode(
   checkSupportedTopology(config);
   const clusterId = check.clusterId;
   const metadata = new MetadataState(logger);
-  metadata.subscribe((image, records, previous) =>
-    logTopicChanges(logger, image, records, previous)
-  );
+  // Replaying the snapshot and log at start-up would repeat every old topic: log changes once live.
+  let live = false;
+  metadata.subscribe((image, records, previous) => {
+    if (live) logTopicChanges(logger, image, records, previous);
+  });
   const stack: (() => Promise<void> | void)[] = [];
   const stopAll = async () => {
     for (const stop of stack.reverse()) {
@@ -344,6 +346,7 @@ export async function startNode(
       for (const l of brokerListeners) startServer(l.listenerName, l.host, l.port, dispatcher);
     }
 
+    live = true;
     logger.info(`Kafka node ${config.nodeId} started (cluster ${clusterId})`);
     return { config, clusterId, ports, stop: stopAll };
   } catch (error) {

@@ -11,7 +11,8 @@
  * There is no transaction coordinator: a transactional id is answered with
  * TRANSACTIONAL_ID_AUTHORIZATION_FAILED, an error every client (Java, librdkafka, KafkaJS,
  * kafka-python) treats as fatal at once, instead of COORDINATOR_NOT_AVAILABLE / NOT_COORDINATOR,
- * which clients retry until their timeout.
+ * which clients retry until their timeout. FindCoordinator names this broker for transactional
+ * ids (`node/group_manager.ts`) so that clients get here and see this error.
  *
  * @module
  */

@@ -10,6 +10,7 @@ import { runStorageBench } from "./storage_bench.ts";
 import { runBrokerBench } from "./broker_bench.ts";
 import { runProduceBench } from "./produce_bench.ts";
 import { runGroupBench } from "./group_bench.ts";
+import { runFailoverBench } from "./failover_bench.ts";
 
 const BENCHES: Record<string, () => Promise<string>> = {
   codec: runCodecBench,
@@ -17,6 +18,7 @@ const BENCHES: Record<string, () => Promise<string>> = {
   produce: runProduceBench,
   broker: () => runBrokerBench(),
   group: () => runGroupBench(),
+  failover: () => runFailoverBench(),
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(BENCHES);
