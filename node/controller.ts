@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Dispatcher } from "../net/dispatcher.ts";
 import { ApiKey } from "../net/protocol/generated/api_table.ts";
 import { ErrorCode } from "../net/protocol/generated/errors.ts";
-import type { MetadataImage } from "../core/metadata/image.ts";
+import { applyRecords, type MetadataImage } from "../core/metadata/image.ts";
 import {
   allocateProducerIds,
   alterConfigs,
@@ -67,6 +67,12 @@ export interface ControllerOptions {
 /** Thrown inside operations when this node is not the active controller. */
 class NotControllerError extends Error {}
 
+interface PendingOp {
+  handler: (image: MetadataImage, ctx: ControllerContext) => Outcome<unknown>;
+  resolve: (response: unknown) => void;
+  reject: (error: Error) => void;
+}
+
 /** Reads the FeatureLevelRecords `storage format` wrote into `bootstrap.checkpoint`. */
 export async function readBootstrapRecords(metadataLogDir: string): Promise<MetadataRecord[]> {
   let bytes: Uint8Array;
@@ -104,6 +110,7 @@ export class Controller {
   #random = new SeededRandom(crypto.getRandomValues(new Uint32Array(1))[0]!);
   #timer: ReturnType<typeof setInterval> | undefined;
   #bootstrap: MetadataRecord[] = [];
+  #pendingOps: PendingOp[] = [];
 
   constructor(options: ControllerOptions) {
     this.#options = options;
@@ -194,15 +201,55 @@ export class Controller {
     };
   }
 
-  /** Runs one controller operation: compute records from the image, commit them, answer. */
+  /**
+   * Runs one controller operation: compute records from the image, commit them, answer.
+   * Operations that queue up while a commit is in flight are computed one after another against
+   * the image including the records of those before them, and committed together in one
+   * proposal (one fsync), so concurrent admin requests do not each wait a full commit.
+   */
   run<R>(handler: (image: MetadataImage, ctx: ControllerContext) => Outcome<R>): Promise<R> {
-    return this.#enqueue(async () => {
-      if (!this.#active) throw new NotControllerError();
-      const outcome = handler(this.#options.metadata.image, this.#context());
-      if (outcome.sessions) this.#sessions = outcome.sessions;
-      await this.#propose(outcome.records);
-      return outcome.response;
+    return new Promise<R>((resolve, reject) => {
+      this.#pendingOps.push({
+        handler: handler as (image: MetadataImage, ctx: ControllerContext) => Outcome<unknown>,
+        resolve: resolve as (response: unknown) => void,
+        reject,
+      });
+      this.#enqueue(() => this.#drainOps()).catch(() => {});
     });
+  }
+
+  async #drainOps(): Promise<void> {
+    const ops = this.#pendingOps;
+    this.#pendingOps = [];
+    if (ops.length === 0) return;
+    if (!this.#active) {
+      for (const op of ops) op.reject(new NotControllerError());
+      return;
+    }
+    let image = this.#options.metadata.image;
+    let nextOffset = this.#options.raft().endOffset;
+    const records: MetadataRecord[] = [];
+    const answered: { op: PendingOp; response: unknown }[] = [];
+    for (const op of ops) {
+      try {
+        const outcome = op.handler(image, { ...this.#context(), nextOffset });
+        const next = outcome.records.length > 0 ? applyRecords(image, outcome.records) : image;
+        if (outcome.sessions) this.#sessions = outcome.sessions;
+        image = next;
+        records.push(...outcome.records);
+        nextOffset += outcome.records.length;
+        answered.push({ op, response: outcome.response });
+      } catch (error) {
+        op.reject(error as Error);
+      }
+    }
+    try {
+      await this.#propose(records);
+    } catch (error) {
+      for (const { op } of answered) op.reject(error as Error);
+      return;
+    }
+    for (const { op, response } of answered) op.resolve(response);
   }
 
   #checkSessions(): void {

@@ -30,10 +30,22 @@ export interface ControllerChannelOptions {
   timeoutMs?: number;
 }
 
-/** Responses whose top-level errorCode says "ask someone else". */
+/**
+ * Responses that say "ask someone else": a top-level NOT_CONTROLLER, or (CreateTopics,
+ * DeleteTopics, CreatePartitions, config changes) every per-resource entry NOT_CONTROLLER.
+ */
 function isNotController(response: unknown): boolean {
-  const code = (response as { errorCode?: number }).errorCode;
-  return code === ErrorCode.NOT_CONTROLLER;
+  const r = response as Record<string, unknown>;
+  if (r.errorCode === ErrorCode.NOT_CONTROLLER) return true;
+  for (const key of ["topics", "responses", "results"]) {
+    const entries = r[key];
+    if (Array.isArray(entries) && entries.length > 0) {
+      return entries.every((e) =>
+        (e as { errorCode?: number }).errorCode === ErrorCode.NOT_CONTROLLER
+      );
+    }
+  }
+  return false;
 }
 
 /**
@@ -55,10 +67,16 @@ export class ControllerChannel {
     this.#options = options;
   }
 
-  async #connect(): Promise<KafkaConnection> {
+  async #connect(attempt: number): Promise<KafkaConnection> {
     const leaderId = this.#options.leaderId();
     const endpoints = this.#options.endpoints();
-    const target = endpoints.find((e) => e.nodeId === leaderId) ?? endpoints[0];
+    // First try the leader we know of; after a failure our view may be stale (the leader just
+    // died and our own fetch has not timed out yet), so walk the voters: a non-leader answers
+    // NOT_CONTROLLER at once and the new leader answers for real.
+    const hinted = endpoints.find((e) => e.nodeId === leaderId);
+    const target = attempt === 0 || endpoints.length === 0
+      ? hinted ?? endpoints[0]
+      : endpoints[(attempt - 1) % endpoints.length];
     if (target === undefined) {
       throw new KafkaError(ErrorCode.NOT_CONTROLLER, "No controller endpoints are configured");
     }
@@ -94,9 +112,9 @@ export class ControllerChannel {
     );
     let backoffMs = 20;
     // Bounded by the deadline.
-    while (!this.#closed && Date.now() < deadline) {
+    for (let attempt = 0; !this.#closed && Date.now() < deadline; attempt++) {
       try {
-        const conn = await this.#connect();
+        const conn = await this.#connect(attempt);
         const remainingMs = Math.max(1, deadline - Date.now());
         const version = options.version === undefined
           ? undefined
