@@ -41,7 +41,13 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
 ];
 
 /** The program name used in usage lines. */
-export const PROGRAM = "deno run -A main.ts";
+export const PROGRAM: string = programName();
+
+/** `deno run -A main.ts` from source; the binary's own name when compiled with `deno compile`. */
+function programName(): string {
+  const exe = Deno.execPath().split(/[\\/]/).pop() ?? "deno";
+  return /^deno(\.exe)?$/.test(exe) ? "deno run -A main.ts" : exe;
+}
 
 /**
  * The top-level help: one line per subcommand.
