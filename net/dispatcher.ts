@@ -18,8 +18,11 @@ import {
   writeApiVersionsResponse,
 } from "./protocol/generated/api_versions_response.ts";
 import type { ApiVersionsRequest } from "./protocol/generated/api_versions_request.ts";
-import type { ConnectionInfo, FrameHandler } from "./server.ts";
+import type { ChunkedFrameHandler, ConnectionInfo, FrameHandler } from "./server.ts";
 import type { Logger } from "../core/log.ts";
+
+/** Record sets at least this long are written to the socket without being copied. */
+export const REFERENCED_RECORDS_BYTES_MIN = 16 * 1024;
 
 /** What a handler gets besides its request. */
 export interface RequestContext extends ConnectionInfo {
@@ -114,8 +117,24 @@ export class Dispatcher {
     });
   }
 
-  /** The {@link FrameHandler} to give to a `KafkaServer`. */
+  /** Handles a request frame; resolves with one contiguous response frame (tests, tools). */
   readonly handleFrame: FrameHandler = async (frame, info) => {
+    // Nothing is referenced at 0, so the response is one array.
+    return (await this.#dispatch(frame, info, 0)) as Uint8Array | null;
+  };
+
+  /**
+   * The {@link ChunkedFrameHandler} to give to a `KafkaServer`: record sets of at least
+   * {@link REFERENCED_RECORDS_BYTES_MIN} bytes leave as the arrays the log read, uncopied.
+   */
+  readonly handleFrameChunks: ChunkedFrameHandler = (frame, info) =>
+    this.#dispatch(frame, info, REFERENCED_RECORDS_BYTES_MIN);
+
+  async #dispatch(
+    frame: Uint8Array,
+    info: ConnectionInfo,
+    referenceBytesMin: number,
+  ): Promise<Uint8Array | Uint8Array[] | null> {
     const r = new Reader(frame);
     let parsed;
     try {
@@ -184,7 +203,7 @@ export class Dispatcher {
     }
     if (response === null) return null;
     try {
-      return this.#frame(apiKey, version, header.correlationId, response);
+      return this.#frame(apiKey, version, header.correlationId, response, referenceBytesMin);
     } catch (error) {
       this.#options.logger.error(
         `Cannot encode the ${api.name} v${version} response to ${info.clientHost}: ${
@@ -193,11 +212,18 @@ export class Dispatcher {
       );
       throw error;
     }
-  };
+  }
 
-  #frame(apiKey: number, version: number, correlationId: number, body: unknown): Uint8Array {
+  #frame(
+    apiKey: number,
+    version: number,
+    correlationId: number,
+    body: unknown,
+    referenceBytesMin = 0,
+  ): Uint8Array | Uint8Array[] {
     const w = new Writer(1024);
     w.dropAbsentFields = true;
+    w.referenceBytesMin = referenceBytesMin;
     const sizeAt = w.reserveSizePrefix();
     writeResponseHeader(w, { apiKey, apiVersion: version, correlationId });
     if (apiKey === ApiKey.API_VERSIONS) {
@@ -206,6 +232,10 @@ export class Dispatcher {
       API_TABLE.get(apiKey)!.writeResponse(w, version, body as never);
     }
     w.patchSizePrefix(sizeAt);
-    return w.finish();
+    if (referenceBytesMin > 0) {
+      const chunks = w.finishChunks();
+      return chunks.length === 1 ? chunks[0]! : chunks;
+    }
+    return w.view(); // a fresh writer: nobody else holds its buffer
   }
 }

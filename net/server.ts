@@ -10,7 +10,8 @@
  * @module
  */
 
-import { FrameSplitter } from "./protocol/frame.ts";
+import { FrameReader } from "./frame_reader.ts";
+import { DecodeError } from "./protocol/errors.ts";
 import type { Logger } from "../core/log.ts";
 
 /** What a handler knows about the connection a request arrived on. */
@@ -30,12 +31,21 @@ export interface ConnectionInfo {
  */
 export type FrameHandler = (frame: Uint8Array, info: ConnectionInfo) => Promise<Uint8Array | null>;
 
+/**
+ * A {@link FrameHandler} that may answer with the response frame in pieces, written back to back
+ * (so large record sets go to the socket as read from the log, never copied into one buffer).
+ */
+export type ChunkedFrameHandler = (
+  frame: Uint8Array,
+  info: ConnectionInfo,
+) => Promise<Uint8Array | readonly Uint8Array[] | null>;
+
 /** Options for {@link KafkaServer}. */
 export interface KafkaServerOptions {
   listenerName: string;
   hostname: string;
   port: number;
-  handler: FrameHandler;
+  handler: FrameHandler | ChunkedFrameHandler;
   logger: Logger;
   /** `socket.request.max.bytes`. */
   frameBytesMax: number;
@@ -114,11 +124,11 @@ export class KafkaServer {
       clientHost: `/${remote.hostname}`,
       connectionId: nextConnectionId++,
     };
-    const splitter = new FrameSplitter({ frameBytesMax: this.options.frameBytesMax });
+    const frames = new FrameReader(conn, { frameBytesMax: this.options.frameBytesMax });
     const inFlightMax = this.options.inFlightMax ?? 100;
     // Responses leave in request order: each request's promise is queued and the writer drains
     // the queue front to back.
-    const queue: Promise<Uint8Array | null>[] = [];
+    const queue: Promise<Uint8Array | readonly Uint8Array[] | null>[] = [];
     this.#connections.set(conn, { queued: () => queue.length });
     let wake: (() => void) | undefined;
     let readerDone = false;
@@ -132,7 +142,7 @@ export class KafkaServer {
           wake = undefined;
           continue;
         }
-        let response: Uint8Array | null;
+        let response: Uint8Array | readonly Uint8Array[] | null;
         try {
           response = await queue[0]!;
         } catch {
@@ -142,10 +152,8 @@ export class KafkaServer {
         queue.shift();
         if (response !== null) {
           try {
-            let written = 0;
-            while (written < response.length) {
-              written += await conn.write(response.subarray(written));
-            }
+            if (response instanceof Uint8Array) await writeAll(conn, response);
+            else for (const chunk of response) await writeAll(conn, chunk);
           } catch {
             failed = true;
             break;
@@ -167,13 +175,11 @@ export class KafkaServer {
           await new Promise<void>((resolve) => (drained = resolve));
           continue;
         }
-        const buf = new Uint8Array(64 * 1024);
-        const n = await conn.read(buf);
-        if (n === null) break;
-        let frames: Uint8Array[];
+        let received: Uint8Array[] | null;
         try {
-          frames = splitter.push(buf.subarray(0, n));
+          received = await frames.next();
         } catch (error) {
+          if (!(error instanceof DecodeError)) throw error;
           this.options.logger.warn(
             `${this.options.listenerName}: closing connection from ${remote.hostname}:${remote.port}: ${
               (error as Error).message
@@ -182,10 +188,9 @@ export class KafkaServer {
           failed = true;
           break;
         }
-        for (const frame of frames) {
-          queue.push(this.options.handler(frame, info));
-          wake?.();
-        }
+        if (received === null) break;
+        for (const frame of received) queue.push(this.options.handler(frame, info));
+        wake?.();
       }
     } catch {
       // Reset by peer or closed during shutdown: nothing to answer.
@@ -220,4 +225,9 @@ export class KafkaServer {
     }
     await all;
   }
+}
+
+async function writeAll(conn: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await conn.write(bytes.subarray(written));
 }

@@ -1,7 +1,9 @@
 /**
  * The broker's line to the active controller: Kafka RPCs (BrokerRegistration, BrokerHeartbeat,
  * CreateTopics, AllocateProducerIds, ...) over the controller listener, to whichever voter
- * currently leads. Retries on NOT_CONTROLLER and connection failures with bounded backoff.
+ * currently leads. Retries on NOT_CONTROLLER and connection failures with bounded backoff,
+ * alternating between the leader this node's raft replica knows and the other voters, and
+ * cutting a backoff short when the known leader changes.
  *
  * @module
  */
@@ -10,6 +12,13 @@ import { KafkaConnection } from "../net/connection.ts";
 import { KafkaError } from "../net/protocol/errors.ts";
 import { ErrorCode } from "../net/protocol/generated/errors.ts";
 import type { Logger } from "../core/log.ts";
+
+/** First pause before retrying a refused or failed request, in milliseconds. */
+const RETRY_BACKOFF_MIN_MS = 10;
+/** Longest pause between retries, in milliseconds. */
+const RETRY_BACKOFF_MAX_MS = 200;
+/** How often a backoff checks whether a new leader became known, in milliseconds. */
+const LEADER_POLL_MS = 5;
 
 /** Where a controller listens. */
 export interface ControllerEndpoint {
@@ -62,24 +71,36 @@ export class ControllerChannel {
   #connection: KafkaConnection | null = null;
   #connectedTo = -1;
   #closed = false;
+  /** The controller that last refused or failed a request: tried again only after another. */
+  #lastFailedId = -1;
+  /** The controller the current or last connection attempt went to. */
+  #targetId = -1;
+  #walkIndex = 0;
 
   constructor(options: ControllerChannelOptions) {
     this.#options = options;
   }
 
-  async #connect(attempt: number): Promise<KafkaConnection> {
-    const leaderId = this.#options.leaderId();
+  /**
+   * Where the next attempt goes: the leader this node knows, unless it is the controller that
+   * just refused or failed; then the next voter in turn (a dead leader's socket fails at once
+   * and a live non-leader answers NOT_CONTROLLER at once, so walking finds the new leader).
+   */
+  #target(): ControllerEndpoint | undefined {
     const endpoints = this.#options.endpoints();
-    // First try the leader we know of; after a failure our view may be stale (the leader just
-    // died and our own fetch has not timed out yet), so walk the voters: a non-leader answers
-    // NOT_CONTROLLER at once and the new leader answers for real.
-    const hinted = endpoints.find((e) => e.nodeId === leaderId);
-    const target = attempt === 0 || endpoints.length === 0
-      ? hinted ?? endpoints[0]
-      : endpoints[(attempt - 1) % endpoints.length];
+    const hinted = endpoints.find((e) => e.nodeId === this.#options.leaderId());
+    if (hinted && hinted.nodeId !== this.#lastFailedId) return hinted;
+    const others = endpoints.filter((e) => e.nodeId !== this.#lastFailedId);
+    const pool = others.length > 0 ? others : endpoints;
+    return pool[this.#walkIndex++ % Math.max(1, pool.length)];
+  }
+
+  async #connect(): Promise<KafkaConnection> {
+    const target = this.#target();
     if (target === undefined) {
       throw new KafkaError(ErrorCode.NOT_CONTROLLER, "No controller endpoints are configured");
     }
+    this.#targetId = target.nodeId;
     if (this.#connection && !this.#connection.closed && this.#connectedTo === target.nodeId) {
       return this.#connection;
     }
@@ -93,6 +114,26 @@ export class ControllerChannel {
     this.#connection = conn;
     this.#connectedTo = target.nodeId;
     return conn;
+  }
+
+  /** Sleeps `backoffMs`, or less once another leader than the one that failed becomes known. */
+  async #backoff(backoffMs: number, deadline: number): Promise<void> {
+    const until = Math.min(Date.now() + backoffMs, deadline);
+    const knownId = this.#options.leaderId();
+    // Bounded: at most backoffMs / LEADER_POLL_MS rounds.
+    while (!this.#closed && Date.now() < until) {
+      const leaderId = this.#options.leaderId();
+      if (leaderId >= 0 && leaderId !== knownId && leaderId !== this.#lastFailedId) return;
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.min(LEADER_POLL_MS, until - Date.now()))
+      );
+    }
+  }
+
+  #failed(): void {
+    this.#lastFailedId = this.#targetId;
+    this.#connection?.close();
+    this.#connection = null;
   }
 
   /**
@@ -110,30 +151,31 @@ export class ControllerChannel {
       ErrorCode.REQUEST_TIMED_OUT,
       "The controller did not answer",
     );
-    let backoffMs = 20;
+    let backoffMs = RETRY_BACKOFF_MIN_MS;
     // Bounded by the deadline.
-    for (let attempt = 0; !this.#closed && Date.now() < deadline; attempt++) {
+    while (!this.#closed && Date.now() < deadline) {
       try {
-        const conn = await this.#connect(attempt);
+        const conn = await this.#connect();
         const remainingMs = Math.max(1, deadline - Date.now());
         const version = options.version === undefined
           ? undefined
           : Math.min(options.version, conn.versionFor(apiKey));
         const response = await conn.send<T>(apiKey, body, { timeoutMs: remainingMs, version });
-        if (!isNotController(response)) return response;
+        if (!isNotController(response)) {
+          this.#lastFailedId = -1;
+          return response;
+        }
         lastError = new KafkaError(
           ErrorCode.NOT_CONTROLLER,
           "This node is not the active controller",
         );
-        this.#connection?.close();
-        this.#connection = null;
+        this.#failed();
       } catch (error) {
         lastError = error as Error;
-        this.#connection?.close();
-        this.#connection = null;
+        this.#failed();
       }
-      await new Promise((resolve) => setTimeout(resolve, backoffMs));
-      backoffMs = Math.min(backoffMs * 2, 500);
+      await this.#backoff(backoffMs, deadline);
+      backoffMs = Math.min(backoffMs * 2, RETRY_BACKOFF_MAX_MS);
     }
     if (lastError instanceof KafkaError) throw lastError;
     throw new KafkaError(

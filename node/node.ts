@@ -244,7 +244,7 @@ export async function startNode(
         listenerName,
         hostname: host === "" ? "0.0.0.0" : host,
         port,
-        handler: dispatcher.handleFrame,
+        handler: dispatcher.handleFrameChunks,
         logger,
         frameBytesMax: config.socketRequestMaxBytes,
         inFlightMax: Math.max(1, Math.min(config.queuedMaxRequests, 500)),

@@ -68,7 +68,8 @@ export type SnapshotChunkResult = { ok: true; chunk: SnapshotChunk } | { ok: fal
 
 /**
  * Carries raft messages to other nodes; incoming ones arrive through `RaftDriver.deliver`.
- * `send` never throws and never blocks: the network is lossy and the core retries.
+ * `send` never throws and never blocks: the network is lossy and the core retries. A transport
+ * that sees a peer refuse or drop a connection reports it with `RaftDriver.peerUnreachable`.
  */
 export interface RaftTransport {
   send(message: RaftMessage): void;
@@ -310,6 +311,15 @@ export class RaftDriver {
   /** Hands an incoming raft message (from the transport) to the core. */
   deliver(message: RaftMessage): void {
     this.#input((now) => this.#raft.step(message, now));
+  }
+
+  /**
+   * The transport failed to connect to `nodeId`, or a connection to it failed with requests
+   * outstanding (not a timeout): the core abandons a fetch to it and, when it was the leader,
+   * looks for a new one early (KIP-996 pre-vote).
+   */
+  peerUnreachable(nodeId: NodeId): void {
+    this.#input((now) => this.#raft.onPeerUnreachable(nodeId, now));
   }
 
   /**

@@ -8,12 +8,16 @@
  *
  * The network is lossy as far as the core is concerned: a failed connection or request is dropped
  * (the core retries on its own timers), reconnects back off exponentially up to a bound, and an
- * incoming request the core does not answer in time gets a REQUEST_TIMED_OUT answer.
+ * incoming request the core does not answer in time gets a REQUEST_TIMED_OUT answer. A peer that
+ * refuses a connection (or is being backed off after one), or whose connection fails under a
+ * request, is reported to the driver as unreachable (`RaftDriver.peerUnreachable`): a dead
+ * leader is noticed at once instead of after `controller.quorum.fetch.timeout.ms`. Timeouts and
+ * connections this transport closed itself are not reported.
  *
  * @module
  */
 
-import { KafkaConnection } from "../net/connection.ts";
+import { ConnectionError, KafkaConnection } from "../net/connection.ts";
 import { KafkaError } from "../net/protocol/errors.ts";
 import { ErrorCode } from "../net/protocol/generated/errors.ts";
 import type { RaftMessage } from "../core/raft/messages.ts";
@@ -84,6 +88,8 @@ interface Peer {
   backoffMs: number;
   waiting: number;
   warnedAt: number;
+  /** The last connection attempt failed (refused, reset or timed out). */
+  unreachable: boolean;
 }
 
 interface Slot {
@@ -135,6 +141,8 @@ export class KafkaRaftTransport implements RaftTransport, RaftExchange {
   #closed = false;
   readonly #resigning = new Set<Promise<void>>();
   readonly #progress = new Map<NodeId, ReplicaProgress & { epoch: number }>();
+  /** Connections this transport closed itself: their failing requests say nothing of the peer. */
+  readonly #closedHere = new WeakSet<KafkaConnection>();
 
   constructor(options: KafkaRaftTransportOptions) {
     this.nodeId = options.nodeId;
@@ -191,9 +199,14 @@ export class KafkaRaftTransport implements RaftTransport, RaftExchange {
     this.#slots.clear();
     this.#slotCount = 0;
     for (const peer of this.#peers.values()) {
-      peer.connection?.close();
+      if (peer.connection) this.#closeHere(peer.connection);
       peer.connection = null;
     }
+  }
+
+  #closeHere(connection: KafkaConnection): void {
+    this.#closedHere.add(connection);
+    connection.close();
   }
 
   /** Fetches one chunk of the leader's snapshot with FetchSnapshot (KIP-630); never throws. */
@@ -221,7 +234,7 @@ export class KafkaRaftTransport implements RaftTransport, RaftExchange {
       return fetchSnapshotResponseFromWire(query, wire);
     } catch (error) {
       if (error instanceof KafkaError && error.code === ErrorCode.REQUEST_TIMED_OUT) {
-        connection.close();
+        this.#closeHere(connection);
       }
       return { ok: false, error: (error as Error).message };
     }
@@ -363,7 +376,11 @@ export class KafkaRaftTransport implements RaftTransport, RaftExchange {
 
   async #request(request: RaftRequest): Promise<void> {
     const connection = await this.#connection(request.to);
-    if (connection === null || this.#closed) return;
+    if (this.#closed) return;
+    if (connection === null) {
+      if (this.#peer(request.to).unreachable) this.#driver?.peerUnreachable(request.to);
+      return;
+    }
     const apiKey = RAFT_REQUEST_API_KEYS[request.type];
     const range = RAFT_API_VERSIONS.get(apiKey)!;
     const timeoutMs = request.type === "FetchRequest"
@@ -400,7 +417,11 @@ export class KafkaRaftTransport implements RaftTransport, RaftExchange {
     } catch (error) {
       // Lossy by design: the core retries. A timed-out peer gets a fresh connection next time.
       if (error instanceof KafkaError && error.code === ErrorCode.REQUEST_TIMED_OUT) {
-        connection.close();
+        this.#closeHere(connection);
+      } else if (
+        error instanceof ConnectionError && !this.#closedHere.has(connection) && !this.#closed
+      ) {
+        this.#driver?.peerUnreachable(request.to);
       }
       this.#options.logger.debug(
         `${request.type} to node ${request.to} failed: ${(error as Error).message}`,
@@ -439,6 +460,7 @@ export class KafkaRaftTransport implements RaftTransport, RaftExchange {
         backoffMs: RECONNECT_BACKOFF_MIN_MS,
         waiting: 0,
         warnedAt: -Infinity,
+        unreachable: false,
       };
       this.#peers.set(nodeId, peer);
     }
@@ -481,8 +503,10 @@ export class KafkaRaftTransport implements RaftTransport, RaftExchange {
       }
       peer.connection = connection;
       peer.backoffMs = RECONNECT_BACKOFF_MIN_MS;
+      peer.unreachable = false;
       return connection;
     } catch (error) {
+      peer.unreachable = true;
       peer.retryAtMs = Date.now() + peer.backoffMs;
       peer.backoffMs = Math.min(peer.backoffMs * 2, RECONNECT_BACKOFF_MAX_MS);
       this.#options.logger.debug(

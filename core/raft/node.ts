@@ -1,7 +1,8 @@
 /**
  * `RaftNode`: KRaft consensus for `__cluster_metadata-0` as a pure state machine (KIP-595 with
  * KIP-996 pre-vote, KIP-853 voter sets from the log and KIP-630 snapshots). Inputs: `tick`,
- * `step`, `propose`, `onFlushed`, `resign`, `onSnapshotInstalled`, `onSnapshotFetchFailed`.
+ * `step`, `propose`, `onFlushed`, `resign`, `onSnapshotInstalled`, `onSnapshotFetchFailed`,
+ * `onPeerUnreachable`.
  * Output: `ready()`, acknowledged by `advance()`.
  *
  * @module
@@ -41,6 +42,11 @@ const CHECK_QUORUM_TIMEOUT_FACTOR = 1.5;
 const PENDING_PROPOSALS_MAX = 4096;
 /** Entries read per chunk when scanning the log for voters records at startup. */
 const STARTUP_SCAN_CHUNK = 1024;
+/**
+ * A voter whose leader became unreachable starts its pre-vote after a random delay below this
+ * fraction of the election timeout, so the survivors rarely campaign at the same instant.
+ */
+const UNREACHABLE_ELECTION_JITTER_FRACTION = 0.1;
 
 /** How to build a `RaftNode`. */
 export interface RaftNodeOptions {
@@ -128,6 +134,12 @@ export class RaftNode {
   #nextCorrelationId = 1;
   #hasFetchedFromLeader = false;
   #discoveryIndex = 0;
+  /** When a voter whose leader's connection failed runs its pre-vote early (Infinity: never). */
+  #unreachableElectionAtMs = Infinity;
+  /** When the last early pre-vote started: at most one per election timeout. */
+  #lastUnreachableElectionMs = -Infinity;
+  /** An observer's leader whose connection failed: not followed again in its epoch until then. */
+  #avoidedLeader: { leaderId: NodeId; epoch: number; untilMs: number } | null = null;
 
   #highWatermark: number;
   #appliedOffset: number;
@@ -217,6 +229,9 @@ export class RaftNode {
         if (this.#nowMs >= this.#fetchDeadlineMs) {
           if (this.isVoter) this.#campaign();
           else this.#becomeUnattached(this.#epoch);
+        } else if (this.#nowMs >= this.#unreachableElectionAtMs) {
+          this.#lastUnreachableElectionMs = this.#nowMs;
+          this.#campaign();
         }
         break;
       case "prospective":
@@ -337,6 +352,29 @@ export class RaftNode {
   /** The snapshot being fetched for this replica (KIP-630), or null. */
   get fetchingSnapshot(): OffsetAndEpoch | null {
     return this.#snapshotFetch ? { ...this.#snapshotFetch } : null;
+  }
+
+  /**
+   * The transport could not reach `nodeId`: a connect was refused or an open connection failed
+   * (not a timeout; on loopback and LANs a dead process shows this at once). A fetch in flight to
+   * it is abandoned and retried after `retryBackoffMs`. A voter following it stops counting the
+   * leader as heard, so it grants pre-votes, and runs its own pre-vote (KIP-996) after a short
+   * random delay instead of waiting out `fetchTimeoutMs` — only when the failure follows a
+   * successful fetch and at most once per `electionTimeoutMs`, and a live leader still stays:
+   * voters that hear from it reject the pre-vote. An observer looks for the leader among the other
+   * voters. Leaders and campaigning voters ignore it: check quorum and election timers rule there.
+   */
+  onPeerUnreachable(nodeId: NodeId, nowMs: number): void {
+    this.#enter(nowMs);
+    if (this.#fetch?.to === nodeId) {
+      this.#fetch = null;
+      this.#fetchRetryAtMs = this.#nowMs + this.#config.retryBackoffMs;
+    }
+    if (this.#role === "follower" && this.#leaderId === nodeId) {
+      if (this.isVoter) this.#onLeaderUnreachable();
+      else this.#observerLosesLeader();
+    }
+    this.#maybeSendFetch();
   }
 
   /** Graceful resignation (shutdown): EndQuorumEpoch names successors, most caught up first. */
@@ -471,6 +509,7 @@ export class RaftNode {
     this.#fetchRetryAtMs = this.#nowMs;
     this.#electionDeadlineMs = Infinity;
     this.#fetchDeadlineMs = Infinity;
+    this.#unreachableElectionAtMs = Infinity;
     this.#roleChange = this.#describeRole();
     for (const { request } of parked) {
       this.#reply(this.#fetchError(request, "NOT_LEADER_OR_FOLLOWER"));
@@ -654,6 +693,9 @@ export class RaftNode {
       this.#becomeUnattached(request.candidateEpoch);
     }
     const granted = request.preVote ? this.#canGrantPreVote(request) : this.#canGrantVote(request);
+    // Another voter already campaigns for the unreachable leader's place: do not race it to a
+    // split vote; fetch.timeout remains our fallback.
+    if (granted && request.preVote) this.#unreachableElectionAtMs = Infinity;
     if (granted && !request.preVote && this.#votedId !== request.candidateId) {
       this.#votedId = request.candidateId;
       this.#becomeUnattached(this.#epoch); // Raft §5.2: granting a vote restarts the timer
@@ -953,9 +995,40 @@ export class RaftNode {
   #fetchTarget(): NodeId | null {
     if (this.#role === "follower") return this.#leaderId;
     if (this.#role !== "unattached" || this.isVoter) return null;
-    const voters = [...this.#voters.current()].sort((a, b) => a - b);
+    const all = [...this.#voters.current()].sort((a, b) => a - b);
+    const others = all.filter((id) => !this.#isAvoidedLeader(id, this.#epoch));
+    const voters = others.length > 0 ? others : all;
     if (voters.length === 0) return null;
     return voters[this.#discoveryIndex++ % voters.length]!;
+  }
+
+  /** KIP-996 early pre-vote: the leader's connection failed after a successful fetch. */
+  #onLeaderUnreachable(): void {
+    if (!this.#hasFetchedFromLeader) return; // not since the last success: stale or handled
+    this.#hasFetchedFromLeader = false; // we no longer hear from the leader: grant pre-votes
+    const sinceLastMs = this.#nowMs - this.#lastUnreachableElectionMs;
+    if (sinceLastMs < this.#config.electionTimeoutMs) return; // flapping: fetch.timeout decides
+    const jitterMs = Math.floor(
+      this.#config.electionTimeoutMs * UNREACHABLE_ELECTION_JITTER_FRACTION,
+    );
+    this.#unreachableElectionAtMs = this.#nowMs + this.#random.intBelow(Math.max(1, jitterMs));
+  }
+
+  /**
+   * An observer's leader cannot be reached: look for the leader among the voters, and do not
+   * follow this one again in this epoch for an election timeout (voters may still name it).
+   */
+  #observerLosesLeader(): void {
+    const untilMs = this.#nowMs + this.#config.electionTimeoutMs;
+    this.#avoidedLeader = { leaderId: this.#leaderId, epoch: this.#epoch, untilMs };
+    this.#becomeUnattached(this.#epoch);
+    this.#fetchRetryAtMs = this.#nowMs;
+  }
+
+  #isAvoidedLeader(leaderId: NodeId, epoch: number): boolean {
+    const avoided = this.#avoidedLeader;
+    return avoided !== null && avoided.leaderId === leaderId && avoided.epoch === epoch &&
+      this.#nowMs < avoided.untilMs;
   }
 
   /** One fetch in flight, and only once everything it acknowledges is durable. */
@@ -991,7 +1064,12 @@ export class RaftNode {
     const inFlight = this.#fetch;
     if (!inFlight || inFlight.correlationId !== response.correlationId) return;
     this.#fetch = null;
-    const { leaderEpoch, leaderId } = response.currentLeader;
+    const { leaderEpoch } = response.currentLeader;
+    if (response.from === this.#avoidedLeader?.leaderId) this.#avoidedLeader = null;
+    // An observer does not go back to a leader it just failed to reach; it keeps looking.
+    const leaderId = this.#isAvoidedLeader(response.currentLeader.leaderId, leaderEpoch)
+      ? NO_NODE
+      : response.currentLeader.leaderId;
     if (this.#observeLeader(leaderEpoch, leaderId)) return this.#maybeSendFetch();
     const fromLeader = this.#role === "follower" && response.from === this.#leaderId &&
       leaderEpoch === this.#epoch;
@@ -1004,6 +1082,7 @@ export class RaftNode {
       return;
     }
     this.#hasFetchedFromLeader = true;
+    this.#unreachableElectionAtMs = Infinity;
     this.#fetchDeadlineMs = this.#nowMs + this.#config.fetchTimeoutMs;
     if (response.divergingEpoch) this.#truncateToDivergence(response.divergingEpoch);
     else if (response.snapshotId) this.#onSnapshotId(response.snapshotId, leaderId);

@@ -612,3 +612,170 @@ Deno.test("the leader sends a fetcher whose last epoch predates its snapshot to 
   const ok = sent(drive(h)).find((m): m is FetchResponse => m.type === "FetchResponse");
   assertEquals(ok?.snapshotId, null);
 });
+
+/** Node `nodeId` follows leader 1 in epoch 1 and has had one successful fetch answered at 10 ms. */
+function fetchingFollower(nodeId: number, voters = [1, 2, 3]): Harness {
+  const h = harness({ nodeId, voters, quorumState: { leaderEpoch: 1, leaderId: 1, votedId: -1 } });
+  const request = firstFetch(drive(h));
+  h.node.step(fetchResponse(request, {}), 10);
+  drive(h);
+  return h;
+}
+
+function preVotesOf(readies: Ready[]): VoteRequest[] {
+  return sent(readies).filter((m): m is VoteRequest => m.type === "VoteRequest" && m.preVote);
+}
+
+Deno.test("a voter whose leader's connection fails runs a pre-vote within a tenth of the election timeout", () => {
+  // KIP-996: instead of waiting out fetch.timeout (2000 ms) the voter polls the others at once,
+  // without bumping its epoch; the others still decide whether the leader is gone.
+  const h = fetchingFollower(2);
+  h.node.onPeerUnreachable(1, 20);
+  h.node.tick(119);
+  assertEquals([h.node.role, h.node.epoch], ["prospective", 1]);
+  const preVotes = preVotesOf(drive(h));
+  assertEquals(preVotes.map((v) => v.to).sort(), [1, 3]);
+  assert(preVotes.every((v) => v.candidateEpoch === 2));
+});
+
+Deno.test("a connection failure seen before any successful fetch leaves the decision to fetch.timeout", () => {
+  // KIP-595: only a failure after the leader was heard tells something new about it.
+  const h = harness({
+    nodeId: 2,
+    voters: [1, 2, 3],
+    quorumState: { leaderEpoch: 1, leaderId: 1, votedId: -1 },
+  });
+  drive(h);
+  h.node.onPeerUnreachable(1, 5);
+  h.node.tick(1999);
+  assertEquals(h.node.role, "follower");
+  h.node.tick(2000);
+  assertEquals(h.node.role, "prospective");
+});
+
+Deno.test("a successful fetch after the connection failure cancels the early pre-vote", () => {
+  // KIP-996: a flapping connection to a live leader starts no election.
+  const h = fetchingFollower(2);
+  h.node.onPeerUnreachable(1, 20);
+  h.node.tick(40);
+  const retry = firstFetch(drive(h));
+  h.node.step(fetchResponse(retry, {}), 41);
+  drive(h);
+  h.node.tick(200);
+  assertEquals(h.node.role, "follower");
+});
+
+Deno.test("a flapping leader connection starts at most one early pre-vote per election timeout", () => {
+  // KIP-996: the other voters and the live leader reject the pre-vote; the voter goes back to
+  // following, and a second failure soon after waits for fetch.timeout instead of campaigning.
+  const h = fetchingFollower(2);
+  h.node.onPeerUnreachable(1, 20);
+  h.node.tick(200);
+  assertEquals(h.node.role, "prospective");
+  for (const from of [1, 3]) {
+    h.node.step({
+      type: "VoteResponse",
+      from,
+      to: 2,
+      errorCode: "NONE",
+      leaderEpoch: 1,
+      leaderId: 1,
+      voteGranted: false,
+      preVote: true,
+    }, 201);
+  }
+  assertEquals([h.node.role, h.node.leaderId, h.node.epoch], ["follower", 1, 1]);
+  const fetchAgain = firstFetch(drive(h));
+  h.node.step(fetchResponse(fetchAgain, {}), 210);
+  drive(h);
+  h.node.onPeerUnreachable(1, 300);
+  h.node.tick(1100);
+  assertEquals(h.node.role, "follower");
+  h.node.tick(2210);
+  assertEquals(h.node.role, "prospective"); // fetch.timeout after the last successful fetch
+});
+
+Deno.test("voters that both lose the leader elect the first campaigner without a split vote", () => {
+  // KIP-996 / KIP-595: a voter that lost the leader grants the pre-vote, then defers its own
+  // early pre-vote to the first campaigner and grants its vote in the next epoch.
+  const nodes = new Map([[2, fetchingFollower(2)], [3, fetchingFollower(3)]]);
+  const [two, three] = [nodes.get(2)!, nodes.get(3)!];
+  two.node.onPeerUnreachable(1, 20);
+  three.node.onPeerUnreachable(1, 20);
+  two.node.tick(120); // past any jitter: 2 campaigns first
+  const [preVote] = preVotesOf(drive(two)).filter((v) => v.to === 3);
+  assertExists(preVote);
+  three.node.step(preVote, 121);
+  const grant = sent(drive(three));
+  three.node.tick(200); // its own early pre-vote was due by now, but it deferred to 2
+  assertEquals([three.node.role, three.node.epoch], ["follower", 1]);
+  settle(nodes, 201, grant);
+  assertEquals([two.node.role, two.node.epoch], ["leader", 2]);
+  assertEquals([three.node.role, three.node.leaderId, three.node.epoch], ["follower", 2, 2]);
+});
+
+Deno.test("a follower that still hears its leader rejects the pre-vote of a voter that lost it", () => {
+  // KIP-996: a connection failure seen by one voter cannot unseat a leader the others hear.
+  const nodes = new Map([[2, fetchingFollower(2)], [3, fetchingFollower(3)]]);
+  const [two, three] = [nodes.get(2)!, nodes.get(3)!];
+  two.node.onPeerUnreachable(1, 20);
+  two.node.tick(120);
+  const [preVote] = preVotesOf(drive(two)).filter((v) => v.to === 3);
+  assertExists(preVote);
+  three.node.step(preVote, 121);
+  const [answer] = sent(drive(three));
+  assert(answer?.type === "VoteResponse" && !answer.voteGranted);
+  assertEquals([three.node.role, three.node.epoch], ["follower", 1]);
+});
+
+Deno.test("a leader ignores unreachable followers: only check quorum makes it resign", () => {
+  // KIP-595 check quorum: the leader counts fetches, not connection failures.
+  const nodes = cluster(3);
+  const leader = electFirst(nodes);
+  leader.node.onPeerUnreachable(2, 2100);
+  leader.node.onPeerUnreachable(3, 2100);
+  leader.node.tick(2200);
+  assertEquals(leader.node.role, "leader");
+  leader.node.tick(2000 + 3001);
+  assertEquals(leader.node.role, "resigned");
+});
+
+Deno.test("an observer whose leader's connection fails asks the other voters and skips that leader", () => {
+  // KIP-595: a Fetch to a non-leader voter answers with the leader it knows; the observer does
+  // not go back to the unreachable one in that epoch, and follows the next epoch's leader.
+  const h = harness({ nodeId: 9, voters: [1, 2, 3], quorumState: undefined });
+  h.node.tick(0);
+  const discovery = sent(drive(h)).findLast((m): m is FetchRequest => m.type === "FetchRequest")!;
+  h.node.step(
+    fetchResponse(discovery, {
+      errorCode: "NOT_LEADER_OR_FOLLOWER",
+      currentLeader: { leaderId: 3, leaderEpoch: 4 },
+    }),
+    1,
+  );
+  assertEquals([h.node.role, h.node.leaderId], ["follower", 3]);
+  drive(h);
+  h.node.onPeerUnreachable(3, 2);
+  assertEquals([h.node.role, h.node.epoch], ["unattached", 4]);
+  const ask = firstFetch(drive(h));
+  assert(ask.to !== 3, `asked ${ask.to}`);
+  h.node.step(
+    fetchResponse(ask, {
+      errorCode: "NOT_LEADER_OR_FOLLOWER",
+      currentLeader: { leaderId: 3, leaderEpoch: 4 },
+    }),
+    3,
+  );
+  assertEquals(h.node.role, "unattached");
+  h.node.tick(30);
+  const again = firstFetch(drive(h));
+  assert(again.to !== 3, `asked ${again.to}`);
+  h.node.step(
+    fetchResponse(again, {
+      errorCode: "FENCED_LEADER_EPOCH",
+      currentLeader: { leaderId: 2, leaderEpoch: 5 },
+    }),
+    31,
+  );
+  assertEquals([h.node.role, h.node.leaderId, h.node.epoch], ["follower", 2, 5]);
+});

@@ -60,6 +60,16 @@ export class Writer {
    */
   dropAbsentFields = false;
 
+  /**
+   * When > 0, {@link raw} bytes at least this long are referenced instead of copied (record sets
+   * read from the log); take the result with {@link finishChunks}. They must not change until
+   * the chunks are written out.
+   */
+  referenceBytesMin = 0;
+  /** Referenced byte arrays and the position of the owned buffer they follow. */
+  #refs: { at: number; bytes: Uint8Array }[] = [];
+  #refBytes = 0;
+
   constructor(initialCapacityBytes = 256) {
     this.#buf = new Uint8Array(Math.max(16, initialCapacityBytes));
     this.#view = new DataView(this.#buf.buffer);
@@ -67,23 +77,43 @@ export class Writer {
 
   /** Bytes written so far. */
   get length(): number {
-    return this.#len;
+    return this.#len + this.#refBytes;
   }
 
   /** Forgets the contents, keeping the allocated buffer for reuse. */
   reset(): this {
     this.#len = 0;
+    this.#refs = [];
+    this.#refBytes = 0;
     return this;
   }
 
   /** A copy of the bytes written so far. */
   finish(): Uint8Array {
-    return this.#buf.slice(0, this.#len);
+    if (this.#refs.length === 0) return this.#buf.slice(0, this.#len);
+    return concatChunks(this.finishChunks(), this.length);
   }
 
   /** A view of the bytes written so far; valid only until the next write or `reset()`. */
   view(): Uint8Array {
-    return this.#buf.subarray(0, this.#len);
+    if (this.#refs.length === 0) return this.#buf.subarray(0, this.#len);
+    return concatChunks(this.finishChunks(), this.length);
+  }
+
+  /**
+   * The bytes written so far as consecutive pieces: views of the owned buffer (valid until the
+   * next write or `reset()`) between the referenced arrays, without copying either.
+   */
+  finishChunks(): Uint8Array[] {
+    const chunks: Uint8Array[] = [];
+    let from = 0;
+    for (const { at, bytes } of this.#refs) {
+      if (at > from) chunks.push(this.#buf.subarray(from, at));
+      if (bytes.length > 0) chunks.push(bytes);
+      from = at;
+    }
+    if (this.#len > from) chunks.push(this.#buf.subarray(from, this.#len));
+    return chunks;
   }
 
   #ensure(n: number): number {
@@ -204,6 +234,11 @@ export class Writer {
 
   /** Raw bytes, copied in. */
   raw(bytes: Uint8Array): this {
+    if (this.referenceBytesMin > 0 && bytes.length >= this.referenceBytesMin) {
+      this.#refs.push({ at: this.#len, bytes });
+      this.#refBytes += bytes.length;
+      return this;
+    }
     const at = this.#ensure(bytes.length);
     this.#buf.set(bytes, at);
     return this;
@@ -351,7 +386,9 @@ export class Writer {
 
   /** Writes, at `at`, the number of bytes written after the 4-byte prefix reserved there. */
   patchSizePrefix(at: number): this {
-    return this.patchInt32(at, this.#len - at - 4);
+    let referenced = 0;
+    for (const ref of this.#refs) if (ref.at >= at + 4) referenced += ref.bytes.length;
+    return this.patchInt32(at, this.#len + referenced - at - 4);
   }
 
   /** Overwrites an int32 at `at` (which must already have been written). */
@@ -363,6 +400,16 @@ export class Writer {
     this.#view.setInt32(at, v);
     return this;
   }
+}
+
+function concatChunks(chunks: readonly Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
 }
 
 /**

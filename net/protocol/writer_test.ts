@@ -78,3 +78,20 @@ Deno.test("unknown tagged fields are written in order below a tag", () => {
   w.unknownTaggedFields(fields, next, Infinity);
   assert.deepEqual([...w.finish()], [1, 1, 5, 4, 1, 6]);
 });
+
+Deno.test("long raw bytes are referenced, not copied, when the writer is told to", () => {
+  const records = new Uint8Array(100).fill(7);
+  const w = new Writer();
+  w.referenceBytesMin = 64;
+  const at = w.reserveSizePrefix();
+  w.int16(1).bytes(records).int8(2).raw(new Uint8Array([9, 9]));
+  w.patchSizePrefix(at);
+  const chunks = w.finishChunks();
+  assert.equal(chunks.length, 3);
+  assert.equal(chunks[1], records, "the record bytes are the caller's array");
+  assert.equal(w.length, 4 + 2 + 4 + 100 + 1 + 2);
+  const joined = w.finish();
+  assert.equal(new DataView(joined.buffer).getInt32(0), 2 + 4 + 100 + 1 + 2);
+  assert.deepEqual(joined.subarray(10, 110), records);
+  assert.deepEqual([...joined.subarray(110)], [2, 9, 9]);
+});

@@ -73,8 +73,10 @@ const NODE_START_MS_MAX = 300_000;
 export interface MetadataBenchOptions {
   /** Partition counts to load (default 10k, 100k, 1M). */
   sizes?: number[];
-  /** Start a real node from the largest snapshot and run CreateTopics (default true). */
+  /** Start real nodes from snapshots and run CreateTopics (default true). */
   node?: boolean;
+  /** Partition counts of the snapshots real nodes start from (default 100k, 1M). */
+  nodeSizes?: number[];
 }
 
 /** The snapshot end offset of an image of `records` records. */
@@ -90,7 +92,7 @@ export function benchImageRecords(partitions: number, brokerIds: number[]): Meta
   const random = new SeededRandom(partitions);
   const uuid = () => {
     const bytes = new Uint8Array(16);
-    for (let i = 0; i < 16; i++) bytes[i] = random.nextInt(256);
+    for (let i = 0; i < 16; i++) bytes[i] = random.intBelow(256);
     return uuidFromBytes(bytes);
   };
   const records: MetadataRecord[] = [
@@ -288,7 +290,7 @@ async function handlerChild(dir: string, offset: number) {
     createMetadataRequest({ topics: null }) as never,
   );
   const frame = w.finish();
-  const info = { listenerName: "PLAINTEXT", clientHost: "127.0.0.1" } as never;
+  const info = { listenerName: "PLAINTEXT", clientHost: "127.0.0.1", connectionId: 1 };
   const runs: number[] = [];
   let sizeBytes = 0;
   for (let i = 0; i < 5; i++) {
@@ -353,7 +355,9 @@ async function nodeFromSnapshot(partitions: number) {
   const id = await runMain(["storage", "random-uuid"]);
   const format = await runMain(["storage", "format", "-t", id.stdout.trim(), "-c", propertiesPath]);
   if (format.code !== 0) throw new Error(`storage format failed: ${format.stderr}`);
-  const written = await writeSnapshotIn(join(dataDir, "logs", CLUSTER_METADATA_DIR), partitions, "2,3,4");
+  const metadataDir = join(dataDir, "logs", CLUSTER_METADATA_DIR);
+  await Deno.mkdir(metadataDir, { recursive: true });
+  const written = await writeSnapshotIn(metadataDir, partitions, "2,3,4");
   return { dataDir, brokerPort, propertiesPath, written };
 }
 
@@ -514,7 +518,7 @@ export async function runMetadataBench(options: MetadataBenchOptions = {}): Prom
   ];
   const other = ["| case | result | note |", "| --- | ---: | --- |", ...handlerRows];
   if (options.node ?? true) {
-    for (const partitions of [100_000, sizes.at(-1)!].filter((p, i, a) => a.indexOf(p) === i)) {
+    for (const partitions of options.nodeSizes ?? [100_000, 1_000_000]) {
       const n = await nodeStart(partitions);
       other.push(
         `| node start from a ${label(partitions)}-partition snapshot: spawn to first Metadata response | ${
@@ -561,6 +565,7 @@ if (import.meta.main) {
       offset: { type: "string" },
       sizes: { type: "string" },
       "no-node": { type: "boolean" },
+      "node-sizes": { type: "string" },
     },
   });
   if (values.child === "write") {
@@ -576,8 +581,9 @@ if (import.meta.main) {
   } else {
     console.log(
       await runMetadataBench({
-        sizes: values.sizes?.split(",").map(Number),
+        sizes: values.sizes?.split(",").filter((s) => s !== "").map(Number),
         node: !values["no-node"],
+        nodeSizes: values["node-sizes"]?.split(",").filter((s) => s !== "").map(Number),
       }),
     );
   }

@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { DecodeError } from "./protocol/errors.ts";
+import { encodeFrame } from "./protocol/frame.ts";
+import { type ByteSource, FrameReader } from "./frame_reader.ts";
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** A socket that hands out `stream` at most `chunkBytes` per read, then end of stream. */
+function sourceOf(stream: Uint8Array, chunkBytes: number): ByteSource {
+  let at = 0;
+  return {
+    read(into: Uint8Array): Promise<number | null> {
+      if (at >= stream.length) return Promise.resolve(null);
+      const n = Math.min(into.length, chunkBytes, stream.length - at);
+      into.set(stream.subarray(at, at + n));
+      at += n;
+      return Promise.resolve(n);
+    },
+  };
+}
+
+async function readAll(reader: FrameReader): Promise<Uint8Array[]> {
+  const frames: Uint8Array[] = [];
+  for (let batch = await reader.next(); batch !== null; batch = await reader.next()) {
+    frames.push(...batch);
+  }
+  return frames;
+}
+
+Deno.test("small and large frames split at any read size come back whole and in order", async () => {
+  const sizes = [0, 1, 7, 5000, 9000, 20_000, 70_000, 3, 300_000, 16_380, 2];
+  const payloads = sizes.map((n, i) => new Uint8Array(n).fill(i + 1));
+  const stream = concat(payloads.map(encodeFrame));
+  for (const chunkBytes of [1, 3, 1000, 8192, 65_536, 1 << 20]) {
+    const reader = new FrameReader(sourceOf(stream, chunkBytes), {
+      frameBytesMax: 1 << 20,
+      receiveBufferBytes: 16 * 1024,
+    });
+    assert.deepEqual(await readAll(reader), payloads, `reads of ${chunkBytes} bytes`);
+  }
+});
+
+Deno.test("frames handed out stay intact while later frames are read", async () => {
+  const payloads = Array.from({ length: 500 }, (_, i) => new Uint8Array(100 + (i % 50)).fill(i));
+  const reader = new FrameReader(sourceOf(concat(payloads.map(encodeFrame)), 777), {
+    frameBytesMax: 1024,
+    receiveBufferBytes: 8 * 1024,
+  });
+  const frames = await readAll(reader);
+  assert.deepEqual(frames, payloads);
+});
+
+Deno.test("an oversized or negative frame size is refused before allocation", async () => {
+  const big = new FrameReader(sourceOf(new Uint8Array([0, 0, 4, 1, 9]), 64), {
+    frameBytesMax: 1024,
+  });
+  await assert.rejects(big.next(), DecodeError);
+  const negative = new FrameReader(sourceOf(new Uint8Array([0xff, 0, 0, 0]), 64), {
+    frameBytesMax: 1024,
+  });
+  await assert.rejects(negative.next(), DecodeError);
+});
+
+Deno.test("the stream ending inside a frame ends the reader", async () => {
+  const stream = encodeFrame(new Uint8Array(100_000)).subarray(0, 50_000);
+  const reader = new FrameReader(sourceOf(stream, 4096), { frameBytesMax: 1 << 20 });
+  assert.equal(await reader.next(), null);
+});
