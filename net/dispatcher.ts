@@ -117,6 +117,15 @@ export class Dispatcher {
     });
   }
 
+  /**
+   * True when the request in `frame` keeps no view of the frame once its response has settled:
+   * Produce, whose records are written to the log (a copy into the page cache) before it
+   * answers. Other requests may keep decoded byte fields (group metadata, assignments) as views.
+   */
+  readonly releasesFrame = (frame: Uint8Array): boolean =>
+    frame.length >= 2 && ((frame[0]! << 8) | frame[1]!) === ApiKey.PRODUCE &&
+    this.#handlers.has(ApiKey.PRODUCE);
+
   /** Handles a request frame; resolves with one contiguous response frame (tests, tools). */
   readonly handleFrame: FrameHandler = async (frame, info) => {
     // Nothing is referenced at 0, so the response is one array.

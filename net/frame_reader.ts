@@ -8,6 +8,12 @@
  * into it (only the few bytes already received are copied). So a 1 MiB produce request costs a
  * handful of `read` calls into its final place, not 16 reads into scratch buffers plus copies.
  *
+ * Fresh memory is dear: the first touch of every page of a new 1 MiB buffer costs more than
+ * the copy into it (about 0.7 ms per MiB measured here, against 0.02 ms to refill a used one). So
+ * a large frame's buffer comes from a {@link FrameBufferPool} and goes back through
+ * {@link FrameReader.recycle} once its request is done with it (the server knows which requests
+ * keep no view of their frame), to take a later frame.
+ *
  * A negative or oversized length throws DecodeError before anything is allocated.
  *
  * @module
@@ -26,11 +32,66 @@ export interface FrameReaderOptions {
   frameBytesMax: number;
   /** Size of the shared receive buffer for small frames (default 64 KiB). */
   receiveBufferBytes?: number;
+  /** Where large frames get their buffers (shared by a server's connections); default: unpooled. */
+  pool?: FrameBufferPool;
 }
 
 const RECEIVE_BUFFER_BYTES_DEFAULT = 64 * 1024;
 /** Below this much free room the receive buffer is renewed rather than read in slivers. */
 const READ_BYTES_MIN = 4 * 1024;
+/** Large-frame buffers are allocated in multiples of this, so similar frames fit one buffer. */
+const POOL_GRAIN_BYTES = 64 * 1024;
+
+/**
+ * Free buffers for large frames, bounded in bytes. Only buffers the pool allocated come back,
+ * each at most once per loan, so no buffer is ever lent to two frames at a time.
+ *
+ * @example
+ * ```ts
+ * import { FrameBufferPool } from "./frame_reader.ts";
+ * const pool = new FrameBufferPool(64 * 1024 * 1024);
+ * const frame = pool.take(1_000_000);
+ * pool.give(frame); // once nothing holds a view of it
+ * pool.take(999_000).buffer === frame.buffer; // true
+ * ```
+ */
+export class FrameBufferPool {
+  readonly bytesMax: number;
+  #owned = new WeakSet<ArrayBufferLike>();
+  #free: Uint8Array[] = [];
+  #freeBytes = 0;
+
+  constructor(bytesMax: number) {
+    this.bytesMax = bytesMax;
+  }
+
+  /** Bytes of buffers waiting to be lent again. */
+  get freeBytes(): number {
+    return this.#freeBytes;
+  }
+
+  /** A buffer of exactly `size` bytes (a view of a pooled or fresh one); contents undefined. */
+  take(size: number): Uint8Array {
+    const i = this.#free.findIndex((b) => b.length >= size);
+    if (i >= 0) {
+      const buffer = this.#free.splice(i, 1)[0]!;
+      this.#freeBytes -= buffer.length;
+      return buffer.subarray(0, size);
+    }
+    const buffer = new Uint8Array(Math.ceil(size / POOL_GRAIN_BYTES) * POOL_GRAIN_BYTES);
+    this.#owned.add(buffer.buffer);
+    return buffer.subarray(0, size);
+  }
+
+  /** Takes back a buffer from {@link take}; others (and a second give) are ignored. */
+  give(frame: Uint8Array): void {
+    const bytes = frame.buffer.byteLength;
+    if (!this.#owned.has(frame.buffer) || this.#freeBytes + bytes > this.bytesMax) return;
+    if (this.#free.some((b) => b.buffer === frame.buffer)) return;
+    this.#free.push(new Uint8Array(frame.buffer));
+    this.#freeBytes += bytes;
+  }
+}
 
 /**
  * A frame reader over one connection.
@@ -50,6 +111,7 @@ export class FrameReader {
   #buf: Uint8Array;
   #start = 0; // first byte not yet returned
   #end = 0; // end of received bytes
+  readonly #pool: FrameBufferPool;
 
   constructor(source: ByteSource, options: FrameReaderOptions) {
     this.#source = source;
@@ -59,6 +121,7 @@ export class FrameReader {
       options.receiveBufferBytes ?? RECEIVE_BUFFER_BYTES_DEFAULT,
     );
     this.#buf = new Uint8Array(this.#receiveBytes);
+    this.#pool = options.pool ?? new FrameBufferPool(0);
   }
 
   /**
@@ -117,9 +180,17 @@ export class FrameReader {
     this.#buf = next;
   }
 
+  /**
+   * Gives back a frame this reader returned once nothing holds a view of it any more; a large
+   * frame's buffer then receives a later large frame. Other frames are ignored.
+   */
+  recycle(frame: Uint8Array): void {
+    this.#pool.give(frame);
+  }
+
   /** Reads one frame larger than the receive buffer straight into a buffer of its own. */
   async #readLarge(size: number): Promise<Uint8Array[] | null> {
-    const frame = new Uint8Array(size);
+    const frame = this.#pool.take(size);
     const have = this.#end - this.#start - 4;
     frame.set(this.#buf.subarray(this.#start + 4, this.#end));
     this.#start = this.#end; // views handed out below stay untouched

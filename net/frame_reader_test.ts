@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DecodeError } from "./protocol/errors.ts";
 import { encodeFrame } from "./protocol/frame.ts";
-import { type ByteSource, FrameReader } from "./frame_reader.ts";
+import { type ByteSource, FrameBufferPool, FrameReader } from "./frame_reader.ts";
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -73,4 +73,33 @@ Deno.test("the stream ending inside a frame ends the reader", async () => {
   const stream = encodeFrame(new Uint8Array(100_000)).subarray(0, 50_000);
   const reader = new FrameReader(sourceOf(stream, 4096), { frameBytesMax: 1 << 20 });
   assert.equal(await reader.next(), null);
+});
+
+Deno.test("a recycled large frame's buffer takes a later large frame, once", async () => {
+  const payloads = [1, 2, 3].map((i) => new Uint8Array(100_000).fill(i));
+  const reader = new FrameReader(sourceOf(concat(payloads.map(encodeFrame)), 1 << 20), {
+    frameBytesMax: 1 << 20,
+    pool: new FrameBufferPool(1 << 20),
+  });
+  const [first] = (await reader.next())!;
+  assert.deepEqual(first, payloads[0]);
+  reader.recycle(first!);
+  reader.recycle(first!); // a second recycle must not hand the buffer out twice
+  const [second] = (await reader.next())!;
+  assert.equal(second!.buffer, first!.buffer);
+  assert.deepEqual(second, payloads[1]);
+  const [third] = (await reader.next())!;
+  assert.notEqual(third!.buffer, second!.buffer);
+  assert.deepEqual(third, payloads[2]);
+});
+
+Deno.test("the frame buffer pool keeps at most its byte bound of free buffers", () => {
+  const pool = new FrameBufferPool(200_000);
+  const loans = [pool.take(100_000), pool.take(100_000), pool.take(100_000)];
+  for (const loan of loans) pool.give(loan);
+  assert.ok(pool.freeBytes <= 200_000);
+  pool.give(new Uint8Array(100_000)); // not the pool's: ignored
+  assert.ok(pool.freeBytes <= 200_000);
+  const again = [pool.take(100_000), pool.take(100_000)];
+  assert.notEqual(again[0]!.buffer, again[1]!.buffer);
 });

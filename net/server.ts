@@ -10,7 +10,7 @@
  * @module
  */
 
-import { FrameReader } from "./frame_reader.ts";
+import { FrameBufferPool, FrameReader } from "./frame_reader.ts";
 import { DecodeError } from "./protocol/errors.ts";
 import type { Logger } from "../core/log.ts";
 
@@ -51,9 +51,24 @@ export interface KafkaServerOptions {
   frameBytesMax: number;
   /** Requests outstanding per connection before reading pauses (Kafka's queued.max.requests is 500 per broker). */
   inFlightMax?: number;
+  /**
+   * Request bytes outstanding per connection before reading pauses (default 64 MiB; Kafka's
+   * queued.max.request.bytes). Keeps group-commit rounds, memory and ack latency bounded when a
+   * producer pipelines faster than the disk syncs; one request is always admitted.
+   */
+  inFlightBytesMax?: number;
+  /**
+   * True when nothing keeps a view of this request frame once its response has settled, so its
+   * buffer may take a later frame (see `Dispatcher.releasesFrame`). Default: never.
+   */
+  releasesFrame?: (frame: Uint8Array) => boolean;
 }
 
 let nextConnectionId = 1;
+
+const IN_FLIGHT_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
+/** Free large-frame buffers a listener keeps for reuse (see `FrameBufferPool`). */
+const FRAME_POOL_BYTES_MAX = 64 * 1024 * 1024;
 
 /**
  * One listener.
@@ -71,6 +86,7 @@ export class KafkaServer {
   #served = new Set<Promise<void>>();
   #stopping = false;
   #acceptLoop: Promise<void> | undefined;
+  #framePool = new FrameBufferPool(FRAME_POOL_BYTES_MAX);
 
   constructor(options: KafkaServerOptions) {
     this.options = options;
@@ -124,11 +140,19 @@ export class KafkaServer {
       clientHost: `/${remote.hostname}`,
       connectionId: nextConnectionId++,
     };
-    const frames = new FrameReader(conn, { frameBytesMax: this.options.frameBytesMax });
+    const frames = new FrameReader(conn, {
+      frameBytesMax: this.options.frameBytesMax,
+      pool: this.#framePool,
+    });
     const inFlightMax = this.options.inFlightMax ?? 100;
+    const inFlightBytesMax = this.options.inFlightBytesMax ?? IN_FLIGHT_BYTES_MAX_DEFAULT;
     // Responses leave in request order: each request's promise is queued and the writer drains
     // the queue front to back.
     const queue: Promise<Uint8Array | readonly Uint8Array[] | null>[] = [];
+    const queuedSizes: number[] = [];
+    let inFlightBytes = 0;
+    const full = () =>
+      queue.length >= inFlightMax || (queue.length > 0 && inFlightBytes >= inFlightBytesMax);
     this.#connections.set(conn, { queued: () => queue.length });
     let wake: (() => void) | undefined;
     let readerDone = false;
@@ -150,6 +174,7 @@ export class KafkaServer {
           break;
         }
         queue.shift();
+        inFlightBytes -= queuedSizes.shift()!;
         if (response !== null) {
           try {
             if (response instanceof Uint8Array) await writeAll(conn, response);
@@ -159,7 +184,7 @@ export class KafkaServer {
             break;
           }
         }
-        if (queue.length < inFlightMax && drained) {
+        if (!full() && drained) {
           const resume = drained;
           drained = undefined;
           resume();
@@ -171,7 +196,7 @@ export class KafkaServer {
     })();
     try {
       while (!this.#stopping && !failed) {
-        if (queue.length >= inFlightMax) {
+        if (full()) {
           await new Promise<void>((resolve) => (drained = resolve));
           continue;
         }
@@ -189,7 +214,16 @@ export class KafkaServer {
           break;
         }
         if (received === null) break;
-        for (const frame of received) queue.push(this.options.handler(frame, info));
+        for (const frame of received) {
+          const response = this.options.handler(frame, info);
+          if (this.options.releasesFrame?.(frame)) {
+            const recycle = () => frames.recycle(frame);
+            response.then(recycle, recycle);
+          }
+          queue.push(response);
+          queuedSizes.push(frame.length);
+          inFlightBytes += frame.length;
+        }
         wake?.();
       }
     } catch {

@@ -245,6 +245,7 @@ export async function startNode(
         hostname: host === "" ? "0.0.0.0" : host,
         port,
         handler: dispatcher.handleFrameChunks,
+        releasesFrame: dispatcher.releasesFrame,
         logger,
         frameBytesMax: config.socketRequestMaxBytes,
         inFlightMax: Math.max(1, Math.min(config.queuedMaxRequests, 500)),

@@ -61,6 +61,8 @@ export interface TestQuorumOptions {
   snapshotPolicy?: Partial<SnapshotPolicy>;
   /** How each replica keeps its metadata log (segment size, retention). */
   logOptions?: MetadataLogOptions;
+  /** Raft timings on top of {@link FAST_RAFT_CONFIG}. */
+  config?: Partial<RaftConfig>;
 }
 
 /** A running in-process quorum. */
@@ -70,6 +72,11 @@ export interface TestQuorum {
   leaderId(): number;
   /** Gracefully stops one replica (the leader resigns); its directory stays. */
   stopReplica(nodeId: number): Promise<void>;
+  /**
+   * Stops one replica as kill -9 would look to its peers: its connections are reset and it sends
+   * nothing more (no EndQuorumEpoch); its directory stays.
+   */
+  crashReplica(nodeId: number): Promise<void>;
   /** Starts a stopped replica again on the same directory (and port, for voters). */
   startReplica(nodeId: number): Promise<void>;
   /** Stops everything and removes the directories. */
@@ -107,6 +114,7 @@ export async function startTestQuorum(options: TestQuorumOptions): Promise<TestQ
       server: null,
     });
   }
+  const config = { ...FAST_RAFT_CONFIG, ...options.config };
   const endpoints = options.voters.map((nodeId) => ({
     nodeId,
     host: "127.0.0.1",
@@ -135,7 +143,7 @@ export async function startTestQuorum(options: TestQuorumOptions): Promise<TestQ
       clusterId,
       voters: endpoints,
       listenerName: "CONTROLLER",
-      requestTimeoutMs: FAST_RAFT_CONFIG.requestTimeoutMs!,
+      requestTimeoutMs: config.requestTimeoutMs!,
       logger: silentLogger,
     });
     replica.committed = [];
@@ -147,7 +155,7 @@ export async function startTestQuorum(options: TestQuorumOptions): Promise<TestQ
       voters: options.voters,
       metadataLogDir: replica.dir,
       log,
-      config: FAST_RAFT_CONFIG,
+      config,
       logger: silentLogger,
       listener: {
         onCommitted: (entries) => {
@@ -168,7 +176,7 @@ export async function startTestQuorum(options: TestQuorumOptions): Promise<TestQ
       registerRaftHandlers(dispatcher, {
         exchange: transport,
         clusterId,
-        requestTimeoutMs: FAST_RAFT_CONFIG.requestTimeoutMs!,
+        requestTimeoutMs: config.requestTimeoutMs!,
         listenerName: "CONTROLLER",
       });
     }
@@ -184,6 +192,17 @@ export async function startTestQuorum(options: TestQuorumOptions): Promise<TestQ
     replica.server = null;
   };
 
+  const crashReplica = async (nodeId: number) => {
+    const replica = replicas.get(nodeId)!;
+    const { driver, transport, server } = replica;
+    replica.driver = null;
+    replica.transport = null;
+    replica.server = null;
+    await server?.stop(0); // peers' connections to it are reset, requests unanswered
+    await transport?.close(); // nothing leaves any more, not even a resignation
+    await driver?.stop();
+  };
+
   for (const nodeId of ids) await startReplica(nodeId);
 
   return {
@@ -196,6 +215,7 @@ export async function startTestQuorum(options: TestQuorumOptions): Promise<TestQ
       return -1;
     },
     stopReplica,
+    crashReplica,
     startReplica,
     async close() {
       for (const nodeId of ids) await stopReplica(nodeId);

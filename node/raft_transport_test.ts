@@ -98,3 +98,40 @@ Deno.test("a voter of another cluster is refused with INCONSISTENT_CLUSTER_ID an
     await quorum.close();
   }
 });
+
+Deno.test("a crashed leader's reset connections start the election long before fetch.timeout, and the observer finds the new leader", async () => {
+  // KIP-996: the transport reports the dead leader unreachable; a voter runs its pre-vote at once
+  // and the observer asks the other voters (KIP-595 Fetch answers name the leader). fetch.timeout
+  // is 5 s here, so a new leader within 2.5 s can only come from the connection failures.
+  const quorum = await startTestQuorum({
+    voters: [1, 2, 3],
+    observers: [4],
+    config: { electionTimeoutMs: 1_000, fetchTimeoutMs: 5_000, requestTimeoutMs: 5_000 },
+  });
+  try {
+    const first = await electedLeader(quorum);
+    const offset = await quorum.replicas.get(first)!.driver!.propose([text.encode("before")]);
+    for (const replica of quorum.replicas.values()) {
+      await waitUntil(
+        () => replica.committed.some((e) => e.offset === offset),
+        10_000,
+        `node ${replica.nodeId} to commit offset ${offset}`,
+      );
+    }
+    const crashedAt = Date.now();
+    await quorum.crashReplica(first);
+    await waitUntil(
+      () => quorum.leaderId() !== -1 && quorum.leaderId() !== first,
+      2_500,
+      "a new leader well before fetch.timeout",
+    );
+    const second = quorum.leaderId();
+    await waitUntil(
+      () => quorum.replicas.get(4)!.driver!.leaderId === second,
+      2_500 - (Date.now() - crashedAt),
+      "the observer to follow the new leader",
+    );
+  } finally {
+    await quorum.close();
+  }
+});

@@ -14,6 +14,9 @@
  * - `onSnapshotInstalled(snapshotId, nowMs, { voters })` / `onSnapshotFetchFailed(nowMs)`: the
  *   outcome of a `Ready.snapshotNeeded` (KIP-630); storage replaced the log with the snapshot
  *   (checked first with `shouldInstallSnapshot`), or the fetch failed and Fetch resumes.
+ * - `onPeerUnreachable(nodeId, nowMs)`: the transport saw a connection to `nodeId` refused or
+ *   reset (not a timeout). A voter whose leader that is runs its pre-vote (KIP-996) after a
+ *   short random delay instead of waiting out `fetchTimeoutMs`; an observer asks other voters.
  *
  * Storage may also compact its log on its own at any time between inputs, at or below the
  * applied offset: the view's `startOffset()` moves to a new `latestSnapshotId()`, and fetches

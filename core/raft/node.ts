@@ -47,6 +47,10 @@ const STARTUP_SCAN_CHUNK = 1024;
  * fraction of the election timeout, so the survivors rarely campaign at the same instant.
  */
 const UNREACHABLE_ELECTION_JITTER_FRACTION = 0.1;
+/** Kafka's unit of the binary exponential backoff after a lost election (`RETRY_BACKOFF_BASE_MS`). */
+const ELECTION_BACKOFF_BASE_MS = 50;
+/** Bound on the exponent of that backoff. */
+const ELECTION_BACKOFF_EXPONENT_MAX = 20;
 
 /** How to build a `RaftNode`. */
 export interface RaftNodeOptions {
@@ -126,6 +130,8 @@ export class RaftNode {
   #electionDeadlineMs = Infinity;
   #fetchDeadlineMs = Infinity;
   #backoffUntilMs: number | null = null;
+  /** Elections this voter ran in a row without a leader emerging (Kafka's candidate `retries`). */
+  #electionRetries = 0;
   #tally = new Map<NodeId, boolean>();
   #leader: LeaderState | null = null;
 
@@ -362,7 +368,9 @@ export class RaftNode {
    * random delay instead of waiting out `fetchTimeoutMs` — only when the failure follows a
    * successful fetch and at most once per `electionTimeoutMs`, and a live leader still stays:
    * voters that hear from it reject the pre-vote. An observer looks for the leader among the other
-   * voters. Leaders and campaigning voters ignore it: check quorum and election timers rule there.
+   * voters. A campaigning voter counts an unreachable voter that has not answered as a rejection,
+   * so a split election backs off at once instead of waiting for a dead voter until its election
+   * timeout. A leader ignores it: check quorum rules there.
    */
   onPeerUnreachable(nodeId: NodeId, nowMs: number): void {
     this.#enter(nowMs);
@@ -373,6 +381,11 @@ export class RaftNode {
     if (this.#role === "follower" && this.#leaderId === nodeId) {
       if (this.isVoter) this.#onLeaderUnreachable();
       else this.#observerLosesLeader();
+    }
+    const campaigning = this.#role === "prospective" || this.#role === "candidate";
+    if (campaigning && this.#voters.current().has(nodeId) && !this.#tally.has(nodeId)) {
+      this.#tally.set(nodeId, false); // its vote request failed: it grants nothing this round
+      this.#countVotes();
     }
     this.#maybeSendFetch();
   }
@@ -528,6 +541,7 @@ export class RaftNode {
     assert(leaderId !== this.nodeId, "Cannot follow itself");
     this.#setEpoch(epoch);
     this.#transition("follower", leaderId);
+    this.#electionRetries = 0;
     this.#hasFetchedFromLeader = false;
     this.#fetchDeadlineMs = this.#nowMs + this.#config.fetchTimeoutMs;
   }
@@ -561,6 +575,7 @@ export class RaftNode {
     assert(this.isVoter, "Observers never campaign");
     this.#setEpoch(this.#epoch + 1);
     this.#votedId = this.nodeId;
+    this.#electionRetries++;
     this.#transition("candidate", NO_NODE);
     this.#electionDeadlineMs = this.#nowMs + this.#randomElectionTimeoutMs();
     this.#tally.set(this.nodeId, true);
@@ -571,13 +586,14 @@ export class RaftNode {
   #becomeLeader(): void {
     const granting = [...this.#tally].filter(([, granted]) => granted).map(([id]) => id);
     this.#transition("leader", this.nodeId);
+    this.#electionRetries = 0;
     const epochStartOffset = this.#log.endOffset();
     this.#leader = {
       epochStartOffset,
       replicas: new Map(),
       checkQuorumDeadlineMs: this.#nowMs + this.#checkQuorumTimeoutMs(),
       fetchedSinceCheck: new Set(),
-      beginQuorumResendMs: this.#nowMs + this.#config.requestTimeoutMs,
+      beginQuorumResendMs: this.#nowMs + this.#beginQuorumResendMs(),
       parked: new Map(),
       proposals: [],
       lingerDeadlineMs: null,
@@ -681,7 +697,7 @@ export class RaftNode {
     if (voters.size - rejected >= needed) return;
     if (this.#role === "prospective") this.#prospectiveLost();
     else if (this.#role === "candidate" && this.#backoffUntilMs === null) {
-      this.#backoffUntilMs = this.#nowMs + this.#random.intBelow(this.#config.electionBackoffMaxMs);
+      this.#backoffUntilMs = this.#nowMs + this.#electionBackoffMs();
     }
   }
 
@@ -826,8 +842,15 @@ export class RaftNode {
       this.#reply(this.#fetchAnswer(parked.request));
     }
     if (this.#nowMs >= leader.beginQuorumResendMs) {
-      leader.beginQuorumResendMs = this.#nowMs + this.#config.requestTimeoutMs;
-      this.#sendBeginQuorumEpoch((id) => !leader.replicas.get(id)?.acknowledged);
+      // Like Kafka's beginQuorumEpochTimer: voters that have not acknowledged the epoch, or not
+      // fetched for half a fetch timeout (say, stuck in a later epoch that failed to elect a
+      // leader), hear of this leader again; a voter in a later epoch answers with it and fences us.
+      const resendMs = this.#beginQuorumResendMs();
+      leader.beginQuorumResendMs = this.#nowMs + resendMs;
+      this.#sendBeginQuorumEpoch((id) => {
+        const progress = leader.replicas.get(id);
+        return !progress?.acknowledged || this.#nowMs - progress.lastFetchMs >= resendMs;
+      });
     }
     if (this.#isOnlyVoter()) return;
     if (this.#nowMs >= leader.checkQuorumDeadlineMs) {
@@ -1140,6 +1163,22 @@ export class RaftNode {
   #randomElectionTimeoutMs(): number {
     const timeoutMs = this.#config.electionTimeoutMs;
     return timeoutMs + this.#random.intBelow(timeoutMs);
+  }
+
+  /**
+   * Kafka's binary exponential election backoff: a random multiple of 50 ms below
+   * 2^retries multiples, capped by `electionBackoffMaxMs`. After a first split vote the
+   * candidates retry within 50 ms instead of waiting up to the whole bound.
+   */
+  #electionBackoffMs(): number {
+    const exponent = Math.min(ELECTION_BACKOFF_EXPONENT_MAX, Math.max(1, this.#electionRetries));
+    const backoffMs = ELECTION_BACKOFF_BASE_MS * this.#random.intBelow(2 ** exponent);
+    return Math.min(backoffMs, this.#config.electionBackoffMaxMs);
+  }
+
+  /** Kafka's `beginQuorumEpochTimeoutMs`: half the fetch timeout, at most the request timeout. */
+  #beginQuorumResendMs(): number {
+    return Math.min(this.#config.requestTimeoutMs, Math.floor(this.#config.fetchTimeoutMs / 2));
   }
 
   #checkQuorumTimeoutMs(): number {

@@ -12,6 +12,24 @@ import { hasPythonModule, startNode } from "../../tests/integration/harness.ts";
 import { KafkaConnection } from "../../net/connection.ts";
 import { Admin } from "../../net/client/admin.ts";
 import { ApiKey } from "../../net/protocol/generated/api_table.ts";
+import { Dispatcher } from "../../net/dispatcher.ts";
+import { KafkaServer } from "../../net/server.ts";
+import { silentLogger } from "../../core/log.ts";
+import type { MetadataRequest } from "../../net/protocol/generated/metadata_request.ts";
+import {
+  createMetadataResponse,
+  createMetadataResponseBroker,
+  createMetadataResponsePartition,
+  createMetadataResponseTopic,
+  type MetadataResponse,
+} from "../../net/protocol/generated/metadata_response.ts";
+import type { ProduceRequest } from "../../net/protocol/generated/produce_request.ts";
+import {
+  createPartitionProduceResponse,
+  createProduceResponse,
+  createTopicProduceResponse,
+  type ProduceResponse,
+} from "../../net/protocol/generated/produce_response.ts";
 
 const LOAD_GEN = fileURLToPath(new URL("./load_gen.py", import.meta.url));
 const RECORD_BYTES = 1024;
@@ -47,6 +65,95 @@ async function rawDiskMBps(totalBytes: number): Promise<number> {
   file.close();
   await Deno.remove(dir, { recursive: true });
   return totalBytes / MIB / seconds;
+}
+
+/**
+ * A listener that answers Metadata (every asked topic: `partitions` partitions led by itself)
+ * and acknowledges every Produce without storing anything: what the load generator reaches
+ * against it is the client's own ceiling on this machine.
+ */
+function startProduceSink(partitions: number): KafkaServer {
+  const dispatcher = new Dispatcher({ logger: silentLogger });
+  let offset = 0n;
+  const server = new KafkaServer({
+    listenerName: "PLAINTEXT",
+    hostname: "127.0.0.1",
+    port: 0,
+    handler: dispatcher.handleFrameChunks,
+    releasesFrame: dispatcher.releasesFrame,
+    logger: silentLogger,
+    frameBytesMax: 100 * MIB,
+  });
+  dispatcher.register<MetadataRequest, MetadataResponse>(ApiKey.METADATA, {
+    minVersion: 0,
+    maxVersion: 12,
+    handle: (request) =>
+      createMetadataResponse({
+        brokers: [
+          createMetadataResponseBroker({ nodeId: 1, host: "127.0.0.1", port: server.port }),
+        ],
+        clusterId: "produce-sink",
+        controllerId: 1,
+        topics: (request.topics ?? []).map((t) =>
+          createMetadataResponseTopic({
+            name: t.name,
+            topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+            partitions: Array.from({ length: partitions }, (_, partitionIndex) =>
+              createMetadataResponsePartition({
+                partitionIndex,
+                leaderId: 1,
+                leaderEpoch: 0,
+                replicaNodes: [1],
+                isrNodes: [1],
+              })),
+          })
+        ),
+      }),
+  });
+  dispatcher.register<ProduceRequest, ProduceResponse>(ApiKey.PRODUCE, {
+    minVersion: 3,
+    maxVersion: 11,
+    handle: (request) =>
+      request.acks === 0 ? null : createProduceResponse({
+        responses: request.topicData.map((t) =>
+          createTopicProduceResponse({
+            name: t.name,
+            partitionResponses: t.partitionData.map((p) =>
+              createPartitionProduceResponse({
+                index: p.index,
+                baseOffset: offset++,
+                logAppendTimeMs: -1n,
+                logStartOffset: 0n,
+              })
+            ),
+          })
+        ),
+      }),
+  });
+  server.start();
+  return server;
+}
+
+/** Records/s of the load generator against {@link startProduceSink} (best of two runs). */
+async function clientCeilingRate(records: number, partitions: number): Promise<number> {
+  const sink = startProduceSink(partitions);
+  try {
+    let best = 0;
+    for (let run = 0; run < 2; run++) {
+      const r = await python([
+        "produce",
+        `127.0.0.1:${sink.port}`,
+        `sink-${run}`,
+        String(records),
+        String(RECORD_BYTES),
+        "1",
+      ]);
+      best = Math.max(best, records / r.seconds!);
+    }
+    return best;
+  } finally {
+    await sink.stop();
+  }
 }
 
 async function createTopic(bootstrap: string, topic: string, partitions: number): Promise<void> {
@@ -102,6 +209,12 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
   ];
   const raw = await rawDiskMBps(records * RECORD_BYTES);
   rows.push(`| raw disk: 1 MiB writes + fdatasync each (baseline) | ${raw.toFixed(0)} | | | | |`);
+  const ceiling = await clientCeilingRate(records, 1);
+  rows.push(
+    `| client alone: load generator against a sink that stores nothing (ceiling) | ${
+      (ceiling * RECORD_BYTES / MIB).toFixed(0)
+    } | ${ceiling.toFixed(0)} | | | |`,
+  );
   const node = await startNode();
   try {
     let maxRate = 0;

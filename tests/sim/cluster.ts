@@ -3,9 +3,12 @@
  * process, a simulated clock, network (drop, duplication, delay, reordering, partitions) and
  * disks (unsynced writes lost on crash). With `snapshotEveryEntries` set, every node snapshots its
  * applied history and drops its log before it (KIP-630), and replicas behind a leader's log start
- * fetch its snapshot (a simulated FetchSnapshot that can be lost or cut off) and install it. One
- * seed, one trace: a failure reports the seed and the last events, and rerunning the seed
- * reproduces it.
+ * fetch its snapshot (a simulated FetchSnapshot that can be lost or cut off) and install it.
+ * Connection failures are modeled too: a crash shows its peers a failed connection
+ * (`onPeerUnreachable`) with some probability and delay, a request to a crashed node is refused
+ * likewise, a cut link only sometimes shows (a reset rather than silence), and flapping
+ * connections report live peers as unreachable now and then. One seed, one trace: a failure
+ * reports the seed and the last events, and rerunning the seed reproduces it.
  *
  * @module
  */
@@ -36,7 +39,25 @@ export interface SimOptions {
    * latest snapshot, and drops its log before it. 0 (the default) never snapshots.
    */
   snapshotEveryEntries?: number;
+  /** Model connection failures as `onPeerUnreachable` signals (default true). */
+  unreachableSignals?: boolean;
+  /**
+   * How likely a crash shows its peers a failed connection, and a request to a crashed node is
+   * refused (default 0.8: a killed process's kernel resets its connections, a lost machine does not).
+   */
+  unreachableOnCrashRate?: number;
+  /**
+   * A failover run instead of chaos: a calm network, the leader crashes at `crashAtMs` and comes
+   * back at the heal (`chaosMs`); the result's `failoverMs` is the time until a leader of a
+   * later epoch is ready.
+   */
+  failover?: { crashAtMs: number };
 }
+
+/** Default of {@link SimOptions.unreachableOnCrashRate}. */
+const UNREACHABLE_ON_CRASH_RATE = 0.8;
+/** How likely a request over a cut link shows a failed connection (a reset, not silence). */
+const UNREACHABLE_ON_CUT_RATE = 0.2;
 
 /** Defaults for a quick but meaningful run. */
 export const DEFAULT_SIM_OPTIONS: Readonly<Omit<SimOptions, "seed">> = Object.freeze({
@@ -62,6 +83,8 @@ export interface SimResult {
   /** Snapshots written by nodes, and snapshots installed from a leader (KIP-630). */
   snapshotsWritten: number;
   snapshotsInstalled: number;
+  /** Failover runs: crash of the leader to a ready leader of a later epoch, in ms (else null). */
+  failoverMs: number | null;
 }
 
 type SimEvent =
@@ -72,6 +95,8 @@ type SimEvent =
   | { kind: "restart"; node: number }
   | { kind: "propose" }
   | { kind: "heal" }
+  | { kind: "unreachable"; node: number; incarnation: number; peer: number }
+  | { kind: "crashLeader" }
   | {
     kind: "snapshotFetched";
     node: number;
@@ -124,6 +149,8 @@ class Simulation {
   #done = false;
   #snapshotsWritten = 0;
   #snapshotsInstalled = 0;
+  #crashedLeader: { atMs: number; epoch: number } | null = null;
+  #failoverMs: number | null = null;
 
   constructor(options: SimOptions) {
     this.#options = options;
@@ -153,7 +180,9 @@ class Simulation {
           node: node.id,
         });
       }
-      this.#queue.push(100, { kind: "chaos" });
+      const failover = this.#options.failover;
+      if (failover) this.#queue.push(failover.crashAtMs, { kind: "crashLeader" });
+      else this.#queue.push(100, { kind: "chaos" });
       this.#queue.push(50, { kind: "propose" });
       this.#queue.push(this.#options.chaosMs, { kind: "heal" });
       this.#loop();
@@ -178,6 +207,7 @@ class Simulation {
       }
       this.#handle(next.event);
       this.#checker.afterEvent(this.#nodes);
+      if (this.#crashedLeader && this.#failoverMs === null) this.#checkFailover();
       if (this.#healed) this.#checkProgress();
     }
   }
@@ -193,7 +223,7 @@ class Simulation {
       }
       case "deliver": {
         const node = this.#node(event.message.to);
-        if (!node.raft) return;
+        if (!node.raft) return this.#refused(event.message);
         this.#record(event.message);
         node.raft.step(event.message, this.#nowMs);
         return this.#drain(node);
@@ -210,7 +240,60 @@ class Simulation {
         return this.#heal();
       case "snapshotFetched":
         return this.#snapshotFetched(event);
+      case "unreachable":
+        return this.#unreachable(event);
+      case "crashLeader":
+        return this.#crashLeader();
     }
+  }
+
+  // ---- connection failures --------------------------------------------------------------------
+
+  /** `node` sees its connection to `peer` fail after a short delay, with probability `rate`. */
+  #maybeSignal(node: SimNode, peer: number, rate: number): void {
+    if (this.#options.unreachableSignals === false || !node.raft) return;
+    if (this.#random.next() >= rate) return;
+    const atMs = this.#nowMs + 1 + this.#random.intBelow(10);
+    this.#queue.push(atMs, {
+      kind: "unreachable",
+      node: node.id,
+      incarnation: node.incarnation,
+      peer,
+    });
+  }
+
+  /** A request reached a crashed node: its sender may see the connection refused. */
+  #refused(message: RaftMessage): void {
+    if (!message.type.endsWith("Request")) return;
+    this.#maybeSignal(this.#node(message.from), message.to, this.#crashSignalRate());
+  }
+
+  #crashSignalRate(): number {
+    return this.#options.unreachableOnCrashRate ?? UNREACHABLE_ON_CRASH_RATE;
+  }
+
+  #unreachable(event: Extract<SimEvent, { kind: "unreachable" }>): void {
+    const node = this.#node(event.node);
+    if (!node.raft || node.incarnation !== event.incarnation) return;
+    this.#record(`node ${node.id} sees node ${event.peer} unreachable`);
+    node.raft.onPeerUnreachable(event.peer, this.#nowMs);
+    this.#drain(node);
+  }
+
+  #crashLeader(): void {
+    const leader = this.#nodes.find((n) => n.raft?.isLeaderReady);
+    if (!leader) {
+      this.#queue.push(this.#nowMs + 100, { kind: "crashLeader" });
+      return;
+    }
+    this.#crashedLeader = { atMs: this.#nowMs, epoch: leader.raft!.epoch };
+    this.#crash(leader);
+  }
+
+  #checkFailover(): void {
+    const crashed = this.#crashedLeader!;
+    const ready = this.#nodes.some((n) => n.raft?.isLeaderReady && n.raft.epoch > crashed.epoch);
+    if (ready) this.#failoverMs = this.#nowMs - crashed.atMs;
   }
 
   // ---- node lifecycle -------------------------------------------------------------------------
@@ -240,6 +323,10 @@ class Simulation {
     node.disk.crash();
     this.#checker.onRestart(node.id);
     this.#record(`crash node ${node.id}`);
+    // Its open connections are reset: peers may notice at once.
+    for (const peer of this.#nodes) {
+      if (peer !== node) this.#maybeSignal(peer, node.id, this.#crashSignalRate());
+    }
   }
 
   #restart(node: SimNode): void {
@@ -354,6 +441,10 @@ class Simulation {
   }
 
   #sendMessage(message: RaftMessage): void {
+    const cut = this.#network.isCut(message.from, message.to);
+    if (cut && message.type.endsWith("Request")) {
+      this.#maybeSignal(this.#node(message.from), message.to, UNREACHABLE_ON_CUT_RATE);
+    }
     for (const delayMs of this.#network.deliveries(message)) {
       this.#queue.push(this.#nowMs + delayMs, { kind: "deliver", message });
     }
@@ -376,7 +467,7 @@ class Simulation {
 
   #chaos(): void {
     if (this.#healed) return;
-    const choice = this.#random.intBelow(12);
+    const choice = this.#random.intBelow(13);
     const ids = this.#nodes.map((n) => n.id);
     switch (choice) {
       case 0:
@@ -416,6 +507,20 @@ class Simulation {
           this.#crash(victim);
           const downMs = 100 + this.#random.intBelow(3000);
           this.#queue.push(this.#nowMs + downMs, { kind: "restart", node: victim.id });
+        }
+        break;
+      }
+      case 12: {
+        // A flapping connection: a node sees a live peer (often its leader) as unreachable.
+        const live = this.#nodes.filter((n) => n.raft);
+        const node = live[this.#random.intBelow(live.length)];
+        const leader = this.#nodes.find((n) => n.raft?.role === "leader");
+        const peer = leader && this.#random.next() < 0.5
+          ? leader.id
+          : ids[this.#random.intBelow(ids.length)]!;
+        if (node && peer !== node.id) {
+          this.#record(`flap ${node.id} -> ${peer}`);
+          this.#maybeSignal(node, peer, 1);
         }
         break;
       }
@@ -483,6 +588,7 @@ class Simulation {
       elections: this.#elections,
       snapshotsWritten: this.#snapshotsWritten,
       snapshotsInstalled: this.#snapshotsInstalled,
+      failoverMs: this.#failoverMs,
     };
   }
 }

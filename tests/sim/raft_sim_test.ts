@@ -68,3 +68,41 @@ Deno.test("a seed with snapshots replays to exactly the same trace", () => {
   const options = { ...DEFAULT_SIM_OPTIONS, seed: 77, voters: 3, snapshotEveryEntries: 4 };
   assert.deepEqual(runSimulation(options), runSimulation(options));
 });
+
+const FAILOVER_SEEDS = 40;
+
+function medianOf(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function failoverTimes(unreachableOnCrashRate: number): number[] {
+  const times: number[] = [];
+  for (let seed = 1; seed <= FAILOVER_SEEDS; seed++) {
+    const result = runSimulation({
+      ...DEFAULT_SIM_OPTIONS,
+      seed: seed * 6_151,
+      voters: 3,
+      observers: 1,
+      chaosMs: 8_000,
+      failover: { crashAtMs: 3_000 },
+      unreachableOnCrashRate,
+    });
+    assert.ok(result.ok, failureReport(result));
+    assert.ok(result.failoverMs !== null, `seed ${result.seed}: no new leader before the heal`);
+    times.push(result.failoverMs);
+  }
+  return times;
+}
+
+Deno.test("with connection failures seen, a crashed leader is replaced well before fetch.timeout", () => {
+  // KIP-996 with Kafka's default timeouts (election 1000 ms, fetch 2000 ms): a voter whose
+  // leader's connection fails (kill -9 resets every connection) runs its pre-vote at once, and a
+  // split vote backs off without waiting for the dead voter; without that signal the voters wait
+  // out fetch.timeout. Every invariant holds either way.
+  const fast = failoverTimes(1);
+  const slow = failoverTimes(0);
+  assert.ok(medianOf(fast) < 300, `median failover ${medianOf(fast)} ms with signals`);
+  assert.ok(Math.max(...fast) < 1_000, `slowest failover ${Math.max(...fast)} ms with signals`);
+  assert.ok(medianOf(slow) >= 2_000, `median failover ${medianOf(slow)} ms without signals`);
+});
