@@ -3,7 +3,8 @@
  * --status` and `describe --replication` print Kafka 3.9's lines and table from DescribeQuorum,
  * asked of a broker (`--bootstrap-server`, which forwards to the active controller) or of the
  * controllers directly (`--bootstrap-controller`, KIP-919). `add-controller` and
- * `remove-controller` (KIP-853) are refused in one line: kraftling's quorums are static.
+ * `remove-controller` (KIP-853) send AddRaftVoter / RemoveRaftVoter to the active controller of a
+ * dynamic quorum and return once the new voter set has committed.
  *
  * @module
  */
@@ -20,13 +21,18 @@ import { check } from "../net/client/cluster.ts";
 import { ZERO_UUID } from "../net/protocol/uuid.ts";
 import { type CliIo, parseFlags, type Subcommand, UsageError } from "./command.ts";
 import { clientOptions, intFlag, loadProperties, runTool } from "./common.ts";
+import { readPropertiesFile, toServerConfig } from "./config_file.ts";
+import { readMetaProperties } from "../storage/meta_properties.ts";
 import {
   activeController,
+  addController,
   BOOTSTRAP_FLAGS,
   type BootstrapTarget,
   bootstrapTarget,
   checkQuorumResponse,
   describeQuorumRequest,
+  type NewController,
+  removeController,
 } from "./quorum_client.ts";
 
 const USAGE = `Usage: deno run -A main.ts metadata-quorum (--bootstrap-server <host:port> |
@@ -38,12 +44,17 @@ Commands:
   describe --status                 ClusterId, leader, epoch, high watermark, lag and voters.
   describe --replication [--human-readable]
                                     One row per voter and observer of __cluster_metadata.
-  add-controller, remove-controller Not supported: kraftling's quorums are static (no KIP-853).
+  add-controller --command-config <controller.properties>
+                                    Add the controller of that config (node.id, its controller
+                                    listeners, the directory id in metadata.log.dir) as a voter.
+  remove-controller --controller-id <id> --controller-directory-id <uuid>
+                                    Remove that voter from the quorum.
 
 Options:
   --bootstrap-server <host:port>      Brokers to ask (they forward to the active controller).
   --bootstrap-controller <host:port>  Controllers to ask directly.
-  --command-config <file>             A client properties file.
+  --command-config <file>             A client properties file (add-controller: the new
+                                      controller's server properties).
   -h, --help                          Show this help.`;
 
 const FLAGS = {
@@ -249,24 +260,99 @@ export async function fetchQuorumStatus(
   }
 }
 
-function refuseDynamicQuorum(command: string, values: Record<string, unknown>): never {
-  if (command === "add-controller" && values["command-config"] === undefined) {
+/**
+ * The controller `add-controller` adds, from its server properties: `node.id`, its advertised
+ * controller listeners and the directory id in `metadata.log.dir`'s meta.properties (which
+ * `storage format` wrote).
+ *
+ * @example
+ * ```ts ignore
+ * const { controller, clusterId } = await newControllerFrom("config/controller-2.properties");
+ * ```
+ */
+export async function newControllerFrom(
+  path: string,
+): Promise<{ controller: NewController; clusterId: string | null }> {
+  const { config } = toServerConfig(await readPropertiesFile(path));
+  if (!config.isController) {
+    throw new UsageError(`${path} is not a controller's configuration (process.roles)`);
+  }
+  const listeners = config.advertisedControllerListeners.map((l) => ({
+    name: l.listenerName,
+    host: l.host === "" ? "localhost" : l.host,
+    port: l.port,
+  }));
+  if (listeners.length === 0) throw new UsageError(`${path} has no controller listeners`);
+  const meta = await readMetaProperties(config.metadataLogDir);
+  if (meta === null || meta.directoryId === null) {
     throw new UsageError(
-      "metadata-quorum: You must supply the configuration file of the controller you are adding when using add-controller.",
+      `No directory id in ${config.metadataLogDir}/meta.properties: format the new controller with 'storage format --no-initial-controllers' first`,
     );
   }
-  if (command === "remove-controller") {
-    const id = intFlag(WHERE, "--controller-id", values["controller-id"] as string | undefined);
-    if (id === undefined || values["controller-directory-id"] === undefined) {
+  return {
+    controller: { nodeId: config.nodeId, directoryId: meta.directoryId, listeners },
+    clusterId: meta.clusterId,
+  };
+}
+
+function controllerTarget(command: string, target: BootstrapTarget): string {
+  if (target.kind !== "controller") {
+    throw new UsageError(
+      `metadata-quorum ${command}: use --bootstrap-controller (kraftling's brokers do not forward AddRaftVoter/RemoveRaftVoter)`,
+    );
+  }
+  return target.servers;
+}
+
+async function runVoterChange(
+  command: string,
+  values: Record<string, unknown>,
+  io: CliIo,
+): Promise<number> {
+  const target = bootstrapTarget(WHERE, values);
+  if (command === "add-controller") {
+    const configPath = values["command-config"] as string | undefined;
+    if (configPath === undefined) {
       throw new UsageError(
-        "metadata-quorum remove-controller: --controller-id and --controller-directory-id are required",
+        "metadata-quorum: You must supply the configuration file of the controller you are adding when using add-controller.",
       );
     }
-    if (id < 0) throw new UsageError(`Invalid negative --controller-id: ${id}`);
+    const servers = controllerTarget(command, target);
+    return await runTool(io, "", async () => {
+      const { controller, clusterId } = await newControllerFrom(configPath);
+      if (values["dry-run"]) {
+        io.out(`DRY RUN of adding controller ${controller.nodeId}`);
+        return 0;
+      }
+      await addController(clientOptions(servers, new Map()), clusterId, controller);
+      const endpoints = controller.listeners.map((l) => endpointText(l.name, l.host, l.port));
+      io.out(
+        `Added controller ${controller.nodeId} with directory id ${controller.directoryId} and endpoints: ${
+          endpoints.join(", ")
+        }`,
+      );
+      return 0;
+    });
   }
-  throw new UsageError(
-    `metadata-quorum ${command}: not supported: kraftling's controller quorum is static (controller.quorum.voters); dynamic quorums (KIP-853) are not implemented`,
-  );
+  const id = intFlag(WHERE, "--controller-id", values["controller-id"] as string | undefined);
+  const directoryId = values["controller-directory-id"] as string | undefined;
+  if (id === undefined || directoryId === undefined) {
+    throw new UsageError(
+      "metadata-quorum remove-controller: --controller-id and --controller-directory-id are required",
+    );
+  }
+  if (id < 0) throw new UsageError(`Invalid negative --controller-id: ${id}`);
+  const servers = controllerTarget(command, target);
+  return await runTool(io, "", async () => {
+    if (values["dry-run"]) {
+      io.out(`DRY RUN of removing KRaft controller ${id} with directory id ${directoryId}`);
+      return 0;
+    }
+    const props = await loadProperties(values["command-config"] as string | undefined);
+    await removeController(clientOptions(servers, props), null, { nodeId: id, directoryId });
+    io.out(`Removed KRaft controller ${id} with directory id ${directoryId}`);
+    return 0;
+  });
 }
 
 async function runMetadataQuorum(args: string[], io: CliIo): Promise<number> {
@@ -279,8 +365,7 @@ async function runMetadataQuorum(args: string[], io: CliIo): Promise<number> {
     );
   }
   if (command === "add-controller" || command === "remove-controller") {
-    bootstrapTarget(WHERE, values);
-    refuseDynamicQuorum(command, values);
+    return await runVoterChange(command, values, io);
   }
   if (command !== "describe") throw new UsageError(`${WHERE}: unknown command ${command}`);
   const target = bootstrapTarget(WHERE, values);

@@ -3,6 +3,7 @@ import { createReplicaState } from "../net/protocol/generated/describe_quorum_re
 import {
   formatReplication,
   formatStatus,
+  newControllerFrom,
   prettyTable,
   type QuorumStatus,
 } from "./metadata_quorum.ts";
@@ -65,32 +66,51 @@ Deno.test("prettyTable pads every cell and ends each with a tab", () => {
   assert.deepEqual(prettyTable(["A", "Bee"], [["10", "x"]]), ["A \tBee\t", "10\tx  \t"]);
 });
 
-Deno.test("add-controller and remove-controller are refused in one line (no KIP-853)", async () => {
+Deno.test("add-controller and remove-controller check their flags before any request (KIP-853)", async () => {
   const err: string[] = [];
   const io = { out: () => {}, err: (l: string) => err.push(l) };
   const b = ["--bootstrap-controller", "127.0.0.1:1"];
-  assert.equal(
-    await runCli(
-      ["metadata-quorum", ...b, "add-controller", "--command-config", "c.properties"],
-      io,
-    ),
-    1,
-  );
-  assert.match(err.at(-1)!, /^metadata-quorum add-controller: not supported: .*KIP-853/);
-  assert.equal(
-    await runCli([
-      "metadata-quorum",
-      ...b,
-      "remove-controller",
-      "-i",
-      "2",
-      "-d",
-      "AAAAAAAAAAAAAAAAAAAAAA",
-    ], io),
-    1,
-  );
-  assert.match(err.at(-1)!, /^metadata-quorum remove-controller: not supported/);
-  assert.equal(err.length, 2);
+  assert.equal(await runCli(["metadata-quorum", ...b, "add-controller"], io), 1);
+  assert.match(err.at(-1)!, /You must supply the configuration file of the controller/);
+  assert.equal(await runCli(["metadata-quorum", ...b, "remove-controller", "-i", "2"], io), 1);
+  assert.match(err.at(-1)!, /--controller-id and --controller-directory-id are required/);
+  const viaBroker = ["--bootstrap-server", "127.0.0.1:1"];
+  const remove = ["remove-controller", "-i", "2", "-d", "AAAAAAAAAAAAAAAAAAAAAA"];
+  assert.equal(await runCli(["metadata-quorum", ...viaBroker, ...remove], io), 1);
+  assert.match(err.at(-1)!, /use --bootstrap-controller/);
+});
+
+Deno.test("add-controller reads node.id, the controller listener and the directory id of the new controller", async () => {
+  // KIP-853: kafka-metadata-quorum.sh add-controller --command-config <controller.properties>
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/controller.properties`;
+    await Deno.writeTextFile(
+      path,
+      [
+        "process.roles=controller",
+        "node.id=7",
+        "controller.listener.names=CONTROLLER",
+        "listeners=CONTROLLER://127.0.0.1:9097",
+        "controller.quorum.bootstrap.servers=127.0.0.1:9093",
+        `log.dirs=${dir}/data`,
+      ].join("\n"),
+    );
+    await Deno.mkdir(`${dir}/data`);
+    await Deno.writeTextFile(
+      `${dir}/data/meta.properties`,
+      "version=1\ncluster.id=MkU3OEVBNTcwNTJENDM2Qg\nnode.id=7\ndirectory.id=b7tCfPnxRpOmQVrWcIAyJw\n",
+    );
+    const { controller, clusterId } = await newControllerFrom(path);
+    assert.deepEqual(controller, {
+      nodeId: 7,
+      directoryId: "b7tCfPnxRpOmQVrWcIAyJw",
+      listeners: [{ name: "CONTROLLER", host: "127.0.0.1", port: 9097 }],
+    });
+    assert.equal(clusterId, "MkU3OEVBNTcwNTJENDM2Qg");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("describe needs exactly one of --status and --replication and one bootstrap flag", async () => {

@@ -167,3 +167,99 @@ export async function activeController(
     }: ${reason}`,
   );
 }
+
+// ---- KIP-853 voter changes ------------------------------------------------------------------
+
+/** Attempts of a voter change answered with a retriable error (a new leader, a lagging voter). */
+const VOTER_CHANGE_ATTEMPTS_MAX = 40;
+/** Pause between those attempts, in milliseconds. */
+const VOTER_CHANGE_BACKOFF_MS = 500;
+/** How long the leader may take to commit a voter change (AddRaftVoter `TimeoutMs`). */
+const VOTER_CHANGE_TIMEOUT_MS = 30_000;
+
+/** A controller to add (`add-controller`): its replica key and controller listeners. */
+export interface NewController {
+  nodeId: number;
+  directoryId: string;
+  listeners: { name: string; host: string; port: number }[];
+}
+
+/** Errors worth another attempt against the (maybe new) active controller. */
+const VOTER_CHANGE_RETRIABLE: ReadonlySet<number> = new Set([
+  ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  ErrorCode.REQUEST_TIMED_OUT,
+  ErrorCode.NOT_CONTROLLER,
+]);
+
+/**
+ * Sends one voter change to the active controller found through `options.bootstrapServers`
+ * (controllers, KIP-919), retrying retriable answers (bounded: {@link VOTER_CHANGE_ATTEMPTS_MAX}).
+ */
+async function sendVoterChange(
+  options: ClientOptions,
+  apiKey: number,
+  body: Record<string, unknown>,
+): Promise<void> {
+  let last: unknown;
+  for (let attempt = 0; attempt < VOTER_CHANGE_ATTEMPTS_MAX; attempt++) {
+    if (attempt > 0) await sleep(VOTER_CHANGE_BACKOFF_MS);
+    try {
+      const { conn } = await activeController(options);
+      try {
+        const r = await conn.send<{ errorCode: number; errorMessage?: string | null }>(
+          apiKey,
+          body,
+          { version: 0, timeoutMs: VOTER_CHANGE_TIMEOUT_MS + 5_000 },
+        );
+        if (r.errorCode === ErrorCode.NONE) return;
+        last = kafkaError(r.errorCode, "the metadata quorum", r.errorMessage ?? null);
+        if (!VOTER_CHANGE_RETRIABLE.has(r.errorCode)) throw last;
+      } finally {
+        conn.close();
+      }
+    } catch (error) {
+      // Unreachable controllers were already retried by activeController: give up on those.
+      const retriable = error instanceof KafkaError && VOTER_CHANGE_RETRIABLE.has(error.code);
+      if (!retriable) throw error;
+      last = error;
+    }
+  }
+  throw last;
+}
+
+/**
+ * KIP-853 AddRaftVoter through the active controller: resolves once the new voter set commits.
+ *
+ * @example
+ * ```ts ignore
+ * await addController({ bootstrapServers: "127.0.0.1:9093" }, "clusterId", {
+ *   nodeId: 2, directoryId: "b7tCfPnxRpOmQVrWcIAyJw", listeners: [{ name: "CONTROLLER", host: "127.0.0.1", port: 9095 }],
+ * });
+ * ```
+ */
+export async function addController(
+  options: ClientOptions,
+  clusterId: string | null,
+  controller: NewController,
+): Promise<void> {
+  await sendVoterChange(options, ApiKey.ADD_RAFT_VOTER, {
+    clusterId,
+    timeoutMs: VOTER_CHANGE_TIMEOUT_MS,
+    voterId: controller.nodeId,
+    voterDirectoryId: controller.directoryId,
+    listeners: controller.listeners.map((l) => ({ ...l, _unknownTaggedFields: [] })),
+  });
+}
+
+/** KIP-853 RemoveRaftVoter through the active controller: resolves once the removal commits. */
+export async function removeController(
+  options: ClientOptions,
+  clusterId: string | null,
+  key: { nodeId: number; directoryId: string },
+): Promise<void> {
+  await sendVoterChange(options, ApiKey.REMOVE_RAFT_VOTER, {
+    clusterId,
+    voterId: key.nodeId,
+    voterDirectoryId: key.directoryId,
+  });
+}

@@ -23,7 +23,7 @@ export const SUPPORTED_FEATURES: readonly {
   maxVersion: number;
 }[] = [
   { name: "metadata.version", minVersion: 1, maxVersion: 21 },
-  { name: "kraft.version", minVersion: 0, maxVersion: 0 },
+  { name: "kraft.version", minVersion: 0, maxVersion: 1 },
   { name: "group.version", minVersion: 0, maxVersion: 0 },
   { name: "transaction.version", minVersion: 0, maxVersion: 0 },
 ];

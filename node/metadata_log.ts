@@ -35,11 +35,12 @@ import {
   readLeaderChangeMessage,
   writeLeaderChangeMessage,
 } from "../net/protocol/generated/leader_change_message.ts";
+import { readVotersRecord, writeVotersRecord } from "../net/protocol/generated/voters_record.ts";
 import {
-  createVotersRecord,
-  readVotersRecord,
-  writeVotersRecord,
-} from "../net/protocol/generated/voters_record.ts";
+  createKRaftVersionRecord,
+  readKRaftVersionRecord,
+  writeKRaftVersionRecord,
+} from "../net/protocol/generated/k_raft_version_record.ts";
 import type { RaftLogView, ReadLimits } from "../core/raft/log.ts";
 import {
   compareOffsetAndEpoch,
@@ -55,6 +56,8 @@ import {
   readSnapshotFile,
   type SnapshotChunk,
   type SnapshotContents,
+  votersOf,
+  votersRecordOf,
 } from "./snapshot_file.ts";
 import { METADATA_TOPIC_ID } from "../net/protocol/uuid.ts";
 import type { Logger } from "../core/log.ts";
@@ -90,24 +93,15 @@ function encodeControlValue(control: ControlRecord): { type: number; value: Uint
     );
     return { type: ControlRecordType.LEADER_CHANGE, value: w.finish() };
   }
-  writeVotersRecord(
-    w,
-    0,
-    createVotersRecord({
-      version: 0,
-      voters: control.voters.map((voterId) => ({
-        voterId,
-        voterDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
-        endpoints: [],
-        kRaftVersionFeature: {
-          minSupportedVersion: 0,
-          maxSupportedVersion: 1,
-          _unknownTaggedFields: [],
-        },
-        _unknownTaggedFields: [],
-      })),
-    }),
-  );
+  if (control.type === "kraftVersion") {
+    writeKRaftVersionRecord(
+      w,
+      0,
+      createKRaftVersionRecord({ version: 0, kRaftVersion: control.kraftVersion }),
+    );
+    return { type: ControlRecordType.KRAFT_VERSION, value: w.finish() };
+  }
+  writeVotersRecord(w, 0, votersRecordOf(control.voters));
   return { type: ControlRecordType.KRAFT_VOTERS, value: w.finish() };
 }
 
@@ -125,9 +119,13 @@ function decodeControl(record: BatchRecord): ControlRecord | undefined {
   }
   if (type === ControlRecordType.KRAFT_VOTERS) {
     const m = readVotersRecord(new Reader(record.value), 0);
-    return { type: "voters", voters: m.voters.map((v) => v.voterId) };
+    return { type: "voters", voters: votersOf(m) };
   }
-  return undefined; // snapshot header/footer, kraft.version: nothing the core needs
+  if (type === ControlRecordType.KRAFT_VERSION) {
+    const m = readKRaftVersionRecord(new Reader(record.value), 0);
+    return { type: "kraftVersion", kraftVersion: m.kRaftVersion };
+  }
+  return undefined; // snapshot header/footer: nothing the core needs
 }
 
 /**
@@ -320,6 +318,20 @@ export class MetadataLog implements RaftLogView {
   async readLatestSnapshot(): Promise<SnapshotContents | null> {
     const id = this.#snapshotId;
     return id === null ? null : await readSnapshotFile(this.#file.dir, id);
+  }
+
+  /**
+   * KIP-853: the bootstrap snapshot (`00000000000000000000-0000000000.checkpoint`) that
+   * `storage format --standalone/--initial-controllers` wrote, whose VotersRecord is a dynamic
+   * quorum's first voter set; null when there is none. It never counts as the latest snapshot.
+   */
+  async readBootstrapSnapshot(): Promise<SnapshotContents | null> {
+    try {
+      return await readSnapshotFile(this.#file.dir, { offset: 0, epoch: 0 });
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return null;
+      throw error;
+    }
   }
 
   /** A chunk of the latest snapshot's file, for FetchSnapshot; null for any other snapshot id. */

@@ -14,7 +14,12 @@ import { KafkaServer } from "../net/server.ts";
 import { ApiKey } from "../net/protocol/generated/api_table.ts";
 import type { DescribeQuorumRequest } from "../net/protocol/generated/describe_quorum_request.ts";
 import type { DescribeQuorumResponse } from "../net/protocol/generated/describe_quorum_response.ts";
-import { describeQuorumResponse, registerRaftHandlers } from "../net/handlers/raft_rpcs.ts";
+import {
+  describeQuorumResponse,
+  type RaftEndpoint,
+  registerRaftHandlers,
+  registerVoterChangeHandlers,
+} from "../net/handlers/raft_rpcs.ts";
 import { bootstrapNodeId, KafkaRaftTransport } from "./raft_transport.ts";
 import { MetadataLog } from "./metadata_log.ts";
 import { decodeMetadataRecord, encodeMetadataRecord, MetadataState } from "./metadata_state.ts";
@@ -77,15 +82,6 @@ function logTopicChanges(
   }
 }
 
-/** Static quorums of any size and broker-only observers are supported; dynamic (KIP-853) quorums are not. */
-function checkSupportedTopology(config: ServerConfig): void {
-  if (config.isController && config.quorumVoters.length === 0) {
-    throw new Error(
-      "controller.quorum.bootstrap.servers without controller.quorum.voters (a dynamic KIP-853 quorum) is not supported yet: list the voters in controller.quorum.voters",
-    );
-  }
-}
-
 /**
  * Starts a node from a validated config. Refuses unformatted or mismatched storage with an error
  * naming the `storage format` command to run. Resolves once every listener accepts connections
@@ -105,7 +101,6 @@ export async function startNode(
   const logger = options.logger ?? createLogger(`KafkaNode id=${config.nodeId}`);
   const check = await checkStorageFormatted(config);
   if (!check.ok) throw new Error(check.error);
-  checkSupportedTopology(config);
   const clusterId = check.clusterId;
   const metadata = new MetadataState(logger);
   // Replaying the snapshot and log at start-up would repeat every old topic: log changes once live.
@@ -154,19 +149,23 @@ export async function startNode(
       : undefined;
     await controller?.start();
     const controllerListenerName = config.controllerListenerNames[0] ?? "CONTROLLER";
-    const voterEndpoints = config.quorumVoters.map((v) => ({
+    const staticVoterEndpoints = config.quorumVoters.map((v) => ({
       nodeId: v.nodeId,
       host: v.host || "127.0.0.1",
       port: v.port,
     }));
+    // KIP-853: with controller.quorum.bootstrap.servers the voters (and their endpoints) come
+    // from the log and snapshots, and follow every VotersRecord.
+    const directoryId = check.directoryIds.get(config.metadataLogDir);
     // Observers without static voters reach the quorum through the bootstrap servers (-2, -3, ...).
     const raftVoters = config.quorumVoters.length > 0
       ? config.quorumVoters.map((v) => v.nodeId)
       : config.quorumBootstrapServers.map((_, i) => bootstrapNodeId(i));
     const raftTransport = new KafkaRaftTransport({
       nodeId: config.nodeId,
+      directoryId,
       clusterId,
-      voters: voterEndpoints,
+      voters: staticVoterEndpoints,
       bootstrapServers: config.quorumBootstrapServers.map((s) => ({
         host: s.host || "127.0.0.1",
         port: s.port,
@@ -177,6 +176,7 @@ export async function startNode(
     });
     const raftDriver = await RaftDriver.start({
       nodeId: config.nodeId,
+      directoryId,
       voters: raftVoters,
       transport: raftTransport,
       metadataLogDir: config.metadataLogDir,
@@ -212,6 +212,12 @@ export async function startNode(
       },
     });
     raftRef.driver = raftDriver;
+    /** The current voters' controller endpoints (static, or from the log's VotersRecord). */
+    const voterEndpoints = (): RaftEndpoint[] => {
+      if (staticVoterEndpoints.length > 0) return staticVoterEndpoints;
+      const voters = raftDriver.voters;
+      return raftTransport.voterEndpoints().filter((e) => voters.has(e.nodeId));
+    };
     stack.push(() => raftDriver.stop());
     if (controller) stack.push(() => controller.stop());
 
@@ -228,7 +234,7 @@ export async function startNode(
       describeQuorumResponse({
         status: raftDriver,
         progress: raftTransport.replicaProgress(),
-        voterEndpoints,
+        voterEndpoints: voterEndpoints(),
         listenerName: controllerListenerName,
         nowMs: Date.now(),
       });
@@ -265,6 +271,13 @@ export async function startNode(
         requestTimeoutMs: config.quorumRequestTimeoutMs,
         listenerName: controllerListenerName,
       });
+      registerVoterChangeHandlers(dispatcher, {
+        changer: raftDriver,
+        exchange: raftTransport,
+        clusterId,
+        listenerName: controllerListenerName,
+        logger,
+      });
       dispatcher.register(ApiKey.DESCRIBE_QUORUM, {
         minVersion: 0,
         maxVersion: 2,
@@ -283,11 +296,12 @@ export async function startNode(
     if (config.isBroker) {
       const channel = new ControllerChannel({
         endpoints: () => {
-          // Static voters, plus the leader's endpoint when it was learned from the quorum.
+          // The voters, plus the leader's endpoint when it was learned from the quorum.
+          const voters = voterEndpoints();
           const leader = raftTransport.endpointOf(raftDriver.leaderId);
-          return leader && !voterEndpoints.some((v) => v.nodeId === leader.nodeId)
-            ? [leader, ...voterEndpoints]
-            : voterEndpoints;
+          return leader && !voters.some((v) => v.nodeId === leader.nodeId)
+            ? [leader, ...voters]
+            : voters;
         },
         leaderId: () => raftDriver.leaderId,
         clientId: `broker-${config.nodeId}-to-controller`,

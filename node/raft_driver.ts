@@ -18,7 +18,8 @@
  */
 
 import { join } from "node:path";
-import { RaftNode } from "../core/raft/node.ts";
+import { RaftNode, type VoterChangeResult } from "../core/raft/node.ts";
+import type { RaftErrorName } from "../core/raft/errors.ts";
 import type { RaftMessage } from "../core/raft/messages.ts";
 import type { RoleChange } from "../core/raft/ready.ts";
 import {
@@ -28,6 +29,7 @@ import {
   type OffsetAndEpoch,
   type QuorumStateData,
   type RaftConfig,
+  type Voter,
 } from "../core/raft/types.ts";
 import { SeededRandom } from "../core/random.ts";
 import type { Logger } from "../core/log.ts";
@@ -79,6 +81,8 @@ export interface RaftTransport {
   fetchSnapshotChunk?(request: SnapshotChunkRequest): Promise<SnapshotChunkResult>;
   /** Called once by {@link RaftDriver.start} so the transport can deliver incoming messages. */
   attach?(driver: RaftDriver): void;
+  /** KIP-853: the voter set in force changed; these are the voters' endpoints from the log. */
+  setVoters?(voters: readonly Voter[]): void;
 }
 
 /** A transport for a quorum of one: there is nobody to talk to. */
@@ -163,6 +167,12 @@ export const DEFAULT_SNAPSHOT_POLICY: Readonly<SnapshotPolicy> = Object.freeze({
 /** Options for {@link RaftDriver}. */
 export interface RaftDriverOptions {
   nodeId: number;
+  /** The directory id of `metadata.log.dir` (KIP-853 replica key); Vote and Fetch carry it. */
+  directoryId?: string;
+  /**
+   * Static voters (`controller.quorum.voters`), or bootstrap pseudo ids for observers. A snapshot
+   * with a VotersRecord (a dynamic quorum, kraft.version 1) overrides them.
+   */
   voters: readonly number[];
   metadataLogDir: string;
   log: MetadataLog;
@@ -184,6 +194,16 @@ interface CommitWaiter {
 /** Thrown to proposers when the entries will not be committed by this leader. */
 export class NotLeaderError extends Error {
   override name = "NotLeaderError";
+}
+
+/** A refused or failed KIP-853 voter change, with the Kafka error name to answer. */
+export class VoterChangeError extends Error {
+  override name = "VoterChangeError";
+  readonly errorName: RaftErrorName;
+  constructor(errorName: RaftErrorName, message: string) {
+    super(message);
+    this.errorName = errorName;
+  }
 }
 
 /**
@@ -215,19 +235,26 @@ export class RaftDriver {
   #snapshotFetch: Promise<void> | null = null;
   #snapshotsWritten = 0;
   #snapshotsInstalled = 0;
+  /** KIP-853: the voter set as of the last applied entry (what a snapshot records). */
+  #appliedVoters: readonly Voter[] | undefined;
+  /** The voter set last handed to the transport. */
+  #announcedVoters: readonly Voter[] | null = null;
 
   private constructor(
     options: RaftDriverOptions,
     quorumState: QuorumStateData | null,
-    snapshotVoters: readonly NodeId[] | undefined,
+    snapshotVoters: readonly Voter[] | undefined,
   ) {
     this.#options = options;
     this.#transport = options.transport ?? LOOPBACK_ONLY_TRANSPORT;
     this.#snapshotPolicy = { ...DEFAULT_SNAPSHOT_POLICY, ...options.snapshotPolicy };
     const seed = crypto.getRandomValues(new Uint32Array(1))[0]!;
+    this.#appliedVoters = snapshotVoters;
     this.#raft = new RaftNode({
       nodeId: options.nodeId,
+      directoryId: options.directoryId,
       voters: snapshotVoters ?? options.voters,
+      kraftVersion: snapshotVoters ? 1 : 0,
       quorumState: quorumState ?? undefined,
       log: options.log,
       config: options.config,
@@ -250,8 +277,11 @@ export class RaftDriver {
         `Loaded snapshot ${snapshotId.offset}-${snapshotId.epoch} (${contents.payloads.length} records)`,
       );
     }
-    const driver = new RaftDriver(options, state, contents?.voters);
+    // KIP-853: a dynamic quorum's voters come from the latest snapshot, else the bootstrap one.
+    const voters = contents?.voters ?? (await options.log.readBootstrapSnapshot())?.voters;
+    const driver = new RaftDriver(options, state, voters);
     driver.#transport.attach?.(driver);
+    driver.#announceVoters();
     driver.#timer = setInterval(
       () => driver.#input((now) => driver.#raft.tick(now)),
       TICK_INTERVAL_MS,
@@ -280,6 +310,17 @@ export class RaftDriver {
   }
   get voters(): ReadonlySet<number> {
     return this.#raft.voters;
+  }
+  /** The voters in force with directory ids and endpoints (KIP-853; bare ids when static). */
+  get voterDetails(): readonly Voter[] {
+    return this.#raft.voterDetails;
+  }
+  /** `kraft.version` in force: 1 for a dynamic quorum (KIP-853). */
+  get kraftVersion(): number {
+    return this.#raft.kraftVersion;
+  }
+  get directoryId(): string | undefined {
+    return this.#options.directoryId;
   }
   /** False for an observer (a broker-only node: not in the voter set). */
   get isVoter(): boolean {
@@ -343,6 +384,55 @@ export class RaftDriver {
         });
       });
     });
+  }
+
+  /**
+   * KIP-853 AddRaftVoter as the leader: resolves once the VotersRecord adding `voter` commits;
+   * rejects with {@link VoterChangeError} naming the Kafka error (NOT_LEADER_OR_FOLLOWER,
+   * UNSUPPORTED_VERSION, REQUEST_TIMED_OUT, DUPLICATE_VOTER, ...).
+   */
+  addVoter(voter: Voter): Promise<void> {
+    return this.#changeVoters((now) => this.#raft.addVoter(voter, now));
+  }
+
+  /** KIP-853 RemoveRaftVoter as the leader; resolves once the removal commits. */
+  removeVoter(key: { id: NodeId; directoryId: string }): Promise<void> {
+    return this.#changeVoters((now) => this.#raft.removeVoter(key, now));
+  }
+
+  /** KIP-853 UpdateRaftVoter as the leader; resolves once the new endpoints commit. */
+  updateVoter(voter: Voter): Promise<void> {
+    return this.#changeVoters((now) => this.#raft.updateVoter(voter, now));
+  }
+
+  #changeVoters(change: (nowMs: number) => VoterChangeResult): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.#stopped) {
+        reject(new VoterChangeError("NOT_LEADER_OR_FOLLOWER", "The raft replica is stopped"));
+        return;
+      }
+      this.#input((now) => {
+        const result = change(now);
+        if (!result.ok) {
+          reject(new VoterChangeError(result.error, result.message));
+          return;
+        }
+        this.#waiters.push({
+          offset: result.offset,
+          epoch: result.epoch,
+          resolve: () => resolve(),
+          reject: (error) => reject(new VoterChangeError("NOT_LEADER_OR_FOLLOWER", error.message)),
+        });
+      });
+    });
+  }
+
+  /** Tells the transport the voters' endpoints whenever the set in force changes (KIP-853). */
+  #announceVoters(): void {
+    const voters = this.#raft.voterDetails;
+    if (voters === this.#announcedVoters) return;
+    this.#announcedVoters = voters;
+    this.#transport.setVoters?.(voters);
   }
 
   /** Resigns leadership (graceful shutdown), then stops ticking and flushes. */
@@ -411,6 +501,7 @@ export class RaftDriver {
       await log.append(ready.appendToLog, Date.now());
       flushed = true;
     }
+    this.#announceVoters();
     for (const message of ready.send) this.#transport.send(message);
     raft.advance();
     if (flushed) {
@@ -420,6 +511,9 @@ export class RaftDriver {
       this.#options.listener.onCommitted(ready.committed, ready.highWatermark);
       const last = ready.committed.at(-1)!;
       this.#lastApplied = { offset: last.offset + 1, epoch: last.epoch };
+      for (const entry of ready.committed) {
+        if (entry.control?.type === "voters") this.#appliedVoters = entry.control.voters;
+      }
       for (const entry of ready.committed) this.#bytesSinceSnapshot += entrySizeBytes(entry);
       this.#resolveWaiters(ready.committed);
       this.#maybeSnapshot(Date.now());
@@ -450,9 +544,12 @@ export class RaftDriver {
     const timeDue = policy.maxSnapshotIntervalMs > 0 &&
       nowMs - this.#lastSnapshotMs >= policy.maxSnapshotIntervalMs;
     if (!bytesDue && !timeDue) return;
+    // KIP-853: a dynamic quorum's snapshot carries the voter set as of its last entry.
+    const voters = this.#raft.kraftVersion >= 1 ? this.#appliedVoters : undefined;
     const contents = {
       payloads: payloadsOf.call(this.#options.listener),
       lastContainedLogTimestampMs: nowMs,
+      ...(voters ? { voters } : {}),
     };
     this.#bytesSinceSnapshot = 0;
     this.#lastSnapshotMs = nowMs;
@@ -554,10 +651,12 @@ export class RaftDriver {
     await log.installSnapshot(id);
     this.#options.listener.onSnapshotLoaded?.(contents, id);
     this.#lastApplied = null;
+    if (contents.voters) this.#appliedVoters = contents.voters;
     this.#bytesSinceSnapshot = 0;
     this.#lastSnapshotMs = nowMs;
     this.#snapshotsInstalled++;
     this.#raft.onSnapshotInstalled(id, nowMs, contents.voters ? { voters: contents.voters } : {});
+    this.#announceVoters();
     this.#options.logger.info(
       `Installed snapshot ${id.offset}-${id.epoch} from the leader (${contents.payloads.length} records)`,
     );

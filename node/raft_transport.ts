@@ -22,7 +22,7 @@ import { KafkaError } from "../net/protocol/errors.ts";
 import { ErrorCode } from "../net/protocol/generated/errors.ts";
 import type { RaftMessage } from "../core/raft/messages.ts";
 import type { LeaderIdAndEpoch } from "../core/raft/messages.ts";
-import { NO_NODE, type NodeId, type OffsetAndEpoch } from "../core/raft/types.ts";
+import { NO_NODE, type NodeId, type OffsetAndEpoch, type Voter } from "../core/raft/types.ts";
 import type { Logger } from "../core/log.ts";
 import {
   fetchSnapshotRequestToWire,
@@ -61,6 +61,8 @@ const CLOSE_DRAIN_MS = 500;
 /** Options of {@link KafkaRaftTransport}. */
 export interface KafkaRaftTransportOptions {
   nodeId: NodeId;
+  /** This replica's directory id (KIP-853), checked against incoming Vote requests. */
+  directoryId?: string;
   clusterId: string;
   /** The voters' controller endpoints (`controller.quorum.voters`). */
   voters: readonly RaftEndpoint[];
@@ -130,6 +132,7 @@ function isRequest(message: RaftMessage): message is RaftRequest {
  */
 export class KafkaRaftTransport implements RaftTransport, RaftExchange {
   readonly nodeId: NodeId;
+  readonly directoryId: string | undefined;
   readonly #options: KafkaRaftTransportOptions;
   readonly #endpoints = new Map<NodeId, RaftEndpoint>();
   readonly #learned = new Map<NodeId, RaftEndpoint>();
@@ -146,6 +149,7 @@ export class KafkaRaftTransport implements RaftTransport, RaftExchange {
 
   constructor(options: KafkaRaftTransportOptions) {
     this.nodeId = options.nodeId;
+    this.directoryId = options.directoryId;
     this.#options = options;
     for (const voter of options.voters) this.#endpoints.set(voter.nodeId, voter);
     options.bootstrapServers?.forEach((server, i) => {
@@ -160,6 +164,29 @@ export class KafkaRaftTransport implements RaftTransport, RaftExchange {
   }
 
   // ---- RaftTransport ------------------------------------------------------------------------
+
+  /**
+   * KIP-853: the voters in force, from the log; each voter's endpoint on the controller listener
+   * (else its first) replaces what was known for it. Endpoints of former voters stay known.
+   */
+  setVoters(voters: readonly Voter[]): void {
+    for (const voter of voters) {
+      const endpoint = voter.endpoints.find((e) => e.name === this.#options.listenerName) ??
+        voter.endpoints[0];
+      if (endpoint === undefined) continue;
+      const known = this.#endpoints.get(voter.id);
+      if (known?.host === endpoint.host && known.port === endpoint.port) continue;
+      this.#endpoints.set(voter.id, { nodeId: voter.id, host: endpoint.host, port: endpoint.port });
+      const peer = this.#peers.get(voter.id);
+      if (peer?.connection) this.#closeHere(peer.connection); // reconnect to the new address
+      if (peer) peer.connection = null;
+    }
+  }
+
+  /** The controller endpoints known from static voters and the log (not learned ones). */
+  voterEndpoints(): RaftEndpoint[] {
+    return [...this.#endpoints.values()].filter((e) => e.nodeId >= 0);
+  }
 
   /** Sends a core request to its peer, or answers the pending incoming request a response is for. */
   send(message: RaftMessage): void {
@@ -307,6 +334,7 @@ export class KafkaRaftTransport implements RaftTransport, RaftExchange {
     for (const [id, p] of this.#progress) {
       if (p.epoch === epoch) {
         out.set(id, {
+          directoryId: p.directoryId,
           logEndOffset: p.logEndOffset,
           lastFetchTimestampMs: p.lastFetchTimestampMs,
           lastCaughtUpTimestampMs: p.lastCaughtUpTimestampMs,
@@ -343,16 +371,17 @@ export class KafkaRaftTransport implements RaftTransport, RaftExchange {
     this.#removeSlot(key, slot);
     clearTimeout(slot.timer);
     if (response.type === "FetchResponse" && slot.request.type === "FetchRequest") {
-      this.#recordProgress(slot.request.replicaId, slot.request.fetchOffset, response);
+      this.#recordProgress(slot.request, response);
     }
     if (!slot.expired) slot.resolve(response);
   }
 
   #recordProgress(
-    replicaId: NodeId,
-    fetchOffset: number,
+    request: RaftRequest & { type: "FetchRequest" },
     response: RaftResponse & { type: "FetchResponse" },
   ): void {
+    const { replicaId, fetchOffset } = request;
+    const directoryId = request.replicaDirectoryId;
     const accepted = response.errorCode === "NONE" && response.divergingEpoch === null &&
       response.currentLeader.leaderId === this.nodeId;
     if (!accepted) return;
@@ -361,6 +390,7 @@ export class KafkaRaftTransport implements RaftTransport, RaftExchange {
     const epoch = response.currentLeader.leaderEpoch;
     const caughtUp = fetchOffset >= response.highWatermark;
     this.#progress.set(replicaId, {
+      directoryId,
       epoch,
       logEndOffset: fetchOffset,
       lastFetchTimestampMs: nowMs,

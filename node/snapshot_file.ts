@@ -37,13 +37,15 @@ import {
   writeKRaftVersionRecord,
 } from "../net/protocol/generated/k_raft_version_record.ts";
 import {
+  createEndpoint,
   createKRaftVersionFeature,
   createVoter,
   createVotersRecord,
   readVotersRecord,
+  type VotersRecord,
   writeVotersRecord,
 } from "../net/protocol/generated/voters_record.ts";
-import type { NodeId, OffsetAndEpoch } from "../core/raft/types.ts";
+import type { OffsetAndEpoch, Voter } from "../core/raft/types.ts";
 import { removeIfExists, syncDir } from "../storage/fs.ts";
 
 /** Suffix of a complete snapshot file. */
@@ -104,14 +106,55 @@ export function parseSnapshotFileName(name: string): SnapshotPath | null {
   return { id, kind };
 }
 
+/**
+ * A KIP-853 `VotersRecord` for these voters, sorted by id, each supporting kraft.version 0 to 1.
+ *
+ * @example
+ * ```ts
+ * import { votersRecordOf, votersOf } from "./snapshot_file.ts";
+ * const voters = [{ id: 1, directoryId: "b7tCfPnxRpOmQVrWcIAyJw", endpoints: [{ name: "CONTROLLER", host: "localhost", port: 9093 }] }];
+ * votersOf(votersRecordOf(voters)); // the same voters
+ * ```
+ */
+export function votersRecordOf(voters: readonly Voter[]): VotersRecord {
+  return createVotersRecord({
+    version: 0,
+    voters: [...voters].sort((a, b) => a.id - b.id).map((v) =>
+      createVoter({
+        voterId: v.id,
+        voterDirectoryId: v.directoryId,
+        endpoints: v.endpoints.map((e) => createEndpoint({ ...e })),
+        kRaftVersionFeature: createKRaftVersionFeature({
+          minSupportedVersion: 0,
+          maxSupportedVersion: 1,
+        }),
+      })
+    ),
+  });
+}
+
+/** The voters of a KIP-853 `VotersRecord`. */
+export function votersOf(record: VotersRecord): Voter[] {
+  return record.voters.map((v) => ({
+    id: v.voterId,
+    directoryId: v.voterDirectoryId,
+    endpoints: v.endpoints.map((e) => ({ name: e.name, host: e.host, port: e.port })),
+  }));
+}
+
+const EMPTY_PAYLOAD = new Uint8Array(0);
+
 /** The contents of a snapshot besides its id. */
 export interface SnapshotContents {
-  /** Serialized metadata records, as raft entry payloads. */
+  /**
+   * Serialized metadata records, as raft entry payloads. Decoded snapshots hand out views into
+   * the file's bytes (no copy per record): treat them as read-only.
+   */
   payloads: readonly Uint8Array[];
   /** Append time of the last log record the snapshot contains (SnapshotHeader). */
   lastContainedLogTimestampMs: number;
   /** KIP-853 voter set, written with KRaftVersion 1; absent for a static quorum (kraft.version 0). */
-  voters?: readonly NodeId[];
+  voters?: readonly Voter[];
 }
 
 function controlRecord(offsetDelta: number, type: number, write: (w: Writer) => void): BatchRecord {
@@ -147,21 +190,9 @@ function headerBatch(id: OffsetAndEpoch, contents: SnapshotContents, nowMs: numb
           writeKRaftVersionRecord(w, 0, createKRaftVersionRecord({ version: 0, kRaftVersion: 1 })),
       ),
     );
-    const voters = [...contents.voters].sort((a, b) => a - b).map((voterId) =>
-      createVoter({
-        voterId,
-        kRaftVersionFeature: createKRaftVersionFeature({
-          minSupportedVersion: 0,
-          maxSupportedVersion: 1,
-        }),
-      })
-    );
+    const record = votersRecordOf(contents.voters);
     records.push(
-      controlRecord(
-        2,
-        ControlRecordType.KRAFT_VOTERS,
-        (w) => writeVotersRecord(w, 0, createVotersRecord({ version: 0, voters })),
-      ),
+      controlRecord(2, ControlRecordType.KRAFT_VOTERS, (w) => writeVotersRecord(w, 0, record)),
     );
   }
   return encodeBatch({
@@ -256,7 +287,7 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotContents {
   const payloads: Uint8Array[] = [];
   let header: number | null = null;
   let footer = false;
-  let voters: NodeId[] | undefined;
+  let voters: Voter[] | undefined;
   let consumed = 0;
   for (const { pos, sizeBytes } of batchesIn(bytes)) {
     if (footer) throw new Error(`Cannot read snapshot: records follow the SnapshotFooter`);
@@ -268,7 +299,7 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotContents {
         if (header === null) {
           throw new Error(`Cannot read snapshot: data before the SnapshotHeader`);
         }
-        payloads.push((record.value ?? new Uint8Array(0)).slice());
+        payloads.push(record.value ?? EMPTY_PAYLOAD);
         continue;
       }
       const { type } = decodeControlKey(record.key);
@@ -279,7 +310,7 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotContents {
       } else if (type === ControlRecordType.SNAPSHOT_FOOTER) {
         footer = true;
       } else if (type === ControlRecordType.KRAFT_VOTERS) {
-        voters = readVotersRecord(value, 0).voters.map((v) => v.voterId);
+        voters = votersOf(readVotersRecord(value, 0));
       }
     }
   }

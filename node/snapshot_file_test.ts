@@ -67,9 +67,18 @@ Deno.test("a snapshot with a voter set carries KRaftVersion and Voters records (
   const bytes = concat(encodeSnapshot({ offset: 3, epoch: 1 }, {
     payloads: [text.encode("x")],
     lastContainedLogTimestampMs: 0,
-    voters: [3, 1, 2],
+    voters: [3, 1, 2].map((id) => ({
+      id,
+      directoryId: "b7tCfPnxRpOmQVrWcIAyJw",
+      endpoints: [{ name: "CONTROLLER", host: "localhost", port: 9090 + id }],
+    })),
   }, 0));
-  assert.deepEqual(decodeSnapshot(bytes).voters, [1, 2, 3]);
+  // Sorted by id, with directory ids and endpoints.
+  assert.deepEqual(decodeSnapshot(bytes).voters?.map((v) => [v.id, v.endpoints[0]!.port]), [
+    [1, 9091],
+    [2, 9092],
+    [3, 9093],
+  ]);
 });
 
 Deno.test("a truncated or corrupted snapshot is rejected", () => {

@@ -17,6 +17,19 @@
  * - `onPeerUnreachable(nodeId, nowMs)`: the transport saw a connection to `nodeId` refused or
  *   reset (not a timeout). A voter whose leader that is runs its pre-vote (KIP-996) after a
  *   short random delay instead of waiting out `fetchTimeoutMs`; an observer asks other voters.
+ * - `addVoter(voter, nowMs)` / `removeVoter(key, nowMs)` / `updateVoter(voter, nowMs)`: KIP-853
+ *   voter changes on the leader of a dynamic quorum (kraft.version 1). Each appends a
+ *   VotersRecord that is in force at once (the high watermark and elections use the new set);
+ *   the caller answers once its offset commits. One change is uncommitted at most, and only
+ *   after the leader committed its epoch; an added voter must be an observer caught up with the
+ *   leader. A leader that removed itself keeps leading until that commits, then resigns.
+ *
+ * Voter sets (KIP-853): static voters (`kraft.version` 0) or the voters of the latest snapshot
+ * (`kraft.version` 1), then every VotersRecord in the log, committed or not; truncation undoes
+ * them. A leader of a dynamic quorum whose set still comes from the bootstrap snapshot writes
+ * KRaftVersion and Voters records after its LeaderChange, so replicas fetching from offset 0
+ * learn the voters (and their endpoints) from the log. In a dynamic quorum a replica votes even
+ * when its log does not (yet) list it as a voter.
  *
  * Storage may also compact its log on its own at any time between inputs, at or below the
  * applied offset: the view's `startOffset()` moves to a new `latestSnapshotId()`, and fetches
@@ -83,7 +96,12 @@ export type {
   VoteRequest,
   VoteResponse,
 } from "./messages.ts";
-export { type ProposeResult, RaftNode, type RaftNodeOptions } from "./node.ts";
+export {
+  type ProposeResult,
+  RaftNode,
+  type RaftNodeOptions,
+  type VoterChangeResult,
+} from "./node.ts";
 export type { RaftRole, Ready, RoleChange } from "./ready.ts";
 export {
   compareOffsetAndEpoch,
@@ -96,5 +114,9 @@ export {
   type OffsetAndEpoch,
   type QuorumStateData,
   type RaftConfig,
+  type Voter,
+  type VoterEndpoint,
+  voterOf,
+  ZERO_DIRECTORY_ID,
 } from "./types.ts";
 export { majorityOf, VoterHistory } from "./voter_set.ts";

@@ -33,6 +33,9 @@ import {
   type OffsetAndEpoch,
   type QuorumStateData,
   type RaftConfig,
+  type Voter,
+  voterOf,
+  ZERO_DIRECTORY_ID,
 } from "./types.ts";
 import { majorityOf, VoterHistory } from "./voter_set.ts";
 
@@ -56,8 +59,16 @@ const ELECTION_BACKOFF_EXPONENT_MAX = 20;
 export interface RaftNodeOptions {
   nodeId: NodeId;
   directoryId?: string;
-  /** Bootstrap voters: static `controller.quorum.voters`, or the voter set of the snapshot. */
-  voters: readonly NodeId[];
+  /**
+   * Bootstrap voters: static `controller.quorum.voters` (bare ids), or the voter set of the
+   * latest snapshot (KIP-853, with directory ids and endpoints).
+   */
+  voters: readonly (NodeId | Voter)[];
+  /**
+   * `kraft.version` of the bootstrap (KIP-853): 0 for static voters (the default), 1 when the
+   * voters come from a snapshot's VotersRecord. Voter changes need 1.
+   */
+  kraftVersion?: number;
   /** The persisted `quorum-state`; absent on a fresh node. */
   quorumState?: QuorumStateData;
   /** Storage's recovered log; everything in it at construction counts as durable. */
@@ -72,10 +83,24 @@ export type ProposeResult =
   | { ok: true; offset: number; epoch: number }
   | { ok: false; error: RaftErrorName };
 
+/**
+ * The answer to `addVoter`/`removeVoter`/`updateVoter` (KIP-853): the offset and epoch of the
+ * appended VotersRecord (the change is in force; answer once it commits), or why not.
+ */
+export type VoterChangeResult =
+  | { ok: true; offset: number; epoch: number }
+  | { ok: false; error: RaftErrorName; message: string };
+
 interface ReplicaProgress {
   endOffset: number;
   lastFetchMs: number;
   acknowledged: boolean;
+  /** The directory id the replica fetched with (KIP-853 replica key), or the zero UUID. */
+  directoryId: string;
+  /** Last time its fetch reached the leader's log end as of its previous fetch (Kafka's ISR rule). */
+  caughtUpMs: number;
+  /** The leader's log end offset when it last fetched. */
+  leaderEndAtFetch: number;
 }
 
 interface LeaderState {
@@ -167,7 +192,13 @@ export class RaftNode {
     this.#random = options.random;
     this.#nowMs = options.nowMs;
     this.#log = new LogState(options.log);
-    this.#voters = new VoterHistory(options.voters);
+    const bootstrap = options.voters.map((v) => typeof v === "number" ? voterOf(v) : v);
+    this.#voters = new VoterHistory(bootstrap, options.kraftVersion ?? 0);
+    const snapshotId = options.log.latestSnapshotId();
+    // KIP-853: a dynamic quorum's bootstrap voters are the snapshot's, in force from its end.
+    if ((options.kraftVersion ?? 0) >= 1 && snapshotId !== null) {
+      this.#voters.resetTo(snapshotId.offset, bootstrap);
+    }
     this.#scanVoters(options.log);
     this.#flushedEnd = options.log.endOffset();
     this.#highWatermark = options.log.startOffset();
@@ -181,7 +212,7 @@ export class RaftNode {
       `Persisted epoch ${this.#epoch} is behind the log's last epoch ${this.#log.lastEpoch()}`,
     );
     this.#initialize(state.leaderId, options.nowMs);
-    this.#maybeSendFetch();
+    this.#endInput();
   }
 
   // ---- observers of state -------------------------------------------------------------------
@@ -214,6 +245,14 @@ export class RaftNode {
   get voters(): ReadonlySet<NodeId> {
     return this.#voters.current();
   }
+  /** The voters in force with their directory ids and endpoints (KIP-853); same array until a change. */
+  get voterDetails(): readonly Voter[] {
+    return this.#voters.currentVoters();
+  }
+  /** `kraft.version` in force: 1 allows voter changes (KIP-853). */
+  get kraftVersion(): number {
+    return this.#voters.kraftVersion;
+  }
   get isVoter(): boolean {
     return this.#voters.current().has(this.nodeId);
   }
@@ -229,13 +268,17 @@ export class RaftNode {
     this.#enter(nowMs);
     switch (this.#role) {
       case "unattached":
+        if (this.isVoter && this.#electionDeadlineMs === Infinity) {
+          // KIP-853: an observer that became a voter starts its election timer.
+          this.#electionDeadlineMs = this.#nowMs + this.#randomElectionTimeoutMs();
+        }
         if (this.isVoter && this.#nowMs >= this.#electionDeadlineMs) this.#campaign();
         break;
       case "follower":
         if (this.#nowMs >= this.#fetchDeadlineMs) {
           if (this.isVoter) this.#campaign();
           else this.#becomeUnattached(this.#epoch);
-        } else if (this.#nowMs >= this.#unreachableElectionAtMs) {
+        } else if (this.isVoter && this.#nowMs >= this.#unreachableElectionAtMs) {
           this.#lastUnreachableElectionMs = this.#nowMs;
           this.#campaign();
         }
@@ -249,13 +292,16 @@ export class RaftNode {
         }
         break;
       case "resigned":
-        if (this.#nowMs >= this.#electionDeadlineMs) this.#campaign();
+        if (this.#nowMs < this.#electionDeadlineMs) break;
+        // KIP-853: a leader that removed itself carries on as an observer.
+        if (this.isVoter) this.#campaign();
+        else this.#becomeUnattached(this.#epoch);
         break;
       case "leader":
         this.#tickLeader();
         break;
     }
-    this.#maybeSendFetch();
+    this.#endInput();
   }
 
   /** Handles one message addressed to this node. */
@@ -263,7 +309,7 @@ export class RaftNode {
     this.#enter(nowMs);
     assert(message.to === this.nodeId, `Message for ${message.to} delivered to ${this.nodeId}`);
     this.#dispatch(message);
-    this.#maybeSendFetch();
+    this.#endInput();
   }
 
   /**
@@ -295,7 +341,7 @@ export class RaftNode {
     if (this.#log.epochBefore(durable.offset) !== durable.epoch) return;
     this.#flushedEnd = durable.offset;
     if (this.#leader) this.#maybeAdvanceHighWatermark();
-    this.#maybeSendFetch();
+    this.#endInput();
   }
 
   /**
@@ -306,7 +352,7 @@ export class RaftNode {
   onSnapshotInstalled(
     snapshotId: OffsetAndEpoch,
     nowMs: number,
-    options: { voters?: readonly NodeId[] } = {},
+    options: { voters?: readonly Voter[] } = {},
   ): void {
     this.#enter(nowMs);
     const view = this.#log.view;
@@ -332,7 +378,10 @@ export class RaftNode {
     if (this.#role === "follower") {
       this.#fetchDeadlineMs = this.#nowMs + this.#config.fetchTimeoutMs;
     }
-    this.#maybeSendFetch();
+    const campaigning = this.#role === "prospective" || this.#role === "candidate";
+    // KIP-853: the snapshot's voter set may leave this replica out: observers never campaign.
+    if (campaigning && !this.isVoter) this.#becomeUnattached(this.#epoch);
+    this.#endInput();
   }
 
   /** KIP-630: the driver gave up fetching or installing the snapshot; fetch again after a backoff. */
@@ -341,7 +390,7 @@ export class RaftNode {
     if (this.#snapshotFetch === null) return;
     this.#snapshotFetch = null;
     this.#fetchRetryAtMs = this.#nowMs + this.#config.retryBackoffMs;
-    this.#maybeSendFetch();
+    this.#endInput();
   }
 
   /**
@@ -387,13 +436,127 @@ export class RaftNode {
       this.#tally.set(nodeId, false); // its vote request failed: it grants nothing this round
       this.#countVotes();
     }
-    this.#maybeSendFetch();
+    this.#endInput();
   }
 
   /** Graceful resignation (shutdown): EndQuorumEpoch names successors, most caught up first. */
   resign(nowMs: number): void {
     this.#enter(nowMs);
     if (this.#role === "leader") this.#becomeResigned();
+  }
+
+  // ---- voter changes (KIP-853) --------------------------------------------------------------
+
+  /**
+   * KIP-853 AddRaftVoter as the leader: `voter` must be an observer that fetches from this leader
+   * and is caught up (its fetches reached the log end within `fetchTimeoutMs`), with the same
+   * directory id it fetches with. The new set is a VotersRecord appended at once and in force from
+   * then on; the caller answers once that offset commits. At most one change is uncommitted.
+   */
+  addVoter(voter: Voter, nowMs: number): VoterChangeResult {
+    this.#enter(nowMs);
+    const refused = this.#checkVoterChange();
+    if (refused) return refused;
+    if (this.#voters.current().has(voter.id)) {
+      return this.#refuse("DUPLICATE_VOTER", `Node ${voter.id} is already a voter`);
+    }
+    const progress = this.#leader!.replicas.get(voter.id);
+    if (
+      progress === undefined || this.#nowMs - progress.lastFetchMs > this.#config.fetchTimeoutMs
+    ) {
+      return this.#refuse(
+        "REQUEST_TIMED_OUT",
+        `Node ${voter.id} is not an observer fetching from the leader`,
+      );
+    }
+    if (progress.directoryId !== voter.directoryId) {
+      return this.#refuse(
+        "INVALID_REQUEST",
+        `Node ${voter.id} fetches with directory id ${progress.directoryId}, not ${voter.directoryId}`,
+      );
+    }
+    if (this.#nowMs - progress.caughtUpMs > this.#config.fetchTimeoutMs) {
+      return this.#refuse("REQUEST_TIMED_OUT", `Node ${voter.id} has not caught up to the leader`);
+    }
+    return this.#appendVoters([...this.#voters.currentVoters(), voter]);
+  }
+
+  /**
+   * KIP-853 RemoveRaftVoter as the leader: the voter with this id and directory id leaves the set
+   * at once (a VotersRecord); a leader that removes itself keeps leading until that commits, then
+   * resigns. The last voter cannot be removed.
+   */
+  removeVoter(key: { id: NodeId; directoryId: string }, nowMs: number): VoterChangeResult {
+    this.#enter(nowMs);
+    const refused = this.#checkVoterChange();
+    if (refused) return refused;
+    const voters = this.#voters.currentVoters();
+    const found = voters.find((v) => v.id === key.id && v.directoryId === key.directoryId);
+    if (found === undefined) {
+      return this.#refuse(
+        "VOTER_NOT_FOUND",
+        `No voter ${key.id} with directory id ${key.directoryId}`,
+      );
+    }
+    if (voters.length === 1) {
+      return this.#refuse("VOTER_NOT_FOUND", `Cannot remove the only voter ${key.id}`);
+    }
+    return this.#appendVoters(voters.filter((v) => v !== found));
+  }
+
+  /** KIP-853 UpdateRaftVoter as the leader: a voter's endpoints change (same id and directory). */
+  updateVoter(voter: Voter, nowMs: number): VoterChangeResult {
+    this.#enter(nowMs);
+    const refused = this.#checkVoterChange();
+    if (refused) return refused;
+    const voters = this.#voters.currentVoters();
+    const at = voters.findIndex((v) => v.id === voter.id && v.directoryId === voter.directoryId);
+    if (at < 0) {
+      return this.#refuse(
+        "VOTER_NOT_FOUND",
+        `No voter ${voter.id} with directory id ${voter.directoryId}`,
+      );
+    }
+    return this.#appendVoters(voters.map((v, i) => (i === at ? voter : v)));
+  }
+
+  #checkVoterChange(): VoterChangeResult | null {
+    if (this.#role !== "leader") {
+      return this.#refuse("NOT_LEADER_OR_FOLLOWER", `Node ${this.nodeId} is not the leader`);
+    }
+    if (this.#voters.kraftVersion < 1) {
+      return this.#refuse(
+        "UNSUPPORTED_VERSION",
+        "kraft.version 0 does not support voter changes: the quorum is static",
+      );
+    }
+    if (!this.isLeaderReady) {
+      return this.#refuse("REQUEST_TIMED_OUT", "The leader has not committed its epoch yet");
+    }
+    if (this.#voters.lastChangeOffset() >= this.#highWatermark) {
+      return this.#refuse("REQUEST_TIMED_OUT", "Another voter change is not committed yet");
+    }
+    return null;
+  }
+
+  #refuse(error: RaftErrorName, message: string): VoterChangeResult {
+    return { ok: false, error, message };
+  }
+
+  #appendVoters(voters: Voter[]): VoterChangeResult {
+    const leader = this.#leader;
+    assert(leader);
+    this.#drainProposals();
+    const offset = this.#log.endOffset();
+    this.#appendAsLeader([{
+      offset,
+      epoch: this.#epoch,
+      payload: new Uint8Array(0),
+      control: { type: "voters", voters },
+    }]);
+    this.#maybeAdvanceHighWatermark();
+    this.#endInput();
+    return { ok: true, offset, epoch: this.#epoch };
   }
 
   // ---- output -------------------------------------------------------------------------------
@@ -610,6 +773,26 @@ export class RaftNode {
         grantingVoters: granting.sort((a, b) => a - b),
       },
     }]);
+    if (this.#voters.kraftVersion >= 1 && this.#voters.lastChangeOffset() < 0) {
+      // KIP-853: the bootstrap snapshot's voters go into the log, so replicas that fetch from
+      // offset 0 (new controllers, brokers) learn them; the set itself does not change.
+      const kraftVersion = this.#voters.kraftVersion;
+      const voters = [...this.#voters.currentVoters()];
+      this.#appendAsLeader([
+        {
+          offset: epochStartOffset + 1,
+          epoch: this.#epoch,
+          payload: new Uint8Array(0),
+          control: { type: "kraftVersion", kraftVersion },
+        },
+        {
+          offset: epochStartOffset + 2,
+          epoch: this.#epoch,
+          payload: new Uint8Array(0),
+          control: { type: "voters", voters },
+        },
+      ]);
+    }
     this.#sendBeginQuorumEpoch(() => true);
     this.#maybeAdvanceHighWatermark();
   }
@@ -672,6 +855,7 @@ export class RaftNode {
         candidateEpoch: preVote ? this.#epoch + 1 : this.#epoch,
         candidateId: this.nodeId,
         candidateDirectoryId: this.directoryId,
+        voterDirectoryId: this.#voters.voter(to)?.directoryId,
         lastOffsetEpoch: this.#log.lastEpoch(),
         lastOffset: this.#log.endOffset(),
         preVote,
@@ -726,8 +910,17 @@ export class RaftNode {
     return compareOffsetAndEpoch(candidate, local) >= 0;
   }
 
+  /**
+   * Static quorums: only voters vote. KIP-853: a replica that does not see itself in the voter set
+   * still votes when asked: it may be a voter whose log lacks the VotersRecord that added it.
+   */
+  #mayVote(request: VoteRequest): boolean {
+    if (request.candidateId === this.nodeId) return false;
+    return this.isVoter || this.#voters.kraftVersion >= 1;
+  }
+
   #canGrantVote(request: VoteRequest): boolean {
-    if (!this.isVoter || request.candidateId === this.nodeId) return false;
+    if (!this.#mayVote(request)) return false;
     if (this.#role === "leader" || this.#role === "resigned" || this.#role === "candidate") {
       return false;
     }
@@ -738,7 +931,7 @@ export class RaftNode {
 
   /** KIP-996: grant a pre-vote unless we still hear from a leader; never change state. */
   #canGrantPreVote(request: VoteRequest): boolean {
-    if (!this.isVoter || request.candidateId === this.nodeId) return false;
+    if (!this.#mayVote(request)) return false;
     if (this.#role === "leader") return false;
     if (this.#role === "follower" && this.#hasFetchedFromLeader) return false;
     return this.#candidateLogIsUpToDate(request);
@@ -810,8 +1003,7 @@ export class RaftNode {
     const acknowledged = response.type === "BeginQuorumEpochResponse" &&
       response.errorCode === "NONE" && response.leaderEpoch === this.#epoch;
     if (!leader || !acknowledged) return;
-    const progress = leader.replicas.get(response.from) ??
-      { endOffset: 0, lastFetchMs: -Infinity, acknowledged: true };
+    const progress = leader.replicas.get(response.from) ?? newProgress(true);
     progress.acknowledged = true;
     leader.replicas.set(response.from, progress);
   }
@@ -874,8 +1066,15 @@ export class RaftNode {
   }
 
   #appendAsLeader(entries: LogEntry[]): void {
+    const before = this.#voters.currentVoters();
     this.#log.append(entries);
     this.#voters.onAppend(entries);
+    const leader = this.#leader;
+    if (leader && before !== this.#voters.currentVoters()) {
+      // KIP-853: a new voter set starts a fresh check-quorum period (a sole voter had none).
+      leader.fetchedSinceCheck.clear();
+      leader.checkQuorumDeadlineMs = this.#nowMs + this.#checkQuorumTimeoutMs();
+    }
     this.#completeParkedFetches();
   }
 
@@ -967,11 +1166,17 @@ export class RaftNode {
   }
 
   #recordFetch(leader: LeaderState, request: FetchRequest): void {
-    const progress = leader.replicas.get(request.replicaId) ??
-      { endOffset: 0, lastFetchMs: -Infinity, acknowledged: false };
+    const progress = leader.replicas.get(request.replicaId) ?? newProgress(false);
+    const leaderEnd = this.#log.endOffset();
+    if (request.fetchOffset >= leaderEnd) progress.caughtUpMs = this.#nowMs;
+    else if (request.fetchOffset >= progress.leaderEndAtFetch) {
+      progress.caughtUpMs = Math.max(progress.caughtUpMs, progress.lastFetchMs);
+    }
+    progress.leaderEndAtFetch = leaderEnd;
     progress.endOffset = request.fetchOffset;
     progress.lastFetchMs = this.#nowMs;
     progress.acknowledged = true;
+    progress.directoryId = request.replicaDirectoryId ?? ZERO_DIRECTORY_ID;
     leader.replicas.set(request.replicaId, progress);
     const voters = this.#voters.current();
     if (!voters.has(request.replicaId)) return;
@@ -1054,6 +1259,16 @@ export class RaftNode {
       this.#nowMs < avoided.untilMs;
   }
 
+  /**
+   * Every input ends here: a leader whose own removal has committed resigns (KIP-853), then a
+   * fetch leaves if one is due.
+   */
+  #endInput(): void {
+    const removedAt = this.#voters.lastChangeOffset();
+    if (this.#leader && !this.isVoter && this.#highWatermark > removedAt) this.#becomeResigned();
+    this.#maybeSendFetch();
+  }
+
   /** One fetch in flight, and only once everything it acknowledges is durable. */
   #maybeSendFetch(): void {
     const inFlight = this.#fetch;
@@ -1093,7 +1308,7 @@ export class RaftNode {
     const leaderId = this.#isAvoidedLeader(response.currentLeader.leaderId, leaderEpoch)
       ? NO_NODE
       : response.currentLeader.leaderId;
-    if (this.#observeLeader(leaderEpoch, leaderId)) return this.#maybeSendFetch();
+    if (this.#observeLeader(leaderEpoch, leaderId)) return this.#endInput();
     const fromLeader = this.#role === "follower" && response.from === this.#leaderId &&
       leaderEpoch === this.#epoch;
     if (fromLeader && response.errorCode === "NOT_LEADER_OR_FOLLOWER" && leaderId === NO_NODE) {
@@ -1110,7 +1325,7 @@ export class RaftNode {
     if (response.divergingEpoch) this.#truncateToDivergence(response.divergingEpoch);
     else if (response.snapshotId) this.#onSnapshotId(response.snapshotId, leaderId);
     else this.#appendAsFollower(inFlight.fetchOffset, response);
-    this.#maybeSendFetch();
+    this.#endInput();
   }
 
   /** KIP-630: the leader's log starts past ours; ask the driver to fetch its snapshot. */
@@ -1203,4 +1418,15 @@ export class RaftNode {
       observer: !this.isVoter,
     };
   }
+}
+
+function newProgress(acknowledged: boolean): ReplicaProgress {
+  return {
+    endOffset: 0,
+    lastFetchMs: -Infinity,
+    acknowledged,
+    directoryId: ZERO_DIRECTORY_ID,
+    caughtUpMs: -Infinity,
+    leaderEndAtFetch: 0,
+  };
 }

@@ -17,13 +17,40 @@ export interface OffsetAndEpoch {
   epoch: number;
 }
 
+/** Kafka's zero UUID: a replica without a directory id (static quorums, old peers). */
+export const ZERO_DIRECTORY_ID = "AAAAAAAAAAAAAAAAAAAAAA";
+
+/** One listener of a voter (KIP-853 `VotersRecord.Endpoints`). */
+export interface VoterEndpoint {
+  name: string;
+  host: string;
+  port: number;
+}
+
 /**
- * Control records the core itself writes (KIP-595 `LeaderChangeMessage`, KIP-853 `VotersRecord`).
- * The lead maps them onto the generated control-record codecs.
+ * A voter as KIP-853 keeps it in `VotersRecord`: its replica key (id and the directory id of its
+ * `metadata.log.dir`) and the controller endpoints it listens on. Static voters have the zero
+ * directory id and no endpoints here.
+ */
+export interface Voter {
+  id: NodeId;
+  directoryId: string;
+  endpoints: readonly VoterEndpoint[];
+}
+
+/** A voter from a bare id (static `controller.quorum.voters`). */
+export function voterOf(id: NodeId): Voter {
+  return { id, directoryId: ZERO_DIRECTORY_ID, endpoints: [] };
+}
+
+/**
+ * Control records the core itself writes (KIP-595 `LeaderChangeMessage`, KIP-853 `VotersRecord`
+ * and `KRaftVersionRecord`). The lead maps them onto the generated control-record codecs.
  */
 export type ControlRecord =
   | { type: "leaderChange"; leaderId: NodeId; voters: NodeId[]; grantingVoters: NodeId[] }
-  | { type: "voters"; voters: NodeId[] };
+  | { type: "voters"; voters: Voter[] }
+  | { type: "kraftVersion"; kraftVersion: number };
 
 /**
  * One entry of `__cluster_metadata-0`. Data entries carry opaque payload bytes (serialized

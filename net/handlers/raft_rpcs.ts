@@ -35,6 +35,12 @@ import * as fetchRes from "../protocol/generated/fetch_response.ts";
 import * as snapReq from "../protocol/generated/fetch_snapshot_request.ts";
 import * as snapRes from "../protocol/generated/fetch_snapshot_response.ts";
 import * as quorumRes from "../protocol/generated/describe_quorum_response.ts";
+import type * as addVoterReq from "../protocol/generated/add_raft_voter_request.ts";
+import * as addVoterRes from "../protocol/generated/add_raft_voter_response.ts";
+import type * as removeVoterReq from "../protocol/generated/remove_raft_voter_request.ts";
+import * as removeVoterRes from "../protocol/generated/remove_raft_voter_response.ts";
+import type * as updateVoterReq from "../protocol/generated/update_raft_voter_request.ts";
+import * as updateVoterRes from "../protocol/generated/update_raft_voter_response.ts";
 import { RAFT_ERROR_CODES, type RaftErrorName } from "../../core/raft/errors.ts";
 import type {
   BeginQuorumEpochRequest,
@@ -47,7 +53,7 @@ import type {
   VoteRequest,
   VoteResponse,
 } from "../../core/raft/messages.ts";
-import { NO_NODE, type NodeId, type OffsetAndEpoch } from "../../core/raft/types.ts";
+import { NO_NODE, type NodeId, type OffsetAndEpoch, type Voter } from "../../core/raft/types.ts";
 import { decodeEntries, encodeEntries } from "../../node/metadata_log.ts";
 
 /** The metadata topic's name (its id is `METADATA_TOPIC_ID`). */
@@ -109,6 +115,8 @@ export interface RaftEndpoint {
  */
 export interface RaftExchange {
   readonly nodeId: NodeId;
+  /** This replica's directory id (KIP-853 replica key), when it has one. */
+  readonly directoryId?: string;
   exchange(request: RaftRequest, timeoutMs: number): Promise<RaftResponse | null>;
   /** The leader this node knows, for answers that do not reach the core. */
   currentLeader(): LeaderIdAndEpoch;
@@ -283,6 +291,8 @@ export function raftRequestToWire(
               partitionIndex: METADATA_PARTITION_INDEX,
               candidateEpoch: request.candidateEpoch,
               candidateId: request.candidateId,
+              candidateDirectoryId: request.candidateDirectoryId ?? ZERO_UUID,
+              voterDirectoryId: request.voterDirectoryId ?? ZERO_UUID,
               lastOffsetEpoch: request.lastOffsetEpoch,
               lastOffset: BigInt(request.lastOffset),
               _unknownTaggedFields: request.preVote ? preVoteField() : [],
@@ -362,6 +372,7 @@ function fetchRequestToWire(
         lastFetchedEpoch: request.lastFetchedEpoch,
         logStartOffset: BigInt(request.logStartOffset),
         partitionMaxBytes: request.maxBytes,
+        replicaDirectoryId: request.replicaDirectoryId ?? ZERO_UUID,
         _unknownTaggedFields: highWatermarkField(request.highWatermark),
       })],
     })],
@@ -533,7 +544,14 @@ export async function handleVote(
       })],
       nodeEndpoints: version >= 1 ? leaderEndpointsOf(exchange, leader.leaderId) : [],
     });
-  if (version >= 1 && request.voterId >= 0 && request.voterId !== exchange.nodeId) {
+  const ownDirectoryId = exchange.directoryId ?? ZERO_UUID;
+  const wrongDirectory = version >= 1 && p.voterDirectoryId !== ZERO_UUID &&
+    ownDirectoryId !== ZERO_UUID && p.voterDirectoryId !== ownDirectoryId;
+  if (
+    version >= 1 &&
+    ((request.voterId >= 0 && request.voterId !== exchange.nodeId) || wrongDirectory)
+  ) {
+    // KIP-853: the vote was meant for another replica key (id and directory id).
     return answer(ErrorCode.INVALID_VOTER_KEY, exchange.currentLeader(), false);
   }
   const preVote = taggedValue(p._unknownTaggedFields, PRE_VOTE_TAG)?.[0] === 1;
@@ -543,6 +561,10 @@ export async function handleVote(
     to: exchange.nodeId,
     candidateEpoch: p.candidateEpoch,
     candidateId: p.candidateId,
+    ...(p.candidateDirectoryId !== ZERO_UUID
+      ? { candidateDirectoryId: p.candidateDirectoryId }
+      : {}),
+    ...(p.voterDirectoryId !== ZERO_UUID ? { voterDirectoryId: p.voterDirectoryId } : {}),
     lastOffsetEpoch: p.lastOffsetEpoch,
     lastOffset,
     preVote,
@@ -751,6 +773,7 @@ async function fetchMetadataPartition(
     to: exchange.nodeId,
     correlationId: 0, // the exchange assigns its own
     replicaId,
+    replicaDirectoryId: partition.replicaDirectoryId,
     currentLeaderEpoch: partition.currentLeaderEpoch,
     fetchOffset,
     lastFetchedEpoch: partition.lastFetchedEpoch,
@@ -930,6 +953,8 @@ export function fetchSnapshotResponseFromWire(
 
 /** What the leader knows of one replica's fetching (KIP-836 `ReplicaState`). */
 export interface ReplicaProgress {
+  /** The directory id it fetched with (KIP-853), when known. */
+  directoryId?: string;
   logEndOffset: number;
   lastFetchTimestampMs: number;
   lastCaughtUpTimestampMs: number;
@@ -943,6 +968,9 @@ export interface QuorumStatus {
   readonly highWatermark: number;
   readonly endOffset: number;
   readonly voters: ReadonlySet<NodeId>;
+  /** KIP-853: the voters' directory ids (absent or zero for static voters). */
+  readonly voterDetails?: readonly { id: NodeId; directoryId: string }[];
+  readonly directoryId?: string;
 }
 
 /** Inputs of {@link describeQuorumResponse}. */
@@ -980,9 +1008,11 @@ export function describeQuorumResponse(
   const replica = (replicaId: NodeId): quorumRes.ReplicaState => {
     const own = replicaId === status.nodeId;
     const p = progress.get(replicaId);
+    const directoryId = status.voterDetails?.find((v) => v.id === replicaId)?.directoryId ??
+      (own ? status.directoryId : p?.directoryId) ?? ZERO_UUID;
     return quorumRes.createReplicaState({
       replicaId,
-      replicaDirectoryId: ZERO_UUID,
+      replicaDirectoryId: directoryId,
       logEndOffset: BigInt(own ? status.endOffset : p?.logEndOffset ?? -1),
       lastFetchTimestamp: BigInt(own ? nowMs : p?.lastFetchTimestampMs ?? -1),
       lastCaughtUpTimestamp: BigInt(own ? nowMs : p?.lastCaughtUpTimestampMs ?? -1),
@@ -1014,4 +1044,215 @@ export function describeQuorumResponse(
       })
     ),
   });
+}
+
+// ---- AddRaftVoter / RemoveRaftVoter / UpdateRaftVoter (KIP-853) ---------------------------
+
+/** Longest wait honoured for a voter change to commit, in milliseconds. */
+const VOTER_CHANGE_TIMEOUT_MAX_MS = 120_000;
+
+/** A refused voter change: the Kafka error name to answer and why. */
+export interface VoterChangeRefusal {
+  errorName: RaftErrorName;
+  message: string;
+}
+
+/**
+ * The raft replica's side of KIP-853 voter changes; `RaftDriver` satisfies it. Each resolves
+ * once the VotersRecord commits and rejects with an error carrying `errorName` (Kafka's error)
+ * when the leader refuses it or loses leadership first.
+ */
+export interface VoterChanger {
+  addVoter(voter: Voter): Promise<void>;
+  removeVoter(key: { id: NodeId; directoryId: string }): Promise<void>;
+  updateVoter(voter: Voter): Promise<void>;
+}
+
+/** Options of {@link registerVoterChangeHandlers}. */
+export interface VoterChangeHandlerOptions {
+  changer: VoterChanger;
+  exchange: RaftExchange;
+  clusterId: string;
+  /** The controller listener's name: a new voter must listen on it. */
+  listenerName: string;
+  logger?: { info(line: string): void };
+}
+
+/**
+ * Registers AddRaftVoter (80), RemoveRaftVoter (81) and UpdateRaftVoter (82) on a controller
+ * listener (KIP-853). The leader answers after the change commits; other controllers answer
+ * NOT_LEADER_OR_FOLLOWER; kraft.version 0 answers UNSUPPORTED_VERSION.
+ *
+ * @example
+ * ```ts ignore
+ * registerVoterChangeHandlers(dispatcher, { changer: raftDriver, exchange: transport, clusterId, listenerName: "CONTROLLER" });
+ * ```
+ */
+export function registerVoterChangeHandlers(
+  dispatcher: Dispatcher,
+  options: VoterChangeHandlerOptions,
+): void {
+  dispatcher.register<addVoterReq.AddRaftVoterRequest, addVoterRes.AddRaftVoterResponse>(
+    ApiKey.ADD_RAFT_VOTER,
+    { minVersion: 0, maxVersion: 0, handle: (request) => handleAddRaftVoter(request, options) },
+  );
+  dispatcher.register<
+    removeVoterReq.RemoveRaftVoterRequest,
+    removeVoterRes.RemoveRaftVoterResponse
+  >(
+    ApiKey.REMOVE_RAFT_VOTER,
+    { minVersion: 0, maxVersion: 0, handle: (request) => handleRemoveRaftVoter(request, options) },
+  );
+  dispatcher.register<
+    updateVoterReq.UpdateRaftVoterRequest,
+    updateVoterRes.UpdateRaftVoterResponse
+  >(
+    ApiKey.UPDATE_RAFT_VOTER,
+    { minVersion: 0, maxVersion: 0, handle: (request) => handleUpdateRaftVoter(request, options) },
+  );
+}
+
+/** Runs a voter change bounded by `timeoutMs`; resolves with the Kafka error code and message. */
+async function voterChangeOutcome(
+  change: () => Promise<void>,
+  timeoutMs: number,
+): Promise<{ errorCode: number; errorMessage: string | null }> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const boundMs = Math.max(1, Math.min(timeoutMs, VOTER_CHANGE_TIMEOUT_MAX_MS));
+  const timedOut = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), boundMs);
+  });
+  try {
+    const outcome = await Promise.race([change().then(() => "done" as const), timedOut]);
+    if (outcome === "timeout") {
+      return {
+        errorCode: ErrorCode.REQUEST_TIMED_OUT,
+        errorMessage: `The voter change did not commit within ${boundMs} ms`,
+      };
+    }
+    return { errorCode: ErrorCode.NONE, errorMessage: null };
+  } catch (error) {
+    const name = (error as Partial<VoterChangeRefusal>).errorName;
+    return {
+      errorCode: name ? raftErrorCode(name) : ErrorCode.UNKNOWN_SERVER_ERROR,
+      errorMessage: (error as Error).message,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function voterFromListeners(
+  voterId: number,
+  voterDirectoryId: string,
+  listeners: readonly { name: string; host: string; port: number }[],
+): Voter {
+  return {
+    id: voterId,
+    directoryId: voterDirectoryId,
+    endpoints: listeners.map((l) => ({ name: l.name, host: l.host, port: l.port })),
+  };
+}
+
+/** Why a new voter's key or listeners are unusable, or null (INVALID_REQUEST otherwise). */
+function badVoter(
+  voterId: number,
+  listeners: readonly { name: string }[],
+  listenerName: string,
+): string | null {
+  if (voterId < 0) return `Invalid voter id ${voterId}`;
+  if (!listeners.some((l) => l.name === listenerName)) {
+    return `The voter's listeners do not include the controller listener ${listenerName}`;
+  }
+  return null;
+}
+
+/** Answers AddRaftVoter (api key 80) as the leader, after the VotersRecord commits. */
+export async function handleAddRaftVoter(
+  request: addVoterReq.AddRaftVoterRequest,
+  options: VoterChangeHandlerOptions,
+): Promise<addVoterRes.AddRaftVoterResponse> {
+  if (!clusterIdMatches(options.clusterId, request.clusterId)) {
+    return addVoterRes.createAddRaftVoterResponse({
+      errorCode: ErrorCode.INCONSISTENT_CLUSTER_ID,
+    });
+  }
+  const bad = badVoter(request.voterId, request.listeners, options.listenerName);
+  if (bad !== null) {
+    return addVoterRes.createAddRaftVoterResponse({
+      errorCode: ErrorCode.INVALID_REQUEST,
+      errorMessage: bad,
+    });
+  }
+  const voter = voterFromListeners(request.voterId, request.voterDirectoryId, request.listeners);
+  const outcome = await voterChangeOutcome(
+    () => options.changer.addVoter(voter),
+    request.timeoutMs,
+  );
+  if (outcome.errorCode === ErrorCode.NONE) {
+    options.logger?.info(`Added voter ${voter.id} (directory ${voter.directoryId})`);
+  }
+  return addVoterRes.createAddRaftVoterResponse(outcome);
+}
+
+/** Answers RemoveRaftVoter (api key 81) as the leader, after the VotersRecord commits. */
+export async function handleRemoveRaftVoter(
+  request: removeVoterReq.RemoveRaftVoterRequest,
+  options: VoterChangeHandlerOptions,
+): Promise<removeVoterRes.RemoveRaftVoterResponse> {
+  if (!clusterIdMatches(options.clusterId, request.clusterId)) {
+    return removeVoterRes.createRemoveRaftVoterResponse({
+      errorCode: ErrorCode.INCONSISTENT_CLUSTER_ID,
+    });
+  }
+  if (request.voterId < 0) {
+    return removeVoterRes.createRemoveRaftVoterResponse({
+      errorCode: ErrorCode.INVALID_REQUEST,
+      errorMessage: `Invalid voter id ${request.voterId}`,
+    });
+  }
+  const key = { id: request.voterId, directoryId: request.voterDirectoryId };
+  const outcome = await voterChangeOutcome(
+    () => options.changer.removeVoter(key),
+    VOTER_CHANGE_TIMEOUT_MAX_MS,
+  );
+  if (outcome.errorCode === ErrorCode.NONE) {
+    options.logger?.info(`Removed voter ${key.id} (directory ${key.directoryId})`);
+  }
+  return removeVoterRes.createRemoveRaftVoterResponse(outcome);
+}
+
+/** Answers UpdateRaftVoter (api key 82): a voter's new endpoints, after they commit. */
+export async function handleUpdateRaftVoter(
+  request: updateVoterReq.UpdateRaftVoterRequest,
+  options: VoterChangeHandlerOptions,
+): Promise<updateVoterRes.UpdateRaftVoterResponse> {
+  const leader = options.exchange.currentLeader();
+  const endpoint = leader.leaderId === NO_NODE
+    ? undefined
+    : options.exchange.endpointOf(leader.leaderId);
+  const currentLeader = updateVoterRes.createCurrentLeader({
+    leaderId: leader.leaderId,
+    leaderEpoch: leader.leaderEpoch,
+    host: endpoint?.host ?? "",
+    port: endpoint?.port ?? -1,
+  });
+  const answer = (errorCode: number) =>
+    updateVoterRes.createUpdateRaftVoterResponse({ errorCode, currentLeader });
+  if (!clusterIdMatches(options.clusterId, request.clusterId)) {
+    return answer(ErrorCode.INCONSISTENT_CLUSTER_ID);
+  }
+  if (request.currentLeaderEpoch < leader.leaderEpoch) return answer(ErrorCode.FENCED_LEADER_EPOCH);
+  if (request.currentLeaderEpoch > leader.leaderEpoch) {
+    return answer(ErrorCode.UNKNOWN_LEADER_EPOCH);
+  }
+  if (badVoter(request.voterId, request.listeners, options.listenerName) !== null) {
+    return answer(ErrorCode.INVALID_REQUEST);
+  }
+  const voter = voterFromListeners(request.voterId, request.voterDirectoryId, request.listeners);
+  const outcome = await voterChangeOutcome(
+    () => options.changer.updateVoter(voter),
+    VOTER_CHANGE_TIMEOUT_MAX_MS,
+  );
+  return answer(outcome.errorCode);
 }

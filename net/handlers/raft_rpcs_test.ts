@@ -21,8 +21,10 @@ import {
   describeQuorumResponse,
   fetchSnapshotRequestToWire,
   fetchSnapshotResponseFromWire,
+  handleAddRaftVoter,
   handleFetch,
   handleFetchSnapshot,
+  handleRemoveRaftVoter,
   handleVote,
   RAFT_API_VERSIONS,
   type RaftExchange,
@@ -428,4 +430,63 @@ Deno.test("DescribeQuorum lists voters and observers with their progress, from t
     follower.topics[0]!.partitions[0]!.errorCode,
     ErrorCode.NOT_LEADER_OR_FOLLOWER,
   );
+});
+
+Deno.test("AddRaftVoter and RemoveRaftVoter answer after the change commits, with the leader's refusals as Kafka errors", async () => {
+  // KIP-853: the leader's error (NOT_LEADER_OR_FOLLOWER, DUPLICATE_VOTER, ...) is the answer's.
+  const refusal = (errorName: string, message: string) =>
+    Object.assign(new Error(message), { errorName });
+  const calls: string[] = [];
+  const options = {
+    clusterId: "MkU3OEVBNTcwNTJENDM2Qg",
+    listenerName: "CONTROLLER",
+    exchange: {
+      nodeId: 1,
+      exchange: () => Promise.resolve(null),
+      currentLeader: () => ({ leaderId: 1, leaderEpoch: 3 }),
+      endpointOf: () => undefined,
+    },
+    changer: {
+      addVoter: (v: { id: number }) => {
+        calls.push(`add ${v.id}`);
+        return v.id === 2
+          ? Promise.resolve()
+          : Promise.reject(refusal("DUPLICATE_VOTER", `Node ${v.id} is a voter`));
+      },
+      removeVoter: (k: { id: number }) => {
+        calls.push(`remove ${k.id}`);
+        return Promise.reject(refusal("NOT_LEADER_OR_FOLLOWER", "not the leader"));
+      },
+      updateVoter: () => Promise.resolve(),
+    },
+  };
+  const add = (voterId: number, listenerName = "CONTROLLER") =>
+    handleAddRaftVoter({
+      clusterId: options.clusterId,
+      timeoutMs: 1_000,
+      voterId,
+      voterDirectoryId: "b7tCfPnxRpOmQVrWcIAyJw",
+      listeners: [{ name: listenerName, host: "127.0.0.1", port: 9095, _unknownTaggedFields: [] }],
+      _unknownTaggedFields: [],
+    }, options);
+  assert.equal((await add(2)).errorCode, ErrorCode.NONE);
+  const duplicate = await add(1);
+  assert.equal(duplicate.errorCode, ErrorCode.DUPLICATE_VOTER);
+  assert.equal(duplicate.errorMessage, "Node 1 is a voter");
+  assert.equal((await add(3, "PLAINTEXT")).errorCode, ErrorCode.INVALID_REQUEST);
+  const removed = await handleRemoveRaftVoter({
+    clusterId: "another-cluster-id-xxxx",
+    voterId: 2,
+    voterDirectoryId: "b7tCfPnxRpOmQVrWcIAyJw",
+    _unknownTaggedFields: [],
+  }, options);
+  assert.equal(removed.errorCode, ErrorCode.INCONSISTENT_CLUSTER_ID);
+  const notLeader = await handleRemoveRaftVoter({
+    clusterId: null,
+    voterId: 2,
+    voterDirectoryId: "b7tCfPnxRpOmQVrWcIAyJw",
+    _unknownTaggedFields: [],
+  }, options);
+  assert.equal(notLeader.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+  assert.deepEqual(calls, ["add 2", "add 1", "remove 2"]);
 });

@@ -2,7 +2,10 @@
  * A real multi-process KRaft cluster on loopback for tests, benchmarks and `scripts/cluster.ts`:
  * N controller-only processes (the voters, ids 1..N) and M broker-only processes (observers, ids
  * N+1..N+M), each `deno run -A main.ts server-start` on its own formatted temp directory and free
- * 127.0.0.1 ports, with kill -9, SIGTERM stop and restart of each node.
+ * 127.0.0.1 ports, with kill -9, SIGTERM stop and restart of each node. With `dynamicQuorum` the
+ * quorum is a KIP-853 one: every node finds it through `controller.quorum.bootstrap.servers`, the
+ * first controllers are formatted as the initial voters (`--standalone` or
+ * `--initial-controllers`) and the others with `--no-initial-controllers` (observers to add).
  *
  * @module
  */
@@ -13,6 +16,7 @@ import { KafkaConnection } from "../../net/connection.ts";
 import { ApiKey } from "../../net/protocol/generated/api_table.ts";
 import { ErrorCode } from "../../net/protocol/generated/errors.ts";
 import type { DescribeQuorumResponse } from "../../net/protocol/generated/describe_quorum_response.ts";
+import { randomUuid } from "../../net/protocol/uuid.ts";
 
 /** How long a process may take to log that it started, in milliseconds. */
 const START_TIMEOUT_MS = 60_000;
@@ -69,6 +73,12 @@ export interface ClusterOptions {
   onOutput?: (node: ClusterNode, text: string) => void;
   /** Called when a process exits without `kill()`/`stop()` having been asked for. */
   onUnexpectedExit?: (node: ClusterNode, code: number) => void;
+  /**
+   * A dynamic (KIP-853) quorum instead of `controller.quorum.voters`: controllers 1..initialVoters
+   * (default 1: `--standalone`) form the initial voter set and are the bootstrap servers; the
+   * other controllers are formatted with `--no-initial-controllers` and start as observers.
+   */
+  dynamicQuorum?: { initialVoters?: number };
 }
 
 /** A formatted (and possibly running) cluster. */
@@ -82,7 +92,7 @@ export interface TestCluster {
   readonly bootstrapServers: string;
   /** Controllers' `host:port` list for `--bootstrap-controller`. */
   readonly bootstrapControllers: string;
-  /** `controller.quorum.voters`. */
+  /** `controller.quorum.voters` (dynamic quorums: `controller.quorum.bootstrap.servers`). */
   readonly voters: string;
   node(nodeId: number): ClusterNode;
   /** Starts every node that is not running (controllers and brokers together). */
@@ -286,7 +296,23 @@ export async function createCluster(options: ClusterOptions = {}): Promise<TestC
   const controllerIds = ids(1, controllerCount);
   const brokerIds = ids(controllerCount + 1, brokerCount);
   const ports = new Map([...controllerIds, ...brokerIds].map((id) => [id, freePort()]));
-  const voters = controllerIds.map((id) => `${id}@127.0.0.1:${ports.get(id)}`).join(",");
+  const dynamic = options.dynamicQuorum;
+  const initialVoterIds = controllerIds.slice(0, dynamic?.initialVoters ?? 1);
+  const voters = dynamic
+    ? initialVoterIds.map((id) => `127.0.0.1:${ports.get(id)}`).join(",")
+    : controllerIds.map((id) => `${id}@127.0.0.1:${ports.get(id)}`).join(",");
+  const quorumProps: Record<string, string> = dynamic
+    ? { "controller.quorum.bootstrap.servers": voters }
+    : { "controller.quorum.voters": voters };
+  const initialControllers = initialVoterIds
+    .map((id) => `${id}@127.0.0.1:${ports.get(id)}:${randomUuid()}`).join(",");
+  const formatFlags = (nodeId: number, role: ClusterRole): string[] => {
+    if (!dynamic || role === "broker") return [];
+    if (!initialVoterIds.includes(nodeId)) return ["--no-initial-controllers"];
+    return initialVoterIds.length === 1
+      ? ["--standalone"]
+      : ["--initial-controllers", initialControllers];
+  };
   const clusterId = (await runMain(["storage", "random-uuid"])).stdout.trim();
   const build = async (nodeId: number, role: ClusterRole): Promise<ClusterNode> => {
     const dir = join(root, `${role}-${nodeId}`);
@@ -300,7 +326,7 @@ export async function createCluster(options: ClusterOptions = {}): Promise<TestC
       };
     const props = {
       ...DEFAULT_PROPS,
-      "controller.quorum.voters": voters,
+      ...quorumProps,
       ...options.props,
       ...(role === "controller" ? options.controllerProps : options.brokerProps),
       "process.roles": role,
@@ -310,7 +336,15 @@ export async function createCluster(options: ClusterOptions = {}): Promise<TestC
     };
     const propertiesPath = join(dir, "server.properties");
     await Deno.writeTextFile(propertiesPath, propertiesText(props));
-    const format = await runMain(["storage", "format", "-t", clusterId, "-c", propertiesPath]);
+    const format = await runMain([
+      "storage",
+      "format",
+      "-t",
+      clusterId,
+      "-c",
+      propertiesPath,
+      ...formatFlags(nodeId, role),
+    ]);
     if (format.code !== 0) {
       throw new Error(`storage format of ${role} ${nodeId} failed: ${format.stderr.trim()}`);
     }

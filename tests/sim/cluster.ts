@@ -16,7 +16,13 @@
 import { SeededRandom } from "../../core/random.ts";
 import type { RaftMessage } from "../../core/raft/messages.ts";
 import { RaftNode } from "../../core/raft/node.ts";
-import type { NodeId, OffsetAndEpoch, RaftConfig } from "../../core/raft/types.ts";
+import {
+  type NodeId,
+  type OffsetAndEpoch,
+  type RaftConfig,
+  type Voter,
+  voterOf,
+} from "../../core/raft/types.ts";
 import { EventQueue } from "./event_queue.ts";
 import { type CheckedNode, entryKey, InvariantChecker } from "./invariants.ts";
 import { epochOfKey, SimDisk } from "./sim_disk.ts";
@@ -52,6 +58,12 @@ export interface SimOptions {
    * later epoch is ready.
    */
   failover?: { crashAtMs: number };
+  /**
+   * KIP-853: a dynamic quorum (kraft.version 1) whose first `voters` nodes are the initial voters;
+   * the chaos also adds observers as voters and removes voters (the leader too), one change at a
+   * time through the leader, and `voterChanges` in the result counts the committed ones.
+   */
+  dynamicQuorum?: boolean;
 }
 
 /** Default of {@link SimOptions.unreachableOnCrashRate}. */
@@ -85,6 +97,8 @@ export interface SimResult {
   snapshotsInstalled: number;
   /** Failover runs: crash of the leader to a ready leader of a later epoch, in ms (else null). */
   failoverMs: number | null;
+  /** Dynamic quorums: voter additions and removals the leader accepted (appended). */
+  voterChanges: { added: number; removed: number; leaderRemoved: number };
 }
 
 type SimEvent =
@@ -97,6 +111,7 @@ type SimEvent =
   | { kind: "heal" }
   | { kind: "unreachable"; node: number; incarnation: number; peer: number }
   | { kind: "crashLeader" }
+  | { kind: "reconfigure" }
   | {
     kind: "snapshotFetched";
     node: number;
@@ -111,6 +126,8 @@ interface SimNode extends CheckedNode {
   flushScheduled: boolean;
   /** Keys of the entries this incarnation has applied (or loaded from a snapshot), by offset. */
   appliedKeys: string[];
+  /** KIP-853: the voter set of the last applied voters entry (what a snapshot records). */
+  appliedVoters: readonly Voter[] | undefined;
 }
 
 const EVENTS_MAX = 2_000_000;
@@ -151,6 +168,7 @@ class Simulation {
   #snapshotsInstalled = 0;
   #crashedLeader: { atMs: number; epoch: number } | null = null;
   #failoverMs: number | null = null;
+  #voterChanges = { added: 0, removed: 0, leaderRemoved: 0 };
 
   constructor(options: SimOptions) {
     this.#options = options;
@@ -166,6 +184,7 @@ class Simulation {
         incarnation: 0,
         flushScheduled: false,
         appliedKeys: [],
+        appliedVoters: undefined,
       };
       this.#nodes.push(node);
     }
@@ -184,12 +203,13 @@ class Simulation {
       if (failover) this.#queue.push(failover.crashAtMs, { kind: "crashLeader" });
       else this.#queue.push(100, { kind: "chaos" });
       this.#queue.push(50, { kind: "propose" });
+      if (this.#options.dynamicQuorum) this.#queue.push(200, { kind: "reconfigure" });
       this.#queue.push(this.#options.chaosMs, { kind: "heal" });
       this.#loop();
       return this.#result();
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      return { ...this.#result(), ok: false, error: message };
+      return { ...this.#result(), ok: false, error: `${message}\n${this.#describeNodes()}` };
     }
   }
 
@@ -244,6 +264,11 @@ class Simulation {
         return this.#unreachable(event);
       case "crashLeader":
         return this.#crashLeader();
+      case "reconfigure":
+        if (this.#healed) return;
+        this.#reconfigure();
+        this.#queue.push(this.#nowMs + 100 + this.#random.intBelow(400), event);
+        return;
     }
   }
 
@@ -302,10 +327,13 @@ class Simulation {
     node.incarnation++;
     const snapshot = node.disk.snapshot;
     node.appliedKeys = snapshot ? [...snapshot.keys] : [];
+    node.appliedVoters = snapshot?.voters;
     if (snapshot) this.#checker.onSnapshotLoaded(node.id, snapshot);
+    const initialVoters = range(1, this.#options.voters).map(voterOf);
     node.raft = new RaftNode({
       nodeId: node.id,
-      voters: range(1, this.#options.voters),
+      voters: snapshot?.voters ?? initialVoters,
+      kraftVersion: this.#options.dynamicQuorum ? 1 : 0,
       quorumState: node.disk.quorumState,
       log: node.disk.log,
       config: this.#options.config,
@@ -351,6 +379,7 @@ class Simulation {
           throw new Error(`Node ${node.id} applied ${entry.offset}, expected the next offset`);
         }
         node.appliedKeys.push(entryKey(entry));
+        if (entry.control?.type === "voters") node.appliedVoters = entry.control.voters;
       }
       if (ready.roleChange) this.#onRoleChange(node, ready.roleChange.role, ready.roleChange.epoch);
       if (ready.snapshotNeeded) this.#fetchSnapshot(node, ready.snapshotNeeded);
@@ -367,7 +396,10 @@ class Simulation {
     const applied = node.appliedKeys.length;
     if (every <= 0 || applied - (node.disk.snapshot?.id.offset ?? 0) < every) return;
     const id = { offset: applied, epoch: epochOfKey(node.appliedKeys[applied - 1]!) };
-    node.disk.compact({ id, keys: [...node.appliedKeys] });
+    const voters = this.#options.dynamicQuorum
+      ? node.appliedVoters ?? range(1, this.#options.voters).map(voterOf)
+      : undefined;
+    node.disk.compact({ id, keys: [...node.appliedKeys], ...(voters ? { voters } : {}) });
     this.#snapshotsWritten++;
     this.#record(`node ${node.id} snapshots at ${JSON.stringify(id)}`);
   }
@@ -405,8 +437,13 @@ class Simulation {
     }
     node.disk.installSnapshot(snapshot);
     node.appliedKeys = [...snapshot.keys];
+    node.appliedVoters = snapshot.voters;
     this.#checker.onSnapshotLoaded(node.id, snapshot);
-    raft.onSnapshotInstalled(event.snapshotId, this.#nowMs);
+    raft.onSnapshotInstalled(
+      event.snapshotId,
+      this.#nowMs,
+      snapshot.voters ? { voters: snapshot.voters } : {},
+    );
     this.#snapshotsInstalled++;
     this.#record(`node ${node.id} installed snapshot ${JSON.stringify(event.snapshotId)}`);
     this.#drain(node);
@@ -537,6 +574,35 @@ class Simulation {
     this.#queue.push(this.#nowMs + 100 + this.#random.intBelow(600), { kind: "chaos" });
   }
 
+  /** KIP-853: the leader adds an observer as a voter or removes a voter (maybe itself). */
+  #reconfigure(): void {
+    const leader = this.#nodes.find((n) => n.raft?.role === "leader");
+    if (!leader) return;
+    const raft = leader.raft!;
+    const voters = raft.voterDetails;
+    const observers = this.#nodes.filter((n) => !raft.voters.has(n.id));
+    const add = observers.length > 0 && (voters.length <= 2 || this.#random.next() < 0.5);
+    if (add) {
+      const joiner = observers[this.#random.intBelow(observers.length)]!;
+      const result = raft.addVoter(voterOf(joiner.id), this.#nowMs);
+      this.#record(
+        `leader ${leader.id} adds voter ${joiner.id}: ${
+          result.ok ? "ok" : `${result.error} (${result.message})`
+        }`,
+      );
+      if (result.ok) this.#voterChanges.added++;
+    } else if (voters.length > 1) {
+      const leaving = voters[this.#random.intBelow(voters.length)]!;
+      const result = raft.removeVoter(leaving, this.#nowMs);
+      this.#record(
+        `leader ${leader.id} removes voter ${leaving.id}: ${result.ok ? "ok" : result.error}`,
+      );
+      if (result.ok) this.#voterChanges.removed++;
+      if (result.ok && leaving.id === leader.id) this.#voterChanges.leaderRemoved++;
+    }
+    this.#drain(leader);
+  }
+
   #heal(): void {
     this.#healed = true;
     this.#network.healAll();
@@ -549,8 +615,13 @@ class Simulation {
   #checkProgress(): void {
     const marker = this.#marker;
     if (marker) {
-      const voters = this.#nodes.filter((n) => n.bootstrapVoter);
-      if (voters.every((n) => this.#checker.hasApplied(n.id, marker))) this.#done = true;
+      const current = this.#nodes.find((n) => n.raft?.isLeaderReady)?.raft?.voters;
+      const voters = this.#nodes.filter((n) =>
+        this.#options.dynamicQuorum ? current?.has(n.id) ?? false : n.bootstrapVoter
+      );
+      const applied = voters.length > 0 &&
+        voters.every((n) => this.#checker.hasApplied(n.id, marker));
+      if (applied) this.#done = true;
       if (this.#done) return;
     }
     const leader = this.#nodes.find((n) => n.raft?.isLeaderReady);
@@ -568,6 +639,17 @@ class Simulation {
     const node = this.#nodes[id - 1];
     if (!node) throw new Error(`No node ${id}`);
     return node;
+  }
+
+  /** One line per node: role, epoch, voters as it sees them and its log position. */
+  #describeNodes(): string {
+    return this.#nodes.map((n) => {
+      const r = n.raft;
+      if (!r) return `node ${n.id}: down`;
+      return `node ${n.id}: ${r.role} epoch ${r.epoch} leader ${r.leaderId} voters [${[
+        ...r.voters,
+      ]}] end ${r.endOffset}@${r.lastEpoch} hw ${r.highWatermark}`;
+    }).join("\n");
   }
 
   #record(what: string | RaftMessage): void {
@@ -589,6 +671,7 @@ class Simulation {
       snapshotsWritten: this.#snapshotsWritten,
       snapshotsInstalled: this.#snapshotsInstalled,
       failoverMs: this.#failoverMs,
+      voterChanges: { ...this.#voterChanges },
     };
   }
 }

@@ -15,9 +15,20 @@ const decoder = new TextDecoder();
 /** A short stable identity of an entry's content: its epoch and payload or control type. */
 export function entryKey(entry: LogEntry): string {
   const body = entry.control
-    ? `${entry.control.type}:${entry.control.type === "leaderChange" ? entry.control.leaderId : ""}`
+    ? `${entry.control.type}:${controlDetail(entry.control)}`
     : decoder.decode(entry.payload);
   return `${entry.epoch}/${body}`;
+}
+
+function controlDetail(control: NonNullable<LogEntry["control"]>): string {
+  switch (control.type) {
+    case "leaderChange":
+      return String(control.leaderId);
+    case "voters":
+      return control.voters.map((v) => v.id).join(",");
+    case "kraftVersion":
+      return String(control.kraftVersion);
+  }
 }
 
 /** What the checker can see of one node. */
@@ -129,10 +140,9 @@ export class InvariantChecker {
       throw new Error(`Node ${node.id} epoch went from ${lastEpoch} to ${epoch}`);
     }
     this.#epochOf.set(node.id, epoch);
-    if (
-      !node.bootstrapVoter && !raft.isVoter && raft.role !== "unattached" &&
-      raft.role !== "follower"
-    ) {
+    // Observers never campaign; KIP-853: a leader that removed itself leads (then resigns)
+    // until its removal commits, so only campaigning is forbidden outside the voter set.
+    if (!raft.isVoter && (raft.role === "prospective" || raft.role === "candidate")) {
       throw new Error(`Observer ${node.id} became ${raft.role}`);
     }
     if (raft.role === "leader") {

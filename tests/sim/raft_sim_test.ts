@@ -106,3 +106,66 @@ Deno.test("with connection failures seen, a crashed leader is replaced well befo
   assert.ok(Math.max(...fast) < 1_000, `slowest failover ${Math.max(...fast)} ms with signals`);
   assert.ok(medianOf(slow) >= 2_000, `median failover ${medianOf(slow)} ms without signals`);
 });
+
+const DYNAMIC_SEEDS = 150;
+
+for (const snapshotEveryEntries of [0, 5]) {
+  Deno.test(
+    `${DYNAMIC_SEEDS} seeded dynamic quorums that add and remove voters under faults stay safe${
+      snapshotEveryEntries > 0 ? " with snapshots" : ""
+    }`,
+    () => {
+      // KIP-853: voter changes are VotersRecords in force once appended, one uncommitted at a time,
+      // after the leader committed its epoch; a removed leader resigns once its removal commits.
+      // Every invariant above holds under the CURRENT voter set (one leader per epoch, committed
+      // entries durable on a majority of the leader's voters and never lost).
+      let added = 0;
+      let removed = 0;
+      let leaderRemoved = 0;
+      for (let seed = 1; seed <= DYNAMIC_SEEDS; seed++) {
+        const result = runSimulation({
+          ...DEFAULT_SIM_OPTIONS,
+          seed: seed * 15_485_863 + snapshotEveryEntries,
+          voters: 3,
+          observers: 2,
+          dynamicQuorum: true,
+          snapshotEveryEntries,
+        });
+        assert.ok(result.ok, failureReport(result));
+        added += result.voterChanges.added;
+        removed += result.voterChanges.removed;
+        leaderRemoved += result.voterChanges.leaderRemoved;
+      }
+      assert.ok(added > DYNAMIC_SEEDS / 2, `Only ${added} voters were added`);
+      assert.ok(removed > DYNAMIC_SEEDS / 2, `Only ${removed} voters were removed`);
+      assert.ok(
+        leaderRemoved > DYNAMIC_SEEDS / 10,
+        `Only ${leaderRemoved} leaders removed themselves`,
+      );
+    },
+  );
+}
+
+Deno.test("a dynamic quorum of one grows by adding observers and survives its leader's removal", () => {
+  // KIP-853 --standalone: a single voter elects itself, then grows one voter at a time.
+  const result = runSimulation({
+    ...DEFAULT_SIM_OPTIONS,
+    seed: 11,
+    voters: 1,
+    observers: 3,
+    dynamicQuorum: true,
+  });
+  assert.ok(result.ok, failureReport(result));
+  assert.ok(result.voterChanges.added > 0, "No voter was added");
+});
+
+Deno.test("a dynamic seed replays to exactly the same trace", () => {
+  const options = {
+    ...DEFAULT_SIM_OPTIONS,
+    seed: 99,
+    voters: 3,
+    observers: 2,
+    dynamicQuorum: true,
+  };
+  assert.deepEqual(runSimulation(options), runSimulation(options));
+});

@@ -8,7 +8,7 @@
  */
 
 import { MemoryRaftLog } from "../../core/raft/memory_log.ts";
-import type { LogEntry, OffsetAndEpoch, QuorumStateData } from "../../core/raft/types.ts";
+import type { LogEntry, OffsetAndEpoch, QuorumStateData, Voter } from "../../core/raft/types.ts";
 
 const ALL = { maxCount: Infinity, maxBytes: Infinity };
 
@@ -16,6 +16,8 @@ const ALL = { maxCount: Infinity, maxBytes: Infinity };
 export interface SimSnapshot {
   id: OffsetAndEpoch;
   keys: readonly string[];
+  /** KIP-853: the committed voter set as of the snapshot (dynamic quorums only). */
+  voters?: readonly Voter[];
 }
 
 /** The epoch in an entry key (`<epoch>/<body>`). */
