@@ -6,6 +6,7 @@
  */
 
 import { applyRecords, EMPTY_IMAGE, type MetadataImage } from "../core/metadata/image.ts";
+import { sharePartitionLists } from "../core/metadata/list_pool.ts";
 import type { LogEntry } from "../core/raft/types.ts";
 import { Reader } from "../net/protocol/reader.ts";
 import { Writer } from "../net/protocol/writer.ts";
@@ -16,16 +17,39 @@ import {
 } from "../net/protocol/generated/metadata_records.ts";
 import type { Logger } from "../core/log.ts";
 
-/** Serializes a metadata record as a raft entry payload (frame version, type, version, body). */
+/** The writer every {@link encodeMetadataRecord} reuses (encoding is synchronous). */
+const scratch = new Writer(4096);
+/** Encoded payloads are copied into slabs of this size: one buffer per ~500 records, not each. */
+const SLAB_BYTES = 64 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsedBytes = 0;
+
+/**
+ * Serializes a metadata record as a raft entry payload (frame version, type, version, body).
+ * Small payloads are views into a shared slab (snapshotting 1M partitions allocates ~2k buffers,
+ * not 2M): read-only, and `payload.buffer` is not the payload alone.
+ */
 export function encodeMetadataRecord(record: MetadataRecord): Uint8Array {
-  const w = new Writer(128);
-  writeMetadataRecord(w, record);
-  return w.finish();
+  scratch.reset();
+  writeMetadataRecord(scratch, record);
+  const bytes = scratch.view();
+  if (bytes.length > SLAB_BYTES / 8) return bytes.slice();
+  if (slabUsedBytes + bytes.length > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsedBytes = 0;
+  }
+  const payload = slab.subarray(slabUsedBytes, slabUsedBytes + bytes.length);
+  payload.set(bytes);
+  slabUsedBytes += bytes.length;
+  return payload;
 }
 
-/** Decodes a raft entry payload into a metadata record. */
+/**
+ * Decodes a raft entry payload into a metadata record. A PartitionRecord's lists come back shared
+ * and frozen (`sharePartitionLists`), so a decoded 1M-partition snapshot holds a few lists.
+ */
 export function decodeMetadataRecord(payload: Uint8Array): MetadataRecord {
-  return readMetadataRecord(new Reader(payload));
+  return sharePartitionLists(readMetadataRecord(new Reader(payload)));
 }
 
 /** Called after each change of the image with the records that made it. */

@@ -1,5 +1,7 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
-import { encodeMetadataRecord, MetadataState } from "./metadata_state.ts";
+import { decodeMetadataRecord, encodeMetadataRecord, MetadataState } from "./metadata_state.ts";
+import { makeRecord, RecordType } from "../core/metadata/records.ts";
+import { createTopicRecord } from "../net/protocol/generated/topic_record.ts";
 import { createFeatureLevelRecord } from "../net/protocol/generated/feature_level_record.ts";
 import type { Logger } from "../core/log.ts";
 
@@ -48,4 +50,17 @@ Deno.test("a listener whose work fails is logged and does not block settled", as
   state.applyEntries([featureEntry(0, 21)]);
   await state.settled();
   assertEquals(errors.length, 1);
+});
+
+Deno.test("encoded payloads stay intact while many more records are encoded after them", () => {
+  const record = (i: number) =>
+    makeRecord(RecordType.TOPIC, 0, createTopicRecord({ name: `topic-${i}`.padEnd(200, "x") }));
+  // Enough bytes to fill several of the slabs payloads are carved from, and one large payload.
+  const payloads = Array.from({ length: 2000 }, (_, i) => encodeMetadataRecord(record(i)));
+  const large = makeRecord(RecordType.TOPIC, 0, createTopicRecord({ name: "y".repeat(20_000) }));
+  const largePayload = encodeMetadataRecord(large);
+  for (const [i, payload] of payloads.entries()) {
+    assertEquals(decodeMetadataRecord(payload), record(i));
+  }
+  assertEquals(decodeMetadataRecord(largePayload), large);
 });

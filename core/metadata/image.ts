@@ -20,7 +20,6 @@ import type { RegisterBrokerRecord } from "../../net/protocol/generated/register
 import type { UserScramCredentialRecord } from "../../net/protocol/generated/user_scram_credential_record.ts";
 import { createConfigRecord } from "../../net/protocol/generated/config_record.ts";
 import { createFeatureLevelRecord } from "../../net/protocol/generated/feature_level_record.ts";
-import { createPartitionRecord } from "../../net/protocol/generated/partition_record.ts";
 import { createProducerIdsRecord } from "../../net/protocol/generated/producer_ids_record.ts";
 import {
   createBrokerEndpoint,
@@ -35,6 +34,7 @@ import {
 import { createTopicRecord } from "../../net/protocol/generated/topic_record.ts";
 import { createZkMigrationStateRecord } from "../../net/protocol/generated/zk_migration_state_record.ts";
 import { createBeginTransactionRecord } from "../../net/protocol/generated/begin_transaction_record.ts";
+import { EMPTY_LIST, SHARED_LISTS } from "./list_pool.ts";
 import {
   makeRecord,
   METADATA_VERSION_FEATURE,
@@ -614,26 +614,27 @@ export class MetadataDelta {
 
   #putPartition(d: PartitionRecord, version: number): void {
     const draft = this.#draft(d.topicId, `add partition ${d.partitionId}`);
-    const replicas = d.replicas;
-    let directories: readonly string[] = version >= 1 ? d.directories : [];
+    const replicas = SHARED_LISTS.share(d.replicas);
+    let directories: readonly string[] = version >= 1 ? d.directories : EMPTY_LIST;
     if (directories.length === 0) directories = replicas.map(() => DIRECTORY_MIGRATING);
     if (directories.length !== replicas.length) {
       throw new MetadataApplyError(
         `Cannot add partition ${draft.name}-${d.partitionId}: ${directories.length} directories for ${replicas.length} replicas`,
       );
     }
+    // Lists are shared between partitions (list_pool.ts): a 1M-partition image holds a few.
     draft.partitions.set(d.partitionId, {
       replicas,
-      isr: d.isr,
-      removingReplicas: d.removingReplicas,
-      addingReplicas: d.addingReplicas,
-      directories,
+      isr: SHARED_LISTS.share(d.isr),
+      removingReplicas: SHARED_LISTS.share(d.removingReplicas),
+      addingReplicas: SHARED_LISTS.share(d.addingReplicas),
+      directories: SHARED_LISTS.share(directories),
       leader: d.leader,
       leaderRecoveryState: d.leaderRecoveryState,
       leaderEpoch: d.leaderEpoch,
       partitionEpoch: d.partitionEpoch,
-      eligibleLeaderReplicas: d.eligibleLeaderReplicas ?? [],
-      lastKnownElr: d.lastKnownElr ?? [],
+      eligibleLeaderReplicas: SHARED_LISTS.share(d.eligibleLeaderReplicas ?? EMPTY_LIST),
+      lastKnownElr: SHARED_LISTS.share(d.lastKnownElr ?? EMPTY_LIST),
     });
   }
 
@@ -722,7 +723,7 @@ export function mergePartitionChange(
   p: PartitionRegistration,
   d: PartitionChangeRecord,
 ): PartitionRegistration {
-  const replicas = d.replicas ?? p.replicas;
+  const replicas = SHARED_LISTS.share(d.replicas ?? p.replicas);
   let directories = d.directories ?? p.directories;
   if (d.replicas !== null && d.directories === null) {
     directories = d.replicas.map((r) => {
@@ -733,18 +734,20 @@ export function mergePartitionChange(
   const leaderChanged = d.leader !== NO_LEADER_CHANGE;
   return {
     replicas,
-    isr: d.isr ?? p.isr,
-    removingReplicas: d.removingReplicas ?? p.removingReplicas,
-    addingReplicas: d.addingReplicas ?? p.addingReplicas,
-    directories,
+    isr: SHARED_LISTS.share(d.isr ?? p.isr),
+    removingReplicas: SHARED_LISTS.share(d.removingReplicas ?? p.removingReplicas),
+    addingReplicas: SHARED_LISTS.share(d.addingReplicas ?? p.addingReplicas),
+    directories: SHARED_LISTS.share(directories),
     leader: leaderChanged ? d.leader : p.leader,
     leaderRecoveryState: d.leaderRecoveryState === -1
       ? p.leaderRecoveryState
       : d.leaderRecoveryState,
     leaderEpoch: leaderChanged ? p.leaderEpoch + 1 : p.leaderEpoch,
     partitionEpoch: p.partitionEpoch + 1,
-    eligibleLeaderReplicas: d.eligibleLeaderReplicas ?? p.eligibleLeaderReplicas,
-    lastKnownElr: d.lastKnownElr ?? p.lastKnownElr,
+    eligibleLeaderReplicas: SHARED_LISTS.share(
+      d.eligibleLeaderReplicas ?? p.eligibleLeaderReplicas,
+    ),
+    lastKnownElr: SHARED_LISTS.share(d.lastKnownElr ?? p.lastKnownElr),
   };
 }
 
@@ -936,20 +939,24 @@ export function partitionRecord(
   return makeRecord(
     RecordType.PARTITION,
     version,
-    createPartitionRecord({
+    // The image's lists are shared and frozen (list_pool.ts): the record takes them as they are,
+    // not a copy each (snapshots write a record per partition). Editing them throws. A literal
+    // with every field, not createPartitionRecord's spread of defaults: this runs per partition.
+    {
       partitionId,
       topicId,
-      replicas: [...p.replicas],
-      isr: [...p.isr],
-      removingReplicas: [...p.removingReplicas],
-      addingReplicas: [...p.addingReplicas],
+      replicas: p.replicas as number[],
+      isr: p.isr as number[],
+      removingReplicas: p.removingReplicas as number[],
+      addingReplicas: p.addingReplicas as number[],
       leader: p.leader,
       leaderRecoveryState: p.leaderRecoveryState,
       leaderEpoch: p.leaderEpoch,
       partitionEpoch: p.partitionEpoch,
-      directories: version >= 1 ? [...p.directories] : [],
-      eligibleLeaderReplicas: version >= 2 ? [...p.eligibleLeaderReplicas] : null,
-      lastKnownElr: version >= 2 ? [...p.lastKnownElr] : null,
-    }),
+      directories: version >= 1 ? p.directories as string[] : [],
+      eligibleLeaderReplicas: version >= 2 ? p.eligibleLeaderReplicas as number[] : null,
+      lastKnownElr: version >= 2 ? p.lastKnownElr as number[] : null,
+      _unknownTaggedFields: [],
+    } satisfies PartitionRecord,
   );
 }

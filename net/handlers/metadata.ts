@@ -31,31 +31,55 @@ export const INTERNAL_TOPICS: ReadonlySet<string> = new Set([
   "__transaction_state",
 ]);
 
-function partitionsOf(image: MetadataImage, topic: TopicImage): MetadataResponsePartition[] {
+/**
+ * The offline replicas of a replica list (unregistered or fenced brokers), computed once per
+ * distinct list per response: images share their lists, so a 1M-partition answer computes a few.
+ */
+class OfflineReplicas {
+  readonly #image: MetadataImage;
+  readonly #byList = new Map<readonly number[], number[]>();
+
+  constructor(image: MetadataImage) {
+    this.#image = image;
+  }
+
+  of(replicas: readonly number[]): number[] {
+    let offline = this.#byList.get(replicas);
+    if (offline === undefined) {
+      offline = replicas.filter((r) => {
+        const b = this.#image.cluster.brokers.get(r);
+        return b === undefined || b.fenced;
+      });
+      this.#byList.set(replicas, offline);
+    }
+    return offline;
+  }
+}
+
+function partitionsOf(topic: TopicImage, offline: OfflineReplicas): MetadataResponsePartition[] {
   const out: MetadataResponsePartition[] = [];
-  const ids = [...topic.partitions.keys()].sort((a, b) => a - b);
-  for (const id of ids) {
-    const p = topic.partitions.get(id)!;
-    const offline = p.replicas.filter((r) => {
-      const b = image.cluster.brokers.get(r);
-      return b === undefined || b.fenced;
-    });
+  let sorted = true;
+  for (const [id, p] of topic.partitions) {
+    if (out.length > 0 && id < out[out.length - 1]!.partitionIndex) sorted = false;
     out.push({
       errorCode: p.leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
       partitionIndex: id,
       leaderId: p.leader,
       leaderEpoch: p.leaderEpoch,
-      replicaNodes: [...p.replicas],
-      isrNodes: [...p.isr],
-      offlineReplicas: offline,
+      // The response is encoded and dropped, never edited: the image's (shared) lists serve as is.
+      replicaNodes: p.replicas as number[],
+      isrNodes: p.isr as number[],
+      offlineReplicas: offline.of(p.replicas),
       _unknownTaggedFields: [],
     });
   }
+  // Partitions are created in index order, so a sort is rarely needed.
+  if (!sorted) out.sort((a, b) => a.partitionIndex - b.partitionIndex);
   return out;
 }
 
 function topicResponse(
-  image: MetadataImage,
+  offline: OfflineReplicas,
   topic: TopicImage,
   errorCode = ErrorCode.NONE,
 ): MetadataResponseTopic {
@@ -64,7 +88,7 @@ function topicResponse(
     name: topic.name,
     topicId: topic.id,
     isInternal: INTERNAL_TOPICS.has(topic.name),
-    partitions: partitionsOf(image, topic),
+    partitions: partitionsOf(topic, offline),
     topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
     _unknownTaggedFields: [],
   };
@@ -104,10 +128,13 @@ export function registerMetadata(dispatcher: Dispatcher, ctx: BrokerContext): vo
       const all = request.topics === null || (version === 0 && request.topics.length === 0);
       const allowAutoCreate = version < 4 || request.allowAutoTopicCreation;
       let image = ctx.metadata.image;
+      let offline = new OfflineReplicas(image);
       const topics: MetadataResponseTopic[] = [];
       if (all) {
         const names = [...image.topics.byName.keys()].sort();
-        for (const name of names) topics.push(topicResponse(image, image.topics.byName.get(name)!));
+        for (const name of names) {
+          topics.push(topicResponse(offline, image.topics.byName.get(name)!));
+        }
       } else {
         const missing: string[] = [];
         for (const t of request.topics!) {
@@ -115,13 +142,13 @@ export function registerMetadata(dispatcher: Dispatcher, ctx: BrokerContext): vo
             const topic = image.topics.byId.get(t.topicId);
             topics.push(
               topic
-                ? topicResponse(image, topic)
+                ? topicResponse(offline, topic)
                 : errorTopic(null, t.topicId, ErrorCode.UNKNOWN_TOPIC_ID),
             );
             continue;
           }
           const topic = image.topics.byName.get(t.name);
-          if (topic) topics.push(topicResponse(image, topic));
+          if (topic) topics.push(topicResponse(offline, topic));
           else if (topicNameError(t.name) !== null) {
             topics.push(errorTopic(t.name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
           } else missing.push(t.name);
@@ -133,11 +160,12 @@ export function registerMetadata(dispatcher: Dispatcher, ctx: BrokerContext): vo
             : new Map<string, number>();
           if (autoCreate) await settled(ctx);
           image = ctx.metadata.image;
+          offline = new OfflineReplicas(image);
           for (const name of missing) {
             const topic = image.topics.byName.get(name);
             if (topic) {
               // Created by us or concurrently: report it, leaders may still be electing.
-              topics.push(topicResponse(image, topic));
+              topics.push(topicResponse(offline, topic));
               continue;
             }
             const code = created.get(name);

@@ -50,11 +50,7 @@ import {
   encodeMetadataRecord,
   MetadataState,
 } from "../../node/metadata_state.ts";
-import {
-  encodeSnapshot,
-  readSnapshotFile,
-  writeSnapshotFile,
-} from "../../node/snapshot_file.ts";
+import { encodeSnapshot, readSnapshotFile, writeSnapshotFile } from "../../node/snapshot_file.ts";
 import { CLUSTER_METADATA_DIR } from "../../storage/bootstrap.ts";
 import { freePort, REPO_ROOT, runMain, startNode } from "../../tests/integration/harness.ts";
 
@@ -63,7 +59,7 @@ const TOPICS_MAX = 1000;
 const REPLICATION_FACTOR = 3;
 /** metadata.version 3.9-IV0: PartitionRecord v1 with directories, RegisterBrokerRecord v3. */
 const METADATA_VERSION_LEVEL = 21;
-/** The snapshot id every bench snapshot is written at. */
+/** The epoch of every bench snapshot. */
 const SNAPSHOT_EPOCH = 1;
 const MIB = 1024 * 1024;
 /** Bound on how long a node may take to answer its first Metadata request. */
@@ -77,6 +73,8 @@ export interface MetadataBenchOptions {
   node?: boolean;
   /** Partition counts of the snapshots real nodes start from (default 100k, 1M). */
   nodeSizes?: number[];
+  /** Topics of 100 partitions created per CreateTopics case (default 50; 0 skips them). */
+  createTopics?: number;
 }
 
 /** The snapshot end offset of an image of `records` records. */
@@ -169,12 +167,19 @@ interface WriteResult {
 }
 
 /** Child: builds the image and writes it as a snapshot into `dir`. */
-async function writeChild(dir: string, partitions: number, brokerIds: number[]) {
-  const image = applyRecords(EMPTY_IMAGE, benchImageRecords(partitions, brokerIds));
+async function writeChild(
+  dir: string,
+  partitions: number,
+  options: { brokerIds: number[] },
+) {
+  const image = applyRecords(EMPTY_IMAGE, benchImageRecords(partitions, options.brokerIds));
   const start = performance.now();
   const payloads = imageToRecords(image).map(encodeMetadataRecord);
   const id = { offset: snapshotOffset(payloads.length), epoch: SNAPSHOT_EPOCH };
-  const contents = { payloads, lastContainedLogTimestampMs: Date.now() };
+  const contents = {
+    payloads,
+    lastContainedLogTimestampMs: Date.now(),
+  };
   const sizeBytes = await writeSnapshotFile(dir, id, encodeSnapshot(id, contents, Date.now()));
   const result: WriteResult = {
     records: payloads.length,
@@ -318,7 +323,11 @@ async function child<T>(args: string[]): Promise<T> {
   return JSON.parse(text.split("\n").at(-1)!) as T;
 }
 
-async function writeSnapshotIn(dir: string, partitions: number, brokers: string) {
+async function writeSnapshotIn(
+  dir: string,
+  partitions: number,
+  options: { brokers: string },
+) {
   return await child<WriteResult>([
     "--child",
     "write",
@@ -327,7 +336,7 @@ async function writeSnapshotIn(dir: string, partitions: number, brokers: string)
     "--partitions",
     String(partitions),
     "--brokers",
-    brokers,
+    options.brokers,
   ]);
 }
 
@@ -357,7 +366,18 @@ async function nodeFromSnapshot(partitions: number) {
   if (format.code !== 0) throw new Error(`storage format failed: ${format.stderr}`);
   const metadataDir = join(dataDir, "logs", CLUSTER_METADATA_DIR);
   await Deno.mkdir(metadataDir, { recursive: true });
-  const written = await writeSnapshotIn(metadataDir, partitions, "2,3,4");
+  const written = await writeSnapshotIn(metadataDir, partitions, { brokers: "2,3,4" });
+  // As if this node had led the snapshot's epoch before a restart (Kafka's quorum-state JSON).
+  await Deno.writeTextFile(
+    join(metadataDir, "quorum-state"),
+    JSON.stringify({
+      leaderId: 1,
+      leaderEpoch: SNAPSHOT_EPOCH,
+      votedId: -1,
+      votedDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+      data_version: 1,
+    }),
+  );
   return { dataDir, brokerPort, propertiesPath, written };
 }
 
@@ -476,7 +496,7 @@ export async function runMetadataBench(options: MetadataBenchOptions = {}): Prom
     for (const partitions of sizes) {
       const dir = join(root, `p${partitions}`);
       await Deno.mkdir(dir);
-      const w = await writeSnapshotIn(dir, partitions, "1,2,3");
+      const w = await writeSnapshotIn(dir, partitions, { brokers: "1,2,3" });
       const offset = String(snapshotOffset(w.records));
       const l = await child<LoadResult>(["--child", "load", "--dir", dir, "--offset", offset]);
       if (l.partitions !== partitions) {
@@ -501,9 +521,11 @@ export async function runMetadataBench(options: MetadataBenchOptions = {}): Prom
           offset,
         ]);
         handlerRows.push(
-          `| full Metadata v12, ${label(partitions)} partitions, in process (handler + encode, median of 5) | ${
-            fmtMs(h.medianMs)
-          } ms | ${(h.sizeBytes / MIB).toFixed(1)} MiB |`,
+          `| full Metadata v12, ${
+            label(partitions)
+          } partitions, in process (handler + encode, median of 5) | ${fmtMs(h.medianMs)} ms | ${
+            (h.sizeBytes / MIB).toFixed(1)
+          } MiB |`,
         );
       }
       await Deno.remove(dir, { recursive: true });
@@ -521,7 +543,9 @@ export async function runMetadataBench(options: MetadataBenchOptions = {}): Prom
     for (const partitions of options.nodeSizes ?? [100_000, 1_000_000]) {
       const n = await nodeStart(partitions);
       other.push(
-        `| node start from a ${label(partitions)}-partition snapshot: spawn to first Metadata response | ${
+        `| node start from a ${
+          label(partitions)
+        }-partition snapshot: spawn to first Metadata response | ${
           fmtMs(n.firstMetadataMs)
         } ms | partitions on brokers 2-4, the node hosts none |`,
       );
@@ -531,11 +555,12 @@ export async function runMetadataBench(options: MetadataBenchOptions = {}): Prom
         } ms | |`,
       );
     }
-    const node = await startNode({ props: { "num.partitions": "1" } });
+    const createTopics = options.createTopics ?? 50;
+    const node = createTopics > 0 ? await startNode() : null;
     try {
-      for (const inFlight of [1, 10]) {
-        const r = await createTopicsRate(node.bootstrap, {
-          topics: 50,
+      for (const inFlight of node === null ? [] : [1, 10]) {
+        const r = await createTopicsRate(node!.bootstrap, {
+          topics: createTopics,
           partitions: 100,
           inFlight,
           prefix: `ct${inFlight}`,
@@ -547,7 +572,7 @@ export async function runMetadataBench(options: MetadataBenchOptions = {}): Prom
         );
       }
     } finally {
-      await node.stop();
+      await node?.stop();
     }
   }
   out.push("", ...other);
@@ -566,14 +591,13 @@ if (import.meta.main) {
       sizes: { type: "string" },
       "no-node": { type: "boolean" },
       "node-sizes": { type: "string" },
+      "create-topics": { type: "string" },
     },
   });
   if (values.child === "write") {
-    await writeChild(
-      values.dir!,
-      Number(values.partitions),
-      values.brokers!.split(",").map(Number),
-    );
+    await writeChild(values.dir!, Number(values.partitions), {
+      brokerIds: values.brokers!.split(",").map(Number),
+    });
   } else if (values.child === "load") {
     await loadChild(values.dir!, Number(values.offset));
   } else if (values.child === "handler") {
@@ -584,6 +608,9 @@ if (import.meta.main) {
         sizes: values.sizes?.split(",").filter((s) => s !== "").map(Number),
         node: !values["no-node"],
         nodeSizes: values["node-sizes"]?.split(",").filter((s) => s !== "").map(Number),
+        createTopics: values["create-topics"] === undefined
+          ? undefined
+          : Number(values["create-topics"]),
       }),
     );
   }

@@ -11,6 +11,7 @@ import { runBrokerBench } from "./broker_bench.ts";
 import { runProduceBench } from "./produce_bench.ts";
 import { runGroupBench } from "./group_bench.ts";
 import { runFailoverBench } from "./failover_bench.ts";
+import { runMetadataBench } from "./metadata_bench.ts";
 
 const BENCHES: Record<string, () => Promise<string>> = {
   codec: runCodecBench,
@@ -19,6 +20,7 @@ const BENCHES: Record<string, () => Promise<string>> = {
   broker: () => runBrokerBench(),
   group: () => runGroupBench(),
   failover: () => runFailoverBench(),
+  metadata: () => runMetadataBench(),
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(BENCHES);

@@ -1,0 +1,131 @@
+// Expected behaviour follows Kafka 3.9's KRaftMetadataCache.getTopicMetadata: partitions in index
+// order, replicas of unregistered or fenced brokers listed as offline.
+import assert from "node:assert/strict";
+import { Dispatcher } from "../dispatcher.ts";
+import { Reader } from "../protocol/reader.ts";
+import { Writer } from "../protocol/writer.ts";
+import { createRequestHeader, readResponseHeader, writeRequestHeader } from "../protocol/header.ts";
+import { ApiKey } from "../protocol/generated/api_table.ts";
+import { ErrorCode } from "../protocol/generated/errors.ts";
+import {
+  createMetadataRequest,
+  writeMetadataRequest,
+} from "../protocol/generated/metadata_request.ts";
+import {
+  type MetadataResponse,
+  readMetadataResponse,
+} from "../protocol/generated/metadata_response.ts";
+import {
+  createBrokerEndpoint,
+  createRegisterBrokerRecord,
+} from "../protocol/generated/register_broker_record.ts";
+import { createFeatureLevelRecord } from "../protocol/generated/feature_level_record.ts";
+import { createPartitionRecord } from "../protocol/generated/partition_record.ts";
+import { createTopicRecord } from "../protocol/generated/topic_record.ts";
+import { applyRecords, EMPTY_IMAGE } from "../../core/metadata/image.ts";
+import { makeRecord, METADATA_VERSION_FEATURE, RecordType } from "../../core/metadata/records.ts";
+import { incarnation } from "../../core/metadata/testing.ts";
+import { silentLogger } from "../../core/log.ts";
+import type { BrokerContext } from "../../node/broker_context.ts";
+import { registerMetadata } from "./metadata.ts";
+
+const TOPIC_ID = "q1Sh-9_ISia_fV4lGz8fqw";
+
+function broker(id: number, fenced: boolean) {
+  return makeRecord(
+    RecordType.REGISTER_BROKER,
+    0,
+    createRegisterBrokerRecord({
+      brokerId: id,
+      incarnationId: incarnation(id, 0),
+      brokerEpoch: BigInt(id),
+      endPoints: [
+        createBrokerEndpoint({
+          name: "PLAINTEXT",
+          host: `b${id}`,
+          port: 9092,
+          securityProtocol: 0,
+        }),
+      ],
+      fenced,
+    }),
+  );
+}
+
+function partition(partitionId: number, replicas: number[]) {
+  return makeRecord(
+    RecordType.PARTITION,
+    0,
+    createPartitionRecord({
+      partitionId,
+      topicId: TOPIC_ID,
+      replicas,
+      isr: replicas,
+      leader: replicas[0]!,
+      leaderEpoch: 3,
+    }),
+  );
+}
+
+async function allTopics(): Promise<MetadataResponse> {
+  const image = applyRecords(EMPTY_IMAGE, [
+    makeRecord(
+      RecordType.FEATURE_LEVEL,
+      0,
+      createFeatureLevelRecord({ name: METADATA_VERSION_FEATURE, featureLevel: 7 }),
+    ),
+    broker(1, false),
+    broker(2, true),
+    makeRecord(RecordType.TOPIC, 0, createTopicRecord({ name: "orders", topicId: TOPIC_ID })),
+    // Out of index order, as a reassignment or a snapshot from elsewhere could leave them.
+    partition(2, [1, 2]),
+    partition(0, [1, 3]),
+    partition(1, [1, 2]),
+  ]);
+  const ctx = {
+    config: { autoCreateTopicsEnable: false },
+    logger: silentLogger,
+    nodeId: 1,
+    clusterId: "MkU3OEVBNTcwNTJENDM2Qg",
+    metadata: { image },
+    brokerEpoch: () => 1n,
+  } as unknown as BrokerContext;
+  const dispatcher = new Dispatcher({ logger: silentLogger });
+  registerMetadata(dispatcher, ctx);
+  const version = 12;
+  const w = new Writer();
+  writeRequestHeader(
+    w,
+    createRequestHeader({
+      requestApiKey: ApiKey.METADATA,
+      requestApiVersion: version,
+      correlationId: 7,
+      clientId: "test",
+    }),
+  );
+  writeMetadataRequest(w, version, createMetadataRequest({ topics: null }));
+  const frame = await dispatcher.handleFrame(w.finish(), {
+    listenerName: "PLAINTEXT",
+    clientHost: "127.0.0.1",
+    connectionId: 1,
+  });
+  const r = new Reader(frame!.subarray(4));
+  assert.equal(readResponseHeader(r, ApiKey.METADATA, version).correlationId, 7);
+  return readMetadataResponse(r, version);
+}
+
+Deno.test("a full Metadata response lists partitions in index order with their offline replicas", async () => {
+  const response = await allTopics();
+  assert.deepEqual(response.brokers.map((b) => b.nodeId), [1]);
+  const [topic] = response.topics;
+  assert.equal(topic?.name, "orders");
+  assert.deepEqual(
+    topic!.partitions.map((p) => [p.partitionIndex, p.replicaNodes, p.offlineReplicas]),
+    [
+      [0, [1, 3], [3]], // broker 3 is not registered
+      [1, [1, 2], [2]], // broker 2 is fenced
+      [2, [1, 2], [2]],
+    ],
+  );
+  assert.ok(topic!.partitions.every((p) => p.errorCode === ErrorCode.NONE && p.leaderEpoch === 3));
+});
