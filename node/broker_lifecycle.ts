@@ -24,7 +24,7 @@ export const SUPPORTED_FEATURES: readonly {
 }[] = [
   { name: "metadata.version", minVersion: 1, maxVersion: 21 },
   { name: "kraft.version", minVersion: 0, maxVersion: 1 },
-  { name: "group.version", minVersion: 0, maxVersion: 0 },
+  { name: "group.version", minVersion: 0, maxVersion: 1 },
   { name: "transaction.version", minVersion: 0, maxVersion: 0 },
 ];
 

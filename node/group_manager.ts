@@ -24,6 +24,9 @@ import { strict as assert } from "node:assert";
 import { GroupCoordinator } from "../core/group/group_coordinator.ts";
 import { randomMemberIdGenerator } from "../core/group/member_id.ts";
 import type {
+  ConsumerGroupDescribedGroup,
+  ConsumerGroupHeartbeatInput,
+  ConsumerGroupHeartbeatResult,
   DeleteGroupsResult,
   DescribedGroup,
   GroupCoordinatorConfig,
@@ -47,6 +50,7 @@ import type {
   OffsetFetchResult,
   SyncGroupInput,
   SyncGroupResult,
+  TopicMetadataLookup,
 } from "../core/group/types.ts";
 import { type Random, SeededRandom } from "../core/random.ts";
 import type { Dispatcher } from "../net/dispatcher.ts";
@@ -57,6 +61,10 @@ import {
   type GroupService,
 } from "../net/handlers/group_service.ts";
 import { registerGroupHandlers } from "../net/handlers/groups.ts";
+import {
+  type ConsumerGroupService,
+  registerConsumerGroupHandlers,
+} from "../net/handlers/consumer_group.ts";
 import { KafkaError } from "../net/protocol/errors.ts";
 import { ApiKey } from "../net/protocol/generated/api_table.ts";
 import {
@@ -171,6 +179,7 @@ interface ResponseByApi {
   OffsetCommit: OffsetCommitResult;
   OffsetDelete: OffsetDeleteResult;
   DeleteGroups: DeleteGroupsResult;
+  ConsumerGroupHeartbeat: ConsumerGroupHeartbeatResult;
 }
 
 type ResponseOf<A extends GroupResponse["api"]> = ResponseByApi[A];
@@ -235,7 +244,7 @@ function osSeed(): number {
  * groups.close();
  * ```
  */
-export class GroupManager implements GroupService {
+export class GroupManager implements GroupService, ConsumerGroupService {
   readonly #ctx: BrokerContext;
   readonly #store: GroupLogStore;
   readonly #nowMs: () => number;
@@ -272,6 +281,22 @@ export class GroupManager implements GroupService {
     };
   }
 
+  /** The KIP-848 assignors read topics from the current metadata image. */
+  readonly #topics: TopicMetadataLookup = {
+    byName: (name) => {
+      const topic = this.#ctx.metadata.image.topics.byName.get(name);
+      return topic === undefined
+        ? undefined
+        : { topicId: topic.id, numPartitions: topic.partitions.size };
+    },
+    byId: (topicId) => {
+      const topic = this.#ctx.metadata.image.topics.byId.get(topicId);
+      return topic === undefined
+        ? undefined
+        : { name: topic.name, numPartitions: topic.partitions.size };
+    },
+  };
+
   /** Starts following leadership of `__consumer_offsets` partitions. */
   start(): void {
     assert(!this.#started, "GroupManager.start() was called twice.");
@@ -298,6 +323,7 @@ export class GroupManager implements GroupService {
   registerHandlers(dispatcher: Dispatcher): void {
     registerFindCoordinator(dispatcher, this);
     registerGroupHandlers(dispatcher, this);
+    registerConsumerGroupHandlers(dispatcher, this);
   }
 
   /** The partitions whose coordinator is loaded (`active`) or loading, for tests and metrics. */
@@ -319,6 +345,7 @@ export class GroupManager implements GroupService {
       coordinator: new GroupCoordinator<Pending>({
         generateMemberId: this.#generateMemberId,
         config: this.#config,
+        topics: this.#topics,
       }),
       appendChain: Promise.resolve(),
       pending: new Set(),
@@ -726,6 +753,47 @@ export class GroupManager implements GroupService {
       (handle) => coordinator.offsetDelete(handle, input, this.#nowMs()),
       failWith,
     );
+  }
+
+  consumerGroupHeartbeat(
+    input: ConsumerGroupHeartbeatInput,
+  ): Promise<ConsumerGroupHeartbeatResult> {
+    const failWith = (errorCode: number): ConsumerGroupHeartbeatResult => ({
+      errorCode,
+      errorMessage: null,
+      memberId: null,
+      memberEpoch: 0,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    });
+    const route = this.#route(input.groupId);
+    if (route.slot === null) return Promise.resolve(failWith(route.errorCode));
+    const coordinator = route.slot.coordinator;
+    return this.#park(
+      route.slot,
+      "ConsumerGroupHeartbeat",
+      (handle) => coordinator.consumerGroupHeartbeat(handle, input, this.#nowMs()),
+      failWith,
+    );
+  }
+
+  consumerGroupDescribe(groupIds: string[]): ConsumerGroupDescribedGroup[] {
+    return groupIds.map((groupId) => {
+      const route = this.#route(groupId);
+      if (route.slot === null) {
+        return {
+          errorCode: route.errorCode,
+          errorMessage: null,
+          groupId,
+          groupState: "",
+          groupEpoch: 0,
+          assignmentEpoch: 0,
+          assignorName: "",
+          members: [],
+        };
+      }
+      return route.slot.coordinator.consumerGroupDescribe([groupId])[0]!;
+    });
   }
 
   listGroups(input: ListGroupsInput): ListGroupsResult {

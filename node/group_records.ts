@@ -1,14 +1,20 @@
 /**
  * The `__consumer_offsets` record format: the group coordinator's {@link GroupRecord}s to and from
  * magic v2 batches. A record key is an int16 key version followed by the key body (versions 0-1
- * OffsetCommitKey, 2 GroupMetadataKey, 3+ the KIP-848 consumer group records we do not keep); a
- * value is an int16 value version followed by the value body, or null for a tombstone.
+ * OffsetCommitKey, 2 GroupMetadataKey, 3-8 the KIP-848 ConsumerGroup* records; share group
+ * records, 9+, are skipped); a value is an int16 value version followed by the value body, or null
+ * for a tombstone.
  *
  * @module
  */
 
 import { strict as assert } from "node:assert";
-import type { GroupMetadataValue, GroupRecord, OffsetCommitValue } from "../core/group/types.ts";
+import type {
+  ConsumerGroupRecord,
+  GroupMetadataValue,
+  GroupRecord,
+  OffsetCommitValue,
+} from "../core/group/types.ts";
 import { Reader } from "../net/protocol/reader.ts";
 import { Writer } from "../net/protocol/writer.ts";
 import { decodeBatch, encodeBatch, type Record } from "../net/protocol/records.ts";
@@ -41,6 +47,273 @@ import {
   writeGroupMetadataValue,
 } from "../net/protocol/generated/group_metadata_value.ts";
 
+import * as cgMetadataKey from "../net/protocol/generated/consumer_group_metadata_key.ts";
+import * as cgMetadataValue from "../net/protocol/generated/consumer_group_metadata_value.ts";
+import * as cgPartitionKey from "../net/protocol/generated/consumer_group_partition_metadata_key.ts";
+import * as cgPartitionValue from "../net/protocol/generated/consumer_group_partition_metadata_value.ts";
+import * as cgMemberKey from "../net/protocol/generated/consumer_group_member_metadata_key.ts";
+import * as cgMemberValue from "../net/protocol/generated/consumer_group_member_metadata_value.ts";
+import * as cgTargetMetaKey from "../net/protocol/generated/consumer_group_target_assignment_metadata_key.ts";
+import * as cgTargetMetaValue from "../net/protocol/generated/consumer_group_target_assignment_metadata_value.ts";
+import * as cgTargetMemberKey from "../net/protocol/generated/consumer_group_target_assignment_member_key.ts";
+import * as cgTargetMemberValue from "../net/protocol/generated/consumer_group_target_assignment_member_value.ts";
+import * as cgCurrentKey from "../net/protocol/generated/consumer_group_current_member_assignment_key.ts";
+import * as cgCurrentValue from "../net/protocol/generated/consumer_group_current_member_assignment_value.ts";
+
+/** The key version of each KIP-848 record type (value version is always 0). */
+const CONSUMER_KEY_VERSIONS: { [T in ConsumerGroupRecord["type"]]: number } = {
+  consumerGroupMetadata: 3,
+  consumerGroupPartitionMetadata: 4,
+  consumerGroupMemberMetadata: 5,
+  consumerGroupTargetAssignmentMetadata: 6,
+  consumerGroupTargetAssignmentMember: 7,
+  consumerGroupCurrentMemberAssignment: 8,
+};
+
+function isConsumerRecord(record: GroupRecord): record is ConsumerGroupRecord {
+  return record.type !== "offsetCommit" && record.type !== "groupMetadata";
+}
+
+function encodeConsumerKey(record: ConsumerGroupRecord): Uint8Array {
+  const w = new Writer(64);
+  const version = CONSUMER_KEY_VERSIONS[record.type];
+  w.int16(version);
+  const groupId = record.key.group;
+  switch (record.type) {
+    case "consumerGroupMetadata":
+      cgMetadataKey.writeConsumerGroupMetadataKey(w, version, {
+        groupId,
+        _unknownTaggedFields: [],
+      });
+      break;
+    case "consumerGroupPartitionMetadata":
+      cgPartitionKey.writeConsumerGroupPartitionMetadataKey(w, version, {
+        groupId,
+        _unknownTaggedFields: [],
+      });
+      break;
+    case "consumerGroupTargetAssignmentMetadata":
+      cgTargetMetaKey.writeConsumerGroupTargetAssignmentMetadataKey(w, version, {
+        groupId,
+        _unknownTaggedFields: [],
+      });
+      break;
+    case "consumerGroupMemberMetadata":
+      cgMemberKey.writeConsumerGroupMemberMetadataKey(
+        w,
+        version,
+        cgMemberKey.createConsumerGroupMemberMetadataKey({
+          groupId,
+          memberId: record.key.memberId,
+        }),
+      );
+      break;
+    case "consumerGroupTargetAssignmentMember":
+      cgTargetMemberKey.writeConsumerGroupTargetAssignmentMemberKey(
+        w,
+        version,
+        cgTargetMemberKey.createConsumerGroupTargetAssignmentMemberKey({
+          groupId,
+          memberId: record.key.memberId,
+        }),
+      );
+      break;
+    case "consumerGroupCurrentMemberAssignment":
+      cgCurrentKey.writeConsumerGroupCurrentMemberAssignmentKey(
+        w,
+        version,
+        cgCurrentKey.createConsumerGroupCurrentMemberAssignmentKey({
+          groupId,
+          memberId: record.key.memberId,
+        }),
+      );
+      break;
+  }
+  return w.finish();
+}
+
+function encodeConsumerValue(record: ConsumerGroupRecord): Uint8Array | null {
+  if (record.value === null) return null;
+  const w = new Writer(128);
+  w.int16(0);
+  switch (record.type) {
+    case "consumerGroupMetadata":
+      cgMetadataValue.writeConsumerGroupMetadataValue(
+        w,
+        0,
+        cgMetadataValue.createConsumerGroupMetadataValue({ epoch: record.value!.epoch }),
+      );
+      break;
+    case "consumerGroupPartitionMetadata":
+      cgPartitionValue.writeConsumerGroupPartitionMetadataValue(
+        w,
+        0,
+        cgPartitionValue.createConsumerGroupPartitionMetadataValue({
+          topics: record.value!.topics.map((t) => cgPartitionValue.createTopicMetadata({ ...t })),
+        }),
+      );
+      break;
+    case "consumerGroupTargetAssignmentMetadata":
+      cgTargetMetaValue.writeConsumerGroupTargetAssignmentMetadataValue(
+        w,
+        0,
+        cgTargetMetaValue.createConsumerGroupTargetAssignmentMetadataValue({
+          assignmentEpoch: record.value!.assignmentEpoch,
+        }),
+      );
+      break;
+    case "consumerGroupMemberMetadata":
+      cgMemberValue.writeConsumerGroupMemberMetadataValue(
+        w,
+        0,
+        cgMemberValue.createConsumerGroupMemberMetadataValue({ ...record.value! }),
+      );
+      break;
+    case "consumerGroupTargetAssignmentMember":
+      cgTargetMemberValue.writeConsumerGroupTargetAssignmentMemberValue(
+        w,
+        0,
+        cgTargetMemberValue.createConsumerGroupTargetAssignmentMemberValue({
+          topicPartitions: record.value!.topicPartitions.map((t) =>
+            cgTargetMemberValue.createTopicPartition({ ...t })
+          ),
+        }),
+      );
+      break;
+    case "consumerGroupCurrentMemberAssignment": {
+      const v = record.value!;
+      cgCurrentValue.writeConsumerGroupCurrentMemberAssignmentValue(
+        w,
+        0,
+        cgCurrentValue.createConsumerGroupCurrentMemberAssignmentValue({
+          memberEpoch: v.memberEpoch,
+          previousMemberEpoch: v.previousMemberEpoch,
+          state: v.state,
+          assignedPartitions: v.assignedPartitions.map((t) =>
+            cgCurrentValue.createTopicPartitions({ ...t })
+          ),
+          partitionsPendingRevocation: v.partitionsPendingRevocation.map((t) =>
+            cgCurrentValue.createTopicPartitions({ ...t })
+          ),
+        }),
+      );
+      break;
+    }
+  }
+  return w.finish();
+}
+
+function decodeConsumerRecord(
+  keyVersion: number,
+  r: Reader,
+  value: Uint8Array | null,
+): ConsumerGroupRecord | null {
+  const valueReader = () => {
+    const vr = new Reader(value!);
+    return { vr, version: vr.int16() };
+  };
+  const parts = (list: { topicId: string; partitions: number[] }[]) =>
+    list.map((t) => ({ topicId: t.topicId, partitions: t.partitions }));
+  switch (keyVersion) {
+    case 3: {
+      const k = cgMetadataKey.readConsumerGroupMetadataKey(r, keyVersion);
+      if (value === null) {
+        return { type: "consumerGroupMetadata", key: { group: k.groupId }, value };
+      }
+      const { vr, version } = valueReader();
+      const v = cgMetadataValue.readConsumerGroupMetadataValue(vr, version);
+      return {
+        type: "consumerGroupMetadata",
+        key: { group: k.groupId },
+        value: { epoch: v.epoch },
+      };
+    }
+    case 4: {
+      const k = cgPartitionKey.readConsumerGroupPartitionMetadataKey(r, keyVersion);
+      const key = { group: k.groupId };
+      if (value === null) return { type: "consumerGroupPartitionMetadata", key, value };
+      const { vr, version } = valueReader();
+      const v = cgPartitionValue.readConsumerGroupPartitionMetadataValue(vr, version);
+      return {
+        type: "consumerGroupPartitionMetadata",
+        key,
+        value: {
+          topics: v.topics.map((t) => ({
+            topicId: t.topicId,
+            topicName: t.topicName,
+            numPartitions: t.numPartitions,
+          })),
+        },
+      };
+    }
+    case 5: {
+      const k = cgMemberKey.readConsumerGroupMemberMetadataKey(r, keyVersion);
+      const key = { group: k.groupId, memberId: k.memberId };
+      if (value === null) return { type: "consumerGroupMemberMetadata", key, value };
+      const { vr, version } = valueReader();
+      const v = cgMemberValue.readConsumerGroupMemberMetadataValue(vr, version);
+      return {
+        type: "consumerGroupMemberMetadata",
+        key,
+        value: {
+          instanceId: v.instanceId,
+          rackId: v.rackId,
+          clientId: v.clientId,
+          clientHost: v.clientHost,
+          subscribedTopicNames: v.subscribedTopicNames,
+          subscribedTopicRegex: v.subscribedTopicRegex,
+          rebalanceTimeoutMs: v.rebalanceTimeoutMs,
+          serverAssignor: v.serverAssignor,
+        },
+      };
+    }
+    case 6: {
+      const k = cgTargetMetaKey.readConsumerGroupTargetAssignmentMetadataKey(r, keyVersion);
+      const key = { group: k.groupId };
+      if (value === null) return { type: "consumerGroupTargetAssignmentMetadata", key, value };
+      const { vr, version } = valueReader();
+      const v = cgTargetMetaValue.readConsumerGroupTargetAssignmentMetadataValue(vr, version);
+      return {
+        type: "consumerGroupTargetAssignmentMetadata",
+        key,
+        value: { assignmentEpoch: v.assignmentEpoch },
+      };
+    }
+    case 7: {
+      const k = cgTargetMemberKey.readConsumerGroupTargetAssignmentMemberKey(r, keyVersion);
+      const key = { group: k.groupId, memberId: k.memberId };
+      if (value === null) return { type: "consumerGroupTargetAssignmentMember", key, value };
+      const { vr, version } = valueReader();
+      const v = cgTargetMemberValue.readConsumerGroupTargetAssignmentMemberValue(vr, version);
+      return {
+        type: "consumerGroupTargetAssignmentMember",
+        key,
+        value: { topicPartitions: parts(v.topicPartitions) },
+      };
+    }
+    case 8: {
+      const k = cgCurrentKey.readConsumerGroupCurrentMemberAssignmentKey(r, keyVersion);
+      const key = { group: k.groupId, memberId: k.memberId };
+      if (value === null) return { type: "consumerGroupCurrentMemberAssignment", key, value };
+      const { vr, version } = valueReader();
+      const v = cgCurrentValue.readConsumerGroupCurrentMemberAssignmentValue(vr, version);
+      return {
+        type: "consumerGroupCurrentMemberAssignment",
+        key,
+        value: {
+          memberEpoch: v.memberEpoch,
+          previousMemberEpoch: v.previousMemberEpoch,
+          state: v.state,
+          assignedPartitions: parts(v.assignedPartitions),
+          partitionsPendingRevocation: parts(v.partitionsPendingRevocation),
+        },
+      };
+    }
+    default:
+      return null;
+  }
+}
+
 function safeNumber(value: bigint, what: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n)) {
@@ -51,6 +324,7 @@ function safeNumber(value: bigint, what: string): number {
 
 /** Encodes one record's key: int16 key version, then the key body. */
 export function encodeGroupRecordKey(record: GroupRecord): Uint8Array {
+  if (isConsumerRecord(record)) return encodeConsumerKey(record);
   const w = new Writer(64);
   w.int16(record.keyVersion);
   if (record.type === "offsetCommit") {
@@ -63,6 +337,7 @@ export function encodeGroupRecordKey(record: GroupRecord): Uint8Array {
 
 /** Encodes one record's value (int16 value version, then the body), or null for a tombstone. */
 export function encodeGroupRecordValue(record: GroupRecord): Uint8Array | null {
+  if (isConsumerRecord(record)) return encodeConsumerValue(record);
   const w = new Writer(128);
   if (record.type === "offsetCommit") {
     const v = record.value;
@@ -161,8 +436,8 @@ function groupMetadataValue(bytes: Uint8Array): GroupMetadataValue {
 }
 
 /**
- * Decodes one `__consumer_offsets` record, or returns null for a record the classic coordinator
- * does not keep (KIP-848 consumer group records, key versions 3+). Throws on malformed bytes.
+ * Decodes one `__consumer_offsets` record, or returns null for a record the coordinator does not
+ * keep (share group records, key versions 9+). Throws on malformed bytes.
  *
  * @example
  * ```ts
@@ -203,7 +478,7 @@ export function decodeGroupRecord(
       value: value === null ? null : groupMetadataValue(value),
     };
   }
-  return null;
+  return decodeConsumerRecord(keyVersion, r, value);
 }
 
 /** What {@link decodeGroupRecordBatches} found in a chunk of the log. */

@@ -95,15 +95,67 @@ Deno.test("records past the high watermark or before the start offset are not lo
   assert.equal(middle.nextOffset, 3);
 });
 
-Deno.test("KIP-848 consumer group records (key version 3+) are skipped", () => {
+Deno.test("share group records (key version 9+) are skipped", () => {
   const w = new Writer(16);
-  w.int16(3).string("g");
+  w.int16(9).string("g");
   assert.equal(decodeGroupRecord(w.finish(), new Uint8Array([0, 0])), null);
   const batch = encodeBatch({
     baseOffset: 0,
     records: [{ offsetDelta: 0, timestampDelta: 0, key: w.finish(), value: null, headers: [] }],
   });
   assert.deepEqual(decodeGroupRecordBatches(batch, 0, 1), { records: [], nextOffset: 1 });
+});
+
+// KIP-848: ConsumerGroup* records, key versions 3-8, value version 0.
+Deno.test("KIP-848 consumer group records and tombstones round-trip", () => {
+  const T = "q1Sh-9_ISia_fV4lGz8fqw";
+  const key = { group: "g", memberId: "m" };
+  const records: GroupRecord[] = [
+    { type: "consumerGroupMetadata", key: { group: "g" }, value: { epoch: 4 } },
+    {
+      type: "consumerGroupPartitionMetadata",
+      key: { group: "g" },
+      value: { topics: [{ topicId: T, topicName: "t", numPartitions: 6 }] },
+    },
+    {
+      type: "consumerGroupMemberMetadata",
+      key,
+      value: {
+        instanceId: null,
+        rackId: "r",
+        clientId: "c",
+        clientHost: "/127.0.0.1",
+        subscribedTopicNames: ["t"],
+        subscribedTopicRegex: null,
+        rebalanceTimeoutMs: 30000,
+        serverAssignor: "uniform",
+      },
+    },
+    {
+      type: "consumerGroupTargetAssignmentMetadata",
+      key: { group: "g" },
+      value: { assignmentEpoch: 4 },
+    },
+    {
+      type: "consumerGroupTargetAssignmentMember",
+      key,
+      value: { topicPartitions: [{ topicId: T, partitions: [0, 1] }] },
+    },
+    {
+      type: "consumerGroupCurrentMemberAssignment",
+      key,
+      value: {
+        memberEpoch: 4,
+        previousMemberEpoch: 3,
+        state: 1,
+        assignedPartitions: [{ topicId: T, partitions: [0] }],
+        partitionsPendingRevocation: [{ topicId: T, partitions: [2] }],
+      },
+    },
+    { type: "consumerGroupCurrentMemberAssignment", key, value: null },
+  ];
+  const { records: decoded } = decodeGroupRecordBatches(batchAt(0, records), 0, records.length);
+  assert.deepEqual(decoded, records);
 });
 
 Deno.test("a record with a null key is corrupt", () => {

@@ -35,6 +35,12 @@ export const GroupErrorCode = {
   GROUP_MAX_SIZE_REACHED: 81,
   FENCED_INSTANCE_ID: 82,
   GROUP_SUBSCRIBED_TO_TOPIC: 86,
+  UNSUPPORTED_VERSION: 35,
+  INVALID_REQUEST: 42,
+  FENCED_MEMBER_EPOCH: 110,
+  UNRELEASED_INSTANCE_ID: 111,
+  UNSUPPORTED_ASSIGNOR: 112,
+  STALE_MEMBER_EPOCH: 113,
 } as const;
 
 /** One of the error code numbers in {@link GroupErrorCode}, or any other Kafka code. */

@@ -6,9 +6,14 @@ import {
   type Parked,
   protocolsEqual,
 } from "./classic_group.ts";
+import type { ConsumerGroup } from "./consumer_group.ts";
+import { ConsumerGroups } from "./consumer_group_coordinator.ts";
 import { appendErrorToResponseError, GroupErrorCode } from "./error_codes.ts";
 import type { MemberIdGenerator } from "./member_id.ts";
 import {
+  type ConsumerGroupDescribedGroup,
+  type ConsumerGroupHeartbeatInput,
+  type ConsumerGroupHeartbeatResult,
   type DeleteGroupsResult,
   type DescribedGroup,
   GROUP_COORDINATOR_DEFAULTS,
@@ -32,6 +37,7 @@ import {
   type OffsetFetchResult,
   type SyncGroupInput,
   type SyncGroupResult,
+  type TopicMetadataLookup,
 } from "./types.ts";
 
 const EMPTY_BYTES = new Uint8Array(0);
@@ -43,7 +49,11 @@ export interface GroupCoordinatorOptions {
   config?: Partial<GroupCoordinatorConfig>;
   /** Member ids for joining clients; inject a seeded one so runs replay. */
   generateMemberId: MemberIdGenerator;
+  /** The topics KIP-848 consumer groups are assigned from (default: none). */
+  topics?: TopicMetadataLookup;
 }
+
+const NO_TOPICS: TopicMetadataLookup = { byName: () => undefined, byId: () => undefined };
 
 function joinError(memberId: string, errorCode: number): JoinGroupResult {
   return {
@@ -121,10 +131,17 @@ export class GroupCoordinator<H = unknown> {
   #nextAppendId = 0;
   readonly #pendingAppends = new Map<number, ((errorCode: number) => void)[]>();
   #nextOffsetsExpiryMs: number | null = null;
+  /** KIP-848 consumer groups; a group id is either classic or consumer, never both. */
+  readonly #consumer: ConsumerGroups;
 
   constructor(options: GroupCoordinatorOptions) {
     this.config = { ...GROUP_COORDINATOR_DEFAULTS, ...options.config };
     this.#generateMemberId = options.generateMemberId;
+    this.#consumer = new ConsumerGroups({
+      config: this.config,
+      topics: options.topics ?? NO_TOPICS,
+      generateMemberId: options.generateMemberId,
+    });
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -368,6 +385,10 @@ export class GroupCoordinator<H = unknown> {
     const reply = (errorCode: number, memberId: string) =>
       this.#respond(handle, { api: "JoinGroup", response: joinError(memberId, errorCode) });
     if (input.groupId === "") return reply(GroupErrorCode.INVALID_GROUP_ID, input.memberId);
+    if (this.#consumer.groups.has(input.groupId)) {
+      // A KIP-848 group does not take classic members (no online migration here).
+      return reply(GroupErrorCode.INCONSISTENT_GROUP_PROTOCOL, input.memberId);
+    }
     if (
       input.sessionTimeoutMs < this.config.groupMinSessionTimeoutMs ||
       input.sessionTimeoutMs > this.config.groupMaxSessionTimeoutMs
@@ -746,6 +767,77 @@ export class GroupCoordinator<H = unknown> {
     }
   }
 
+  // ---------------------------------------------------------------- KIP-848
+
+  /**
+   * Handles ConsumerGroupHeartbeat (KIP-848): joins (epoch 0), heartbeats, reconciles and leaves
+   * (epoch -1, or -2 for a static member). The response is released once the ConsumerGroup*
+   * records it depends on are durable. An empty classic group becomes a consumer group, keeping
+   * its offsets; a classic group with members answers GROUP_ID_NOT_FOUND.
+   */
+  consumerGroupHeartbeat(
+    handle: H,
+    input: ConsumerGroupHeartbeatInput,
+    nowMs: number,
+  ): GroupEffect<H>[] {
+    this.#begin(nowMs);
+    const respond = (response: ConsumerGroupHeartbeatResult) =>
+      this.#respond(handle, { api: "ConsumerGroupHeartbeat", response });
+    const classic = this.#groups.get(input.groupId);
+    if (classic !== undefined) {
+      const empty = classic.state === "Empty" && classic.members.size === 0 &&
+        classic.pendingMembers.size === 0;
+      if (!empty || input.memberEpoch !== 0) {
+        respond({
+          errorCode: GroupErrorCode.GROUP_ID_NOT_FOUND,
+          errorMessage: `Group ${input.groupId} is not a consumer group.`,
+          memberId: null,
+          memberEpoch: 0,
+          heartbeatIntervalMs: 0,
+          assignment: null,
+        });
+        return this.#end();
+      }
+    }
+    const { result, records } = this.#consumer.heartbeat(input, this.#nowMs);
+    const all: GroupRecord[] = [];
+    const adopted = this.#consumer.groups.get(input.groupId);
+    if (classic !== undefined && adopted !== undefined) {
+      for (const [topic, partitions] of classic.offsets) {
+        for (const [partition, value] of partitions) adopted.setOffset(topic, partition, value);
+      }
+      this.#groups.delete(input.groupId);
+      if (classic.generationId > 0 || classic.protocolType !== null) {
+        all.push(groupRecord(input.groupId, null));
+      }
+    }
+    all.push(...records);
+    if (all.length > 0) this.#append(all);
+    this.#respondWhenDurable(
+      handle,
+      (appendError) =>
+        appendError === GroupErrorCode.NONE
+          ? { api: "ConsumerGroupHeartbeat", response: result }
+          : {
+            api: "ConsumerGroupHeartbeat",
+            response: {
+              errorCode: appendErrorToResponseError(appendError, "group"),
+              errorMessage: null,
+              memberId: null,
+              memberEpoch: 0,
+              heartbeatIntervalMs: 0,
+              assignment: null,
+            },
+          },
+    );
+    return this.#end();
+  }
+
+  /** Handles ConsumerGroupDescribe (KIP-848); classic and unknown groups are GROUP_ID_NOT_FOUND. */
+  consumerGroupDescribe(groupIds: string[]): ConsumerGroupDescribedGroup[] {
+    return this.#consumer.describe(groupIds);
+  }
+
   // ---------------------------------------------------------------- LeaveGroup
 
   /** Handles LeaveGroup: one member (v0-2) or a batch by member id or group.instance.id (v3+). */
@@ -835,7 +927,10 @@ export class GroupCoordinator<H = unknown> {
         },
       });
     const group = this.#groups.get(input.groupId);
-    const error = group === undefined
+    const consumerGroup = this.#consumer.groups.get(input.groupId);
+    const error = consumerGroup !== undefined
+      ? this.#consumer.validateOffsetCommit(consumerGroup, input)
+      : group === undefined
       ? (input.generationIdOrMemberEpoch < 0
         ? GroupErrorCode.NONE // No group management: Kafka only stores the offsets.
         : input.apiVersion >= 9
@@ -881,7 +976,8 @@ export class GroupCoordinator<H = unknown> {
     const records = accepted.map((a) => offsetRecord(input.groupId, a.topic, a.partition, a.value));
     this.#append(records, (appendError) => {
       if (appendError === GroupErrorCode.NONE) {
-        let target = this.#groups.get(input.groupId);
+        let target: ClassicGroup<H> | ConsumerGroup | undefined =
+          this.#consumer.groups.get(input.groupId) ?? this.#groups.get(input.groupId);
         if (target === undefined) {
           // A simple (non-member) commit, or the group was deleted meanwhile: as replay would.
           target = new ClassicGroup<H>(input.groupId, this.#nowMs);
@@ -915,7 +1011,7 @@ export class GroupCoordinator<H = unknown> {
    * `topics: null`, every committed offset. Without transactions `requireStable` changes nothing.
    */
   offsetFetch(input: OffsetFetchInput): OffsetFetchResult {
-    const group = this.#groups.get(input.groupId);
+    const group = this.#groups.get(input.groupId) ?? this.#consumer.groups.get(input.groupId);
     const partitionResult = (partitionIndex: number, value: OffsetCommitValue | undefined) => ({
       partitionIndex,
       committedOffset: value?.offset ?? -1,
@@ -952,10 +1048,11 @@ export class GroupCoordinator<H = unknown> {
    */
   offsetDelete(handle: H, input: OffsetDeleteInput, nowMs: number): GroupEffect<H>[] {
     this.#begin(nowMs);
-    const group = this.#groups.get(input.groupId);
+    const classic = this.#groups.get(input.groupId);
+    const group = classic ?? this.#consumer.groups.get(input.groupId);
     const topLevel = group === undefined
       ? GroupErrorCode.GROUP_ID_NOT_FOUND
-      : group.state !== "Empty" && !group.usesConsumerProtocol()
+      : classic !== undefined && classic.state !== "Empty" && !classic.usesConsumerProtocol()
       ? GroupErrorCode.NON_EMPTY_GROUP
       : GroupErrorCode.NONE;
     if (group === undefined || topLevel !== GroupErrorCode.NONE) {
@@ -1006,7 +1103,10 @@ export class GroupCoordinator<H = unknown> {
         groupState: g.state,
         groupType: "classic",
       }));
-    return { errorCode: GroupErrorCode.NONE, groups };
+    const consumerGroups = this.#consumer.listed()
+      .filter((g) => states.size === 0 || states.has(g.groupState.toLowerCase()))
+      .filter(() => types.size === 0 || types.has("consumer"));
+    return { errorCode: GroupErrorCode.NONE, groups: [...groups, ...consumerGroups] };
   }
 
   /** Handles DescribeGroups; member metadata and assignments are shown only when Stable. */
@@ -1048,6 +1148,20 @@ export class GroupCoordinator<H = unknown> {
     const records: GroupRecord[] = [];
     const deleted = new Set<string>();
     const results = groupIds.map((groupId) => {
+      const consumerGroup = this.#consumer.groups.get(groupId);
+      if (consumerGroup !== undefined) {
+        if (consumerGroup.members.size > 0) {
+          return { groupId, errorCode: GroupErrorCode.NON_EMPTY_GROUP };
+        }
+        for (const [topic, partitions] of consumerGroup.offsets) {
+          for (const partition of partitions.keys()) {
+            records.push(offsetRecord(groupId, topic, partition, null));
+          }
+        }
+        records.push(...this.#consumer.deleteGroup(groupId));
+        deleted.add(groupId);
+        return { groupId, errorCode: GroupErrorCode.NONE };
+      }
       const group = this.#groups.get(groupId);
       if (group === undefined) return { groupId, errorCode: GroupErrorCode.GROUP_ID_NOT_FOUND };
       if (group.state !== "Empty") return { groupId, errorCode: GroupErrorCode.NON_EMPTY_GROUP };
@@ -1093,6 +1207,8 @@ export class GroupCoordinator<H = unknown> {
   tick(nowMs: number): GroupEffect<H>[] {
     this.#begin(nowMs);
     for (const group of [...this.#groups.values()]) this.#tickGroup(group);
+    const expired = this.#consumer.tick(this.#nowMs);
+    if (expired.length > 0) this.#append(expired);
     if (this.#nowMs >= this.#nextOffsetsExpiryMs!) {
       this.#expireOffsets();
       this.#nextOffsetsExpiryMs = this.#nowMs + this.config.offsetsRetentionCheckIntervalMs;
@@ -1210,6 +1326,7 @@ export class GroupCoordinator<H = unknown> {
       consider(group.joinTimer?.deadlineMs ?? null);
       consider(group.syncDeadlineMs);
     }
+    consider(this.#consumer.nextDeadlineMs());
     return earliest;
   }
 
@@ -1237,12 +1354,35 @@ export class GroupCoordinator<H = unknown> {
         const { group, topic, partition } = record.key;
         if (record.value !== null) groupOf(group).setOffset(topic, partition, record.value);
         else this.#groups.get(group)?.deleteOffset(topic, partition);
+      } else if (record.type !== "groupMetadata") {
+        this.#consumer.load(record);
       } else if (record.value === null) {
+        const old = this.#groups.get(record.key.group);
         this.#groups.delete(record.key.group);
         touched.delete(record.key.group);
+        if (old !== undefined && old.offsetCount() > 0) {
+          // The group became a consumer group (KIP-848) and kept its offsets.
+          const kept = groupOf(record.key.group);
+          for (const [topic, partitions] of old.offsets) {
+            for (const [partition, value] of partitions) kept.setOffset(topic, partition, value);
+          }
+        }
       } else {
         this.#loadGroupMetadata(groupOf(record.key.group), record.value);
       }
+    }
+    this.#consumer.finishLoad(this.#nowMs);
+    for (const consumerGroup of this.#consumer.groups.values()) {
+      // Offsets replay into a placeholder classic group; they belong to the consumer group.
+      const placeholder = this.#groups.get(consumerGroup.groupId);
+      if (placeholder === undefined) continue;
+      for (const [topic, partitions] of placeholder.offsets) {
+        for (const [partition, value] of partitions) {
+          consumerGroup.setOffset(topic, partition, value);
+        }
+      }
+      this.#groups.delete(consumerGroup.groupId);
+      touched.delete(consumerGroup.groupId);
     }
     for (const groupId of touched) {
       const group = this.#groups.get(groupId)!;
@@ -1293,8 +1433,11 @@ export class GroupCoordinator<H = unknown> {
    */
   unload(groupIds?: Iterable<string>): GroupEffect<H>[] {
     this.#begin(this.#nowMs);
-    const ids = groupIds === undefined ? [...this.#groups.keys()] : [...groupIds];
+    const ids = groupIds === undefined
+      ? [...this.#groups.keys(), ...this.#consumer.groups.keys()]
+      : [...groupIds];
     for (const groupId of ids) {
+      this.#consumer.groups.delete(groupId);
       const group = this.#groups.get(groupId);
       if (group === undefined) continue;
       for (const member of group.members.values()) {
@@ -1333,7 +1476,7 @@ export class GroupCoordinator<H = unknown> {
 
   /** Ids of the groups this coordinator holds, in creation order. */
   groupIds(): string[] {
-    return [...this.#groups.keys()];
+    return [...this.#groups.keys(), ...this.#consumer.groups.keys()];
   }
 }
 

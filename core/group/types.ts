@@ -284,7 +284,151 @@ export type GroupRecord =
     valueVersion: 3;
     key: GroupMetadataKey;
     value: GroupMetadataValue | null;
+  }
+  | ConsumerGroupRecord;
+
+// ---- KIP-848 consumer group records (key versions 3-8, value version 0) ----
+
+/** Partitions of one topic, by topic id, as the ConsumerGroup* records store them. */
+export interface TopicIdPartitions {
+  topicId: string;
+  partitions: number[];
+}
+
+/** ConsumerGroupMemberMetadataValue. */
+export interface ConsumerGroupMemberMetadataValue {
+  instanceId: string | null;
+  rackId: string | null;
+  clientId: string;
+  clientHost: string;
+  subscribedTopicNames: string[];
+  subscribedTopicRegex: string | null;
+  rebalanceTimeoutMs: number;
+  serverAssignor: string | null;
+}
+
+/** ConsumerGroupCurrentMemberAssignmentValue (`state`: 0 stable, 1 unrevoked, 2 unreleased). */
+export interface ConsumerGroupCurrentMemberAssignmentValue {
+  memberEpoch: number;
+  previousMemberEpoch: number;
+  state: number;
+  assignedPartitions: TopicIdPartitions[];
+  partitionsPendingRevocation: TopicIdPartitions[];
+}
+
+/** ConsumerGroupPartitionMetadataValue without rack information. */
+export interface ConsumerGroupPartitionMetadataValue {
+  topics: { topicId: string; topicName: string; numPartitions: number }[];
+}
+
+/**
+ * The KIP-848 records of a consumer group in `__consumer_offsets`: group epoch (key version 3),
+ * subscription metadata (4), member metadata (5), target assignment epoch (6), per-member target
+ * assignment (7) and per-member current assignment (8). `value: null` is a tombstone.
+ */
+export type ConsumerGroupRecord =
+  | {
+    type: "consumerGroupMetadata";
+    key: { group: string };
+    value: { epoch: number } | null;
+  }
+  | {
+    type: "consumerGroupPartitionMetadata";
+    key: { group: string };
+    value: ConsumerGroupPartitionMetadataValue | null;
+  }
+  | {
+    type: "consumerGroupMemberMetadata";
+    key: { group: string; memberId: string };
+    value: ConsumerGroupMemberMetadataValue | null;
+  }
+  | {
+    type: "consumerGroupTargetAssignmentMetadata";
+    key: { group: string };
+    value: { assignmentEpoch: number } | null;
+  }
+  | {
+    type: "consumerGroupTargetAssignmentMember";
+    key: { group: string; memberId: string };
+    value: { topicPartitions: TopicIdPartitions[] } | null;
+  }
+  | {
+    type: "consumerGroupCurrentMemberAssignment";
+    key: { group: string; memberId: string };
+    value: ConsumerGroupCurrentMemberAssignmentValue | null;
   };
+
+// ---- KIP-848 requests ----
+
+/** ConsumerGroupHeartbeatRequest fields plus client identity. */
+export interface ConsumerGroupHeartbeatInput {
+  groupId: string;
+  memberId: string;
+  /** 0 joins, -1 leaves, -2 leaves temporarily (static member), otherwise the current epoch. */
+  memberEpoch: number;
+  instanceId: string | null;
+  rackId: string | null;
+  /** -1 when unchanged. */
+  rebalanceTimeoutMs: number;
+  /** null when unchanged. */
+  subscribedTopicNames: string[] | null;
+  /** null when unchanged or not used. */
+  serverAssignor: string | null;
+  /** null when unchanged; the partitions the member owns otherwise. */
+  topicPartitions: TopicIdPartitions[] | null;
+  clientId: string;
+  clientHost: string;
+}
+
+/** ConsumerGroupHeartbeatResponse fields without throttleTimeMs. */
+export interface ConsumerGroupHeartbeatResult {
+  errorCode: number;
+  errorMessage: string | null;
+  memberId: string | null;
+  memberEpoch: number;
+  heartbeatIntervalMs: number;
+  /** null when unchanged since the member last heard it. */
+  assignment: { topicPartitions: TopicIdPartitions[] } | null;
+}
+
+/** One topic's partitions in ConsumerGroupDescribe, with the topic name resolved. */
+export interface DescribedTopicPartitions {
+  topicId: string;
+  topicName: string;
+  partitions: number[];
+}
+
+/** ConsumerGroupDescribeResponse.Member. */
+export interface ConsumerGroupDescribedMember {
+  memberId: string;
+  instanceId: string | null;
+  rackId: string | null;
+  memberEpoch: number;
+  clientId: string;
+  clientHost: string;
+  subscribedTopicNames: string[];
+  subscribedTopicRegex: string | null;
+  assignment: { topicPartitions: DescribedTopicPartitions[] };
+  targetAssignment: { topicPartitions: DescribedTopicPartitions[] };
+}
+
+/** ConsumerGroupDescribeResponse.DescribedGroup without authorizedOperations. */
+export interface ConsumerGroupDescribedGroup {
+  errorCode: number;
+  errorMessage: string | null;
+  groupId: string;
+  groupState: string;
+  groupEpoch: number;
+  assignmentEpoch: number;
+  assignorName: string;
+  members: ConsumerGroupDescribedMember[];
+}
+
+/** The topics a consumer group coordinator can see: the broker's metadata image. */
+export interface TopicMetadataLookup {
+  byName(name: string): { topicId: string; numPartitions: number } | undefined;
+  byId(topicId: string): { name: string; numPartitions: number } | undefined;
+}
 
 // ---- effects ----
 
@@ -295,7 +439,8 @@ export type GroupResponse =
   | { api: "LeaveGroup"; response: LeaveGroupResult }
   | { api: "OffsetCommit"; response: OffsetCommitResult }
   | { api: "OffsetDelete"; response: OffsetDeleteResult }
-  | { api: "DeleteGroups"; response: DeleteGroupsResult };
+  | { api: "DeleteGroups"; response: DeleteGroupsResult }
+  | { api: "ConsumerGroupHeartbeat"; response: ConsumerGroupHeartbeatResult };
 
 /**
  * What the caller must do, in order: append records to `__consumer_offsets` (then report back
@@ -323,6 +468,14 @@ export interface GroupCoordinatorConfig {
   offsetMetadataMaxBytes: number;
   /** How long a brand new member's parked JoinGroup may wait (Kafka: 5 minutes). */
   newMemberJoinTimeoutMs: number;
+  /** group.consumer.session.timeout.ms (KIP-848) */
+  consumerGroupSessionTimeoutMs: number;
+  /** group.consumer.heartbeat.interval.ms (KIP-848) */
+  consumerGroupHeartbeatIntervalMs: number;
+  /** group.consumer.max.size (KIP-848) */
+  consumerGroupMaxSize: number;
+  /** group.consumer.assignors: the server-side assignors; the first is the default. */
+  consumerGroupAssignors: string[];
 }
 
 /** Kafka's defaults for {@link GroupCoordinatorConfig}. */
@@ -335,4 +488,8 @@ export const GROUP_COORDINATOR_DEFAULTS: Readonly<GroupCoordinatorConfig> = {
   offsetsRetentionCheckIntervalMs: 600000,
   offsetMetadataMaxBytes: 4096,
   newMemberJoinTimeoutMs: 300000,
+  consumerGroupSessionTimeoutMs: 45000,
+  consumerGroupHeartbeatIntervalMs: 5000,
+  consumerGroupMaxSize: 2147483647,
+  consumerGroupAssignors: ["uniform", "range"],
 };

@@ -1,7 +1,9 @@
 /**
- * `Consumer`: reads partitions either by assignment (`assign`) or as a member of a classic
- * consumer group (`subscribe`: JoinGroup/SyncGroup/Heartbeat with protocol type "consumer" and
- * the range assignor), long-polls Fetch at each partition's leader, decodes v2 batches, drops
+ * `Consumer`: reads partitions either by assignment (`assign`) or as a member of a consumer group
+ * (`subscribe`): with `groupProtocol: "classic"` (default) JoinGroup/SyncGroup/Heartbeat with
+ * protocol type "consumer" and the range assignor; with `groupProtocol: "consumer"` the KIP-848
+ * ConsumerGroupHeartbeat protocol (server-side assignment, revocation before assignment, applied
+ * between fetches inside `poll`). It long-polls Fetch at each partition's leader, decodes v2 batches, drops
  * control records (and aborted transactions under read_committed), and commits offsets.
  *
  * @module
@@ -32,6 +34,8 @@ import type { JoinGroupResponse } from "../protocol/generated/join_group_respons
 import { createSyncGroupRequestAssignment } from "../protocol/generated/sync_group_request.ts";
 import type { SyncGroupResponse } from "../protocol/generated/sync_group_response.ts";
 import type { HeartbeatResponse } from "../protocol/generated/heartbeat_response.ts";
+import { createTopicPartitions as createHeartbeatTopicPartitions } from "../protocol/generated/consumer_group_heartbeat_request.ts";
+import type { ConsumerGroupHeartbeatResponse } from "../protocol/generated/consumer_group_heartbeat_response.ts";
 import { createMemberIdentity } from "../protocol/generated/leave_group_request.ts";
 import {
   createOffsetCommitRequestPartition,
@@ -69,6 +73,10 @@ export interface ConsumerOptions extends ClientOptions {
   fetchMaxWaitMs?: number;
   fetchMaxBytes?: number;
   maxPartitionFetchBytes?: number;
+  /** Kafka's group.protocol: "classic" (default) or "consumer" (KIP-848). */
+  groupProtocol?: "classic" | "consumer";
+  /** Kafka's group.remote.assignor for the "consumer" protocol (default: the broker's). */
+  groupRemoteAssignor?: string;
 }
 
 /** One consumed record. */
@@ -212,6 +220,12 @@ export class Consumer {
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #lastCommitMs = 0;
   #closed = false;
+  // KIP-848 ("consumer" group protocol) state.
+  /** The assignment last received (partitions by topic id), not yet applied. */
+  #pendingAssignment: Map<string, number[]> | null = null;
+  /** Heartbeats are sent one at a time, in order. */
+  #heartbeatChain: Promise<void> = Promise.resolve();
+  #heartbeatIntervalMs = 5000;
 
   constructor(options: ConsumerOptions) {
     this.#options = options;
@@ -272,7 +286,10 @@ export class Consumer {
     if (this.#closed) throw new Error("Cannot poll: the consumer is closed");
     const deadline = Date.now() + (options.timeoutMs ?? 1000);
     for (let round = 0; round < 10_000; round++) {
-      if (this.#needsJoin) await this.#join();
+      if (this.#usesConsumerProtocol()) {
+        if (this.#needsJoin) await this.#joinConsumerGroup();
+        if (this.#pendingAssignment !== null) await this.#reconcileAssignment();
+      } else if (this.#needsJoin) await this.#join();
       await this.#resolvePositions();
       await this.#maybeAutoCommit();
       const remaining = deadline - Date.now();
@@ -348,6 +365,12 @@ export class Consumer {
   }
 
   #noteGroupError(code: number): void {
+    if (this.#usesConsumerProtocol()) {
+      if (code === ErrorCode.UNKNOWN_MEMBER_ID || code === ErrorCode.FENCED_MEMBER_EPOCH) {
+        this.#fenced(code);
+      }
+      return;
+    }
     if (code === ErrorCode.REBALANCE_IN_PROGRESS) this.#needsJoin = true;
     if (code === ErrorCode.UNKNOWN_MEMBER_ID || code === ErrorCode.ILLEGAL_GENERATION) {
       this.#memberId = code === ErrorCode.UNKNOWN_MEMBER_ID ? "" : this.#memberId;
@@ -486,6 +509,7 @@ export class Consumer {
 
   #stopHeartbeat(): void {
     clearInterval(this.#heartbeat);
+    clearTimeout(this.#heartbeat);
     this.#heartbeat = undefined;
   }
 
@@ -672,12 +696,177 @@ export class Consumer {
         await this.commit().catch(() => {});
       }
       this.#stopHeartbeat();
-      if (this.#subscription !== undefined && this.#memberId !== "") await this.#leave();
+      if (this.#subscription !== undefined && this.#memberId !== "") {
+        if (this.#usesConsumerProtocol()) {
+          await this.#sendConsumerHeartbeat(-1).catch(() => {});
+        } else await this.#leave();
+      }
     } finally {
       this.#closed = true;
       this.#stopHeartbeat();
       this.admin.close();
     }
+  }
+
+  // ---------------------------------------------------------------- KIP-848
+
+  #usesConsumerProtocol(): boolean {
+    return this.#options.groupProtocol === "consumer" && this.#subscription !== undefined;
+  }
+
+  /** The partitions this member owns, by topic id, as ConsumerGroupHeartbeat reports them. */
+  #ownedTopicPartitions(): { topicId: string; partitions: number[] }[] {
+    const byTopic = new Map<string, number[]>();
+    for (const p of this.#partitions.values()) {
+      const topicId = this.#cluster.topicIdOf(p.topic);
+      if (topicId === undefined) continue;
+      byTopic.set(topicId, [...(byTopic.get(topicId) ?? []), p.partition]);
+    }
+    return [...byTopic].map(([topicId, partitions]) =>
+      createHeartbeatTopicPartitions({ topicId, partitions })
+    );
+  }
+
+  /** Fenced or unknown: the partitions are lost (not committed) and the member rejoins at 0. */
+  #fenced(code: number): void {
+    this.#partitions.clear();
+    this.#pendingAssignment = null;
+    this.#generationId = 0;
+    if (code === ErrorCode.UNKNOWN_MEMBER_ID) this.#memberId = "";
+    this.#needsJoin = true;
+  }
+
+  /** Sends one ConsumerGroupHeartbeat at `memberEpoch` (0 joins, -1 leaves), after the last. */
+  #sendConsumerHeartbeat(memberEpoch: number): Promise<void> {
+    const sent = this.#heartbeatChain.then(() => this.#consumerHeartbeatOnce(memberEpoch));
+    this.#heartbeatChain = sent.catch(() => {});
+    return sent;
+  }
+
+  async #consumerHeartbeatOnce(memberEpoch: number): Promise<void> {
+    const groupId = this.#groupId!;
+    const nodeId = await this.#cluster.coordinatorFor(groupId);
+    const conn = await this.#cluster.connectionTo(nodeId);
+    const r = await conn.send<ConsumerGroupHeartbeatResponse>(ApiKey.CONSUMER_GROUP_HEARTBEAT, {
+      groupId,
+      memberId: this.#memberId,
+      memberEpoch,
+      instanceId: null,
+      rackId: null,
+      rebalanceTimeoutMs: this.#options.rebalanceTimeoutMs ?? 60_000,
+      subscribedTopicNames: memberEpoch < 0 ? null : this.#subscription ?? [],
+      serverAssignor: memberEpoch < 0 ? null : this.#options.groupRemoteAssignor ?? null,
+      topicPartitions: memberEpoch < 0
+        ? null
+        : memberEpoch === 0
+        ? []
+        : this.#ownedTopicPartitions(),
+    }, { version: 0, timeoutMs: 10_000 });
+    if (memberEpoch < 0) return;
+    switch (r.errorCode) {
+      case ErrorCode.NONE:
+        break;
+      case ErrorCode.FENCED_MEMBER_EPOCH:
+      case ErrorCode.UNKNOWN_MEMBER_ID:
+        this.#fenced(r.errorCode);
+        return;
+      case ErrorCode.NOT_COORDINATOR:
+      case ErrorCode.COORDINATOR_NOT_AVAILABLE:
+      case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
+        this.#cluster.forgetCoordinator(groupId);
+        check(r.errorCode, `group ${groupId}`);
+        return;
+      default:
+        check(r.errorCode, `group ${groupId}${r.errorMessage ? `: ${r.errorMessage}` : ""}`);
+    }
+    if (memberEpoch !== 0 && this.#needsJoin) return; // fenced meanwhile: ignore stale answers
+    this.#memberId = r.memberId ?? this.#memberId;
+    this.#generationId = r.memberEpoch;
+    if (r.heartbeatIntervalMs > 0) this.#heartbeatIntervalMs = r.heartbeatIntervalMs;
+    if (r.assignment !== null) {
+      this.#pendingAssignment = new Map(
+        r.assignment.topicPartitions.map((t) => [t.topicId, t.partitions]),
+      );
+    }
+  }
+
+  async #joinConsumerGroup(): Promise<void> {
+    this.#stopHeartbeat();
+    this.#partitions.clear();
+    this.#generationId = 0;
+    this.#needsJoin = false;
+    try {
+      await this.#cluster.retrying(() => this.#sendConsumerHeartbeat(0));
+    } catch (error) {
+      this.#needsJoin = true;
+      throw error;
+    }
+    this.#scheduleConsumerHeartbeat();
+  }
+
+  #scheduleConsumerHeartbeat(): void {
+    clearTimeout(this.#heartbeat);
+    this.#heartbeat = setTimeout(async () => {
+      this.#heartbeat = undefined;
+      if (this.#closed || this.#needsJoin) return;
+      try {
+        await this.#sendConsumerHeartbeat(this.#generationId);
+      } catch {
+        this.#cluster.forgetCoordinator(this.#groupId!);
+      }
+      if (!this.#closed && !this.#needsJoin && this.#heartbeat === undefined) {
+        this.#scheduleConsumerHeartbeat();
+      }
+    }, this.#heartbeatIntervalMs);
+  }
+
+  /**
+   * Applies the last received assignment between fetches: revoked partitions are committed and
+   * dropped first, new ones start from the group's committed offsets, then a heartbeat reports
+   * the partitions now owned (which lets the coordinator move this member on, KIP-848).
+   */
+  async #reconcileAssignment(): Promise<void> {
+    const target = this.#pendingAssignment!;
+    this.#pendingAssignment = null;
+    const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+    const wanted = new Map<string, TopicPartition>();
+    for (const [topicId, partitions] of target) {
+      let name = this.#cluster.topicNameOf(topicId);
+      if (name === undefined) {
+        for (const topic of this.#subscription ?? []) {
+          await this.#cluster.topic(topic, true).catch(() => undefined);
+        }
+        name = this.#cluster.topicNameOf(topicId);
+      }
+      if (name === undefined) continue;
+      for (const partition of partitions) {
+        wanted.set(key(name, partition), { topic: name, partition });
+      }
+    }
+    const revoked = [...this.#partitions.values()].filter((p) =>
+      !wanted.has(key(p.topic, p.partition))
+    );
+    if (revoked.length > 0 && (this.#options.autoCommit ?? true)) {
+      const positions = revoked.filter((p) => p.position !== undefined)
+        .map((p) => ({ topic: p.topic, partition: p.partition, offset: p.position! }));
+      await this.commit(positions).catch(() => {});
+    }
+    if (this.#needsJoin) return; // fenced while committing
+    for (const p of revoked) this.#partitions.delete(key(p.topic, p.partition));
+    const added = [...wanted.values()].filter((tp) =>
+      !this.#partitions.has(key(tp.topic, tp.partition))
+    );
+    for (const tp of added) this.#partitions.set(key(tp.topic, tp.partition), { ...tp });
+    if (added.length > 0) {
+      const committed = await this.admin.listConsumerGroupOffsets(this.#groupId!, added);
+      for (const c of committed) {
+        const state = this.#partitions.get(key(c.topic, c.partition));
+        if (state !== undefined) state.position = c.offset;
+      }
+    }
+    await this.#sendConsumerHeartbeat(this.#generationId).catch(() => {
+      this.#cluster.forgetCoordinator(this.#groupId!);
+    });
   }
 
   async #leave(): Promise<void> {

@@ -1,0 +1,792 @@
+/**
+ * The KIP-848 side of the group coordinator: ConsumerGroupHeartbeat and ConsumerGroupDescribe over
+ * {@link ConsumerGroup}s, session and revocation timeouts, and the ConsumerGroup* records. It is
+ * pure: every call takes `nowMs` and returns the records to append; {@link GroupCoordinator}
+ * appends them and releases the response once they are durable.
+ *
+ * @example
+ * ```ts
+ * import { ConsumerGroups } from "./consumer_group_coordinator.ts";
+ * import { GROUP_COORDINATOR_DEFAULTS } from "./types.ts";
+ * import { randomMemberIdGenerator } from "./member_id.ts";
+ * import { SeededRandom } from "../random.ts";
+ * const groups = new ConsumerGroups({
+ *   config: GROUP_COORDINATOR_DEFAULTS,
+ *   topics: { byName: () => ({ topicId: "T", numPartitions: 3 }), byId: () => undefined },
+ *   generateMemberId: randomMemberIdGenerator(new SeededRandom(1)),
+ * });
+ * const { result } = groups.heartbeat({
+ *   groupId: "g", memberId: "", memberEpoch: 0, instanceId: null, rackId: null,
+ *   rebalanceTimeoutMs: 30000, subscribedTopicNames: ["t"], serverAssignor: null,
+ *   topicPartitions: [], clientId: "c", clientHost: "/127.0.0.1",
+ * }, 0);
+ * result.memberEpoch; // 1
+ * ```
+ *
+ * @module
+ */
+
+import { type Assignment, type AssignorMember, ASSIGNORS } from "./assignors.ts";
+import {
+  assignmentsEqual,
+  ConsumerGroup,
+  type ConsumerGroupMember,
+  fromTopicIdPartitions,
+  LEAVE_GROUP_MEMBER_EPOCH,
+  LEAVE_GROUP_STATIC_MEMBER_EPOCH,
+  type MemberAssignmentState,
+  MemberState,
+  reconcile,
+  type SubscriptionMetadata,
+  toTopicIdPartitions,
+} from "./consumer_group.ts";
+import { GroupErrorCode } from "./error_codes.ts";
+import type { MemberIdGenerator } from "./member_id.ts";
+import type {
+  ConsumerGroupDescribedGroup,
+  ConsumerGroupHeartbeatInput,
+  ConsumerGroupHeartbeatResult,
+  ConsumerGroupRecord,
+  DescribedTopicPartitions,
+  GroupCoordinatorConfig,
+  ListedGroup,
+  OffsetCommitInput,
+  TopicMetadataLookup,
+} from "./types.ts";
+
+/** How to build {@link ConsumerGroups}. */
+export interface ConsumerGroupsOptions {
+  config: Readonly<GroupCoordinatorConfig>;
+  topics: TopicMetadataLookup;
+  generateMemberId: MemberIdGenerator;
+}
+
+/** A heartbeat's answer and the records that must be durable before it is sent. */
+export interface HeartbeatOutcome {
+  result: ConsumerGroupHeartbeatResult;
+  records: ConsumerGroupRecord[];
+}
+
+class HeartbeatError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+function fail(code: number, message: string): never {
+  throw new HeartbeatError(code, message);
+}
+
+function errorResult(code: number, message: string | null): ConsumerGroupHeartbeatResult {
+  return {
+    errorCode: code,
+    errorMessage: message,
+    memberId: null,
+    memberEpoch: 0,
+    heartbeatIntervalMs: 0,
+    assignment: null,
+  };
+}
+
+function metadataEqual(a: SubscriptionMetadata, b: SubscriptionMetadata): boolean {
+  if (a.size !== b.size) return false;
+  for (const [name, m] of a) {
+    const o = b.get(name);
+    if (o === undefined || o.topicId !== m.topicId || o.numPartitions !== m.numPartitions) {
+      return false;
+    }
+  }
+  return true;
+}
+
+function sameState(a: MemberAssignmentState, b: MemberAssignmentState): boolean {
+  return a.memberEpoch === b.memberEpoch && a.previousMemberEpoch === b.previousMemberEpoch &&
+    a.state === b.state && assignmentsEqual(a.assigned, b.assigned) &&
+    assignmentsEqual(a.pendingRevocation, b.pendingRevocation);
+}
+
+/** The consumer groups of one coordinator. */
+export class ConsumerGroups {
+  readonly groups = new Map<string, ConsumerGroup>();
+  readonly #config: Readonly<GroupCoordinatorConfig>;
+  readonly #topics: TopicMetadataLookup;
+  readonly #generateMemberId: MemberIdGenerator;
+
+  constructor(options: ConsumerGroupsOptions) {
+    this.#config = options.config;
+    this.#topics = options.topics;
+    this.#generateMemberId = options.generateMemberId;
+  }
+
+  // ---------------------------------------------------------------- records
+
+  #memberMetadataRecord(group: ConsumerGroup, m: ConsumerGroupMember): ConsumerGroupRecord {
+    return {
+      type: "consumerGroupMemberMetadata",
+      key: { group: group.groupId, memberId: m.memberId },
+      value: {
+        instanceId: m.instanceId,
+        rackId: m.rackId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        subscribedTopicNames: m.subscribedTopicNames,
+        subscribedTopicRegex: m.subscribedTopicRegex,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        serverAssignor: m.serverAssignor,
+      },
+    };
+  }
+
+  #currentAssignmentRecord(group: ConsumerGroup, m: ConsumerGroupMember): ConsumerGroupRecord {
+    return {
+      type: "consumerGroupCurrentMemberAssignment",
+      key: { group: group.groupId, memberId: m.memberId },
+      value: {
+        memberEpoch: m.memberEpoch,
+        previousMemberEpoch: m.previousMemberEpoch,
+        state: m.state,
+        assignedPartitions: toTopicIdPartitions(m.assigned),
+        partitionsPendingRevocation: toTopicIdPartitions(m.pendingRevocation),
+      },
+    };
+  }
+
+  #targetRecord(group: ConsumerGroup, memberId: string, a: Assignment | null): ConsumerGroupRecord {
+    return {
+      type: "consumerGroupTargetAssignmentMember",
+      key: { group: group.groupId, memberId },
+      value: a === null ? null : { topicPartitions: toTopicIdPartitions(a) },
+    };
+  }
+
+  #memberTombstones(group: ConsumerGroup, memberId: string): ConsumerGroupRecord[] {
+    const key = { group: group.groupId, memberId };
+    return [
+      { type: "consumerGroupCurrentMemberAssignment", key, value: null },
+      { type: "consumerGroupTargetAssignmentMember", key, value: null },
+      { type: "consumerGroupMemberMetadata", key, value: null },
+    ];
+  }
+
+  /** Tombstones of every record of the group (DeleteGroups), group metadata last. */
+  deleteGroup(groupId: string): ConsumerGroupRecord[] {
+    const group = this.groups.get(groupId);
+    if (group === undefined) return [];
+    const records: ConsumerGroupRecord[] = [];
+    for (const memberId of group.members.keys()) {
+      records.push(...this.#memberTombstones(group, memberId));
+    }
+    const key = { group: groupId };
+    records.push(
+      { type: "consumerGroupTargetAssignmentMetadata", key, value: null },
+      { type: "consumerGroupPartitionMetadata", key, value: null },
+      { type: "consumerGroupMetadata", key, value: null },
+    );
+    this.groups.delete(groupId);
+    return records;
+  }
+
+  // ---------------------------------------------------------------- epochs and targets
+
+  #computeSubscriptionMetadata(group: ConsumerGroup): SubscriptionMetadata {
+    const out: SubscriptionMetadata = new Map();
+    for (const name of [...group.subscribedTopicNames()].sort()) {
+      const topic = this.#topics.byName(name);
+      if (topic !== undefined) out.set(name, { ...topic });
+    }
+    return out;
+  }
+
+  /** Bumps the group epoch and computes the new target assignment (KIP-848 group epoch). */
+  #bumpGroupEpoch(group: ConsumerGroup, records: ConsumerGroupRecord[]): void {
+    group.groupEpoch++;
+    records.push({
+      type: "consumerGroupMetadata",
+      key: { group: group.groupId },
+      value: { epoch: group.groupEpoch },
+    });
+    const metadata = group.subscriptionMetadata;
+    // Static members that left temporarily (epoch -2) keep their share until they expire.
+    const members: AssignorMember[] = [...group.members.values()]
+      .map((m) => ({
+        memberId: m.memberId,
+        subscribedTopicIds: new Set(
+          m.subscribedTopicNames.flatMap((name) => {
+            const topic = metadata.get(name);
+            return topic === undefined ? [] : [topic.topicId];
+          }),
+        ),
+      }));
+    const topics = new Map([...metadata.values()].map((t) => [t.topicId, t.numPartitions]));
+    const assignorName = group.preferredAssignor(this.#config.consumerGroupAssignors[0]!);
+    const assignor = ASSIGNORS.get(assignorName) ?? ASSIGNORS.get("uniform")!;
+    const target = assignor({ members, topics, previous: group.targetAssignment });
+    for (const [memberId, assignment] of target) {
+      const old = group.targetAssignment.get(memberId);
+      if (old === undefined || !assignmentsEqual(old, assignment)) {
+        records.push(this.#targetRecord(group, memberId, assignment));
+      }
+      group.targetAssignment.set(memberId, assignment);
+    }
+    group.assignmentEpoch = group.groupEpoch;
+    records.push({
+      type: "consumerGroupTargetAssignmentMetadata",
+      key: { group: group.groupId },
+      value: { assignmentEpoch: group.assignmentEpoch },
+    });
+  }
+
+  /** Refreshes the subscription metadata from the image; true when it changed. */
+  #refreshMetadata(group: ConsumerGroup, records: ConsumerGroupRecord[]): boolean {
+    const fresh = this.#computeSubscriptionMetadata(group);
+    if (metadataEqual(fresh, group.subscriptionMetadata)) return false;
+    group.subscriptionMetadata = fresh;
+    records.push({
+      type: "consumerGroupPartitionMetadata",
+      key: { group: group.groupId },
+      value: {
+        topics: [...fresh].map(([topicName, t]) => ({
+          topicId: t.topicId,
+          topicName,
+          numPartitions: t.numPartitions,
+        })),
+      },
+    });
+    return true;
+  }
+
+  #removeMember(group: ConsumerGroup, memberId: string, records: ConsumerGroupRecord[]): void {
+    records.push(...this.#memberTombstones(group, memberId));
+    group.removeMember(memberId);
+    this.#refreshMetadata(group, records);
+    this.#bumpGroupEpoch(group, records);
+  }
+
+  /** Moves a member one reconciliation step; records the current assignment if it changed. */
+  #reconcile(
+    group: ConsumerGroup,
+    member: ConsumerGroupMember,
+    owned: Assignment | null,
+    nowMs: number,
+    records: ConsumerGroupRecord[],
+  ): ConsumerGroupMember {
+    const next = reconcile(member, {
+      targetEpoch: group.assignmentEpoch,
+      target: group.targetAssignment.get(member.memberId) ?? new Map(),
+      ownedByOther: (topicId, p) => {
+        const owner = group.ownerOf(topicId, p);
+        return owner !== undefined && owner !== member.memberId;
+      },
+      ownedPartitions: owned,
+    });
+    if (sameState(next, member)) return member;
+    const entering = next.state === MemberState.UNREVOKED_PARTITIONS &&
+      member.state !== MemberState.UNREVOKED_PARTITIONS;
+    const updated: ConsumerGroupMember = {
+      ...member,
+      ...next,
+      revocationDeadlineMs: next.state !== MemberState.UNREVOKED_PARTITIONS
+        ? null
+        : entering
+        ? nowMs + member.rebalanceTimeoutMs
+        : member.revocationDeadlineMs,
+    };
+    group.putMember(updated);
+    records.push(this.#currentAssignmentRecord(group, updated));
+    return updated;
+  }
+
+  // ---------------------------------------------------------------- heartbeat
+
+  /** Handles ConsumerGroupHeartbeat v0. */
+  heartbeat(input: ConsumerGroupHeartbeatInput, nowMs: number): HeartbeatOutcome {
+    const records: ConsumerGroupRecord[] = [];
+    try {
+      this.#validate(input);
+      const result = input.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH ||
+          input.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH
+        ? this.#leave(input, records)
+        : this.#heartbeat(input, nowMs, records);
+      return { result, records };
+    } catch (error) {
+      if (!(error instanceof HeartbeatError)) throw error;
+      // Nothing was changed before the error was found, so nothing is written.
+      return { result: errorResult(error.code, error.message), records: [] };
+    }
+  }
+
+  #validate(input: ConsumerGroupHeartbeatInput): void {
+    const invalid = (message: string) => fail(GroupErrorCode.INVALID_REQUEST, message);
+    if (input.groupId === "") invalid("GroupId can't be empty.");
+    if (input.instanceId === "") invalid("InstanceId can't be empty.");
+    if (input.rackId === "") invalid("RackId can't be empty.");
+    if (input.memberEpoch < LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+      invalid(`MemberEpoch is invalid: ${input.memberEpoch}.`);
+    }
+    if (input.memberEpoch !== 0 && input.memberId === "") {
+      invalid("MemberId can't be empty.");
+    }
+    if (input.memberEpoch === 0) {
+      if (input.rebalanceTimeoutMs === -1) {
+        invalid("RebalanceTimeoutMs must be provided in first request.");
+      }
+      if (input.topicPartitions === null || input.topicPartitions.length > 0) {
+        invalid("TopicPartitions must be empty when (re-)joining.");
+      }
+      if (input.subscribedTopicNames === null || input.subscribedTopicNames.length === 0) {
+        invalid("SubscribedTopicNames must be set in first request.");
+      }
+    }
+    if (input.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH && input.instanceId === null) {
+      invalid("InstanceId can't be null.");
+    }
+    if (
+      input.serverAssignor !== null &&
+      !this.#config.consumerGroupAssignors.includes(input.serverAssignor)
+    ) {
+      fail(
+        GroupErrorCode.UNSUPPORTED_ASSIGNOR,
+        `ServerAssignor ${input.serverAssignor} is not supported. Supported assignors: ${
+          this.#config.consumerGroupAssignors.join(", ")
+        }.`,
+      );
+    }
+  }
+
+  #leave(input: ConsumerGroupHeartbeatInput, records: ConsumerGroupRecord[]) {
+    const group = this.groups.get(input.groupId);
+    if (group === undefined) {
+      fail(GroupErrorCode.GROUP_ID_NOT_FOUND, `Group ${input.groupId} not found.`);
+    }
+    let member = group.members.get(input.memberId);
+    if (input.instanceId !== null) {
+      const staticId = group.staticMembers.get(input.instanceId);
+      if (staticId === undefined) {
+        fail(GroupErrorCode.UNKNOWN_MEMBER_ID, `Instance id ${input.instanceId} is unknown.`);
+      }
+      if (staticId !== input.memberId) {
+        fail(
+          GroupErrorCode.FENCED_INSTANCE_ID,
+          `Instance id ${input.instanceId} is owned by another member.`,
+        );
+      }
+      member = group.members.get(staticId);
+    }
+    if (member === undefined) {
+      fail(
+        GroupErrorCode.UNKNOWN_MEMBER_ID,
+        `Member ${input.memberId} is not a member of group ${input.groupId}.`,
+      );
+    }
+    if (input.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+      // A static member leaving temporarily keeps its assignment until its session expires.
+      const updated = { ...member, memberEpoch: LEAVE_GROUP_STATIC_MEMBER_EPOCH };
+      group.putMember(updated);
+      records.push(this.#currentAssignmentRecord(group, updated));
+    } else {
+      this.#removeMember(group, member.memberId, records);
+    }
+    return {
+      errorCode: GroupErrorCode.NONE,
+      errorMessage: null,
+      memberId: member.memberId,
+      memberEpoch: input.memberEpoch,
+      heartbeatIntervalMs: 0,
+      assignment: null,
+    };
+  }
+
+  #newMember(input: ConsumerGroupHeartbeatInput, memberId: string): ConsumerGroupMember {
+    return {
+      memberId,
+      instanceId: input.instanceId,
+      rackId: input.rackId,
+      clientId: input.clientId,
+      clientHost: input.clientHost,
+      subscribedTopicNames: [],
+      subscribedTopicRegex: null,
+      serverAssignor: null,
+      rebalanceTimeoutMs: input.rebalanceTimeoutMs,
+      memberEpoch: 0,
+      previousMemberEpoch: 0,
+      state: MemberState.STABLE,
+      assigned: new Map(),
+      pendingRevocation: new Map(),
+      sessionDeadlineMs: 0,
+      revocationDeadlineMs: null,
+    };
+  }
+
+  /** Finds (or, joining, creates) the member; validates its epoch (KIP-848 fencing). */
+  #member(
+    group: ConsumerGroup,
+    input: ConsumerGroupHeartbeatInput,
+    owned: Assignment | null,
+    records: ConsumerGroupRecord[],
+  ): { member: ConsumerGroupMember; isNew: boolean } {
+    const joining = input.memberEpoch === 0;
+    if (joining && input.instanceId !== null) {
+      const staticId = group.staticMembers.get(input.instanceId);
+      if (staticId !== undefined && staticId !== input.memberId) {
+        const old = group.members.get(staticId)!;
+        if (old.memberEpoch !== LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+          fail(
+            GroupErrorCode.UNRELEASED_INSTANCE_ID,
+            `Static member ${staticId} with instance id ${input.instanceId} is not released yet.`,
+          );
+        }
+        // KIP-848 static membership: the new member takes over the old one's assignment.
+        const memberId = input.memberId !== "" ? input.memberId : this.#generateMemberId(
+          input.clientId,
+          input.instanceId,
+        );
+        const target = group.targetAssignment.get(staticId) ?? new Map();
+        records.push(...this.#memberTombstones(group, staticId));
+        group.removeMember(staticId);
+        const member: ConsumerGroupMember = {
+          ...this.#newMember(input, memberId),
+          subscribedTopicNames: old.subscribedTopicNames,
+          serverAssignor: old.serverAssignor,
+          assigned: old.assigned,
+          pendingRevocation: old.pendingRevocation,
+          state: old.state,
+        };
+        group.targetAssignment.set(memberId, target);
+        records.push(this.#targetRecord(group, memberId, target));
+        return { member, isNew: false };
+      }
+    }
+    const existing = input.memberId === "" ? undefined : group.members.get(input.memberId);
+    if (existing === undefined) {
+      if (!joining) {
+        fail(
+          GroupErrorCode.UNKNOWN_MEMBER_ID,
+          `Member ${input.memberId} is not a member of group ${group.groupId}.`,
+        );
+      }
+      if (group.members.size >= this.#config.consumerGroupMaxSize) {
+        fail(GroupErrorCode.GROUP_MAX_SIZE_REACHED, `The group ${group.groupId} is full.`);
+      }
+      const memberId = input.memberId !== ""
+        ? input.memberId
+        : this.#generateMemberId(input.clientId, input.instanceId);
+      return { member: this.#newMember(input, memberId), isNew: true };
+    }
+    if (joining) {
+      // A fenced member rejoins with epoch 0 under its id: it has dropped its partitions.
+      return {
+        member: {
+          ...existing,
+          memberEpoch: 0,
+          previousMemberEpoch: 0,
+          state: MemberState.STABLE,
+          assigned: new Map(),
+          pendingRevocation: new Map(),
+          revocationDeadlineMs: null,
+        },
+        isNew: false,
+      };
+    }
+    this.#validateEpoch(existing, input.memberEpoch, owned);
+    return { member: existing, isNew: false };
+  }
+
+  #validateEpoch(member: ConsumerGroupMember, received: number, owned: Assignment | null): void {
+    const fenced = () =>
+      fail(
+        GroupErrorCode.FENCED_MEMBER_EPOCH,
+        `The consumer group member has a epoch ${received} which does not match ${member.memberEpoch}.`,
+      );
+    if (received > member.memberEpoch) fenced();
+    if (received < member.memberEpoch) {
+      // The last epoch bump may not have reached the member: accept the previous epoch as long
+      // as the member owns nothing beyond its current assignment.
+      if (received !== member.previousMemberEpoch) fenced();
+      if (owned !== null) {
+        for (const [topicId, ps] of owned) {
+          for (const p of ps) if (!(member.assigned.get(topicId)?.has(p) ?? false)) fenced();
+        }
+      }
+    }
+  }
+
+  #heartbeat(
+    input: ConsumerGroupHeartbeatInput,
+    nowMs: number,
+    records: ConsumerGroupRecord[],
+  ): ConsumerGroupHeartbeatResult {
+    let group = this.groups.get(input.groupId);
+    const owned = input.topicPartitions === null
+      ? null
+      : fromTopicIdPartitions(input.topicPartitions);
+    if (group === undefined) {
+      if (input.memberEpoch !== 0) {
+        fail(GroupErrorCode.GROUP_ID_NOT_FOUND, `Group ${input.groupId} not found.`);
+      }
+      group = new ConsumerGroup(input.groupId);
+    }
+    const { member: found, isNew } = this.#member(group, input, owned, records);
+    // Apply what changed; null fields mean "unchanged".
+    const updated: ConsumerGroupMember = {
+      ...found,
+      instanceId: input.instanceId ?? found.instanceId,
+      rackId: input.rackId ?? found.rackId,
+      clientId: input.clientId,
+      clientHost: input.clientHost,
+      rebalanceTimeoutMs: input.rebalanceTimeoutMs === -1
+        ? found.rebalanceTimeoutMs
+        : input.rebalanceTimeoutMs,
+      subscribedTopicNames: input.subscribedTopicNames ?? found.subscribedTopicNames,
+      serverAssignor: input.serverAssignor ?? found.serverAssignor,
+      sessionDeadlineMs: nowMs + this.#config.consumerGroupSessionTimeoutMs,
+    };
+    const subscriptionChanged = isNew ||
+      updated.subscribedTopicNames.join("\u0000") !== found.subscribedTopicNames.join("\u0000") ||
+      updated.serverAssignor !== found.serverAssignor;
+    const metadataChanged = subscriptionChanged || updated.rackId !== found.rackId ||
+      updated.instanceId !== found.instanceId || updated.clientId !== found.clientId ||
+      updated.clientHost !== found.clientHost ||
+      updated.rebalanceTimeoutMs !== found.rebalanceTimeoutMs ||
+      group.members.get(updated.memberId) === undefined;
+    if (!this.groups.has(group.groupId)) this.groups.set(group.groupId, group);
+    group.putMember(updated);
+    if (metadataChanged) records.push(this.#memberMetadataRecord(group, updated));
+    if (isNew) group.targetAssignment.set(updated.memberId, new Map());
+    const topicsChanged = this.#refreshMetadata(group, records);
+    if (subscriptionChanged || topicsChanged) this.#bumpGroupEpoch(group, records);
+    const before = updated;
+    const after = this.#reconcile(group, before, owned, nowMs, records);
+    if (input.memberEpoch === 0 && after === before) {
+      // A (re)join always persists the member's assignment state.
+      records.push(this.#currentAssignmentRecord(group, after));
+    }
+    const sendAssignment = input.memberEpoch === 0 ||
+      !assignmentsEqual(after.assigned, found.assigned) ||
+      (owned !== null && !assignmentsEqual(owned, after.assigned));
+    return {
+      errorCode: GroupErrorCode.NONE,
+      errorMessage: null,
+      memberId: after.memberId,
+      memberEpoch: after.memberEpoch,
+      heartbeatIntervalMs: this.#config.consumerGroupHeartbeatIntervalMs,
+      assignment: sendAssignment ? { topicPartitions: toTopicIdPartitions(after.assigned) } : null,
+    };
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  /** Session expiry and revocation timeouts remove members (KIP-848). */
+  tick(nowMs: number): ConsumerGroupRecord[] {
+    const records: ConsumerGroupRecord[] = [];
+    for (const group of this.groups.values()) {
+      for (const member of [...group.members.values()]) {
+        const revocationExpired = member.revocationDeadlineMs !== null &&
+          member.revocationDeadlineMs <= nowMs;
+        if (member.sessionDeadlineMs <= nowMs || revocationExpired) {
+          this.#removeMember(group, member.memberId, records);
+        }
+      }
+    }
+    return records;
+  }
+
+  /** The earliest session or revocation deadline, or null. */
+  nextDeadlineMs(): number | null {
+    let earliest: number | null = null;
+    for (const group of this.groups.values()) {
+      for (const m of group.members.values()) {
+        for (const ms of [m.sessionDeadlineMs, m.revocationDeadlineMs]) {
+          if (ms !== null && (earliest === null || ms < earliest)) earliest = ms;
+        }
+      }
+    }
+    return earliest;
+  }
+
+  // ---------------------------------------------------------------- offsets and admin
+
+  /**
+   * Validates an OffsetCommit against a consumer group: a non-member may commit only while the
+   * group is empty; a member commits with OffsetCommit v9+ at its current member epoch.
+   */
+  validateOffsetCommit(group: ConsumerGroup, input: OffsetCommitInput): number {
+    const epoch = input.generationIdOrMemberEpoch;
+    if (epoch < 0 && input.memberId === "" && group.members.size === 0) return GroupErrorCode.NONE;
+    const member = group.members.get(input.memberId);
+    if (member === undefined) return GroupErrorCode.UNKNOWN_MEMBER_ID;
+    if (input.apiVersion < 9) return GroupErrorCode.UNSUPPORTED_VERSION;
+    if (epoch !== member.memberEpoch) return GroupErrorCode.STALE_MEMBER_EPOCH;
+    return GroupErrorCode.NONE;
+  }
+
+  /** ListGroups entries of the consumer groups (type "consumer"). */
+  listed(): ListedGroup[] {
+    return [...this.groups.values()].map((g) => ({
+      groupId: g.groupId,
+      protocolType: "consumer",
+      groupState: g.state(),
+      groupType: "consumer",
+    }));
+  }
+
+  #described(group: ConsumerGroup, a: Assignment): { topicPartitions: DescribedTopicPartitions[] } {
+    const nameOf = (topicId: string) => {
+      const image = this.#topics.byId(topicId)?.name;
+      if (image !== undefined) return image;
+      for (const [name, t] of group.subscriptionMetadata) if (t.topicId === topicId) return name;
+      return "";
+    };
+    return {
+      topicPartitions: toTopicIdPartitions(a).map((t) => ({ ...t, topicName: nameOf(t.topicId) })),
+    };
+  }
+
+  /** ConsumerGroupDescribe: GROUP_ID_NOT_FOUND for groups that are not consumer groups. */
+  describe(groupIds: string[]): ConsumerGroupDescribedGroup[] {
+    return groupIds.map((groupId) => {
+      const group = this.groups.get(groupId);
+      if (group === undefined) {
+        return {
+          errorCode: GroupErrorCode.GROUP_ID_NOT_FOUND,
+          errorMessage: `Group ${groupId} not found.`,
+          groupId,
+          groupState: "",
+          groupEpoch: 0,
+          assignmentEpoch: 0,
+          assignorName: "",
+          members: [],
+        };
+      }
+      return {
+        errorCode: GroupErrorCode.NONE,
+        errorMessage: null,
+        groupId,
+        groupState: group.state(),
+        groupEpoch: group.groupEpoch,
+        assignmentEpoch: group.assignmentEpoch,
+        assignorName: group.preferredAssignor(this.#config.consumerGroupAssignors[0]!),
+        members: [...group.members.values()].map((m) => ({
+          memberId: m.memberId,
+          instanceId: m.instanceId,
+          rackId: m.rackId,
+          memberEpoch: m.memberEpoch,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          subscribedTopicNames: m.subscribedTopicNames,
+          subscribedTopicRegex: m.subscribedTopicRegex,
+          assignment: this.#described(group, m.assigned),
+          targetAssignment: this.#described(
+            group,
+            group.targetAssignment.get(m.memberId) ?? new Map(),
+          ),
+        })),
+      };
+    });
+  }
+
+  // ---------------------------------------------------------------- load
+
+  #loadedMember(group: ConsumerGroup, memberId: string): ConsumerGroupMember {
+    const existing = group.members.get(memberId);
+    if (existing !== undefined) return existing;
+    return {
+      memberId,
+      instanceId: null,
+      rackId: null,
+      clientId: "",
+      clientHost: "",
+      subscribedTopicNames: [],
+      subscribedTopicRegex: null,
+      serverAssignor: null,
+      rebalanceTimeoutMs: -1,
+      memberEpoch: 0,
+      previousMemberEpoch: 0,
+      state: MemberState.STABLE,
+      assigned: new Map(),
+      pendingRevocation: new Map(),
+      sessionDeadlineMs: 0,
+      revocationDeadlineMs: null,
+    };
+  }
+
+  /** Replays one ConsumerGroup* record (in log order). Ownership is rebuilt by {@link finishLoad}. */
+  load(record: ConsumerGroupRecord): void {
+    const groupId = record.key.group;
+    if (record.type === "consumerGroupMetadata" && record.value === null) {
+      this.groups.delete(groupId);
+      return;
+    }
+    let group = this.groups.get(groupId);
+    if (group === undefined) {
+      if (record.value === null) return;
+      group = new ConsumerGroup(groupId);
+      this.groups.set(groupId, group);
+    }
+    const set = (m: ConsumerGroupMember) => {
+      group.members.set(m.memberId, m);
+      if (m.instanceId !== null) group.staticMembers.set(m.instanceId, m.memberId);
+    };
+    switch (record.type) {
+      case "consumerGroupMetadata":
+        group.groupEpoch = record.value!.epoch;
+        return;
+      case "consumerGroupPartitionMetadata":
+        group.subscriptionMetadata = new Map(
+          (record.value?.topics ?? []).map((t) => [t.topicName, {
+            topicId: t.topicId,
+            numPartitions: t.numPartitions,
+          }]),
+        );
+        return;
+      case "consumerGroupTargetAssignmentMetadata":
+        group.assignmentEpoch = record.value?.assignmentEpoch ?? 0;
+        return;
+      case "consumerGroupTargetAssignmentMember":
+        if (record.value === null) group.targetAssignment.delete(record.key.memberId);
+        else {
+          group.targetAssignment.set(
+            record.key.memberId,
+            fromTopicIdPartitions(record.value.topicPartitions),
+          );
+        }
+        return;
+      case "consumerGroupMemberMetadata": {
+        const v = record.value;
+        if (v === null) {
+          const m = group.members.get(record.key.memberId);
+          if (m?.instanceId != null) group.staticMembers.delete(m.instanceId);
+          group.members.delete(record.key.memberId);
+          return;
+        }
+        set({ ...this.#loadedMember(group, record.key.memberId), ...v });
+        return;
+      }
+      case "consumerGroupCurrentMemberAssignment": {
+        const v = record.value;
+        if (v === null) return;
+        set({
+          ...this.#loadedMember(group, record.key.memberId),
+          memberEpoch: v.memberEpoch,
+          previousMemberEpoch: v.previousMemberEpoch,
+          state: v.state,
+          assigned: fromTopicIdPartitions(v.assignedPartitions),
+          pendingRevocation: fromTopicIdPartitions(v.partitionsPendingRevocation),
+        });
+        return;
+      }
+    }
+  }
+
+  /** After replay: rebuild ownership and give every member a fresh session. */
+  finishLoad(nowMs: number): void {
+    for (const group of this.groups.values()) {
+      for (const m of group.members.values()) {
+        m.sessionDeadlineMs = nowMs + this.#config.consumerGroupSessionTimeoutMs;
+        m.revocationDeadlineMs = m.state === MemberState.UNREVOKED_PARTITIONS
+          ? nowMs + Math.max(m.rebalanceTimeoutMs, 0)
+          : null;
+      }
+      group.rebuildOwners();
+    }
+  }
+}
