@@ -27,6 +27,7 @@ import {
 } from "../protocol/generated/incremental_alter_configs_request.ts";
 import type { IncrementalAlterConfigsResponse } from "../protocol/generated/incremental_alter_configs_response.ts";
 import type { ListGroupsResponse } from "../protocol/generated/list_groups_response.ts";
+import type { ConsumerGroupDescribeResponse } from "../protocol/generated/consumer_group_describe_response.ts";
 import type { DescribeGroupsResponse } from "../protocol/generated/describe_groups_response.ts";
 import {
   createOffsetFetchRequestGroup,
@@ -560,6 +561,41 @@ export class Admin {
   }
 
   /** Describes groups at their coordinators; an unknown group reports state "Dead". */
+  /** ConsumerGroupDescribe (KIP-848) of one group, or null when it is not a consumer group. */
+  async #describeConsumerGroup(
+    nodeId: number,
+    groupId: string,
+  ): Promise<Omit<GroupDescription, "coordinator"> | null> {
+    let r: ConsumerGroupDescribeResponse;
+    try {
+      r = await this.#toNode<ConsumerGroupDescribeResponse>(
+        nodeId,
+        ApiKey.CONSUMER_GROUP_DESCRIBE,
+        { groupIds: [groupId], includeAuthorizedOperations: false },
+      );
+    } catch (error) {
+      if (error instanceof KafkaError && error.code === ErrorCode.UNSUPPORTED_VERSION) return null;
+      throw error;
+    }
+    const g = r.groups[0];
+    if (g === undefined || g.errorCode !== ErrorCode.NONE) return null;
+    return {
+      groupId,
+      state: g.groupState,
+      protocolType: "consumer",
+      protocol: g.assignorName,
+      members: g.members.map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.instanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        assignment: m.assignment.topicPartitions.flatMap((tp) =>
+          tp.partitions.map((partition) => ({ topic: tp.topicName, partition }))
+        ),
+      })),
+    };
+  }
+
   async describeGroups(groupIds: readonly string[]): Promise<GroupDescription[]> {
     const out: GroupDescription[] = [];
     for (const groupId of groupIds) {
@@ -572,6 +608,12 @@ export class Admin {
           if (g === undefined) throw kafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, `group ${groupId}`);
           check(g.errorCode, `group ${groupId}`);
           const coordinator = this.cluster.brokers.find((b) => b.nodeId === nodeId)!;
+          // A KIP-848 group reads as Dead through the classic API: ask ConsumerGroupDescribe,
+          // as Kafka's admin client does.
+          if (g.groupState === "Dead") {
+            const described = await this.#describeConsumerGroup(nodeId, groupId);
+            if (described !== null) return { ...described, coordinator };
+          }
           return {
             groupId,
             state: g.groupState,

@@ -1,6 +1,6 @@
 // KIP-848 end to end: our Consumer with groupProtocol "consumer" against a real node.
 import assert from "node:assert/strict";
-import { startNode } from "./harness.ts";
+import { runMain, startNode } from "./harness.ts";
 import { Admin } from "../../net/client/admin.ts";
 import { Consumer } from "../../net/client/consumer.ts";
 import { Producer } from "../../net/client/producer.ts";
@@ -93,6 +93,18 @@ Deno.test({
         { version: 5 },
       );
       assert.deepEqual(listed.groups.map((g) => [g.groupId, g.groupType]), [[GROUP, "consumer"]]);
+      // The Kafka-named tool describes a KIP-848 group through ConsumerGroupDescribe.
+      const tool = await runMain([
+        "consumer-groups",
+        "--bootstrap-server",
+        node.bootstrap,
+        "--describe",
+        "--group",
+        GROUP,
+        "--members",
+      ]);
+      assert.equal(tool.code, 0, tool.stderr);
+      assert.equal(tool.stdout.split("\n").filter((l) => l.startsWith(GROUP)).length, 3);
 
       await produce(node.bootstrap, 0, 1500);
       await until("the first 1500 records", 60_000, () => seen.size >= 1500);
