@@ -5,7 +5,18 @@
  * @module
  */
 
-import { applyRecords, EMPTY_IMAGE, type MetadataImage } from "../core/metadata/image.ts";
+import {
+  applyRecords,
+  EMPTY_IMAGE,
+  imageToRecords,
+  MetadataDelta,
+  type MetadataImage,
+  metadataVersion,
+  partitionRecord,
+  type TopicImage,
+} from "../core/metadata/image.ts";
+import { makeRecord, RecordType, recordVersionsFor } from "../core/metadata/records.ts";
+import { createTopicRecord } from "../net/protocol/generated/topic_record.ts";
 import { sharePartitionLists } from "../core/metadata/list_pool.ts";
 import type { LogEntry } from "../core/raft/types.ts";
 import { Reader } from "../net/protocol/reader.ts";
@@ -52,11 +63,61 @@ export function decodeMetadataRecord(payload: Uint8Array): MetadataRecord {
   return sharePartitionLists(readMetadataRecord(new Reader(payload)));
 }
 
+/** Which topics one change of the image touched (from the {@link MetadataDelta} that made it). */
+export interface ImageChange {
+  /** True when a snapshot replaced the whole image: anything may have changed. */
+  readonly snapshot: boolean;
+  /** Ids of topics created or changed (empty for a snapshot). */
+  readonly changedTopicIds: ReadonlySet<string>;
+  /** Ids of topics removed, with their last image (empty for a snapshot). */
+  readonly deletedTopics: ReadonlyMap<string, TopicImage>;
+}
+
+const SNAPSHOT_CHANGE: ImageChange = Object.freeze({
+  snapshot: true,
+  changedTopicIds: new Set<string>(),
+  deletedTopics: new Map<string, TopicImage>(),
+});
+
+/**
+ * The records of `image` as raft entry payloads, in {@link imageToRecords}'s order, encoded one
+ * at a time as they are pulled: a snapshot writer holds one batch of them, not millions. Images
+ * are immutable, so the image captured when this is called is what the payloads describe, however
+ * long the pulling takes.
+ *
+ * @example
+ * ```ts ignore
+ * const payloads = imagePayloads(state.image); // captures the image; encodes nothing yet
+ * for (const payload of payloads) write(payload);
+ * ```
+ */
+export function* imagePayloads(image: MetadataImage): Generator<Uint8Array> {
+  // Everything but the topics is small: take it from imageToRecords of the image without them,
+  // and put the topics where imageToRecords puts them (after features, brokers, controllers).
+  const others = imageToRecords({ ...image, topics: EMPTY_IMAGE.topics });
+  const head = image.features.size + image.cluster.brokers.size +
+    image.cluster.controllers.size;
+  for (let i = 0; i < head; i++) yield encodeMetadataRecord(others[i]!);
+  const partitionVersion = recordVersionsFor(metadataVersion(image)).partition;
+  for (const t of image.topics.byId.values()) {
+    const topic = createTopicRecord({ name: t.name, topicId: t.id });
+    yield encodeMetadataRecord(makeRecord(RecordType.TOPIC, 0, topic));
+    for (const [partitionId, p] of t.partitions) {
+      yield encodeMetadataRecord(partitionRecord(t.id, partitionId, p, partitionVersion));
+    }
+  }
+  for (let i = head; i < others.length; i++) yield encodeMetadataRecord(others[i]!);
+}
+
+/** Records decoded and applied between yields to the event loop while a snapshot loads. */
+const SNAPSHOT_LOAD_SLICE_RECORDS = 8192;
+
 /** Called after each change of the image with the records that made it. */
 export type ImageListener = (
   image: MetadataImage,
   records: readonly MetadataRecord[],
   previous: MetadataImage,
+  change: ImageChange,
 ) => void | Promise<void>;
 
 /** Bound on the rounds {@link MetadataState.settled} waits while listeners keep starting work. */
@@ -111,15 +172,14 @@ export class MetadataState {
     if (last) this.#appliedOffset = last.offset;
     if (records.length > 0) {
       const previous = this.#image;
-      this.#image = applyRecords(previous, records);
-      for (const listener of this.#listeners) {
-        try {
-          const work = listener(this.#image, records, previous);
-          if (work instanceof Promise) this.#track(work);
-        } catch (error) {
-          this.#logger.error(`Metadata listener failed: ${(error as Error).stack ?? error}`);
-        }
-      }
+      const delta = new MetadataDelta(previous);
+      for (const record of records) delta.replay(record);
+      this.#image = delta.apply();
+      this.#publish(records, previous, {
+        snapshot: false,
+        changedTopicIds: delta.changedTopicIds,
+        deletedTopics: delta.deletedTopics,
+      });
     }
     if (this.#offsetWaiters.length > 0) {
       const ready = this.#offsetWaiters.filter((w) => w.offset <= this.#appliedOffset);
@@ -137,14 +197,46 @@ export class MetadataState {
     const previous = this.#image;
     this.#image = applyRecords(EMPTY_IMAGE, records);
     this.#appliedOffset = lastOffset;
+    this.#publish(records, previous, SNAPSHOT_CHANGE);
+    const ready = this.#offsetWaiters.filter((w) => w.offset <= lastOffset);
+    this.#offsetWaiters = this.#offsetWaiters.filter((w) => w.offset > lastOffset);
+    for (const w of ready) w.resolve();
+  }
+
+  #publish(
+    records: readonly MetadataRecord[],
+    previous: MetadataImage,
+    change: ImageChange,
+  ): void {
     for (const listener of this.#listeners) {
       try {
-        const work = listener(this.#image, records, previous);
+        const work = listener(this.#image, records, previous, change);
         if (work instanceof Promise) this.#track(work);
       } catch (error) {
         this.#logger.error(`Metadata listener failed: ${(error as Error).stack ?? error}`);
       }
     }
+  }
+
+  /**
+   * Replaces the image with a snapshot's, like {@link loadSnapshot}, from its payloads: decoded
+   * and applied {@link SNAPSHOT_LOAD_SLICE_RECORDS} at a time with the event loop running in
+   * between, never holding all the decoded records. The image changes once, at the end; the
+   * caller applies no entries meanwhile (the raft loop awaits this). Listeners see no records,
+   * only `change.snapshot`.
+   */
+  async loadSnapshotPayloads(payloads: readonly Uint8Array[], lastOffset: number): Promise<void> {
+    const delta = new MetadataDelta(EMPTY_IMAGE);
+    // Bounded by the payloads; each slice ends with one macrotask yield.
+    for (let start = 0; start < payloads.length; start += SNAPSHOT_LOAD_SLICE_RECORDS) {
+      const end = Math.min(payloads.length, start + SNAPSHOT_LOAD_SLICE_RECORDS);
+      for (let i = start; i < end; i++) delta.replay(decodeMetadataRecord(payloads[i]!));
+      if (end < payloads.length) await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    const previous = this.#image;
+    this.#image = delta.apply();
+    this.#appliedOffset = lastOffset;
+    this.#publish([], previous, SNAPSHOT_CHANGE);
     const ready = this.#offsetWaiters.filter((w) => w.offset <= lastOffset);
     this.#offsetWaiters = this.#offsetWaiters.filter((w) => w.offset > lastOffset);
     for (const w of ready) w.resolve();

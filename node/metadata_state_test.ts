@@ -1,11 +1,29 @@
 import { deepEqual as assertEquals } from "node:assert/strict";
-import { decodeMetadataRecord, encodeMetadataRecord, MetadataState } from "./metadata_state.ts";
+import {
+  decodeMetadataRecord,
+  encodeMetadataRecord,
+  imagePayloads,
+  MetadataState,
+} from "./metadata_state.ts";
+import { applyRecords, EMPTY_IMAGE, imageToRecords } from "../core/metadata/image.ts";
+import { createConfigRecord } from "../net/protocol/generated/config_record.ts";
+import { createPartitionRecord } from "../net/protocol/generated/partition_record.ts";
 import { makeRecord, RecordType } from "../core/metadata/records.ts";
 import { createTopicRecord } from "../net/protocol/generated/topic_record.ts";
 import { createFeatureLevelRecord } from "../net/protocol/generated/feature_level_record.ts";
 import type { Logger } from "../core/log.ts";
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+const TOPIC_A = "q1Sh-9_ISia_fV4lGz8fqw";
+
+function featureEntryRecord(level: number) {
+  return makeRecord(
+    RecordType.FEATURE_LEVEL,
+    0,
+    createFeatureLevelRecord({ name: "metadata.version", featureLevel: level }),
+  );
+}
 
 function featureEntry(offset: number, level: number) {
   const record = {
@@ -63,4 +81,45 @@ Deno.test("encoded payloads stay intact while many more records are encoded afte
     assertEquals(decodeMetadataRecord(payload), record(i));
   }
   assertEquals(decodeMetadataRecord(largePayload), large);
+});
+
+Deno.test("image payloads are imageToRecords' records, encoded lazily in the same order", () => {
+  const image = applyRecords(EMPTY_IMAGE, [
+    featureEntryRecord(21),
+    makeRecord(RecordType.TOPIC, 0, createTopicRecord({ name: "a", topicId: TOPIC_A })),
+    makeRecord(
+      RecordType.PARTITION,
+      0,
+      createPartitionRecord({ topicId: TOPIC_A, partitionId: 0, replicas: [1], isr: [1] }),
+    ),
+    makeRecord(
+      RecordType.CONFIG,
+      0,
+      createConfigRecord({ resourceType: 2, resourceName: "a", name: "retention.ms", value: "1" }),
+    ),
+  ]);
+  const expected = imageToRecords(image).map((r) => [...encodeMetadataRecord(r)]);
+  assertEquals([...imagePayloads(image)].map((p) => [...p]), expected);
+});
+
+Deno.test("a snapshot loaded from payloads in slices gives the image of its records", async () => {
+  const state = new MetadataState(quiet);
+  const changes: boolean[] = [];
+  state.subscribe((_image, records, _previous, change) => {
+    changes.push(change.snapshot && records.length === 0);
+  });
+  const records = [
+    featureEntryRecord(21),
+    ...Array.from({ length: 20_000 }, (_, i) =>
+      makeRecord(
+        RecordType.TOPIC,
+        0,
+        createTopicRecord({ name: `t${i}`, topicId: `${String(i).padStart(21, "A")}A` }),
+      )),
+  ];
+  await state.loadSnapshotPayloads(records.map((r) => encodeMetadataRecord(r)), 41);
+  assertEquals(state.image.topics.byName.size, 20_000);
+  assertEquals(state.image, applyRecords(EMPTY_IMAGE, records));
+  assertEquals(state.appliedOffset, 41);
+  assertEquals(changes, [true]);
 });

@@ -22,8 +22,8 @@ import {
 } from "../net/handlers/raft_rpcs.ts";
 import { bootstrapNodeId, KafkaRaftTransport } from "./raft_transport.ts";
 import { MetadataLog } from "./metadata_log.ts";
-import { decodeMetadataRecord, encodeMetadataRecord, MetadataState } from "./metadata_state.ts";
-import { imageToRecords, type MetadataImage } from "../core/metadata/image.ts";
+import { imagePayloads, MetadataState } from "./metadata_state.ts";
+import type { MetadataImage } from "../core/metadata/image.ts";
 import {
   type MetadataRecord,
   MetadataRecordType,
@@ -197,12 +197,11 @@ export async function startNode(
       listener: {
         onCommitted: (entries) => metadata.applyEntries(entries),
         // KIP-630: snapshots hold the applied image as records; loading one replaces the image.
-        snapshotPayloads: () => imageToRecords(metadata.image).map(encodeMetadataRecord),
+        // Both run in slices: the image is captured and encoded while the file is written, and
+        // a loaded snapshot is decoded and applied a slice at a time.
+        snapshotPayloads: () => imagePayloads(metadata.image),
         onSnapshotLoaded: (contents, snapshotId) =>
-          metadata.loadSnapshot(
-            contents.payloads.map(decodeMetadataRecord),
-            snapshotId.offset - 1,
-          ),
+          metadata.loadSnapshotPayloads(contents.payloads, snapshotId.offset - 1),
         onRoleChange: (change) => {
           logger.info(
             `Raft role ${change.role} in epoch ${change.epoch} (leader ${change.leaderId})`,

@@ -166,7 +166,9 @@ export async function startTestQuorum(options: TestQuorumOptions): Promise<TestQ
         },
         onRoleChange: (change) => replica.roles.push(change),
         snapshotPayloads: () => [...replica.state],
-        onSnapshotLoaded: (contents) => (replica.state = [...contents.payloads]),
+        onSnapshotLoaded: (contents) => {
+          replica.state = [...contents.payloads];
+        },
       },
       snapshotPolicy: options.snapshotPolicy,
       transport,

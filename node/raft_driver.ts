@@ -23,6 +23,7 @@ import type { RaftErrorName } from "../core/raft/errors.ts";
 import type { RaftMessage } from "../core/raft/messages.ts";
 import type { RoleChange } from "../core/raft/ready.ts";
 import {
+  DEFAULT_RAFT_CONFIG,
   entrySizeBytes,
   type LogEntry,
   type NodeId,
@@ -37,12 +38,12 @@ import { METADATA_PARTITION_DIR, type MetadataLog } from "./metadata_log.ts";
 import { readTextIfExists, writeFileAtomic } from "../storage/fs.ts";
 import {
   deleteSnapshotFile,
-  encodeSnapshot,
   readSnapshotFile,
   type SnapshotChunk,
   type SnapshotContents,
   SnapshotFileWriter,
-  writeSnapshotFile,
+  type SnapshotSource,
+  writeSnapshotStreaming,
 } from "./snapshot_file.ts";
 
 /** The name of the file holding the persisted election state (KIP-595). */
@@ -140,14 +141,17 @@ export interface RaftListener {
   onRoleChange(change: RoleChange): void;
   /**
    * The state as of the last entry passed to `onCommitted`, as metadata record payloads for a
-   * snapshot. Without it, this replica writes no snapshots.
+   * snapshot. Without it, this replica writes no snapshots. Called inside the loop, so it should
+   * only capture the state (e.g. the immutable image) and produce the payloads lazily: they are
+   * pulled batch by batch while the snapshot is written, with the loop running in between.
    */
-  snapshotPayloads?(): Uint8Array[];
+  snapshotPayloads?(): Iterable<Uint8Array>;
   /**
    * Replace the whole state with a snapshot's (at startup, and when one is installed from the
-   * leader); entries after `snapshotId.offset - 1` follow through `onCommitted`.
+   * leader); entries after `snapshotId.offset - 1` follow through `onCommitted`. The driver
+   * awaits a returned promise before going on.
    */
-  onSnapshotLoaded?(contents: SnapshotContents, snapshotId: OffsetAndEpoch): void;
+  onSnapshotLoaded?(contents: SnapshotContents, snapshotId: OffsetAndEpoch): void | Promise<void>;
 }
 
 /** When to snapshot (Kafka's `metadata.log.max.*` settings). */
@@ -223,6 +227,8 @@ export class RaftDriver {
   #running = false;
   #stopped = false;
   #timer: ReturnType<typeof setInterval> | undefined;
+  /** One-shot tick when the append linger of a proposal ends (not up to a tick period later). */
+  #lingerTimer: ReturnType<typeof setTimeout> | undefined;
   #waiters: CommitWaiter[] = [];
   #loop: Promise<void> = Promise.resolve();
   #failure: Error | null = null;
@@ -272,7 +278,7 @@ export class RaftDriver {
     const snapshotId = options.log.latestSnapshotId();
     const contents = snapshotId ? await options.log.readLatestSnapshot() : null;
     if (snapshotId && contents) {
-      options.listener.onSnapshotLoaded?.(contents, snapshotId);
+      await options.listener.onSnapshotLoaded?.(contents, snapshotId);
       options.logger.info(
         `Loaded snapshot ${snapshotId.offset}-${snapshotId.epoch} (${contents.payloads.length} records)`,
       );
@@ -382,8 +388,23 @@ export class RaftDriver {
           resolve: () => resolve(result.offset),
           reject,
         });
+        this.#tickWhenLingerEnds();
       });
     });
+  }
+
+  /**
+   * Schedules a tick for when the linger of the proposal just made ends, as Kafka's raft client
+   * polls until the accumulator's linger deadline, so a lone proposal waits the linger and not up
+   * to a tick period more.
+   */
+  #tickWhenLingerEnds(): void {
+    const lingerMs = this.#options.config.appendLingerMs ?? DEFAULT_RAFT_CONFIG.appendLingerMs;
+    if (lingerMs <= 0 || this.#lingerTimer !== undefined || this.#stopped) return;
+    this.#lingerTimer = setTimeout(() => {
+      this.#lingerTimer = undefined;
+      this.#input((now) => this.#raft.tick(now));
+    }, lingerMs);
   }
 
   /**
@@ -442,6 +463,7 @@ export class RaftDriver {
     await this.#idle();
     this.#stopped = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#lingerTimer);
     await this.#snapshotWrite?.catch(() => {});
     await this.#snapshotFetch?.catch(() => {});
     await this.#transport.close();
@@ -460,6 +482,7 @@ export class RaftDriver {
         this.#options.logger.error(`Raft loop failed: ${error.stack ?? error}`);
         this.#stopped = true;
         clearInterval(this.#timer);
+        clearTimeout(this.#lingerTimer);
         this.#failWaiters(error);
       });
     }
@@ -558,17 +581,19 @@ export class RaftDriver {
     write.finally(() => (this.#snapshotWrite = null));
   }
 
-  async #writeSnapshot(id: OffsetAndEpoch, contents: SnapshotContents): Promise<void> {
+  async #writeSnapshot(id: OffsetAndEpoch, contents: SnapshotSource): Promise<void> {
     const log = this.#options.log;
     try {
-      const sizeBytes = await writeSnapshotFile(
+      // Encoded batch by batch as it is written: the loop runs between batches.
+      const { sizeBytes, records } = await writeSnapshotStreaming(
         log.dir,
         id,
-        encodeSnapshot(id, contents, Date.now()),
+        contents,
+        Date.now(),
       );
       this.#snapshotsWritten++;
       this.#options.logger.info(
-        `Wrote snapshot ${id.offset}-${id.epoch}: ${contents.payloads.length} records, ${sizeBytes} bytes`,
+        `Wrote snapshot ${id.offset}-${id.epoch}: ${records} records, ${sizeBytes} bytes`,
       );
       await new Promise<void>((resolve, reject) => {
         this.#input(async (now) => {
@@ -649,7 +674,7 @@ export class RaftDriver {
       return;
     }
     await log.installSnapshot(id);
-    this.#options.listener.onSnapshotLoaded?.(contents, id);
+    await this.#options.listener.onSnapshotLoaded?.(contents, id);
     this.#lastApplied = null;
     if (contents.voters) this.#appliedVoters = contents.voters;
     this.#bytesSinceSnapshot = 0;

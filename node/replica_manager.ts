@@ -9,7 +9,11 @@
  * copy stays empty. The high watermark is the leader's durable log end (see `partition.ts`).
  *
  * Image changes are applied one at a time in order (opening logs is asynchronous); a change that
- * arrives while one is being applied is coalesced into one more pass over the latest image.
+ * arrives while one is being applied is coalesced into one more pass over the latest image. A pass
+ * looks only at the topics the applied records touched (created, changed, deleted, or with changed
+ * configs); the whole image is walked only at start, after a snapshot replaced the image, when
+ * `metadata.version` appears, or after a metadata transaction. Partition logs open and close
+ * {@link PARTITION_OPENS_MAX} at a time.
  * `start()` expects the image to be caught up with the metadata log (the broker starts its roles
  * after the initial metadata catch-up, as Kafka does): logs found on disk that the image does not
  * assign to this broker, or whose topic id differs, are deleted as strays. An image without a
@@ -18,7 +22,14 @@
  * @module
  */
 import { METADATA_VERSION_FEATURE } from "../core/metadata/records.ts";
-import type { MetadataImage, PartitionRegistration } from "../core/metadata/image.ts";
+import {
+  ConfigResourceType,
+  type MetadataImage,
+  type PartitionRegistration,
+  type TopicImage,
+} from "../core/metadata/image.ts";
+import { RecordType } from "../core/metadata/records.ts";
+import type { MetadataRecord } from "../net/protocol/generated/metadata_records.ts";
 import type { Dispatcher } from "../net/dispatcher.ts";
 import { KafkaError } from "../net/protocol/errors.ts";
 import { ApiKey } from "../net/protocol/generated/api_table.ts";
@@ -29,6 +40,7 @@ import { LogManager } from "../storage/log/log_manager.ts";
 import type { LogConfig } from "../storage/log/log_config.ts";
 import type { BrokerContext } from "./broker_context.ts";
 import { FetchSessionCache } from "./fetch_session.ts";
+import type { ImageChange } from "./metadata_state.ts";
 import { Partition } from "./partition.ts";
 import type { LogDirInfo, PartitionLookup, ReplicaAccess } from "./replica_access.ts";
 import { sameLogConfig, topicLogConfig } from "./topic_log_config.ts";
@@ -45,10 +57,52 @@ export type LeaderChangeListener = (topic: string, partition: number, isLeader: 
 
 /** Bound on the passes one image application makes while changes keep arriving. */
 const APPLY_PASSES_MAX = 1000;
+/** Partition logs opened (or deleted) concurrently by one pass: each waits on a few fsyncs. */
+export const PARTITION_OPENS_MAX = 16;
 /** Tries to get a producer id block before giving up on one InitProducerId. */
 const PRODUCER_ID_BLOCK_TRIES = 3;
 /** How long one AllocateProducerIds call may take. */
 const PRODUCER_ID_BLOCK_TIMEOUT_MS = 5_000;
+
+/** The part of the image a pass must look at: everything, or some topics. */
+interface PendingChanges {
+  full: boolean;
+  topicIds: Set<string>;
+  /** Topics by name: config changes, and deleted topics (whose ids are gone from the image). */
+  topicNames: Set<string>;
+}
+
+function noChanges(): PendingChanges {
+  return { full: false, topicIds: new Set(), topicNames: new Set() };
+}
+
+/** A partition the image assigns to this broker. */
+interface DesiredPartition {
+  topic: string;
+  topicId: string;
+  index: number;
+  reg: PartitionRegistration;
+}
+
+/** True for records whose effect on topics the delta's topic ids do not show. */
+function needsFullPass(record: MetadataRecord): boolean {
+  return record.type === RecordType.BEGIN_TRANSACTION ||
+    record.type === RecordType.END_TRANSACTION || record.type === RecordType.ABORT_TRANSACTION;
+}
+
+/** Runs `work` on every item, at most `concurrency` at a time; never throws (`work` must not). */
+async function eachBounded<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    // Bounded: each round takes one of the items.
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
 
 /** Options of {@link ReplicaManager}. */
 export interface ReplicaManagerOptions {
@@ -83,6 +137,14 @@ export class ReplicaManager implements ReplicaAccess {
   #leaderListeners: LeaderChangeListener[] = [];
   #applying: Promise<void> | null = null;
   #applyAgain = false;
+  /** What the image changes not yet handled by a pass touched (the first pass is full). */
+  #pending: PendingChanges = { ...noChanges(), full: true };
+  /** Topics whose partitions failed to open: retried with the next change. */
+  #failedTopicIds = new Set<string>();
+  /** Hosted partition keys by topic name. */
+  #keysByTopic = new Map<string, Set<string>>();
+  /** Logs being created per log dir, so concurrent opens spread over the dirs. */
+  #creating = new Map<LogManager, number>();
   #timers: ReturnType<typeof setInterval>[] = [];
   #started = false;
   #closed = false;
@@ -118,7 +180,9 @@ export class ReplicaManager implements ReplicaAccess {
       );
     }
     // Returned, so MetadataState.settled() covers opening the partitions an image assigns here.
-    this.ctx.metadata.subscribe(() => this.#scheduleApply());
+    this.ctx.metadata.subscribe((image, records, previous, change) =>
+      this.#noteChange({ image, records, previous, change })
+    );
     await this.#scheduleApply();
     const checkpointIntervalMs = numberValue(
       this.ctx,
@@ -162,6 +226,7 @@ export class ReplicaManager implements ReplicaAccess {
     );
     await Promise.all(this.#managers.map((m) => m.close()));
     this.#partitions.clear();
+    this.#keysByTopic.clear();
   }
 
   /** Registers Produce, Fetch, ListOffsets, OffsetForLeaderEpoch, DeleteRecords, DescribeLogDirs, InitProducerId. */
@@ -326,6 +391,40 @@ export class ReplicaManager implements ReplicaAccess {
     return topicLogConfig(this.ctx.config, image, topic, (line) => this.ctx.logger.warn(line));
   }
 
+  /** Records what an image change touched; schedules a pass when it touched any topic. */
+  #noteChange(
+    c: {
+      image: MetadataImage;
+      records: readonly MetadataRecord[];
+      previous: MetadataImage;
+      change: ImageChange;
+    },
+  ): Promise<void> | undefined {
+    const pending = this.#pending;
+    const hadVersion = c.previous.features.has(METADATA_VERSION_FEATURE);
+    if (c.change.snapshot || hadVersion !== c.image.features.has(METADATA_VERSION_FEATURE)) {
+      pending.full = true;
+    }
+    for (const id of c.change.changedTopicIds) pending.topicIds.add(id);
+    for (const topic of c.change.deletedTopics.values()) pending.topicNames.add(topic.name);
+    for (const record of c.records) {
+      if (needsFullPass(record)) pending.full = true;
+      else if (
+        record.type === RecordType.CONFIG &&
+        record.data.resourceType === ConfigResourceType.TOPIC
+      ) {
+        pending.topicNames.add(record.data.resourceName);
+      }
+    }
+    // Like the full passes before them: a failed open is retried when the image changes again.
+    for (const id of this.#failedTopicIds) pending.topicIds.add(id);
+    this.#failedTopicIds.clear();
+    if (!pending.full && pending.topicIds.size === 0 && pending.topicNames.size === 0) {
+      return undefined;
+    }
+    return this.#scheduleApply();
+  }
+
   /** Applies the latest image after any pass in flight; coalesces bursts of changes. */
   #scheduleApply(): Promise<void> {
     if (this.#closed || !this.#started) return Promise.resolve();
@@ -336,8 +435,10 @@ export class ReplicaManager implements ReplicaAccess {
     this.#applying = (async () => {
       for (let pass = 0; pass < APPLY_PASSES_MAX && !this.#closed; pass++) {
         this.#applyAgain = false;
+        const changes = this.#pending;
+        this.#pending = noChanges();
         try {
-          await this.#applyImage(this.ctx.metadata.image);
+          await this.#applyImage(this.ctx.metadata.image, changes);
         } catch (error) {
           this.ctx.logger.error(
             `Applying the metadata image to partitions failed: ${(error as Error).stack ?? error}`,
@@ -352,25 +453,46 @@ export class ReplicaManager implements ReplicaAccess {
     return this.#applying;
   }
 
-  async #applyImage(image: MetadataImage): Promise<void> {
+  /** The partitions of `topic` this broker hosts a replica of, into `desired`. */
+  #collectDesired(topic: TopicImage, desired: Map<string, DesiredPartition>): void {
     const nodeId = this.ctx.nodeId;
-    const desired = new Map<
-      string,
-      { topic: string; topicId: string; index: number; reg: PartitionRegistration }
-    >();
-    for (const topic of image.topics.byName.values()) {
-      for (const [index, reg] of topic.partitions) {
-        if (reg.replicas.includes(nodeId)) {
-          desired.set(partitionKey(topic.name, index), {
-            topic: topic.name,
-            topicId: topic.id,
-            index,
-            reg,
-          });
-        }
+    for (const [index, reg] of topic.partitions) {
+      if (reg.replicas.includes(nodeId)) {
+        desired.set(partitionKey(topic.name, index), {
+          topic: topic.name,
+          topicId: topic.id,
+          index,
+          reg,
+        });
       }
     }
-    for (const [key, d] of desired) {
+  }
+
+  async #applyImage(image: MetadataImage, changes: PendingChanges): Promise<void> {
+    const desired = new Map<string, DesiredPartition>();
+    /** Topic names whose hosted partitions this pass decides about. */
+    const names = new Set<string>();
+    if (changes.full) {
+      for (const topic of image.topics.byName.values()) this.#collectDesired(topic, desired);
+      for (const name of this.#keysByTopic.keys()) names.add(name);
+    } else {
+      for (const id of changes.topicIds) {
+        const topic = image.topics.byId.get(id);
+        if (topic !== undefined) names.add(topic.name);
+      }
+      for (const name of changes.topicNames) names.add(name);
+      for (const name of names) {
+        const topic = image.topics.byName.get(name);
+        if (topic !== undefined) this.#collectDesired(topic, desired);
+      }
+    }
+    const configs = new Map<string, LogConfig>();
+    const configOf = (topic: string) => {
+      let config = configs.get(topic);
+      if (config === undefined) configs.set(topic, config = this.#logConfigFor(image, topic));
+      return config;
+    };
+    await eachBounded([...desired], PARTITION_OPENS_MAX, async ([key, d]) => {
       if (this.#closed) return;
       try {
         let p = this.#partitions.get(key);
@@ -378,18 +500,32 @@ export class ReplicaManager implements ReplicaAccess {
           await this.#removePartition(p);
           p = undefined;
         }
-        p ??= await this.#openPartition(image, d.topic, d.index, d.topicId);
-        const config = this.#logConfigFor(image, d.topic);
-        if (!sameLogConfig(p.log.config, config)) Object.assign(p.log.config, config);
+        const config = configOf(d.topic);
+        if (p === undefined) {
+          p = await this.#openPartition(d, config);
+        } else if (!sameLogConfig(p.log.config, config)) {
+          Object.assign(p.log.config, config);
+        }
         if (p.setRegistration(d.reg)) this.#fireLeaderChange(p);
       } catch (error) {
+        this.#failedTopicIds.add(d.topicId);
         this.ctx.logger.error(`Cannot open partition ${key}: ${(error as Error).stack ?? error}`);
       }
+    });
+    if (this.#closed || !image.features.has(METADATA_VERSION_FEATURE)) return;
+    const undesired: Partition[] = [];
+    for (const name of names) {
+      for (const key of this.#keysByTopic.get(name) ?? []) {
+        const p = this.#partitions.get(key);
+        if (p !== undefined && !desired.has(key)) undesired.push(p);
+      }
     }
-    if (!image.features.has(METADATA_VERSION_FEATURE)) return;
-    for (const [key, p] of this.#partitions) {
-      if (!desired.has(key)) await this.#removePartition(p);
-    }
+    await eachBounded(undesired, PARTITION_OPENS_MAX, (p) => this.#removePartition(p));
+    if (changes.full) await this.#deleteStrayLogs(desired);
+  }
+
+  /** Deletes logs on disk that the image does not assign here or that belong to an older topic. */
+  async #deleteStrayLogs(desired: ReadonlyMap<string, DesiredPartition>): Promise<void> {
     for (const manager of this.#managers) {
       for (const { tp, log } of manager.all()) {
         const key = partitionKey(tp.topic, tp.partition);
@@ -402,12 +538,8 @@ export class ReplicaManager implements ReplicaAccess {
     }
   }
 
-  async #openPartition(
-    image: MetadataImage,
-    topic: string,
-    index: number,
-    topicId: string,
-  ): Promise<Partition> {
+  async #openPartition(d: DesiredPartition, config: LogConfig): Promise<Partition> {
+    const { topic, index, topicId } = d;
     const tp = { topic, partition: index };
     let manager = this.#managers.find((m) => m.get(tp) !== undefined);
     let log = manager?.get(tp);
@@ -421,8 +553,18 @@ export class ReplicaManager implements ReplicaAccess {
       log = undefined;
     }
     if (log === undefined) {
-      manager = this.#managers.reduce((a, b) => (b.all().length < a.all().length ? b : a));
-      log = await manager.createLog(tp, { topicId, config: this.#logConfigFor(image, topic) });
+      const load = (m: LogManager) => m.all().length + (this.#creating.get(m) ?? 0);
+      const chosen = this.#managers.reduce((a, b) => (load(b) < load(a) ? b : a));
+      manager = chosen;
+      this.#creating.set(chosen, (this.#creating.get(chosen) ?? 0) + 1);
+      try {
+        // A copy each: `Object.assign` updates one log's config in place on a config change.
+        log = await chosen.createLog(tp, { topicId, config: { ...config } });
+      } finally {
+        this.#creating.set(chosen, this.#creating.get(chosen)! - 1);
+      }
+    } else if (!sameLogConfig(log.config, config)) {
+      Object.assign(log.config, config);
     }
     const p = new Partition({
       topic,
@@ -434,7 +576,11 @@ export class ReplicaManager implements ReplicaAccess {
       logger: this.ctx.logger,
     });
     await p.loadProducerState();
-    this.#partitions.set(partitionKey(topic, index), p);
+    const key = partitionKey(topic, index);
+    this.#partitions.set(key, p);
+    const keys = this.#keysByTopic.get(topic) ?? new Set<string>();
+    this.#keysByTopic.set(topic, keys);
+    keys.add(key);
     return p;
   }
 
@@ -442,6 +588,9 @@ export class ReplicaManager implements ReplicaAccess {
     const wasLeader = p.isLeader;
     const key = partitionKey(p.topic, p.partition);
     this.#partitions.delete(key);
+    const keys = this.#keysByTopic.get(p.topic);
+    keys?.delete(key);
+    if (keys?.size === 0) this.#keysByTopic.delete(p.topic);
     p.close();
     if (wasLeader) this.#emit(p.topic, p.partition, false);
     const manager = this.#managers.find((m) => m.logDir === p.logDir);

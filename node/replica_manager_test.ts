@@ -21,6 +21,7 @@ import { ErrorCode } from "../net/protocol/generated/errors.ts";
 import { createFeatureLevelRecord } from "../net/protocol/generated/feature_level_record.ts";
 import { createPartitionChangeRecord } from "../net/protocol/generated/partition_change_record.ts";
 import { createPartitionRecord } from "../net/protocol/generated/partition_record.ts";
+import { createConfigRecord } from "../net/protocol/generated/config_record.ts";
 import { createRemoveTopicRecord } from "../net/protocol/generated/remove_topic_record.ts";
 import { createTopicRecord } from "../net/protocol/generated/topic_record.ts";
 import {
@@ -561,5 +562,51 @@ Deno.test("a produce to a partition whose log is still opening waits for it inst
       (await produce(h, batch(1), { partition: 1 }))?.errorCode,
       ErrorCode.NOT_LEADER_OR_FOLLOWER,
     );
+  });
+});
+
+Deno.test("a pass acts on the topics the records touched: new partitions, config changes, a topic recreated under a new id", async () => {
+  await withHarness(async (h) => {
+    const shipments = "Zl1xkbGfQ6KbOm5ZKwKV3A";
+    h.apply([
+      makeRecord(RecordType.TOPIC, 0, createTopicRecord({ name: "shipments", topicId: shipments })),
+      // More partitions than open at once, so opens overlap and queue.
+      ...Array.from({ length: 40 }, (_, i) => partitionRecord(shipments, i, 1)),
+    ]);
+    await h.rm.settled();
+    assertEquals(h.rm.partitions().filter((p) => p.topic === "shipments").length, 40);
+    h.apply([makeRecord(
+      RecordType.CONFIG,
+      0,
+      createConfigRecord({
+        resourceType: 2,
+        resourceName: "shipments",
+        name: "retention.ms",
+        value: "1234",
+      }),
+    )]);
+    await h.rm.settled();
+    assertEquals(h.rm.hostedPartition("shipments", 7)?.log.config.retentionMs, 1234);
+    assert(h.rm.hostedPartition("orders", 0)?.log.config.retentionMs !== 1234);
+    h.apply([
+      makeRecord(RecordType.REMOVE_TOPIC, 0, createRemoveTopicRecord({ topicId: TOPIC_ID })),
+      makeRecord(RecordType.TOPIC, 0, createTopicRecord({ name: "orders", topicId: OTHER_ID })),
+      partitionRecord(OTHER_ID, 0, 1),
+    ]);
+    await h.rm.settled();
+    assertEquals(h.rm.hostedPartition("orders", 0)?.topicId, OTHER_ID);
+    assertEquals(h.rm.hostedPartition("orders", 1), undefined);
+    assertEquals(h.rm.partitions().length, 41);
+  });
+});
+
+Deno.test("a snapshot that replaces the image drops the partitions it no longer assigns here", async () => {
+  await withHarness(async (h) => {
+    const records: MetadataRecord[] = baseRecords().filter((r) => r.type !== RecordType.PARTITION);
+    records.push(partitionRecord(TOPIC_ID, 1, 2)); // only partition 1, led elsewhere
+    await h.metadata.loadSnapshotPayloads(records.map((r) => encodeMetadataRecord(r)), 100);
+    await h.rm.settled();
+    assertEquals(h.rm.hostedPartition("orders", 0), undefined);
+    assertEquals(h.rm.partitions().length, 0);
   });
 });

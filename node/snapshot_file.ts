@@ -157,6 +157,16 @@ export interface SnapshotContents {
   voters?: readonly Voter[];
 }
 
+/**
+ * A snapshot's contents whose payloads are produced lazily (e.g. encoded from an immutable image
+ * as they are written), so writing one never holds all its payloads at once.
+ */
+export interface SnapshotSource {
+  payloads: Iterable<Uint8Array>;
+  lastContainedLogTimestampMs: number;
+  voters?: readonly Voter[];
+}
+
 function controlRecord(offsetDelta: number, type: number, write: (w: Writer) => void): BatchRecord {
   const w = new Writer(64);
   write(w);
@@ -169,7 +179,7 @@ function controlRecord(offsetDelta: number, type: number, write: (w: Writer) => 
   };
 }
 
-function headerBatch(id: OffsetAndEpoch, contents: SnapshotContents, nowMs: number): Uint8Array {
+function headerBatch(id: OffsetAndEpoch, contents: SnapshotSource, nowMs: number): Uint8Array {
   const records = [
     controlRecord(0, ControlRecordType.SNAPSHOT_HEADER, (w) =>
       writeSnapshotHeaderRecord(
@@ -218,29 +228,50 @@ function headerBatch(id: OffsetAndEpoch, contents: SnapshotContents, nowMs: numb
  */
 export function encodeSnapshot(
   id: OffsetAndEpoch,
-  contents: SnapshotContents,
+  contents: SnapshotSource,
   nowMs: number,
 ): Uint8Array[] {
-  const first = headerBatch(id, contents, nowMs);
-  const batches = [first];
+  return [...snapshotBatches(id, contents, nowMs)];
+}
+
+/**
+ * The batches of {@link encodeSnapshot}, one at a time: each data batch is encoded only when
+ * asked for, pulling at most {@link RECORDS_PER_BATCH_MAX} payloads from `contents.payloads`.
+ *
+ * @example
+ * ```ts
+ * import { snapshotBatches } from "./snapshot_file.ts";
+ * const batches = [...snapshotBatches({ offset: 10, epoch: 2 }, { payloads: [], lastContainedLogTimestampMs: 0 }, 0)];
+ * batches.length; // 2: header and footer
+ * ```
+ */
+export function* snapshotBatches(
+  id: OffsetAndEpoch,
+  contents: SnapshotSource,
+  nowMs: number,
+): Generator<Uint8Array> {
+  yield headerBatch(id, contents, nowMs);
   let offset = contents.voters !== undefined ? 3 : 1;
   let records: BatchRecord[] = [];
   let bytes = 0;
-  const flush = () => {
-    if (records.length === 0) return;
-    batches.push(encodeBatch({
+  const take = () => {
+    const batch = encodeBatch({
       baseOffset: offset,
       records,
       baseTimestamp: nowMs,
       partitionLeaderEpoch: id.epoch,
-    }));
+    });
     offset += records.length;
     records = [];
     bytes = 0;
+    return batch;
   };
   for (const payload of contents.payloads) {
-    if (records.length >= RECORDS_PER_BATCH_MAX || bytes + payload.length > BATCH_BYTES_MAX) {
-      flush();
+    if (
+      records.length > 0 &&
+      (records.length >= RECORDS_PER_BATCH_MAX || bytes + payload.length > BATCH_BYTES_MAX)
+    ) {
+      yield take();
     }
     records.push({
       offsetDelta: records.length,
@@ -251,8 +282,8 @@ export function encodeSnapshot(
     });
     bytes += payload.length;
   }
-  flush();
-  batches.push(encodeBatch({
+  if (records.length > 0) yield take();
+  yield encodeBatch({
     baseOffset: offset,
     records: [
       controlRecord(
@@ -264,8 +295,7 @@ export function encodeSnapshot(
     baseTimestamp: nowMs,
     partitionLeaderEpoch: id.epoch,
     control: true,
-  }));
-  return batches;
+  });
 }
 
 /**
@@ -413,6 +443,45 @@ export async function writeSnapshotFile(
     const sizeBytes = writer.sizeBytes;
     await writer.freeze();
     return sizeBytes;
+  } catch (error) {
+    await writer.abort().catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Writes a snapshot durably while encoding it: each batch of {@link snapshotBatches} is written
+ * before the next is encoded, so the event loop runs between batches (each write is awaited) and
+ * memory holds one batch, not the whole snapshot. Resolves with the file size and the number of
+ * data records.
+ *
+ * @example
+ * ```ts ignore
+ * await writeSnapshotStreaming(partitionDir, id, { payloads: lazyPayloads(image), lastContainedLogTimestampMs }, Date.now());
+ * ```
+ */
+export async function writeSnapshotStreaming(
+  dir: string,
+  id: OffsetAndEpoch,
+  contents: SnapshotSource,
+  nowMs: number,
+): Promise<{ sizeBytes: number; records: number }> {
+  let records = 0;
+  const counted: SnapshotSource = {
+    ...contents,
+    payloads: (function* () {
+      for (const payload of contents.payloads) {
+        records++;
+        yield payload;
+      }
+    })(),
+  };
+  const writer = await SnapshotFileWriter.create(dir, id);
+  try {
+    for (const batch of snapshotBatches(id, counted, nowMs)) await writer.append(batch);
+    const sizeBytes = writer.sizeBytes;
+    await writer.freeze();
+    return { sizeBytes, records };
   } catch (error) {
     await writer.abort().catch(() => {});
     throw error;

@@ -7,9 +7,11 @@ import {
   parseSnapshotFileName,
   readSnapshotChunk,
   readSnapshotFile,
+  snapshotBatches,
   snapshotFileName,
   SnapshotFileWriter,
   writeSnapshotFile,
+  writeSnapshotStreaming,
 } from "./snapshot_file.ts";
 import { decodeBatch } from "../net/protocol/records.ts";
 import { batchesIn } from "../net/protocol/record_batch.ts";
@@ -118,6 +120,37 @@ Deno.test("a snapshot is written as .checkpoint.part and renamed whole; chunks r
     assert.deepEqual(concat([first!.bytes, rest!.bytes]), whole);
     assert.equal((await readSnapshotChunk(dir, id, sizeBytes, 10))?.bytes.length, 0);
     assert.equal(await readSnapshotChunk(dir, { offset: 11, epoch: 2 }, 0, 10), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a snapshot written while it is encoded equals the one encoded whole; payloads are pulled lazily", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const id = { offset: 5000, epoch: 4 };
+    const payloads = Array.from({ length: 3000 }, (_, i) => new Uint8Array([i % 256, 1, 2]));
+    let pulled = 0;
+    const lazy = function* () {
+      for (const p of payloads) {
+        pulled++;
+        yield p;
+      }
+    };
+    const batches = snapshotBatches(id, { payloads: lazy(), lastContainedLogTimestampMs: 9 }, 7);
+    batches.next(); // the header batch pulls nothing
+    assert.equal(pulled, 0);
+    const written = await writeSnapshotStreaming(
+      dir,
+      id,
+      { payloads: payloads.values(), lastContainedLogTimestampMs: 9 },
+      7,
+    );
+    assert.equal(written.records, 3000);
+    const whole = encodeSnapshot(id, { payloads, lastContainedLogTimestampMs: 9 }, 7);
+    const bytes = await Deno.readFile(join(dir, snapshotFileName(id)));
+    assert.deepEqual(bytes, concat(whole));
+    assert.equal(written.sizeBytes, bytes.length);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
