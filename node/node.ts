@@ -9,6 +9,7 @@
 import type { ServerConfig } from "../core/config/server_config.ts";
 import type { Logger } from "../core/log.ts";
 import { checkStorageFormatted } from "../storage/meta_properties.ts";
+import { openFilesLimitWarning } from "../storage/fd_limit.ts";
 import { Dispatcher } from "../net/dispatcher.ts";
 import { KafkaServer } from "../net/server.ts";
 import { ApiKey } from "../net/protocol/generated/api_table.ts";
@@ -352,6 +353,8 @@ export async function startNode(
       // Only once caught up: the replica manager deletes local logs the image does not assign here.
       await replicas.start();
       stack.push(() => replicas.close());
+      const fdWarning = openFilesLimitWarning({ partitions: replicas.partitions().length });
+      if (fdWarning !== null) logger.warn(fdWarning);
       await groups.start();
       stack.push(() => groups.close());
       const brokerListeners = config.listeners.filter(

@@ -281,10 +281,18 @@ export class Cluster {
     return response;
   }
 
-  /** Cached metadata of `topic`, fetched when missing; throws UNKNOWN_TOPIC_OR_PARTITION. */
-  async topic(name: string, refresh = false): Promise<TopicMetadata> {
+  /**
+   * Cached metadata of `topic`, fetched when missing; throws UNKNOWN_TOPIC_OR_PARTITION.
+   * Producers pass `allowAutoTopicCreation` (as Kafka's producer does), so a broker with
+   * `auto.create.topics.enable` creates the topic and answers LEADER_NOT_AVAILABLE until ready.
+   */
+  async topic(
+    name: string,
+    refresh = false,
+    allowAutoTopicCreation = false,
+  ): Promise<TopicMetadata> {
     if (refresh || !this.#topics.has(name)) {
-      const response = await this.refreshMetadata([name]);
+      const response = await this.refreshMetadata([name], allowAutoTopicCreation);
       const t = response.topics.find((x) => x.name === name);
       if (t !== undefined && t.errorCode !== ErrorCode.NONE) {
         throw kafkaError(

@@ -9,6 +9,11 @@
  * count or by {@link FileLog.flushIfDue}. An fsync failure fails the log for good (no retry after
  * fsyncgate); reopening recovers from the files.
  *
+ * Descriptors: segment and index files are opened through a bounded {@link HandleCache} (process
+ * wide unless {@link FileLogOptions.handleCache} is given), so an idle log holds no descriptor and
+ * a process holds at most `handlesMax` idle ones plus those in use. Running out of descriptors
+ * while opening a log is a {@link LogError} with KAFKA_STORAGE_ERROR.
+ *
  * @module
  */
 import assert from "node:assert/strict";
@@ -34,6 +39,7 @@ import type { EpochEntry } from "./checkpoint_file.ts";
 import { type EpochEndOffset, LeaderEpochCache } from "./leader_epoch_cache.ts";
 import { type FlushPolicy, flushPolicyOf, type LogConfig, logConfig } from "./log_config.ts";
 import { LogError, LogErrorCode } from "./log_error.ts";
+import { type HandleCache, isTooManyOpenFiles, sharedHandleCache } from "./handle_cache.ts";
 import {
   LogSegment,
   type LogWarn,
@@ -81,6 +87,8 @@ export interface FileLogOptions {
   nowMs?: number;
   /** Receives one line per thing recovery drops or rebuilds; default `console.warn`. */
   warn?: LogWarn;
+  /** Where segment and index file handles are cached; default the process-wide cache. */
+  handleCache?: HandleCache;
 }
 
 /** Sums what an append placed. */
@@ -127,6 +135,7 @@ export class FileLog implements PartitionLog {
   readonly config: LogConfig;
   readonly flushPolicy: FlushPolicy;
   #warn: LogWarn;
+  #handles: HandleCache;
   #segments: LogSegment[] = [];
   #logStartOffset = 0;
   #recoveryPoint = 0;
@@ -143,25 +152,29 @@ export class FileLog implements PartitionLog {
   #flushCount = 0;
   #compacting = false;
 
-  private constructor(dir: string, config: LogConfig, warn: LogWarn) {
+  private constructor(dir: string, config: LogConfig, options: FileLogOptions) {
     this.dir = dir;
     this.config = config;
     this.flushPolicy = flushPolicyOf(config);
-    this.#warn = warn;
+    this.#warn = options.warn ?? ((line) => console.warn(line));
+    this.#handles = options.handleCache ?? sharedHandleCache;
   }
 
   /** Opens (creating or recovering) the log in `options.dir`. */
   static async open(options: FileLogOptions): Promise<FileLog> {
-    const log = new FileLog(
-      options.dir,
-      options.config ?? logConfig(),
-      options.warn ?? ((line) => console.warn(line)),
-    );
+    const log = new FileLog(options.dir, options.config ?? logConfig(), options);
     try {
       await log.#load(options);
     } catch (error) {
       await log.#epochWrite.catch(() => {});
       log.closeAbruptly();
+      if (isTooManyOpenFiles(error)) {
+        throw new LogError(
+          LogErrorCode.KAFKA_STORAGE_ERROR,
+          `Cannot open partition log ${options.dir}: the process is out of file descriptors (raise ulimit -n).`,
+          { cause: error },
+        );
+      }
       throw error;
     }
     return log;
@@ -214,7 +227,13 @@ export class FileLog implements PartitionLog {
     const bases = await this.#cleanDirectory(nowMs);
     let indexProblemSegments = new Set<number>();
     for (const base of bases) {
-      const { segment, indexProblems } = LogSegment.open(this.dir, base, this.config, nowMs);
+      const { segment, indexProblems } = LogSegment.open(
+        this.dir,
+        base,
+        this.config,
+        nowMs,
+        this.#handles,
+      );
       this.#segments.push(segment);
       if (indexProblems.length > 0) {
         for (const problem of indexProblems) this.#warn(`Rebuilding index ${problem}`);
@@ -223,7 +242,7 @@ export class FileLog implements PartitionLog {
     }
     if (this.#segments.length === 0) {
       const start = options.logStartOffset ?? 0;
-      this.#segments.push(LogSegment.create(this.dir, start, this.config, nowMs));
+      this.#segments.push(LogSegment.create(this.dir, start, this.config, nowMs, this.#handles));
       indexProblemSegments = new Set();
     }
     this.#fillNextOffsets();
@@ -535,7 +554,7 @@ export class FileLog implements PartitionLog {
     } else {
       old.onBecomeInactive();
     }
-    this.#segments.push(LogSegment.create(this.dir, baseOffset, this.config, nowMs));
+    this.#segments.push(LogSegment.create(this.dir, baseOffset, this.config, nowMs, this.#handles));
     this.#dirNeedsSync = true;
   }
 
@@ -765,7 +784,9 @@ export class FileLog implements PartitionLog {
     assert(Number.isSafeInteger(offset) && offset >= 0, `bad start offset ${offset}`);
     this.#truncations++;
     for (const segment of this.#segments.splice(0)) segment.deleteSync();
-    this.#segments.push(LogSegment.create(this.dir, offset, this.config, Date.now()));
+    this.#segments.push(
+      LogSegment.create(this.dir, offset, this.config, Date.now(), this.#handles),
+    );
     this.#dirNeedsSync = true;
     this.#logStartOffset = offset;
     this.#recoveryPoint = offset;
@@ -938,7 +959,13 @@ export class FileLog implements PartitionLog {
     for (const segment of group) segment.deleteSync();
     const stem = path.join(this.dir, offsetFileStem(base));
     Deno.renameSync(`${stem}.log.swap`, `${stem}.log`);
-    const { segment } = LogSegment.open(this.dir, base, this.config, nowMs);
+    const { segment } = LogSegment.open(
+      this.dir,
+      base,
+      this.config,
+      nowMs,
+      this.#handles,
+    );
     segment.recover(this.config, this.#warn, () => {});
     segment.onBecomeInactive();
     this.#segments.splice(at, group.length, segment);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { FileLog } from "./file_log.ts";
-import { runLogConformance } from "./log_conformance.ts";
+import { type LogFactory, runLogConformance } from "./log_conformance.ts";
+import { HandleCache } from "./handle_cache.ts";
 import { logConfig } from "./log_config.ts";
 import { MemoryLog } from "./memory_log.ts";
 import { SeededRandom } from "../../core/random.ts";
@@ -10,10 +11,10 @@ import type { PartitionLog } from "./partition_log.ts";
 const NOW_MS = 1_700_000_000_000;
 const quiet = () => {};
 
-runLogConformance("file log", async (config) => {
+const fileLogFactory = (handleCache?: HandleCache): LogFactory => async (config) => {
   const root = await Deno.makeTempDir();
   const dir = `${root}/topic-0`;
-  let log = await FileLog.open({ dir, config, warn: quiet });
+  let log = await FileLog.open({ dir, config, warn: quiet, handleCache });
   let reopens = 0;
   return {
     log,
@@ -32,6 +33,7 @@ runLogConformance("file log", async (config) => {
         hadCleanShutdown: clean,
         recoveryPoint: clean ? state.recoveryPoint : 0,
         logStartOffset: state.logStartOffset,
+        handleCache,
       });
       return log;
     },
@@ -40,7 +42,11 @@ runLogConformance("file log", async (config) => {
       await Deno.remove(root, { recursive: true });
     },
   };
-});
+};
+
+runLogConformance("file log", fileLogFactory());
+// One idle handle for every file of the log: each use of another file evicts and reopens.
+runLogConformance("file log with a one-handle cache", fileLogFactory(new HandleCache(1)));
 
 async function withDir(body: (root: string) => Promise<void>): Promise<void> {
   const root = await Deno.makeTempDir();

@@ -13,11 +13,16 @@
  * Indexes of the active segment are not fsynced: recovery rebuilds them from the segment holding
  * the recovery point. A segment's indexes are fsynced when it stops being active.
  *
+ * Descriptors: no handle is held. Entries live in memory; the file is opened through a
+ * {@link HandleCache} (bounded LRU of idle handles) only when entries are written, i.e. at the
+ * log's flush, roll and close.
+ *
  * @module
  */
 import assert from "node:assert/strict";
 import { readInt64Number, writeInt64Number } from "../../net/protocol/record_batch.ts";
 import { writeAllSync } from "../fs.ts";
+import { type CachedFile, type HandleCache, sharedHandleCache } from "./handle_cache.ts";
 
 abstract class IndexFile {
   readonly filePath: string;
@@ -29,14 +34,20 @@ abstract class IndexFile {
   protected count = 0;
   /** Length of the prefix of the file known to equal the entries in memory. */
   #validFileBytes = 0;
-  /** Length of the file on disk. */
+  /** Length of the file on disk (known once loaded or first opened). */
   #fileBytes = 0;
-  #file: Deno.FsFile | null = null;
+  #fileBytesKnown = false;
+  #file: CachedFile;
 
-  constructor(filePath: string, baseOffset: number, maxIndexBytes: number, entryBytes: number) {
+  constructor(
+    filePath: string,
+    baseOffset: number,
+    options: { maxIndexBytes: number; entryBytes: number; handles: HandleCache },
+  ) {
     this.filePath = filePath;
     this.baseOffset = baseOffset;
-    this.maxEntries = Math.max(1, Math.floor(maxIndexBytes / entryBytes));
+    this.maxEntries = Math.max(1, Math.floor(options.maxIndexBytes / options.entryBytes));
+    this.#file = options.handles.file(filePath, { read: true, append: true, create: true });
   }
 
   /** Number of entries. */
@@ -56,6 +67,7 @@ abstract class IndexFile {
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) {
         this.#fileBytes = 0;
+        this.#fileBytesKnown = true;
         this.#validFileBytes = 0;
         this.count = 0;
         return "missing";
@@ -63,6 +75,7 @@ abstract class IndexFile {
       throw error;
     }
     this.#fileBytes = bytes.length;
+    this.#fileBytesKnown = true;
     this.#validFileBytes = bytes.length;
     const whole = bytes.length - (bytes.length % this.entryBytes);
     this.ensureCapacity(whole / this.entryBytes);
@@ -95,41 +108,48 @@ abstract class IndexFile {
     this.truncateToCount(0);
   }
 
+  /** Marks the file as empty on disk (the segment just created it). */
+  markEmptyOnDisk(): void {
+    this.#fileBytes = 0;
+    this.#fileBytesKnown = true;
+    this.#validFileBytes = 0;
+  }
+
   /** Brings the file in line with memory: trims it and appends unwritten entries (no fsync). */
   writeToFile(): void {
     const wantBytes = this.count * this.entryBytes;
-    if (wantBytes === this.#validFileBytes && this.#fileBytes === wantBytes) return;
-    const file = this.#openFile();
-    if (this.#fileBytes > this.#validFileBytes) {
-      file.truncateSync(this.#validFileBytes);
-      this.#fileBytes = this.#validFileBytes;
+    if (
+      this.#fileBytesKnown && wantBytes === this.#validFileBytes && this.#fileBytes === wantBytes
+    ) {
+      return;
     }
-    if (wantBytes > this.#fileBytes) {
-      writeAllSync(file, this.buf.subarray(this.#fileBytes, wantBytes));
-      this.#fileBytes = wantBytes;
-    }
-    this.#validFileBytes = wantBytes;
-  }
-
-  #openFile(): Deno.FsFile {
-    if (this.#file === null) {
-      this.#file = Deno.openSync(this.filePath, { read: true, append: true, create: true });
-      this.#fileBytes = this.#file.statSync().size;
-      this.#validFileBytes = Math.min(this.#validFileBytes, this.#fileBytes);
-    }
-    return this.#file;
+    this.#file.use((file) => {
+      if (!this.#fileBytesKnown) {
+        this.#fileBytes = file.statSync().size;
+        this.#fileBytesKnown = true;
+        this.#validFileBytes = Math.min(this.#validFileBytes, this.#fileBytes);
+      }
+      if (this.#fileBytes > this.#validFileBytes) {
+        file.truncateSync(this.#validFileBytes);
+        this.#fileBytes = this.#validFileBytes;
+      }
+      if (wantBytes > this.#fileBytes) {
+        writeAllSync(file, this.buf.subarray(this.#fileBytes, wantBytes));
+        this.#fileBytes = wantBytes;
+      }
+      this.#validFileBytes = wantBytes;
+    });
   }
 
   /** Writes and fsyncs the file. */
   async sync(): Promise<void> {
     this.writeToFile();
-    await this.#openFile().syncData();
+    await this.#file.useAsync((file) => file.syncData());
   }
 
-  /** Releases the file handle (entries stay in memory). */
+  /** Closes the cached handle for good (before the file is deleted or renamed). */
   close(): void {
-    this.#file?.close();
-    this.#file = null;
+    this.#file.close();
   }
 
   /** Index of the last entry whose key <= target, or -1. */
@@ -170,8 +190,13 @@ export interface OffsetPosition {
 export class OffsetIndex extends IndexFile {
   protected readonly entryBytes = 8;
 
-  constructor(filePath: string, baseOffset: number, maxIndexBytes: number) {
-    super(filePath, baseOffset, maxIndexBytes, 8);
+  constructor(
+    filePath: string,
+    baseOffset: number,
+    maxIndexBytes: number,
+    handles: HandleCache = sharedHandleCache,
+  ) {
+    super(filePath, baseOffset, { maxIndexBytes, entryBytes: 8, handles });
   }
 
   offsetAt(i: number): number {
@@ -249,8 +274,13 @@ export interface TimestampOffset {
 export class TimeIndex extends IndexFile {
   protected readonly entryBytes = 12;
 
-  constructor(filePath: string, baseOffset: number, maxIndexBytes: number) {
-    super(filePath, baseOffset, maxIndexBytes, 12);
+  constructor(
+    filePath: string,
+    baseOffset: number,
+    maxIndexBytes: number,
+    handles: HandleCache = sharedHandleCache,
+  ) {
+    super(filePath, baseOffset, { maxIndexBytes, entryBytes: 12, handles });
   }
 
   timestampAt(i: number): number {

@@ -4,6 +4,11 @@
  * (`recovery-point-offset-checkpoint`, `log-start-offset-checkpoint`) and the clean shutdown
  * marker (`.kafka_cleanshutdown`), and runs periodic flush / retention / checkpoint tasks.
  *
+ * Descriptors: the logs share one bounded handle cache (`handle_cache.ts`; the process-wide one
+ * unless {@link LogManagerOptions.handleCache} is given), so an idle partition holds none. A log
+ * that cannot be opened for want of descriptors fails its open with a `LogError`
+ * (KAFKA_STORAGE_ERROR); `storage/fd_limit.ts` reads `ulimit -n` for a start-up warning.
+ *
  * @module
  */
 import * as path from "node:path";
@@ -15,6 +20,7 @@ import {
   writeOffsetCheckpoint,
 } from "./checkpoint_file.ts";
 import { FileLog } from "./file_log.ts";
+import type { HandleCache } from "./handle_cache.ts";
 import { type LogConfig, logConfig } from "./log_config.ts";
 import type { LogWarn } from "./log_segment.ts";
 
@@ -38,6 +44,8 @@ export interface LogManagerOptions {
   /** Logs opened at once while starting (default 8). */
   openConcurrency?: number;
   warn?: LogWarn;
+  /** Cache of segment and index file handles (default: the process-wide one). */
+  handleCache?: HandleCache;
 }
 
 /** Intervals of the background tasks. */
@@ -141,6 +149,7 @@ export class LogManager {
           hadCleanShutdown: hadCleanShutdown && recoveryPoints !== null,
           logStartOffset: startOffsets.get(key),
           warn: this.#warn,
+          handleCache: this.#options.handleCache,
         });
         this.#logs.set(key, { tp, log });
       }
@@ -175,6 +184,7 @@ export class LogManager {
       config: options.config ?? this.#configFor(tp.topic),
       topicId: options.topicId,
       warn: this.#warn,
+      handleCache: this.#options.handleCache,
     });
     this.#logs.set(key, { tp, log });
     return log;

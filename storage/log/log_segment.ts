@@ -7,6 +7,13 @@
  * single `write` into the page cache and the only slow call, fsync, is async and lives in
  * {@link LogSegment.sync}.
  *
+ * Descriptors: a segment holds none of its own. Its `.log` handle (and its indexes' handles, see
+ * `index_file.ts`) live in a bounded {@link HandleCache}: opened on demand, pinned for the length
+ * of one synchronous call or one fsync, and closed when evicted. A segment with bytes not yet
+ * fsynced holds its `.log` handle until the fsync, so a flush never has to open a file (and never
+ * fails the log for want of a descriptor). {@link LogSegment.close} and
+ * {@link LogSegment.deleteSync} close them before the files are renamed or removed.
+ *
  * @module
  */
 import assert from "node:assert/strict";
@@ -21,6 +28,12 @@ import {
   verifyBatchCrc,
 } from "../../net/protocol/record_batch.ts";
 import { readAtSync, writeAllSync } from "../fs.ts";
+import {
+  type CachedFile,
+  type HandleCache,
+  isTooManyOpenFiles,
+  sharedHandleCache,
+} from "./handle_cache.ts";
 import { OffsetIndex, TimeIndex } from "./index_file.ts";
 import type { LogConfig } from "./log_config.ts";
 import { type BatchSummary, SegmentShape } from "./segment_shape.ts";
@@ -95,26 +108,51 @@ export class LogSegment {
   dirty = false;
   /** The segment is no longer active and its index files await their final fsync. */
   indexesNeedSync = false;
-  #file: Deno.FsFile;
+  #file: CachedFile;
+  /** The `.log` handle is held until the next fsync (unsynced bytes). */
+  #held = false;
   #closed = false;
 
-  private constructor(dir: string, baseOffset: number, config: LogConfig, createdMs: number) {
+  private constructor(
+    dir: string,
+    baseOffset: number,
+    options: { config: LogConfig; createdMs: number; handles: HandleCache },
+  ) {
     const stem = path.join(dir, offsetFileStem(baseOffset));
+    const { config, handles } = options;
     this.baseOffset = baseOffset;
     this.logPath = `${stem}.log`;
-    this.offsetIndex = new OffsetIndex(`${stem}.index`, baseOffset, config.segmentIndexBytes);
-    this.timeIndex = new TimeIndex(`${stem}.timeindex`, baseOffset, config.segmentIndexBytes);
-    this.shape = new SegmentShape(baseOffset, createdMs);
-    this.#file = Deno.openSync(this.logPath, { read: true, append: true, create: true });
+    this.offsetIndex = new OffsetIndex(
+      `${stem}.index`,
+      baseOffset,
+      config.segmentIndexBytes,
+      handles,
+    );
+    this.timeIndex = new TimeIndex(
+      `${stem}.timeindex`,
+      baseOffset,
+      config.segmentIndexBytes,
+      handles,
+    );
+    this.shape = new SegmentShape(baseOffset, options.createdMs);
+    this.#file = handles.file(this.logPath, { read: true, append: true, create: true });
   }
 
   /** Creates an empty segment, replacing any files of that name. */
-  static create(dir: string, baseOffset: number, config: LogConfig, nowMs: number): LogSegment {
-    const segment = new LogSegment(dir, baseOffset, config, nowMs);
+  static create(
+    dir: string,
+    baseOffset: number,
+    config: LogConfig,
+    nowMs: number,
+    handles: HandleCache = sharedHandleCache,
+  ): LogSegment {
+    const segment = new LogSegment(dir, baseOffset, { config, createdMs: nowMs, handles });
     segment.lastModifiedMs = nowMs;
-    segment.#file.truncateSync(0);
+    segment.#file.use((file) => file.truncateSync(0));
     Deno.writeFileSync(segment.offsetIndex.filePath, new Uint8Array(0));
     Deno.writeFileSync(segment.timeIndex.filePath, new Uint8Array(0));
+    segment.offsetIndex.markEmptyOnDisk();
+    segment.timeIndex.markEmptyOnDisk();
     return segment;
   }
 
@@ -127,9 +165,10 @@ export class LogSegment {
     baseOffset: number,
     config: LogConfig,
     nowMs: number,
+    handles: HandleCache = sharedHandleCache,
   ): { segment: LogSegment; indexProblems: string[] } {
-    const segment = new LogSegment(dir, baseOffset, config, nowMs);
-    const stat = segment.#file.statSync();
+    const segment = new LogSegment(dir, baseOffset, { config, createdMs: nowMs, handles });
+    const stat = segment.#file.use((file) => file.statSync());
     segment.shape.sizeBytes = stat.size;
     const problems: string[] = [];
     const offsetProblem = segment.offsetIndex.loadFromFile() ??
@@ -178,11 +217,21 @@ export class LogSegment {
     const first = batches[0]!;
     const last = batches[batches.length - 1]!;
     const start = this.shape.sizeBytes;
-    writeAllSync(this.#file, bytes.subarray(first.pos, last.pos + last.sizeBytes));
+    this.#file.use((file) =>
+      writeAllSync(file, bytes.subarray(first.pos, last.pos + last.sizeBytes))
+    );
     for (const batch of batches) {
       this.#indexBatch(batch, start + batch.pos - first.pos, indexIntervalBytes);
     }
+    this.#markDirty();
+  }
+
+  /** Appended bytes await fsync: the handle stays open for it. */
+  #markDirty(): void {
     this.dirty = true;
+    if (this.#held || this.#closed) return;
+    this.#file.hold();
+    this.#held = true;
   }
 
   #indexBatch(batch: BatchSummary, position: number, indexIntervalBytes: number): void {
@@ -200,7 +249,7 @@ export class LogSegment {
   readBytes(position: number, length: number): Uint8Array {
     const available = Math.max(0, Math.min(length, this.shape.sizeBytes - position));
     const out = new Uint8Array(available);
-    const n = readAtSync(this.#file, position, out);
+    const n = this.#file.use((file) => readAtSync(file, position, out));
     assert(n === available, `short read of ${this.logPath} at ${position}`);
     return out;
   }
@@ -280,7 +329,7 @@ export class LogSegment {
     this.offsetIndex.reset();
     this.timeIndex.reset();
     this.shape = shape;
-    const size = this.#file.statSync().size;
+    const size = this.#file.use((file) => file.statSync().size);
     shape.sizeBytes = 0;
     let validBytes = 0;
     this.#scanValid(0, (batch, problem, position) => {
@@ -295,7 +344,7 @@ export class LogSegment {
       onBatch(batch!);
       return true;
     }, size);
-    if (validBytes < size) this.#file.truncateSync(validBytes);
+    if (validBytes < size) this.#file.use((file) => file.truncateSync(validBytes));
     this.#appendFinalTimeEntry();
     this.offsetIndex.writeToFile();
     this.timeIndex.writeToFile();
@@ -321,11 +370,23 @@ export class LogSegment {
     visit: (batch: StoredBatchHeader | null, problem: string | null, position: number) => boolean,
     fileSize = this.shape.sizeBytes,
   ): void {
+    this.#file.use((file) => this.#scanValidIn(file, fromPosition, { visit, fileSize }));
+  }
+
+  #scanValidIn(
+    file: Deno.FsFile,
+    fromPosition: number,
+    options: {
+      visit: (batch: StoredBatchHeader | null, problem: string | null, position: number) => boolean;
+      fileSize: number;
+    },
+  ): void {
+    const { visit, fileSize } = options;
     let pos = fromPosition;
     let expectedMin = this.baseOffset;
     for (let steps = 0; pos < fileSize && steps <= fileSize; steps++) {
       const chunk = new Uint8Array(Math.min(RECOVER_CHUNK_BYTES, fileSize - pos));
-      readAtSync(this.#file, pos, chunk);
+      readAtSync(file, pos, chunk);
       const view = new DataView(chunk.buffer);
       let off = 0;
       while (off < chunk.length) {
@@ -349,7 +410,7 @@ export class LogSegment {
           if (size > chunk.length) {
             // Re-read with a chunk that holds this batch.
             const big = new Uint8Array(size);
-            readAtSync(this.#file, pos + off, big);
+            readAtSync(file, pos + off, big);
             const problem = this.#checkBatch(big, 0, expectedMin);
             const header = problem === null
               ? peekHeader(new DataView(big.buffer), 0, pos + off)
@@ -411,7 +472,7 @@ export class LogSegment {
     const first = this.findBatch(offset);
     if (first === null) return 0;
     const removed = this.shape.sizeBytes - first.position;
-    this.#file.truncateSync(first.position);
+    this.#file.use((file) => file.truncateSync(first.position));
     this.offsetIndex.truncateTo(offset);
     this.timeIndex.truncateTo(offset);
     this.#rebuildShape(first.position);
@@ -465,15 +526,26 @@ export class LogSegment {
     const syncIndexes = this.indexesNeedSync;
     this.indexesNeedSync = false;
     try {
-      await this.#file.syncData();
-      if (syncIndexes) {
-        await Promise.all([this.offsetIndex.sync(), this.timeIndex.sync()]);
-        this.offsetIndex.close();
-        this.timeIndex.close();
+      await this.#file.useAsync((file) => file.syncData());
+      if (this.#held && !this.dirty) {
+        this.#held = false;
+        this.#file.release();
       }
+      if (syncIndexes) await this.#syncIndexes();
     } catch (error) {
       if (this.#closed && error instanceof Deno.errors.BadResource) return; // deleted meanwhile
       throw error;
+    }
+  }
+
+  /** fsyncs both indexes; out of descriptors, it tries again at the next flush. */
+  async #syncIndexes(): Promise<void> {
+    try {
+      await Promise.all([this.offsetIndex.sync(), this.timeIndex.sync()]);
+    } catch (error) {
+      if (!isTooManyOpenFiles(error)) throw error;
+      this.indexesNeedSync = true;
+      this.dirty = true;
     }
   }
 

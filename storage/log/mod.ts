@@ -54,6 +54,13 @@ export {
 } from "./log_config.ts";
 export { LogError, LogErrorCode } from "./log_error.ts";
 export {
+  CachedFile,
+  HandleCache,
+  HANDLES_MAX_DEFAULT,
+  isTooManyOpenFiles,
+  sharedHandleCache,
+} from "./handle_cache.ts";
+export {
   type EpochEndOffset,
   LeaderEpochCache,
   UNDEFINED_EPOCH,
