@@ -10,7 +10,7 @@
 
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { hasPythonModule, startNode } from "../../tests/integration/harness.ts";
+import { hasPythonModule, runMain, startNode } from "../../tests/integration/harness.ts";
 import { KafkaConnection } from "../../net/connection.ts";
 import { Admin } from "../../net/client/admin.ts";
 import { ApiKey } from "../../net/protocol/generated/api_table.ts";
@@ -264,6 +264,34 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
       `| consume, 8 partitions | ${(consumed.bytes! / MIB / consumed.seconds!).toFixed(0)} | ${
         (consumed.records! / consumed.seconds!).toFixed(0)
       } | | | |`,
+    );
+    // Our own client through the Kafka-named tool, beside the librdkafka rows above.
+    const perf = await runMain([
+      "producer-perf-test",
+      "--bootstrap-server",
+      node.bootstrap,
+      "--topic",
+      "bench-perf-tool",
+      "--num-records",
+      String(records),
+      "--record-size",
+      String(RECORD_BYTES),
+      "--throughput",
+      "-1",
+      "--producer-props",
+      "acks=1",
+    ]);
+    const summary =
+      /([\d.]+) records\/sec \(([\d.]+) MB\/sec\).*?([\d.]+) ms 50th, ([\d.]+) ms 95th, ([\d.]+) ms 99th, ([\d.]+) ms 99.9th/
+        .exec(perf.stdout);
+    rows.push(
+      summary === null
+        ? `| producer-perf-test (our client), acks=1 | failed: ${
+          perf.stderr.split("\n")[0]
+        } | | | | |`
+        : `| producer-perf-test (our client), acks=1, 1 partition | ${
+          Number(summary[2]).toFixed(0)
+        } | ${Number(summary[1]).toFixed(0)} | ${summary[3]} | ${summary[5]} | ${summary[6]} |`,
     );
   } finally {
     await node.stop();
