@@ -9,5 +9,7 @@
 import { runCli } from "./cli/mod.ts";
 
 if (import.meta.main) {
-  Deno.exitCode = await runCli(Deno.args);
+  // Exit explicitly: a command that failed early (e.g. a log directory locked by another
+  // process) must not wait for leftover background work before reporting its exit code.
+  Deno.exit(await runCli(Deno.args));
 }

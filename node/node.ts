@@ -10,6 +10,7 @@ import type { ServerConfig } from "../core/config/server_config.ts";
 import type { Logger } from "../core/log.ts";
 import { checkStorageFormatted } from "../storage/meta_properties.ts";
 import { openFilesLimitWarning } from "../storage/fd_limit.ts";
+import { lockDirectories } from "../storage/dir_lock.ts";
 import { Dispatcher } from "../net/dispatcher.ts";
 import { KafkaServer } from "../net/server.ts";
 import { ApiKey } from "../net/protocol/generated/api_table.ts";
@@ -102,6 +103,9 @@ export async function startNode(
   const logger = options.logger ?? createLogger(`KafkaNode id=${config.nodeId}`);
   const check = await checkStorageFormatted(config);
   if (!check.ok) throw new Error(check.error);
+  // Like Kafka's .lock files: a second process on the same directories must fail before it
+  // touches the logs or quorum-state. Released when this node stops (or by the OS on kill -9).
+  const locks = await lockDirectories([...config.logDirs, config.metadataLogDir]);
   const clusterId = check.clusterId;
   const metadata = new MetadataState(logger);
   // Replaying the snapshot and log at start-up would repeat every old topic: log changes once live.
@@ -109,7 +113,7 @@ export async function startNode(
   metadata.subscribe((image, records, previous) => {
     if (live) logTopicChanges(logger, image, records, previous);
   });
-  const stack: (() => Promise<void> | void)[] = [];
+  const stack: (() => Promise<void> | void)[] = [() => locks.release()];
   const stopAll = async () => {
     for (const stop of stack.reverse()) {
       try {

@@ -108,3 +108,20 @@ Deno.test("KafkaJS admin creates, lists and deletes topics through the controlle
     await node.stop();
   }
 });
+
+Deno.test("a second server-start on a directory in use fails with one line and the first keeps serving", async () => {
+  const node = await startNode();
+  try {
+    const second = await runMain(["server-start", node.propertiesPath]);
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /Failed to acquire lock on file \.lock in /);
+    const kafka = new Kafka({ brokers: [node.bootstrap], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: "still-serving" }] });
+    assert.ok((await admin.listTopics()).includes("still-serving"));
+    await admin.disconnect();
+  } finally {
+    await node.stop();
+  }
+});
