@@ -39,7 +39,7 @@ import {
   createVotersRecord,
   writeVotersRecord,
 } from "../net/protocol/generated/voters_record.ts";
-import { syncDirectory, writeFileAtomic } from "./meta_properties.ts";
+import { syncDir, writeFileAtomic } from "./fs.ts";
 
 /** The bootstrap file name (`BootstrapDirectory.BINARY_BOOTSTRAP_FILENAME`). */
 export const BOOTSTRAP_CHECKPOINT_FILE = "bootstrap.checkpoint";
@@ -221,7 +221,7 @@ export async function writeBootstrapFiles(dir: string, files: BootstrapFiles): P
   if (files.dynamicQuorum !== undefined) {
     const partitionDir = join(dir, CLUSTER_METADATA_DIR);
     await Deno.mkdir(partitionDir, { recursive: true });
-    await syncDirectory(dir);
+    await syncDir(dir);
     await writeFileAtomic(
       join(partitionDir, BOOTSTRAP_SNAPSHOT_FILE),
       encodeBootstrapSnapshot(files.dynamicQuorum, files.nowMs),

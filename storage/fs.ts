@@ -78,7 +78,12 @@ export async function writeFileAtomic(filePath: string, bytes: Uint8Array): Prom
   } finally {
     file.close();
   }
-  await Deno.rename(tmpPath, filePath);
+  try {
+    await Deno.rename(tmpPath, filePath);
+  } catch (error) {
+    await Deno.remove(tmpPath).catch(() => {});
+    throw error;
+  }
   await syncDir(path.dirname(filePath));
 }
 

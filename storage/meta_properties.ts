@@ -7,7 +7,8 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { writeFileAtomic } from "./fs.ts";
+import { join } from "node:path";
 import { decodeLatin1, formatProperties, parseProperties } from "../core/config/properties.ts";
 import type { ServerConfig } from "../core/config/server_config.ts";
 import { isUuid, uuidToBytes } from "../net/protocol/uuid.ts";
@@ -159,53 +160,6 @@ export async function readMetaProperties(dir: string): Promise<MetaProperties | 
 export async function writeMetaProperties(dir: string, meta: MetaProperties): Promise<void> {
   const text = formatMetaProperties(meta, new Date());
   await writeFileAtomic(join(dir, META_PROPERTIES_FILE), new TextEncoder().encode(text));
-}
-
-/**
- * Replaces `path` with `bytes` atomically and durably: `<path>.tmp`, fsync, rename over `path`,
- * fsync of the parent directory. The temp file is removed if the rename fails.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { writeFileAtomic } from "./meta_properties.ts";
- * const dir = await Deno.makeTempDir();
- * try {
- *   const path = `${dir}/bootstrap.checkpoint`;
- *   await writeFileAtomic(path, new Uint8Array([1, 2, 3]));
- *   assert.deepEqual(await Deno.readFile(path), new Uint8Array([1, 2, 3]));
- * } finally {
- *   await Deno.remove(dir, { recursive: true });
- * }
- * ```
- */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const temp = `${path}.tmp`;
-  const file = await Deno.open(temp, { write: true, create: true, truncate: true });
-  try {
-    let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
-    await file.sync();
-  } finally {
-    file.close();
-  }
-  try {
-    await Deno.rename(temp, path);
-  } catch (e) {
-    await Deno.remove(temp).catch(() => {});
-    throw e;
-  }
-  await syncDirectory(dirname(path));
-}
-
-/** fsyncs a directory so a rename or create inside it survives a crash. */
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await Deno.open(dir, { read: true });
-  try {
-    await handle.sync();
-  } finally {
-    handle.close();
-  }
 }
 
 /** Every directory a node stores data in: log.dirs plus metadata.log.dir, sorted, unique. */
