@@ -23,6 +23,7 @@ import {
   updateFeatures,
 } from "../core/metadata/controller.ts";
 import {
+  alterPartition,
   brokerHeartbeat,
   brokerRegistration,
   tick as brokerTick,
@@ -412,6 +413,17 @@ export class Controller {
         errorCode: NOT_CONTROLLER,
         producerIdStart: -1n,
         producerIdLen: 0,
+        _unknownTaggedFields: [],
+      }),
+    );
+    api(
+      ApiKey.ALTER_PARTITION,
+      3,
+      (image, req, ctx) => alterPartition(image, req as never, ctx),
+      () => ({
+        throttleTimeMs: 0,
+        errorCode: NOT_CONTROLLER,
+        topics: [],
         _unknownTaggedFields: [],
       }),
     );
