@@ -1,6 +1,7 @@
 /**
  * Generates the Kafka protocol codecs in `net/protocol/generated/` from Apache Kafka's JSON message
- * schemas in `../shared/kafka-spec/`.
+ * schemas in `kafka-spec/` (a copy of Kafka's schema folders kept in the repository, so a clean clone
+ * regenerates with nothing beside it).
  *
  * Usage: `deno task gen [outDir]` (default `net/protocol/generated`).
  *
@@ -1051,8 +1052,8 @@ export async function generate(specDir: string, outDir: string): Promise<string[
 /** The project root (the folder holding deno.json). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
-/** The spec folder: ../shared/kafka-spec relative to the project root. */
-export const SPEC_DIR = resolve(PROJECT_ROOT, "..", "shared", "kafka-spec");
+/** The spec folder: kafka-spec/ inside the repository. */
+export const SPEC_DIR = resolve(PROJECT_ROOT, "kafka-spec");
 
 if (import.meta.main) {
   const outDir = resolve(Deno.args[0] ?? join(PROJECT_ROOT, "net", "protocol", "generated"));

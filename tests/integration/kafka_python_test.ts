@@ -9,7 +9,7 @@ const ignore = !hasPythonModule("kafka");
 if (ignore) console.warn("kafka_python_test: skipped (/usr/bin/python3 cannot import kafka)");
 const hasLz4 = !ignore && hasPythonModule("lz4");
 
-const SCRIPT = join(REPO_ROOT, "tests/integration/py/kafka_python_e2e.py");
+const SCRIPT = join(REPO_ROOT, "tests/integration/python/kafka_python_e2e.py");
 /** One script step may take this long before it is killed. */
 const STEP_TIMEOUT_MS = 60_000;
 
