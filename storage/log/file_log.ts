@@ -754,6 +754,13 @@ export class FileLog implements PartitionLog {
     return this.#epochs.entries();
   }
 
+  assignEpochStartOffset(epoch: number, offset: number): void {
+    this.#checkUsable();
+    const latest = this.#epochs.latestEpoch();
+    if (latest !== null && epoch <= latest) return;
+    if (this.#epochs.assign(epoch, offset)) this.#persistEpochs();
+  }
+
   // ---------------------------------------------------------------- truncation and retention
 
   async truncateTo(offset: number): Promise<boolean> {

@@ -295,6 +295,12 @@ export class MemoryLog implements PartitionLog {
     return this.#epochs.entries();
   }
 
+  assignEpochStartOffset(epoch: number, offset: number): void {
+    const latest = this.#epochs.latestEpoch();
+    if (latest !== null && epoch <= latest) return;
+    this.#epochs.assign(epoch, offset);
+  }
+
   async truncateTo(offset: number): Promise<boolean> {
     assert(Number.isSafeInteger(offset) && offset >= 0, `bad truncation offset ${offset}`);
     if (offset >= this.logEndOffset) return false;

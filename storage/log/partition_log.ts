@@ -113,6 +113,12 @@ export interface PartitionLog {
   latestEpoch(): number | null;
   /** Epoch cache entries, oldest first. */
   epochEntries(): EpochEntry[];
+  /**
+   * A new leader records that its epoch starts at the log end (Kafka's
+   * `maybeAssignEpochStartOffset`), so followers of an older epoch find where they diverge even
+   * before it appends anything. No-op when `epoch` is not above the latest epoch.
+   */
+  assignEpochStartOffset(epoch: number, offset: number): void;
 
   /** Removes everything at or after `offset`; false when `offset` >= log end. */
   truncateTo(offset: number): Promise<boolean>;
