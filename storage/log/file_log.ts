@@ -835,11 +835,14 @@ export class FileLog implements PartitionLog {
         config: this.config,
         nowMs: options.nowMs,
         logStartOffset: this.#logStartOffset,
+        logEndOffset: this.logEndOffset,
         highWatermark: Math.min(options.highWatermark ?? this.logEndOffset, this.logEndOffset),
         startOffsetOnly: options.startOffsetOnly ?? false,
       },
     );
     if (count === 0) return 0;
+    // Deleting the active segment: roll an empty one at the log end first (Kafka does too).
+    if (count === this.#segments.length) this.#roll(this.logEndOffset, options.nowMs);
     for (const segment of this.#segments.splice(0, count)) segment.deleteSync();
     this.#dirNeedsSync = true;
     this.#logStartOffset = Math.max(this.#logStartOffset, this.#segments[0]!.baseOffset);

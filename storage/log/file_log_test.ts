@@ -222,3 +222,33 @@ async function readAll(log: PartitionLog): Promise<Uint8Array> {
   }
   return concatBytes(parts);
 }
+
+Deno.test("an expired active segment is rolled and deleted, and the log start stays at the end after a reopen", async () => {
+  await withDir(async (root) => {
+    const dir = `${root}/quiet-0`;
+    const config = logConfig({ retentionMs: 5_000 });
+    const log = await FileLog.open({ dir, config, warn: quiet });
+    for (let i = 0; i < 5; i++) {
+      await log.append(makeBatch({ records: 10, timestampMs: NOW_MS }), {
+        leaderEpoch: 0,
+        nowMs: NOW_MS,
+      });
+    }
+    assert.equal(log.segmentCount, 1);
+    assert.equal(await log.deleteOldSegments({ nowMs: NOW_MS + 4_000 }), 0, "not yet expired");
+    assert.equal(await log.deleteOldSegments({ nowMs: NOW_MS + 6_000 }), 1);
+    assert.equal(log.logStartOffset, 50);
+    assert.equal(log.logEndOffset, 50);
+    assert.deepEqual(log.segmentBaseOffsets(), [50]);
+    const logs = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".log"));
+    assert.deepEqual(logs, ["00000000000000000050.log"], "the expired segment's files are gone");
+    await log.close();
+    const reopened = await FileLog.open({ dir, config, warn: quiet, hadCleanShutdown: true });
+    try {
+      assert.equal(reopened.logStartOffset, 50);
+      assert.equal(reopened.logEndOffset, 50);
+    } finally {
+      await reopened.close();
+    }
+  });
+});

@@ -381,8 +381,26 @@ export function runLogConformance(name: string, factory: LogFactory): void {
         "segments up to ts 13_000 expire at 14_500",
       );
       assert.equal(log.logStartOffset, 4);
-      assert.equal(await log.deleteOldSegments({ nowMs: 1e12 }), 1, "the active segment stays");
+      assert.equal(
+        await log.deleteOldSegments({ nowMs: 1e12, highWatermark: 5 }),
+        1,
+        "the active segment stays while the high watermark is inside it",
+      );
+      assert.equal(
+        await log.deleteOldSegments({ nowMs: 1e12 }),
+        1,
+        "an expired active segment goes too, after a roll",
+      );
       assert.equal(log.segmentCount, 1);
+      assert.equal(log.logStartOffset, 6, "the log start offset reaches the log end");
+      assert.equal(log.logEndOffset, 6);
+      assert.equal((await log.read(6, { maxBytes: 1 << 20 })).records.length, 0);
+      assert.equal(await log.deleteOldSegments({ nowMs: 1e12 }), 0, "an empty segment stays");
+      await log.append(makeBatch({ records: 1, timestampMs: 1e12 }), {
+        leaderEpoch: 0,
+        nowMs: NOW_MS,
+      });
+      assert.equal(log.logEndOffset, 7, "appends continue at the old log end");
     },
   );
 

@@ -98,7 +98,10 @@ Deno.test("background tasks apply retention and stop on close", async () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     assert.equal(log.segmentCount, 1);
-    assert.equal(log.logStartOffset, 3);
+    for (let i = 0; i < 100 && log.logStartOffset < 4; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(log.logStartOffset, 4, "the expired active segment goes too (Kafka rolls it)");
     await manager.close();
   });
 });

@@ -360,11 +360,16 @@ export class MemoryLog implements PartitionLog {
         config: this.config,
         nowMs: options.nowMs,
         logStartOffset: this.#logStartOffset,
+        logEndOffset: this.logEndOffset,
         highWatermark: Math.min(options.highWatermark ?? this.logEndOffset, this.logEndOffset),
         startOffsetOnly,
       },
     );
     if (count > 0) {
+      // Deleting the active segment: roll an empty one at the log end first (Kafka does too).
+      if (count === this.#segments.length) {
+        this.#segments.push(this.#newSegment(this.logEndOffset, options.nowMs));
+      }
       this.#segments.splice(0, count);
       this.#logStartOffset = Math.max(this.#logStartOffset, this.#segments[0]!.shape.baseOffset);
       this.#epochs.truncateFromStart(this.#logStartOffset);
