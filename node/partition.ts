@@ -30,6 +30,7 @@ import {
 import { readTextIfExists, writeFileAtomic } from "../storage/fs.ts";
 import type { FileLog } from "../storage/log/file_log.ts";
 import type { TimestampAndOffset } from "../storage/log/partition_log.ts";
+import { clientBatchRules, validateClientBatches } from "../storage/log/log_validator.ts";
 import type { Logger } from "../core/log.ts";
 import { type ProducerSnapshot, ProducerStateManager } from "./producer_state.ts";
 
@@ -201,7 +202,12 @@ export class Partition {
   appendFromClient(batches: Uint8Array, origin: AppendOrigin): Promise<AppendInfo> {
     this.#requireLeader();
     const headers = readHeaders(batches);
-    if (origin === "client") checkClientBatches(headers);
+    if (origin === "client") {
+      checkClientBatches(headers);
+      // Kafka's LogValidator: records checked, max timestamp from the records (maybe rebuilt).
+      const at = { topicPartition: `${this.topic}-${this.partition}`, nowMs: Date.now() };
+      batches = validateClientBatches(batches, clientBatchRules(this.log.config, at));
+    }
     if (batches.length > this.log.config.segmentBytes) {
       throw new KafkaError(
         ErrorCode.RECORD_LIST_TOO_LARGE,
@@ -435,17 +441,9 @@ function readHeaders(batches: Uint8Array): BatchHeader[] {
   return headers;
 }
 
+/** Refused before validation, as Kafka's KIP-890 verification precedes its LogValidator. */
 function checkClientBatches(headers: readonly BatchHeader[]): void {
   for (const h of headers) {
-    if (isControl(h.attributes)) throw badRecord("Clients may not write control batches.");
-    if (h.recordCount <= 0 || h.recordCount !== h.lastOffsetDelta + 1) {
-      throw badRecord(
-        `Batch holds ${h.recordCount} records but its lastOffsetDelta is ${h.lastOffsetDelta}.`,
-      );
-    }
-    if (h.producerId >= 0 && h.baseSequence < 0) {
-      throw badRecord(`Batch of producer ${h.producerId} has no sequence number.`);
-    }
     if (isTransactional(h.attributes)) {
       throw new KafkaError(
         ErrorCode.INVALID_TXN_STATE,

@@ -25,6 +25,9 @@ const LOG_KEYS = [
   "min.compaction.lag.ms",
   "min.cleanable.dirty.ratio",
   "message.timestamp.type",
+  "message.timestamp.before.max.ms",
+  "message.timestamp.after.max.ms",
+  "message.timestamp.difference.max.ms",
   "flush.messages",
   "flush.ms",
 ] as const;

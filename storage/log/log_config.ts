@@ -37,6 +37,13 @@ export interface LogConfig {
   minCleanableDirtyRatio: number;
   /** `message.timestamp.type`. */
   messageTimestampType: "CreateTime" | "LogAppendTime";
+  /**
+   * `message.timestamp.before.max.ms` (KIP-937): how far before the broker's clock a CreateTime
+   * record's timestamp may lie. Kafka's default is Long.MAX_VALUE (no bound).
+   */
+  messageTimestampBeforeMaxMs: number;
+  /** `message.timestamp.after.max.ms` (KIP-937): how far after the broker's clock it may lie. */
+  messageTimestampAfterMaxMs: number;
   /** `flush.messages`: null (the default) = every append is fsynced before it is acknowledged. */
   flushMessages: number | null;
   /** `flush.ms`: null (the default) = every append is fsynced before it is acknowledged. */
@@ -44,6 +51,8 @@ export interface LogConfig {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Java's Long.MAX_VALUE as the nearest double: "no bound" for the timestamp settings. */
+const LONG_MAX = 9223372036854775807;
 
 /** Kafka's defaults (flush settings replaced by our durable default). */
 export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
@@ -59,6 +68,8 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   minCompactionLagMs: 0,
   minCleanableDirtyRatio: 0.5,
   messageTimestampType: "CreateTime",
+  messageTimestampBeforeMaxMs: LONG_MAX,
+  messageTimestampAfterMaxMs: LONG_MAX,
   flushMessages: null,
   flushMs: null,
 });
@@ -133,6 +144,8 @@ const NUMERIC_KEYS: Record<string, keyof LogConfig> = {
   "min.cleanable.dirty.ratio": "minCleanableDirtyRatio",
   "flush.messages": "flushMessages",
   "flush.ms": "flushMs",
+  "message.timestamp.before.max.ms": "messageTimestampBeforeMaxMs",
+  "message.timestamp.after.max.ms": "messageTimestampAfterMaxMs",
 };
 
 /**
@@ -150,6 +163,7 @@ export function logConfigFromProperties(
   base: LogConfig = logConfig(),
 ): LogConfig {
   const config: LogConfig = { ...base };
+  let differenceMaxMs: number | null = null;
   for (const [key, text] of Object.entries(props)) {
     const field = NUMERIC_KEYS[key];
     if (field !== undefined) {
@@ -161,6 +175,17 @@ export function logConfigFromProperties(
         throw new RangeError(`Cannot parse message.timestamp.type="${text}".`);
       }
       config.messageTimestampType = text;
+    } else if (key === "message.timestamp.difference.max.ms") {
+      differenceMaxMs = parseNumber(key, text);
+    }
+  }
+  // Kafka 3.6+: the deprecated difference bound stands in for each KIP-937 bound left unset.
+  if (differenceMaxMs !== null) {
+    if (config.messageTimestampBeforeMaxMs >= LONG_MAX) {
+      config.messageTimestampBeforeMaxMs = differenceMaxMs;
+    }
+    if (config.messageTimestampAfterMaxMs >= LONG_MAX) {
+      config.messageTimestampAfterMaxMs = differenceMaxMs;
     }
   }
   return config;

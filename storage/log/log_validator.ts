@@ -48,6 +48,7 @@ import {
   writeInt64Number,
 } from "../../net/protocol/record_batch.ts";
 import { decodeRecords, encodeBatch, type Record } from "../../net/protocol/records.ts";
+import type { LogConfig } from "./log_config.ts";
 
 /** What the validator needs to know about the topic and the moment of the append. */
 export interface ClientBatchRules {
@@ -67,6 +68,35 @@ export interface ClientBatchRules {
   maxMessageBytes: number;
   /** Bound on one batch's decompressed records (default 64 MiB). */
   decompressedBytesMax?: number;
+}
+
+/**
+ * The rules a topic's log config sets for client batches appended at `nowMs`.
+ *
+ * @example
+ * ```ts
+ * import { logConfig } from "./log_config.ts";
+ * import { clientBatchRules } from "./log_validator.ts";
+ * const rules = clientBatchRules(logConfig({ cleanupPolicy: { delete: false, compact: true } }), {
+ *   topicPartition: "orders-0",
+ *   nowMs: Date.now(),
+ * });
+ * console.log(rules.compacted); // true
+ * ```
+ */
+export function clientBatchRules(
+  config: LogConfig,
+  at: { topicPartition: string; nowMs: number },
+): ClientBatchRules {
+  return {
+    topicPartition: at.topicPartition,
+    timestampType: config.messageTimestampType,
+    nowMs: at.nowMs,
+    timestampBeforeMaxMs: config.messageTimestampBeforeMaxMs,
+    timestampAfterMaxMs: config.messageTimestampAfterMaxMs,
+    compacted: config.cleanupPolicy.compact,
+    maxMessageBytes: config.maxMessageBytes,
+  };
 }
 
 /** One refused record: its index in the batch and why (Produce v8+ `record_errors`, KIP-467). */

@@ -17,8 +17,10 @@ import {
   encodeRecords,
   type Record,
 } from "../../net/protocol/records.ts";
+import { logConfigFromProperties } from "./log_config.ts";
 import {
   type ClientBatchRules,
+  clientBatchRules,
   RecordValidationError,
   validateClientBatches,
 } from "./log_validator.ts";
@@ -396,4 +398,34 @@ Deno.test("a batch flagged LogAppendTime on a CreateTime topic becomes CreateTim
   assert.equal(timestampType(h.attributes), 0);
   // Kafka reads a LogAppendTime batch's records at its max timestamp, so that is the new max.
   assert.equal(h.maxTimestamp, NOW_MS + 3);
+});
+
+Deno.test("the rules come from the topic's message.timestamp.*, cleanup.policy and max.message.bytes", () => {
+  const config = logConfigFromProperties({
+    "message.timestamp.type": "LogAppendTime",
+    "message.timestamp.before.max.ms": "3600000",
+    "message.timestamp.after.max.ms": "60000",
+    "cleanup.policy": "compact,delete",
+    "max.message.bytes": "2048",
+  });
+  assert.deepEqual(clientBatchRules(config, { topicPartition: "t-1", nowMs: 5 }), {
+    topicPartition: "t-1",
+    timestampType: "LogAppendTime",
+    nowMs: 5,
+    timestampBeforeMaxMs: 3_600_000,
+    timestampAfterMaxMs: 60_000,
+    compacted: true,
+    maxMessageBytes: 2048,
+  });
+});
+
+Deno.test("the deprecated message.timestamp.difference.max.ms bounds each side left unset (Kafka 3.6+)", () => {
+  const config = logConfigFromProperties({
+    "message.timestamp.difference.max.ms": "1000",
+    "message.timestamp.after.max.ms": "50",
+  });
+  assert.equal(config.messageTimestampBeforeMaxMs, 1000);
+  assert.equal(config.messageTimestampAfterMaxMs, 50);
+  const defaults = logConfigFromProperties({});
+  assert.equal(defaults.messageTimestampBeforeMaxMs, LONG_MAX);
 });
