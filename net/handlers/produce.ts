@@ -25,6 +25,7 @@ import type {
   ProduceRequest,
 } from "../protocol/generated/produce_request.ts";
 import {
+  createBatchIndexAndErrorMessage,
   createPartitionProduceResponse,
   createProduceResponse,
   createTopicProduceResponse,
@@ -39,6 +40,7 @@ import {
   compressionOf,
   magicAt,
 } from "../protocol/record_batch.ts";
+import { RecordValidationError } from "../../storage/log/log_validator.ts";
 import type { ReplicaAccess } from "../../node/replica_access.ts";
 import type { Partition } from "../../node/partition.ts";
 
@@ -88,6 +90,17 @@ function errorResponse(
 }
 
 function fromError(index: number, error: unknown, replicas: ReplicaAccess, where: string) {
+  if (error instanceof RecordValidationError) {
+    // KIP-467: v8+ names each refused record; older versions drop the field.
+    const response = errorResponse(index, error.code, error.message);
+    response.recordErrors = error.recordErrors.map((e) =>
+      createBatchIndexAndErrorMessage({
+        batchIndex: e.batchIndex,
+        batchIndexErrorMessage: e.message,
+      })
+    );
+    return response;
+  }
   if (error instanceof KafkaError) return errorResponse(index, error.code, error.message);
   replicas.ctx.logger.error(`Append to ${where} failed: ${(error as Error).stack ?? error}`);
   return errorResponse(index, ErrorCode.KAFKA_STORAGE_ERROR, `Append to ${where} failed.`);
