@@ -26,7 +26,7 @@ import {
   setLogAppendTime,
   setPartitionLeaderEpoch,
 } from "../../net/protocol/record_batch.ts";
-import { readAtSync, syncDir, writeAllSync, writeFileAtomic } from "../fs.ts";
+import { readAtSync, syncDir, writeFileAtomic } from "../fs.ts";
 import { validateBatches, type ValidatedBatch } from "./batch_validation.ts";
 import {
   CheckpointFormatError,
@@ -292,8 +292,12 @@ export class FileLog implements PartitionLog {
       } else if (name.endsWith(".swap")) {
         const m = /^(\d{20})\.log\.swap$/.exec(name);
         if (m) swaps.push(Number(m[1]));
-        else await Deno.remove(path.join(this.dir, name)); // index swaps are rebuilt
       }
+    }
+    for (const name of names) {
+      // An index swap without its log swap is an unfinished cleaning: it goes.
+      const m = /^(\d{20})\.(index|timeindex)\.swap$/.exec(name);
+      if (m && !swaps.includes(Number(m[1]))) await Deno.remove(path.join(this.dir, name));
     }
     for (const base of swaps.sort((a, b) => a - b)) await this.#completeSwap(base, nowMs);
     const logNames = new Set<number>();
@@ -326,7 +330,7 @@ export class FileLog implements PartitionLog {
       const b = Number(m[1]);
       if (b >= base && b < next) await Deno.remove(path.join(this.dir, entry.name));
     }
-    await Deno.rename(swapPath, path.join(this.dir, `${offsetFileStem(base)}.log`));
+    renameSwapFiles(this.dir, base);
     await syncDir(this.dir);
     this.#warn(`Completed interrupted swap of ${swapPath} (offsets ${base}..${next - 1})`);
   }
@@ -910,7 +914,11 @@ export class FileLog implements PartitionLog {
     return mapEnd;
   }
 
-  /** Pass 2 for one group of segments: write `.cleaned`, then swap it in. */
+  /**
+   * Pass 2 for one group of segments: write the cleaned batches into a `.cleaned` segment (log,
+   * `.index` and `.timeindex`, built as Kafka's cleaner builds them), rename the three to `.swap`
+   * (the log last: a `.log.swap` means its indexes are complete), then swap them in.
+   */
   async #cleanGroup(
     group: readonly LogSegment[],
     map: OffsetMap,
@@ -919,36 +927,44 @@ export class FileLog implements PartitionLog {
     result: CompactResult,
   ): Promise<void> {
     const base = group[0]!.baseOffset;
-    const stem = path.join(this.dir, offsetFileStem(base));
-    const cleanedPath = `${stem}.log.cleaned`;
-    const out = Deno.openSync(cleanedPath, { write: true, create: true, truncate: true });
+    const cleaned = LogSegment.createWithSuffix(this.dir, base, {
+      config: this.config,
+      nowMs,
+      suffix: CLEANED_SUFFIX,
+      handles: this.#handles,
+    });
+    const pass = { nowMs, deleteRetentionMs: this.config.deleteRetentionMs };
     let removed = 0;
     let batches = 0;
+    let complete = false;
     try {
       for (const segment of group) {
-        const dropTombstones = segment.largestTimestampMs < nowMs - this.config.deleteRetentionMs;
         result.bytesBefore += segment.sizeBytes;
         for (const header of batchHeadersOf(segment)) {
-          if (segment.closed) return; // truncated or deleted meanwhile; the .cleaned file goes
+          if (segment.closed) return; // truncated or deleted meanwhile; the .cleaned files go
           const bytes = segment.readBytes(header.position, header.sizeBytes);
-          const cleaned = cleanBatch(bytes, map, mapEnd, { dropTombstones });
-          if (cleaned.kind !== "kept") removed += cleaned.removed;
-          if (cleaned.kind !== "dropped") writeAllSync(out, cleaned.bytes);
+          const out = cleanBatch(bytes, map, mapEnd, pass);
+          if (out.kind !== "kept") removed += out.removed;
+          if (out.kind !== "dropped") appendCleaned(cleaned, out.bytes, this.config);
           if (++batches % CLEANER_YIELD_BATCHES === 0) await yieldToEventLoop();
         }
       }
-      await out.sync();
+      cleaned.onBecomeInactive();
+      cleaned.dirty = false;
+      await cleaned.sync();
+      complete = true;
     } finally {
-      out.close();
+      if (complete) cleaned.close();
+      else cleaned.deleteSync();
     }
     if (!this.#stillInactive(group)) {
-      await Deno.remove(cleanedPath);
+      cleaned.deleteSync();
       return;
     }
-    Deno.renameSync(cleanedPath, `${stem}.log.swap`);
+    renameSegmentFiles(cleaned, CLEANED_SUFFIX, SWAP_SUFFIX);
     await syncDir(this.dir);
     if (!this.#stillInactive(group)) {
-      await Deno.remove(`${stem}.log.swap`);
+      removeSegmentFiles(this.dir, base, SWAP_SUFFIX);
       return;
     }
     this.#swapIn(group, base, nowMs);
@@ -963,21 +979,25 @@ export class FileLog implements PartitionLog {
     return group.every((s) => !s.closed && this.#segments.includes(s) && s !== this.#active);
   }
 
-  /** Synchronously replaces `group` by the `.swap` file (old files go, swap becomes .log). */
+  /** Synchronously replaces `group` by the `.swap` files (old files go, the swap files take their names). */
   #swapIn(group: readonly LogSegment[], base: number, nowMs: number): void {
     const at = this.#segments.indexOf(group[0]!);
     for (const segment of group) segment.deleteSync();
-    const stem = path.join(this.dir, offsetFileStem(base));
-    Deno.renameSync(`${stem}.log.swap`, `${stem}.log`);
-    const { segment } = LogSegment.open(
+    renameSwapFiles(this.dir, base);
+    const { segment, indexProblems } = LogSegment.open(
       this.dir,
       base,
       this.config,
       nowMs,
       this.#handles,
     );
-    segment.recover(this.config, this.#warn, () => {});
-    segment.onBecomeInactive();
+    if (indexProblems.length > 0) {
+      for (const problem of indexProblems) this.#warn(`Rebuilding index ${problem}`);
+      segment.recover(this.config, this.#warn, () => {});
+      segment.onBecomeInactive();
+    } else {
+      segment.loadNextOffset();
+    }
     this.#segments.splice(at, group.length, segment);
   }
 
@@ -1019,6 +1039,53 @@ export interface CompactResult {
 }
 
 const OFFSET_MAP_BYTES_DEFAULT = 64 * 1024 * 1024;
+/** Kafka's suffixes: files of a segment being cleaned, and of one waiting to be swapped in. */
+const CLEANED_SUFFIX = ".cleaned";
+const SWAP_SUFFIX = ".swap";
+const SEGMENT_FILE_KINDS = ["index", "timeindex", "log"] as const;
+
+/** Appends one cleaned batch (its offsets kept) to the cleaner's output segment, indexing it. */
+function appendCleaned(out: LogSegment, bytes: Uint8Array, config: LogConfig): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const baseOffset = readInt64Number(view, 0, "baseOffset");
+  out.append(bytes, [{
+    pos: 0,
+    sizeBytes: bytes.length,
+    baseOffset,
+    lastOffset: baseOffset + view.getInt32(23),
+    maxTimestamp: readInt64Number(view, 35, "maxTimestamp"),
+  }], config.indexIntervalBytes);
+}
+
+/** Renames a closed segment's three files from one suffix to another, the log last. */
+function renameSegmentFiles(segment: LogSegment, from: string, to: string): void {
+  for (const file of [segment.offsetIndex.filePath, segment.timeIndex.filePath, segment.logPath]) {
+    Deno.renameSync(file, file.slice(0, file.length - from.length) + to);
+  }
+}
+
+function removeSegmentFiles(dir: string, base: number, suffix: string): void {
+  const stem = path.join(dir, offsetFileStem(base));
+  for (const kind of SEGMENT_FILE_KINDS) {
+    try {
+      Deno.removeSync(`${stem}.${kind}${suffix}`);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+}
+
+/** Gives the `.swap` files of `base` their final names (an index swap may be missing: rebuilt). */
+function renameSwapFiles(dir: string, base: number): void {
+  const stem = path.join(dir, offsetFileStem(base));
+  for (const kind of SEGMENT_FILE_KINDS) {
+    try {
+      Deno.renameSync(`${stem}.${kind}${SWAP_SUFFIX}`, `${stem}.${kind}`);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound) || kind === "log") throw error;
+    }
+  }
+}
 const CLEANER_YIELD_BATCHES = 64;
 
 function yieldToEventLoop(): Promise<void> {

@@ -1,6 +1,7 @@
 /**
- * Log compaction (Kafka's `LogCleaner`, simplified): keep the latest record per key, drop
- * tombstones older than `delete.retention.ms`, preserve offsets.
+ * Log compaction (Kafka's `LogCleaner`, simplified): keep the latest record per key, keep
+ * tombstones for `delete.retention.ms` after the cleaning pass that first sees them, preserve
+ * offsets.
  *
  * Two passes over the cleanable (inactive) segments: build an offset map key -> latest offset,
  * bounded by `offsetMapBytesMax` (when full, cleaning stops at that offset and the rest waits for
@@ -9,13 +10,28 @@
  * epoch, producer fields and attributes; a batch that lost every record is dropped. Control
  * batches are kept as they are.
  *
- * Tombstone horizon (simplification of KIP-534): a tombstone is dropped once the segment holding it
- * has a largest timestamp older than `nowMs - delete.retention.ms`.
+ * Tombstones (KIP-534, as Kafka 3.x does it): the first pass that keeps a batch holding a
+ * tombstone stamps the batch with a delete horizon, `nowMs + delete.retention.ms`, stored in the
+ * batch's base timestamp with the `deleteHorizonSet` attribute bit (0x40); record timestamp deltas
+ * are rebased so every record keeps its timestamp. Later passes drop the batch's tombstones only
+ * once `nowMs` has reached that horizon, so a consumer that starts reading from the beginning
+ * within `delete.retention.ms` of that pass always sees the delete.
  *
  * @module
  */
-import { isControl } from "../../net/protocol/record_batch.ts";
-import { decodeBatch, encodeBatch } from "../../net/protocol/records.ts";
+import {
+  ATTRIBUTES_OFFSET,
+  computeBatchCrc,
+  CRC_OFFSET,
+  DELETE_HORIZON_FLAG_MASK,
+  hasDeleteHorizon,
+  isControl,
+} from "../../net/protocol/record_batch.ts";
+import {
+  decodeBatch,
+  encodeBatch,
+  type Record as BatchRecord,
+} from "../../net/protocol/records.ts";
 
 /** Key bytes -> latest offset, with an approximate memory bound. */
 export class OffsetMap {
@@ -83,39 +99,82 @@ export type CleanedBatch =
   | { kind: "rewritten"; bytes: Uint8Array; removed: number }
   | { kind: "dropped"; removed: number };
 
+/** The clock and tombstone window of one cleaning pass (Kafka's `currentTime`, `deleteRetentionMs`). */
+export interface CleanPass {
+  nowMs: number;
+  deleteRetentionMs: number;
+}
+
 /**
- * Cleans one stored batch against the offset map built for offsets below `mapEndOffset`.
+ * The delete horizon stamped on a batch (KIP-534): its base timestamp when the
+ * `deleteHorizonSet` attribute bit is on, else null.
+ *
+ * @example
+ * ```ts
+ * import { deleteHorizonMs } from "./log_cleaner.ts";
+ * deleteHorizonMs({ attributes: 0x40, baseTimestamp: 5_000 }); // 5000
+ * deleteHorizonMs({ attributes: 0, baseTimestamp: 5_000 }); // null
+ * ```
+ */
+export function deleteHorizonMs(header: { attributes: number; baseTimestamp: number }) {
+  return hasDeleteHorizon(header.attributes) ? header.baseTimestamp : null;
+}
+
+/**
+ * Cleans one stored batch against the offset map built for offsets below `mapEndOffset`: older
+ * values of a key go, tombstones go once the batch's delete horizon has passed, and a kept batch
+ * with a tombstone but no horizon yet gets one (`pass.nowMs + pass.deleteRetentionMs`).
  *
  * @example
  * ```ts
  * import { cleanBatch, OffsetMap } from "./log_cleaner.ts";
- * // const result = cleanBatch(batchBytes, map, 100, { dropTombstones: true });
+ * // const result = cleanBatch(batchBytes, map, 100, { nowMs: Date.now(), deleteRetentionMs: 86_400_000 });
  * ```
  */
 export function cleanBatch(
   batchBytes: Uint8Array,
   map: OffsetMap,
   mapEndOffset: number,
-  options: { dropTombstones: boolean },
+  pass: CleanPass,
 ): CleanedBatch {
   const { header, records } = decodeBatch(batchBytes, { skipCrcCheck: true });
   if (isControl(header.attributes)) return { kind: "kept", bytes: batchBytes };
+  const horizonMs = deleteHorizonMs(header);
+  const retainDeletes = horizonMs === null || pass.nowMs < horizonMs;
   const kept = records.filter((record) => {
     const offset = header.baseOffset + record.offsetDelta;
     if (offset >= mapEndOffset || record.key === null) return true;
     const latest = map.get(OffsetMap.keyOf(record.key));
     if (latest !== undefined && latest > offset) return false;
-    return !(record.value === null && options.dropTombstones);
+    return record.value !== null || retainDeletes;
   });
   const removed = records.length - kept.length;
-  if (removed === 0) return { kind: "kept", bytes: batchBytes };
+  const needsHorizon = horizonMs === null && kept.some((record) => record.value === null);
+  if (removed === 0 && !needsHorizon) return { kind: "kept", bytes: batchBytes };
   if (kept.length === 0) return { kind: "dropped", removed };
+  const newHorizonMs = needsHorizon ? pass.nowMs + pass.deleteRetentionMs : horizonMs;
+  const bytes = reencode(header, kept, newHorizonMs);
+  return { kind: "rewritten", bytes, removed };
+}
+
+type Header = ReturnType<typeof decodeBatch>["header"];
+
+/**
+ * Encodes the kept records with the batch's own fields. With a delete horizon the base
+ * timestamp becomes the horizon and each record's delta is rebased, as Kafka's
+ * MemoryRecordsBuilder does, so record timestamps are unchanged.
+ */
+function reencode(header: Header, kept: BatchRecord[], horizonMs: number | null): Uint8Array {
   const attributes = header.attributes;
+  const baseTimestamp = horizonMs ?? header.baseTimestamp;
+  const shiftMs = header.baseTimestamp - baseTimestamp;
   const bytes = encodeBatch({
     baseOffset: header.baseOffset,
-    records: kept,
+    records: shiftMs === 0
+      ? kept
+      : kept.map((r) => ({ ...r, timestampDelta: r.timestampDelta + shiftMs })),
     compression: attributes & 0x07,
-    baseTimestamp: header.baseTimestamp,
+    baseTimestamp,
     maxTimestamp: header.maxTimestamp,
     timestampType: (attributes & 0x08) !== 0 ? 1 : 0,
     producerId: header.producerId,
@@ -125,5 +184,9 @@ export function cleanBatch(
     partitionLeaderEpoch: header.partitionLeaderEpoch,
     lastOffsetDelta: header.lastOffsetDelta,
   });
-  return { kind: "rewritten", bytes, removed };
+  if (horizonMs === null) return bytes;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  view.setInt16(ATTRIBUTES_OFFSET, view.getInt16(ATTRIBUTES_OFFSET) | DELETE_HORIZON_FLAG_MASK);
+  view.setUint32(CRC_OFFSET, computeBatchCrc(bytes, 0));
+  return bytes;
 }

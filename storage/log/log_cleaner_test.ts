@@ -203,3 +203,121 @@ test("a log without the compact policy is left alone", async (root) => {
   assert.equal(result.segmentsCleaned, 0);
   await log.close();
 });
+
+/** Headers of every batch holding `key`, with each such record's absolute timestamp. */
+async function batchesWithKey(log: FileLog, key: string) {
+  const out: { attributes: number; baseTimestamp: number; timestamps: number[] }[] = [];
+  let offset = log.logStartOffset;
+  for (let i = 0; i < 10_000 && offset < log.logEndOffset; i++) {
+    const { records: bytes } = await log.read(offset, { maxBytes: 1 << 20 });
+    if (bytes.length === 0) break;
+    let pos = 0;
+    for (const { last } of batchOffsets(bytes)) {
+      const size = 12 + new DataView(bytes.buffer, bytes.byteOffset).getInt32(pos + 8);
+      const { header, records } = decodeBatch(bytes.subarray(pos, pos + size));
+      const mine = records.filter((r) => r.key !== null && decoder.decode(r.key) === key);
+      if (mine.length > 0) {
+        out.push({
+          attributes: header.attributes,
+          baseTimestamp: header.baseTimestamp,
+          timestamps: mine.map((r) => header.baseTimestamp + r.timestampDelta),
+        });
+      }
+      pos += size;
+      offset = last + 1;
+    }
+  }
+  return out;
+}
+
+// KIP-534: the window starts at the cleaning pass that first sees the tombstone, not at the
+// segment's timestamps, so an old tombstone is not dropped by the first pass.
+test("an old tombstone gets a delete horizon from the first pass and is dropped only after it", async (root) => {
+  const log = await FileLog.open({ dir: `${root}/c-0`, config: CONFIG, warn: () => {} });
+  await log.append(makeBatch({ keys: ["gone"], timestampMs: 1000 }), { leaderEpoch: 0, nowMs: 1 });
+  await writeUpdates(log, 3, 1000);
+  await log.append(makeBatch({ keys: ["gone"], tombstones: [true], timestampMs: 1000 }), {
+    leaderEpoch: 0,
+    nowMs: 1000,
+  });
+  await writeUpdates(log, 10, 5000);
+  const firstPassMs = 1000 + 10 * DAY_MS;
+  await log.compact({ nowMs: firstPassMs });
+  const [stamped, ...others] = await batchesWithKey(log, "gone");
+  assert.equal(others.length, 0, "the value it deletes is gone");
+  assert.ok(stamped, "the tombstone survives the first pass that sees it");
+  assert.equal(stamped.attributes & 0x40, 0x40, "deleteHorizonSet attribute bit");
+  assert.equal(stamped.baseTimestamp, firstPassMs + DAY_MS, "base timestamp holds the horizon");
+  assert.deepEqual(stamped.timestamps, [1000], "the record keeps its own timestamp");
+  await log.compact({ nowMs: firstPassMs + DAY_MS - 1 });
+  assert.equal((await batchesWithKey(log, "gone")).length, 1, "kept until the horizon");
+  await log.close();
+  const reopened = await FileLog.open({ dir: `${root}/c-0`, config: CONFIG, warn: () => {} });
+  await reopened.compact({ nowMs: firstPassMs + DAY_MS });
+  assert.equal((await batchesWithKey(reopened, "gone")).length, 0, "dropped at the horizon");
+  await reopened.close();
+});
+
+test("segments written by the cleaner have their .index and .timeindex, so a reopen rebuilds nothing", async (root) => {
+  const config = logConfig({
+    segmentBytes: 20_000,
+    indexIntervalBytes: 500,
+    cleanupPolicy: { compact: true, delete: false },
+  });
+  const dir = `${root}/c-0`;
+  const log = await FileLog.open({ dir, config, warn: () => {} });
+  for (let round = 0; round < 40; round++) {
+    const keys = [0, 1, 2, 3, 4].map((i) => `k${(round * 5 + i) % 150}`);
+    await log.append(makeBatch({ keys, valueBytes: 40, fill: round, timestampMs: 1000 + round }), {
+      leaderEpoch: 0,
+      nowMs: 1000,
+    });
+  }
+  await writeUpdates(log, 60, 2000);
+  const byTimeBefore = log.offsetForTimestamp(1020);
+  const result = await log.compact({ nowMs: 3000 });
+  assert.ok(result.segmentsCleaned > 0 && result.recordsRemoved > 0);
+  const names = [...Deno.readDirSync(dir)].map((e) => e.name);
+  assert.ok(!names.some((n) => /\.(cleaned|swap)$/.test(n)), names.join(" "));
+  const cleanedBase = String(log.segmentBaseOffsets()[0]).padStart(20, "0");
+  const indexBytes = Deno.statSync(`${dir}/${cleanedBase}.index`).size;
+  const timeIndexBytes = Deno.statSync(`${dir}/${cleanedBase}.timeindex`).size;
+  assert.ok(indexBytes > 0 && indexBytes % 8 === 0, `.index of ${indexBytes} bytes`);
+  assert.ok(timeIndexBytes > 0 && timeIndexBytes % 12 === 0, `.timeindex of ${timeIndexBytes}`);
+  const after = await records(log);
+  const seek = await log.read(after[Math.floor(after.length / 2)]!.offset, { maxBytes: 1 });
+  assert.ok(seek.records.length > 0, "reads through the new index work");
+  assert.deepEqual(
+    log.offsetForTimestamp(1020),
+    byTimeBefore,
+    "time lookups use the new .timeindex",
+  );
+  await log.close();
+  const warnings: string[] = [];
+  const reopened = await FileLog.open({
+    dir,
+    config,
+    hadCleanShutdown: true,
+    warn: (w) => warnings.push(w),
+  });
+  assert.deepEqual(warnings, [], "no index is rebuilt");
+  assert.deepEqual(await records(reopened), after);
+  await reopened.close();
+});
+
+test("a cleaned segment smaller than index.interval.bytes still has its (empty) .index file", async (root) => {
+  const dir = `${root}/c-0`;
+  const log = await FileLog.open({ dir, config: CONFIG, warn: () => {} });
+  await writeUpdates(log, 20, 1000);
+  await log.compact({ nowMs: 2000 });
+  const stems = log.segmentBaseOffsets().slice(0, -1).map((b) => String(b).padStart(20, "0"));
+  const cleanedBase = stems.find((stem) => Deno.statSync(`${dir}/${stem}.log`).size > 0)!;
+  assert.ok(cleanedBase !== undefined, "a cleaned segment kept records");
+  assert.equal(Deno.statSync(`${dir}/${cleanedBase}.index`).size, 0);
+  assert.equal(Deno.statSync(`${dir}/${cleanedBase}.timeindex`).size, 12, "the final entry");
+  await log.close();
+  const warnings: string[] = [];
+  const reopened = await FileLog.open({ dir, config: CONFIG, warn: (w) => warnings.push(w) });
+  assert.deepEqual(warnings, [], "no index is rebuilt");
+  await reopened.close();
+});

@@ -116,20 +116,21 @@ export class LogSegment {
   private constructor(
     dir: string,
     baseOffset: number,
-    options: { config: LogConfig; createdMs: number; handles: HandleCache },
+    options: { config: LogConfig; createdMs: number; handles: HandleCache; suffix?: string },
   ) {
     const stem = path.join(dir, offsetFileStem(baseOffset));
     const { config, handles } = options;
+    const suffix = options.suffix ?? "";
     this.baseOffset = baseOffset;
-    this.logPath = `${stem}.log`;
+    this.logPath = `${stem}.log${suffix}`;
     this.offsetIndex = new OffsetIndex(
-      `${stem}.index`,
+      `${stem}.index${suffix}`,
       baseOffset,
       config.segmentIndexBytes,
       handles,
     );
     this.timeIndex = new TimeIndex(
-      `${stem}.timeindex`,
+      `${stem}.timeindex${suffix}`,
       baseOffset,
       config.segmentIndexBytes,
       handles,
@@ -146,7 +147,34 @@ export class LogSegment {
     nowMs: number,
     handles: HandleCache = sharedHandleCache,
   ): LogSegment {
-    const segment = new LogSegment(dir, baseOffset, { config, createdMs: nowMs, handles });
+    return LogSegment.#createFiles(dir, baseOffset, { config, createdMs: nowMs, handles });
+  }
+
+  /**
+   * Creates an empty segment whose three files carry `suffix` (`.cleaned`): the log cleaner
+   * appends the cleaned batches to it, so its `.index` and `.timeindex` are built as it is written,
+   * then renames the files into place (Kafka's cleaner writes all three too).
+   */
+  static createWithSuffix(
+    dir: string,
+    baseOffset: number,
+    options: { config: LogConfig; nowMs: number; suffix: string; handles?: HandleCache },
+  ): LogSegment {
+    return LogSegment.#createFiles(dir, baseOffset, {
+      config: options.config,
+      createdMs: options.nowMs,
+      handles: options.handles ?? sharedHandleCache,
+      suffix: options.suffix,
+    });
+  }
+
+  static #createFiles(
+    dir: string,
+    baseOffset: number,
+    options: { config: LogConfig; createdMs: number; handles: HandleCache; suffix?: string },
+  ): LogSegment {
+    const nowMs = options.createdMs;
+    const segment = new LogSegment(dir, baseOffset, options);
     segment.lastModifiedMs = nowMs;
     segment.#file.use((file) => file.truncateSync(0));
     Deno.writeFileSync(segment.offsetIndex.filePath, new Uint8Array(0));
