@@ -419,7 +419,7 @@ export class Controller {
     api(
       ApiKey.ALTER_PARTITION,
       3,
-      (image, req, ctx) => alterPartition(image, req as never, ctx),
+      (image, req, ctx, apiVersion) => alterPartition(image, req as never, { ...ctx, apiVersion }),
       () => ({
         throttleTimeMs: 0,
         errorCode: NOT_CONTROLLER,

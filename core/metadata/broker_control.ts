@@ -38,7 +38,6 @@ import {
 } from "../../net/protocol/generated/broker_registration_response.ts";
 import { createBrokerRegistrationChangeRecord } from "../../net/protocol/generated/broker_registration_change_record.ts";
 import { createFenceBrokerRecord } from "../../net/protocol/generated/fence_broker_record.ts";
-import { createPartitionChangeRecord } from "../../net/protocol/generated/partition_change_record.ts";
 import {
   createBrokerEndpoint,
   createBrokerFeature,
@@ -53,23 +52,31 @@ import {
   createUnregisterBrokerResponse,
   type UnregisterBrokerResponse,
 } from "../../net/protocol/generated/unregister_broker_response.ts";
-import { ZERO_UUID } from "../../net/protocol/uuid.ts";
 import {
   type BrokerResult,
   type BrokerSessions,
+  type ControllerConfig,
   type ControllerContext,
   type ControllerResult,
   leadsAnyPartition,
   partitionChangesFor,
+  uncleanLeaderElectionEnabled,
 } from "./controller_context.ts";
 import {
   applyRecords,
   type BrokerRegistration,
-  isBrokerActive,
+  mergePartitionChange,
   type MetadataImage,
   metadataVersion,
   NO_LEADER_CHANGE,
+  type PartitionRegistration,
 } from "./image.ts";
+import {
+  acceptsLeadership,
+  buildPartitionChange,
+  LeaderRecoveryState,
+  partitionChangeRecord,
+} from "./partition_change.ts";
 import {
   makeRecord,
   METADATA_VERSION_FEATURE,
@@ -127,7 +134,7 @@ export function brokerRegistration(
   }
   const records: MetadataRecord[] = [];
   if (existing !== undefined && !existing.fenced) {
-    records.push(...partitionChangesFor(image, { kind: "remove", brokerId: id }));
+    records.push(...partitionChangesFor(image, { kind: "remove", brokerId: id }, ctx.config));
   }
   const brokerEpoch = ctx.nextOffset + records.length;
   records.push(makeRecord(
@@ -196,9 +203,11 @@ export function brokerHeartbeat(
   const next = nextState(image, b, current, request, isCaughtUp);
   const records: MetadataRecord[] = [];
   if (next !== current) {
-    if (next === "unfenced") records.push(...unfenceRecords(image, b));
-    else if (next === "controlledShutdown") records.push(...controlledShutdownRecords(image, b));
-    else if (!b.fenced) records.push(...fenceRecords(image, b));
+    const config = ctx.config;
+    if (next === "unfenced") records.push(...unfenceRecords(image, b, config));
+    else if (next === "controlledShutdown") {
+      records.push(...controlledShutdownRecords(image, b, config));
+    } else if (!b.fenced) records.push(...fenceRecords(image, b, config));
   }
   return {
     records,
@@ -234,9 +243,13 @@ function nextState(
 }
 
 /** Partition changes then the fence record (Kafka's `handleBrokerFenced`). */
-function fenceRecords(image: MetadataImage, b: BrokerRegistration): MetadataRecord[] {
+function fenceRecords(
+  image: MetadataImage,
+  b: BrokerRegistration,
+  config: ControllerConfig,
+): MetadataRecord[] {
   return [
-    ...partitionChangesFor(image, { kind: "remove", brokerId: b.id }),
+    ...partitionChangesFor(image, { kind: "remove", brokerId: b.id }, config),
     makeRecord(
       RecordType.FENCE_BROKER,
       0,
@@ -246,18 +259,26 @@ function fenceRecords(image: MetadataImage, b: BrokerRegistration): MetadataReco
 }
 
 /** The unfence record, then leader elections that the unfenced broker wins. */
-function unfenceRecords(image: MetadataImage, b: BrokerRegistration): MetadataRecord[] {
+function unfenceRecords(
+  image: MetadataImage,
+  b: BrokerRegistration,
+  config: ControllerConfig,
+): MetadataRecord[] {
   const unfence = makeRecord(
     RecordType.UNFENCE_BROKER,
     0,
     createUnfenceBrokerRecord({ id: b.id, epoch: BigInt(b.epoch) }),
   );
   const after = applyRecords(image, [unfence]);
-  return [unfence, ...partitionChangesFor(after, { kind: "elect", brokerId: b.id })];
+  return [unfence, ...partitionChangesFor(after, { kind: "elect", brokerId: b.id }, config)];
 }
 
 /** Marks the broker in controlled shutdown (KIP-841) and moves its leaderships and ISR slots. */
-function controlledShutdownRecords(image: MetadataImage, b: BrokerRegistration): MetadataRecord[] {
+function controlledShutdownRecords(
+  image: MetadataImage,
+  b: BrokerRegistration,
+  config: ControllerConfig,
+): MetadataRecord[] {
   const out: MetadataRecord[] = [];
   const mv = metadataVersion(image);
   if (mv >= MetadataVersion.IBP_3_3_IV3 && !b.inControlledShutdown) {
@@ -272,7 +293,7 @@ function controlledShutdownRecords(image: MetadataImage, b: BrokerRegistration):
     ));
   }
   const after = out.length > 0 ? applyRecords(image, out) : image;
-  out.push(...partitionChangesFor(after, { kind: "remove", brokerId: b.id }));
+  out.push(...partitionChangesFor(after, { kind: "remove", brokerId: b.id }, config));
   return out;
 }
 
@@ -303,7 +324,7 @@ export function tick(
     if (b.fenced || ctx.nowMs - session.lastContactMs <= ctx.config.brokerSessionTimeoutMs) {
       continue;
     }
-    const fence = fenceRecords(current, current.cluster.brokers.get(b.id)!);
+    const fence = fenceRecords(current, current.cluster.brokers.get(b.id)!, ctx.config);
     records.push(...fence);
     current = applyRecords(current, fence);
   }
@@ -339,7 +360,7 @@ export function unregisterBroker(
   sessions.delete(b.id);
   return {
     records: [
-      ...partitionChangesFor(image, { kind: "remove", brokerId: b.id }),
+      ...partitionChangesFor(image, { kind: "remove", brokerId: b.id }, ctx.config),
       makeRecord(
         RecordType.UNREGISTER_BROKER,
         0,
@@ -351,48 +372,27 @@ export function unregisterBroker(
   };
 }
 
-/**
- * Elects the preferred (first) replica of every partition where it is in the ISR and active
- * but not leader (the periodic auto leader rebalance of `auto.leader.rebalance.enable`).
- *
- * @example
- * ```ts
- * import { electPreferredLeaders } from "./broker_control.ts";
- * // const records = electPreferredLeaders(image);
- * ```
- */
-export function electPreferredLeaders(image: MetadataImage): MetadataRecord[] {
-  const version = recordVersionsFor(metadataVersion(image)).partitionChange;
-  const out: MetadataRecord[] = [];
-  for (const topic of image.topics.byId.values()) {
-    for (const [partitionId, p] of topic.partitions) {
-      const preferred = p.replicas[0];
-      if (preferred === undefined || p.leader === preferred) continue;
-      if (!p.isr.includes(preferred) || !isBrokerActive(image, preferred)) continue;
-      out.push(makeRecord(
-        RecordType.PARTITION_CHANGE,
-        version,
-        createPartitionChangeRecord({ topicId: topic.id, partitionId, leader: preferred }),
-      ));
-    }
-  }
-  return out;
+/** Options of {@link alterPartition}. */
+export interface AlterPartitionOptions {
+  /** The request's API version: v2+ names topics by id and gets NEW_LEADER_ELECTED (default 3). */
+  readonly apiVersion?: number;
 }
 
 /**
- * Handles AlterPartition from a partition leader: validates the leader, its epochs and the new
- * ISR (every member a live replica), and writes the ISR change.
+ * Handles AlterPartition from a partition leader (KIP-497): validates the leader, its epochs and
+ * the new ISR as Kafka 3.9's `ReplicationControlManager` does, then writes the ISR change through
+ * the same leader election every other path uses. The answer carries the partition as committed.
  *
  * @example
  * ```ts
  * import { alterPartition } from "./broker_control.ts";
- * // const { records, response } = alterPartition(image, request, ctx);
+ * // const { records, response } = alterPartition(image, request, { ...ctx, apiVersion: 3 });
  * ```
  */
 export function alterPartition(
   image: MetadataImage,
   request: AlterPartitionRequest,
-  _ctx: ControllerContext,
+  ctx: ControllerContext & AlterPartitionOptions,
 ): ControllerResult<AlterPartitionResponse> {
   if (registrationWithEpoch(image, request.brokerId, request.brokerEpoch) === undefined) {
     return {
@@ -400,48 +400,54 @@ export function alterPartition(
       response: createAlterPartitionResponse({ errorCode: ErrorCode.STALE_BROKER_EPOCH }),
     };
   }
-  const version = recordVersionsFor(metadataVersion(image)).partitionChange;
+  const apiVersion = ctx.apiVersion ?? 3;
+  const mv = metadataVersion(image);
   const records: MetadataRecord[] = [];
   const topics = request.topics.map((t) => {
-    const byId = t.topicId !== ZERO_UUID;
-    const topic = byId ? image.topics.byId.get(t.topicId) : image.topics.byName.get(t.topicName);
+    const topic = apiVersion > 1
+      ? image.topics.byId.get(t.topicId)
+      : image.topics.byName.get(t.topicName);
     const partitions = t.partitions.map((pd): AlterPartitionResponsePartition => {
+      const fail = (errorCode: number) =>
+        createPartitionData({ partitionIndex: pd.partitionIndex, errorCode });
       if (topic === undefined) {
-        return createPartitionData({
-          partitionIndex: pd.partitionIndex,
-          errorCode: byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-        });
+        return fail(
+          apiVersion > 1 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        );
       }
-      const p = topic.partitions.get(pd.partitionIndex);
-      const errorCode = p === undefined
-        ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
-        : alterPartitionError(image, request.brokerId, p, pd);
-      if (p === undefined || errorCode !== ErrorCode.NONE) {
-        return createPartitionData({ partitionIndex: pd.partitionIndex, errorCode });
-      }
-      const newIsr = requestedIsr(pd);
-      const isrChanged = newIsr.length !== p.isr.length || newIsr.some((r, i) => r !== p.isr[i]);
-      const recoveryChanged = pd.leaderRecoveryState !== p.leaderRecoveryState;
-      if (isrChanged || recoveryChanged) {
-        records.push(makeRecord(
-          RecordType.PARTITION_CHANGE,
-          version,
-          createPartitionChangeRecord({
-            topicId: topic.id,
-            partitionId: pd.partitionIndex,
-            isr: isrChanged ? newIsr : null,
-            leader: NO_LEADER_CHANGE,
-            leaderRecoveryState: recoveryChanged ? pd.leaderRecoveryState : -1,
-          }),
-        ));
+      let p = topic.partitions.get(pd.partitionIndex);
+      if (p === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      const error = alterPartitionError(image, request.brokerId, p, pd, apiVersion);
+      if (error !== ErrorCode.NONE) return fail(error);
+      const unclean = uncleanLeaderElectionEnabled(image, topic.name, ctx.config);
+      const change = buildPartitionChange({
+        topicId: topic.id,
+        partitionId: pd.partitionIndex,
+        partition: p,
+        isAcceptableLeader: (r) => acceptsLeadership(image, p!, r),
+        metadataVersion: mv,
+        election: unclean ? "unclean" : "online",
+        targetIsr: requestedIsr(pd),
+        targetLeaderRecoveryState: pd.leaderRecoveryState,
+      });
+      if (change !== null) {
+        records.push(partitionChangeRecord(change, mv));
+        p = mergePartitionChange(p, change);
+        // The leader cannot move itself; if it moved anyway the sender must refresh its metadata
+        // (Kafka: NEW_LEADER_ELECTED from v2, FENCED_LEADER_EPOCH before).
+        if (change.leader !== NO_LEADER_CHANGE && change.leader !== request.brokerId) {
+          return fail(
+            apiVersion > 1 ? ErrorCode.NEW_LEADER_ELECTED : ErrorCode.FENCED_LEADER_EPOCH,
+          );
+        }
       }
       return createPartitionData({
         partitionIndex: pd.partitionIndex,
         leaderId: p.leader,
         leaderEpoch: p.leaderEpoch,
-        isr: newIsr,
-        leaderRecoveryState: pd.leaderRecoveryState,
-        partitionEpoch: p.partitionEpoch + (isrChanged || recoveryChanged ? 1 : 0),
+        isr: [...p.isr],
+        leaderRecoveryState: p.leaderRecoveryState,
+        partitionEpoch: p.partitionEpoch,
       });
     });
     return createTopicData({ topicName: t.topicName, topicId: t.topicId, partitions });
@@ -453,30 +459,50 @@ function requestedIsr(pd: AlterPartitionRequestPartition): number[] {
   return pd.newIsrWithEpochs.length > 0 ? pd.newIsrWithEpochs.map((s) => s.brokerId) : pd.newIsr;
 }
 
+/** Kafka 3.9's `validateAlterPartitionData`, in its order. */
 function alterPartitionError(
   image: MetadataImage,
   brokerId: number,
-  p: { leader: number; leaderEpoch: number; partitionEpoch: number; replicas: readonly number[] },
+  p: PartitionRegistration,
   pd: AlterPartitionRequestPartition,
+  apiVersion: number,
 ): number {
-  if (p.leader !== brokerId) return ErrorCode.INVALID_REQUEST;
+  // A leader ahead of this controller's image means this controller is likely stale.
+  if (pd.leaderEpoch > p.leaderEpoch || pd.partitionEpoch > p.partitionEpoch) {
+    return ErrorCode.NOT_CONTROLLER;
+  }
   if (pd.leaderEpoch < p.leaderEpoch) return ErrorCode.FENCED_LEADER_EPOCH;
-  if (pd.leaderEpoch > p.leaderEpoch) return ErrorCode.NOT_CONTROLLER;
-  if (pd.partitionEpoch !== p.partitionEpoch) return ErrorCode.INVALID_UPDATE_VERSION;
+  if (p.leader !== brokerId) return ErrorCode.INVALID_REQUEST;
+  if (pd.partitionEpoch < p.partitionEpoch) return ErrorCode.INVALID_UPDATE_VERSION;
   const isr = requestedIsr(pd);
-  if (!isr.includes(brokerId) || new Set(isr).size !== isr.length) return ErrorCode.INVALID_REQUEST;
-  for (const r of isr) {
-    if (!p.replicas.includes(r)) return ErrorCode.INVALID_REQUEST;
-    if (!isBrokerActive(image, r)) return ErrorCode.INELIGIBLE_REPLICA;
-  }
-  for (const s of pd.newIsrWithEpochs) {
-    const b = image.cluster.brokers.get(s.brokerId);
-    if (s.brokerEpoch !== -1n && (b === undefined || BigInt(b.epoch) !== s.brokerEpoch)) {
-      return ErrorCode.INELIGIBLE_REPLICA;
-    }
-  }
-  if (pd.leaderRecoveryState !== 0 && pd.leaderRecoveryState !== 1) {
+  if (new Set(isr).size !== isr.length || isr.some((r) => !p.replicas.includes(r))) {
     return ErrorCode.INVALID_REQUEST;
+  }
+  if (!isr.includes(p.leader)) return ErrorCode.INVALID_REQUEST;
+  const recovery = pd.leaderRecoveryState;
+  if (recovery !== LeaderRecoveryState.RECOVERED && recovery !== LeaderRecoveryState.RECOVERING) {
+    return ErrorCode.INVALID_REQUEST;
+  }
+  // KIP-704: a recovering leader confirms its log before anyone joins it in the ISR.
+  if (recovery === LeaderRecoveryState.RECOVERING && isr.length > 1) {
+    return ErrorCode.INVALID_REQUEST;
+  }
+  if (
+    p.leaderRecoveryState === LeaderRecoveryState.RECOVERED &&
+    recovery === LeaderRecoveryState.RECOVERING
+  ) {
+    return ErrorCode.INVALID_REQUEST;
+  }
+  const states = pd.newIsrWithEpochs.length > 0
+    ? pd.newIsrWithEpochs
+    : pd.newIsr.map((id) => ({ brokerId: id, brokerEpoch: -1n }));
+  for (const s of states) {
+    const b = image.cluster.brokers.get(s.brokerId);
+    const ineligible = b === undefined || b.inControlledShutdown || b.fenced ||
+      (s.brokerEpoch !== -1n && BigInt(b.epoch) !== s.brokerEpoch);
+    if (ineligible) {
+      return apiVersion > 1 ? ErrorCode.INELIGIBLE_REPLICA : ErrorCode.OPERATION_NOT_ATTEMPTED;
+    }
   }
   return ErrorCode.NONE;
 }

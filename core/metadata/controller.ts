@@ -101,11 +101,24 @@ export {
   alterPartition,
   brokerHeartbeat,
   brokerRegistration,
-  electPreferredLeaders,
   hasValidSession,
   tick,
   unregisterBroker,
 } from "./broker_control.ts";
+export {
+  balancePartitionLeaders,
+  ElectionType,
+  electLeaders,
+  electUncleanLeaders,
+  hasLeaderlessPartitions,
+} from "./leader_election.ts";
+export {
+  acceptsLeadership,
+  buildPartitionChange,
+  type Election,
+  LeaderRecoveryState,
+  type PartitionChangeInput,
+} from "./partition_change.ts";
 export type {
   BrokerResult,
   BrokerSession,

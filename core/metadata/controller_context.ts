@@ -1,6 +1,6 @@
 /**
  * What every controller handler receives and returns, and the leader/ISR election rules shared by
- * the handlers (Kafka's `PartitionChangeBuilder`, without unclean election or ELR).
+ * the handlers (built on `partition_change.ts`, Kafka's `PartitionChangeBuilder` without ELR).
  *
  * Handlers are pure: `(image, request, context) -> { records, response }`. The Raft layer appends
  * `records` (atomically, in one batch) and sends `response` once they commit.
@@ -8,23 +8,22 @@
  * @module
  */
 
-import { createPartitionChangeRecord } from "../../net/protocol/generated/partition_change_record.ts";
 import type { Random } from "../random.ts";
 import {
-  isBrokerActive,
+  ConfigResourceType,
   type MetadataImage,
   metadataVersion,
-  NO_LEADER,
-  NO_LEADER_CHANGE,
+  resourceConfigs,
 } from "./image.ts";
-import type { UsableBroker } from "./placement.ts";
 import {
-  makeRecord,
-  type MetadataRecord,
-  MetadataVersion,
-  RecordType,
-  recordVersionsFor,
-} from "./records.ts";
+  acceptsLeadership,
+  buildPartitionChange,
+  type Election,
+  partitionChangeRecord,
+  replicaDirectoryOnline,
+} from "./partition_change.ts";
+import type { UsableBroker } from "./placement.ts";
+import type { MetadataRecord } from "./records.ts";
 
 /** Static controller settings (from server.properties). */
 export interface ControllerConfig {
@@ -49,8 +48,15 @@ export interface ControllerConfig {
   ) => string | null;
   /** True when the config is a list (IncrementalAlterConfigs APPEND/SUBTRACT allowed). */
   readonly isListConfig?: (resourceType: number, name: string) => boolean;
-  /** Topic config defaults, reported by CreateTopics v5+ next to a new topic's overrides. */
+  /**
+   * Topic config defaults, reported by CreateTopics v5+ next to a new topic's overrides; also the
+   * static fallback of `unclean.leader.election.enable` and `min.insync.replicas`.
+   */
   readonly topicConfigDefaults?: ReadonlyMap<string, string | null>;
+  /** This controller's node id: its dynamic broker configs come before the cluster default. */
+  readonly nodeId?: number;
+  /** `leader.imbalance.per.broker.percentage` (default 10) for the auto leader rebalance. */
+  readonly leaderImbalancePerBrokerPercentage?: number;
 }
 
 /** Controller soft state about one broker: when it last heartbeated (not in the log). */
@@ -105,15 +111,18 @@ export function usableBrokers(image: MetadataImage): UsableBroker[] {
 export type BrokerChange =
   /** Fenced, unregistered or shutting down: leave every ISR it is in (unless it is the last). */
   | { readonly kind: "remove"; readonly brokerId: number }
-  /** Just unfenced: lead leaderless partitions whose ISR has it, and those it prefers. */
+  /** Just unfenced (the image may still show it fenced): may lead leaderless partitions. */
   | { readonly kind: "elect"; readonly brokerId: number };
 
 /**
- * PartitionChangeRecords for one broker change, judged against `image`. Removal drops the broker
- * from every ISR except where it is the only member (the ISR never becomes empty; the partition
- * is then leaderless), and moves leadership to the first replica that is in the new ISR and
- * active, or to -1. Election makes the broker leader of leaderless partitions whose ISR holds
- * it, and of partitions where it is the preferred (first) replica and in the ISR.
+ * PartitionChangeRecords for one broker change, judged against `image` (Kafka's
+ * `generateLeaderAndIsrUpdates`). Removal drops the broker from every ISR except where it is the
+ * only member (the ISR never becomes empty) and moves leadership to the first acceptable replica
+ * of the new ISR; with none, the partition goes offline (leader -1), or, when the topic has
+ * `unclean.leader.election.enable`, an acceptable replica outside the ISR leads uncleanly.
+ * Election looks at leaderless partitions only, with the broker now acceptable: it leads those
+ * whose ISR holds it (or, uncleanly, where the topic allows it). Preferred leaders come back
+ * through the auto leader rebalance or ElectLeaders, as in Kafka.
  *
  * @example
  * ```ts
@@ -122,41 +131,68 @@ export type BrokerChange =
  * partitionChangesFor(EMPTY_IMAGE, { kind: "remove", brokerId: 1 }); // []
  * ```
  */
-export function partitionChangesFor(image: MetadataImage, change: BrokerChange): MetadataRecord[] {
+export function partitionChangesFor(
+  image: MetadataImage,
+  change: BrokerChange,
+  config?: ControllerConfig,
+): MetadataRecord[] {
   const mv = metadataVersion(image);
-  const version = recordVersionsFor(mv).partitionChange;
-  const bumpOnShrink = mv < MetadataVersion.IBP_3_6_IV0;
   const id = change.brokerId;
   const out: MetadataRecord[] = [];
   for (const topic of image.topics.byId.values()) {
+    let election: Election | undefined;
     for (const [partitionId, p] of topic.partitions) {
-      if (!p.isr.includes(id) && p.leader !== id) continue;
-      let isr: number[] | null = null;
-      let leader = NO_LEADER_CHANGE;
-      if (change.kind === "remove") {
-        const remaining = p.isr.filter((r) => r !== id);
-        const newIsr = remaining.length === 0 ? p.isr : remaining;
-        if (newIsr.length !== p.isr.length) isr = remaining;
-        const acceptable = (r: number) =>
-          r !== id && newIsr.includes(r) && isBrokerActive(image, r);
-        if (p.leader === NO_LEADER || !acceptable(p.leader)) {
-          const next = p.replicas.find(acceptable) ?? NO_LEADER;
-          if (next !== p.leader) leader = next;
-        }
-        if (leader === NO_LEADER_CHANGE && isr !== null && bumpOnShrink) leader = p.leader;
-      } else {
-        if (!p.isr.includes(id) || !p.replicas.includes(id) || p.leader === id) continue;
-        if (p.leader === NO_LEADER || p.replicas[0] === id) leader = id;
+      if (change.kind === "remove" ? !p.isr.includes(id) && p.leader !== id : p.leader !== -1) {
+        continue;
       }
-      if (isr === null && leader === NO_LEADER_CHANGE) continue;
-      out.push(makeRecord(
-        RecordType.PARTITION_CHANGE,
-        version,
-        createPartitionChangeRecord({ topicId: topic.id, partitionId, isr, leader }),
-      ));
+      election ??= uncleanLeaderElectionEnabled(image, topic.name, config) ? "unclean" : "online";
+      const isAcceptableLeader = change.kind === "remove"
+        ? (r: number) => r !== id && acceptsLeadership(image, p, r)
+        : (r: number) =>
+          r === id ? replicaDirectoryOnline(image, p, r) : acceptsLeadership(image, p, r);
+      const record = buildPartitionChange({
+        topicId: topic.id,
+        partitionId,
+        partition: p,
+        isAcceptableLeader,
+        metadataVersion: mv,
+        election,
+        targetIsr: change.kind === "remove" ? p.isr.filter((r) => r !== id) : p.isr,
+      });
+      if (record !== null) out.push(partitionChangeRecord(record, mv));
     }
   }
   return out;
+}
+
+/** The config key of unclean leader election (topic, broker and cluster default). */
+export const UNCLEAN_LEADER_ELECTION_ENABLE = "unclean.leader.election.enable";
+
+/**
+ * Whether `unclean.leader.election.enable` holds for a topic, resolved as Kafka's controller
+ * does: the topic's config, else this controller's dynamic broker config, else the cluster-wide
+ * dynamic default, else `server.properties`, else false.
+ *
+ * @example
+ * ```ts
+ * import { uncleanLeaderElectionEnabled } from "./controller_context.ts";
+ * import { EMPTY_IMAGE } from "./image.ts";
+ * uncleanLeaderElectionEnabled(EMPTY_IMAGE, "orders"); // false
+ * ```
+ */
+export function uncleanLeaderElectionEnabled(
+  image: MetadataImage,
+  topicName: string,
+  config?: ControllerConfig,
+): boolean {
+  const key = UNCLEAN_LEADER_ELECTION_ENABLE;
+  const value = resourceConfigs(image, ConfigResourceType.TOPIC, topicName).get(key) ??
+    (config?.nodeId === undefined
+      ? undefined
+      : resourceConfigs(image, ConfigResourceType.BROKER, String(config.nodeId)).get(key)) ??
+    resourceConfigs(image, ConfigResourceType.BROKER, "").get(key) ??
+    config?.topicConfigDefaults?.get(key) ?? null;
+  return value !== null && value.trim().toLowerCase() === "true";
 }
 
 /**

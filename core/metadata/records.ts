@@ -48,6 +48,8 @@ export const KRAFT_VERSION_FEATURE = "kraft.version";
 export const MetadataVersion = {
   /** 3.0-IV1, the first KRaft metadata.version. */
   IBP_3_0_IV1: 1,
+  /** 3.2-IV0: leader recovery state after an unclean election (KIP-704). */
+  IBP_3_2_IV0: 3,
   /** 3.3-IV3: InControlledShutdown in broker registrations (KIP-841). */
   IBP_3_3_IV3: 7,
   /** 3.4-IV0: ZK migration (KIP-866): RegisterBrokerRecord v2. */

@@ -14,14 +14,26 @@ import {
 import { createFeatureLevelRecord } from "../../net/protocol/generated/feature_level_record.ts";
 import { uuidFromBytes } from "../../net/protocol/uuid.ts";
 import { SeededRandom } from "../random.ts";
+import {
+  createCreatableReplicaAssignment,
+  createCreatableTopic,
+  createCreatableTopicConfig,
+  createCreateTopicsRequest,
+} from "../../net/protocol/generated/create_topics_request.ts";
 import { brokerHeartbeat, brokerRegistration } from "./broker_control.ts";
+import { createTopics } from "./controller.ts";
 import type {
   BrokerSessions,
   ControllerConfig,
   ControllerContext,
   ControllerResult,
 } from "./controller_context.ts";
-import { applyRecords, EMPTY_IMAGE, type MetadataImage } from "./image.ts";
+import {
+  applyRecords,
+  EMPTY_IMAGE,
+  type MetadataImage,
+  type PartitionRegistration,
+} from "./image.ts";
 import {
   makeRecord,
   METADATA_VERSION_FEATURE,
@@ -179,5 +191,36 @@ export class TestCluster {
   addBrokers(ids: readonly number[], racks?: readonly (string | null)[]): void {
     ids.forEach((id, i) => this.register(id, { rack: racks?.[i] ?? null }));
     for (const id of ids) this.heartbeat(id);
+  }
+
+  /**
+   * Creates topic `name` with the given replica lists (and topic configs) and returns a reader of
+   * its partitions' current registration.
+   */
+  createTopic(
+    name: string,
+    replicas: number[][],
+    configs: Record<string, string> = {},
+  ): (partitionId: number) => PartitionRegistration {
+    const response = this.run(createTopics(
+      this.image,
+      createCreateTopicsRequest({
+        topics: [createCreatableTopic({
+          name,
+          numPartitions: -1,
+          replicationFactor: -1,
+          assignments: replicas.map((brokerIds, partitionIndex) =>
+            createCreatableReplicaAssignment({ partitionIndex, brokerIds })
+          ),
+          configs: Object.entries(configs).map(([n, value]) =>
+            createCreatableTopicConfig({ name: n, value })
+          ),
+        })],
+      }),
+      this.ctx(),
+    ));
+    const error = response.topics[0]!.errorCode;
+    if (error !== 0) throw new Error(`CreateTopics of ${name} failed: ${error}`);
+    return (i) => this.image.topics.byName.get(name)!.partitions.get(i)!;
   }
 }

@@ -1,0 +1,226 @@
+/**
+ * One partition's next leader and ISR, as a PartitionChangeRecord (Kafka's
+ * `PartitionChangeBuilder`, without Eligible Leader Replicas). Every controller path that moves
+ * leadership goes through {@link buildPartitionChange}, so the rule that protects acknowledged
+ * data lives in one place: a clean election picks only an ISR member that is an acceptable leader;
+ * only an unclean election (opted into per topic) may pick a replica outside the ISR, and then
+ * resets the ISR to that replica and marks the leader RECOVERING (KIP-704).
+ *
+ * @module
+ */
+
+import {
+  createPartitionChangeRecord,
+  type PartitionChangeRecord,
+} from "../../net/protocol/generated/partition_change_record.ts";
+import {
+  DIRECTORY_LOST,
+  DIRECTORY_MIGRATING,
+  DIRECTORY_UNASSIGNED,
+  isBrokerActive,
+  type MetadataImage,
+  NO_LEADER,
+  NO_LEADER_CHANGE,
+  type PartitionRegistration,
+} from "./image.ts";
+import {
+  makeRecord,
+  type MetadataRecord,
+  MetadataVersion,
+  RecordType,
+  recordVersionsFor,
+} from "./records.ts";
+
+/** Kafka's `LeaderRecoveryState` (KIP-704). */
+export const LeaderRecoveryState = {
+  /** The leader holds every committed record. */
+  RECOVERED: 0,
+  /** The leader was elected uncleanly and has not yet confirmed its log to the controller. */
+  RECOVERING: 1,
+  /** A PartitionChangeRecord that leaves the state as it is. */
+  NO_CHANGE: -1,
+} as const;
+
+/**
+ * How a leader is chosen (Kafka's `PartitionChangeBuilder.Election`).
+ * - `preferred`: the first replica when it is an ISR member and acceptable, else as `online`.
+ * - `online`: keep the leader when it is still an acceptable ISR member, else the first acceptable
+ *   ISR member in replica order, else no leader.
+ * - `unclean`: as `online`, but with no acceptable ISR member the first acceptable replica at all.
+ */
+export type Election = "preferred" | "online" | "unclean";
+
+/** What {@link buildPartitionChange} needs to know about one partition. */
+export interface PartitionChangeInput {
+  readonly topicId: string;
+  readonly partitionId: number;
+  readonly partition: PartitionRegistration;
+  /** May this broker lead (registered, unfenced, not shutting down, its directory online)? */
+  readonly isAcceptableLeader: (brokerId: number) => boolean;
+  /** The cluster's metadata.version feature level. */
+  readonly metadataVersion: number;
+  /** Default `online`. */
+  readonly election?: Election;
+  /** The ISR wanted; default the current one. An empty target keeps the current ISR. */
+  readonly targetIsr?: readonly number[];
+  /** Default the current state. */
+  readonly targetLeaderRecoveryState?: number;
+}
+
+/**
+ * The PartitionChangeRecord that moves a partition to its target ISR and elects a leader, or
+ * null when nothing would change.
+ *
+ * @example
+ * ```ts
+ * import { buildPartitionChange } from "./partition_change.ts";
+ * // Broker 1 leaves the ISR [1, 2]: broker 2 leads.
+ * const record = buildPartitionChange({
+ *   topicId: "q1Sh-9_ISia_fV4lGz8fqw",
+ *   partitionId: 0,
+ *   partition: {
+ *     replicas: [1, 2], isr: [1, 2], removingReplicas: [], addingReplicas: [], directories: [],
+ *     leader: 1, leaderRecoveryState: 0, leaderEpoch: 0, partitionEpoch: 0,
+ *     eligibleLeaderReplicas: [], lastKnownElr: [],
+ *   },
+ *   isAcceptableLeader: (id) => id === 2,
+ *   metadataVersion: 21,
+ *   targetIsr: [2],
+ * });
+ * record?.leader; // 2
+ * ```
+ */
+export function buildPartitionChange(input: PartitionChangeInput): PartitionChangeRecord | null {
+  const p = input.partition;
+  const targetIsr = input.targetIsr ?? p.isr;
+  const record = createPartitionChangeRecord({
+    topicId: input.topicId,
+    partitionId: input.partitionId,
+    isr: null,
+    leader: NO_LEADER_CHANGE,
+  });
+  const { leader, unclean } = electLeader(input, targetIsr);
+  if (leader !== p.leader) {
+    record.leader = leader;
+    if (unclean) {
+      // The new leader may lack acknowledged records: it alone is in sync with itself.
+      record.isr = [leader];
+      if (
+        p.leaderRecoveryState !== LeaderRecoveryState.RECOVERING &&
+        input.metadataVersion >= MetadataVersion.IBP_3_2_IV0
+      ) {
+        record.leaderRecoveryState = LeaderRecoveryState.RECOVERING;
+      }
+    }
+  }
+  // The ISR never becomes empty: with no member left it keeps its last members (Kafka without ELR).
+  if (record.isr === null && targetIsr.length > 0 && !sameList(targetIsr, p.isr)) {
+    record.isr = [...targetIsr];
+  }
+  // KAFKA-15021: before 3.6-IV0 brokers needed a leader epoch bump whenever the ISR shrank.
+  if (
+    input.metadataVersion < MetadataVersion.IBP_3_6_IV0 && record.leader === NO_LEADER_CHANGE &&
+    record.isr !== null && !p.isr.every((r) => record.isr!.includes(r))
+  ) {
+    record.leader = p.leader;
+  }
+  const targetRecovery = input.targetLeaderRecoveryState ?? p.leaderRecoveryState;
+  if (record.leaderRecoveryState === LeaderRecoveryState.NO_CHANGE) {
+    if (targetRecovery !== p.leaderRecoveryState) record.leaderRecoveryState = targetRecovery;
+  }
+  const noOp = record.isr === null && record.leader === NO_LEADER_CHANGE &&
+    record.leaderRecoveryState === LeaderRecoveryState.NO_CHANGE;
+  return noOp ? null : record;
+}
+
+function electLeader(
+  input: PartitionChangeInput,
+  targetIsr: readonly number[],
+): { leader: number; unclean: boolean } {
+  const p = input.partition;
+  const valid = (r: number) => targetIsr.includes(r) && input.isAcceptableLeader(r);
+  const election = input.election ?? "online";
+  if (election === "preferred") {
+    const preferred = p.replicas[0];
+    if (preferred !== undefined && valid(preferred)) return { leader: preferred, unclean: false };
+  }
+  if (p.leader !== NO_LEADER && valid(p.leader)) return { leader: p.leader, unclean: false };
+  const clean = p.replicas.find(valid);
+  if (clean !== undefined) return { leader: clean, unclean: false };
+  if (election === "unclean") {
+    const any = p.replicas.find((r) => input.isAcceptableLeader(r));
+    if (any !== undefined) return { leader: any, unclean: true };
+  }
+  return { leader: NO_LEADER, unclean: false };
+}
+
+function sameList(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * Kafka's `LeaderAcceptor`: the broker is active (registered, unfenced, not in controlled
+ * shutdown) and the directory holding this partition's replica on it is online (KIP-858).
+ *
+ * @example
+ * ```ts
+ * import { acceptsLeadership } from "./partition_change.ts";
+ * import { EMPTY_IMAGE } from "./image.ts";
+ * // acceptsLeadership(EMPTY_IMAGE, partition, 1); // false: broker 1 is not registered
+ * ```
+ */
+export function acceptsLeadership(
+  image: MetadataImage,
+  partition: PartitionRegistration,
+  brokerId: number,
+): boolean {
+  return isBrokerActive(image, brokerId) && replicaDirectoryOnline(image, partition, brokerId);
+}
+
+/**
+ * True when the log directory holding the broker's replica of this partition is online on it
+ * (Kafka's `DirectoryId.isOnline`): unassigned and migrating directories count as online, a
+ * lost one does not, and a broker registered without directories (before 3.7-IV2) is assumed
+ * online (KAFKA-16162).
+ *
+ * @example
+ * ```ts
+ * import { replicaDirectoryOnline } from "./partition_change.ts";
+ * import { EMPTY_IMAGE } from "./image.ts";
+ * // replicaDirectoryOnline(EMPTY_IMAGE, partition, 1); // false: broker 1 is not registered
+ * ```
+ */
+export function replicaDirectoryOnline(
+  image: MetadataImage,
+  partition: PartitionRegistration,
+  brokerId: number,
+): boolean {
+  const broker = image.cluster.brokers.get(brokerId);
+  if (broker === undefined) return false;
+  const i = partition.replicas.indexOf(brokerId);
+  const dir = i >= 0 ? partition.directories[i] ?? DIRECTORY_UNASSIGNED : DIRECTORY_UNASSIGNED;
+  if (dir === DIRECTORY_UNASSIGNED || dir === DIRECTORY_MIGRATING) return true;
+  if (dir === DIRECTORY_LOST) return false;
+  return broker.logDirs.length === 0 || broker.logDirs.includes(dir);
+}
+
+/**
+ * Wraps a PartitionChangeRecord at the record version of `metadataVersion`.
+ *
+ * @example
+ * ```ts
+ * import { partitionChangeRecord } from "./partition_change.ts";
+ * import { createPartitionChangeRecord } from "../../net/protocol/generated/partition_change_record.ts";
+ * partitionChangeRecord(createPartitionChangeRecord({ leader: 2 }), 21).version; // 1
+ * ```
+ */
+export function partitionChangeRecord(
+  change: PartitionChangeRecord,
+  metadataVersion: number,
+): MetadataRecord {
+  return makeRecord(
+    RecordType.PARTITION_CHANGE,
+    recordVersionsFor(metadataVersion).partitionChange,
+    change,
+  );
+}
