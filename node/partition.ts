@@ -1,13 +1,18 @@
 /**
- * One hosted partition (Kafka's `Partition` for a single-replica world): its log, its leadership
- * as the metadata image says, its idempotent producer state, its high watermark, and the fetch
- * long-poll waiters keyed to it.
+ * One hosted replica of a partition (Kafka's `Partition`): its log, its role as the metadata image
+ * says (leader, follower, or offline when no leader is elected), its idempotent producer state,
+ * its high watermark, and the fetch long-poll waiters keyed to it.
  *
- * Replication between brokers is not implemented: with replication factor > 1 only the leader
- * serves produce and fetch, followers keep their (possibly empty) log and do not fetch. So the
- * high watermark is the leader's durable log end: the recovery point when appends are fsynced
- * before they are acknowledged (the default), the log end offset with `flush.messages` /
- * `flush.ms` set. There are no transactions (transactional batches are refused, see
+ * As leader it keeps a {@link LeaderState} (core/replication): follower fetches report each
+ * follower's log end, and the high watermark is the smallest log end among the in-sync replicas,
+ * the leader's own counted as its *durable* log end (the recovery point when appends are fsynced
+ * before they are acknowledged, the default; the log end offset with `flush.messages` /
+ * `flush.ms` set). `acks=all` appends wait in {@link Partition.waitForReplication} until the high
+ * watermark passes them. As follower it appends the leader's batches verbatim (same offsets and
+ * epochs), truncates where the leader says the logs diverge, and takes the leader's high
+ * watermark capped at its own log end. Consumers never read past the high watermark.
+ *
+ * There are no transactions (transactional batches are refused, see
  * {@link Partition.appendFromClient}), so the last stable offset equals the high watermark and
  * read_committed reads exactly what read_uncommitted reads.
  *
@@ -32,6 +37,8 @@ import type { FileLog } from "../storage/log/file_log.ts";
 import type { TimestampAndOffset } from "../storage/log/partition_log.ts";
 import { clientBatchRules, validateClientBatches } from "../storage/log/log_validator.ts";
 import type { Logger } from "../core/log.ts";
+import { LeaderState } from "../core/replication/leader_state.ts";
+import { followerHighWatermark } from "../core/replication/follower.ts";
 import { type ProducerSnapshot, ProducerStateManager } from "./producer_state.ts";
 
 /** File beside the segments holding the producer state as of some offset. */
@@ -56,6 +63,24 @@ export interface AppendInfo {
   logStartOffset: number;
   /** True when the batch was a retry of one already appended (its original offsets returned). */
   duplicate: boolean;
+}
+
+/** This replica's role in the partition. */
+export type ReplicaRole = "leader" | "follower" | "offline";
+
+/** What changed when a registration was applied. */
+export interface RegistrationChange {
+  /** Leadership of this broker changed (became or stopped being leader). */
+  leadershipChanged: boolean;
+  /** The role or the leader / leader epoch changed: the replica fetcher must follow. */
+  roleChanged: boolean;
+}
+
+/** An acks=all append waiting for the high watermark. */
+interface AckWaiter {
+  endOffset: number;
+  resolve: (errorCode: number) => void;
+  timer: ReturnType<typeof setTimeout>;
 }
 
 /** A fetch read. */
@@ -87,6 +112,8 @@ export interface PartitionOptions {
   logDir: string;
   nodeId: number;
   logger: Logger;
+  /** Called after a follower's fetch was recorded (the ISR may change). */
+  onFollowerFetch?: (p: Partition) => void;
 }
 
 function badRecord(message: string): KafkaError {
@@ -114,12 +141,21 @@ export class Partition {
   leaderEpoch = -1;
   partitionEpoch = -1;
   replicas: readonly number[] = [];
+  isr: readonly number[] = [];
+  /** `min.insync.replicas` of the topic (set by the replica manager from the image). */
+  minInsyncReplicas = 1;
   readonly #nodeId: number;
   readonly #logger: Logger;
+  readonly #onFollowerFetch: ((p: Partition) => void) | undefined;
   #waiters = new Set<() => void>();
   #notifiedHighWatermark = -1;
+  #notifiedLogEnd = -1;
   #closed = false;
   #snapshotChanges = -1;
+  /** Leader-side replication state while this broker leads; null otherwise. */
+  #leader: LeaderState | null = null;
+  #highWatermark: number;
+  #ackWaiters: AckWaiter[] = [];
 
   constructor(options: PartitionOptions) {
     this.topic = options.topic;
@@ -129,19 +165,39 @@ export class Partition {
     this.logDir = options.logDir;
     this.#nodeId = options.nodeId;
     this.#logger = options.logger;
-    this.#notifiedHighWatermark = this.highWatermark;
+    this.#onFollowerFetch = options.onFollowerFetch;
+    // Not known until a leader says so (or this broker leads): nothing past the log start is
+    // exposed before then, so a restarted replica never shows data it may have to truncate.
+    this.#highWatermark = this.log.logStartOffset;
+    this.#notifiedHighWatermark = this.#highWatermark;
   }
 
   get isLeader(): boolean {
-    return !this.#closed && this.leaderId === this.#nodeId;
+    return !this.#closed && this.leaderId === this.#nodeId && this.#leader !== null;
+  }
+
+  /** This replica's role. */
+  get role(): ReplicaRole {
+    if (this.#closed || this.leaderId < 0) return "offline";
+    return this.leaderId === this.#nodeId ? "leader" : "follower";
+  }
+
+  /** The leader-side replication state (tests, DescribeLogDirs lag), null when not leader. */
+  get leaderState(): LeaderState | null {
+    return this.#leader;
   }
 
   get closed(): boolean {
     return this.#closed;
   }
 
-  /** The durable log end (see the module comment). */
+  /** Below this offset every in-sync replica holds the records (see the module comment). */
   get highWatermark(): number {
+    return this.#highWatermark;
+  }
+
+  /** The log end this replica counts as its own: durable under the flush policy. */
+  get durableEndOffset(): number {
     return this.log.flushPolicy.kind === "durable" ? this.log.recoveryPoint : this.log.logEndOffset;
   }
 
@@ -158,14 +214,259 @@ export class Partition {
     return this.log.logEndOffset;
   }
 
-  /** Applies the image's registration; returns true when this broker's leadership changed. */
-  setRegistration(reg: PartitionRegistration): boolean {
+  /**
+   * Applies the image's registration. Becoming leader (or a new leader epoch of this broker)
+   * starts a fresh {@link LeaderState} from the current high watermark and records the epoch's
+   * start in the log; anything else drops leader state and fails waiting acks=all appends.
+   */
+  setRegistration(reg: PartitionRegistration, nowMs = Date.now()): RegistrationChange {
     const wasLeader = this.isLeader;
+    const before = { role: this.role, leaderId: this.leaderId, leaderEpoch: this.leaderEpoch };
     this.leaderId = reg.leader;
     this.leaderEpoch = reg.leaderEpoch;
     this.partitionEpoch = reg.partitionEpoch;
     this.replicas = reg.replicas;
-    return wasLeader !== this.isLeader;
+    this.isr = reg.isr;
+    if (reg.leader === this.#nodeId && !this.#closed) {
+      if (this.#leader === null || this.#leader.leaderEpoch !== reg.leaderEpoch) {
+        this.#becomeLeader(reg, nowMs);
+      } else {
+        this.#leader.updateRegistration(reg, nowMs);
+        this.#leaderProgress();
+      }
+    } else if (this.#leader !== null) {
+      this.#leader = null;
+      this.#failAckWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    }
+    const roleChanged = before.role !== this.role || before.leaderId !== this.leaderId ||
+      before.leaderEpoch !== this.leaderEpoch;
+    return { leadershipChanged: wasLeader !== this.isLeader, roleChanged };
+  }
+
+  #becomeLeader(reg: PartitionRegistration, nowMs: number): void {
+    const logEnd = this.log.logEndOffset;
+    this.log.assignEpochStartOffset(reg.leaderEpoch, logEnd);
+    this.#failAckWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    this.#leader = new LeaderState({
+      localId: this.#nodeId,
+      replicas: reg.replicas,
+      isr: reg.isr,
+      leaderEpoch: reg.leaderEpoch,
+      partitionEpoch: reg.partitionEpoch,
+      highWatermark: Math.min(this.#highWatermark, logEnd),
+      leaderEpochStartOffset: logEnd,
+      nowMs,
+    });
+    this.#highWatermark = this.#leader.highWatermark;
+    this.#leaderProgress();
+  }
+
+  /** The leader's durable end moved: advance the high watermark, complete acks. */
+  #leaderProgress(): void {
+    const leader = this.#leader;
+    if (leader === null) return;
+    leader.updateLocalEnd(this.durableEndOffset);
+    this.#setHighWatermark(leader.highWatermark);
+    this.#checkAckWaiters();
+  }
+
+  #setHighWatermark(offset: number): void {
+    if (offset === this.#highWatermark) return;
+    this.#highWatermark = offset;
+    this.notifyHighWatermark();
+  }
+
+  // ---------------------------------------------------------------- leader: replication
+
+  /**
+   * Records a follower's fetch (KIP-392 fetch state): its log end is `fetchOffset`. Throws
+   * NOT_LEADER_OR_FOLLOWER for a broker that is no replica of this partition.
+   */
+  recordFollowerFetch(
+    replicaId: number,
+    fetchOffset: number,
+    options: { nowMs: number; brokerEpoch: bigint },
+  ): void {
+    this.#requireLeader();
+    const leader = this.#leader!;
+    if (!leader.followers.has(replicaId)) {
+      throw new KafkaError(
+        ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        `Broker ${replicaId} is not a follower of ${this.topic}-${this.partition}.`,
+      );
+    }
+    const logEnd = this.log.logEndOffset;
+    if (fetchOffset > logEnd) {
+      throw new KafkaError(
+        ErrorCode.OFFSET_OUT_OF_RANGE,
+        `Follower ${replicaId} fetches ${this.topic}-${this.partition} at ${fetchOffset}, past the log end ${logEnd}.`,
+      );
+    }
+    leader.updateFollower(replicaId, {
+      fetchOffset,
+      nowMs: options.nowMs,
+      leaderEndOffset: logEnd,
+      brokerEpoch: options.brokerEpoch,
+    });
+    this.#setHighWatermark(leader.highWatermark);
+    this.#checkAckWaiters();
+    this.#onFollowerFetch?.(this);
+  }
+
+  /** NONE or NOT_ENOUGH_REPLICAS: may an acks=all append go ahead (Kafka checks the ISR size)? */
+  checkMinIsr(): number {
+    if (this.#leader === null) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    return this.#leader.checkMinIsr(this.minInsyncReplicas);
+  }
+
+  /**
+   * Resolves with NONE once the high watermark reaches `endOffset` (the offset after the last
+   * appended record) and the ISR holds at least `min.insync.replicas` members, with
+   * NOT_ENOUGH_REPLICAS_AFTER_APPEND when it reached it with fewer, REQUEST_TIMED_OUT after
+   * `timeoutMs`, NOT_LEADER_OR_FOLLOWER when leadership is lost meanwhile.
+   */
+  waitForReplication(endOffset: number, timeoutMs: number): Promise<number> {
+    const leader = this.#leader;
+    if (leader === null || this.#closed) {
+      return Promise.resolve(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    }
+    const now = leader.ackOutcome(endOffset, this.minInsyncReplicas);
+    if (now.done) return Promise.resolve(now.errorCode);
+    return new Promise((resolve) => {
+      const waiter: AckWaiter = {
+        endOffset,
+        resolve,
+        timer: setTimeout(() => {
+          this.#ackWaiters = this.#ackWaiters.filter((w) => w !== waiter);
+          resolve(ErrorCode.REQUEST_TIMED_OUT);
+        }, Math.max(0, timeoutMs)),
+      };
+      this.#ackWaiters.push(waiter);
+    });
+  }
+
+  #checkAckWaiters(): void {
+    const leader = this.#leader;
+    if (leader === null || this.#ackWaiters.length === 0) return;
+    const waiting: AckWaiter[] = [];
+    for (const w of this.#ackWaiters) {
+      const outcome = leader.ackOutcome(w.endOffset, this.minInsyncReplicas);
+      if (!outcome.done) {
+        waiting.push(w);
+        continue;
+      }
+      clearTimeout(w.timer);
+      w.resolve(outcome.errorCode);
+    }
+    this.#ackWaiters = waiting;
+  }
+
+  #failAckWaiters(errorCode: number): void {
+    const waiters = this.#ackWaiters;
+    this.#ackWaiters = [];
+    for (const w of waiters) {
+      clearTimeout(w.timer);
+      w.resolve(errorCode);
+    }
+  }
+
+  /** The ISR this leader should propose now (expansion or shrink), or null. */
+  isrChange(nowMs: number, replicaLagTimeMaxMs: number): number[] | null {
+    return this.#leader?.isrChange(nowMs, replicaLagTimeMaxMs) ?? null;
+  }
+
+  /** Marks an AlterPartition for `isr` as sent. */
+  proposeIsr(isr: readonly number[]): void {
+    this.#leader?.proposeIsr(isr);
+  }
+
+  /** The controller's answer to our AlterPartition (null: refused or failed). */
+  completeIsrChange(result: { isr: number[]; partitionEpoch: number; leaderEpoch: number } | null) {
+    const leader = this.#leader;
+    if (leader === null) return;
+    if (result !== null && result.leaderEpoch !== leader.leaderEpoch) result = null;
+    leader.completeIsrChange(result);
+    if (result !== null) {
+      this.isr = result.isr;
+      this.partitionEpoch = Math.max(this.partitionEpoch, result.partitionEpoch);
+    }
+    this.#setHighWatermark(leader.highWatermark);
+    this.#checkAckWaiters();
+  }
+
+  // ---------------------------------------------------------------- follower: replication
+
+  /**
+   * Appends the leader's batches verbatim (offsets, epochs, timestamps as the leader wrote them),
+   * replays their producer state, and takes the leader's high watermark and log start.
+   */
+  async appendAsFollower(
+    records: Uint8Array,
+    leader: { highWatermark: number; logStartOffset: number },
+  ): Promise<void> {
+    this.#requireFollower();
+    if (records.length > 0) {
+      const before = this.log.logEndOffset;
+      await this.log.appendAsFollower(records, { nowMs: Date.now() });
+      for (const { pos } of batchesIn(records)) {
+        if (magicAt(records, pos) !== 2) continue;
+        const h = readBatchHeader(records, pos);
+        if (h.baseOffset < before) continue;
+        if (!isControl(h.attributes)) this.producers.replay(h, h.baseOffset);
+      }
+    }
+    await this.#followLeaderOffsets(leader);
+  }
+
+  async #followLeaderOffsets(leader: { highWatermark: number; logStartOffset: number }) {
+    if (
+      leader.logStartOffset > this.log.logStartOffset &&
+      leader.logStartOffset <= this.log.logEndOffset
+    ) {
+      const start = await this.log.deleteRecordsBefore(leader.logStartOffset);
+      this.producers.evictBelow(start);
+    }
+    this.#setHighWatermark(
+      followerHighWatermark(leader.highWatermark, this.log.logEndOffset, this.#highWatermark),
+    );
+  }
+
+  /** Takes the leader's offsets from an answer without records. */
+  async followLeader(leader: { highWatermark: number; logStartOffset: number }): Promise<void> {
+    this.#requireFollower();
+    await this.#followLeaderOffsets(leader);
+  }
+
+  /** Truncates to `offset` where the leader's log diverges, and rebuilds producer state. */
+  async truncateAsFollower(offset: number): Promise<void> {
+    this.#requireFollower();
+    if (offset >= this.log.logEndOffset) return;
+    this.#logger.info(
+      `Truncating ${this.topic}-${this.partition} from ${this.log.logEndOffset} to ${offset} (leader ${this.leaderId}, epoch ${this.leaderEpoch})`,
+    );
+    await this.log.truncateTo(offset);
+    this.producers.truncateFrom(offset);
+    this.#highWatermark = Math.min(this.#highWatermark, this.log.logEndOffset);
+  }
+
+  /** Starts the log over, empty, at the leader's log start (the follower fell behind it). */
+  async restartAsFollower(offset: number): Promise<void> {
+    this.#requireFollower();
+    this.#logger.info(
+      `Restarting ${this.topic}-${this.partition} empty at ${offset}: behind the leader's log start`,
+    );
+    await this.log.truncateFullyAndStartAt(offset);
+    this.producers.evictBelow(offset);
+    this.#highWatermark = offset;
+  }
+
+  #requireFollower(): void {
+    if (this.role !== "follower") {
+      throw new KafkaError(
+        ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        `This broker is not a follower of ${this.topic}-${this.partition}.`,
+      );
+    }
   }
 
   /** NONE, FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH for a request's currentLeaderEpoch (KIP-320). */
@@ -243,9 +544,11 @@ export class Partition {
       if (h.producerId >= 0) this.producers.record(h, next, nowMs);
       next += h.lastOffsetDelta + 1;
     }
+    // Followers long-polling for new data read up to the log end: wake them now, not after fsync.
+    this.#notifyLogEnd();
     return appending.then((result) => {
       assert.equal(result.baseOffset, before, "the log assigned offsets other than predicted");
-      this.notifyHighWatermark();
+      this.#leaderProgress();
       return {
         baseOffset: result.baseOffset,
         lastOffset: result.lastOffset,
@@ -257,7 +560,10 @@ export class Partition {
   }
 
   async #answerDuplicate(firstOffset: number, lastOffset: number): Promise<AppendInfo> {
-    if (lastOffset >= this.highWatermark) await this.log.flush();
+    if (lastOffset >= this.durableEndOffset) {
+      await this.log.flush();
+      this.#leaderProgress();
+    }
     return {
       baseOffset: firstOffset,
       lastOffset,
@@ -299,7 +605,10 @@ export class Partition {
 
   // ---------------------------------------------------------------- high watermark waiters
 
-  /** Calls `listener` once the high watermark moves (or the partition closes); returns a remover. */
+  /**
+   * Calls `listener` once the high watermark or the log end moves (or the partition closes);
+   * returns a remover. Consumers wait for the high watermark, followers for the log end.
+   */
   onHighWatermarkChange(listener: () => void): () => void {
     this.#waiters.add(listener);
     return () => this.#waiters.delete(listener);
@@ -310,6 +619,17 @@ export class Partition {
     const hw = this.highWatermark;
     if (!force && hw === this.#notifiedHighWatermark) return;
     this.#notifiedHighWatermark = hw;
+    this.#wakeWaiters();
+  }
+
+  #notifyLogEnd(): void {
+    const end = this.log.logEndOffset;
+    if (end === this.#notifiedLogEnd) return;
+    this.#notifiedLogEnd = end;
+    this.#wakeWaiters();
+  }
+
+  #wakeWaiters(): void {
     const waiters = [...this.#waiters];
     this.#waiters.clear();
     for (const w of waiters) w();
@@ -416,6 +736,8 @@ export class Partition {
   /** Stops serving: waiters wake (and see the partition gone). The log is closed by its owner. */
   close(): void {
     this.#closed = true;
+    this.#leader = null;
+    this.#failAckWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     this.notifyHighWatermark(true);
   }
 }

@@ -4,9 +4,12 @@
  * include this broker, in one of the `log.dirs`; serves the partition APIs through the handlers in
  * `net/handlers/`; offers internal topics (`__consumer_offsets`) to the group coordinator.
  *
- * Scope: replication between brokers is not implemented. With replication factor > 1 only the
- * leader serves; followers open their log and do nothing with it (no replica fetcher), so their
- * copy stays empty. The high watermark is the leader's durable log end (see `partition.ts`).
+ * Replication (Kafka's model, KIP-497): a partition this broker follows is fetched from its
+ * leader by the {@link ReplicaFetcherManager}; a partition it leads tracks its followers' fetches
+ * (see `partition.ts`) and this manager sends the ISR changes the leader decides on (expansion
+ * when a follower caught up, shrink when one lagged `replica.lag.time.max.ms`) to the active
+ * controller with AlterPartition, one request in flight per partition. Internal appends
+ * (`__consumer_offsets`) wait for the in-sync replicas like `acks=all`.
  *
  * Image changes are applied one at a time in order (opening logs is asynchronous); a change that
  * arrives while one is being applied is coalesced into one more pass over the latest image. A pass
@@ -40,6 +43,9 @@ import { LogManager } from "../storage/log/log_manager.ts";
 import type { LogConfig } from "../storage/log/log_config.ts";
 import type { BrokerContext } from "./broker_context.ts";
 import { FetchSessionCache } from "./fetch_session.ts";
+import { ReplicaFetcherManager } from "./replica_fetcher.ts";
+import type { AlterPartitionResponse } from "../net/protocol/generated/alter_partition_response.ts";
+import { resourceConfigs } from "../core/metadata/image.ts";
 import type { ImageChange } from "./metadata_state.ts";
 import { Partition } from "./partition.ts";
 import type { LogDirInfo, PartitionLookup, ReplicaAccess } from "./replica_access.ts";
@@ -63,6 +69,10 @@ export const PARTITION_OPENS_MAX = 16;
 const PRODUCER_ID_BLOCK_TRIES = 3;
 /** How long one AllocateProducerIds call may take. */
 const PRODUCER_ID_BLOCK_TIMEOUT_MS = 5_000;
+/** How long one AlterPartition call may take (retries included). */
+const ALTER_PARTITION_TIMEOUT_MS = 10_000;
+/** How long an internal (`__consumer_offsets`) append waits for the in-sync replicas. */
+const INTERNAL_REPLICATION_TIMEOUT_MS = 30_000;
 
 /** The part of the image a pass must look at: everything, or some topics. */
 interface PendingChanges {
@@ -112,7 +122,9 @@ export interface ReplicaManagerOptions {
 
 function numberValue(ctx: BrokerContext, key: string, fallback: number): number {
   const v = ctx.config.values.get(key);
-  return typeof v === "number" && Number.isFinite(v) ? v : fallback;
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) return Number(v);
+  return fallback;
 }
 
 /**
@@ -153,6 +165,10 @@ export class ReplicaManager implements ReplicaAccess {
   #pidFetch: Promise<void> | null = null;
   /** Requests waiting for a partition the image says this broker leads to open, by partition. */
   #leaderWaiters = new Map<string, (() => void)[]>();
+  readonly #fetchers: ReplicaFetcherManager;
+  /** Led partitions with an ISR change to send; flushed in one AlterPartition. */
+  #isrQueue = new Set<Partition>();
+  #isrFlush: ReturnType<typeof setTimeout> | undefined;
 
   constructor(ctx: BrokerContext, options: ReplicaManagerOptions = {}) {
     this.ctx = ctx;
@@ -161,6 +177,31 @@ export class ReplicaManager implements ReplicaAccess {
       maxSessions: numberValue(ctx, "max.incremental.fetch.session.cache.slots", 1000),
       evictionMs: numberValue(ctx, "min.incremental.fetch.session.eviction.ms", 120_000),
     });
+    const listener = ctx.config.interBrokerListenerName;
+    this.#fetchers = new ReplicaFetcherManager({
+      nodeId: ctx.nodeId,
+      clusterId: ctx.clusterId,
+      brokerEpoch: () => ctx.brokerEpoch(),
+      addressOf: (brokerId) => {
+        const b = ctx.metadata.image.cluster.brokers.get(brokerId);
+        const e = b?.endpoints.find((e) => e.name === listener) ?? b?.endpoints[0];
+        return e === undefined ? null : { host: e.host, port: e.port };
+      },
+      logger: ctx.logger,
+      config: {
+        waitMaxMs: numberValue(ctx, "replica.fetch.wait.max.ms", 500),
+        minBytes: numberValue(ctx, "replica.fetch.min.bytes", 1),
+        responseMaxBytes: numberValue(ctx, "replica.fetch.response.max.bytes", 10 * 1024 * 1024),
+        partitionMaxBytes: numberValue(ctx, "replica.fetch.max.bytes", 1024 * 1024),
+        backoffMs: numberValue(ctx, "replica.fetch.backoff.ms", 1_000),
+        requestTimeoutMs: numberValue(ctx, "replica.socket.timeout.ms", 30_000),
+      },
+    });
+  }
+
+  /** `replica.lag.time.max.ms`. */
+  get #replicaLagTimeMaxMs(): number {
+    return numberValue(this.ctx, "replica.lag.time.max.ms", 30_000);
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -196,6 +237,10 @@ export class ReplicaManager implements ReplicaAccess {
         flushCheckIntervalMs: 1_000,
       });
     }
+    // Kafka checks for lagging followers every half of replica.lag.time.max.ms.
+    this.#timers.push(setInterval(() => {
+      for (const p of this.#partitions.values()) this.#maybeChangeIsr(p);
+    }, Math.max(10, Math.floor(this.#replicaLagTimeMaxMs / 2))));
     let running = false;
     this.#timers.push(setInterval(() => {
       if (running || this.#closed) return;
@@ -213,6 +258,8 @@ export class ReplicaManager implements ReplicaAccess {
     if (this.#closed) return;
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
+    clearTimeout(this.#isrFlush);
+    await this.#fetchers.close();
     await this.#applying?.catch(() => {});
     this.#wakeLeaderWaiters();
     const partitions = [...this.#partitions.values()];
@@ -319,14 +366,33 @@ export class ReplicaManager implements ReplicaAccess {
       );
     }
     const p = found.partition;
+    const minIsr = p.checkMinIsr();
+    if (minIsr !== ErrorCode.NONE) {
+      throw new KafkaError(
+        minIsr,
+        `Cannot append to ${topic}-${partition}: too few in-sync replicas.`,
+      );
+    }
     const info = await p.appendFromClient(batchBytes, "internal");
     if (p.log.recoveryPoint <= info.lastOffset) await p.log.flush();
+    // Kafka's coordinators write with acks=all: a committed offset survives its leader.
+    const replicated = await p.waitForReplication(
+      info.lastOffset + 1,
+      INTERNAL_REPLICATION_TIMEOUT_MS,
+    );
+    if (replicated !== ErrorCode.NONE) {
+      throw new KafkaError(
+        replicated,
+        `The in-sync replicas of ${topic}-${partition} did not confirm the append.`,
+      );
+    }
     return { baseOffset: info.baseOffset, lastOffset: info.lastOffset };
   }
 
   /**
    * Reads whole stored batches of a hosted partition from `fromOffset` (raised to the log start
-   * offset) up to the high watermark; at least one batch when any is readable.
+   * offset) up to its log end (a coordinator loading the partition it now leads loads all of it:
+   * as leader, its log is the partition's truth); at least one batch when any is readable.
    */
   async readInternal(
     topic: string,
@@ -345,10 +411,11 @@ export class ReplicaManager implements ReplicaAccess {
       maxBytes,
       minOneMessage: true,
       isolationLevel: 0,
+      upToLogEnd: true,
     });
     return {
       records: read.records,
-      highWatermark: read.highWatermark,
+      highWatermark: read.logEndOffset,
       logEndOffset: read.logEndOffset,
     };
   }
@@ -506,7 +573,11 @@ export class ReplicaManager implements ReplicaAccess {
         } else if (!sameLogConfig(p.log.config, config)) {
           Object.assign(p.log.config, config);
         }
-        if (p.setRegistration(d.reg)) this.#fireLeaderChange(p);
+        p.minInsyncReplicas = this.#minInsyncReplicas(image, d.topic);
+        const change = p.setRegistration(d.reg);
+        if (change.roleChanged) this.#fetchers.follow(p);
+        if (change.leadershipChanged) this.#fireLeaderChange(p);
+        this.#maybeChangeIsr(p);
       } catch (error) {
         this.#failedTopicIds.add(d.topicId);
         this.ctx.logger.error(`Cannot open partition ${key}: ${(error as Error).stack ?? error}`);
@@ -574,6 +645,7 @@ export class ReplicaManager implements ReplicaAccess {
       logDir: manager!.logDir,
       nodeId: this.ctx.nodeId,
       logger: this.ctx.logger,
+      onFollowerFetch: (p) => this.#maybeChangeIsr(p),
     });
     await p.loadProducerState();
     const key = partitionKey(topic, index);
@@ -586,6 +658,7 @@ export class ReplicaManager implements ReplicaAccess {
 
   async #removePartition(p: Partition): Promise<void> {
     const wasLeader = p.isLeader;
+    this.#fetchers.unfollow(p);
     const key = partitionKey(p.topic, p.partition);
     this.#partitions.delete(key);
     const keys = this.#keysByTopic.get(p.topic);
@@ -622,6 +695,111 @@ export class ReplicaManager implements ReplicaAccess {
         this.ctx.logger.error(`Leader change listener failed: ${(error as Error).stack ?? error}`);
       }
     }
+  }
+
+  // ---------------------------------------------------------------- ISR changes (KIP-497)
+
+  #minInsyncReplicas(image: MetadataImage, topic: string): number {
+    const override = resourceConfigs(image, ConfigResourceType.TOPIC, topic).get(
+      "min.insync.replicas",
+    );
+    const value = Number(override ?? this.ctx.config.minInsyncReplicas);
+    return Number.isSafeInteger(value) && value >= 1 ? value : 1;
+  }
+
+  /** Queues an AlterPartition for `p` when its leader state wants an ISR change. */
+  #maybeChangeIsr(p: Partition): void {
+    if (this.#closed || !p.isLeader || this.#isrQueue.has(p)) return;
+    const isr = p.isrChange(Date.now(), this.#replicaLagTimeMaxMs);
+    if (isr === null) return;
+    p.proposeIsr(isr);
+    this.#isrQueue.add(p);
+    this.#isrFlush ??= setTimeout(() => {
+      this.#isrFlush = undefined;
+      void this.#sendIsrChanges();
+    }, 0);
+  }
+
+  /** Sends every queued ISR change in one AlterPartition (v3: ISR members with broker epochs). */
+  async #sendIsrChanges(): Promise<void> {
+    const queued = [...this.#isrQueue];
+    this.#isrQueue.clear();
+    const byTopic = new Map<string, { p: Partition; isr: number[] }[]>();
+    for (const p of queued) {
+      const pending = p.leaderState?.pendingIsr;
+      if (!p.isLeader || pending == null) continue;
+      const list = byTopic.get(p.topicId) ?? [];
+      byTopic.set(p.topicId, list);
+      list.push({ p, isr: [...pending.isr] });
+    }
+    if (byTopic.size === 0) return;
+    const epochOf = (p: Partition, id: number) =>
+      id === this.ctx.nodeId
+        ? this.ctx.brokerEpoch()
+        : p.leaderState?.followers.get(id)?.brokerEpoch ?? -1n;
+    const request = {
+      brokerId: this.ctx.nodeId,
+      brokerEpoch: this.ctx.brokerEpoch(),
+      topics: [...byTopic].map(([topicId, items]) => ({
+        topicId,
+        partitions: items.map(({ p, isr }) => ({
+          partitionIndex: p.partition,
+          leaderEpoch: p.leaderEpoch,
+          newIsrWithEpochs: isr.map((brokerId) => ({
+            brokerId,
+            brokerEpoch: epochOf(p, brokerId),
+            _unknownTaggedFields: [],
+          })),
+          leaderRecoveryState: 0,
+          partitionEpoch: p.leaderState?.pendingIsr?.partitionEpoch ?? p.partitionEpoch,
+          _unknownTaggedFields: [],
+        })),
+        _unknownTaggedFields: [],
+      })),
+    };
+    const all = [...byTopic.values()].flat();
+    let response: AlterPartitionResponse;
+    try {
+      response = await this.ctx.controller.send<AlterPartitionResponse>(
+        ApiKey.ALTER_PARTITION,
+        request,
+        { timeoutMs: ALTER_PARTITION_TIMEOUT_MS, version: 3 },
+      );
+    } catch (error) {
+      this.ctx.logger.warn(`AlterPartition failed: ${(error as Error).message}`);
+      for (const { p } of all) p.completeIsrChange(null);
+      return;
+    }
+    const answered = new Set<Partition>();
+    for (const t of response.topics) {
+      for (const pd of t.partitions) {
+        const item = byTopic.get(t.topicId)?.find((i) => i.p.partition === pd.partitionIndex);
+        if (item === undefined) continue;
+        answered.add(item.p);
+        if (response.errorCode !== ErrorCode.NONE || pd.errorCode !== ErrorCode.NONE) {
+          const code = response.errorCode || pd.errorCode;
+          this.ctx.logger.info(
+            `AlterPartition of ${item.p.topic}-${item.p.partition} to ISR [${item.isr}] refused with error ${code}`,
+          );
+          item.p.completeIsrChange(null);
+          continue;
+        }
+        this.ctx.logger.info(
+          `ISR of ${item.p.topic}-${item.p.partition} is now [${pd.isr}] (partition epoch ${pd.partitionEpoch})`,
+        );
+        item.p.completeIsrChange({
+          isr: pd.isr,
+          partitionEpoch: pd.partitionEpoch,
+          leaderEpoch: pd.leaderEpoch,
+        });
+      }
+    }
+    for (const { p } of all) if (!answered.has(p)) p.completeIsrChange(null);
+  }
+
+  /** A follower's lag behind its leader's high watermark as last fetched, -1 when unknown. */
+  followerLag(p: Partition): number {
+    return p.role === "follower" ? this.#fetchers.lagOf(p) : 0;
   }
 
   // ---------------------------------------------------------------- maintenance

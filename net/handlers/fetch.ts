@@ -9,7 +9,12 @@
  * - v13+ names topics by id: an id the image does not know -> UNKNOWN_TOPIC_ID.
  * - Reads stored bytes as they are (never re-encoded) up to the high watermark (read_uncommitted)
  *   or the last stable offset (read_committed; equal, as no transaction is ever open, and
- *   abortedTransactions is then an empty list); followers (replicaId >= 0) read up to the log end.
+ *   abortedTransactions is then an empty list).
+ * - Followers (replicaId >= 0, from `ReplicaState` in v15+) read up to the log end; their fetch
+ *   offset is recorded as their log end (it moves the high watermark and the ISR), a broker that
+ *   is no replica gets NOT_LEADER_OR_FOLLOWER, a fetch past the log end OFFSET_OUT_OF_RANGE (with
+ *   the leader's log start and high watermark, so the follower can tell which side it fell off).
+ *   A follower's long poll ends when the log end moves, a consumer's when the high watermark does.
  * - Byte limits as Kafka: the response limit is min(maxBytes, fetch.max.bytes); each partition
  *   reads at most min(partitionMaxBytes, what the response has left); the first partition that
  *   has data returns at least one whole batch even when it is larger than both limits.
@@ -73,24 +78,37 @@ interface ReadOutcome {
   outcome: PartitionOutcome;
   /** The partition to wait on, when the read succeeded. */
   partition: Partition | null;
+  /** The log end the read saw (followers wait for it to move). */
+  logEndOffset: number;
 }
 
 interface FetchParams {
   isolationLevel: number;
   fromFollower: boolean;
+  /** The fetching follower's id and broker epoch (-1 / -1n for consumers). */
+  replicaId: number;
+  replicaEpoch: bigint;
+  nowMs: number;
   usesTopicIds: boolean;
   /** The message format of Fetch v0-v3 responses; null for v4+ (batches as stored). */
   legacyMagic: 0 | 1 | null;
 }
 
-function errorData(partitionIndex: number, errorCode: number): ReadOutcome {
+function errorData(
+  partitionIndex: number,
+  errorCode: number,
+  offsets: { highWatermark: number; logStartOffset: number } = {
+    highWatermark: -1,
+    logStartOffset: -1,
+  },
+): ReadOutcome {
   return {
     data: createPartitionData({
       partitionIndex,
       errorCode,
-      highWatermark: -1n,
+      highWatermark: BigInt(offsets.highWatermark),
       lastStableOffset: -1n,
-      logStartOffset: -1n,
+      logStartOffset: BigInt(offsets.logStartOffset),
       records: EMPTY_RECORDS,
     }),
     outcome: {
@@ -102,6 +120,7 @@ function errorData(partitionIndex: number, errorCode: number): ReadOutcome {
       diverging: false,
     },
     partition: null,
+    logEndOffset: -1,
   };
 }
 
@@ -119,6 +138,7 @@ async function readTarget(
   const p = found.partition;
   const epochError = p.checkLeaderEpoch(t.currentLeaderEpoch);
   if (epochError !== ErrorCode.NONE) return errorData(t.partition, epochError);
+
   const base = {
     partitionIndex: t.partition,
     abortedTransactions: params.isolationLevel === IsolationLevel.READ_COMMITTED ? [] : null,
@@ -150,7 +170,23 @@ async function readTarget(
           diverging: true,
         },
         partition: p,
+        logEndOffset: p.logEndOffset,
       };
+    }
+  }
+  if (params.fromFollower) {
+    // After the divergence check: a diverging follower's fetch offset is no log end to count.
+    try {
+      p.recordFollowerFetch(params.replicaId, t.fetchOffset, {
+        nowMs: params.nowMs,
+        brokerEpoch: params.replicaEpoch,
+      });
+    } catch (error) {
+      if (!(error instanceof KafkaError)) throw error;
+      return errorData(t.partition, error.code, {
+        highWatermark: p.highWatermark,
+        logStartOffset: p.logStartOffset,
+      });
     }
   }
   try {
@@ -182,9 +218,15 @@ async function readTarget(
         diverging: false,
       },
       partition: p,
+      logEndOffset: read.logEndOffset,
     };
   } catch (error) {
-    if (error instanceof KafkaError) return errorData(t.partition, error.code);
+    if (error instanceof KafkaError) {
+      return errorData(t.partition, error.code, {
+        highWatermark: p.highWatermark,
+        logStartOffset: p.logStartOffset,
+      });
+    }
     replicas.ctx.logger.error(
       `Fetch from ${t.topic}-${t.partition} failed: ${(error as Error).stack ?? error}`,
     );
@@ -217,8 +259,15 @@ async function readAll(
   return out;
 }
 
-/** Resolves when one partition's high watermark moves past what was read, or after `waitMs`. */
-function waitForData(reads: readonly ReadOutcome[], waitMs: number): Promise<void> {
+/**
+ * Resolves when one partition's high watermark (a follower: its log end) moves past what was
+ * read, or after `waitMs`.
+ */
+function waitForData(
+  reads: readonly ReadOutcome[],
+  waitMs: number,
+  fromFollower: boolean,
+): Promise<void> {
   return new Promise((resolve) => {
     const removers: (() => void)[] = [];
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -233,7 +282,10 @@ function waitForData(reads: readonly ReadOutcome[], waitMs: number): Promise<voi
     for (const r of reads) {
       if (r.partition === null) continue;
       removers.push(r.partition.onHighWatermarkChange(finish));
-      if (r.partition.closed || r.partition.highWatermark !== r.outcome.highWatermark) finish();
+      const moved = fromFollower
+        ? r.partition.logEndOffset !== r.logEndOffset
+        : r.partition.highWatermark !== r.outcome.highWatermark;
+      if (r.partition.closed || moved) finish();
     }
     if (!done) timer = setTimeout(finish, waitMs);
   });
@@ -270,14 +322,17 @@ async function handleFetch(
 ): Promise<FetchResponse> {
   const usesTopicIds = version >= 13;
   const replicaId = version >= 15 ? request.replicaState.replicaId : request.replicaId;
+  const nowMs = Date.now();
   const params: FetchParams = {
     isolationLevel: request.isolationLevel,
     fromFollower: replicaId >= 0,
+    replicaId,
+    replicaEpoch: version >= 15 ? request.replicaState.replicaEpoch : -1n,
+    nowMs,
     usesTopicIds,
     legacyMagic: version < 2 ? 0 : version < 4 ? 1 : null,
   };
   const { targets, forgotten } = resolveTargets(replicas, request, usesTopicIds);
-  const nowMs = Date.now();
   const sessionRequest = {
     sessionId: version >= 7 ? request.sessionId : 0,
     sessionEpoch: version >= 7 ? request.sessionEpoch : -1,
@@ -300,13 +355,16 @@ async function handleFetch(
   const deadline = nowMs + waitMs;
   let reads: ReadOutcome[] = [];
   for (let round = 0; round < FETCH_ROUNDS_MAX; round++) {
-    reads = await readAll(replicas, context.targets, responseMaxBytes, params);
+    reads = await readAll(replicas, context.targets, responseMaxBytes, {
+      ...params,
+      nowMs: Date.now(),
+    });
     const bytes = reads.reduce((sum, r) => sum + r.outcome.recordsBytes, 0);
     const settled = waitMs === 0 || context.targets.length === 0 || bytes >= request.minBytes ||
       reads.some((r) => r.outcome.errorCode !== ErrorCode.NONE || r.outcome.diverging);
     const remainingMs = deadline - Date.now();
     if (settled || remainingMs <= 0) break;
-    await waitForData(reads, remainingMs);
+    await waitForData(reads, remainingMs, params.fromFollower);
   }
   const outcomes = new Map<string, PartitionOutcome>();
   context.targets.forEach((t, i) => outcomes.set(targetKey(t, usesTopicIds), reads[i]!.outcome));

@@ -8,8 +8,13 @@
  * of one connection keep their order (idempotent sequences), and the partitions of one request
  * share fsync rounds.
  *
- * - acks must be -1, 0 or 1 (else INVALID_REQUIRED_ACKS everywhere). With no replication -1 and 1
- *   are the same; acks=0 gets no response, and a partition error closes the connection (Kafka).
+ * - acks must be -1, 0 or 1 (else INVALID_REQUIRED_ACKS everywhere). acks=1 answers once the
+ *   leader's own append is durable; acks=-1 (all) first needs an ISR of at least
+ *   `min.insync.replicas` members (else NOT_ENOUGH_REPLICAS, nothing appended), then waits until
+ *   the high watermark passes the batch, at most the request's `timeout_ms` (REQUEST_TIMED_OUT;
+ *   NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank below the minimum meanwhile, Kafka's
+ *   delayed produce). acks=0 gets no response, and a partition error closes the connection
+ *   (Kafka).
  * - v3+ needs exactly one magic-2 batch per partition (INVALID_RECORD), zstd needs v7+
  *   (UNSUPPORTED_COMPRESSION_TYPE); v0-v2 magic 0/1 message sets are up-converted to one v2 batch.
  * - Clients may not write internal topics (`__consumer_offsets`, `__transaction_state`):
@@ -106,14 +111,21 @@ function fromError(index: number, error: unknown, replicas: ReplicaAccess, where
   return errorResponse(index, ErrorCode.KAFKA_STORAGE_ERROR, `Append to ${where} failed.`);
 }
 
+/** What one request asks of every partition's append. */
+interface ProduceParams {
+  acks: number;
+  timeoutMs: number;
+}
+
 /** Produces one partition; the synchronous part (checks, offset assignment) runs at call time. */
 function producePartition(
   replicas: ReplicaAccess,
   topic: string,
   data: PartitionProduceData,
   context: RequestContext,
-  acks: number,
+  params: ProduceParams,
 ): Promise<PartitionProduceResponse> {
+  const acks = params.acks;
   const index = data.index;
   const where = `${topic}-${index}`;
   try {
@@ -132,7 +144,7 @@ function producePartition(
       );
     }
     const found = replicas.leaderPartition(topic, index);
-    if (found.partition !== null) return appendTo(replicas, found.partition, data, context);
+    if (found.partition !== null) return appendTo(replicas, found.partition, data, context, params);
     // A topic created a moment ago: the image names this broker leader, the log is still opening.
     // Waiting (briefly) beats NOT_LEADER_OR_FOLLOWER, which an acks=0 producer cannot retry.
     const opening = found.errorCode === ErrorCode.NOT_LEADER_OR_FOLLOWER
@@ -143,7 +155,7 @@ function producePartition(
       const again = replicas.leaderPartition(topic, index);
       return again.partition === null
         ? errorResponse(index, again.errorCode, null)
-        : appendTo(replicas, again.partition, data, context);
+        : appendTo(replicas, again.partition, data, context, params);
     });
   } catch (error) {
     return Promise.resolve(fromError(index, error, replicas, where));
@@ -156,10 +168,23 @@ function appendTo(
   partition: Partition,
   data: PartitionProduceData,
   context: RequestContext,
+  params: ProduceParams,
 ): Promise<PartitionProduceResponse> {
   const index = data.index;
   const where = `${partition.topic}-${index}`;
   try {
+    if (params.acks === -1) {
+      const minIsrError = partition.checkMinIsr();
+      if (minIsrError !== ErrorCode.NONE) {
+        return Promise.resolve(errorResponse(
+          index,
+          minIsrError,
+          minIsrError === ErrorCode.NOT_ENOUGH_REPLICAS
+            ? `The ISR of ${where} has ${partition.isr.length} member(s), below min.insync.replicas ${partition.minInsyncReplicas}.`
+            : null,
+        ));
+      }
+    }
     let records = data.records ?? new Uint8Array(0);
     if (context.apiVersion >= 3) {
       checkSingleV2Batch(records, context.apiVersion);
@@ -174,18 +199,38 @@ function appendTo(
       records = convertMessageSetToBatch(records);
     }
     return partition.appendFromClient(records, "client").then(
-      (info) =>
-        createPartitionProduceResponse({
+      async (info) => {
+        if (params.acks === -1) {
+          const errorCode = await partition.waitForReplication(
+            info.lastOffset + 1,
+            params.timeoutMs,
+          );
+          if (errorCode !== ErrorCode.NONE) {
+            return errorResponse(index, errorCode, replicationFailure(errorCode, where));
+          }
+        }
+        return createPartitionProduceResponse({
           index,
           baseOffset: BigInt(info.baseOffset),
           logAppendTimeMs: BigInt(info.logAppendTimeMs),
           logStartOffset: BigInt(info.logStartOffset),
-        }),
+        });
+      },
       (error) => fromError(index, error, replicas, where),
     );
   } catch (error) {
     return Promise.resolve(fromError(index, error, replicas, where));
   }
+}
+
+function replicationFailure(errorCode: number, where: string): string {
+  if (errorCode === ErrorCode.REQUEST_TIMED_OUT) {
+    return `The in-sync replicas of ${where} did not confirm the append in time.`;
+  }
+  if (errorCode === ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND) {
+    return `The ISR of ${where} shrank below min.insync.replicas while the append was replicated.`;
+  }
+  return `Leadership of ${where} moved while the append was replicated.`;
 }
 
 /** Kafka's `ProduceRequest.validateRecords` for v3+. */
@@ -228,7 +273,10 @@ async function handleProduce(
   const pending = request.topicData.map((t) => ({
     name: t.name,
     partitions: t.partitionData.map((p) =>
-      producePartition(replicas, t.name, p, context, request.acks)
+      producePartition(replicas, t.name, p, context, {
+        acks: request.acks,
+        timeoutMs: Math.max(0, request.timeoutMs),
+      })
     ),
   }));
   const responses = await Promise.all(
