@@ -61,6 +61,7 @@ import { SegmentShape } from "./segment_shape.ts";
 import { deletableSegmentCount } from "./retention.ts";
 import { addBatchToMap, cleanBatch, OffsetMap } from "./log_cleaner.ts";
 import { exactOffsetForTimestamp } from "./timestamp_search.ts";
+import { maxTimestampOfRecords, untrustedMaxTimestamp } from "./log_validator.ts";
 
 /** File names inside a partition directory. */
 export const LEADER_EPOCH_CHECKPOINT_FILE = "leader-epoch-checkpoint";
@@ -716,9 +717,13 @@ export class FileLog implements PartitionLog {
       const start = segment.offsetIndex.lookup(fromOffset).position;
       let found: TimestampAndOffset | null = null;
       segment.walkHeaders(start, (h) => {
-        if (h.maxTimestamp < timestampMs || h.lastOffset < this.#logStartOffset) return true;
+        if (h.lastOffset < this.#logStartOffset) return true;
+        // A lying header (max < first timestamp, written before issue 16) is checked by its records.
+        const bytes = untrustedMaxTimestamp(h) ? segment.readBytes(h.position, h.sizeBytes) : null;
+        const maxTimestamp = bytes === null ? h.maxTimestamp : maxTimestampOfRecords(bytes);
+        if (maxTimestamp < timestampMs) return true;
         found = exactOffsetForTimestamp(
-          segment.readBytes(h.position, h.sizeBytes),
+          bytes ?? segment.readBytes(h.position, h.sizeBytes),
           timestampMs,
           this.#logStartOffset,
           h.leaderEpoch,

@@ -36,6 +36,7 @@ import {
 } from "./handle_cache.ts";
 import { OffsetIndex, TimeIndex } from "./index_file.ts";
 import type { LogConfig } from "./log_config.ts";
+import { maxTimestampOfRecords, untrustedMaxTimestamp } from "./log_validator.ts";
 import { type BatchSummary, SegmentShape } from "./segment_shape.ts";
 
 /** Bytes read at a time when walking batch headers or verifying a segment. */
@@ -51,6 +52,8 @@ export function offsetFileStem(offset: number): string {
 export interface StoredBatchHeader extends BatchSummary {
   position: number;
   leaderEpoch: number;
+  attributes: number;
+  baseTimestamp: number;
 }
 
 /** A batch to append plus where its bytes sit in the caller's buffer. */
@@ -71,6 +74,8 @@ function peekHeader(view: DataView, off: number, position: number): StoredBatchH
     leaderEpoch: view.getInt32(off + 12),
     lastOffset: baseOffset + view.getInt32(off + 23),
     maxTimestamp: readInt64Number(view, off + 35, "maxTimestamp"),
+    attributes: view.getInt16(off + 21),
+    baseTimestamp: readInt64Number(view, off + 27, "baseTimestamp"),
   };
 }
 
@@ -367,7 +372,7 @@ export class LogSegment {
         );
         return false;
       }
-      this.#indexBatch(batch!, position, config.indexIntervalBytes);
+      this.#indexBatch(this.#withTrustedMaxTimestamp(batch!), position, config.indexIntervalBytes);
       validBytes = position + batch!.sizeBytes;
       onBatch(batch!);
       return true;
@@ -378,6 +383,14 @@ export class LogSegment {
     this.timeIndex.writeToFile();
     this.dirty = true;
     return size - validBytes;
+  }
+
+  /** A header written before client batches were validated may lie (issue 16): ask the records. */
+  #withTrustedMaxTimestamp(batch: StoredBatchHeader): StoredBatchHeader {
+    if (!untrustedMaxTimestamp(batch)) return batch;
+    const bytes = new Uint8Array(batch.sizeBytes);
+    this.#file.use((file) => readAtSync(file, batch.position, bytes));
+    return { ...batch, maxTimestamp: maxTimestampOfRecords(bytes) };
   }
 
   #appendFinalTimeEntry(): void {

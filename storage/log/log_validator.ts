@@ -37,6 +37,7 @@ import {
   compressionOf,
   computeBatchCrc,
   CRC_OFFSET,
+  hasDeleteHorizon,
   isControl,
   isTransactional,
   magicAt,
@@ -47,7 +48,12 @@ import {
   timestampType,
   writeInt64Number,
 } from "../../net/protocol/record_batch.ts";
-import { decodeRecords, encodeBatch, type Record } from "../../net/protocol/records.ts";
+import {
+  decodeBatch,
+  decodeRecords,
+  encodeBatch,
+  type Record,
+} from "../../net/protocol/records.ts";
 import type { LogConfig } from "./log_config.ts";
 
 /** What the validator needs to know about the topic and the moment of the append. */
@@ -396,6 +402,62 @@ function throwRecordErrors(errors: readonly { code: number; error: RecordError }
     }]`,
     recordErrors,
   );
+}
+
+// ---------------------------------------------------------------- stored batches
+
+/** The header fields that say whether a stored batch's max timestamp can be believed. */
+export interface BatchTimestamps {
+  attributes: number;
+  baseTimestamp: number;
+  maxTimestamp: number;
+}
+
+/**
+ * True when a stored CreateTime batch's header max timestamp is below its first timestamp, which
+ * no correct writer produces: segments written before client batches were validated may hold
+ * such headers (a client's -1), so recovery rebuilds their time index from the records and time
+ * lookups read the records.
+ *
+ * @example
+ * ```ts
+ * import { untrustedMaxTimestamp } from "./log_validator.ts";
+ * untrustedMaxTimestamp({ attributes: 0, baseTimestamp: 1_000, maxTimestamp: -1 }); // true
+ * untrustedMaxTimestamp({ attributes: 0, baseTimestamp: 1_000, maxTimestamp: 1_005 }); // false
+ * ```
+ */
+export function untrustedMaxTimestamp(h: BatchTimestamps): boolean {
+  // A cleaned batch's base timestamp is its delete horizon (KIP-534): above its records by design.
+  return timestampType(h.attributes) === TimestampType.CREATE_TIME &&
+    !hasDeleteHorizon(h.attributes) && h.maxTimestamp < h.baseTimestamp;
+}
+
+/**
+ * The largest record timestamp of the stored batch `batchBytes` (CreateTime), or its header's
+ * max timestamp when the records cannot be read.
+ *
+ * @example
+ * ```ts
+ * import { encodeBatch } from "../../net/protocol/records.ts";
+ * import { maxTimestampOfRecords } from "./log_validator.ts";
+ * const bytes = encodeBatch({ baseOffset: 0, baseTimestamp: 1_000, maxTimestamp: -1, records: [
+ *   { offsetDelta: 0, timestampDelta: 9, key: null, value: null, headers: [] },
+ * ] });
+ * maxTimestampOfRecords(bytes); // 1_009
+ * ```
+ */
+export function maxTimestampOfRecords(batchBytes: Uint8Array): number {
+  let decoded;
+  try {
+    decoded = decodeBatch(batchBytes, { skipCrcCheck: true });
+  } catch {
+    return readBatchHeader(batchBytes, 0).maxTimestamp;
+  }
+  const { header, records } = decoded;
+  if (timestampType(header.attributes) === TimestampType.LOG_APPEND_TIME) {
+    return header.maxTimestamp;
+  }
+  return records.reduce((max, r) => Math.max(max, header.baseTimestamp + r.timestampDelta), -1);
 }
 
 // ---------------------------------------------------------------- normalization

@@ -21,7 +21,9 @@ import { logConfigFromProperties } from "./log_config.ts";
 import {
   type ClientBatchRules,
   clientBatchRules,
+  maxTimestampOfRecords,
   RecordValidationError,
+  untrustedMaxTimestamp,
   validateClientBatches,
 } from "./log_validator.ts";
 
@@ -428,4 +430,19 @@ Deno.test("the deprecated message.timestamp.difference.max.ms bounds each side l
   assert.equal(config.messageTimestampAfterMaxMs, 50);
   const defaults = logConfigFromProperties({});
   assert.equal(defaults.messageTimestampBeforeMaxMs, LONG_MAX);
+});
+
+Deno.test("a stored CreateTime header whose max is below its first timestamp is not trusted", () => {
+  for (const codec of CODECS) {
+    const stored = clientBatch(codec, -1);
+    const h = readBatchHeader(stored, 0);
+    assert.equal(untrustedMaxTimestamp(h), true);
+    assert.equal(maxTimestampOfRecords(stored), NOW_MS - 1_000 + 30, `codec ${codec}`);
+  }
+  const right = readBatchHeader(clientBatch(0, NOW_MS - 1_000 + 30), 0);
+  assert.equal(untrustedMaxTimestamp(right), false);
+  const appendTime = { attributes: 0x08, baseTimestamp: 10, maxTimestamp: 5 };
+  assert.equal(untrustedMaxTimestamp(appendTime), false, "LogAppendTime headers are the broker's");
+  const cleaned = { attributes: 0x40, baseTimestamp: 10, maxTimestamp: 5 };
+  assert.equal(untrustedMaxTimestamp(cleaned), false, "a delete horizon sits above the records");
 });
