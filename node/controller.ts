@@ -23,6 +23,12 @@ import {
   updateFeatures,
 } from "../core/metadata/controller.ts";
 import {
+  balancePartitionLeaders,
+  electLeaders,
+  electUncleanLeaders,
+  hasLeaderlessPartitions,
+} from "../core/metadata/leader_election.ts";
+import {
   alterPartition,
   brokerHeartbeat,
   brokerRegistration,
@@ -50,6 +56,9 @@ import { BOOTSTRAP_CHECKPOINT_FILE } from "../storage/bootstrap.ts";
 
 /** How often the active controller checks broker sessions, in milliseconds. */
 const SESSION_CHECK_INTERVAL_MS = 250;
+/** Kafka's defaults for the leader balance timers, in milliseconds. */
+const LEADER_IMBALANCE_CHECK_INTERVAL_MS_DEFAULT = 300_000;
+const UNCLEAN_LEADER_ELECTION_INTERVAL_MS_DEFAULT = 300_000;
 
 type Outcome<R> = { records: MetadataRecord[]; response: R; sessions?: BrokerSessions };
 
@@ -112,6 +121,12 @@ export class Controller {
   #timer: ReturnType<typeof setInterval> | undefined;
   #bootstrap: MetadataRecord[] = [];
   #pendingOps: PendingOp[] = [];
+  /** When the auto leader rebalance and the unclean election next run (wall clock ms). */
+  #nextBalanceAtMs = Infinity;
+  #nextUncleanAtMs = Infinity;
+  /** A timer election is queued or in flight: do not queue another. */
+  #balanceRunning = false;
+  #uncleanRunning = false;
 
   constructor(options: ControllerOptions) {
     this.#options = options;
@@ -163,6 +178,11 @@ export class Controller {
         sessions.set(id, { lastContactMs: now });
       }
       this.#sessions = sessions;
+      const config = this.#options.config;
+      this.#nextBalanceAtMs = now +
+        (config.leaderImbalanceCheckIntervalMs ?? LEADER_IMBALANCE_CHECK_INTERVAL_MS_DEFAULT);
+      this.#nextUncleanAtMs = now +
+        (config.uncleanLeaderElectionIntervalMs ?? UNCLEAN_LEADER_ELECTION_INTERVAL_MS_DEFAULT);
       this.#active = true;
       this.#options.logger.info(`Became the active controller in epoch ${change.epoch}`);
       if (!this.#options.metadata.image.features.has("metadata.version")) {
@@ -259,6 +279,65 @@ export class Controller {
       const { records, sessions } = brokerTick(image, ctx);
       return { records, sessions, response: null };
     }).catch(() => {});
+    const now = Date.now();
+    if (now >= this.#nextBalanceAtMs && !this.#balanceRunning) this.#balanceLeaders();
+    if (now >= this.#nextUncleanAtMs && !this.#uncleanRunning) this.#electUncleanLeaders();
+  }
+
+  /**
+   * The auto leader rebalance (`auto.leader.rebalance.enable`), every
+   * `leader.imbalance.check.interval.seconds`, at once again while elections remain.
+   */
+  #balanceLeaders(): void {
+    const config = this.#options.config;
+    const intervalMs = config.leaderImbalanceCheckIntervalMs ??
+      LEADER_IMBALANCE_CHECK_INTERVAL_MS_DEFAULT;
+    if (config.autoLeaderRebalanceEnable === false) {
+      this.#nextBalanceAtMs = Infinity;
+      return;
+    }
+    this.#balanceRunning = true;
+    let more = false;
+    this.run((image) => {
+      const result = balancePartitionLeaders(image, config);
+      more = result.more;
+      if (result.records.length > 0) {
+        this.#options.logger.info(
+          `Auto leader rebalance: electing ${result.records.length} preferred leader(s)`,
+        );
+      }
+      return { records: result.records, response: null };
+    }).catch(() => {}).finally(() => {
+      this.#balanceRunning = false;
+      this.#nextBalanceAtMs = Date.now() + (more ? 0 : intervalMs);
+    });
+  }
+
+  /** Unclean elections for leaderless partitions whose topic allows them. */
+  #electUncleanLeaders(): void {
+    const config = this.#options.config;
+    const intervalMs = config.uncleanLeaderElectionIntervalMs ??
+      UNCLEAN_LEADER_ELECTION_INTERVAL_MS_DEFAULT;
+    if (!hasLeaderlessPartitions(this.#options.metadata.image)) {
+      this.#nextUncleanAtMs = Date.now() + intervalMs;
+      return;
+    }
+    this.#uncleanRunning = true;
+    let more = false;
+    this.run((image) => {
+      const result = electUncleanLeaders(image, config);
+      more = result.more;
+      if (result.records.length > 0) {
+        this.#options.logger.warn(
+          `Unclean leader election for ${result.records.length} offline partition(s): ` +
+            "records acknowledged by the old in-sync replicas may be lost",
+        );
+      }
+      return { records: result.records, response: null };
+    }).catch(() => {}).finally(() => {
+      this.#uncleanRunning = false;
+      this.#nextUncleanAtMs = Date.now() + (more ? 0 : intervalMs);
+    });
   }
 
   /** Registers the controller APIs on the controller listener. */
@@ -424,6 +503,26 @@ export class Controller {
         throttleTimeMs: 0,
         errorCode: NOT_CONTROLLER,
         topics: [],
+        _unknownTaggedFields: [],
+      }),
+    );
+    api(
+      ApiKey.ELECT_LEADERS,
+      2,
+      (image, req, ctx) => electLeaders(image, req as never, ctx),
+      (req: { topicPartitions: { topic: string; partitions: number[] }[] | null }) => ({
+        throttleTimeMs: 0,
+        errorCode: NOT_CONTROLLER,
+        replicaElectionResults: (req.topicPartitions ?? []).map((t) => ({
+          topic: t.topic,
+          partitionResult: t.partitions.map((partitionId) => ({
+            partitionId,
+            errorCode: NOT_CONTROLLER,
+            errorMessage: null,
+            _unknownTaggedFields: [],
+          })),
+          _unknownTaggedFields: [],
+        })),
         _unknownTaggedFields: [],
       }),
     );

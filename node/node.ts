@@ -26,6 +26,7 @@ import { bootstrapNodeId, KafkaRaftTransport } from "./raft_transport.ts";
 import { MetadataLog } from "./metadata_log.ts";
 import { imagePayloads, MetadataState } from "./metadata_state.ts";
 import type { MetadataImage } from "../core/metadata/image.ts";
+import { KRAFT_VERSION_FEATURE } from "../core/metadata/records.ts";
 import {
   type MetadataRecord,
   MetadataRecordType,
@@ -141,6 +142,11 @@ export async function startNode(
           defaultNumPartitions: config.numPartitions,
           defaultReplicationFactor: config.defaultReplicationFactor,
           brokerSessionTimeoutMs: config.brokerSessionTimeoutMs,
+          nodeId: config.nodeId,
+          autoLeaderRebalanceEnable: config.autoLeaderRebalanceEnable,
+          leaderImbalanceCheckIntervalMs: config.leaderImbalanceCheckIntervalMs,
+          leaderImbalancePerBrokerPercentage: config.leaderImbalancePerBrokerPercentage,
+          uncleanLeaderElectionIntervalMs: config.uncleanLeaderElectionIntervalMs,
           supportedFeatures: new Map(
             SUPPORTED_FEATURES.map((f) => [f.name, { min: f.minVersion, max: f.maxVersion }]),
           ),
@@ -227,11 +233,7 @@ export async function startNode(
 
     const features = (): FeatureInfo => ({
       supported: SUPPORTED_FEATURES.map((f) => ({ ...f })),
-      finalized: [...metadata.image.features.entries()].map(([name, level]) => ({
-        name,
-        minVersionLevel: level,
-        maxVersionLevel: level,
-      })),
+      finalized: finalizedFeatures(metadata.image.features, raftDriver.kraftVersion),
       finalizedEpoch: BigInt(Math.max(-1, metadata.appliedOffset)),
     });
     const describeQuorum = (): DescribeQuorumResponse =>
@@ -374,4 +376,27 @@ export async function startNode(
     await stopAll();
     throw error;
   }
+}
+
+/**
+ * The finalized features of ApiVersions: the image's, plus `kraft.version` from the raft layer
+ * (the log's KRaftVersion record, KIP-853) when above 0, as Kafka's KRaftMetadataCache reports
+ * it; that is how `features describe` tells a dynamic quorum from a static one.
+ *
+ * @example
+ * ```ts ignore
+ * finalizedFeatures(new Map([["metadata.version", 21]]), 1); // metadata.version 21, kraft.version 1
+ * ```
+ */
+export function finalizedFeatures(
+  image: ReadonlyMap<string, number>,
+  kraftVersion: number,
+): FeatureInfo["finalized"] {
+  const levels = new Map(image);
+  if (kraftVersion > 0) levels.set(KRAFT_VERSION_FEATURE, kraftVersion);
+  return [...levels].map(([name, level]) => ({
+    name,
+    minVersionLevel: level,
+    maxVersionLevel: level,
+  }));
 }

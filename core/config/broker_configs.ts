@@ -165,6 +165,11 @@ export const BROKER_CONFIGS: ReadonlyMap<string, ConfigDef> = new Map(
     // Replication
     def("replica.fetch.max.bytes", "int", "1048576", { validator: atLeast(0) }),
     def("replica.lag.time.max.ms", "long", "30000"),
+    // Leader balance on the active controller (ReplicationConfigs)
+    def("auto.leader.rebalance.enable", "boolean", "true"),
+    def("leader.imbalance.check.interval.seconds", "long", "300", { validator: atLeast(1) }),
+    def("leader.imbalance.per.broker.percentage", "int", "10"),
+    def("unclean.leader.election.interval.ms", "long", "300000", { validator: atLeast(1) }),
     def("fetch.max.bytes", "int", "57671680", { validator: atLeast(1024) }),
     // Group coordinator (GroupCoordinatorConfig)
     def("offsets.topic.num.partitions", "int", "50", { validator: atLeast(1) }),
@@ -209,9 +214,6 @@ export const IGNORED_BROKER_KEYS: ReadonlySet<string> = new Set([
   "replica.socket.receive.buffer.bytes",
   "replica.high.watermark.checkpoint.interval.ms",
   "replica.selector.class",
-  "auto.leader.rebalance.enable",
-  "leader.imbalance.check.interval.seconds",
-  "leader.imbalance.per.broker.percentage",
   "controlled.shutdown.enable",
   "controlled.shutdown.max.retries",
   "controlled.shutdown.retry.backoff.ms",

@@ -64,6 +64,13 @@ export interface ServerConfig {
   connectionsMaxIdleMs: number;
   replicaFetchMaxBytes: number;
   replicaLagTimeMaxMs: number;
+  /** Leader balance on the active controller: `auto.leader.rebalance.enable`. */
+  autoLeaderRebalanceEnable: boolean;
+  /** `leader.imbalance.check.interval.seconds`, in milliseconds. */
+  leaderImbalanceCheckIntervalMs: number;
+  leaderImbalancePerBrokerPercentage: number;
+  /** `unclean.leader.election.interval.ms`: how often leaderless partitions are looked at. */
+  uncleanLeaderElectionIntervalMs: number;
   fetchMaxBytes: number;
 
   logSegmentBytes: number;
@@ -546,6 +553,10 @@ export function parseServerConfig(props: ReadonlyMap<string, string>): ServerCon
     connectionsMaxIdleMs: num(values, "connections.max.idle.ms"),
     replicaFetchMaxBytes: num(values, "replica.fetch.max.bytes"),
     replicaLagTimeMaxMs: num(values, "replica.lag.time.max.ms"),
+    autoLeaderRebalanceEnable: bool(values, "auto.leader.rebalance.enable"),
+    leaderImbalanceCheckIntervalMs: num(values, "leader.imbalance.check.interval.seconds") * 1000,
+    leaderImbalancePerBrokerPercentage: num(values, "leader.imbalance.per.broker.percentage"),
+    uncleanLeaderElectionIntervalMs: num(values, "unclean.leader.election.interval.ms"),
     fetchMaxBytes: num(values, "fetch.max.bytes"),
     logSegmentBytes: num(values, "log.segment.bytes"),
     logRollMs: rollMs,

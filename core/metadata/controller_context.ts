@@ -55,8 +55,14 @@ export interface ControllerConfig {
   readonly topicConfigDefaults?: ReadonlyMap<string, string | null>;
   /** This controller's node id: its dynamic broker configs come before the cluster default. */
   readonly nodeId?: number;
+  /** `auto.leader.rebalance.enable` (default true). */
+  readonly autoLeaderRebalanceEnable?: boolean;
+  /** `leader.imbalance.check.interval.seconds`, in milliseconds (default 300 s). */
+  readonly leaderImbalanceCheckIntervalMs?: number;
   /** `leader.imbalance.per.broker.percentage` (default 10) for the auto leader rebalance. */
   readonly leaderImbalancePerBrokerPercentage?: number;
+  /** `unclean.leader.election.interval.ms` (default 5 minutes). */
+  readonly uncleanLeaderElectionIntervalMs?: number;
 }
 
 /** Controller soft state about one broker: when it last heartbeated (not in the log). */
