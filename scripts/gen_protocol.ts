@@ -7,7 +7,8 @@
  *
  * One pass over the schema tree: each schema becomes one snake_case file with an interface, a
  * `createX`, a `readX` and a `writeX` for the message and for every struct it uses. The output is
- * formatted with `deno fmt` and is deterministic. Also written: `errors.ts` (from errors.tsv),
+ * formatted with `deno fmt` and is deterministic. Also written: `errors.ts` (from errors.tsv and
+ * the overlay's additions),
  * `api_table.ts` (api key -> codecs) and `metadata_records.ts` (record type id -> codecs).
  *
  * @module
@@ -126,20 +127,55 @@ export function parseSchemaJson(text: string): SchemaSpec {
   return JSON.parse(out) as SchemaSpec;
 }
 
-/** Loads every schema under `specDir`, sorted by folder then name. */
+/**
+ * Newer upstream files that replace same-named files of a schema folder: Kafka 4.0's
+ * ConsumerGroupHeartbeat v1 (KIP-848 regex subscriptions, KIP-1082 client member ids) is taken
+ * from the 4.0 development snapshot while the rest stays at 3.9 (see kafka-spec/README.md).
+ */
+export const SCHEMA_OVERLAYS: Readonly<Record<string, string>> = {
+  message: "message-4.0-snapshot",
+};
+
+/** Error codes added by the overlay's Kafka revision (same columns as errors.tsv). */
+export const ERRORS_OVERLAY = join("message-4.0-snapshot", "errors.tsv");
+
+function jsonNames(dir: string): string[] {
+  return [...Deno.readDirSync(dir)]
+    .filter((e) => e.isFile && e.name.endsWith(".json"))
+    .map((e) => e.name)
+    .sort();
+}
+
+/** Loads every schema under `specDir`, sorted by folder then name, overlays applied. */
 export function loadSchemas(specDir: string): LoadedSchema[] {
   const out: LoadedSchema[] = [];
   for (const dir of SCHEMA_DIRS) {
-    const names = [...Deno.readDirSync(join(specDir, dir))]
-      .filter((e) => e.isFile && e.name.endsWith(".json"))
-      .map((e) => e.name)
-      .sort();
+    const overlayDir = SCHEMA_OVERLAYS[dir];
+    const overlay = new Set(overlayDir === undefined ? [] : jsonNames(join(specDir, overlayDir)));
+    const names = jsonNames(join(specDir, dir));
+    for (const name of overlay) {
+      if (!names.includes(name)) {
+        throw new Error(`${overlayDir}/${name} replaces no file of ${dir}/, so it would be lost.`);
+      }
+    }
     for (const name of names) {
-      const spec = parseSchemaJson(Deno.readTextFileSync(join(specDir, dir, name)));
+      const from = overlay.has(name) ? overlayDir! : dir;
+      const spec = parseSchemaJson(Deno.readTextFileSync(join(specDir, from, name)));
       out.push({ dir, spec });
     }
   }
   return out;
+}
+
+/** errors.tsv with the overlay's rows added (a code in both must not differ). */
+export function loadErrorsTsv(specDir: string): string {
+  const base = Deno.readTextFileSync(join(specDir, "errors.tsv")).trimEnd();
+  const extra = Deno.readTextFileSync(join(specDir, ERRORS_OVERLAY)).trim().split("\n").slice(1);
+  const known = new Set(base.split("\n").slice(1).map((line) => line.split("\t")[0]));
+  for (const line of extra) {
+    if (known.has(line.split("\t")[0])) throw new Error(`${ERRORS_OVERLAY} repeats: ${line}`);
+  }
+  return [base, ...extra].join("\n") + "\n";
 }
 
 /** "ProduceRequest" -> "produce_request", "KRaftVersionRecord" -> "k_raft_version_record". */
@@ -1028,7 +1064,7 @@ export async function generate(specDir: string, outDir: string): Promise<string[
     if (files.has(file)) throw new Error(`Two schemas map to ${file}`);
     files.set(file, generateSchemaFile(spec));
   }
-  files.set("errors.ts", generateErrors(Deno.readTextFileSync(join(specDir, "errors.tsv"))));
+  files.set("errors.ts", generateErrors(loadErrorsTsv(specDir)));
   files.set("api_table.ts", generateApiTable(schemas));
   files.set("metadata_records.ts", generateMetadataRecords(schemas));
 

@@ -21,6 +21,8 @@ export interface ConsumerGroupHeartbeatRequest {
   rebalanceTimeoutMs: number;
   /** null if it didn't change since the last heartbeat; the subscribed topic names otherwise. */
   subscribedTopicNames: string[] | null;
+  /** null if it didn't change since the last heartbeat; the subscribed topic regex otherwise */
+  subscribedTopicRegex: string | null;
   /** null if not used or if it didn't change since the last heartbeat; the server side assignor to use otherwise. */
   serverAssignor: string | null;
   /** null if it didn't change since the last heartbeat; the partitions owned by the member. */
@@ -29,8 +31,8 @@ export interface ConsumerGroupHeartbeatRequest {
   _unknownTaggedFields: UnknownTaggedField[];
 }
 
-/** The versions of ConsumerGroupHeartbeatRequest: valid 0-0, flexible from 0. */
-export const ConsumerGroupHeartbeatRequest_VERSIONS = { min: 0, max: 0, flexibleMin: 0 } as const;
+/** The versions of ConsumerGroupHeartbeatRequest: valid 0-1, flexible from 0. */
+export const ConsumerGroupHeartbeatRequest_VERSIONS = { min: 0, max: 1, flexibleMin: 0 } as const;
 
 /** The api key (or record type id) of ConsumerGroupHeartbeatRequest. */
 export const ConsumerGroupHeartbeatRequest_API_KEY = 68;
@@ -47,6 +49,7 @@ export function createConsumerGroupHeartbeatRequest(
     rackId: null,
     rebalanceTimeoutMs: -1,
     subscribedTopicNames: null,
+    subscribedTopicRegex: null,
     serverAssignor: null,
     topicPartitions: null,
     _unknownTaggedFields: [],
@@ -59,10 +62,10 @@ export function readConsumerGroupHeartbeatRequest(
   r: Reader,
   version: number,
 ): ConsumerGroupHeartbeatRequest {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new KafkaError(
       35,
-      `Cannot read ConsumerGroupHeartbeatRequest at version ${version}: supported versions are 0-0`,
+      `Cannot read ConsumerGroupHeartbeatRequest at version ${version}: supported versions are 0-1`,
     );
   }
   const m: ConsumerGroupHeartbeatRequest = {
@@ -73,6 +76,7 @@ export function readConsumerGroupHeartbeatRequest(
     rackId: r.compactNullableString(),
     rebalanceTimeoutMs: r.int32(),
     subscribedTopicNames: r.compactNullableArray((r) => r.compactString()),
+    subscribedTopicRegex: version >= 1 ? r.compactNullableString() : null,
     serverAssignor: r.compactNullableString(),
     topicPartitions: r.compactNullableArray((r) => readTopicPartitions(r, version)),
     _unknownTaggedFields: [],
@@ -87,9 +91,9 @@ export function writeConsumerGroupHeartbeatRequest(
   version: number,
   m: ConsumerGroupHeartbeatRequest,
 ): void {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new EncodeError(
-      `Cannot write ConsumerGroupHeartbeatRequest at version ${version}: supported versions are 0-0`,
+      `Cannot write ConsumerGroupHeartbeatRequest at version ${version}: supported versions are 0-1`,
     );
   }
   w.compactString(m.groupId);
@@ -99,6 +103,15 @@ export function writeConsumerGroupHeartbeatRequest(
   w.compactNullableString(m.rackId);
   w.int32(m.rebalanceTimeoutMs);
   w.compactNullableArray(m.subscribedTopicNames, (w, e) => w.compactString(e));
+  if (version >= 1) {
+    w.compactNullableString(m.subscribedTopicRegex);
+  } else {
+    if (!w.dropAbsentFields && m.subscribedTopicRegex !== null) {
+      throw new EncodeError(
+        `Cannot write ConsumerGroupHeartbeatRequest.subscribedTopicRegex at version ${version}: the field is absent there and its value is not the default`,
+      );
+    }
+  }
   w.compactNullableString(m.serverAssignor);
   w.compactNullableArray(m.topicPartitions, (w, e) => writeTopicPartitions(w, version, e));
   w.uvarint(m._unknownTaggedFields.length);

@@ -25,8 +25,8 @@ export interface ConsumerGroupHeartbeatResponse {
   _unknownTaggedFields: UnknownTaggedField[];
 }
 
-/** The versions of ConsumerGroupHeartbeatResponse: valid 0-0, flexible from 0. */
-export const ConsumerGroupHeartbeatResponse_VERSIONS = { min: 0, max: 0, flexibleMin: 0 } as const;
+/** The versions of ConsumerGroupHeartbeatResponse: valid 0-1, flexible from 0. */
+export const ConsumerGroupHeartbeatResponse_VERSIONS = { min: 0, max: 1, flexibleMin: 0 } as const;
 
 /** The api key (or record type id) of ConsumerGroupHeartbeatResponse. */
 export const ConsumerGroupHeartbeatResponse_API_KEY = 68;
@@ -53,10 +53,10 @@ export function readConsumerGroupHeartbeatResponse(
   r: Reader,
   version: number,
 ): ConsumerGroupHeartbeatResponse {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new KafkaError(
       35,
-      `Cannot read ConsumerGroupHeartbeatResponse at version ${version}: supported versions are 0-0`,
+      `Cannot read ConsumerGroupHeartbeatResponse at version ${version}: supported versions are 0-1`,
     );
   }
   const m: ConsumerGroupHeartbeatResponse = {
@@ -79,9 +79,9 @@ export function writeConsumerGroupHeartbeatResponse(
   version: number,
   m: ConsumerGroupHeartbeatResponse,
 ): void {
-  if (version < 0 || version > 0) {
+  if (version < 0 || version > 1) {
     throw new EncodeError(
-      `Cannot write ConsumerGroupHeartbeatResponse at version ${version}: supported versions are 0-0`,
+      `Cannot write ConsumerGroupHeartbeatResponse at version ${version}: supported versions are 0-1`,
     );
   }
   w.int32(m.throttleTimeMs);

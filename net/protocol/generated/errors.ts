@@ -131,6 +131,7 @@ export const ErrorCode = {
   INVALID_VOTER_KEY: 125,
   DUPLICATE_VOTER: 126,
   VOTER_NOT_FOUND: 127,
+  INVALID_REGULAR_EXPRESSION: 128,
 } as const;
 
 /** The name of an error code, e.g. "NOT_LEADER_OR_FOLLOWER". */
@@ -938,6 +939,12 @@ export const ERRORS: ReadonlyMap<number, ErrorInfo> = new Map<number, ErrorInfo>
     name: "VOTER_NOT_FOUND",
     retriable: false,
     message: "The voter is not part of the set of voters.",
+  }],
+  [128, {
+    code: 128,
+    name: "INVALID_REGULAR_EXPRESSION",
+    retriable: false,
+    message: "The regular expression is not valid.",
   }],
 ]);
 
