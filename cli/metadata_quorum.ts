@@ -295,15 +295,6 @@ export async function newControllerFrom(
   };
 }
 
-function controllerTarget(command: string, target: BootstrapTarget): string {
-  if (target.kind !== "controller") {
-    throw new UsageError(
-      `metadata-quorum ${command}: use --bootstrap-controller (kraftling's brokers do not forward AddRaftVoter/RemoveRaftVoter)`,
-    );
-  }
-  return target.servers;
-}
-
 async function runVoterChange(
   command: string,
   values: Record<string, unknown>,
@@ -317,14 +308,18 @@ async function runVoterChange(
         "metadata-quorum: You must supply the configuration file of the controller you are adding when using add-controller.",
       );
     }
-    const servers = controllerTarget(command, target);
     return await runTool(io, "", async () => {
       const { controller, clusterId } = await newControllerFrom(configPath);
       if (values["dry-run"]) {
         io.out(`DRY RUN of adding controller ${controller.nodeId}`);
         return 0;
       }
-      await addController(clientOptions(servers, new Map()), clusterId, controller);
+      await addController(
+        clientOptions(target.servers, new Map()),
+        clusterId,
+        controller,
+        target.kind,
+      );
       const endpoints = controller.listeners.map((l) => endpointText(l.name, l.host, l.port));
       io.out(
         `Added controller ${controller.nodeId} with directory id ${controller.directoryId} and endpoints: ${
@@ -342,14 +337,18 @@ async function runVoterChange(
     );
   }
   if (id < 0) throw new UsageError(`Invalid negative --controller-id: ${id}`);
-  const servers = controllerTarget(command, target);
   return await runTool(io, "", async () => {
     if (values["dry-run"]) {
       io.out(`DRY RUN of removing KRaft controller ${id} with directory id ${directoryId}`);
       return 0;
     }
     const props = await loadProperties(values["command-config"] as string | undefined);
-    await removeController(clientOptions(servers, props), null, { nodeId: id, directoryId });
+    await removeController(
+      clientOptions(target.servers, props),
+      null,
+      { nodeId: id, directoryId },
+      target.kind,
+    );
     io.out(`Removed KRaft controller ${id} with directory id ${directoryId}`);
     return 0;
   });

@@ -74,10 +74,11 @@ Deno.test("add-controller and remove-controller check their flags before any req
   assert.match(err.at(-1)!, /You must supply the configuration file of the controller/);
   assert.equal(await runCli(["metadata-quorum", ...b, "remove-controller", "-i", "2"], io), 1);
   assert.match(err.at(-1)!, /--controller-id and --controller-directory-id are required/);
+  // Kafka documents both forms: through a broker the request is sent (here to no one).
   const viaBroker = ["--bootstrap-server", "127.0.0.1:1"];
   const remove = ["remove-controller", "-i", "2", "-d", "AAAAAAAAAAAAAAAAAAAAAA"];
   assert.equal(await runCli(["metadata-quorum", ...viaBroker, ...remove], io), 1);
-  assert.match(err.at(-1)!, /use --bootstrap-controller/);
+  assert.match(err.at(-1)!, /^Cannot connect to 127\.0\.0\.1:1: /);
 });
 
 Deno.test("add-controller reads node.id, the controller listener and the directory id of the new controller", async () => {

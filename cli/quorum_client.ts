@@ -192,19 +192,45 @@ const VOTER_CHANGE_RETRIABLE: ReadonlySet<number> = new Set([
 ]);
 
 /**
- * Sends one voter change to the active controller found through `options.bootstrapServers`
- * (controllers, KIP-919), retrying retriable answers (bounded: {@link VOTER_CHANGE_ATTEMPTS_MAX}).
+ * Where a voter change goes: `controller` finds the active controller among
+ * `options.bootstrapServers` (KIP-919); `server` sends it to a broker there, which forwards it
+ * to the active controller (as Kafka's `--bootstrap-server` form does).
+ */
+export type VoterChangeRoute = BootstrapTarget["kind"];
+
+/** The first broker among `options.bootstrapServers` that accepts a connection. */
+async function anyBroker(options: ClientOptions): Promise<KafkaConnection> {
+  let last: unknown = new ConnectionError("No bootstrap servers");
+  for (const { host, port } of parseBootstrap(options.bootstrapServers)) {
+    try {
+      return await KafkaConnection.connect(host, port, {
+        clientId: options.clientId,
+        connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+        requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      });
+    } catch (error) {
+      last = error;
+    }
+  }
+  throw last;
+}
+
+/**
+ * Sends one voter change along `route` (see {@link VoterChangeRoute}), retrying retriable
+ * answers (bounded: {@link VOTER_CHANGE_ATTEMPTS_MAX}).
  */
 async function sendVoterChange(
   options: ClientOptions,
-  apiKey: number,
-  body: Record<string, unknown>,
+  change: { apiKey: number; body: Record<string, unknown>; route: VoterChangeRoute },
 ): Promise<void> {
+  const { apiKey, body } = change;
   let last: unknown;
   for (let attempt = 0; attempt < VOTER_CHANGE_ATTEMPTS_MAX; attempt++) {
     if (attempt > 0) await sleep(VOTER_CHANGE_BACKOFF_MS);
     try {
-      const { conn } = await activeController(options);
+      const conn = change.route === "server"
+        ? await anyBroker(options)
+        : (await activeController(options)).conn;
       try {
         const r = await conn.send<{ errorCode: number; errorMessage?: string | null }>(
           apiKey,
@@ -241,13 +267,18 @@ export async function addController(
   options: ClientOptions,
   clusterId: string | null,
   controller: NewController,
+  route: VoterChangeRoute = "controller",
 ): Promise<void> {
-  await sendVoterChange(options, ApiKey.ADD_RAFT_VOTER, {
-    clusterId,
-    timeoutMs: VOTER_CHANGE_TIMEOUT_MS,
-    voterId: controller.nodeId,
-    voterDirectoryId: controller.directoryId,
-    listeners: controller.listeners.map((l) => ({ ...l, _unknownTaggedFields: [] })),
+  await sendVoterChange(options, {
+    apiKey: ApiKey.ADD_RAFT_VOTER,
+    route,
+    body: {
+      clusterId,
+      timeoutMs: VOTER_CHANGE_TIMEOUT_MS,
+      voterId: controller.nodeId,
+      voterDirectoryId: controller.directoryId,
+      listeners: controller.listeners.map((l) => ({ ...l, _unknownTaggedFields: [] })),
+    },
   });
 }
 
@@ -256,10 +287,11 @@ export async function removeController(
   options: ClientOptions,
   clusterId: string | null,
   key: { nodeId: number; directoryId: string },
+  route: VoterChangeRoute = "controller",
 ): Promise<void> {
-  await sendVoterChange(options, ApiKey.REMOVE_RAFT_VOTER, {
-    clusterId,
-    voterId: key.nodeId,
-    voterDirectoryId: key.directoryId,
+  await sendVoterChange(options, {
+    apiKey: ApiKey.REMOVE_RAFT_VOTER,
+    route,
+    body: { clusterId, voterId: key.nodeId, voterDirectoryId: key.directoryId },
   });
 }

@@ -31,6 +31,7 @@ import {
   type QuorumStateData,
   type RaftConfig,
   type Voter,
+  ZERO_DIRECTORY_ID,
 } from "../core/raft/types.ts";
 import { SeededRandom } from "../core/random.ts";
 import type { Logger } from "../core/log.ts";
@@ -118,13 +119,20 @@ export async function readQuorumState(metadataLogDir: string): Promise<QuorumSta
   return { leaderEpoch: int("leaderEpoch"), leaderId: int("leaderId"), votedId: int("votedId") };
 }
 
-/** Writes `quorum-state` atomically and durably (temp file, fsync, rename, fsync dir). */
-async function writeQuorumState(metadataLogDir: string, state: QuorumStateData): Promise<void> {
+/**
+ * Writes `quorum-state` atomically and durably (temp file, fsync, rename, fsync dir).
+ * `votedDirectoryId` is the directory id of the replica voted for (Kafka's voted key), the zero
+ * UUID when it is unknown (a static quorum's voters have none) or no vote was cast.
+ */
+async function writeQuorumState(
+  metadataLogDir: string,
+  state: QuorumStateData & { votedDirectoryId: string },
+): Promise<void> {
   const json = JSON.stringify({
     leaderId: state.leaderId,
     leaderEpoch: state.leaderEpoch,
     votedId: state.votedId,
-    votedDirectoryId: "AAAAAAAAAAAAAAAAAAAAAA",
+    votedDirectoryId: state.votedDirectoryId,
     data_version: 1,
   });
   await writeFileAtomic(
@@ -321,6 +329,13 @@ export class RaftDriver {
   get voterDetails(): readonly Voter[] {
     return this.#raft.voterDetails;
   }
+  /** The directory id of replica `id` as far as this node knows it (itself, or a voter). */
+  #directoryIdOf(id: NodeId): string {
+    if (id < 0) return ZERO_DIRECTORY_ID;
+    if (id === this.nodeId) return this.#options.directoryId ?? ZERO_DIRECTORY_ID;
+    return this.#raft.voterDetails.find((v) => v.id === id)?.directoryId ?? ZERO_DIRECTORY_ID;
+  }
+
   /** `kraft.version` in force: 1 for a dynamic quorum (KIP-853). */
   get kraftVersion(): number {
     return this.#raft.kraftVersion;
@@ -516,7 +531,11 @@ export class RaftDriver {
     const log = this.#options.log;
     const ready = raft.ready();
     if (ready.persistQuorumState) {
-      await writeQuorumState(this.#options.metadataLogDir, ready.persistQuorumState);
+      const state = ready.persistQuorumState;
+      await writeQuorumState(this.#options.metadataLogDir, {
+        ...state,
+        votedDirectoryId: this.#directoryIdOf(state.votedId),
+      });
     }
     if (ready.truncateLogTo !== null) await log.truncateTo(ready.truncateLogTo);
     let flushed = false;

@@ -1,7 +1,8 @@
 /**
  * Admin requests that change metadata (CreateTopics, DeleteTopics, CreatePartitions,
- * AlterConfigs, IncrementalAlterConfigs, UpdateFeatures) arrive at a broker and are forwarded to
- * the active controller at the client's own version, as KRaft brokers do.
+ * AlterConfigs, IncrementalAlterConfigs, UpdateFeatures, and KIP-853's AddRaftVoter and
+ * RemoveRaftVoter) arrive at a broker and are forwarded to the active controller at the client's
+ * own version, as KRaft brokers do.
  *
  * @module
  */
@@ -41,7 +42,28 @@ const perResource =
     _unknownTaggedFields: [],
   });
 
-const FORWARDED: [number, number, ErrorResponse][] = [
+/** The answer of AddRaftVoter / RemoveRaftVoter when the controller cannot be reached. */
+const voterChangeError: ErrorResponse = (_request, errorCode, message) => ({
+  throttleTimeMs: 0,
+  errorCode,
+  errorMessage: message,
+  _unknownTaggedFields: [],
+});
+
+/**
+ * How long a voter change may wait at the controller, in milliseconds: AddRaftVoter carries its
+ * own `timeoutMs`; RemoveRaftVoter has none (the controller bounds it by 2 minutes).
+ */
+const VOTER_CHANGE_WAIT_MS_DEFAULT = 120_000;
+/** Added to a forwarded request's own timeout so the controller's answer arrives first. */
+const FORWARD_MARGIN_MS = 5_000;
+
+const FORWARDED: [
+  number,
+  number,
+  ErrorResponse,
+  ((request: Record<string, unknown>) => number)?,
+][] = [
   [
     ApiKey.CREATE_TOPICS,
     7,
@@ -97,6 +119,18 @@ const FORWARDED: [number, number, ErrorResponse][] = [
       _unknownTaggedFields: [],
     }),
   ],
+  [
+    ApiKey.ADD_RAFT_VOTER,
+    0,
+    voterChangeError,
+    (request) => Number(request.timeoutMs ?? VOTER_CHANGE_WAIT_MS_DEFAULT) + FORWARD_MARGIN_MS,
+  ],
+  [
+    ApiKey.REMOVE_RAFT_VOTER,
+    0,
+    voterChangeError,
+    () => VOTER_CHANGE_WAIT_MS_DEFAULT + FORWARD_MARGIN_MS,
+  ],
 ];
 
 /** APIs after which this broker opens or closes partitions. */
@@ -139,7 +173,7 @@ export async function settled(ctx: BrokerContext): Promise<void> {
  * ```
  */
 export function registerForwardedApis(dispatcher: Dispatcher, ctx: BrokerContext): void {
-  for (const [apiKey, maxVersion, onError] of FORWARDED) {
+  for (const [apiKey, maxVersion, onError, waitMs] of FORWARDED) {
     dispatcher.register<Record<string, unknown>, unknown>(apiKey, {
       minVersion: 0,
       maxVersion,
@@ -147,6 +181,7 @@ export function registerForwardedApis(dispatcher: Dispatcher, ctx: BrokerContext
         try {
           const response = await ctx.controller.send(apiKey, request, {
             version: context.apiVersion,
+            timeoutMs: waitMs?.(request),
           });
           if (CHANGES_PARTITIONS.has(apiKey)) await settled(ctx);
           return response;

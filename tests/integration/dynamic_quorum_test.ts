@@ -5,6 +5,9 @@
  * new one is elected among the three, then `remove-controller` shrinks the quorum back to one
  * (removing the active controller too, which resigns once its removal commits). A broker
  * registered from the start keeps serving Metadata, and CreateTopics works at every stage.
+ * Voter changes go through `--bootstrap-controller` and through `--bootstrap-server` (the broker
+ * forwards AddRaftVoter / RemoveRaftVoter to the active controller); `features describe` reports
+ * `kraft.version` 1; `quorum-state` names the voted-for replica's directory id.
  */
 
 import assert from "node:assert/strict";
@@ -92,6 +95,22 @@ async function createAndSee(cluster: TestCluster, name: string): Promise<void> {
   }
 }
 
+/** The `kraft.version` line of `features describe` through `--bootstrap-server` or `--bootstrap-controller`. */
+async function kraftVersionLine(flag: string, servers: string): Promise<string> {
+  const r = await runMain(["features", flag, servers, "describe"]);
+  assert.equal(r.code, 0, r.stderr);
+  const line = r.stdout.split("\n").find((l) => l.startsWith("Feature: kraft.version\t"));
+  assert.ok(line, r.stdout);
+  return line;
+}
+
+/** `votedId` and `votedDirectoryId` of a controller's `quorum-state`. */
+async function votedKeyOf(cluster: TestCluster, nodeId: number) {
+  const path = `${cluster.node(nodeId).metadataLogDir}/__cluster_metadata-0/quorum-state`;
+  const json = JSON.parse(await Deno.readTextFile(path));
+  return { votedId: json.votedId as number, votedDirectoryId: json.votedDirectoryId as string };
+}
+
 async function directoryIdOf(cluster: TestCluster, nodeId: number): Promise<string> {
   const meta = await readMetaProperties(cluster.node(nodeId).metadataLogDir);
   assert.ok(meta?.directoryId, `No directory id for node ${nodeId}`);
@@ -130,24 +149,44 @@ Deno.test({
         },
       );
 
-      await t.step("add-controller adds controllers 2 and 3, one at a time", async () => {
-        for (const id of [2, 3]) {
-          const r = await runMain([
-            "metadata-quorum",
-            "--bootstrap-controller",
-            cluster.node(1).address,
-            "add-controller",
-            "--command-config",
-            cluster.node(id).propertiesPath,
-          ]);
-          assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-          const dir = await directoryIdOf(cluster, id);
-          assert.match(r.stdout, new RegExp(`^Added controller ${id} with directory id ${dir}`));
-        }
-        const status = await describeStatus(cluster, allControllers);
-        assert.deepEqual(voterIdsOf(status), [1, 2, 3]);
-        await createAndSee(cluster, "stage-3");
-      });
+      await t.step(
+        "features describe shows kraft.version 1 on a dynamic quorum (KIP-853)",
+        async () => {
+          for (
+            const [flag, servers] of [
+              ["--bootstrap-server", cluster.bootstrapServers],
+              ["--bootstrap-controller", cluster.node(1).address],
+            ]
+          ) {
+            const line = await kraftVersionLine(flag!, servers!);
+            assert.match(line, /\tSupportedMaxVersion: 1\tFinalizedVersionLevel: 1\t/, flag);
+          }
+        },
+      );
+
+      await t.step(
+        "add-controller adds controller 2 through a controller and 3 through the broker",
+        async () => {
+          for (const id of [2, 3]) {
+            const via = id === 2
+              ? ["--bootstrap-controller", cluster.node(1).address]
+              : ["--bootstrap-server", cluster.bootstrapServers];
+            const r = await runMain([
+              "metadata-quorum",
+              ...via,
+              "add-controller",
+              "--command-config",
+              cluster.node(id).propertiesPath,
+            ]);
+            assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+            const dir = await directoryIdOf(cluster, id);
+            assert.match(r.stdout, new RegExp(`^Added controller ${id} with directory id ${dir}`));
+          }
+          const status = await describeStatus(cluster, allControllers);
+          assert.deepEqual(voterIdsOf(status), [1, 2, 3]);
+          await createAndSee(cluster, "stage-3");
+        },
+      );
 
       let leader = 1;
       await t.step("kill -9 of the leader elects a new one among the three", async () => {
@@ -155,6 +194,12 @@ Deno.test({
         leader = await cluster.waitForLeader({ not: 1, timeoutMs: 20_000 });
         assert.ok([2, 3].includes(leader));
         await createAndSee(cluster, "after-failover");
+        // quorum-state carries the directory id of the replica voted for, not the zero UUID.
+        const leaderDir = await directoryIdOf(cluster, leader);
+        assert.deepEqual(await votedKeyOf(cluster, leader), {
+          votedId: leader,
+          votedDirectoryId: leaderDir,
+        });
         await cluster.node(1).start();
         await eventually("node 1 rejoins as a voter", 20_000, async () => {
           assert.deepEqual(await votersSeenBy(cluster, [2, 3]), [1, 2, 3]);
@@ -167,10 +212,12 @@ Deno.test({
           const survivor = [1, 2, 3].find((id) => id !== leader && id !== 1)!;
           for (const id of [1, leader]) {
             const dir = await directoryIdOf(cluster, id);
+            const via = id === 1
+              ? ["--bootstrap-server", cluster.bootstrapServers]
+              : ["--bootstrap-controller", allControllers];
             const r = await runMain([
               "metadata-quorum",
-              "--bootstrap-controller",
-              allControllers,
+              ...via,
               "remove-controller",
               "--controller-id",
               String(id),
