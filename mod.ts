@@ -42,6 +42,8 @@ export type {
   ConfigResource,
   CreatedTopic,
   DeletedRecords,
+  ElectionOutcome,
+  ElectionType,
   GroupDescription,
   GroupListing,
   GroupOffset,

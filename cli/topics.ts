@@ -8,6 +8,7 @@
 import {
   Admin,
   type ConfigEntry,
+  type PartitionDescription,
   ResourceType,
   type TopicDescription,
 } from "../net/client/admin.ts";
@@ -47,6 +48,11 @@ Options:
   --if-not-exists                 Create only if the topic does not exist.
   --if-exists                     Alter, describe or delete only if the topic exists.
   --exclude-internal              Leave internal topics out of list and describe.
+  --under-replicated-partitions   Describe only partitions whose ISR is smaller than the replicas.
+  --under-min-isr-partitions      Describe only partitions whose ISR is below min.insync.replicas
+                                  (or that have no leader).
+  --at-min-isr-partitions         Describe only partitions whose ISR equals min.insync.replicas.
+  --unavailable-partitions        Describe only partitions whose leader is not a live broker.
   -h, --help                      Show this help.`;
 
 const FLAGS = {
@@ -63,7 +69,22 @@ const FLAGS = {
   "if-not-exists": { type: "boolean" },
   "if-exists": { type: "boolean" },
   "exclude-internal": { type: "boolean" },
+  "under-replicated-partitions": { type: "boolean" },
+  "under-min-isr-partitions": { type: "boolean" },
+  "at-min-isr-partitions": { type: "boolean" },
+  "unavailable-partitions": { type: "boolean" },
 } as const;
+
+/** The replication reports of `--describe` (TopicCommand's allReplicationReportOpts). */
+export const REPLICATION_REPORTS = [
+  "under-replicated-partitions",
+  "under-min-isr-partitions",
+  "at-min-isr-partitions",
+  "unavailable-partitions",
+] as const;
+
+/** One of {@link REPLICATION_REPORTS}. */
+export type ReplicationReport = (typeof REPLICATION_REPORTS)[number];
 
 /** `topics`: the registry entry. */
 export const topicsCommand: Subcommand = {
@@ -85,6 +106,8 @@ export interface TopicsArgs {
   ifNotExists: boolean;
   ifExists: boolean;
   excludeInternal: boolean;
+  /** `--describe` shows only the partitions this report selects (and no topic lines). */
+  report?: ReplicationReport;
 }
 
 /**
@@ -120,6 +143,14 @@ export function parseTopicsArgs(args: string[]): TopicsArgs {
     ifExists: values["if-exists"] ?? false,
     excludeInternal: values["exclude-internal"] ?? false,
   };
+  const reports = REPLICATION_REPORTS.filter((r) => values[r]);
+  if (reports.length > 0 && action !== "describe") {
+    throw new UsageError(`topics: --${reports[0]} can only be used with --describe`);
+  }
+  if (reports.length > 1) {
+    throw new UsageError(`topics: --${reports[0]} can't be used with --${reports[1]}`);
+  }
+  parsed.report = reports[0];
   if (["create", "alter", "delete"].includes(action) && parsed.topic === undefined) {
     throw new UsageError(`topics: --${action} needs --topic`);
   }
@@ -149,7 +180,7 @@ export function parseTopicsArgs(args: string[]): TopicsArgs {
  * import { formatTopicDescription } from "./topics.ts";
  * formatTopicDescription({
  *   name: "t", topicId: "AAAAAAAAAAAAAAAAAAAAAQ", isInternal: false,
- *   partitions: [{ partition: 0, leader: 1, replicas: [1], isr: [1], elr: null, lastKnownElr: null }],
+ *   partitions: [{ partition: 0, leader: 1, replicas: [1], isr: [1], elr: null, lastKnownElr: null, offline: [] }],
  * }, []);
  * ```
  */
@@ -160,21 +191,62 @@ export function formatTopicDescription(
   const overridden = configs.filter((c) => !c.isDefault).map((c) => `${c.name}=${c.value}`)
     .join(",");
   const idPart = topic.topicId === "AAAAAAAAAAAAAAAAAAAAAA" ? "" : `\tTopicId: ${topic.topicId}`;
-  const lines = [
+  return [
     `Topic: ${topic.name}${idPart}\tPartitionCount: ${topic.partitions.length}` +
     `\tReplicationFactor: ${topic.partitions[0]?.replicas.length ?? 0}\tConfigs: ${overridden}`,
+    ...topic.partitions.map((p) => formatPartition(topic.name, p)),
   ];
-  for (const p of topic.partitions) {
-    const elr = p.elr === null ? "N/A" : p.elr.join(",");
-    const lastKnownElr = p.lastKnownElr === null ? "N/A" : p.lastKnownElr.join(",");
-    lines.push(
-      `\tTopic: ${topic.name}\tPartition: ${p.partition}\tLeader: ${
-        p.leader < 0 ? "none" : p.leader
-      }\tReplicas: ${p.replicas.join(",")}\tIsr: ${p.isr.join(",")}\tElr: ${elr}` +
-        `\tLastKnownElr: ${lastKnownElr}`,
-    );
+}
+
+/**
+ * Kafka's tab-indented line for one partition.
+ *
+ * @example
+ * ```ts
+ * import { formatPartition } from "./topics.ts";
+ * formatPartition("t", {
+ *   partition: 0, leader: -1, replicas: [1, 2], isr: [1], elr: null, lastKnownElr: null, offline: [1],
+ * }); // "\tTopic: t\tPartition: 0\tLeader: none\tReplicas: 1,2\tIsr: 1\tElr: N/A\tLastKnownElr: N/A"
+ * ```
+ */
+export function formatPartition(topic: string, p: PartitionDescription): string {
+  const elr = p.elr === null ? "N/A" : p.elr.join(",");
+  const lastKnownElr = p.lastKnownElr === null ? "N/A" : p.lastKnownElr.join(",");
+  return `\tTopic: ${topic}\tPartition: ${p.partition}\tLeader: ${
+    p.leader < 0 ? "none" : p.leader
+  }\tReplicas: ${p.replicas.join(",")}\tIsr: ${p.isr.join(",")}\tElr: ${elr}` +
+    `\tLastKnownElr: ${lastKnownElr}`;
+}
+
+/**
+ * Whether a replication report selects a partition, as TopicCommand's PartitionDescription:
+ * under-replicated when the ISR is smaller than the replica set; under min ISR when leaderless or
+ * the ISR is below `min.insync.replicas`; at min ISR when equal; unavailable when leaderless or
+ * led by a broker that is not live.
+ *
+ * @example
+ * ```ts
+ * import { reportSelects } from "./topics.ts";
+ * const p = { partition: 0, leader: 1, replicas: [1, 2, 3], isr: [1, 2], elr: null, lastKnownElr: null, offline: [3] };
+ * reportSelects("under-replicated-partitions", p, { minIsr: 2, liveBrokers: new Set([1, 2]) }); // true
+ * ```
+ */
+export function reportSelects(
+  report: ReplicationReport,
+  p: PartitionDescription,
+  cluster: { minIsr: number; liveBrokers: ReadonlySet<number> },
+): boolean {
+  const hasLeader = p.leader >= 0;
+  switch (report) {
+    case "under-replicated-partitions":
+      return p.replicas.length > p.isr.length;
+    case "under-min-isr-partitions":
+      return !hasLeader || p.isr.length < cluster.minIsr;
+    case "at-min-isr-partitions":
+      return p.isr.length === cluster.minIsr;
+    case "unavailable-partitions":
+      return !hasLeader || !cluster.liveBrokers.has(p.leader);
   }
-  return lines;
 }
 
 /**
@@ -265,8 +337,21 @@ async function topicAction(admin: Admin, a: TopicsArgs, io: CliIo): Promise<numb
         names.map((name) => ({ type: ResourceType.TOPIC, name })),
         { includeSynonyms: false },
       );
+      const report = a.report;
+      if (report === undefined) {
+        descriptions.forEach((d, i) => {
+          for (const line of formatTopicDescription(d, configs[i]?.entries ?? [])) io.out(line);
+        });
+        return 0;
+      }
+      // As TopicCommand: live brokers are those DescribeCluster lists (unfenced ones).
+      const liveBrokers = new Set((await admin.describeCluster()).brokers.map((b) => b.nodeId));
       descriptions.forEach((d, i) => {
-        for (const line of formatTopicDescription(d, configs[i]?.entries ?? [])) io.out(line);
+        const minIsrText = configs[i]?.entries.find((e) => e.name === "min.insync.replicas")?.value;
+        const minIsr = Number(minIsrText ?? "1");
+        for (const p of d.partitions) {
+          if (reportSelects(report, p, { minIsr, liveBrokers })) io.out(formatPartition(d.name, p));
+        }
       });
       return 0;
     }

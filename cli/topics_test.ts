@@ -1,5 +1,11 @@
-import { deepEqual as assertEquals, throws as assertThrows } from "node:assert/strict";
-import { filterTopics, formatTopicDescription, parseTopicsArgs } from "./topics.ts";
+import assert, { deepEqual as assertEquals, throws as assertThrows } from "node:assert/strict";
+import {
+  filterTopics,
+  formatTopicDescription,
+  parseTopicsArgs,
+  REPLICATION_REPORTS,
+  reportSelects,
+} from "./topics.ts";
 import { UsageError } from "./command.ts";
 
 const B = ["--bootstrap-server", "127.0.0.1:9092"];
@@ -52,8 +58,24 @@ Deno.test("describe prints Kafka's topic line and per-partition lines", () => {
     topicId: "xJv2bEa5Q6mbxM0Qd7bKdg",
     isInternal: false,
     partitions: [
-      { partition: 0, leader: 1, replicas: [1, 2], isr: [1, 2], elr: [], lastKnownElr: [] },
-      { partition: 1, leader: -1, replicas: [2, 1], isr: [], elr: null, lastKnownElr: null },
+      {
+        partition: 0,
+        leader: 1,
+        replicas: [1, 2],
+        isr: [1, 2],
+        elr: [],
+        lastKnownElr: [],
+        offline: [],
+      },
+      {
+        partition: 1,
+        leader: -1,
+        replicas: [2, 1],
+        isr: [],
+        elr: null,
+        lastKnownElr: null,
+        offline: [2, 1],
+      },
     ],
   }, [
     {
@@ -88,4 +110,56 @@ Deno.test("--topic is a whole-name regular expression and --exclude-internal hid
   assertEquals(filterTopics(all, "orders.*", false), ["orders", "orders-dlq"]);
   assertEquals(filterTopics(all, "orders,payments", false), ["orders", "payments"]);
   assertEquals(filterTopics(all, undefined, true), ["orders", "orders-dlq", "payments"]);
+});
+
+Deno.test("the replication reports go with --describe only, one at a time", () => {
+  assert.equal(
+    parseTopicsArgs([...B, "--describe", "--under-replicated-partitions"]).report,
+    "under-replicated-partitions",
+  );
+  assertThrows(
+    () => parseTopicsArgs([...B, "--list", "--unavailable-partitions"]),
+    /--unavailable-partitions can only be used with --describe/,
+  );
+  assertThrows(
+    () =>
+      parseTopicsArgs([
+        ...B,
+        "--describe",
+        "--at-min-isr-partitions",
+        "--under-min-isr-partitions",
+      ]),
+    /can't be used with/,
+  );
+});
+
+Deno.test("each replication report selects the partitions TopicCommand does", () => {
+  // TopicCommand.PartitionDescription: isUnderReplicated, isUnderMinIsr, isAtMinIsrPartitions,
+  // hasUnavailablePartitions.
+  const part = (leader: number, isr: number[]) => ({
+    partition: 0,
+    leader,
+    replicas: [1, 2, 3],
+    isr,
+    elr: null,
+    lastKnownElr: null,
+    offline: [],
+  });
+  const cluster = { minIsr: 2, liveBrokers: new Set([1, 2]) };
+  const selected = (p: ReturnType<typeof part>) =>
+    REPLICATION_REPORTS.filter((r) => reportSelects(r, p, cluster));
+  assert.deepEqual(selected(part(1, [1, 2, 3])), []);
+  assert.deepEqual(selected(part(1, [1, 2])), [
+    "under-replicated-partitions",
+    "at-min-isr-partitions",
+  ]);
+  assert.deepEqual(selected(part(1, [1])), [
+    "under-replicated-partitions",
+    "under-min-isr-partitions",
+  ]);
+  assert.deepEqual(selected(part(-1, [3, 1, 2])), [
+    "under-min-isr-partitions",
+    "unavailable-partitions",
+  ]);
+  assert.deepEqual(selected(part(3, [3, 1, 2])), ["unavailable-partitions"]); // 3 is not live
 });

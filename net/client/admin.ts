@@ -52,6 +52,8 @@ import {
 } from "../protocol/generated/list_offsets_request.ts";
 import type { ListOffsetsResponse } from "../protocol/generated/list_offsets_response.ts";
 import type { DescribeClusterResponse } from "../protocol/generated/describe_cluster_response.ts";
+import { createTopicPartitions } from "../protocol/generated/elect_leaders_request.ts";
+import type { ElectLeadersResponse } from "../protocol/generated/elect_leaders_response.ts";
 import {
   createPartitionData as createQuorumPartition,
   createTopicData as createQuorumTopic,
@@ -94,6 +96,8 @@ export interface PartitionDescription {
   /** Eligible leader replicas (KIP-966); null when the broker did not report them. */
   elr: number[] | null;
   lastKnownElr: number[] | null;
+  /** Replicas on fenced or unregistered brokers or offline log directories. */
+  offline: number[];
 }
 
 /** A topic as describeTopics reports it. */
@@ -201,6 +205,15 @@ export interface ListedOffset extends TopicPartition {
 /** A deleteRecords answer; `error` set when that partition failed. */
 export interface DeletedRecords extends TopicPartition {
   lowWatermark: number;
+  error?: KafkaError;
+}
+
+/** Which leader {@link Admin.electLeaders} elects (Kafka's `ElectionType`). */
+export type ElectionType = "preferred" | "unclean";
+
+/** One partition's outcome of {@link Admin.electLeaders}; `error` set when it was not elected. */
+export interface ElectionOutcome extends TopicPartition {
+  /** ELECTION_NOT_NEEDED when a valid leader already leads. */
   error?: KafkaError;
 }
 
@@ -385,6 +398,7 @@ export class Admin {
           isr: p.isrNodes,
           elr: null,
           lastKnownElr: null,
+          offline: p.offlineReplicas,
         })).sort((a, b) => a.partition - b.partition),
       };
     });
@@ -418,6 +432,7 @@ export class Admin {
             isr: p.isrNodes,
             elr: p.eligibleLeaderReplicas,
             lastKnownElr: p.lastKnownElr,
+            offline: p.offlineReplicas,
           });
         }
       }
@@ -900,6 +915,47 @@ export class Admin {
       }
     }
     return items.map((i) => done.get(`${i.topic}-${i.partition}`)!);
+  }
+
+  /**
+   * Elects leaders (ElectLeaders, KIP-183/KIP-460): the preferred replica, or for leaderless
+   * partitions any live replica (unclean: acknowledged records may be lost). `partitions` null
+   * means every partition, and then only partitions that needed an election are reported.
+   * Throws on a request-level error; per-partition errors are in the outcomes.
+   */
+  async electLeaders(
+    electionType: ElectionType,
+    partitions: readonly TopicPartition[] | null,
+    options: { timeoutMs?: number } = {},
+  ): Promise<ElectionOutcome[]> {
+    const byTopic = new Map<string, number[]>();
+    for (const p of partitions ?? []) {
+      byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+    }
+    const response = await this.cluster.retrying(async () => {
+      const conn = await this.cluster.anyConnection();
+      const version = conn.versionFor(ApiKey.ELECT_LEADERS, 2);
+      if (electionType === "unclean" && version < 1) {
+        throw kafkaError(ErrorCode.UNSUPPORTED_VERSION, "unclean leader election");
+      }
+      return await conn.send<ElectLeadersResponse>(ApiKey.ELECT_LEADERS, {
+        electionType: electionType === "preferred" ? 0 : 1,
+        topicPartitions: partitions === null
+          ? null
+          : [...byTopic].map(([topic, ids]) => createTopicPartitions({ topic, partitions: ids })),
+        timeoutMs: options.timeoutMs ?? 30_000,
+      }, { version });
+    });
+    check(response.errorCode, "leader election");
+    return response.replicaElectionResults.flatMap((t) =>
+      t.partitionResult.map((p) => ({
+        topic: t.topic,
+        partition: p.partitionId,
+        ...(p.errorCode === ErrorCode.NONE ? {} : {
+          error: kafkaError(p.errorCode, `partition ${t.topic}-${p.partitionId}`, p.errorMessage),
+        }),
+      }))
+    );
   }
 
   /** The cluster id, controller and brokers (DescribeCluster, or Metadata on old brokers). */

@@ -16,7 +16,12 @@ import {
   type MetadataResponseTopic,
 } from "../protocol/generated/metadata_response.ts";
 import type { CreateTopicsResponse } from "../protocol/generated/create_topics_response.ts";
-import type { MetadataImage, TopicImage } from "../../core/metadata/image.ts";
+import type {
+  MetadataImage,
+  PartitionRegistration,
+  TopicImage,
+} from "../../core/metadata/image.ts";
+import { replicaDirectoryOnline } from "../../core/metadata/partition_change.ts";
 import { topicNameError } from "../../core/metadata/controller.ts";
 import { ZERO_UUID } from "../protocol/uuid.ts";
 import type { BrokerContext } from "../../node/broker_context.ts";
@@ -32,25 +37,29 @@ export const INTERNAL_TOPICS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * The offline replicas of a replica list (unregistered or fenced brokers), computed once per
- * distinct list per response: images share their lists, so a 1M-partition answer computes a few.
+ * The offline replicas of a partition, as Kafka's KRaftMetadataCache: replicas on unregistered or
+ * fenced brokers, or in a log directory that is not online on its broker (KIP-858). Computed once
+ * per distinct pair of replica and directory lists per response: images share their lists, so a
+ * 1M-partition answer computes a few.
  */
 class OfflineReplicas {
   readonly #image: MetadataImage;
-  readonly #byList = new Map<readonly number[], number[]>();
+  readonly #byList = new Map<readonly number[], Map<readonly string[], number[]>>();
 
   constructor(image: MetadataImage) {
     this.#image = image;
   }
 
-  of(replicas: readonly number[]): number[] {
-    let offline = this.#byList.get(replicas);
+  of(p: PartitionRegistration): number[] {
+    let byDirs = this.#byList.get(p.replicas);
+    if (byDirs === undefined) this.#byList.set(p.replicas, byDirs = new Map());
+    let offline = byDirs.get(p.directories);
     if (offline === undefined) {
-      offline = replicas.filter((r) => {
+      offline = p.replicas.filter((r) => {
         const b = this.#image.cluster.brokers.get(r);
-        return b === undefined || b.fenced;
+        return b === undefined || b.fenced || !replicaDirectoryOnline(this.#image, p, r);
       });
-      this.#byList.set(replicas, offline);
+      byDirs.set(p.directories, offline);
     }
     return offline;
   }
@@ -69,7 +78,7 @@ function partitionsOf(topic: TopicImage, offline: OfflineReplicas): MetadataResp
       // The response is encoded and dropped, never edited: the image's (shared) lists serve as is.
       replicaNodes: p.replicas as number[],
       isrNodes: p.isr as number[],
-      offlineReplicas: offline.of(p.replicas),
+      offlineReplicas: offline.of(p),
       _unknownTaggedFields: [],
     });
   }

@@ -1,5 +1,5 @@
 // Expected behaviour follows Kafka 3.9's KRaftMetadataCache.getTopicMetadata: partitions in index
-// order, replicas of unregistered or fenced brokers listed as offline.
+// order, replicas of unregistered or fenced brokers or in offline directories listed as offline.
 import assert from "node:assert/strict";
 import { Dispatcher } from "../dispatcher.ts";
 import { Reader } from "../protocol/reader.ts";
@@ -22,7 +22,12 @@ import {
 import { createFeatureLevelRecord } from "../protocol/generated/feature_level_record.ts";
 import { createPartitionRecord } from "../protocol/generated/partition_record.ts";
 import { createTopicRecord } from "../protocol/generated/topic_record.ts";
-import { applyRecords, EMPTY_IMAGE } from "../../core/metadata/image.ts";
+import {
+  applyRecords,
+  DIRECTORY_LOST,
+  DIRECTORY_UNASSIGNED,
+  EMPTY_IMAGE,
+} from "../../core/metadata/image.ts";
 import { makeRecord, METADATA_VERSION_FEATURE, RecordType } from "../../core/metadata/records.ts";
 import { incarnation } from "../../core/metadata/testing.ts";
 import { silentLogger } from "../../core/log.ts";
@@ -52,10 +57,10 @@ function broker(id: number, fenced: boolean) {
   );
 }
 
-function partition(partitionId: number, replicas: number[]) {
+function partition(partitionId: number, replicas: number[], directories?: string[]) {
   return makeRecord(
     RecordType.PARTITION,
-    0,
+    directories === undefined ? 0 : 1,
     createPartitionRecord({
       partitionId,
       topicId: TOPIC_ID,
@@ -63,6 +68,7 @@ function partition(partitionId: number, replicas: number[]) {
       isr: replicas,
       leader: replicas[0]!,
       leaderEpoch: 3,
+      directories: directories ?? [],
     }),
   );
 }
@@ -81,6 +87,8 @@ async function allTopics(): Promise<MetadataResponse> {
     partition(2, [1, 2]),
     partition(0, [1, 3]),
     partition(1, [1, 2]),
+    // Broker 1's replica sits in a directory it lost (KIP-858).
+    partition(3, [1, 2], [DIRECTORY_LOST, DIRECTORY_UNASSIGNED]),
   ]);
   const ctx = {
     config: { autoCreateTopicsEnable: false },
@@ -125,6 +133,7 @@ Deno.test("a full Metadata response lists partitions in index order with their o
       [0, [1, 3], [3]], // broker 3 is not registered
       [1, [1, 2], [2]], // broker 2 is fenced
       [2, [1, 2], [2]],
+      [3, [1, 2], [1, 2]],
     ],
   );
   assert.ok(topic!.partitions.every((p) => p.errorCode === ErrorCode.NONE && p.leaderEpoch === 3));
