@@ -3,9 +3,12 @@
  * and 1 MiB requests, 1 and 8 partitions, acks=1, 5 requests in flight as a client pipelines
  * them) and reports MB/s and records/s beside a raw baseline measured in the same run: the same
  * bytes written with `Deno.FsFile.write` + `syncData` per request and partition file, one request
- * at a time.
+ * at a time. Compressed rows (1 MiB of 1 KiB JSON-like records per request, each codec) count
+ * wire bytes in MB/s; records/s compare across codecs. A second table measures the client-batch
+ * validation alone (Kafka's LogValidator, issue 16: records read, decompressed) beside the
+ * header-only checks (CRC, counts) that were all a produce got before.
  *
- * Run: `deno run -A scripts/bench/produce_bench.ts`.
+ * Run: `deno run -A scripts/bench/produce_bench.ts [validation]`.
  *
  * @module
  */
@@ -31,6 +34,9 @@ import {
 import type { ProduceResponse } from "../../net/protocol/generated/produce_response.ts";
 import { createTopicRecord } from "../../net/protocol/generated/topic_record.ts";
 import { encodeBatch } from "../../net/protocol/records.ts";
+import { validateBatches } from "../../storage/log/batch_validation.ts";
+import { logConfig } from "../../storage/log/log_config.ts";
+import { clientBatchRules, validateClientBatches } from "../../storage/log/log_validator.ts";
 import type { BrokerContext } from "../../node/broker_context.ts";
 import type { ControllerChannel } from "../../node/controller_channel.ts";
 import { encodeMetadataRecord, MetadataState } from "../../node/metadata_state.ts";
@@ -45,7 +51,14 @@ const TOPIC_ID = "q1Sh-9_ISia_fV4lGz8fqw";
 interface Scenario {
   requestBytes: number;
   partitions: number;
+  /** Compression codec id of the produced batches (0 none). */
+  codec: number;
 }
+
+const CODEC_NAMES = ["none", "gzip", "snappy", "lz4", "zstd"];
+const WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india"];
+/** Validation-only measurements repeat for about this long. */
+const VALIDATE_MS = 500;
 
 interface Measured {
   bytes: number;
@@ -53,18 +66,31 @@ interface Measured {
   elapsedMs: number;
 }
 
-function batchOf(bytes: number): { batch: Uint8Array; records: number } {
+/** A 1 KiB JSON-like value with some entropy (compresses like real events), deterministic. */
+function jsonValue(i: number): Uint8Array {
+  let x = (i * 2654435761) >>> 0;
+  const next = () => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0);
+  const words = Array.from({ length: 200 }, () => WORDS[next() % WORDS.length]!);
+  const text = JSON.stringify({
+    id: i,
+    user: `user-${next() % 100_000}`,
+    nonce: next().toString(16),
+    note: words.join(" "),
+  });
+  return new TextEncoder().encode(text.padEnd(RECORD_BYTES, " ").slice(0, RECORD_BYTES));
+}
+
+function batchOf(bytes: number, codec = 0): { batch: Uint8Array; records: number } {
   const count = Math.max(1, Math.floor(bytes / (RECORD_BYTES + 16)));
-  const value = new Uint8Array(RECORD_BYTES).fill(7);
   const records = Array.from({ length: count }, (_, i) => ({
     offsetDelta: i,
     timestampDelta: 0,
     key: null,
-    value,
+    value: jsonValue(i),
     headers: [],
   }));
   return {
-    batch: encodeBatch({ baseOffset: 0, records, baseTimestamp: Date.now() }),
+    batch: encodeBatch({ baseOffset: 0, records, baseTimestamp: Date.now(), compression: codec }),
     records: count,
   };
 }
@@ -127,18 +153,21 @@ async function runProduct(s: Scenario, dir: string): Promise<Measured> {
   const rm = await startBroker(dir, s.partitions);
   try {
     const handler = produceHandler(rm);
-    const { batch, records } = batchOf(s.requestBytes / s.partitions);
-    const request: ProduceRequest = createProduceRequest({
-      acks: 1,
-      timeoutMs: 30_000,
-      topicData: [createTopicProduceData({
-        name: "bench",
-        partitionData: Array.from(
-          { length: s.partitions },
-          (_, index) => createPartitionProduceData({ index, records: batch }),
-        ),
-      })],
-    });
+    const { batch, records } = batchOf(s.requestBytes / s.partitions, s.codec);
+    // Each request carries its own bytes, as frames read off a socket do: the broker patches
+    // offsets into them, and a client batch must arrive with base offset 0.
+    const request = (): ProduceRequest =>
+      createProduceRequest({
+        acks: 1,
+        timeoutMs: 30_000,
+        topicData: [createTopicProduceData({
+          name: "bench",
+          partitionData: Array.from(
+            { length: s.partitions },
+            (_, index) => createPartitionProduceData({ index, records: batch.slice() }),
+          ),
+        })],
+      });
     const context = {
       listenerName: "PLAINTEXT",
       clientHost: "127.0.0.1",
@@ -153,7 +182,7 @@ async function runProduct(s: Scenario, dir: string): Promise<Measured> {
     const worker = async () => {
       while (performance.now() < deadline && requests * perRequestBytes < SCENARIO_BYTES_MAX) {
         requests++;
-        const r = await handler.handle(request, context) as ProduceResponse;
+        const r = await handler.handle(request(), context) as ProduceResponse;
         const code = r.responses[0]!.partitionResponses.find((p) => p.errorCode !== 0)?.errorCode;
         if (code !== undefined) throw new Error(`Produce failed with error ${code}`);
       }
@@ -171,7 +200,7 @@ async function runProduct(s: Scenario, dir: string): Promise<Measured> {
 }
 
 async function runBaseline(s: Scenario, dir: string): Promise<Measured> {
-  const { batch, records } = batchOf(s.requestBytes / s.partitions);
+  const { batch, records } = batchOf(s.requestBytes / s.partitions, s.codec);
   const files = await Promise.all(
     Array.from(
       { length: s.partitions },
@@ -222,14 +251,15 @@ function rate(m: Measured): string {
  */
 export async function runProduceBench(): Promise<string> {
   const scenarios: Scenario[] = [
-    { requestBytes: 16 * 1024, partitions: 1 },
-    { requestBytes: 16 * 1024, partitions: 8 },
-    { requestBytes: 1024 * 1024, partitions: 1 },
-    { requestBytes: 1024 * 1024, partitions: 8 },
+    { requestBytes: 16 * 1024, partitions: 1, codec: 0 },
+    { requestBytes: 16 * 1024, partitions: 8, codec: 0 },
+    { requestBytes: 1024 * 1024, partitions: 1, codec: 0 },
+    { requestBytes: 1024 * 1024, partitions: 8, codec: 0 },
+    ...[1, 2, 3, 4].map((codec) => ({ requestBytes: 1024 * 1024, partitions: 1, codec })),
   ];
   const lines = [
     `produce bench: 1 KiB records, acks=1, ${IN_FLIGHT} requests in flight, ${SCENARIO_MS} ms per run`,
-    "request   partitions | kraftling produce             | raw write+syncData per request",
+    "request   partitions codec  | kraftling produce             | raw write+syncData per request",
   ];
   for (const s of scenarios) {
     const dir = await Deno.makeTempDir({ prefix: "kraftling-produce-bench-" });
@@ -240,15 +270,64 @@ export async function runProduceBench(): Promise<string> {
         ? `${s.requestBytes / 1024 / 1024} MiB`
         : `${s.requestBytes / 1024} KiB`;
       lines.push(
-        `${size.padEnd(9)} ${String(s.partitions).padStart(10)} | ${rate(product)} | ${
-          rate(baseline)
-        }`,
+        `${size.padEnd(9)} ${String(s.partitions).padStart(10)} ${
+          CODEC_NAMES[s.codec]!.padEnd(6)
+        } | ${rate(product)} | ${rate(baseline)}`,
       );
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
   }
+  lines.push("", ...validationRates());
   return lines.join("\n");
 }
 
-if (import.meta.main) console.log(await runProduceBench());
+/** Runs `fn` for about VALIDATE_MS; returns runs per second. */
+function runsPerSecond(fn: () => void): number {
+  fn(); // warm up
+  let runs = 0;
+  const started = performance.now();
+  while (performance.now() - started < VALIDATE_MS) {
+    fn();
+    runs++;
+  }
+  return runs / ((performance.now() - started) / 1000);
+}
+
+/** One 1 MiB batch per codec through the header checks and through the LogValidator. */
+function validationRates(): string[] {
+  const lines = [
+    "validation of one 1 MiB batch of 1 KiB records, MB/s of record bytes (records/s)",
+    "codec  | header checks (CRC, counts) | LogValidator (records read)",
+  ];
+  const config = logConfig();
+  for (let codec = 0; codec < CODEC_NAMES.length; codec++) {
+    const { batch, records } = batchOf(1024 * 1024, codec);
+    const recordBytes = records * RECORD_BYTES;
+    const headerOnly = runsPerSecond(() =>
+      validateBatches(batch, {
+        maxMessageBytes: batch.length,
+        leader: true,
+        allowPartialTail: false,
+      })
+    );
+    const rules = clientBatchRules({ ...config, maxMessageBytes: batch.length }, {
+      topicPartition: "bench-0",
+      nowMs: Date.now(),
+    });
+    const full = runsPerSecond(() => validateClientBatches(batch, rules));
+    const cell = (perSecond: number) =>
+      `${(perSecond * recordBytes / 1e6).toFixed(0).padStart(6)} MB/s (${
+        Math.round(perSecond * records).toString().padStart(8)
+      } rec/s)`;
+    lines.push(`${CODEC_NAMES[codec]!.padEnd(6)} | ${cell(headerOnly)}   | ${cell(full)}`);
+  }
+  return lines;
+}
+
+if (import.meta.main) {
+  // `validation` prints only the validation table (seconds, no disk).
+  console.log(
+    Deno.args[0] === "validation" ? validationRates().join("\n") : await runProduceBench(),
+  );
+}
