@@ -33,6 +33,7 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
   (await import("./configs.ts")).configsCommand,
   (await import("./get_offsets.ts")).getOffsetsCommand,
   (await import("./delete_records.ts")).deleteRecordsCommand,
+  (await import("./leader_election.ts")).leaderElectionCommand,
   (await import("./producer_perf_test.ts")).producerPerfTestCommand,
   (await import("./consumer_perf_test.ts")).consumerPerfTestCommand,
   (await import("./metadata_quorum.ts")).metadataQuorumCommand,

@@ -16,7 +16,7 @@ import {
   type ElectLeadersResponse,
   type PartitionResult,
 } from "../../net/protocol/generated/elect_leaders_response.ts";
-import { ErrorCode } from "../../net/protocol/generated/errors.ts";
+import { ErrorCode, errorMessage } from "../../net/protocol/generated/errors.ts";
 import {
   type ControllerConfig,
   type ControllerContext,
@@ -149,9 +149,13 @@ function electOne(
   const needed = type === ElectionType.PREFERRED
     ? p.leader !== p.replicas[0]
     : p.leader === NO_LEADER;
-  if (!needed) {
-    return { record: null, errorCode: ErrorCode.ELECTION_NOT_NEEDED, errorMessage: null };
-  }
+  // Kafka's ApiError(Errors.X) carries the error's own message.
+  const fail = (errorCode: number): OneElection => ({
+    record: null,
+    errorCode,
+    errorMessage: errorMessage(errorCode),
+  });
+  if (!needed) return fail(ErrorCode.ELECTION_NOT_NEEDED);
   const record = electionRecord(
     image,
     topic,
@@ -159,13 +163,11 @@ function electOne(
     type === ElectionType.PREFERRED ? "preferred" : "unclean",
   );
   if (record === null) {
-    return {
-      record: null,
-      errorCode: type === ElectionType.PREFERRED
+    return fail(
+      type === ElectionType.PREFERRED
         ? ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE
         : ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE,
-      errorMessage: null,
-    };
+    );
   }
   return { record, errorCode: ErrorCode.NONE, errorMessage: null };
 }

@@ -9,7 +9,7 @@
 import { KafkaError } from "../protocol/errors.ts";
 import { Reader } from "../protocol/reader.ts";
 import { ApiKey } from "../protocol/generated/api_table.ts";
-import { ErrorCode } from "../protocol/generated/errors.ts";
+import { ErrorCode, errorMessage } from "../protocol/generated/errors.ts";
 import {
   createCreatableTopic,
   createCreatableTopicConfig,
@@ -952,7 +952,8 @@ export class Admin {
         topic: t.topic,
         partition: p.partitionId,
         ...(p.errorCode === ErrorCode.NONE ? {} : {
-          error: kafkaError(p.errorCode, `partition ${t.topic}-${p.partitionId}`, p.errorMessage),
+          // As Kafka's admin client: the server's message, else the error's own.
+          error: new KafkaError(p.errorCode, p.errorMessage ?? errorMessage(p.errorCode)),
         }),
       }))
     );
