@@ -295,6 +295,8 @@ export class GroupManager implements GroupService, ConsumerGroupService {
         ? undefined
         : { name: topic.name, numPartitions: topic.partitions.size };
     },
+    // The image replaces this map whenever a topic is created or deleted.
+    topicNames: () => this.#ctx.metadata.image.topics.byName,
   };
 
   /** Starts following leadership of `__consumer_offsets` partitions. */

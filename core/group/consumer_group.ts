@@ -325,7 +325,9 @@ export class ConsumerGroup {
     return best;
   }
 
+  /** True when a member subscribes to `topic` by name or (resolved) by regex. */
   isSubscribedToTopic(topic: string): boolean {
+    if (this.subscriptionMetadata.has(topic)) return true;
     for (const m of this.members.values()) if (m.subscribedTopicNames.includes(topic)) return true;
     return false;
   }

@@ -12,7 +12,11 @@
  * import { SeededRandom } from "../random.ts";
  * const groups = new ConsumerGroups({
  *   config: GROUP_COORDINATOR_DEFAULTS,
- *   topics: { byName: () => ({ topicId: "T", numPartitions: 3 }), byId: () => undefined },
+ *   topics: {
+ *     byName: () => ({ topicId: "T", numPartitions: 3 }),
+ *     byId: () => undefined,
+ *     topicNames: () => new Map([["t", null]]),
+ *   },
  *   generateMemberId: randomMemberIdGenerator(new SeededRandom(1)),
  * });
  * const { result } = groups.heartbeat({
@@ -42,6 +46,7 @@ import {
 } from "./consumer_group.ts";
 import { GroupErrorCode } from "./error_codes.ts";
 import type { MemberIdGenerator } from "./member_id.ts";
+import { compileTopicRegex, type TopicRegex } from "./topic_regex.ts";
 import type {
   ConsumerGroupDescribedGroup,
   ConsumerGroupHeartbeatInput,
@@ -88,6 +93,17 @@ function errorResult(code: number, message: string | null): ConsumerGroupHeartbe
   };
 }
 
+/** KIP-1082: the longest client-generated member id accepted (a UUID in its 36-char text form). */
+export const CLIENT_MEMBER_ID_CHARS_MAX = 36;
+/** Bound on the compiled regexes and resolutions kept per coordinator (cleared when full). */
+const REGEX_CACHE_ENTRIES_MAX = 1024;
+
+/** A regex resolved against one set of topic names (the image's, by identity). */
+interface Resolution {
+  names: ReadonlyMap<string, unknown>;
+  topics: readonly string[];
+}
+
 function metadataEqual(a: SubscriptionMetadata, b: SubscriptionMetadata): boolean {
   if (a.size !== b.size) return false;
   for (const [name, m] of a) {
@@ -111,6 +127,8 @@ export class ConsumerGroups {
   readonly #config: Readonly<GroupCoordinatorConfig>;
   readonly #topics: TopicMetadataLookup;
   readonly #generateMemberId: MemberIdGenerator;
+  readonly #compiled = new Map<string, TopicRegex>();
+  readonly #resolved = new Map<string, Resolution>();
 
   constructor(options: ConsumerGroupsOptions) {
     this.#config = options.config;
@@ -188,9 +206,56 @@ export class ConsumerGroups {
 
   // ---------------------------------------------------------------- epochs and targets
 
+  // ---------------------------------------------------------------- regex subscriptions
+
+  /** The compiled regex, or the reason it is invalid (compiled once, cached). */
+  #compile(source: string): TopicRegex | string {
+    const cached = this.#compiled.get(source);
+    if (cached !== undefined) return cached;
+    const compiled = compileTopicRegex(source);
+    if (!compiled.ok) return compiled.error;
+    if (this.#compiled.size >= REGEX_CACHE_ENTRIES_MAX) this.#compiled.clear();
+    this.#compiled.set(source, compiled.regex);
+    return compiled.regex;
+  }
+
+  /**
+   * The topics a regex matches in the current image (Kafka resolves against every topic name,
+   * whole-name matches). Cached until the image's topic set changes, so topics created or
+   * deleted are picked up by the next heartbeat of the group.
+   */
+  #resolve(source: string): readonly string[] {
+    const names = this.#topics.topicNames();
+    const cached = this.#resolved.get(source);
+    if (cached !== undefined && cached.names === names) return cached.topics;
+    const regex = this.#compile(source);
+    // Regexes are validated when a member sends them; one loaded from the log that no longer
+    // compiles (it cannot, with the same parser) matches nothing rather than failing the load.
+    const topics = typeof regex === "string"
+      ? []
+      : [...names.keys()].filter((name) => regex.matches(name)).sort();
+    if (this.#resolved.size >= REGEX_CACHE_ENTRIES_MAX) this.#resolved.clear();
+    this.#resolved.set(source, { names, topics });
+    return topics;
+  }
+
+  /** The topic names a member subscribes to: its names plus what its regex resolves to. */
+  #memberTopicNames(m: ConsumerGroupMember): readonly string[] {
+    if (m.subscribedTopicRegex === null || m.subscribedTopicRegex === "") {
+      return m.subscribedTopicNames;
+    }
+    const resolved = this.#resolve(m.subscribedTopicRegex);
+    if (m.subscribedTopicNames.length === 0) return resolved;
+    return [...new Set([...m.subscribedTopicNames, ...resolved])];
+  }
+
   #computeSubscriptionMetadata(group: ConsumerGroup): SubscriptionMetadata {
     const out: SubscriptionMetadata = new Map();
-    for (const name of [...group.subscribedTopicNames()].sort()) {
+    const subscribed = new Set<string>();
+    for (const m of group.members.values()) {
+      for (const name of this.#memberTopicNames(m)) subscribed.add(name);
+    }
+    for (const name of [...subscribed].sort()) {
       const topic = this.#topics.byName(name);
       if (topic !== undefined) out.set(name, { ...topic });
     }
@@ -211,7 +276,7 @@ export class ConsumerGroups {
       .map((m) => ({
         memberId: m.memberId,
         subscribedTopicIds: new Set(
-          m.subscribedTopicNames.flatMap((name) => {
+          this.#memberTopicNames(m).flatMap((name) => {
             const topic = metadata.get(name);
             return topic === undefined ? [] : [topic.topicId];
           }),
@@ -298,7 +363,7 @@ export class ConsumerGroups {
 
   // ---------------------------------------------------------------- heartbeat
 
-  /** Handles ConsumerGroupHeartbeat v0. */
+  /** Handles ConsumerGroupHeartbeat v0 and v1 (KIP-1082 member ids, regex subscriptions). */
   heartbeat(input: ConsumerGroupHeartbeatInput, nowMs: number): HeartbeatOutcome {
     const records: ConsumerGroupRecord[] = [];
     try {
@@ -317,6 +382,14 @@ export class ConsumerGroups {
 
   #validate(input: ConsumerGroupHeartbeatInput): void {
     const invalid = (message: string) => fail(GroupErrorCode.INVALID_REQUEST, message);
+    const version = input.apiVersion ?? 0;
+    // KIP-1082: from v1 the client generates its member id and sends it on every heartbeat.
+    if (version >= 1 && input.memberId === "") invalid("MemberId can't be empty.");
+    if (
+      version >= 1 && input.memberEpoch === 0 && input.memberId.length > CLIENT_MEMBER_ID_CHARS_MAX
+    ) {
+      invalid(`MemberId can't be longer than ${CLIENT_MEMBER_ID_CHARS_MAX} characters (a UUID).`);
+    }
     if (input.groupId === "") invalid("GroupId can't be empty.");
     if (input.instanceId === "") invalid("InstanceId can't be empty.");
     if (input.rackId === "") invalid("RackId can't be empty.");
@@ -333,12 +406,25 @@ export class ConsumerGroups {
       if (input.topicPartitions === null || input.topicPartitions.length > 0) {
         invalid("TopicPartitions must be empty when (re-)joining.");
       }
-      if (input.subscribedTopicNames === null || input.subscribedTopicNames.length === 0) {
-        invalid("SubscribedTopicNames must be set in first request.");
+      // Kafka 4.0 accepts an empty list or an empty regex: a member subscribed to nothing.
+      if (input.subscribedTopicNames === null && (input.subscribedTopicRegex ?? null) === null) {
+        invalid(
+          "Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when (re-)joining.",
+        );
       }
     }
     if (input.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH && input.instanceId === null) {
       invalid("InstanceId can't be null.");
+    }
+    const regex = input.subscribedTopicRegex ?? null;
+    if (regex !== null && regex !== "") {
+      const compiled = this.#compile(regex);
+      if (typeof compiled === "string") {
+        fail(
+          GroupErrorCode.INVALID_REGULAR_EXPRESSION,
+          `SubscribedTopicRegex \`${regex}\` is not a valid regular expression: ${compiled}.`,
+        );
+      }
     }
     if (
       input.serverAssignor !== null &&
@@ -473,7 +559,11 @@ export class ConsumerGroups {
       return { member: this.#newMember(input, memberId), isNew: true };
     }
     if (joining) {
-      // A fenced member rejoins with epoch 0 under its id: it has dropped its partitions.
+      // A member rejoins with epoch 0 under its id: it has dropped its partitions. With
+      // client-generated ids (KIP-1082) this may also be another consumer reusing the id of a live
+      // member; the new incarnation's epoch then moves past the old one's, which is fenced
+      // (FENCED_MEMBER_EPOCH) at its next heartbeat instead of sharing the partitions.
+      if (existing.memberEpoch > 0) records.push(...this.#bumpForRejoin(group));
       return {
         member: {
           ...existing,
@@ -489,6 +579,13 @@ export class ConsumerGroups {
     }
     this.#validateEpoch(existing, input.memberEpoch, owned);
     return { member: existing, isNew: false };
+  }
+
+  /** A group epoch bump with the target unchanged but re-recorded (KIP-848 group epoch). */
+  #bumpForRejoin(group: ConsumerGroup): ConsumerGroupRecord[] {
+    const records: ConsumerGroupRecord[] = [];
+    this.#bumpGroupEpoch(group, records);
+    return records;
   }
 
   #validateEpoch(member: ConsumerGroupMember, received: number, owned: Assignment | null): void {
@@ -537,11 +634,18 @@ export class ConsumerGroups {
         ? found.rebalanceTimeoutMs
         : input.rebalanceTimeoutMs,
       subscribedTopicNames: input.subscribedTopicNames ?? found.subscribedTopicNames,
+      subscribedTopicRegex: input.subscribedTopicRegex === undefined ||
+          input.subscribedTopicRegex === null
+        ? found.subscribedTopicRegex
+        : input.subscribedTopicRegex === ""
+        ? null
+        : input.subscribedTopicRegex,
       serverAssignor: input.serverAssignor ?? found.serverAssignor,
       sessionDeadlineMs: nowMs + this.#config.consumerGroupSessionTimeoutMs,
     };
     const subscriptionChanged = isNew ||
       updated.subscribedTopicNames.join("\u0000") !== found.subscribedTopicNames.join("\u0000") ||
+      updated.subscribedTopicRegex !== found.subscribedTopicRegex ||
       updated.serverAssignor !== found.serverAssignor;
     const metadataChanged = subscriptionChanged || updated.rackId !== found.rackId ||
       updated.instanceId !== found.instanceId || updated.clientId !== found.clientId ||

@@ -19,6 +19,7 @@ const PARTITIONS = 12;
 const TOPICS: TopicMetadataLookup = {
   byName: (name) => name === "t" ? { topicId: "T", numPartitions: PARTITIONS } : undefined,
   byId: (id) => id === "T" ? { name: "t", numPartitions: PARTITIONS } : undefined,
+  topicNames: () => new Map([["t", null]]),
 };
 
 function heartbeat(g: ConsumerGroups, c: Client, nowMs: number): void {

@@ -16,6 +16,7 @@ import {
 const TOPICS: TopicMetadataLookup = {
   byName: (name) => name === "t" ? { topicId: "T", numPartitions: 4 } : undefined,
   byId: (id) => id === "T" ? { name: "t", numPartitions: 4 } : undefined,
+  topicNames: () => new Map([["t", null]]),
 };
 
 function groups(): ConsumerGroups {

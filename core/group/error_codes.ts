@@ -41,6 +41,7 @@ export const GroupErrorCode = {
   UNRELEASED_INSTANCE_ID: 111,
   UNSUPPORTED_ASSIGNOR: 112,
   STALE_MEMBER_EPOCH: 113,
+  INVALID_REGULAR_EXPRESSION: 128,
 } as const;
 
 /** One of the error code numbers in {@link GroupErrorCode}, or any other Kafka code. */

@@ -53,7 +53,12 @@ export interface GroupCoordinatorOptions {
   topics?: TopicMetadataLookup;
 }
 
-const NO_TOPICS: TopicMetadataLookup = { byName: () => undefined, byId: () => undefined };
+const NO_TOPIC_NAMES: ReadonlyMap<string, unknown> = new Map();
+const NO_TOPICS: TopicMetadataLookup = {
+  byName: () => undefined,
+  byId: () => undefined,
+  topicNames: () => NO_TOPIC_NAMES,
+};
 
 function joinError(memberId: string, errorCode: number): JoinGroupResult {
   return {

@@ -372,12 +372,19 @@ export interface ConsumerGroupHeartbeatInput {
   rebalanceTimeoutMs: number;
   /** null when unchanged. */
   subscribedTopicNames: string[] | null;
+  /**
+   * v1+ (KIP-848 regex subscription, RE2 syntax): null when unchanged, "" for none; absent
+   * before v1.
+   */
+  subscribedTopicRegex?: string | null;
   /** null when unchanged or not used. */
   serverAssignor: string | null;
   /** null when unchanged; the partitions the member owns otherwise. */
   topicPartitions: TopicIdPartitions[] | null;
   clientId: string;
   clientHost: string;
+  /** The request version (default 0); from v1 the client generates its member id (KIP-1082). */
+  apiVersion?: number;
 }
 
 /** ConsumerGroupHeartbeatResponse fields without throttleTimeMs. */
@@ -428,6 +435,11 @@ export interface ConsumerGroupDescribedGroup {
 export interface TopicMetadataLookup {
   byName(name: string): { topicId: string; numPartitions: number } | undefined;
   byId(topicId: string): { name: string; numPartitions: number } | undefined;
+  /**
+   * Every topic name (regex subscriptions are resolved against them). The same object is
+   * returned until a topic is created or deleted, so resolutions are cached by its identity.
+   */
+  topicNames(): ReadonlyMap<string, unknown>;
 }
 
 // ---- effects ----

@@ -1,5 +1,5 @@
 /**
- * The KIP-848 group APIs on the wire: ConsumerGroupHeartbeat v0 (api 68) and ConsumerGroupDescribe
+ * The KIP-848 group APIs on the wire: ConsumerGroupHeartbeat v0-v1 (api 68) and ConsumerGroupDescribe
  * v0 (api 69). Each maps the generated request to the core coordinator's input, asks the
  * {@link ConsumerGroupService} (routed to the group's `__consumer_offsets` partition like the
  * classic APIs, so FindCoordinator is unchanged) and maps the result back.
@@ -42,7 +42,8 @@ export interface ConsumerGroupService {
 /** The versions served (advertised in ApiVersions). */
 export const CONSUMER_GROUP_API_VERSIONS: ReadonlyMap<number, { min: number; max: number }> =
   new Map([
-    [ApiKey.CONSUMER_GROUP_HEARTBEAT, { min: 0, max: 0 }],
+    // v1 (Kafka 4.0): client-generated member ids (KIP-1082) and SubscribedTopicRegex.
+    [ApiKey.CONSUMER_GROUP_HEARTBEAT, { min: 0, max: 1 }],
     [ApiKey.CONSUMER_GROUP_DESCRIBE, { min: 0, max: 0 }],
   ]);
 
@@ -56,7 +57,7 @@ interface Context {
   clientHost: string;
 }
 
-/** ConsumerGroupHeartbeat v0 (KIP-848). */
+/** ConsumerGroupHeartbeat v0-v1 (KIP-848; v1: KIP-1082 member ids and regex subscriptions). */
 export async function consumerGroupHeartbeat(
   service: ConsumerGroupService,
   request: ConsumerGroupHeartbeatRequest,
@@ -70,6 +71,7 @@ export async function consumerGroupHeartbeat(
     rackId: request.rackId,
     rebalanceTimeoutMs: request.rebalanceTimeoutMs,
     subscribedTopicNames: request.subscribedTopicNames,
+    subscribedTopicRegex: context.apiVersion >= 1 ? request.subscribedTopicRegex : undefined,
     serverAssignor: request.serverAssignor,
     topicPartitions: request.topicPartitions === null ? null : request.topicPartitions.map((t) => ({
       topicId: t.topicId,
@@ -77,6 +79,7 @@ export async function consumerGroupHeartbeat(
     })),
     clientId: context.header.clientId ?? "",
     clientHost: context.clientHost,
+    apiVersion: context.apiVersion,
   });
   return createConsumerGroupHeartbeatResponse({
     errorCode: result.errorCode,
