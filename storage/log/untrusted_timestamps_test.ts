@@ -67,3 +67,30 @@ for (const codec of [0, 1, 2, 3, 4]) {
     }
   });
 }
+
+Deno.test("a cleanly closed log rebuilds a deleted time index from the records", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const written = await FileLog.open({ dir, config: CONFIG, warn: () => {} });
+    for (let i = 0; i < 3; i++) {
+      await written.append(lyingBatch(i * 100, 4), { leaderEpoch: 0, nowMs: BASE_MS });
+    }
+    await written.close();
+    await Deno.remove(`${dir}/00000000000000000000.timeindex`);
+    const reopened = await FileLog.open({
+      dir,
+      config: CONFIG,
+      warn: () => {},
+      hadCleanShutdown: true,
+      recoveryPoint: Number.MAX_SAFE_INTEGER,
+    });
+    try {
+      assert.equal(reopened.offsetForTimestamp(BASE_MS + 105)?.offset, 4);
+      assert.equal(reopened.maxTimestampAndOffset()?.timestamp, BASE_MS + 220);
+    } finally {
+      await reopened.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
