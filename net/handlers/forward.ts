@@ -1,8 +1,8 @@
 /**
  * Admin requests that change metadata (CreateTopics, DeleteTopics, CreatePartitions,
- * AlterConfigs, IncrementalAlterConfigs, UpdateFeatures, and KIP-853's AddRaftVoter and
- * RemoveRaftVoter) arrive at a broker and are forwarded to the active controller at the client's
- * own version, as KRaft brokers do.
+ * AlterConfigs, IncrementalAlterConfigs, UpdateFeatures, ElectLeaders, and KIP-853's AddRaftVoter
+ * and RemoveRaftVoter) arrive at a broker and are forwarded to the active controller at the
+ * client's own version, as KRaft brokers do.
  *
  * @module
  */
@@ -118,6 +118,29 @@ const FORWARDED: [
       results: [],
       _unknownTaggedFields: [],
     }),
+  ],
+  [
+    ApiKey.ELECT_LEADERS,
+    2,
+    (request, errorCode, message) => ({
+      throttleTimeMs: 0,
+      errorCode,
+      replicaElectionResults:
+        ((request.topicPartitions as { topic: string; partitions: number[] }[] | null) ?? [])
+          .map((t) => ({
+            topic: t.topic,
+            partitionResult: t.partitions.map((partitionId) => ({
+              partitionId,
+              errorCode,
+              errorMessage: message,
+              _unknownTaggedFields: [],
+            })),
+            _unknownTaggedFields: [],
+          })),
+      _unknownTaggedFields: [],
+    }),
+    // The election itself is one controller write; its timeoutMs bounds the wait.
+    (request) => Number(request.timeoutMs ?? 30_000) + FORWARD_MARGIN_MS,
   ],
   [
     ApiKey.ADD_RAFT_VOTER,
