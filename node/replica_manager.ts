@@ -45,6 +45,11 @@ import type { BrokerContext } from "./broker_context.ts";
 import { FetchSessionCache } from "./fetch_session.ts";
 import { ReplicaFetcherManager } from "./replica_fetcher.ts";
 import type { AlterPartitionResponse } from "../net/protocol/generated/alter_partition_response.ts";
+import {
+  createBrokerState,
+  createPartitionData,
+  createTopicData,
+} from "../net/protocol/generated/alter_partition_request.ts";
 import { resourceConfigs } from "../core/metadata/image.ts";
 import type { ImageChange } from "./metadata_state.ts";
 import { Partition } from "./partition.ts";
@@ -737,25 +742,27 @@ export class ReplicaManager implements ReplicaAccess {
       id === this.ctx.nodeId
         ? this.ctx.brokerEpoch()
         : p.leaderState?.followers.get(id)?.brokerEpoch ?? -1n;
+    // The generated constructors fill every field the schema has (the writer reads fields of
+    // other versions too, e.g. v0-v2's newIsr, to check they hold their defaults).
     const request = {
       brokerId: this.ctx.nodeId,
       brokerEpoch: this.ctx.brokerEpoch(),
-      topics: [...byTopic].map(([topicId, items]) => ({
-        topicId,
-        partitions: items.map(({ p, isr }) => ({
-          partitionIndex: p.partition,
-          leaderEpoch: p.leaderEpoch,
-          newIsrWithEpochs: isr.map((brokerId) => ({
-            brokerId,
-            brokerEpoch: epochOf(p, brokerId),
-            _unknownTaggedFields: [],
-          })),
-          leaderRecoveryState: 0,
-          partitionEpoch: p.leaderState?.pendingIsr?.partitionEpoch ?? p.partitionEpoch,
-          _unknownTaggedFields: [],
-        })),
-        _unknownTaggedFields: [],
-      })),
+      topics: [...byTopic].map(([topicId, items]) =>
+        createTopicData({
+          topicId,
+          partitions: items.map(({ p, isr }) =>
+            createPartitionData({
+              partitionIndex: p.partition,
+              leaderEpoch: p.leaderEpoch,
+              newIsrWithEpochs: isr.map((brokerId) =>
+                createBrokerState({ brokerId, brokerEpoch: epochOf(p, brokerId) })
+              ),
+              leaderRecoveryState: 0,
+              partitionEpoch: p.leaderState?.pendingIsr?.partitionEpoch ?? p.partitionEpoch,
+            })
+          ),
+        })
+      ),
     };
     const all = [...byTopic.values()].flat();
     let response: AlterPartitionResponse;
