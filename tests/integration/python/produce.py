@@ -5,6 +5,9 @@ Usage: produce.py BOOTSTRAP TOPIC COUNT [key=value producer config ...]
 Stdout: `{"p": partition, "o": offset, "v": value}` per delivered message, `{"err": ..., "v": value}`
 per failed one, then `{"done": true, "delivered": n, "failed": n}`. Values are `m<i>`; keys
 `k<i % 16>`. Progress lines `{"progress": n}` every 500 deliveries (the test kills the node on them).
+`test.pause.every=N` polls 20 ms after every N records; `test.spread.s=S` paces the records evenly
+over S seconds (record i is produced no earlier than i * S / COUNT seconds after the start), so a
+test can kill, restart and pause brokers while acknowledged records keep arriving.
 """
 import json
 import sys
@@ -27,6 +30,7 @@ for pair in sys.argv[4:]:
     key, value = pair.split("=", 1)
     config[key] = value
 pause_every = int(config.pop("test.pause.every", "0"))
+spread_s = float(config.pop("test.spread.s", "0"))
 producer = Producer(config)
 delivered = 0
 failed = 0
@@ -45,7 +49,13 @@ def report(err, msg):
         print(json.dumps({"progress": delivered}), flush=True)
 
 
+started = time.monotonic()
 for i in range(count):
+    if spread_s > 0:
+        due = started + i * spread_s / count
+        # Bounded: each round polls until the due time, which is at most spread_s away.
+        while (wait := due - time.monotonic()) > 0:
+            producer.poll(wait)
     while True:
         try:
             producer.produce(topic, key=f"k{i % 16}", value=f"m{i}", on_delivery=report)
