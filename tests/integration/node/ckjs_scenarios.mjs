@@ -1,0 +1,164 @@
+// Scenarios run with /usr/bin/node and @confluentinc/kafka-javascript (librdkafka 2.15) against a
+// kraftling node. Usage: node ckjs_scenarios.mjs <scenario> <bootstrap>
+// Prints one JSON line with what happened; the Deno test (librdkafka_current_test.ts) judges it.
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+const ckjs = require("@confluentinc/kafka-javascript");
+const { Kafka, logLevel } = ckjs.KafkaJS;
+
+const [scenario, bootstrap] = process.argv.slice(2);
+/** Bound on every wait, in milliseconds. */
+const WAIT_MS = 45_000;
+
+const kafka = new Kafka({ kafkaJS: { brokers: [bootstrap], logLevel: logLevel.ERROR } });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what, done) {
+  const deadline = Date.now() + WAIT_MS;
+  while (!(await done())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+async function createTopic(topic, numPartitions) {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions, replicationFactor: 1 }] });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Idempotent, acks=all: `count` records numbered from `from`, round-robin over partitions. */
+async function produce(topic, from, count, numPartitions) {
+  const producer = kafka.producer({ kafkaJS: { idempotent: true, acks: -1 } });
+  await producer.connect();
+  try {
+    const messages = [];
+    for (let i = from; i < from + count; i++) {
+      messages.push({ partition: i % numPartitions, key: `k${i}`, value: String(i) });
+    }
+    await producer.send({ topic, messages });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** A consumer that records what it reads and commits each record's next offset. */
+async function startConsumer(groupId, protocol, subscription) {
+  const config = {
+    kafkaJS: { groupId, fromBeginning: true, autoCommit: false },
+    "group.protocol": protocol,
+  };
+  if (protocol === "classic") {
+    config.kafkaJS.sessionTimeout = 10_000;
+    config.kafkaJS.heartbeatInterval = 500;
+  }
+  const consumer = kafka.consumer(config);
+  const seen = [];
+  await consumer.connect();
+  await consumer.subscribe(subscription);
+  await consumer.run({
+    eachMessage: async ({ topic, partition, message }) => {
+      seen.push({ topic, partition, offset: Number(message.offset), value: message.value.toString() });
+      await consumer.commitOffsets([
+        { topic, partition, offset: String(Number(message.offset) + 1) },
+      ]);
+    },
+  });
+  return { consumer, seen };
+}
+
+const partitionsOf = (c) => c.consumer.assignment().map((tp) => `${tp.topic}:${tp.partition}`).sort();
+
+async function kip848() {
+  const topic = "ckjs-848";
+  await createTopic(topic, 4);
+  await produce(topic, 0, 40, 4);
+  const a = await startConsumer("g-848", "consumer", { topics: [topic] });
+  const b = await startConsumer("g-848", "consumer", { topics: [topic] });
+  await until("two members splitting four partitions and reading 40 records", () =>
+    partitionsOf(a).length === 2 && partitionsOf(b).length === 2 && a.seen.length + b.seen.length >= 40);
+  const split = { a: partitionsOf(a), b: partitionsOf(b) };
+  const firstValues = [...a.seen, ...b.seen].map((r) => Number(r.value)).sort((x, y) => x - y);
+  await b.consumer.disconnect(); // a member leaving: its partitions move to the other
+  await until("the remaining member owning all four partitions", () => partitionsOf(a).length === 4);
+  const afterLeave = partitionsOf(a);
+  await a.consumer.disconnect();
+  await produce(topic, 40, 8, 4);
+  const c = await startConsumer("g-848", "consumer", { topics: [topic] });
+  await until("the new member reading the 8 new records", () => c.seen.length >= 8);
+  await sleep(1000); // anything re-delivered would show up now
+  const resumed = c.seen.map((r) => Number(r.value)).sort((x, y) => x - y);
+  await c.consumer.disconnect();
+  return { split, firstValues, afterLeave, resumed };
+}
+
+async function regex() {
+  await createTopic("rx-one", 2);
+  await produce("rx-one", 0, 4, 2);
+  await createTopic("other", 1);
+  await produce("other", 100, 2, 1);
+  const d = await startConsumer("g-regex", "consumer", { topics: [/^rx-.*/] });
+  await until("the regex member reading rx-one", () => d.seen.length >= 4);
+  await createTopic("rx-two", 1);
+  await produce("rx-two", 10, 3, 1);
+  await until("the regex member picking up rx-two", () => d.seen.length >= 7);
+  await sleep(500);
+  const topics = [...new Set(d.seen.map((r) => r.topic))].sort();
+  const assignment = partitionsOf(d);
+  await d.consumer.disconnect();
+  return { topics, assignment, count: d.seen.length };
+}
+
+async function classic() {
+  const topic = "ckjs-classic";
+  await createTopic(topic, 4);
+  await produce(topic, 0, 40, 4);
+  const a = await startConsumer("g-classic", "classic", { topics: [topic] });
+  const b = await startConsumer("g-classic", "classic", { topics: [topic] });
+  await until("two classic members splitting four partitions and reading 40 records", () =>
+    partitionsOf(a).length === 2 && partitionsOf(b).length === 2 && a.seen.length + b.seen.length >= 40);
+  const split = { a: partitionsOf(a), b: partitionsOf(b) };
+  const values = [...a.seen, ...b.seen].map((r) => Number(r.value)).sort((x, y) => x - y);
+  await Promise.all([a.consumer.disconnect(), b.consumer.disconnect()]);
+  return { split, values };
+}
+
+async function idempotence() {
+  const topic = "ckjs-idem";
+  await createTopic(topic, 2);
+  await produce(topic, 0, 2000, 2);
+  const c = await startConsumer("g-idem", "consumer", { topics: [topic] });
+  await until("2000 records", () => c.seen.length >= 2000);
+  await sleep(500);
+  const ordered = [0, 1].every((p) => {
+    const values = c.seen.filter((r) => r.partition === p).map((r) => Number(r.value));
+    return values.every((v, i) => i === 0 || v > values[i - 1]);
+  });
+  await c.consumer.disconnect();
+  return { count: c.seen.length, distinct: new Set(c.seen.map((r) => r.value)).size, ordered };
+}
+
+const scenarios = { kip848, regex, classic, idempotence };
+const timer = setTimeout(() => {
+  console.error(`scenario ${scenario} did not finish in 120 s`);
+  process.exit(3);
+}, 120_000);
+try {
+  if (scenario === "version") {
+    console.log(JSON.stringify({ librdkafka: ckjs.librdkafkaVersion }));
+  } else {
+    const run = scenarios[scenario];
+    if (run === undefined) throw new Error(`unknown scenario ${scenario}`);
+    console.log(JSON.stringify(await run()));
+  }
+  clearTimeout(timer);
+  process.exit(0);
+} catch (error) {
+  console.error(error?.stack ?? String(error));
+  process.exit(1);
+}
