@@ -1,0 +1,284 @@
+/**
+ * Leader election decided by real controller and broker processes (1 controller, 3 brokers on
+ * loopback), checked through metadata only, so it does not depend on partition data replicating:
+ * a dead broker's partitions move only to ISR members and otherwise go offline (leader -1);
+ * `unclean.leader.election.enable` on a topic lets a returning out-of-sync replica lead; the
+ * `leader-election` subcommand (ElectLeaders forwarded by a broker to the controller) answers
+ * Kafka's per-partition errors and elects uncleanly on request; `topics --describe` reports
+ * unavailable and under-replicated partitions and Metadata lists offline replicas.
+ */
+
+import assert from "node:assert/strict";
+import { runMain } from "./harness.ts";
+import { startCluster, type TestCluster } from "./cluster_harness.ts";
+import { Admin, type PartitionDescription } from "../../net/client/admin.ts";
+import { ApiKey } from "../../net/protocol/generated/api_table.ts";
+import {
+  createCreatableReplicaAssignment,
+  createCreatableTopic,
+  createCreatableTopicConfig,
+} from "../../net/protocol/generated/create_topics_request.ts";
+import type { CreateTopicsResponse } from "../../net/protocol/generated/create_topics_response.ts";
+import { ErrorCode } from "../../net/protocol/generated/errors.ts";
+
+/** Session timeout given to brokers, in milliseconds (heartbeats every 500 ms). */
+const SESSION_TIMEOUT_MS = 3_000;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Retries `fn` every 250 ms until it succeeds or `timeoutMs` passes. */
+async function eventually<T>(what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      return await fn();
+    } catch (error) {
+      last = error;
+      await sleep(250);
+    }
+  }
+  throw new Error(`${what} did not happen within ${timeoutMs} ms: ${(last as Error)?.message}`);
+}
+
+async function withAdmin<T>(cluster: TestCluster, fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const live = cluster.brokers.filter((b) => b.running).map((b) => b.address).join(",");
+  const admin = new Admin({
+    bootstrapServers: live,
+    requestTimeoutMs: 8_000,
+    connectTimeoutMs: 2_000,
+    retries: 0,
+  });
+  try {
+    return await fn(admin);
+  } finally {
+    admin.close();
+  }
+}
+
+/** Creates a topic with explicit replica lists (CreateTopics assignments). */
+async function createAssigned(
+  cluster: TestCluster,
+  name: string,
+  replicas: number[][],
+  configs: Record<string, string> = {},
+): Promise<void> {
+  await withAdmin(cluster, async (admin) => {
+    const conn = await admin.cluster.anyConnection();
+    const response = await conn.send<CreateTopicsResponse>(ApiKey.CREATE_TOPICS, {
+      topics: [createCreatableTopic({
+        name,
+        numPartitions: -1,
+        replicationFactor: -1,
+        assignments: replicas.map((brokerIds, partitionIndex) =>
+          createCreatableReplicaAssignment({ partitionIndex, brokerIds })
+        ),
+        configs: Object.entries(configs).map(([n, value]) =>
+          createCreatableTopicConfig({ name: n, value })
+        ),
+      })],
+      timeoutMs: 10_000,
+      validateOnly: false,
+    }, { version: conn.versionFor(ApiKey.CREATE_TOPICS, 7) });
+    assert.equal(response.topics[0]!.errorCode, ErrorCode.NONE, response.topics[0]!.errorMessage!);
+  });
+}
+
+/** Partition 0 of each topic, as Metadata reports it now. */
+async function partitionsNow(
+  cluster: TestCluster,
+  topics: string[],
+): Promise<Record<string, PartitionDescription>> {
+  return await withAdmin(cluster, async (admin) => {
+    const described = await admin.describeTopics(topics);
+    return Object.fromEntries(described.map((t) => [t.name, t.partitions[0]!]));
+  });
+}
+
+/** Waits until partition 0 of every named topic has the expected leader and ISR. */
+async function expectPartitions(
+  cluster: TestCluster,
+  what: string,
+  expected: Record<string, { leader: number; isr: number[] }>,
+): Promise<Record<string, PartitionDescription>> {
+  return await eventually(what, SESSION_TIMEOUT_MS + 20_000, async () => {
+    const now = await partitionsNow(cluster, Object.keys(expected));
+    for (const [topic, want] of Object.entries(expected)) {
+      assert.deepEqual({ leader: now[topic]!.leader, isr: now[topic]!.isr }, want, topic);
+    }
+    return now;
+  });
+}
+
+function leaderElection(cluster: TestCluster, ...args: string[]) {
+  return runMain(["leader-election", "--bootstrap-server", cluster.bootstrapServers, ...args]);
+}
+
+Deno.test({
+  name:
+    "partitions fail over only to in-sync replicas, go offline otherwise, and elect uncleanly only when allowed",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async (t) => {
+    const cluster = await startCluster({
+      controllers: 1,
+      brokers: 3,
+      props: {
+        "broker.session.timeout.ms": `${SESSION_TIMEOUT_MS}`,
+        "broker.heartbeat.interval.ms": "500",
+        "default.replication.factor": "1",
+      },
+      // No automatic rebalance during the test: every move below is one the test caused.
+      controllerProps: { "auto.leader.rebalance.enable": "false" },
+    });
+    const [a, b] = cluster.brokers.map((n) => n.nodeId) as [number, number, number];
+    try {
+      await t.step("topics are created with broker a as the preferred leader", async () => {
+        await createAssigned(cluster, "solo", [[a]]);
+        await createAssigned(cluster, "clean", [[a, b]]);
+        await createAssigned(cluster, "unclean", [[a, b]], {
+          "unclean.leader.election.enable": "true",
+        });
+        await expectPartitions(cluster, "topics led by a", {
+          solo: { leader: a, isr: [a] },
+          clean: { leader: a, isr: [a, b] },
+          unclean: { leader: a, isr: [a, b] },
+        });
+      });
+
+      await t.step(
+        "a dead leader's partitions move to the other ISR member or go offline",
+        async () => {
+          await cluster.node(a).kill();
+          const now = await expectPartitions(cluster, "fencing of a", {
+            solo: { leader: -1, isr: [a] },
+            clean: { leader: b, isr: [b] },
+            unclean: { leader: b, isr: [b] },
+          });
+          assert.deepEqual(now.clean!.offline, [a]); // Metadata's offline replicas
+          const unavailable = await runMain([
+            "topics",
+            "--bootstrap-server",
+            cluster.bootstrapServers,
+            "--describe",
+            "--unavailable-partitions",
+          ]);
+          assert.equal(unavailable.code, 0, unavailable.stderr);
+          assert.match(unavailable.stdout, /^\tTopic: solo\tPartition: 0\tLeader: none\t/m);
+          assert.doesNotMatch(unavailable.stdout, /Topic: (clean|unclean)/);
+          const underReplicated = await runMain([
+            "topics",
+            "--bootstrap-server",
+            cluster.bootstrapServers,
+            "--describe",
+            "--under-replicated-partitions",
+          ]);
+          assert.equal(underReplicated.code, 0, underReplicated.stderr);
+          const listed = [...underReplicated.stdout.matchAll(/^\tTopic: (\S+)\t/gm)].map((m) =>
+            m[1]
+          );
+          assert.deepEqual(listed.sort(), ["clean", "unclean"]);
+        },
+      );
+
+      await t.step(
+        "leader-election reports Kafka's errors when no leader can be elected",
+        async () => {
+          const unclean = await leaderElection(
+            cluster,
+            "--election-type",
+            "unclean",
+            "--topic",
+            "solo",
+            "--partition",
+            "0",
+          );
+          assert.equal(unclean.code, 1);
+          assert.match(
+            unclean.stdout,
+            /^Error completing leader election \(UNCLEAN\) for partition: solo-0: org\.apache\.kafka\.common\.errors\.EligibleLeadersNotAvailableException: /m,
+          );
+          assert.match(unclean.stderr, /1 replica\(s\) could not be elected/);
+          const preferred = await leaderElection(
+            cluster,
+            "--election-type",
+            "preferred",
+            "--topic",
+            "clean",
+            "--partition",
+            "0",
+          );
+          assert.equal(preferred.code, 1);
+          assert.match(preferred.stdout, /PreferredLeaderNotAvailableException/);
+          const notNeeded = await leaderElection(
+            cluster,
+            "--election-type",
+            "unclean",
+            "--topic",
+            "clean",
+            "--partition",
+            "0",
+          );
+          assert.equal(notNeeded.code, 0, notNeeded.stderr);
+          assert.equal(
+            notNeeded.stdout.trim(),
+            "Valid replica already elected for partitions clean-0",
+          );
+          const unknown = await leaderElection(
+            cluster,
+            "--election-type",
+            "preferred",
+            "--topic",
+            "nope",
+            "--partition",
+            "0",
+          );
+          assert.equal(unknown.code, 1);
+          assert.match(unknown.stdout, /UnknownTopicOrPartitionException/);
+        },
+      );
+
+      await t.step(
+        "with the last ISR member dead too, both replicated partitions go offline",
+        async () => {
+          await cluster.node(b).kill();
+          await expectPartitions(cluster, "fencing of b", {
+            clean: { leader: -1, isr: [b] },
+            unclean: { leader: -1, isr: [b] },
+          });
+        },
+      );
+
+      await t.step(
+        "the out-of-sync replica returns: it leads only the topic that allows unclean election",
+        async () => {
+          await cluster.node(a).start();
+          await expectPartitions(cluster, "unfencing of a", {
+            solo: { leader: a, isr: [a] }, // a was its ISR: a clean election
+            unclean: { leader: a, isr: [a] },
+            clean: { leader: -1, isr: [b] },
+          });
+        },
+      );
+
+      await t.step("leader-election --election-type unclean elects it on request", async () => {
+        const r = await leaderElection(
+          cluster,
+          "--election-type",
+          "unclean",
+          "--all-topic-partitions",
+        );
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(
+          r.stdout,
+          /^Successfully completed leader election \(UNCLEAN\) for partitions clean-0$/m,
+        );
+        await expectPartitions(cluster, "unclean election of clean-0", {
+          clean: { leader: a, isr: [a] },
+        });
+      });
+    } finally {
+      await cluster.stop();
+    }
+  },
+});
