@@ -29,6 +29,10 @@ import {
   hasLeaderlessPartitions,
 } from "../core/metadata/leader_election.ts";
 import {
+  alterPartitionReassignments,
+  listPartitionReassignments,
+} from "../core/metadata/reassignment.ts";
+import {
   alterPartition,
   brokerHeartbeat,
   brokerRegistration,
@@ -525,6 +529,26 @@ export class Controller {
         })),
         _unknownTaggedFields: [],
       }),
+    );
+    const reassignmentsNotController = () => ({
+      throttleTimeMs: 0,
+      errorCode: NOT_CONTROLLER,
+      errorMessage: null,
+      responses: [],
+      topics: [],
+      _unknownTaggedFields: [],
+    });
+    api(
+      ApiKey.ALTER_PARTITION_REASSIGNMENTS,
+      0,
+      (image, req, ctx) => alterPartitionReassignments(image, req as never, ctx),
+      reassignmentsNotController,
+    );
+    api(
+      ApiKey.LIST_PARTITION_REASSIGNMENTS,
+      0,
+      (image, req, ctx) => listPartitionReassignments(image, req as never, ctx),
+      reassignmentsNotController,
     );
     api(
       ApiKey.UPDATE_FEATURES,

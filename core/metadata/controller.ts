@@ -113,6 +113,11 @@ export {
   hasLeaderlessPartitions,
 } from "./leader_election.ts";
 export {
+  alterPartitionReassignments,
+  isReassigning,
+  listPartitionReassignments,
+} from "./reassignment.ts";
+export {
   acceptsLeadership,
   buildPartitionChange,
   type Election,

@@ -1,6 +1,6 @@
 /**
- * One partition's next leader and ISR, as a PartitionChangeRecord (Kafka's
- * `PartitionChangeBuilder`, without Eligible Leader Replicas). Every controller path that moves
+ * One partition's next leader, ISR and replica set, as a PartitionChangeRecord (Kafka's
+ * `PartitionChangeBuilder`, without Eligible Leader Replicas), reassignments (KIP-455) included. Every controller path that moves
  * leadership goes through {@link buildPartitionChange}, so the rule that protects acknowledged
  * data lives in one place: a clean election picks only an ISR member that is an acceptable leader;
  * only an unclean election (opted into per topic) may pick a replica outside the ISR, and then
@@ -65,6 +65,12 @@ export interface PartitionChangeInput {
   readonly targetIsr?: readonly number[];
   /** Default the current state. */
   readonly targetLeaderRecoveryState?: number;
+  /** The replica set wanted (a reassignment, KIP-455); default the current one. */
+  readonly targetReplicas?: readonly number[];
+  /** Replicas a reassignment removes; default the current ones. */
+  readonly targetRemoving?: readonly number[];
+  /** Replicas a reassignment adds; default the current ones. */
+  readonly targetAdding?: readonly number[];
 }
 
 /**
@@ -92,14 +98,20 @@ export interface PartitionChangeInput {
  */
 export function buildPartitionChange(input: PartitionChangeInput): PartitionChangeRecord | null {
   const p = input.partition;
-  const targetIsr = input.targetIsr ?? p.isr;
+  const target = completeReassignmentIfNeeded({
+    isr: input.targetIsr ?? p.isr,
+    replicas: input.targetReplicas ?? p.replicas,
+    removing: input.targetRemoving ?? p.removingReplicas,
+    adding: input.targetAdding ?? p.addingReplicas,
+  });
+  const targetIsr = target.isr;
   const record = createPartitionChangeRecord({
     topicId: input.topicId,
     partitionId: input.partitionId,
     isr: null,
     leader: NO_LEADER_CHANGE,
   });
-  const { leader, unclean } = electLeader(input, targetIsr);
+  const { leader, unclean } = electLeader(input, targetIsr, target.replicas);
   if (leader !== p.leader) {
     record.leader = leader;
     if (unclean) {
@@ -113,6 +125,10 @@ export function buildPartitionChange(input: PartitionChangeInput): PartitionChan
       }
     }
   }
+  // A replica leaving the replica set must see a new leader epoch (KIP-455).
+  if (record.leader === NO_LEADER_CHANGE && !p.replicas.every((r) => target.replicas.includes(r))) {
+    record.leader = p.leader;
+  }
   // The ISR never becomes empty: with no member left it keeps its last members (Kafka without ELR).
   if (record.isr === null && targetIsr.length > 0 && !sameList(targetIsr, p.isr)) {
     record.isr = [...targetIsr];
@@ -124,31 +140,62 @@ export function buildPartitionChange(input: PartitionChangeInput): PartitionChan
   ) {
     record.leader = p.leader;
   }
+  // New replicas get their directory from the image (unassigned until the broker places them).
+  if (target.replicas.length > 0 && !sameList(target.replicas, p.replicas)) {
+    record.replicas = [...target.replicas];
+  }
+  if (!sameList(target.removing, p.removingReplicas)) {
+    record.removingReplicas = [...target.removing];
+  }
+  if (!sameList(target.adding, p.addingReplicas)) record.addingReplicas = [...target.adding];
   const targetRecovery = input.targetLeaderRecoveryState ?? p.leaderRecoveryState;
   if (record.leaderRecoveryState === LeaderRecoveryState.NO_CHANGE) {
     if (targetRecovery !== p.leaderRecoveryState) record.leaderRecoveryState = targetRecovery;
   }
   const noOp = record.isr === null && record.leader === NO_LEADER_CHANGE &&
-    record.leaderRecoveryState === LeaderRecoveryState.NO_CHANGE;
+    record.leaderRecoveryState === LeaderRecoveryState.NO_CHANGE && record.replicas === null &&
+    record.removingReplicas === null && record.addingReplicas === null;
   return noOp ? null : record;
+}
+
+interface Assignment {
+  readonly isr: readonly number[];
+  readonly replicas: readonly number[];
+  readonly removing: readonly number[];
+  readonly adding: readonly number[];
+}
+
+/**
+ * Kafka's `PartitionReassignmentReplicas.maybeCompleteReassignment` (KIP-455): once every
+ * replica that stays is in the ISR (and at least one ISR member stays), the removing replicas
+ * leave the replica set and the ISR, and the reassignment ends.
+ */
+function completeReassignmentIfNeeded(t: Assignment): Assignment {
+  if (t.removing.length === 0 && t.adding.length === 0) return t;
+  const isr = t.isr.filter((r) => !t.removing.includes(r));
+  const replicas = t.replicas.filter((r) => !t.removing.includes(r));
+  if (isr.length === 0 || replicas.length === 0) return t;
+  if (!replicas.every((r) => isr.includes(r))) return t;
+  return { isr, replicas, removing: [], adding: [] };
 }
 
 function electLeader(
   input: PartitionChangeInput,
   targetIsr: readonly number[],
+  replicas: readonly number[],
 ): { leader: number; unclean: boolean } {
   const p = input.partition;
   const valid = (r: number) => targetIsr.includes(r) && input.isAcceptableLeader(r);
   const election = input.election ?? "online";
   if (election === "preferred") {
-    const preferred = p.replicas[0];
+    const preferred = replicas[0];
     if (preferred !== undefined && valid(preferred)) return { leader: preferred, unclean: false };
   }
   if (p.leader !== NO_LEADER && valid(p.leader)) return { leader: p.leader, unclean: false };
-  const clean = p.replicas.find(valid);
+  const clean = replicas.find(valid);
   if (clean !== undefined) return { leader: clean, unclean: false };
   if (election === "unclean") {
-    const any = p.replicas.find((r) => input.isAcceptableLeader(r));
+    const any = replicas.find((r) => input.isAcceptableLeader(r));
     if (any !== undefined) return { leader: any, unclean: true };
   }
   return { leader: NO_LEADER, unclean: false };

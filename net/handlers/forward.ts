@@ -1,8 +1,8 @@
 /**
  * Admin requests that change metadata (CreateTopics, DeleteTopics, CreatePartitions,
- * AlterConfigs, IncrementalAlterConfigs, UpdateFeatures, ElectLeaders, and KIP-853's AddRaftVoter
- * and RemoveRaftVoter) arrive at a broker and are forwarded to the active controller at the
- * client's own version, as KRaft brokers do.
+ * AlterConfigs, IncrementalAlterConfigs, UpdateFeatures, ElectLeaders, AlterPartitionReassignments,
+ * ListPartitionReassignments, and KIP-853's AddRaftVoter and RemoveRaftVoter) arrive at a broker
+ * and are forwarded to the active controller at the client's own version, as KRaft brokers do.
  *
  * @module
  */
@@ -141,6 +141,39 @@ const FORWARDED: [
     }),
     // The election itself is one controller write; its timeoutMs bounds the wait.
     (request) => Number(request.timeoutMs ?? 30_000) + FORWARD_MARGIN_MS,
+  ],
+  [
+    ApiKey.ALTER_PARTITION_REASSIGNMENTS,
+    0,
+    (request, errorCode, message) => ({
+      throttleTimeMs: 0,
+      errorCode,
+      errorMessage: message,
+      responses:
+        ((request.topics as { name: string; partitions: { partitionIndex: number }[] }[]) ??
+          []).map((t) => ({
+            name: t.name,
+            partitions: t.partitions.map((p) => ({
+              partitionIndex: p.partitionIndex,
+              errorCode,
+              errorMessage: message,
+              _unknownTaggedFields: [],
+            })),
+            _unknownTaggedFields: [],
+          })),
+      _unknownTaggedFields: [],
+    }),
+  ],
+  [
+    ApiKey.LIST_PARTITION_REASSIGNMENTS,
+    0,
+    (_request, errorCode, message) => ({
+      throttleTimeMs: 0,
+      errorCode,
+      errorMessage: message,
+      topics: [],
+      _unknownTaggedFields: [],
+    }),
   ],
   [
     ApiKey.ADD_RAFT_VOTER,
