@@ -269,7 +269,8 @@ async function assertNothingAppended(conn: KafkaConnection, topic: string): Prom
 }
 
 Deno.test({
-  name: "each LogValidator refusal answers Kafka's error code and appends nothing",
+  name:
+    "each LogValidator refusal answers Kafka's error code and appends nothing; LogAppendTime topics stamp what they accept",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
@@ -375,6 +376,38 @@ Deno.test({
           });
           assertEquals([p.errorCode, p.recordErrors.length], [ErrorCode.INVALID_TIMESTAMP, 1]);
           await assertNothingAppended(conn, "append-time");
+        },
+      );
+
+      await t.step(
+        "a LogAppendTime topic stamps an accepted batch with the broker's time, whatever its header",
+        async () => {
+          const before = Date.now();
+          const p = await produce(
+            conn,
+            "append-time",
+            encodeBatch({
+              baseOffset: 0,
+              baseTimestamp: now - 3_600_000,
+              maxTimestamp: -1,
+              records: [record(0, 0), record(1, 5)],
+            }),
+          );
+          const after = Date.now();
+          assertEquals(p.errorCode, 0);
+          const stampedMs = Number(p.logAppendTimeMs);
+          ok(stampedMs >= before && stampedMs <= after, `${stampedMs} in [${before}, ${after}]`);
+          const dump = await runMain([
+            "dump-log",
+            "--files",
+            join(node.dataDir, "logs", "append-time-0", "00000000000000000000.log"),
+          ]);
+          ok(dump.stdout.includes(`LogAppendTime: ${stampedMs} `), dump.stdout);
+          assertEquals(await listOffset(conn, "append-time", stampedMs), {
+            offset: 0,
+            timestamp: stampedMs,
+            errorCode: 0,
+          });
         },
       );
 
