@@ -12,6 +12,7 @@ import { runProduceBench } from "./produce_bench.ts";
 import { runGroupBench } from "./group_bench.ts";
 import { runFailoverBench } from "./failover_bench.ts";
 import { runMetadataBench } from "./metadata_bench.ts";
+import { runReplicationBench } from "./replication_bench.ts";
 
 const BENCHES: Record<string, () => Promise<string>> = {
   codec: runCodecBench,
@@ -21,6 +22,7 @@ const BENCHES: Record<string, () => Promise<string>> = {
   group: () => runGroupBench(),
   failover: () => runFailoverBench(),
   metadata: () => runMetadataBench(),
+  replication: () => runReplicationBench(),
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(BENCHES);
