@@ -189,25 +189,16 @@ function invalidRecord(message: string): KafkaError {
  * ```
  */
 export function validateClientBatches(batches: Uint8Array, rules: ClientBatchRules): Uint8Array {
-  const checked: CheckedBatch[] = [];
-  let pos = 0;
-  while (pos < batches.length) {
-    if (checked.length === 1) {
-      throw invalidRecord("Compressed outer record has more than one batch");
-    }
-    const batch = checkBatch(batches, pos, rules);
-    checked.push(batch);
-    pos += batch.sizeBytes;
-  }
-  if (checked.length === 0) throw invalidRecord("Record batch has no batches at all");
-  const only = checked[0]!;
-  if (!only.denseOffsets) return rebuild(batches, only, rules);
-  normalizeInPlace(batches, only, rules);
+  if (batches.length === 0) throw invalidRecord("Record batch has no batches at all");
+  const batch = checkBatch(batches, rules);
+  if (!batch.denseOffsets) return rebuild(batches, batch, rules);
+  normalizeInPlace(batches, batch, rules);
   return batches;
 }
 
-function checkBatch(buf: Uint8Array, pos: number, rules: ClientBatchRules): CheckedBatch {
+function checkBatch(buf: Uint8Array, rules: ClientBatchRules): CheckedBatch {
   const tp = rules.topicPartition;
+  const pos = 0;
   const sizeBytes = checkedSize(buf, pos, rules);
   const header = readBatchHeader(buf, pos);
   if (header.baseOffset !== 0) {
@@ -220,6 +211,10 @@ function checkBatch(buf: Uint8Array, pos: number, rules: ClientBatchRules): Chec
       ErrorCode.CORRUPT_MESSAGE,
       `Record is corrupt (stored crc = ${header.crc}) in topic partition ${tp}.`,
     );
+  }
+  // Kafka allows one v2 batch per append (Produce v3+ sends exactly one per partition).
+  if (sizeBytes < buf.length) {
+    throw invalidRecord("Compressed outer record has more than one batch");
   }
   checkBatchHeader(header, tp);
   const records = scanRecords(recordBytes(buf, pos, sizeBytes, header, rules), header.recordCount);
