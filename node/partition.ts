@@ -370,9 +370,13 @@ export class Partition {
     }
   }
 
-  /** The ISR this leader should propose now (expansion or shrink), or null. */
-  isrChange(nowMs: number, replicaLagTimeMaxMs: number): number[] | null {
-    return this.#leader?.isrChange(nowMs, replicaLagTimeMaxMs) ?? null;
+  /** The ISR this leader should propose now (expansion of eligible replicas, or shrink), or null. */
+  isrChange(
+    nowMs: number,
+    replicaLagTimeMaxMs: number,
+    isEligible?: (replicaId: number) => boolean,
+  ): number[] | null {
+    return this.#leader?.isrChange(nowMs, replicaLagTimeMaxMs, isEligible) ?? null;
   }
 
   /** Marks an AlterPartition for `isr` as sent. */
@@ -419,12 +423,15 @@ export class Partition {
   }
 
   async #followLeaderOffsets(leader: { highWatermark: number; logStartOffset: number }) {
+    // The role may have changed while an append was syncing: a leader's offsets are its own.
+    if (this.role !== "follower") return;
     if (
       leader.logStartOffset > this.log.logStartOffset &&
       leader.logStartOffset <= this.log.logEndOffset
     ) {
       const start = await this.log.deleteRecordsBefore(leader.logStartOffset);
       this.producers.evictBelow(start);
+      if (this.role !== "follower") return;
     }
     this.#setHighWatermark(
       followerHighWatermark(leader.highWatermark, this.log.logEndOffset, this.#highWatermark),
@@ -440,7 +447,11 @@ export class Partition {
   /** Truncates to `offset` where the leader's log diverges, and rebuilds producer state. */
   async truncateAsFollower(offset: number): Promise<void> {
     this.#requireFollower();
-    if (offset >= this.log.logEndOffset) return;
+    if (offset >= this.log.logEndOffset) {
+      // Drops an epoch this broker started at its log end as a leader that never appended.
+      await this.log.truncateTo(offset);
+      return;
+    }
     this.#logger.info(
       `Truncating ${this.topic}-${this.partition} from ${this.log.logEndOffset} to ${offset} (leader ${this.leaderId}, epoch ${this.leaderEpoch})`,
     );

@@ -715,7 +715,11 @@ export class ReplicaManager implements ReplicaAccess {
   /** Queues an AlterPartition for `p` when its leader state wants an ISR change. */
   #maybeChangeIsr(p: Partition): void {
     if (this.#closed || !p.isLeader || this.#isrQueue.has(p)) return;
-    const isr = p.isrChange(Date.now(), this.#replicaLagTimeMaxMs);
+    const brokers = this.ctx.metadata.image.cluster.brokers;
+    const isr = p.isrChange(Date.now(), this.#replicaLagTimeMaxMs, (id) => {
+      const b = brokers.get(id);
+      return b !== undefined && !b.fenced && !b.inControlledShutdown;
+    });
     if (isr === null) return;
     p.proposeIsr(isr);
     this.#isrQueue.add(p);

@@ -190,13 +190,19 @@ export class LeaderState {
 
   /**
    * The ISR to propose, or null: expansion of caught-up replicas first, else a shrink of lagging
-   * members; nothing while a change is pending.
+   * members; nothing while a change is pending. Only replicas `isEligible` accepts may join
+   * (Kafka's `isReplicaIsrEligible`: registered, unfenced, not shutting down), since the
+   * controller refuses others with INELIGIBLE_REPLICA.
    */
-  isrChange(nowMs: number, replicaLagTimeMaxMs: number): number[] | null {
+  isrChange(
+    nowMs: number,
+    replicaLagTimeMaxMs: number,
+    isEligible: (replicaId: number) => boolean = () => true,
+  ): number[] | null {
     if (this.pendingIsr !== null) return null;
     const joining = [...this.followers.values()].filter((f) =>
       !this.isr.includes(f.replicaId) && f.logEndOffset >= this.#highWatermark &&
-      f.logEndOffset >= this.leaderEpochStartOffset
+      f.logEndOffset >= this.leaderEpochStartOffset && isEligible(f.replicaId)
     ).map((f) => f.replicaId);
     if (joining.length > 0) return [...this.isr, ...joining];
     const lagging = this.isr.filter((id) => {

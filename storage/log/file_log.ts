@@ -775,7 +775,12 @@ export class FileLog implements PartitionLog {
   async truncateTo(offset: number): Promise<boolean> {
     this.#checkUsable();
     assert(Number.isSafeInteger(offset) && offset >= 0, `bad truncation offset ${offset}`);
-    if (offset >= this.logEndOffset) return false;
+    if (offset >= this.logEndOffset) {
+      // Still drop epochs that start at the log end: a broker that led an epoch without
+      // appending keeps its start entry, which a new leader does not know (Kafka does the same).
+      if (this.#epochs.truncateFromEnd(this.logEndOffset)) this.#persistEpochs();
+      return false;
+    }
     if (offset <= this.#segments[0]!.baseOffset) {
       await this.truncateFullyAndStartAt(offset);
       return true;

@@ -303,7 +303,11 @@ export class MemoryLog implements PartitionLog {
 
   async truncateTo(offset: number): Promise<boolean> {
     assert(Number.isSafeInteger(offset) && offset >= 0, `bad truncation offset ${offset}`);
-    if (offset >= this.logEndOffset) return false;
+    if (offset >= this.logEndOffset) {
+      // Epochs that start at the log end (a leader that never appended) go, as in Kafka.
+      this.#epochs.truncateFromEnd(this.logEndOffset);
+      return false;
+    }
     if (offset <= this.#segments[0]!.shape.baseOffset) {
       await this.truncateFullyAndStartAt(offset);
       return true;
