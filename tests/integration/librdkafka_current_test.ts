@@ -1,11 +1,14 @@
 // Today's librdkafka (2.15, through @confluentinc/kafka-javascript on /usr/bin/node) against a
 // real kraftling node: KIP-848 groups with group.protocol=consumer (ConsumerGroupHeartbeat v1:
-// client-generated member ids, a regex subscription resolved on the broker), a classic group and
-// idempotent produce. `.ci/run` builds the client into KRAFTLING_CKJS_DIR (default
+// client-generated member ids, a regex subscription resolved on the broker), librdkafka and our own
+// client in one KIP-848 group, a classic group and idempotent produce. `.ci/run` builds the client into KRAFTLING_CKJS_DIR (default
 // /var/cache/kraftling-ckjs) before the tests; without it these tests are ignored, loudly.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { REPO_ROOT, startNode, type TestNode } from "./harness.ts";
+import { Admin } from "../../net/client/admin.ts";
+import { Consumer } from "../../net/client/consumer.ts";
+import { Producer } from "../../net/client/producer.ts";
 
 const CKJS_DIR = Deno.env.get("KRAFTLING_CKJS_DIR") ?? "/var/cache/kraftling-ckjs";
 const NODE_BIN = "/usr/bin/node";
@@ -58,7 +61,8 @@ async function scenario(name: string, bootstrap = ""): Promise<Record<string, un
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 
 Deno.test({
-  name: "librdkafka 2.15 runs KIP-848 and classic groups and idempotent produce against kraftling",
+  name:
+    "librdkafka 2.15 against kraftling: KIP-848 groups (with our client in one), classic groups, idempotence",
   ignore: !built,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -115,6 +119,64 @@ Deno.test({
         const r = await scenario("idempotence", bootstrap);
         assert.deepEqual(r, { count: 2000, distinct: 2000, ordered: true });
       });
+
+      await t.step(
+        "librdkafka (v1) and our consumer (v0) in one KIP-848 group converge",
+        async () => {
+          const admin = new Admin({ bootstrapServers: bootstrap });
+          const producer = new Producer({ bootstrapServers: bootstrap });
+          try {
+            await admin.createTopics([{ name: "mixed", numPartitions: 4, replicationFactor: 1 }]);
+            await Promise.all(
+              range(0, 40).map((i) =>
+                producer.send({ topic: "mixed", partition: i % 4, value: String(i) })
+              ),
+            );
+          } finally {
+            await producer.close();
+            await admin.close();
+          }
+          const ours = new Consumer({
+            bootstrapServers: bootstrap,
+            groupId: "g-mixed",
+            groupProtocol: "consumer",
+            autoOffsetReset: "earliest",
+            autoCommit: false,
+            clientId: "kraftling-mixed",
+          });
+          ours.subscribe(["mixed"]);
+          const theirs = scenario("mixed", bootstrap);
+          let theirsDone = false;
+          void theirs.finally(() => theirsDone = true).catch(() => {});
+          const seen: number[] = [];
+          let ownedWhileBoth: string[] = [];
+          try {
+            const deadline = Date.now() + SCENARIO_TIMEOUT_MS;
+            while (!theirsDone && Date.now() < deadline) {
+              for (const r of await ours.poll({ timeoutMs: 200 })) {
+                seen.push(Number(new TextDecoder().decode(r.value!)));
+              }
+              const owned = ours.assignment().map((p) => `${p.topic}:${p.partition}`).sort();
+              if (owned.length === 2) ownedWhileBoth = owned;
+            }
+          } finally {
+            await ours.close();
+          }
+          const r = await theirs as { assignment: string[]; values: number[] };
+          assert.equal(ownedWhileBoth.length, 2, "our consumer never owned 2 of the 4 partitions");
+          assert.deepEqual([...r.assignment, ...ownedWhileBoth].sort(), [
+            "mixed:0",
+            "mixed:1",
+            "mixed:2",
+            "mixed:3",
+          ]);
+          const ourShare = seen.filter((v) => ownedWhileBoth.includes(`mixed:${v % 4}`));
+          assert.deepEqual(
+            [...new Set([...r.values, ...ourShare])].sort((a, b) => a - b),
+            range(0, 40),
+          );
+        },
+      );
 
       const log = node.logs();
       assert.ok(!/Unhandled|uncaught/i.test(log), "the node logged an unhandled error");

@@ -47,8 +47,8 @@ async function produce(topic, from, count, numPartitions) {
   }
 }
 
-/** A consumer that records what it reads and commits each record's next offset. */
-async function startConsumer(groupId, protocol, subscription) {
+/** A consumer that records what it reads and (unless told not to) commits each next offset. */
+async function startConsumer(groupId, protocol, subscription, commit = true) {
   const config = {
     kafkaJS: { groupId, fromBeginning: true, autoCommit: false },
     "group.protocol": protocol,
@@ -64,6 +64,7 @@ async function startConsumer(groupId, protocol, subscription) {
   await consumer.run({
     eachMessage: async ({ topic, partition, message }) => {
       seen.push({ topic, partition, offset: Number(message.offset), value: message.value.toString() });
+      if (!commit) return;
       await consumer.commitOffsets([
         { topic, partition, offset: String(Number(message.offset) + 1) },
       ]);
@@ -143,7 +144,30 @@ async function idempotence() {
   return { count: c.seen.length, distinct: new Set(c.seen.map((r) => r.value)).size, ordered };
 }
 
-const scenarios = { kip848, regex, classic, idempotence };
+/**
+ * One librdkafka member of group g-mixed on topic "mixed" (4 partitions, 40 records, made by the
+ * test) while the test runs one of its own consumers in the same group: reads until it owns 2
+ * partitions and has read them to the end, then stays a moment so the other member converges too.
+ */
+async function mixed() {
+  // No commits on either side: whoever ends up with a partition reads it from the start.
+  const m = await startConsumer("g-mixed", "consumer", { topics: ["mixed"] }, false);
+  const readAll = () => {
+    const mine = new Set(partitionsOf(m));
+    return m.seen.filter((r) => mine.has(`${r.topic}:${r.partition}`)).length >= 20;
+  };
+  await until("owning 2 of the 4 partitions and reading them", () =>
+    partitionsOf(m).length === 2 && readAll());
+  await sleep(3000);
+  const assignment = partitionsOf(m);
+  const mine = new Set(assignment);
+  const values = m.seen.filter((r) => mine.has(`${r.topic}:${r.partition}`))
+    .map((r) => Number(r.value)).sort((x, y) => x - y);
+  await m.consumer.disconnect();
+  return { assignment, values };
+}
+
+const scenarios = { kip848, regex, classic, idempotence, mixed };
 const timer = setTimeout(() => {
   console.error(`scenario ${scenario} did not finish in 120 s`);
   process.exit(3);
