@@ -919,7 +919,7 @@ class ReplicationSim {
       ok,
       seed: this.o.seed,
       ...(error === undefined ? {} : { error }),
-      trace: ok ? [] : [...this.trace],
+      trace: [...this.trace],
       acked: this.acked,
       committed: this.committed.length,
       elections: this.elections,
