@@ -52,8 +52,11 @@ export type {
   NewTopic,
   OffsetSpec,
   PartitionDescription,
+  PartitionReassignment,
+  PartitionReassignmentRequest,
   QuorumDescription,
   QuorumReplica,
+  ReassignmentOutcome,
   TopicDescription,
   TopicPartition,
 } from "./net/client/admin.ts";

@@ -34,6 +34,7 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
   (await import("./get_offsets.ts")).getOffsetsCommand,
   (await import("./delete_records.ts")).deleteRecordsCommand,
   (await import("./leader_election.ts")).leaderElectionCommand,
+  (await import("./reassign_partitions.ts")).reassignPartitionsCommand,
   (await import("./producer_perf_test.ts")).producerPerfTestCommand,
   (await import("./consumer_perf_test.ts")).consumerPerfTestCommand,
   (await import("./metadata_quorum.ts")).metadataQuorumCommand,

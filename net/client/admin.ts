@@ -53,6 +53,13 @@ import {
 import type { ListOffsetsResponse } from "../protocol/generated/list_offsets_response.ts";
 import type { DescribeClusterResponse } from "../protocol/generated/describe_cluster_response.ts";
 import { createTopicPartitions } from "../protocol/generated/elect_leaders_request.ts";
+import {
+  createReassignablePartition,
+  createReassignableTopic,
+} from "../protocol/generated/alter_partition_reassignments_request.ts";
+import type { AlterPartitionReassignmentsResponse } from "../protocol/generated/alter_partition_reassignments_response.ts";
+import { createListPartitionReassignmentsTopics } from "../protocol/generated/list_partition_reassignments_request.ts";
+import type { ListPartitionReassignmentsResponse } from "../protocol/generated/list_partition_reassignments_response.ts";
 import type { ElectLeadersResponse } from "../protocol/generated/elect_leaders_response.ts";
 import {
   createPartitionData as createQuorumPartition,
@@ -215,6 +222,23 @@ export type ElectionType = "preferred" | "unclean";
 export interface ElectionOutcome extends TopicPartition {
   /** ELECTION_NOT_NEEDED when a valid leader already leads. */
   error?: KafkaError;
+}
+
+/** A partition reassignment to start (`replicas`) or cancel (`replicas` null), KIP-455. */
+export interface PartitionReassignmentRequest extends TopicPartition {
+  replicas: number[] | null;
+}
+
+/** One partition's outcome of {@link Admin.alterPartitionReassignments}. */
+export interface ReassignmentOutcome extends TopicPartition {
+  error?: KafkaError;
+}
+
+/** An ongoing partition reassignment, as ListPartitionReassignments reports it. */
+export interface PartitionReassignment extends TopicPartition {
+  replicas: number[];
+  addingReplicas: number[];
+  removingReplicas: number[];
 }
 
 /** The cluster as DescribeCluster reports it. */
@@ -955,6 +979,77 @@ export class Admin {
           // As Kafka's admin client: the server's message, else the error's own.
           error: new KafkaError(p.errorCode, p.errorMessage ?? errorMessage(p.errorCode)),
         }),
+      }))
+    );
+  }
+
+  /**
+   * Starts or cancels partition reassignments (AlterPartitionReassignments, KIP-455). Throws on a
+   * request-level error; per-partition errors (NO_REASSIGNMENT_IN_PROGRESS,
+   * INVALID_REPLICA_ASSIGNMENT, UNKNOWN_TOPIC_OR_PARTITION) are in the outcomes.
+   */
+  async alterPartitionReassignments(
+    reassignments: readonly PartitionReassignmentRequest[],
+    options: { timeoutMs?: number } = {},
+  ): Promise<ReassignmentOutcome[]> {
+    const byTopic = new Map<string, { partitionIndex: number; replicas: number[] | null }[]>();
+    for (const r of reassignments) {
+      const list = byTopic.get(r.topic) ?? [];
+      list.push({ partitionIndex: r.partition, replicas: r.replicas });
+      byTopic.set(r.topic, list);
+    }
+    const response = await this.#any<AlterPartitionReassignmentsResponse>(
+      ApiKey.ALTER_PARTITION_REASSIGNMENTS,
+      {
+        timeoutMs: options.timeoutMs ?? 30_000,
+        topics: [...byTopic].map(([name, partitions]) =>
+          createReassignableTopic({
+            name,
+            partitions: partitions.map((p) => createReassignablePartition(p)),
+          })
+        ),
+      },
+    );
+    check(response.errorCode, "partition reassignment", response.errorMessage);
+    return response.responses.flatMap((t) =>
+      t.partitions.map((p) => ({
+        topic: t.name,
+        partition: p.partitionIndex,
+        ...(p.errorCode === ErrorCode.NONE ? {} : {
+          error: new KafkaError(p.errorCode, p.errorMessage ?? errorMessage(p.errorCode)),
+        }),
+      }))
+    );
+  }
+
+  /** Ongoing partition reassignments, of the given partitions or of all (ListPartitionReassignments). */
+  async listPartitionReassignments(
+    partitions: readonly TopicPartition[] | null = null,
+    options: { timeoutMs?: number } = {},
+  ): Promise<PartitionReassignment[]> {
+    const byTopic = new Map<string, number[]>();
+    for (const p of partitions ?? []) {
+      byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p.partition]);
+    }
+    const response = await this.#any<ListPartitionReassignmentsResponse>(
+      ApiKey.LIST_PARTITION_REASSIGNMENTS,
+      {
+        timeoutMs: options.timeoutMs ?? 30_000,
+        topics: partitions === null
+          ? null
+          : [...byTopic].map(([name, partitionIndexes]) =>
+            createListPartitionReassignmentsTopics({ name, partitionIndexes })
+          ),
+      },
+    );
+    check(response.errorCode, "partition reassignments", response.errorMessage);
+    return response.topics.flatMap((t) =>
+      t.partitions.map((p) => ({
+        topic: t.name,
+        partition: p.partitionIndex,
+        replicas: p.replicas,
+        addingReplicas: p.addingReplicas,
+        removingReplicas: p.removingReplicas,
       }))
     );
   }

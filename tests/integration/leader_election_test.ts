@@ -282,3 +282,168 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "reassign-partitions starts, lists, verifies and cancels moves; reorders and removals complete at once",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async (t) => {
+    const cluster = await startCluster({
+      controllers: 1,
+      brokers: 3,
+      props: {
+        "broker.session.timeout.ms": `${SESSION_TIMEOUT_MS}`,
+        "broker.heartbeat.interval.ms": "500",
+      },
+      controllerProps: { "auto.leader.rebalance.enable": "false" },
+    });
+    const [a, b, c] = cluster.brokers.map((n) => n.nodeId) as [number, number, number];
+    const dir = await Deno.makeTempDir();
+    const reassign = async (...args: string[]) =>
+      await runMain([
+        "reassign-partitions",
+        "--bootstrap-server",
+        cluster.bootstrapServers,
+        ...args,
+      ]);
+    const file = async (fileName: string, parts: { topic: string; replicas: number[] }[]) => {
+      const path = `${dir}/${fileName}`;
+      await Deno.writeTextFile(
+        path,
+        JSON.stringify({
+          version: 1,
+          partitions: parts.map((p) => ({ ...p, partition: 0 })),
+        }),
+      );
+      return path;
+    };
+    try {
+      await createAssigned(cluster, "order", [[a, b]]);
+      await createAssigned(cluster, "shrink", [[a, b, c]]);
+      await createAssigned(cluster, "move", [[a]]);
+
+      await t.step("--generate proposes a placement on the listed brokers only", async () => {
+        const topicsPath = `${dir}/topics.json`;
+        await Deno.writeTextFile(topicsPath, '{"topics":[{"topic":"order"}],"version":1}');
+        const r = await reassign(
+          "--generate",
+          "--topics-to-move-json-file",
+          topicsPath,
+          "--broker-list",
+          `${b},${c}`,
+        );
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        const [, current, proposed] =
+          /^Current partition replica assignment\n(.*)\n\nProposed partition reassignment configuration\n(.*)$/
+            .exec(r.stdout.trim()) ?? [];
+        assert.deepEqual(JSON.parse(current!).partitions, [
+          { topic: "order", partition: 0, replicas: [a, b], log_dirs: ["any", "any"] },
+        ]);
+        const [only] = JSON.parse(proposed!).partitions;
+        assert.deepEqual([...only.replicas].sort(), [b, c].sort());
+      });
+
+      await t.step("a reorder and a removal of in-sync replicas complete at once", async () => {
+        const path = await file("now.json", [
+          { topic: "order", replicas: [b, a] },
+          { topic: "shrink", replicas: [a, b] },
+        ]);
+        const r = await reassign("--execute", "--reassignment-json-file", path);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.match(
+          r.stdout,
+          new RegExp(
+            `^Current partition replica assignment\\n\\n\\{"version":1,"partitions":\\[\\{"topic":"order","partition":0,"replicas":\\[${a},${b}\\]`,
+          ),
+        );
+        assert.match(
+          r.stdout,
+          /Successfully started partition reassignments for order-0,shrink-0$/m,
+        );
+        const now = await eventually("completion", 10_000, async () => {
+          const p = await partitionsNow(cluster, ["order", "shrink"]);
+          assert.deepEqual(p.shrink!.replicas, [a, b]);
+          return p;
+        });
+        assert.deepEqual(now.order!.replicas, [b, a]);
+        const verify = await reassign("--verify", "--reassignment-json-file", path);
+        assert.equal(verify.code, 0, verify.stderr);
+        assert.equal(
+          verify.stdout.trim(),
+          [
+            "Status of partition reassignment:",
+            "Reassignment of partition order-0 is completed.",
+            "Reassignment of partition shrink-0 is completed.",
+            `Clearing broker-level throttles on brokers ${a},${b},${c}`,
+            "Clearing topic-level throttles on topics order,shrink",
+          ].join("\n"),
+        );
+      });
+
+      await t.step(
+        "a move to a broker that is down stays in progress until cancelled",
+        async () => {
+          await cluster.node(c).kill();
+          await eventually("fencing of c", SESSION_TIMEOUT_MS + 15_000, async () => {
+            const brokers = await withAdmin(
+              cluster,
+              async (admin) => await admin.describeCluster(),
+            );
+            assert.ok(
+              !brokers.brokers.some((x) => x.nodeId === c),
+            );
+          });
+          const path = await file("move.json", [{ topic: "move", replicas: [c] }]);
+          const started = await reassign("--execute", "--reassignment-json-file", path);
+          // The tool checks live brokers (DescribeCluster) as Kafka's does ...
+          assert.equal(started.code, 1);
+          assert.match(started.stdout, new RegExp(`Unknown broker id ${c}`));
+          // ... the controller only registered ones: start the move with the Admin API instead.
+          const outcomes = await withAdmin(
+            cluster,
+            (admin) =>
+              admin.alterPartitionReassignments([{ topic: "move", partition: 0, replicas: [c] }]),
+          );
+          assert.deepEqual(outcomes.map((o) => o.error), [undefined]);
+          const listed = await reassign("--list");
+          assert.equal(listed.code, 0, listed.stderr);
+          assert.equal(
+            listed.stdout.trim(),
+            `Current partition reassignments:\nmove-0: replicas: ${c},${a}. adding: ${c}. removing: ${a}.`,
+          );
+          const again = await reassign("--execute", "--reassignment-json-file", path);
+          assert.equal(again.code, 1);
+          assert.match(
+            again.stdout,
+            /^Cannot execute because there is an existing partition assignment\./m,
+          );
+          const verify = await reassign("--verify", "--reassignment-json-file", path);
+          assert.equal(verify.code, 0, verify.stderr);
+          assert.match(verify.stdout, /^Reassignment of partition move-0 is still in progress\.$/m);
+          assert.doesNotMatch(verify.stdout, /Clearing/);
+          const cancel = await reassign("--cancel", "--reassignment-json-file", path);
+          assert.equal(cancel.code, 0, cancel.stdout + cancel.stderr);
+          assert.match(
+            cancel.stdout,
+            /^Successfully cancelled partition reassignment for: move-0$/m,
+          );
+          const after = await partitionsNow(cluster, ["move"]);
+          assert.deepEqual([after.move!.replicas, after.move!.leader], [[a], a]);
+          const listedAfter = await reassign("--list");
+          assert.equal(listedAfter.stdout.trim(), "No partition reassignments found.");
+          const verifyAfter = await reassign("--verify", "--reassignment-json-file", path);
+          assert.match(
+            verifyAfter.stdout,
+            new RegExp(
+              `There is no active reassignment of partition move-0, but replica set is ${a} rather than ${c}\\.`,
+            ),
+          );
+        },
+      );
+    } finally {
+      await cluster.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
