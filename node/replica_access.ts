@@ -49,6 +49,8 @@ export interface ReplicaAccess {
   hostedPartition(topic: string, partition: number): Partition | undefined;
   /** Every log directory with its partitions. */
   logDirs(): LogDirInfo[];
+  /** A follower's lag behind its leader's high watermark (0 for a leader, -1 when unknown). */
+  followerLag(partition: Partition): number;
   /** A fresh producer id from the block the controller allocated (throws KafkaError). */
   allocateProducerId(): Promise<bigint>;
 }

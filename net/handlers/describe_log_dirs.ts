@@ -1,6 +1,7 @@
 /**
  * DescribeLogDirs (v0-v4): every `log.dirs` entry with the partitions it holds (all, or those
- * asked for), their sizes, offsetLag 0 (the log end is the high watermark here), and from v4 the
+ * asked for), their sizes, their offsetLag (a follower: how far its log end is behind the leader's
+ * high watermark as its last fetch saw it; a leader: 0), and from v4 the
  * volume's total and usable bytes (`statfs`; -1 when unavailable).
  *
  * @module
@@ -47,7 +48,7 @@ export function describeLogDirsHandler(
           return createDescribeLogDirsResult({
             errorCode: ErrorCode.NONE,
             logDir: dir,
-            topics: byTopic(chosen),
+            topics: byTopic(chosen, (p) => replicas.followerLag(p)),
             totalBytes: space.totalBytes,
             usableBytes: space.usableBytes,
           });
@@ -62,7 +63,10 @@ export function describeLogDirsHandler(
   };
 }
 
-function byTopic(partitions: readonly Partition[]): DescribeLogDirsTopic[] {
+function byTopic(
+  partitions: readonly Partition[],
+  lagOf: (p: Partition) => number,
+): DescribeLogDirsTopic[] {
   const topics = new Map<string, DescribeLogDirsTopic>();
   for (const p of partitions) {
     let t = topics.get(p.topic);
@@ -73,7 +77,7 @@ function byTopic(partitions: readonly Partition[]): DescribeLogDirsTopic[] {
     t.partitions.push(createDescribeLogDirsPartition({
       partitionIndex: p.partition,
       partitionSize: BigInt(p.log.sizeBytes),
-      offsetLag: 0n,
+      offsetLag: BigInt(Math.max(0, lagOf(p))),
       isFutureKey: false,
     }));
   }

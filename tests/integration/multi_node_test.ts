@@ -1,7 +1,7 @@
 /**
  * Metadata behaviour of a real multi-process cluster: 3 controller-only and 3 broker-only
- * processes on loopback (see `cluster_harness.ts`). Partition data does not replicate between
- * brokers yet, so this checks what the controllers decide: failover under CreateTopics load with
+ * processes on loopback (see `cluster_harness.ts`). Data replication has its own suite
+ * (`replication_test.ts`); this checks what the controllers decide: failover under CreateTopics load with
  * no acknowledged topic lost (KIP-595), fencing of a dead broker after its session times out and
  * leadership moving to another ISR member (KIP-631), re-registration, and a quorum without a
  * majority refusing metadata writes while brokers keep serving Metadata and Produce. Also runs
