@@ -1,7 +1,7 @@
 // Today's librdkafka (2.15, through @confluentinc/kafka-javascript on /usr/bin/node) against a
 // real kraftling node: KIP-848 groups with group.protocol=consumer (ConsumerGroupHeartbeat v1:
 // client-generated member ids, a regex subscription resolved on the broker), librdkafka and our own
-// client in one KIP-848 group, a classic group and idempotent produce. `.ci/run` builds the client into KRAFTLING_CKJS_DIR (default
+// client in one KIP-848 group, a classic group, idempotent produce and the four codecs. `.ci/run` builds the client into KRAFTLING_CKJS_DIR (default
 // /var/cache/kraftling-ckjs) before the tests; without it these tests are ignored, loudly.
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -118,6 +118,11 @@ Deno.test({
       await t.step("an idempotent producer's records arrive once each, in order", async () => {
         const r = await scenario("idempotence", bootstrap);
         assert.deepEqual(r, { count: 2000, distinct: 2000, ordered: true });
+      });
+
+      await t.step("records compressed with gzip, snappy, lz4 and zstd come back", async () => {
+        const r = await scenario("codecs", bootstrap);
+        assert.deepEqual(r, { values: range(0, 40) });
       });
 
       await t.step(

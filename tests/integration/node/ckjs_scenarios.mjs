@@ -33,8 +33,11 @@ async function createTopic(topic, numPartitions) {
 }
 
 /** Idempotent, acks=all: `count` records numbered from `from`, round-robin over partitions. */
-async function produce(topic, from, count, numPartitions) {
-  const producer = kafka.producer({ kafkaJS: { idempotent: true, acks: -1 } });
+async function produce(topic, from, count, numPartitions, codec = "none") {
+  const producer = kafka.producer({
+    kafkaJS: { idempotent: true, acks: -1 },
+    "compression.type": codec,
+  });
   await producer.connect();
   try {
     const messages = [];
@@ -167,7 +170,21 @@ async function mixed() {
   return { assignment, values };
 }
 
-const scenarios = { kip848, regex, classic, idempotence, mixed };
+/** Ten records with each of Kafka's codecs, read back by one consumer. */
+async function codecs() {
+  const names = ["gzip", "snappy", "lz4", "zstd"];
+  for (const [i, codec] of names.entries()) {
+    await createTopic(`codec-${codec}`, 1);
+    await produce(`codec-${codec}`, i * 10, 10, 1, codec);
+  }
+  const c = await startConsumer("g-codecs", "consumer", { topics: names.map((n) => `codec-${n}`) });
+  await until("40 records in four codecs", () => c.seen.length >= 40);
+  const values = c.seen.map((r) => Number(r.value)).sort((x, y) => x - y);
+  await c.consumer.disconnect();
+  return { values };
+}
+
+const scenarios = { kip848, regex, classic, idempotence, mixed, codecs };
 const timer = setTimeout(() => {
   console.error(`scenario ${scenario} did not finish in 120 s`);
   process.exit(3);
