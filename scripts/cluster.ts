@@ -22,7 +22,10 @@ import {
 const USAGE =
   `Usage: deno run -A scripts/cluster.ts [--controllers N] [--brokers M] [--dir <path>] [--override k=v]...
 
-Starts N controllers (ids 1..N, default 3) and M brokers (ids N+1..N+M, default 2) on 127.0.0.1.`;
+Starts N controllers (ids 1..N, default 3) and M brokers (ids N+1..N+M, default 2) on 127.0.0.1.
+A node that dies is reported and the others keep running (kill -9 one to watch the failover);
+--stop-on-failure stops the whole cluster instead. Without --dir the data lives in a temp directory
+that is removed on exit, unless a node died (then its logs are kept and the path is printed).`;
 
 /** The most controllers or brokers one local cluster may have. */
 const NODES_MAX = 32;
@@ -32,6 +35,8 @@ interface ClusterArgs {
   brokers: number;
   dir?: string;
   overrides: Record<string, string>;
+  /** Stop every node when one dies (the default keeps the others running). */
+  stopOnFailure: boolean;
 }
 
 function count(flag: string, raw: string | undefined, fallback: number, min: number): number {
@@ -61,6 +66,7 @@ export function parseClusterArgs(args: string[]): ClusterArgs {
       brokers: { type: "string" },
       dir: { type: "string" },
       override: { type: "string", multiple: true },
+      "stop-on-failure": { type: "boolean", default: false },
     },
   });
   const overrides: Record<string, string> = {};
@@ -74,6 +80,7 @@ export function parseClusterArgs(args: string[]): ClusterArgs {
     brokers: count("--brokers", values.brokers, 2, 0),
     dir: values.dir,
     overrides,
+    stopOnFailure: values["stop-on-failure"] ?? false,
   };
 }
 
@@ -120,6 +127,7 @@ async function main(args: string[]): Promise<number> {
     return 1;
   }
   const encoder = new TextEncoder();
+  let died = false;
   const logFiles = new Map<number, Deno.FsFile>();
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
@@ -138,12 +146,18 @@ async function main(args: string[]): Promise<number> {
       file.writeSync(encoder.encode(text));
     },
     onUnexpectedExit: (node, code) => {
+      died = true;
+      const log = join(node.dir, "server.log");
+      if (parsed.stopOnFailure) {
+        console.error(
+          `${node.role} ${node.nodeId} exited unexpectedly with code ${code}; stopping the cluster (see ${log})`,
+        );
+        finish(1);
+        return;
+      }
       console.error(
-        `${node.role} ${node.nodeId} exited unexpectedly with code ${code}; stopping the cluster (see ${
-          join(node.dir, "server.log")
-        })`,
+        `${node.role} ${node.nodeId} exited unexpectedly with code ${code}; the other nodes keep running (see ${log})`,
       );
-      finish(1);
     },
   });
   const onSignal = () => finish(0);
@@ -166,7 +180,9 @@ async function main(args: string[]): Promise<number> {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     console.error("Stopping the cluster...");
-    await cluster.stop();
+    // A temp dir is kept when a node died: its log is what the user wants to read.
+    await cluster.stop({ keepRoot: died });
+    if (died && parsed.dir === undefined) console.error(`Logs kept in ${cluster.root}`);
     for (const file of logFiles.values()) file.close();
   }
   return code;

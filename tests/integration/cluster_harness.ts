@@ -99,8 +99,8 @@ export interface TestCluster {
   startAll(): Promise<void>;
   /** Polls the running controllers until one reports itself leader (other than `not`). */
   waitForLeader(options?: { not?: number; timeoutMs?: number }): Promise<number>;
-  /** Stops brokers, then controllers; removes the root unless it was given. */
-  stop(): Promise<void>;
+  /** Stops brokers, then controllers; removes the root unless it was given or `keepRoot` is set. */
+  stop(options?: { keepRoot?: boolean }): Promise<void>;
 }
 
 /** Defaults that keep elections and broker fencing quick on loopback. */
@@ -384,11 +384,13 @@ export async function createCluster(options: ClusterOptions = {}): Promise<TestC
       }
       throw new Error(`No controller became leader within ${timeoutMs} ms`);
     },
-    async stop() {
+    async stop(options: { keepRoot?: boolean } = {}) {
       // Brokers first, so their controlled shutdown still finds a controller.
       await Promise.all(brokers.map((b) => b.stop()));
       await Promise.all(controllers.map((c) => c.stop()));
-      if (ownsRoot) await Deno.remove(root, { recursive: true }).catch(() => {});
+      if (ownsRoot && !options.keepRoot) {
+        await Deno.remove(root, { recursive: true }).catch(() => {});
+      }
     },
   };
 }
