@@ -75,3 +75,122 @@ Deno.test("a snapshot round-trips through JSON, and expiry and eviction forget p
   copy.evictBelow(3);
   assertEquals(copy.size, 0);
 });
+
+// ---------------------------------------------------------------- transactions (Kafka's ProducerStateManagerTest)
+
+const TXN = 0x10;
+
+function txnBatch(
+  baseSequence: number,
+  count = 1,
+  producerEpoch = 0,
+  producerId = 7,
+): ProducerBatch {
+  return { ...batch(baseSequence, count, producerEpoch, producerId), attributes: TXN };
+}
+
+function marker(commit: boolean, producerEpoch = 0, coordinatorEpoch = 0, producerId = 7) {
+  return { producerId, producerEpoch, coordinatorEpoch, commit };
+}
+
+Deno.test("a transactional batch starts a transaction at its first offset, the marker completes it", () => {
+  const state = new ProducerStateManager();
+  state.record(txnBatch(0, 2), 10, 1_000);
+  state.record(txnBatch(2, 2), 12, 1_000);
+  assertEquals(state.entry(7)?.currentTxnFirstOffset, 10);
+  assertEquals(state.firstUnstableOffset(), 10);
+  assertEquals(state.ongoingTransactions(), [{ producerId: 7, firstOffset: 10 }]);
+  const done = state.recordMarker(marker(false), 14, 1_000);
+  assertEquals(done, { producerId: 7, firstOffset: 10, lastOffset: 14, isAborted: true });
+  assertEquals(state.entry(7)?.currentTxnFirstOffset, -1);
+  assertEquals(state.ongoingTransactions(), []);
+});
+
+Deno.test("a completed transaction stays unstable until the high watermark passes its marker", () => {
+  const state = new ProducerStateManager();
+  state.record(txnBatch(0), 5, 1_000);
+  state.recordMarker(marker(true), 6, 1_000);
+  state.onHighWatermarkUpdated(6);
+  assertEquals(state.firstUnstableOffset(), 5);
+  state.onHighWatermarkUpdated(7);
+  assertEquals(state.firstUnstableOffset(), null);
+});
+
+Deno.test("the first unstable offset is the oldest open transaction of any producer", () => {
+  const state = new ProducerStateManager();
+  state.record(batch(0, 1, 0, 1), 0, 1_000);
+  assertEquals(state.firstUnstableOffset(), null);
+  state.record(txnBatch(0, 1, 0, 2), 1, 1_000);
+  state.record(txnBatch(0, 1, 0, 3), 2, 1_000);
+  assertEquals(state.firstUnstableOffset(), 1);
+  const done = state.recordMarker(marker(true, 0, 0, 2), 3, 1_000)!;
+  // The aborted-index entry's LSO is where the other producer's transaction still holds it.
+  assertEquals(state.lastStableOffsetAfter(done), 2);
+  state.onHighWatermarkUpdated(4);
+  assertEquals(state.firstUnstableOffset(), 2);
+});
+
+Deno.test("a plain write from a producer inside a transaction is INVALID_TXN_STATE", () => {
+  const state = new ProducerStateManager();
+  state.record(txnBatch(0), 0, 1_000);
+  const check = state.check(batch(1));
+  assertEquals(check.kind === "error" && check.code, ErrorCode.INVALID_TXN_STATE);
+  assertEquals(state.check(txnBatch(1)), { kind: "append" });
+  state.recordMarker(marker(true), 1, 1_000);
+  assertEquals(state.check(batch(1)), { kind: "append" });
+});
+
+Deno.test("a transactional batch of an older epoch is INVALID_PRODUCER_EPOCH", () => {
+  const state = new ProducerStateManager();
+  state.record(txnBatch(0, 1, 4), 0, 1_000);
+  const check = state.check(txnBatch(1, 1, 3));
+  assertEquals(check.kind === "error" && check.code, ErrorCode.INVALID_PRODUCER_EPOCH);
+});
+
+Deno.test("a marker of an older producer or coordinator epoch is refused", () => {
+  const state = new ProducerStateManager();
+  state.record(txnBatch(0, 1, 2), 0, 1_000);
+  state.recordMarker(marker(true, 2, 5), 1, 1_000);
+  assertEquals(state.checkMarker(marker(true, 1, 5)).code, ErrorCode.INVALID_PRODUCER_EPOCH);
+  assertEquals(
+    state.checkMarker(marker(true, 2, 4)).code,
+    ErrorCode.TRANSACTION_COORDINATOR_FENCED,
+  );
+  assertEquals(state.checkMarker(marker(false, 3, 5)).code, ErrorCode.NONE);
+  assertEquals(state.checkMarker(marker(false, 0, 0, 99)).code, ErrorCode.NONE);
+});
+
+Deno.test("a marker for a producer without a transaction here completes nothing", () => {
+  const state = new ProducerStateManager();
+  assertEquals(state.recordMarker(marker(false, 3, 1, 42), 0, 1_000), null);
+  assertEquals(state.entry(42)?.epoch, 3);
+  assertEquals(state.firstUnstableOffset(), null);
+});
+
+Deno.test("a producer with an open transaction never expires", () => {
+  const state = new ProducerStateManager();
+  state.record(txnBatch(0, 1, 0, 1), 0, 1_000);
+  state.record(batch(0, 1, 0, 2), 1, 1_000);
+  assertEquals(state.removeExpired(1_000_000, 1_000), 1);
+  assertEquals(state.entry(1)?.currentTxnFirstOffset, 0);
+});
+
+Deno.test("truncation reopens a transaction whose marker it removed and forgets one it started", () => {
+  const state = new ProducerStateManager();
+  state.record(txnBatch(0, 1, 0, 1), 0, 1_000);
+  state.recordMarker(marker(false, 0, 0, 1), 2, 1_000);
+  state.record(txnBatch(0, 1, 0, 2), 3, 1_000);
+  state.truncateFrom(2);
+  assertEquals(state.ongoingTransactions(), [{ producerId: 1, firstOffset: 0 }]);
+  assertEquals(state.entry(2), undefined);
+});
+
+Deno.test("a snapshot keeps open transactions and the coordinator epoch", () => {
+  const state = new ProducerStateManager();
+  state.record(txnBatch(0, 2), 3, 1_000);
+  state.recordMarker(marker(true, 0, 7, 8), 5, 1_000);
+  const loaded = new ProducerStateManager();
+  loaded.load(JSON.parse(JSON.stringify(state.snapshot(6))));
+  assertEquals(loaded.ongoingTransactions(), [{ producerId: 7, firstOffset: 3 }]);
+  assertEquals(loaded.entry(8)?.coordinatorEpoch, 7);
+});
