@@ -1,11 +1,13 @@
 /**
- * Leader election decided by real controller and broker processes (1 controller, 3 brokers on
- * loopback), checked through metadata only, so it does not depend on partition data replicating:
- * a dead broker's partitions move only to ISR members and otherwise go offline (leader -1);
- * `unclean.leader.election.enable` on a topic lets a returning out-of-sync replica lead; the
- * `leader-election` subcommand (ElectLeaders forwarded by a broker to the controller) answers
- * Kafka's per-partition errors and elects uncleanly on request; `topics --describe` reports
- * unavailable and under-replicated partitions and Metadata lists offline replicas.
+ * Leader election and reassignment decided by real controller and broker processes (1 controller,
+ * 2-3 brokers on loopback). Through metadata: a dead broker's partitions move only to ISR members
+ * and otherwise go offline (leader -1); `unclean.leader.election.enable` on a topic lets a returning
+ * out-of-sync replica lead; the `leader-election` subcommand (ElectLeaders forwarded by a broker to
+ * the controller) answers Kafka's per-partition errors and elects uncleanly on request; `topics
+ * --describe` reports unavailable and under-replicated partitions and Metadata lists offline
+ * replicas. With follower replication: a preferred replica back in the ISR regains leadership by
+ * `leader-election` or the auto leader rebalance, and `reassign-partitions` moves a replica with its
+ * records (KIP-455), lists, verifies and cancels moves.
  */
 
 import assert from "node:assert/strict";
@@ -382,6 +384,48 @@ Deno.test({
       });
 
       await t.step(
+        "a moved replica catches up before the old one is dropped, and holds every record",
+        async () => {
+          await createAssigned(cluster, "data", [[a]]);
+          const lines = Array.from({ length: 50 }, (_, i) => `record-${i}`);
+          const produced = await runMain([
+            "console-producer",
+            "--bootstrap-server",
+            cluster.bootstrapServers,
+            "--topic",
+            "data",
+            "--request-required-acks",
+            "all",
+          ], { stdin: lines.join("\n") + "\n" });
+          assert.equal(produced.code, 0, produced.stderr);
+          const path = await file("data.json", [{ topic: "data", replicas: [b] }]);
+          const r = await reassign("--execute", "--reassignment-json-file", path);
+          assert.equal(r.code, 0, r.stdout + r.stderr);
+          // KIP-455: b joins the ISR once caught up; only then is a dropped and b leads.
+          const now = await expectPartitions(cluster, "the move to b", {
+            data: { leader: b, isr: [b] },
+          });
+          assert.deepEqual(now.data!.replicas, [b]);
+          const verify = await reassign("--verify", "--reassignment-json-file", path);
+          assert.match(verify.stdout, /^Reassignment of partition data-0 is completed\.$/m);
+          const consumed = await runMain([
+            "console-consumer",
+            "--bootstrap-server",
+            cluster.bootstrapServers,
+            "--topic",
+            "data",
+            "--from-beginning",
+            "--max-messages",
+            "50",
+            "--timeout-ms",
+            "20000",
+          ]);
+          assert.equal(consumed.code, 0, consumed.stderr);
+          assert.deepEqual(consumed.stdout.trim().split("\n"), lines);
+        },
+      );
+
+      await t.step(
         "a move to a broker that is down stays in progress until cancelled",
         async () => {
           await cluster.node(c).kill();
@@ -444,6 +488,95 @@ Deno.test({
     } finally {
       await cluster.stop();
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/** Kills broker `a`, waits for it to leave the ISR, restarts it and waits until it is back in. */
+async function bounceOutOfLeadership(cluster: TestCluster, a: number, b: number): Promise<void> {
+  await cluster.node(a).kill();
+  await expectPartitions(cluster, "failover to b", { p: { leader: b, isr: [b] } });
+  await cluster.node(a).start();
+  // The leader lets a back into the ISR once its follower has caught up (AlterPartition).
+  await eventually("a back in the ISR", 30_000, async () => {
+    const now = await partitionsNow(cluster, ["p"]);
+    assert.deepEqual([...now.p!.isr].sort(), [a, b].sort());
+  });
+}
+
+Deno.test({
+  name:
+    "leader-election --election-type preferred moves leadership back to the in-sync preferred replica",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const cluster = await startCluster({
+      controllers: 1,
+      brokers: 2,
+      props: {
+        "broker.session.timeout.ms": `${SESSION_TIMEOUT_MS}`,
+        "broker.heartbeat.interval.ms": "500",
+      },
+      controllerProps: { "auto.leader.rebalance.enable": "false" },
+    });
+    const [a, b] = cluster.brokers.map((n) => n.nodeId) as [number, number];
+    try {
+      await createAssigned(cluster, "p", [[a, b]]);
+      await bounceOutOfLeadership(cluster, a, b);
+      assert.equal((await partitionsNow(cluster, ["p"])).p!.leader, b); // no automatic move back
+      const r = await leaderElection(
+        cluster,
+        "--election-type",
+        "preferred",
+        "--all-topic-partitions",
+      );
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal(
+        r.stdout.trim(),
+        "Successfully completed leader election (PREFERRED) for partitions p-0",
+      );
+      assert.equal((await partitionsNow(cluster, ["p"])).p!.leader, a);
+      const again = await leaderElection(
+        cluster,
+        "--election-type",
+        "preferred",
+        "--topic",
+        "p",
+        "--partition",
+        "0",
+      );
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(again.stdout.trim(), "Valid replica already elected for partitions p-0");
+    } finally {
+      await cluster.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "the auto leader rebalance moves leadership back to the preferred replica once it is in sync",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const cluster = await startCluster({
+      controllers: 1,
+      brokers: 2,
+      props: {
+        "broker.session.timeout.ms": `${SESSION_TIMEOUT_MS}`,
+        "broker.heartbeat.interval.ms": "500",
+      },
+      controllerProps: { "leader.imbalance.check.interval.seconds": "1" },
+    });
+    const [a, b] = cluster.brokers.map((n) => n.nodeId) as [number, number];
+    try {
+      await createAssigned(cluster, "p", [[a, b]]);
+      await bounceOutOfLeadership(cluster, a, b);
+      await eventually("the rebalance", 10_000, async () => {
+        assert.equal((await partitionsNow(cluster, ["p"])).p!.leader, a);
+      });
+    } finally {
+      await cluster.stop();
     }
   },
 });
