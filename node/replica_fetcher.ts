@@ -6,6 +6,11 @@
  * applied through the pure decisions of `core/replication/follower.ts`: append verbatim, truncate,
  * or start over at the leader's log start.
  *
+ * Fetches use an incremental fetch session (KIP-227) per leader: the first request is full and
+ * opens the session, later ones list only the partitions whose fetch position changed and the ones
+ * to forget (removed, or backing off after an error); a session the leader no longer knows starts
+ * over with a full fetch.
+ *
  * A follower's fetch offset is its log end, and the next fetch is sent only after the previous
  * answer's appends are durable, so what the leader counts toward its high watermark is on this
  * broker's disk. Connection failures and partition errors back off for `replica.fetch.backoff.ms`
@@ -26,6 +31,15 @@ import type { Partition } from "./partition.ts";
 const FETCH_VERSION_MAX = 17;
 /** Fetch rounds between checks that the loop should go on (every round is bounded in time). */
 const ROUNDS_MAX = Number.MAX_SAFE_INTEGER;
+/** Session epochs wrap from this back to 1 (Kafka's `FetchMetadata.nextEpoch`). */
+const SESSION_EPOCH_MAX = 0x7fff_ffff;
+
+/** What the leader's session holds for one partition, as last sent. */
+interface SessionPartition {
+  fetchOffset: number;
+  leaderEpoch: number;
+  lastFetchedEpoch: number;
+}
 
 /** Where a broker listens for other brokers. */
 export interface BrokerAddress {
@@ -149,9 +163,15 @@ class ReplicaFetcher {
   readonly #partitions = new Map<string, Partition>();
   /** Partitions backing off after an error, until this time. */
   readonly #delayedUntilMs = new Map<string, number>();
+  /** Removed partitions the leader's session still holds, until a fetch forgot them. */
+  readonly #forgettable = new Map<string, Partition>();
   /** The leader's high watermark as last answered, per partition. */
   readonly #leaderHighWatermark = new Map<string, number>();
   #connection: KafkaConnection | null = null;
+  /** The fetch session with the leader: id 0 means the next fetch is full and opens one. */
+  #sessionId = 0;
+  #sessionEpoch = 0;
+  readonly #sessionPartitions = new Map<string, SessionPartition>();
   #running: Promise<void> | null = null;
   #stopped = false;
   #wake: (() => void) | null = null;
@@ -184,6 +204,8 @@ class ReplicaFetcher {
   }
 
   remove(key: string): void {
+    const p = this.#partitions.get(key);
+    if (p !== undefined && this.#sessionPartitions.has(key)) this.#forgettable.set(key, p);
     this.#partitions.delete(key);
     this.#leaderHighWatermark.delete(key);
     this.#delayedUntilMs.delete(key);
@@ -236,9 +258,16 @@ class ReplicaFetcher {
         );
         this.#connection?.close();
         this.#connection = null;
+        this.#resetSession();
         await this.#sleep(config.backoffMs);
       }
     }
+  }
+
+  #resetSession(): void {
+    this.#sessionId = 0;
+    this.#sessionEpoch = 0;
+    this.#sessionPartitions.clear();
   }
 
   #duePartitions(): Partition[] {
@@ -271,11 +300,28 @@ class ReplicaFetcher {
     const config = this.#options.config;
     const version = connection.versionFor(ApiKey.FETCH, FETCH_VERSION_MAX);
     const usesTopicIds = version >= 13;
+    const incremental = version >= 7 && this.#sessionId !== 0;
     const sent = new Map<string, { p: Partition; fetchOffset: number; epoch: number }>();
     const byTopic = new Map<string, { topic: string; topicId: string; partitions: unknown[] }>();
+    const positions = new Map<string, SessionPartition>();
     for (const p of due) {
       const fetchOffset = p.log.logEndOffset;
-      sent.set(keyOf(p), { p, fetchOffset, epoch: p.leaderEpoch });
+      const key = keyOf(p);
+      sent.set(key, { p, fetchOffset, epoch: p.leaderEpoch });
+      const position = {
+        fetchOffset,
+        leaderEpoch: p.leaderEpoch,
+        lastFetchedEpoch: p.log.latestEpoch() ?? -1,
+      };
+      positions.set(key, position);
+      const inSession = this.#sessionPartitions.get(key);
+      if (
+        incremental && inSession !== undefined && inSession.fetchOffset === fetchOffset &&
+        inSession.leaderEpoch === position.leaderEpoch &&
+        inSession.lastFetchedEpoch === position.lastFetchedEpoch
+      ) {
+        continue; // the leader's session already fetches it from here
+      }
       let entry = byTopic.get(p.topic);
       if (entry === undefined) {
         entry = { topic: p.topic, topicId: p.topicId, partitions: [] };
@@ -285,14 +331,28 @@ class ReplicaFetcher {
         partition: p.partition,
         currentLeaderEpoch: p.leaderEpoch,
         fetchOffset: BigInt(fetchOffset),
-        lastFetchedEpoch: p.log.latestEpoch() ?? -1,
+        lastFetchedEpoch: position.lastFetchedEpoch,
         logStartOffset: BigInt(p.log.logStartOffset),
         partitionMaxBytes: config.partitionMaxBytes,
         replicaDirectoryId: ZERO_UUID,
         _unknownTaggedFields: [],
       });
     }
+    // Partitions the session holds but this fetch must not read: removed or backing off.
+    const forgotten = new Map<string, { topic: string; topicId: string; partitions: number[] }>();
+    if (incremental) {
+      for (const key of this.#sessionPartitions.keys()) {
+        if (positions.has(key)) continue;
+        const p = this.#partitions.get(key) ?? this.#forgettable.get(key);
+        if (p === undefined) continue;
+        const entry = forgotten.get(p.topic) ??
+          { topic: p.topic, topicId: p.topicId, partitions: [] };
+        forgotten.set(p.topic, entry);
+        entry.partitions.push(p.partition);
+      }
+    }
     const replicaId = this.#options.nodeId;
+    const sessionEpoch = version >= 7 ? (incremental ? this.#sessionEpoch : 0) : -1;
     const response = await connection.send<FetchResponse>(ApiKey.FETCH, {
       clusterId: null,
       replicaId: version < 15 ? replicaId : -1,
@@ -305,19 +365,48 @@ class ReplicaFetcher {
       minBytes: config.minBytes,
       maxBytes: config.responseMaxBytes,
       isolationLevel: 0,
-      sessionId: 0,
-      sessionEpoch: -1,
+      sessionId: incremental ? this.#sessionId : 0,
+      sessionEpoch,
       topics: [...byTopic.values()].map((t) => ({
         topic: usesTopicIds ? "" : t.topic,
         topicId: usesTopicIds ? t.topicId : ZERO_UUID,
         partitions: t.partitions,
         _unknownTaggedFields: [],
       })),
-      forgottenTopicsData: [],
+      forgottenTopicsData: [...forgotten.values()].map((t) => ({
+        topic: usesTopicIds ? "" : t.topic,
+        topicId: usesTopicIds ? t.topicId : ZERO_UUID,
+        partitions: t.partitions,
+        _unknownTaggedFields: [],
+      })),
       rackId: "",
     }, { version, timeoutMs: config.waitMaxMs + config.requestTimeoutMs });
+    if (
+      response.errorCode === ErrorCode.FETCH_SESSION_ID_NOT_FOUND ||
+      response.errorCode === ErrorCode.INVALID_FETCH_SESSION_EPOCH
+    ) {
+      this.#resetSession(); // the leader forgot us (restart, eviction): start over, full
+      return;
+    }
     if (response.errorCode !== ErrorCode.NONE) {
+      this.#resetSession();
       throw new Error(`the leader answered Fetch with error ${response.errorCode}`);
+    }
+    this.#forgettable.clear();
+    if (version >= 7) {
+      if (!incremental) {
+        this.#sessionPartitions.clear();
+        this.#sessionId = response.sessionId; // 0: the leader keeps no session for us
+        this.#sessionEpoch = 1;
+      } else {
+        this.#sessionEpoch = this.#sessionEpoch >= SESSION_EPOCH_MAX ? 1 : this.#sessionEpoch + 1;
+        for (const key of [...this.#sessionPartitions.keys()]) {
+          if (!positions.has(key)) this.#sessionPartitions.delete(key);
+        }
+      }
+      if (this.#sessionId !== 0) {
+        for (const [key, position] of positions) this.#sessionPartitions.set(key, position);
+      }
     }
     const byId = new Map(due.map((p) => [p.topicId, p.topic]));
     const work: Promise<void>[] = [];
