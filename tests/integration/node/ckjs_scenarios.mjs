@@ -66,7 +66,12 @@ async function startConsumer(groupId, protocol, subscription, commit = true) {
   await consumer.subscribe(subscription);
   await consumer.run({
     eachMessage: async ({ topic, partition, message }) => {
-      seen.push({ topic, partition, offset: Number(message.offset), value: message.value.toString() });
+      seen.push({
+        topic,
+        partition,
+        offset: Number(message.offset),
+        value: message.value.toString(),
+      });
       if (!commit) return;
       await consumer.commitOffsets([
         { topic, partition, offset: String(Number(message.offset) + 1) },
@@ -76,7 +81,8 @@ async function startConsumer(groupId, protocol, subscription, commit = true) {
   return { consumer, seen };
 }
 
-const partitionsOf = (c) => c.consumer.assignment().map((tp) => `${tp.topic}:${tp.partition}`).sort();
+const partitionsOf = (c) =>
+  c.consumer.assignment().map((tp) => `${tp.topic}:${tp.partition}`).sort();
 
 async function kip848() {
   const topic = "ckjs-848";
@@ -84,12 +90,19 @@ async function kip848() {
   await produce(topic, 0, 40, 4);
   const a = await startConsumer("g-848", "consumer", { topics: [topic] });
   const b = await startConsumer("g-848", "consumer", { topics: [topic] });
-  await until("two members splitting four partitions and reading 40 records", () =>
-    partitionsOf(a).length === 2 && partitionsOf(b).length === 2 && a.seen.length + b.seen.length >= 40);
+  await until(
+    "two members splitting four partitions and reading 40 records",
+    () =>
+      partitionsOf(a).length === 2 && partitionsOf(b).length === 2 &&
+      a.seen.length + b.seen.length >= 40,
+  );
   const split = { a: partitionsOf(a), b: partitionsOf(b) };
   const firstValues = [...a.seen, ...b.seen].map((r) => Number(r.value)).sort((x, y) => x - y);
   await b.consumer.disconnect(); // a member leaving: its partitions move to the other
-  await until("the remaining member owning all four partitions", () => partitionsOf(a).length === 4);
+  await until(
+    "the remaining member owning all four partitions",
+    () => partitionsOf(a).length === 4,
+  );
   const afterLeave = partitionsOf(a);
   await a.consumer.disconnect();
   await produce(topic, 40, 8, 4);
@@ -124,8 +137,12 @@ async function classic() {
   await produce(topic, 0, 40, 4);
   const a = await startConsumer("g-classic", "classic", { topics: [topic] });
   const b = await startConsumer("g-classic", "classic", { topics: [topic] });
-  await until("two classic members splitting four partitions and reading 40 records", () =>
-    partitionsOf(a).length === 2 && partitionsOf(b).length === 2 && a.seen.length + b.seen.length >= 40);
+  await until(
+    "two classic members splitting four partitions and reading 40 records",
+    () =>
+      partitionsOf(a).length === 2 && partitionsOf(b).length === 2 &&
+      a.seen.length + b.seen.length >= 40,
+  );
   const split = { a: partitionsOf(a), b: partitionsOf(b) };
   const values = [...a.seen, ...b.seen].map((r) => Number(r.value)).sort((x, y) => x - y);
   await Promise.all([a.consumer.disconnect(), b.consumer.disconnect()]);
@@ -159,8 +176,10 @@ async function mixed() {
     const mine = new Set(partitionsOf(m));
     return m.seen.filter((r) => mine.has(`${r.topic}:${r.partition}`)).length >= 20;
   };
-  await until("owning 2 of the 4 partitions and reading them", () =>
-    partitionsOf(m).length === 2 && readAll());
+  await until(
+    "owning 2 of the 4 partitions and reading them",
+    () => partitionsOf(m).length === 2 && readAll(),
+  );
   await sleep(3000);
   const assignment = partitionsOf(m);
   const mine = new Set(assignment);
