@@ -12,9 +12,13 @@
  * epochs), truncates where the leader says the logs diverge, and takes the leader's high
  * watermark capped at its own log end. Consumers never read past the high watermark.
  *
- * There are no transactions (transactional batches are refused, see
- * {@link Partition.appendFromClient}), so the last stable offset equals the high watermark and
- * read_committed reads exactly what read_uncommitted reads.
+ * Transactions (Kafka's partition side): transactional batches open a transaction of their
+ * producer here, end-transaction markers from the transaction coordinator (WriteTxnMarkers,
+ * {@link Partition.appendTxnMarker}) close it. The last stable offset is the smallest first
+ * offset of a transaction not yet complete below the high watermark, capped by the high
+ * watermark; read_committed reads stop there and carry the aborted transactions overlapping what
+ * they return, from the `.txnindex` files (storage/log/transaction_index.ts). Followers and
+ * recovery replay markers the same way, so every replica's LSO and index agree with its log.
  *
  * @module
  */
@@ -32,6 +36,16 @@ import {
   magicAt,
   readBatchHeader,
 } from "../net/protocol/record_batch.ts";
+import {
+  ControlRecordType,
+  decodeBatch,
+  decodeControlKey,
+  decodeEndTxnMarkerValue,
+  encodeBatch,
+  encodeControlKey,
+  encodeEndTxnMarkerValue,
+} from "../net/protocol/records.ts";
+import { type AbortedTxn, TransactionIndex } from "../storage/log/transaction_index.ts";
 import { readTextIfExists, writeFileAtomic } from "../storage/fs.ts";
 import type { FileLog } from "../storage/log/file_log.ts";
 import type { TimestampAndOffset } from "../storage/log/partition_log.ts";
@@ -39,7 +53,12 @@ import { clientBatchRules, validateClientBatches } from "../storage/log/log_vali
 import type { Logger } from "../core/log.ts";
 import { LeaderState } from "../core/replication/leader_state.ts";
 import { followerHighWatermark } from "../core/replication/follower.ts";
-import { type ProducerSnapshot, ProducerStateManager } from "./producer_state.ts";
+import {
+  type CompletedTxn,
+  type ProducerSnapshot,
+  ProducerStateManager,
+  type TxnMarker,
+} from "./producer_state.ts";
 
 /** File beside the segments holding the producer state as of some offset. */
 export const PRODUCER_STATE_FILE = "producer-state.json";
@@ -90,6 +109,11 @@ export interface PartitionRead {
   lastStableOffset: number;
   logStartOffset: number;
   logEndOffset: number;
+  /**
+   * read_committed reads: the aborted transactions overlapping the records returned (Fetch's
+   * `aborted_transactions`); null for other reads.
+   */
+  abortedTransactions: { producerId: number; firstOffset: number }[] | null;
 }
 
 /** Options of a read. */
@@ -156,6 +180,8 @@ export class Partition {
   #leader: LeaderState | null = null;
   #highWatermark: number;
   #ackWaiters: AckWaiter[] = [];
+  /** Aborted transactions of this log; replaced by the files' content in loadProducerState. */
+  #txnIndex: TransactionIndex;
 
   constructor(options: PartitionOptions) {
     this.topic = options.topic;
@@ -170,6 +196,7 @@ export class Partition {
     // exposed before then, so a restarted replica never shows data it may have to truncate.
     this.#highWatermark = this.log.logStartOffset;
     this.#notifiedHighWatermark = this.#highWatermark;
+    this.#txnIndex = TransactionIndex.empty(this.log.dir);
   }
 
   get isLeader(): boolean {
@@ -196,14 +223,40 @@ export class Partition {
     return this.#highWatermark;
   }
 
+  /**
+   * Restores the high watermark a previous run checkpointed (`replication-offset-checkpoint`),
+   * capped by the log: a restarted replica then answers ListOffsets and reads at once instead of
+   * waiting for a leader's answer. A committed offset is never truncated, so this never exposes
+   * data that may go.
+   */
+  restoreHighWatermark(offset: number): void {
+    if (this.#leader !== null || this.#highWatermark !== this.log.logStartOffset) return;
+    this.#highWatermark = Math.max(
+      this.log.logStartOffset,
+      Math.min(offset, this.log.logEndOffset),
+    );
+    this.#notifiedHighWatermark = this.#highWatermark;
+  }
+
   /** The log end this replica counts as its own: durable under the flush policy. */
   get durableEndOffset(): number {
     return this.log.flushPolicy.kind === "durable" ? this.log.recoveryPoint : this.log.logEndOffset;
   }
 
-  /** Equal to the high watermark: no transaction is ever open. */
+  /**
+   * The first offset of a transaction not complete below the high watermark, or the high
+   * watermark when it is smaller (Kafka's `UnifiedLog.lastStableOffset`).
+   */
   get lastStableOffset(): number {
-    return this.highWatermark;
+    const firstUnstable = this.producers.firstUnstableOffset();
+    return firstUnstable === null
+      ? this.#highWatermark
+      : Math.min(firstUnstable, this.#highWatermark);
+  }
+
+  /** The aborted-transaction index (tests, tools). */
+  get transactionIndex(): TransactionIndex {
+    return this.#txnIndex;
   }
 
   get logStartOffset(): number {
@@ -273,6 +326,7 @@ export class Partition {
   #setHighWatermark(offset: number): void {
     if (offset === this.#highWatermark) return;
     this.#highWatermark = offset;
+    this.producers.onHighWatermarkUpdated(offset);
     this.notifyHighWatermark();
   }
 
@@ -412,11 +466,14 @@ export class Partition {
     if (records.length > 0) {
       const before = this.log.logEndOffset;
       await this.log.appendAsFollower(records, { nowMs: Date.now() });
-      for (const { pos } of batchesIn(records)) {
+      for (const { pos, sizeBytes } of batchesIn(records)) {
         if (magicAt(records, pos) !== 2) continue;
         const h = readBatchHeader(records, pos);
         if (h.baseOffset < before) continue;
-        if (!isControl(h.attributes)) this.producers.replay(h, h.baseOffset);
+        const completed = this.#replayBatch(records.subarray(pos, pos + sizeBytes), h);
+        if (completed !== null) {
+          this.#txnIndex.append(completed, this.log.segmentBaseOffsets());
+        }
       }
     }
     await this.#followLeaderOffsets(leader);
@@ -431,6 +488,7 @@ export class Partition {
     ) {
       const start = await this.log.deleteRecordsBefore(leader.logStartOffset);
       this.producers.evictBelow(start);
+      this.#txnIndex.dropBelow(start);
       if (this.role !== "follower") return;
     }
     this.#setHighWatermark(
@@ -457,6 +515,7 @@ export class Partition {
     );
     await this.log.truncateTo(offset);
     this.producers.truncateFrom(offset);
+    this.#txnIndex.truncateFrom(offset, this.log.segmentBaseOffsets());
     this.#highWatermark = Math.min(this.#highWatermark, this.log.logEndOffset);
   }
 
@@ -468,6 +527,7 @@ export class Partition {
     );
     await this.log.truncateFullyAndStartAt(offset);
     this.producers.evictBelow(offset);
+    this.#txnIndex.clear();
     this.#highWatermark = offset;
   }
 
@@ -507,9 +567,11 @@ export class Partition {
    * Checks from Kafka's `LogValidator` / `ProducerStateManager` for client batches: no control
    * batches, record count = lastOffsetDelta + 1, a producer id needs a sequence, at most one
    * idempotent batch per append, total size within `segment.bytes` (RECORD_LIST_TOO_LARGE).
-   * Transactional batches are refused with INVALID_TXN_STATE: there is no transaction
-   * coordinator, so no partition was added to a transaction (what Kafka's KIP-890 verification
-   * answers for such a partition), and the last stable offset stays equal to the high watermark.
+   * A transactional batch opens (or continues) its producer's transaction here; one of an older
+   * epoch is INVALID_PRODUCER_EPOCH, a plain batch of a producer inside a transaction
+   * INVALID_TXN_STATE. KIP-890 part 1 (asking the coordinator whether the partition was added to
+   * the transaction before accepting the first batch) is not done: a transactional batch is
+   * trusted to belong to its producer's current transaction.
    */
   appendFromClient(batches: Uint8Array, origin: AppendOrigin): Promise<AppendInfo> {
     this.#requireLeader();
@@ -584,6 +646,94 @@ export class Partition {
     };
   }
 
+  /**
+   * Appends the coordinator's end-transaction marker as leader (Kafka's WriteTxnMarkers path,
+   * `AppendOrigin.COORDINATOR`): a control batch of one record (key: version 0 + type ABORT 0 /
+   * COMMIT 1; value: version 0 + coordinator epoch) with the producer's id and epoch. It completes
+   * the producer's transaction here; an aborted one goes into the `.txnindex`. Refused with
+   * INVALID_PRODUCER_EPOCH or TRANSACTION_COORDINATOR_FENCED for stale epochs. Resolves once
+   * durable under the flush policy; the caller waits for the ISR as acks=all.
+   */
+  appendTxnMarker(marker: TxnMarker): Promise<AppendInfo> {
+    this.#requireLeader();
+    const check = this.producers.checkMarker(marker);
+    if (check.code !== ErrorCode.NONE) throw new KafkaError(check.code, check.message);
+    const nowMs = Date.now();
+    const batch = encodeBatch({
+      baseOffset: 0,
+      baseTimestamp: nowMs,
+      producerId: marker.producerId,
+      producerEpoch: marker.producerEpoch,
+      baseSequence: -1,
+      transactional: true,
+      control: true,
+      records: [{
+        offsetDelta: 0,
+        timestampDelta: 0,
+        key: encodeControlKey(marker.commit ? ControlRecordType.COMMIT : ControlRecordType.ABORT),
+        value: encodeEndTxnMarkerValue(marker.coordinatorEpoch),
+        headers: [],
+      }],
+    });
+    const before = this.log.logEndOffset;
+    const appending = this.log.append(batch, {
+      leaderEpoch: Math.max(0, this.leaderEpoch),
+      nowMs,
+    });
+    if (this.log.logEndOffset === before) {
+      return appending.then(() => assert.fail("a marker append that assigned no offset resolved"));
+    }
+    const completed = this.producers.recordMarker(marker, before, nowMs);
+    if (completed !== null) this.#indexCompleted(completed);
+    this.#notifyLogEnd();
+    return appending.then((result) => {
+      assert.equal(result.baseOffset, before, "the log assigned offsets other than predicted");
+      this.#leaderProgress();
+      return {
+        baseOffset: result.baseOffset,
+        lastOffset: result.lastOffset,
+        logAppendTimeMs: result.logAppendTimeMs,
+        logStartOffset: result.logStartOffset,
+        duplicate: false,
+      };
+    });
+  }
+
+  /** Writes an aborted transaction's `.txnindex` entry; a committed one needs none. */
+  #indexCompleted(completed: CompletedTxn): AbortedTxn | null {
+    if (!completed.isAborted) return null;
+    const entry: AbortedTxn = {
+      producerId: completed.producerId,
+      firstOffset: completed.firstOffset,
+      lastOffset: completed.lastOffset,
+      lastStableOffset: this.producers.lastStableOffsetAfter(completed),
+    };
+    this.#txnIndex.append(entry, this.log.segmentBaseOffsets());
+    return entry;
+  }
+
+  /**
+   * Replays one stored batch into the producer state (follower appends, recovery): a marker
+   * completes its producer's transaction, a data batch is replayed unchecked. Returns the
+   * aborted-index entry a marker produced, not yet written, or null.
+   */
+  #replayBatch(bytes: Uint8Array, h: BatchHeader): AbortedTxn | null {
+    if (!isControl(h.attributes)) {
+      this.producers.replay(h, h.baseOffset);
+      return null;
+    }
+    const marker = txnMarkerOf(bytes, h);
+    if (marker === null) return null;
+    const completed = this.producers.recordMarker(marker, h.baseOffset, h.maxTimestamp);
+    if (completed === null || !completed.isAborted) return null;
+    return {
+      producerId: completed.producerId,
+      firstOffset: completed.firstOffset,
+      lastOffset: completed.lastOffset,
+      lastStableOffset: this.producers.lastStableOffsetAfter(completed),
+    };
+  }
+
   // ---------------------------------------------------------------- reads
 
   /** Reads stored batches for Fetch; throws LogError OFFSET_OUT_OF_RANGE. */
@@ -600,13 +750,24 @@ export class Partition {
       maxOffset: bound,
       minOneMessage: options.minOneMessage,
     });
+    const readCommitted = !options.upToLogEnd &&
+      options.isolationLevel === IsolationLevel.READ_COMMITTED;
     return {
       records: result.records,
       highWatermark,
       lastStableOffset,
       logStartOffset: result.logStartOffset,
       logEndOffset: result.logEndOffset,
+      abortedTransactions: readCommitted
+        ? this.#abortedIn(fetchOffset, nextOffsetAfter(result.records))
+        : null,
     };
+  }
+
+  /** Aborted transactions overlapping [fromOffset, upToOffset); none for an empty range. */
+  #abortedIn(fromOffset: number, upToOffset: number | null) {
+    if (upToOffset === null) return [];
+    return this.#txnIndex.collect(fromOffset, upToOffset);
   }
 
   /** The first record with a timestamp >= `timestampMs`, or null (ListOffsets). */
@@ -670,6 +831,7 @@ export class Partition {
     }
     const start = await this.log.deleteRecordsBefore(target);
     this.producers.evictBelow(start);
+    this.#txnIndex.dropBelow(start);
     this.notifyHighWatermark(true);
     return start;
   }
@@ -708,12 +870,22 @@ export class Partition {
         );
       }
     }
-    await this.#replayFrom(from);
+    const segmentBases = this.log.segmentBaseOffsets();
+    this.#txnIndex = await TransactionIndex.open(
+      this.log.dir,
+      segmentBases,
+      (line) => this.#logger.warn(line),
+    );
+    const aborted = await this.#replayFrom(from);
+    await this.#txnIndex.recover(aborted, { logEndOffset: this.log.logEndOffset, segmentBases });
     this.producers.evictBelow(this.log.logStartOffset);
+    this.#txnIndex.dropBelow(this.log.logStartOffset);
     this.#snapshotChanges = this.producers.changeCount;
   }
 
-  async #replayFrom(from: number): Promise<void> {
+  /** Replays the batches from `from` to the log end; returns the aborted transactions met. */
+  async #replayFrom(from: number): Promise<AbortedTxn[]> {
+    const aborted: AbortedTxn[] = [];
     let offset = from;
     const end = this.log.logEndOffset;
     for (let step = 0; step < REPLAY_STEPS_MAX && offset < end; step++) {
@@ -722,14 +894,16 @@ export class Partition {
         maxOffset: end,
         minOneMessage: true,
       });
-      if (records.length === 0) return;
-      for (const { pos } of batchesIn(records)) {
+      if (records.length === 0) break;
+      for (const { pos, sizeBytes } of batchesIn(records)) {
         if (magicAt(records, pos) !== 2) continue;
         const h = readBatchHeader(records, pos);
-        if (!isControl(h.attributes)) this.producers.replay(h, h.baseOffset);
+        const entry = this.#replayBatch(records.subarray(pos, pos + sizeBytes), h);
+        if (entry !== null) aborted.push(entry);
         offset = h.baseOffset + h.lastOffsetDelta + 1;
       }
     }
+    return aborted;
   }
 
   /** Writes the producer state file when the state changed since the last write. */
@@ -774,14 +948,42 @@ function readHeaders(batches: Uint8Array): BatchHeader[] {
   return headers;
 }
 
-/** Refused before validation, as Kafka's KIP-890 verification precedes its LogValidator. */
+/**
+ * Refused before validation: a transactional batch without a producer id can belong to no
+ * transaction (Kafka would append it outside any; we refuse it as the bad input it is).
+ */
 function checkClientBatches(headers: readonly BatchHeader[]): void {
   for (const h of headers) {
-    if (isTransactional(h.attributes)) {
-      throw new KafkaError(
-        ErrorCode.INVALID_TXN_STATE,
-        "Transactions are not supported by this broker: the partition is not part of a transaction.",
-      );
+    if (isTransactional(h.attributes) && h.producerId < 0) {
+      throw badRecord("A transactional batch needs a producer id.");
     }
   }
+}
+
+/** The offset after the last batch of `records`, or null when there is none. */
+function nextOffsetAfter(records: Uint8Array): number | null {
+  let next: number | null = null;
+  for (const { pos } of batchesIn(records)) {
+    if (magicAt(records, pos) !== 2) continue;
+    const h = readBatchHeader(records, pos);
+    next = h.baseOffset + h.lastOffsetDelta + 1;
+  }
+  return next;
+}
+
+/**
+ * The end-transaction marker of a stored control batch, or null for other control records. A
+ * marker that cannot be decoded is a corrupt log: the batch's CRC passed, so this asserts.
+ */
+function txnMarkerOf(bytes: Uint8Array, h: BatchHeader): TxnMarker | null {
+  const record = decodeBatch(bytes, { skipCrcCheck: true }).records[0];
+  if (record === undefined) return null;
+  const { type } = decodeControlKey(record.key);
+  if (type !== ControlRecordType.ABORT && type !== ControlRecordType.COMMIT) return null;
+  return {
+    producerId: h.producerId,
+    producerEpoch: h.producerEpoch,
+    coordinatorEpoch: decodeEndTxnMarkerValue(record.value).coordinatorEpoch,
+    commit: type === ControlRecordType.COMMIT,
+  };
 }

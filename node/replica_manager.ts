@@ -38,7 +38,12 @@ import { KafkaError } from "../net/protocol/errors.ts";
 import { ApiKey } from "../net/protocol/generated/api_table.ts";
 import type { AllocateProducerIdsResponse } from "../net/protocol/generated/allocate_producer_ids_response.ts";
 import { ErrorCode } from "../net/protocol/generated/errors.ts";
-import { partitionKey } from "../storage/log/checkpoint_file.ts";
+import {
+  partitionKey,
+  readOffsetCheckpoint,
+  writeOffsetCheckpoint,
+} from "../storage/log/checkpoint_file.ts";
+import * as path from "node:path";
 import { LogManager } from "../storage/log/log_manager.ts";
 import type { LogConfig } from "../storage/log/log_config.ts";
 import type { BrokerContext } from "./broker_context.ts";
@@ -76,6 +81,8 @@ const PRODUCER_ID_BLOCK_TRIES = 3;
 const PRODUCER_ID_BLOCK_TIMEOUT_MS = 5_000;
 /** How long one AlterPartition call may take (retries included). */
 const ALTER_PARTITION_TIMEOUT_MS = 10_000;
+/** Kafka's per-log-dir file of high watermarks. */
+export const HIGH_WATERMARK_CHECKPOINT_FILE = "replication-offset-checkpoint";
 /** How long an internal (`__consumer_offsets`) append waits for the in-sync replicas. */
 const INTERNAL_REPLICATION_TIMEOUT_MS = 30_000;
 
@@ -174,6 +181,9 @@ export class ReplicaManager implements ReplicaAccess {
   /** Led partitions with an ISR change to send; flushed in one AlterPartition. */
   #isrQueue = new Set<Partition>();
   #isrFlush: ReturnType<typeof setTimeout> | undefined;
+  /** High watermarks the previous run checkpointed, by partition key. */
+  #checkpointedHighWatermarks = new Map<string, number>();
+  #hwCheckpointing: Promise<void> = Promise.resolve();
 
   constructor(ctx: BrokerContext, options: ReplicaManagerOptions = {}) {
     this.ctx = ctx;
@@ -217,6 +227,13 @@ export class ReplicaManager implements ReplicaAccess {
     this.#started = true;
     const warn = (line: string) => this.ctx.logger.warn(line);
     for (const logDir of this.ctx.config.logDirs) {
+      const checkpointed = await readOffsetCheckpoint(
+        path.join(logDir, HIGH_WATERMARK_CHECKPOINT_FILE),
+      ).catch((error) => {
+        warn(`Ignoring ${HIGH_WATERMARK_CHECKPOINT_FILE} of ${logDir}: ${error.message}`);
+        return new Map<string, number>();
+      });
+      for (const [key, hw] of checkpointed) this.#checkpointedHighWatermarks.set(key, hw);
       this.#managers.push(
         await LogManager.open({
           logDir,
@@ -242,6 +259,9 @@ export class ReplicaManager implements ReplicaAccess {
         flushCheckIntervalMs: 1_000,
       });
     }
+    this.#timers.push(setInterval(() => {
+      void this.#checkpointHighWatermarks();
+    }, numberValue(this.ctx, "replica.high.watermark.checkpoint.interval.ms", 5_000)));
     // Kafka checks for lagging followers every half of replica.lag.time.max.ms.
     this.#timers.push(setInterval(() => {
       for (const p of this.#partitions.values()) this.#maybeChangeIsr(p);
@@ -269,6 +289,7 @@ export class ReplicaManager implements ReplicaAccess {
     this.#wakeLeaderWaiters();
     const partitions = [...this.#partitions.values()];
     for (const p of partitions) p.close();
+    await this.#checkpointHighWatermarks();
     await Promise.all(
       partitions.map((p) =>
         p.writeProducerState().catch((error) =>
@@ -654,6 +675,11 @@ export class ReplicaManager implements ReplicaAccess {
     });
     await p.loadProducerState();
     const key = partitionKey(topic, index);
+    const checkpointedHw = this.#checkpointedHighWatermarks.get(key);
+    if (checkpointedHw !== undefined) {
+      p.restoreHighWatermark(checkpointedHw);
+      this.#checkpointedHighWatermarks.delete(key);
+    }
     this.#partitions.set(key, p);
     const keys = this.#keysByTopic.get(topic) ?? new Set<string>();
     this.#keysByTopic.set(topic, keys);
@@ -700,6 +726,26 @@ export class ReplicaManager implements ReplicaAccess {
         this.ctx.logger.error(`Leader change listener failed: ${(error as Error).stack ?? error}`);
       }
     }
+  }
+
+  /** Writes each log dir's `replication-offset-checkpoint` (serialized; the latest state wins). */
+  #checkpointHighWatermarks(): Promise<void> {
+    this.#hwCheckpointing = this.#hwCheckpointing.catch(() => {}).then(async () => {
+      for (const manager of this.#managers) {
+        const entries = [...this.#partitions.values()]
+          .filter((p) => p.logDir === manager.logDir)
+          .map((p) => ({ topic: p.topic, partition: p.partition, offset: p.highWatermark }));
+        await writeOffsetCheckpoint(
+          path.join(manager.logDir, HIGH_WATERMARK_CHECKPOINT_FILE),
+          entries,
+        ).catch((error) =>
+          this.ctx.logger.warn(
+            `Cannot write ${HIGH_WATERMARK_CHECKPOINT_FILE} in ${manager.logDir}: ${error}`,
+          )
+        );
+      }
+    });
+    return this.#hwCheckpointing;
   }
 
   // ---------------------------------------------------------------- ISR changes (KIP-497)

@@ -610,3 +610,94 @@ Deno.test("a snapshot that replaces the image drops the partitions it no longer 
     assertEquals(h.rm.partitions().length, 0);
   });
 });
+
+Deno.test("a replicated partition: follower fetches move the high watermark, acks=all waits for them, bad follower fetches are refused, and the high watermark survives a restart", async () => {
+  const dir = await Deno.makeTempDir();
+  const h = new Harness(dir);
+  const records = baseRecords().slice(0, 2);
+  records.push(makeRecord(
+    RecordType.PARTITION,
+    0,
+    createPartitionRecord({
+      partitionId: 0,
+      topicId: TOPIC_ID,
+      replicas: [1, 2],
+      isr: [1, 2],
+      leader: 1,
+      leaderEpoch: 3,
+      partitionEpoch: 0,
+    }),
+  ));
+  h.apply(records);
+  await h.rm.start();
+  const followerFetch = (replicaId: number, offset: number, leaderEpoch = 3) =>
+    fetch(
+      h,
+      {
+        replicaState: { replicaId, replicaEpoch: 9n, _unknownTaggedFields: [] },
+        topics: [createFetchTopic({
+          topic: "",
+          topicId: TOPIC_ID,
+          partitions: [createFetchPartition({
+            partition: 0,
+            fetchOffset: BigInt(offset),
+            currentLeaderEpoch: leaderEpoch,
+            partitionMaxBytes: 1 << 20,
+          })],
+        })],
+      },
+      offset,
+      15,
+    ).then((r) => r.responses[0]!.partitions[0]!);
+  try {
+    // Kafka's model: the leader's own append is not enough with a second ISR member.
+    const acked = await produce(h, batch(3), { acks: 1 });
+    assertEquals(acked!.errorCode, 0);
+    const partition = h.rm.hostedPartition("orders", 0)!;
+    assertEquals(partition.highWatermark, 0);
+    const pending = produce(h, batch(2), { acks: -1 });
+    const first = await followerFetch(2, 0);
+    assertEquals(offsetsIn(first.records), [0, 3], "a follower reads up to the log end");
+    assertEquals(first.highWatermark, 0n);
+    await followerFetch(2, 5); // the follower has everything: the HW reaches the durable end
+    assertEquals((await pending)!.errorCode, 0);
+    assertEquals(partition.highWatermark, 5);
+    // Consumers never read past the high watermark.
+    await produce(h, batch(1), { acks: 1 });
+    assertEquals(offsetsIn((await fetch(h, {}, 0, 12)).responses[0]!.partitions[0]!.records), [
+      0,
+      3,
+    ]);
+    // Bad follower fetches: not a replica, a stale epoch, past the log end.
+    assertEquals((await followerFetch(5, 0)).errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    assertEquals((await followerFetch(2, 0, 2)).errorCode, ErrorCode.FENCED_LEADER_EPOCH);
+    assertEquals((await followerFetch(2, 99)).errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
+    assertEquals(partition.log.logEndOffset, 6, "bad fetches change nothing");
+    // min.insync.replicas above the ISR size refuses acks=all before appending.
+    h.apply([makeRecord(
+      RecordType.CONFIG,
+      0,
+      createConfigRecord({
+        resourceType: 2,
+        resourceName: "orders",
+        name: "min.insync.replicas",
+        value: "3",
+      }),
+    )]);
+    await h.rm.settled();
+    assertEquals(
+      (await produce(h, batch(1), { acks: -1 }))!.errorCode,
+      ErrorCode.NOT_ENOUGH_REPLICAS,
+    );
+    assertEquals(partition.log.logEndOffset, 6);
+    await h.restart();
+    assertEquals(
+      h.rm.hostedPartition("orders", 0)!.highWatermark,
+      5,
+      "restored from the checkpoint",
+    );
+  } finally {
+    await h.rm.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
