@@ -1,6 +1,7 @@
 /**
  * kraftling as a library: a small Kafka client (`Admin`, `Producer`, `Consumer`) that speaks
- * Kafka's own protocol to kraftling or Apache Kafka brokers, and `startNode` to embed a node.
+ * Kafka's own protocol to kraftling or Apache Kafka brokers, `startCluster` to run a whole
+ * cluster inside a test, and `startNode` to embed one node.
  *
  * @example
  * ```ts ignore
@@ -183,3 +184,40 @@ export { startNode } from "./node/node.ts";
  * ```
  */
 export type { KraftlingNode, StartNodeOptions } from "./node/node.ts";
+
+/**
+ * Runs a whole KRaft cluster in this process for application tests (no JVM, no Docker):
+ * controllers 1..N and brokers N+1..N+M on 127.0.0.1 ephemeral ports and temp directories;
+ * `startCluster()` alone is one combined node. `close()` or `await using` removes everything.
+ *
+ * @example
+ * ```ts ignore
+ * import { Admin, startCluster } from "./mod.ts";
+ * await using cluster = await startCluster({ controllers: 3, brokers: 3 });
+ * const admin = new Admin({ bootstrapServers: cluster.bootstrapServers });
+ * await admin.createTopics([{ name: "orders", numPartitions: 3, replicationFactor: 3 }]);
+ * admin.close();
+ * await cluster.stopBroker(4); // fault injection; cluster.startBroker(4) brings it back
+ * ```
+ */
+export { startCluster } from "./node/embedded_cluster.ts";
+
+/**
+ * Types of the embedded cluster.
+ *
+ * @example
+ * ```ts
+ * import type { EmbeddedClusterOptions } from "./mod.ts";
+ * const options: EmbeddedClusterOptions = {
+ *   controllers: 3,
+ *   brokers: 3,
+ *   overrides: { "num.partitions": "6" },
+ * };
+ * ```
+ */
+export type {
+  EmbeddedCluster,
+  EmbeddedClusterOptions,
+  EmbeddedNodeInfo,
+  EmbeddedRole,
+} from "./node/embedded_cluster.ts";
