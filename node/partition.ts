@@ -367,6 +367,18 @@ export class Partition {
     this.#onFollowerFetch?.(this);
   }
 
+  /**
+   * NONE, or NOT_LEADER_OR_FOLLOWER when `replicaId` may not fetch as a follower: this broker does
+   * not lead, or `replicaId` is no other replica of the partition (Kafka's `followerReplicaOrThrow`,
+   * checked before anything is read, so such a fetch learns nothing of the log, not even a
+   * diverging epoch).
+   */
+  checkFollower(replicaId: number): number {
+    return this.isLeader && this.#leader!.followers.has(replicaId)
+      ? ErrorCode.NONE
+      : ErrorCode.NOT_LEADER_OR_FOLLOWER;
+  }
+
   /** NONE or NOT_ENOUGH_REPLICAS: may an acks=all append go ahead (Kafka checks the ISR size)? */
   checkMinIsr(): number {
     if (this.#leader === null) return ErrorCode.NOT_LEADER_OR_FOLLOWER;

@@ -139,6 +139,15 @@ async function readTarget(
   const epochError = p.checkLeaderEpoch(t.currentLeaderEpoch);
   if (epochError !== ErrorCode.NONE) return errorData(t.partition, epochError);
 
+  if (params.fromFollower) {
+    const followerError = p.checkFollower(params.replicaId);
+    if (followerError !== ErrorCode.NONE) {
+      return errorData(t.partition, followerError, {
+        highWatermark: p.highWatermark,
+        logStartOffset: p.logStartOffset,
+      });
+    }
+  }
   const base = {
     partitionIndex: t.partition,
     abortedTransactions: params.isolationLevel === IsolationLevel.READ_COMMITTED ? [] : null,
@@ -176,6 +185,7 @@ async function readTarget(
   }
   if (params.fromFollower) {
     // After the divergence check: a diverging follower's fetch offset is no log end to count.
+    // (Whether it is a replica at all was checked before the divergence check, as Kafka does.)
     try {
       p.recordFollowerFetch(params.replicaId, t.fetchOffset, {
         nowMs: params.nowMs,
