@@ -258,6 +258,8 @@ export class GroupManager implements GroupService, ConsumerGroupService {
   #tickTimer: Timer | undefined;
   #tickAtMs = Infinity;
   #creatingTopic: Promise<void> | null = null;
+  /** The last "waiting for brokers" line logged, so it is logged once per change. */
+  #lastOffsetsTopicWait = "";
   #started = false;
   #closed = false;
 
@@ -619,13 +621,29 @@ export class GroupManager implements GroupService, ConsumerGroupService {
     };
   }
 
-  /** Asks the controller to create `__consumer_offsets` once; concurrent callers share it. */
+  /**
+   * Asks the controller to create `__consumer_offsets` once; concurrent callers share it. As in
+   * Kafka, the topic gets `offsets.topic.replication.factor` replicas and is not created before
+   * that many brokers are live (FindCoordinator answers COORDINATOR_NOT_AVAILABLE meanwhile):
+   * quietly creating it with fewer would leave committed offsets unreplicated for good.
+   */
   #ensureOffsetsTopic(): void {
     if (this.#creatingTopic !== null) return;
     const c = this.#ctx.config;
     const image = this.#ctx.metadata.image;
-    const liveBrokers = [...image.cluster.brokers.values()].filter((b) => !b.fenced).length;
-    const replicationFactor = Math.max(1, Math.min(c.offsetsTopicReplicationFactor, liveBrokers));
+    const liveBrokers =
+      [...image.cluster.brokers.values()].filter((b) => !b.fenced && !b.inControlledShutdown)
+        .length;
+    const replicationFactor = Math.max(1, c.offsetsTopicReplicationFactor);
+    if (liveBrokers < replicationFactor) {
+      const line = `Not creating ${OFFSETS_TOPIC} yet: offsets.topic.replication.factor is ` +
+        `${replicationFactor} but ${liveBrokers} broker(s) are live (set it to at most the ` +
+        `number of brokers)`;
+      if (line !== this.#lastOffsetsTopicWait) this.#ctx.logger.warn(line);
+      this.#lastOffsetsTopicWait = line;
+      return;
+    }
+    this.#lastOffsetsTopicWait = "";
     const body = {
       topics: [createCreatableTopic({
         name: OFFSETS_TOPIC,

@@ -304,6 +304,14 @@ Deno.test("FindCoordinator creates __consumer_offsets once and answers once it i
   manager.start();
   try {
     const request = createFindCoordinatorRequest({ key: "g", keyType: 0 });
+    // offsets.topic.replication.factor is 3 and 2 brokers are live: Kafka waits for a third.
+    assert.equal(
+      findCoordinator(manager, request, ctx(3)).errorCode,
+      ErrorCode.COORDINATOR_NOT_AVAILABLE,
+    );
+    await manager.offsetsTopicCreation();
+    assert.equal(h.createTopicsCalls.length, 0, "never created with fewer replicas than asked");
+    h.apply([brokerRecord(3)]);
     const [first, second] = [
       findCoordinator(manager, request, ctx(3)),
       findCoordinator(manager, request, ctx(3)),
@@ -321,7 +329,7 @@ Deno.test("FindCoordinator creates __consumer_offsets once and answers once it i
     }[])[0]!;
     assert.equal(topic.name, OFFSETS_TOPIC);
     assert.equal(topic.numPartitions, PARTITIONS);
-    assert.equal(topic.replicationFactor, 2, "min(offsets.topic.replication.factor, live brokers)");
+    assert.equal(topic.replicationFactor, 3, "offsets.topic.replication.factor");
     assert.deepEqual(
       Object.fromEntries(topic.configs.map((c) => [c.name, c.value])),
       { "cleanup.policy": "compact", "compression.type": "producer", "segment.bytes": "104857600" },

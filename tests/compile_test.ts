@@ -67,6 +67,7 @@ function serverProperties(dir: string, brokerPort: number, controllerPort: numbe
     `advertised.listeners=PLAINTEXT://127.0.0.1:${brokerPort}`,
     "controller.listener.names=CONTROLLER",
     `log.dirs=${join(dir, "logs")}`,
+    "offsets.topic.replication.factor=1",
     "",
   ].join("\n");
 }

@@ -98,6 +98,7 @@ export async function startNode(
     "log.dirs": join(dataDir, "logs"),
     "group.initial.rebalance.delay.ms": "0",
     "offsets.topic.num.partitions": "4",
+    "offsets.topic.replication.factor": "1",
     ...options.props,
   };
   const propertiesPath = join(dataDir, "server.properties");
