@@ -200,7 +200,11 @@ export function brokerHeartbeat(
     : b.inControlledShutdown
     ? "controlledShutdown"
     : "unfenced";
-  const next = nextState(image, b, current, request, isCaughtUp);
+  const next = nextState(image, b, current, request, {
+    isCaughtUp,
+    controlledShutdownOffset: ctx.sessions.get(b.id)?.controlledShutdownOffset ?? -1,
+    lowestActiveOffset: lowestActiveOffset(image, ctx.sessions, b.id),
+  });
   const records: MetadataRecord[] = [];
   if (next !== current) {
     const config = ctx.config;
@@ -209,6 +213,16 @@ export function brokerHeartbeat(
       records.push(...controlledShutdownRecords(image, b, config));
     } else if (!b.fenced) records.push(...fenceRecords(image, b, config));
   }
+  const previous = ctx.sessions.get(b.id);
+  const sessions = new Map(ctx.sessions);
+  sessions.set(b.id, {
+    lastContactMs: ctx.nowMs,
+    metadataOffset: Number(request.currentMetadataOffset),
+    // Kafka's maybeUpdateControlledShutdownOffset: the offset of the records that moved its
+    // leaderships, set once on entering controlled shutdown.
+    controlledShutdownOffset: previous?.controlledShutdownOffset ??
+      (next === "controlledShutdown" ? ctx.nextOffset + records.length - 1 : undefined),
+  });
   return {
     records,
     response: createBrokerHeartbeatResponse({
@@ -216,8 +230,27 @@ export function brokerHeartbeat(
       isFenced: next === "fenced" || next === "shutdownNow",
       shouldShutDown: next === "shutdownNow",
     }),
-    sessions: touch(ctx.sessions, b.id, ctx.nowMs),
+    sessions,
   };
+}
+
+/**
+ * The lowest metadata offset any other active broker (unfenced, not shutting down) has reported:
+ * a broker in controlled shutdown may stop once every active broker has seen its leaderships move
+ * (Kafka's `BrokerHeartbeatManager.lowestActiveOffset`). A broker that has not reported yet counts
+ * as -1; with no active broker it is infinite.
+ */
+function lowestActiveOffset(
+  image: MetadataImage,
+  sessions: BrokerSessions,
+  except: number,
+): number {
+  let lowest = Infinity;
+  for (const b of image.cluster.brokers.values()) {
+    if (b.id === except || b.fenced || b.inControlledShutdown) continue;
+    lowest = Math.min(lowest, sessions.get(b.id)?.metadataOffset ?? -1);
+  }
+  return lowest;
 }
 
 function nextState(
@@ -225,8 +258,9 @@ function nextState(
   b: BrokerRegistration,
   current: BrokerState,
   request: BrokerHeartbeatRequest,
-  isCaughtUp: boolean,
+  offsets: { isCaughtUp: boolean; controlledShutdownOffset: number; lowestActiveOffset: number },
 ): BrokerState {
+  const isCaughtUp = offsets.isCaughtUp;
   switch (current) {
     case "fenced":
       if (request.wantShutDown) return "shutdownNow";
@@ -237,8 +271,11 @@ function nextState(
       if (!request.wantShutDown) return "unfenced";
       return leadsAnyPartition(image, b.id) ? "controlledShutdown" : "shutdownNow";
     default:
-      if (request.wantFence || !leadsAnyPartition(image, b.id)) return "shutdownNow";
-      return "controlledShutdown";
+      if (leadsAnyPartition(image, b.id)) return "controlledShutdown";
+      // KIP-841: only once every active broker has seen the new leaders.
+      return offsets.controlledShutdownOffset <= offsets.lowestActiveOffset
+        ? "shutdownNow"
+        : "controlledShutdown";
   }
 }
 

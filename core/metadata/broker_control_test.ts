@@ -245,16 +245,24 @@ Deno.test("AlterPartition from a stale leader epoch or with a fenced replica is 
   assert.equal(send(p(0).leaderEpoch, [1]), ErrorCode.NONE);
 });
 
-Deno.test("controlled shutdown moves leaderships away before the broker may stop", () => {
-  // KIP-841: InControlledShutdown; the broker is told to shut down once it leads nothing.
+Deno.test("controlled shutdown moves leaderships away, then waits until active brokers see it", () => {
+  // KIP-841: InControlledShutdown; the broker is told to shut down once it leads nothing and
+  // every active broker has applied the records that moved its leaderships.
   const cluster = new TestCluster();
   cluster.addBrokers([1, 2]);
   const p = topicWith(cluster, "t", [[1, 2], [2, 1]]);
+  cluster.heartbeat(2);
   const first = cluster.heartbeat(1, { wantShutDown: true });
   assert.equal(first.shouldShutDown, false);
   assert.equal(cluster.image.cluster.brokers.get(1)!.inControlledShutdown, true);
   assert.equal(p(0).leader, 2);
   assert.deepEqual(p(0).isr, [2]);
+  const moved = cluster.nextOffset - 1;
+  cluster.heartbeat(2, { offset: moved - 1 }); // broker 2 has not applied the move yet
+  const waiting = cluster.heartbeat(1, { wantShutDown: true });
+  assert.equal(waiting.shouldShutDown, false);
+  assert.equal(cluster.image.cluster.brokers.get(1)!.fenced, false);
+  cluster.heartbeat(2, { offset: moved });
   const second = cluster.heartbeat(1, { wantShutDown: true });
   assert.equal(second.shouldShutDown, true);
   assert.equal(cluster.image.cluster.brokers.get(1)!.fenced, true);

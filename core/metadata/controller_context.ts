@@ -65,9 +65,14 @@ export interface ControllerConfig {
   readonly uncleanLeaderElectionIntervalMs?: number;
 }
 
-/** Controller soft state about one broker: when it last heartbeated (not in the log). */
+/** Controller soft state about one broker (not in the log). */
 export interface BrokerSession {
+  /** When it last heartbeated or registered. */
   readonly lastContactMs: number;
+  /** The `__cluster_metadata` offset its last heartbeat reported it had applied. */
+  readonly metadataOffset?: number;
+  /** Set on entering controlled shutdown: the offset of the records that moved its leaderships. */
+  readonly controlledShutdownOffset?: number;
 }
 
 /** Soft state of broker sessions by broker id. */

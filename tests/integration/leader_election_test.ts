@@ -547,6 +547,14 @@ Deno.test({
       );
       assert.equal(again.code, 0, again.stderr);
       assert.equal(again.stdout.trim(), "Valid replica already elected for partitions p-0");
+      // SIGTERM: a controlled shutdown (KIP-841) moves the leadership before the process exits,
+      // so it has moved already, without waiting out the session timeout.
+      const stoppingAt = Date.now();
+      await cluster.node(a).stop();
+      const stoppedMs = Date.now() - stoppingAt;
+      const after = await partitionsNow(cluster, ["p"]);
+      assert.deepEqual([after.p!.leader, after.p!.isr], [b, [b]]);
+      assert.ok(stoppedMs < 10_000, `the stop took ${stoppedMs} ms`);
     } finally {
       await cluster.stop();
     }
