@@ -284,20 +284,20 @@ class RunningCluster implements EmbeddedCluster {
     return slot;
   }
 
-  stopBroker(nodeId: number): Promise<void> {
-    return this.#stop(this.#slot(nodeId, "broker"));
+  async stopBroker(nodeId: number): Promise<void> {
+    await this.#stop(this.#slot(nodeId, "broker"));
   }
 
-  startBroker(nodeId: number): Promise<void> {
-    return this.start(this.#slot(nodeId, "broker"));
+  async startBroker(nodeId: number): Promise<void> {
+    await this.start(this.#slot(nodeId, "broker"));
   }
 
-  stopController(nodeId: number): Promise<void> {
-    return this.#stop(this.#slot(nodeId, "controller"));
+  async stopController(nodeId: number): Promise<void> {
+    await this.#stop(this.#slot(nodeId, "controller"));
   }
 
-  startController(nodeId: number): Promise<void> {
-    return this.start(this.#slot(nodeId, "controller"));
+  async startController(nodeId: number): Promise<void> {
+    await this.start(this.#slot(nodeId, "controller"));
   }
 
   close(): Promise<void> {
