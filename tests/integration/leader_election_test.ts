@@ -2,7 +2,8 @@
  * Leader election and reassignment decided by real controller and broker processes (1 controller,
  * 2-3 brokers on loopback). Through metadata: a dead broker's partitions move only to ISR members
  * and otherwise go offline (leader -1); `unclean.leader.election.enable` on a topic lets a returning
- * out-of-sync replica lead; the `leader-election` subcommand (ElectLeaders forwarded by a broker to
+ * out-of-sync replica lead (on unfencing, or by the periodic check once the config is altered); the
+ * `leader-election` subcommand (ElectLeaders forwarded by a broker to
  * the controller) answers Kafka's per-partition errors and elects uncleanly on request; `topics
  * --describe` reports unavailable and under-replicated partitions and Metadata lists offline
  * replicas. With follower replication: a preferred replica back in the ISR regains leadership by
@@ -131,13 +132,17 @@ Deno.test({
         "default.replication.factor": "1",
       },
       // No automatic rebalance during the test: every move below is one the test caused.
-      controllerProps: { "auto.leader.rebalance.enable": "false" },
+      controllerProps: {
+        "auto.leader.rebalance.enable": "false",
+        "unclean.leader.election.interval.ms": "1000",
+      },
     });
     const [a, b] = cluster.brokers.map((n) => n.nodeId) as [number, number, number];
     try {
       await t.step("topics are created with broker a as the preferred leader", async () => {
         await createAssigned(cluster, "solo", [[a]]);
         await createAssigned(cluster, "clean", [[a, b]]);
+        await createAssigned(cluster, "later", [[a, b]]);
         await createAssigned(cluster, "unclean", [[a, b]], {
           "unclean.leader.election.enable": "true",
         });
@@ -155,6 +160,7 @@ Deno.test({
           const now = await expectPartitions(cluster, "fencing of a", {
             solo: { leader: -1, isr: [a] },
             clean: { leader: b, isr: [b] },
+            later: { leader: b, isr: [b] },
             unclean: { leader: b, isr: [b] },
           });
           assert.deepEqual(now.clean!.offline, [a]); // Metadata's offline replicas
@@ -179,7 +185,7 @@ Deno.test({
           const listed = [...underReplicated.stdout.matchAll(/^\tTopic: (\S+)\t/gm)].map((m) =>
             m[1]
           );
-          assert.deepEqual(listed.sort(), ["clean", "unclean"]);
+          assert.deepEqual(listed.sort(), ["clean", "later", "unclean"]);
         },
       );
 
@@ -246,6 +252,7 @@ Deno.test({
           await cluster.node(b).kill();
           await expectPartitions(cluster, "fencing of b", {
             clean: { leader: -1, isr: [b] },
+            later: { leader: -1, isr: [b] },
             unclean: { leader: -1, isr: [b] },
           });
         },
@@ -260,6 +267,33 @@ Deno.test({
             unclean: { leader: a, isr: [a] },
             clean: { leader: -1, isr: [b] },
           });
+          // The periodic unclean election (every second here) leaves topics that forbid it alone.
+          await sleep(2_000);
+          const now = await partitionsNow(cluster, ["clean", "later"]);
+          assert.deepEqual([now.clean!.leader, now.later!.leader], [-1, -1]);
+        },
+      );
+
+      await t.step(
+        "allowing unclean election on an offline topic elects within unclean.leader.election.interval.ms",
+        async () => {
+          const r = await runMain([
+            "configs",
+            "--bootstrap-server",
+            cluster.bootstrapServers,
+            "--alter",
+            "--entity-type",
+            "topics",
+            "--entity-name",
+            "later",
+            "--add-config",
+            "unclean.leader.election.enable=true",
+          ]);
+          assert.equal(r.code, 0, r.stdout + r.stderr);
+          await expectPartitions(cluster, "the periodic unclean election", {
+            later: { leader: a, isr: [a] },
+          });
+          assert.equal((await partitionsNow(cluster, ["clean"])).clean!.leader, -1);
         },
       );
 
