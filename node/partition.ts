@@ -985,7 +985,7 @@ function nextOffsetAfter(records: Uint8Array): number | null {
 
 /**
  * The end-transaction marker of a stored control batch, or null for other control records. A
- * marker that cannot be decoded is a corrupt log: the batch's CRC passed, so this asserts.
+ * marker too short to decode throws CorruptBatchError (CORRUPT_MESSAGE).
  */
 function txnMarkerOf(bytes: Uint8Array, h: BatchHeader): TxnMarker | null {
   const record = decodeBatch(bytes, { skipCrcCheck: true }).records[0];

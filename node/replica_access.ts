@@ -1,6 +1,6 @@
 /**
  * What the partition request handlers (Produce, Fetch, ListOffsets, OffsetForLeaderEpoch,
- * DeleteRecords, DescribeLogDirs, InitProducerId) need from the replica manager. The handlers
+ * DeleteRecords, DescribeLogDirs, InitProducerId, WriteTxnMarkers) need from the replica manager. The handlers
  * depend on this interface, the replica manager implements it, so there is no import cycle.
  *
  * @module
@@ -14,6 +14,15 @@ export type PartitionLookup = { partition: Partition; errorCode: 0 } | {
   partition: null;
   errorCode: number;
 };
+
+/** A transaction marker written to a partition (what WriteTxnMarkers hooks are told). */
+export interface TxnMarkerWritten {
+  topic: string;
+  partition: number;
+  producerId: number;
+  /** True for COMMIT, false for ABORT. */
+  commit: boolean;
+}
 
 /** One log directory and the partitions in it. */
 export interface LogDirInfo {
@@ -53,4 +62,11 @@ export interface ReplicaAccess {
   followerLag(partition: Partition): number;
   /** A fresh producer id from the block the controller allocated (throws KafkaError). */
   allocateProducerId(): Promise<bigint>;
+  /**
+   * A transaction marker is written to a `__consumer_offsets` partition and replicated: runs the
+   * listeners registered with `ReplicaManager.onTxnMarker` (the group coordinator completes or
+   * drops the producer's pending offsets) and resolves when they have; a KafkaError from one is
+   * the partition's answer to WriteTxnMarkers.
+   */
+  notifyTxnMarker(marker: TxnMarkerWritten): Promise<void>;
 }

@@ -58,11 +58,17 @@ import {
 import { resourceConfigs } from "../core/metadata/image.ts";
 import type { ImageChange } from "./metadata_state.ts";
 import { Partition } from "./partition.ts";
-import type { LogDirInfo, PartitionLookup, ReplicaAccess } from "./replica_access.ts";
+import type {
+  LogDirInfo,
+  PartitionLookup,
+  ReplicaAccess,
+  TxnMarkerWritten,
+} from "./replica_access.ts";
 import { sameLogConfig, topicLogConfig } from "./topic_log_config.ts";
 import { produceHandler } from "../net/handlers/produce.ts";
 import { fetchHandler } from "../net/handlers/fetch.ts";
 import { listOffsetsHandler } from "../net/handlers/list_offsets.ts";
+import { writeTxnMarkersHandler } from "../net/handlers/write_txn_markers.ts";
 import { offsetForLeaderEpochHandler } from "../net/handlers/offset_for_leader_epoch.ts";
 import { deleteRecordsHandler } from "../net/handlers/delete_records.ts";
 import { describeLogDirsHandler } from "../net/handlers/describe_log_dirs.ts";
@@ -70,6 +76,14 @@ import { initProducerIdHandler } from "../net/handlers/init_producer_id.ts";
 
 /** Called when this broker becomes or stops being the leader of a partition. */
 export type LeaderChangeListener = (topic: string, partition: number, isLeader: boolean) => void;
+
+/**
+ * Told when a transaction marker was written to a `__consumer_offsets` partition this broker leads
+ * and replicated (before WriteTxnMarkers answers). The group coordinator completes the producer's
+ * pending transactional offsets on commit and drops them on abort (Kafka's
+ * `GroupCoordinator.onTransactionCompleted`); a thrown KafkaError is the partition's answer.
+ */
+export type TxnMarkerListener = (marker: TxnMarkerWritten) => Promise<void> | void;
 
 /** Bound on the passes one image application makes while changes keep arriving. */
 const APPLY_PASSES_MAX = 1000;
@@ -159,6 +173,7 @@ export class ReplicaManager implements ReplicaAccess {
   #managers: LogManager[] = [];
   #partitions = new Map<string, Partition>();
   #leaderListeners: LeaderChangeListener[] = [];
+  #txnMarkerListeners: TxnMarkerListener[] = [];
   #applying: Promise<void> | null = null;
   #applyAgain = false;
   /** What the image changes not yet handled by a pass touched (the first pass is full). */
@@ -311,11 +326,29 @@ export class ReplicaManager implements ReplicaAccess {
     dispatcher.register(ApiKey.DELETE_RECORDS, deleteRecordsHandler(this));
     dispatcher.register(ApiKey.DESCRIBE_LOG_DIRS, describeLogDirsHandler(this));
     dispatcher.register(ApiKey.INIT_PRODUCER_ID, initProducerIdHandler(this));
+    dispatcher.register(ApiKey.WRITE_TXN_MARKERS, writeTxnMarkersHandler(this));
   }
 
   /** Calls `listener` whenever this broker gains or loses leadership of a partition. */
   onLeaderChange(listener: LeaderChangeListener): void {
     this.#leaderListeners.push(listener);
+  }
+
+  /**
+   * Calls `listener` after each transaction marker written to a `__consumer_offsets` partition
+   * (see {@link TxnMarkerListener}); the transaction coordinator wires the group coordinator here:
+   *
+   * ```ts ignore
+   * replicas.onTxnMarker(({ partition, producerId, commit }) =>
+   *   groups.completeTransaction(partition, producerId, commit));
+   * ```
+   */
+  onTxnMarker(listener: TxnMarkerListener): void {
+    this.#txnMarkerListeners.push(listener);
+  }
+
+  async notifyTxnMarker(marker: TxnMarkerWritten): Promise<void> {
+    for (const listener of this.#txnMarkerListeners) await listener(marker);
   }
 
   /** Resolves once every image change seen so far is applied (tests, startup ordering). */

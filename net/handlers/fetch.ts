@@ -8,8 +8,9 @@
  * - Sessions (v7+, KIP-227) through `node/fetch_session.ts`; v4-v6 are sessionless.
  * - v13+ names topics by id: an id the image does not know -> UNKNOWN_TOPIC_ID.
  * - Reads stored bytes as they are (never re-encoded) up to the high watermark (read_uncommitted)
- *   or the last stable offset (read_committed; equal, as no transaction is ever open, and
- *   abortedTransactions is then an empty list).
+ *   or the last stable offset (read_committed, with `aborted_transactions`: the producer id and
+ *   first offset of every aborted transaction overlapping the records returned, from the
+ *   partition's `.txnindex`, so the client drops their records; null for read_uncommitted).
  * - Followers (replicaId >= 0, from `ReplicaState` in v15+) read up to the log end; their fetch
  *   offset is recorded as their log end (it moves the high watermark and the ISR), a broker that
  *   is no replica gets NOT_LEADER_OR_FOLLOWER, a fetch past the log end OFFSET_OUT_OF_RANGE (with
@@ -32,6 +33,7 @@ import { KafkaError } from "../protocol/errors.ts";
 import { ErrorCode } from "../protocol/generated/errors.ts";
 import type { FetchRequest } from "../protocol/generated/fetch_request.ts";
 import {
+  createAbortedTransaction,
   createEpochEndOffset,
   createFetchableTopicResponse,
   createFetchResponse,
@@ -214,6 +216,14 @@ async function readTarget(
     return {
       data: createPartitionData({
         ...base,
+        abortedTransactions: read.abortedTransactions === null
+          ? base.abortedTransactions
+          : read.abortedTransactions.map((a) =>
+            createAbortedTransaction({
+              producerId: BigInt(a.producerId),
+              firstOffset: BigInt(a.firstOffset),
+            })
+          ),
         highWatermark: BigInt(read.highWatermark),
         lastStableOffset: BigInt(read.lastStableOffset),
         logStartOffset: BigInt(read.logStartOffset),

@@ -149,6 +149,11 @@ export class TransactionIndex {
     this.dir = dir;
   }
 
+  /** An index with no entries, before {@link open} has read the files. */
+  static empty(dir: string): TransactionIndex {
+    return new TransactionIndex(dir);
+  }
+
   /**
    * Reads the `.txnindex` files of the given segments. A file that cannot be read as Kafka's
    * format is reported through `warn` and left to {@link recover} to rewrite.
