@@ -5,9 +5,10 @@
  * out-of-sync replica lead (on unfencing, or by the periodic check once the config is altered); the
  * `leader-election` subcommand (ElectLeaders forwarded by a broker to the controller) answers
  * Kafka's per-partition errors and elects uncleanly on request; `topics --describe` reports
- * unavailable and under-replicated partitions and Metadata lists offline replicas. With follower replication: a preferred replica back in the ISR regains leadership by
- * `leader-election` or the auto leader rebalance, and `reassign-partitions` moves a replica with its
- * records (KIP-455), lists, verifies and cancels moves.
+ * unavailable and under-replicated partitions and Metadata lists offline replicas. With follower
+ * replication: a preferred replica back in the ISR regains leadership by `leader-election` or the
+ * auto leader rebalance, SIGTERM moves leadership before exit (KIP-841), and `reassign-partitions`
+ * moves a replica with its records (KIP-455), lists, verifies and cancels moves.
  */
 
 import assert from "node:assert/strict";
