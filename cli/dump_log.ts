@@ -4,7 +4,8 @@
  * with `--print-data-log` keys and values as UTF-8, and with `--cluster-metadata-decoder` each
  * `__cluster_metadata` record as Kafka's JSON (`{"type":"TOPIC_RECORD","version":0,"data":{...}}`).
  * Control records (LeaderChange, snapshot header/footer, KRaftVersion, voters, transaction markers)
- * are decoded. `.index` and `.timeindex` files print their entries. A corrupt batch or a torn tail is
+ * are decoded. `.index` and `.timeindex` files print their entries, `.txnindex` files their aborted
+ * transactions (Kafka's `dumpTxnIndex` lines). A corrupt batch or a torn tail is
  * reported in a line and never stops the dump of the other files.
  *
  * @module
@@ -33,6 +34,7 @@ import {
   METADATA_RECORDS,
   readMetadataRecord,
 } from "../net/protocol/generated/metadata_records.ts";
+import { decodeAbortedTxns } from "../storage/log/transaction_index.ts";
 import { type CliIo, parseFlags, requireFlag, type Subcommand } from "./command.ts";
 import { intFlag } from "./common.ts";
 
@@ -41,7 +43,8 @@ const USAGE = `Usage: deno run -A main.ts dump-log --files <file1,file2,...> [op
 Print the contents of log segments, snapshots and indexes (kafka-dump-log.sh).
 
 Options:
-  --files <file1,file2,...>     The .log, .checkpoint, .index or .timeindex files. Required.
+  --files <file1,file2,...>     The .log, .checkpoint, .index, .timeindex or .txnindex files.
+                                Required.
   --deep-iteration              Print every record, not only the batches.
   --print-data-log              Print record keys and values (implies --deep-iteration).
   --cluster-metadata-decoder    Decode values as __cluster_metadata records (implies
@@ -342,6 +345,30 @@ export function dumpIndexBytes(name: string, bytes: Uint8Array): string[] {
   return out;
 }
 
+/**
+ * The entries of an aborted-transaction index (`.txnindex`), one line each as Kafka prints them;
+ * a torn tail or an entry of an unknown version is reported in a line.
+ *
+ * @example
+ * ```ts ignore
+ * dumpTxnIndexBytes("00000000000000000000.txnindex", await Deno.readFile(path));
+ * // ["version: 0 producerId: 7 firstOffset: 0 lastOffset: 4 lastStableOffset: 5"]
+ * ```
+ */
+export function dumpTxnIndexBytes(name: string, bytes: Uint8Array): string[] {
+  try {
+    const { entries, trailingBytes } = decodeAbortedTxns(bytes);
+    const out = entries.map((e) =>
+      `version: 0 producerId: ${e.producerId} firstOffset: ${e.firstOffset} ` +
+      `lastOffset: ${e.lastOffset} lastStableOffset: ${e.lastStableOffset}`
+    );
+    if (trailingBytes > 0) out.push(`Found ${trailingBytes} invalid bytes at the end of ${name}`);
+    return out;
+  } catch (error) {
+    return [`Cannot read ${name}: ${(error as Error).message}`];
+  }
+}
+
 async function readBounded(path: string, maxBytes: number | undefined): Promise<Uint8Array> {
   if (maxBytes === undefined) return await Deno.readFile(path);
   const file = await Deno.open(path, { read: true });
@@ -383,6 +410,8 @@ async function runDumpLog(args: string[], io: CliIo): Promise<number> {
         err.forEach((line) => io.err(line));
       } else if (suffix === ".index" || suffix === ".timeindex") {
         dumpIndexBytes(name, await Deno.readFile(path)).forEach((line) => io.out(line));
+      } else if (suffix === ".txnindex") {
+        dumpTxnIndexBytes(name, await Deno.readFile(path)).forEach((line) => io.out(line));
       } else {
         io.err(`Ignoring unknown file ${path}`);
       }

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Writer } from "../net/protocol/writer.ts";
-import { ControlRecordType, encodeBatch, encodeControlKey } from "../net/protocol/records.ts";
+import {
+  ControlRecordType,
+  encodeBatch,
+  encodeControlKey,
+  encodeEndTxnMarkerValue,
+} from "../net/protocol/records.ts";
+import { encodeAbortedTxns } from "../storage/log/transaction_index.ts";
 import { writeMetadataRecord } from "../net/protocol/generated/metadata_records.ts";
 import { createTopicRecord } from "../net/protocol/generated/topic_record.ts";
 import {
@@ -13,7 +19,13 @@ import {
   createSnapshotHeaderRecord,
   writeSnapshotHeaderRecord,
 } from "../net/protocol/generated/snapshot_header_record.ts";
-import { dumpIndexBytes, dumpLogBytes, kafkaJson, metadataRecordText } from "./dump_log.ts";
+import {
+  dumpIndexBytes,
+  dumpLogBytes,
+  dumpTxnIndexBytes,
+  kafkaJson,
+  metadataRecordText,
+} from "./dump_log.ts";
 import { runCli } from "./mod.ts";
 
 const SEGMENT = "00000000000000000000.log";
@@ -160,6 +172,42 @@ Deno.test("index files print their offset and position entries", () => {
   assert.deepEqual(dumpIndexBytes("00000000000000000100.index", bytes), [
     "offset: 100 position: 0",
     "offset: 105 position: 4096",
+  ]);
+});
+
+Deno.test("a transaction marker prints as Kafka's endTxnMarker with its coordinator epoch", () => {
+  const bytes = encodeBatch({
+    baseOffset: 7,
+    baseTimestamp: 1_000,
+    producerId: 42,
+    producerEpoch: 3,
+    transactional: true,
+    control: true,
+    records: [{
+      offsetDelta: 0,
+      timestampDelta: 0,
+      key: encodeControlKey(ControlRecordType.ABORT),
+      value: encodeEndTxnMarkerValue(9),
+      headers: [],
+    }],
+  });
+  const { out } = dumpLogBytes(SEGMENT, bytes, { deepIteration: true });
+  assert.match(out[1]!, /producerId: 42 producerEpoch: 3 .* isTransactional: true isControl: true/);
+  assert.equal(
+    out[2],
+    "| offset: 7 CreateTime: 1000 keySize: 4 valueSize: 6 sequence: -1 headerKeys: [] endTxnMarker: ABORT coordinatorEpoch: 9",
+  );
+});
+
+Deno.test("a .txnindex prints each aborted transaction as Kafka's dumpTxnIndex, and a torn tail", () => {
+  const bytes = encodeAbortedTxns([
+    { producerId: 42, firstOffset: 3, lastOffset: 7, lastStableOffset: 8 },
+  ]);
+  const torn = new Uint8Array(bytes.length + 5);
+  torn.set(bytes);
+  assert.deepEqual(dumpTxnIndexBytes("00000000000000000000.txnindex", torn), [
+    "version: 0 producerId: 42 firstOffset: 3 lastOffset: 7 lastStableOffset: 8",
+    "Found 5 invalid bytes at the end of 00000000000000000000.txnindex",
   ]);
 });
 
