@@ -98,8 +98,13 @@ export class KafkaServer {
     return addr?.port ?? this.options.port;
   }
 
-  /** Binds the listener and starts accepting. Throws a one-line error when the port is taken. */
-  start(): void {
+  /**
+   * Binds the listener without accepting yet, as Kafka's SocketServer binds its acceptors before
+   * the node starts: a taken port fails at once, and connections wait in the backlog until
+   * {@link start}. Throws a one-line error (its `cause` the OS error) when the port is taken.
+   */
+  bind(): void {
+    if (this.#listener !== undefined) return;
     try {
       this.#listener = Deno.listen({ hostname: this.options.hostname, port: this.options.port });
     } catch (error) {
@@ -107,9 +112,15 @@ export class KafkaServer {
         `Cannot listen on ${this.options.hostname}:${this.options.port} for ${this.options.listenerName}: ${
           (error as Error).message
         }`,
+        { cause: error },
       );
     }
-    this.#acceptLoop = this.#accept(this.#listener);
+  }
+
+  /** Binds the listener (unless {@link bind} did) and starts accepting. */
+  start(): void {
+    this.bind();
+    this.#acceptLoop = this.#accept(this.#listener!);
   }
 
   async #accept(listener: Deno.TcpListener): Promise<void> {

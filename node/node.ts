@@ -102,11 +102,26 @@ export async function startNode(
   options: StartNodeOptions = {},
 ): Promise<KraftlingNode> {
   const logger = options.logger ?? createLogger(`KafkaNode id=${config.nodeId}`);
+  // Every listener is bound before anything else, as Kafka's SocketServer binds its acceptors
+  // first: a port in use fails the start at once, not after an election and a registration.
+  const listeners = bindListeners(config, logger);
+  const closeUnstarted = () =>
+    Promise.all(
+      [...listeners.values()].filter((l) => !l.started).map((l) => l.server.stop(0)),
+    ).then(() => {});
   const check = await checkStorageFormatted(config);
-  if (!check.ok) throw new Error(check.error);
+  if (!check.ok) {
+    await closeUnstarted();
+    throw new Error(check.error);
+  }
   // Like Kafka's .lock files: a second process on the same directories must fail before it
   // touches the logs or quorum-state. Released when this node stops (or by the OS on kill -9).
-  const locks = await lockDirectories([...config.logDirs, config.metadataLogDir]);
+  const locks = await lockDirectories([...config.logDirs, config.metadataLogDir]).catch(
+    async (error) => {
+      await closeUnstarted();
+      throw error;
+    },
+  );
   const clusterId = check.clusterId;
   const metadata = new MetadataState(logger);
   // Replaying the snapshot and log at start-up would repeat every old topic: log changes once live.
@@ -114,7 +129,7 @@ export async function startNode(
   metadata.subscribe((image, records, previous) => {
     if (live) logTopicChanges(logger, image, records, previous);
   });
-  const stack: (() => Promise<void> | void)[] = [() => locks.release()];
+  const stack: (() => Promise<void> | void)[] = [() => locks.release(), closeUnstarted];
   const stopAll = async () => {
     for (const stop of stack.reverse()) {
       try {
@@ -246,26 +261,14 @@ export async function startNode(
       });
 
     const ports = new Map<string, number>();
-    const startServer = (
-      listenerName: string,
-      host: string,
-      port: number,
-      dispatcher: Dispatcher,
-    ) => {
-      const server = new KafkaServer({
-        listenerName,
-        hostname: host === "" ? "0.0.0.0" : host,
-        port,
-        handler: dispatcher.handleFrameChunks,
-        releasesFrame: dispatcher.releasesFrame,
-        logger,
-        frameBytesMax: config.socketRequestMaxBytes,
-        inFlightMax: Math.max(1, Math.min(config.queuedMaxRequests, 500)),
-      });
-      server.start();
-      ports.set(listenerName, server.port);
-      logger.info(`Listening for ${listenerName} on ${host || "0.0.0.0"}:${server.port}`);
-      stack.push(() => server.stop());
+    const startServer = (listenerName: string, host: string, dispatcher: Dispatcher) => {
+      const listener = listeners.get(listenerName)!;
+      listener.route.dispatcher = dispatcher;
+      listener.started = true;
+      listener.server.start();
+      ports.set(listenerName, listener.server.port);
+      logger.info(`Listening for ${listenerName} on ${host || "0.0.0.0"}:${listener.server.port}`);
+      stack.push(() => listener.server.stop());
     };
 
     if (controller) {
@@ -295,7 +298,7 @@ export async function startNode(
         endpointType: EndpointType.CONTROLLER,
       });
       for (const l of config.controllerListeners) {
-        startServer(l.listenerName, l.host, l.port, dispatcher);
+        startServer(l.listenerName, l.host, dispatcher);
       }
     }
 
@@ -366,7 +369,7 @@ export async function startNode(
       const brokerListeners = config.listeners.filter(
         (l) => !config.controllerListenerNames.includes(l.listenerName),
       );
-      for (const l of brokerListeners) startServer(l.listenerName, l.host, l.port, dispatcher);
+      for (const l of brokerListeners) startServer(l.listenerName, l.host, dispatcher);
     }
 
     live = true;
@@ -376,6 +379,73 @@ export async function startNode(
     await stopAll();
     throw error;
   }
+}
+
+/** A listener bound at start-up; `route` gets its dispatcher before it starts accepting. */
+interface BoundListener {
+  readonly server: KafkaServer;
+  readonly route: { dispatcher?: Dispatcher };
+  started: boolean;
+}
+
+/**
+ * The one-line start-up error for a listener that cannot bind, naming the config key it comes
+ * from (Kafka: "Socket server failed to bind to host:port: Address already in use").
+ *
+ * @example
+ * ```ts
+ * import { listenerBindError } from "./node.ts";
+ * listenerBindError({ listenerName: "PLAINTEXT", host: "", port: 9092 }, ["CONTROLLER"], "Address in use");
+ * // "Cannot bind 0.0.0.0:9092 for listener PLAINTEXT (config 'listeners'): Address in use"
+ * ```
+ */
+export function listenerBindError(
+  endpoint: { listenerName: string; host: string; port: number },
+  controllerListenerNames: readonly string[],
+  reason: string,
+): string {
+  const key = controllerListenerNames.includes(endpoint.listenerName)
+    ? "'listeners', the controller listener named by 'controller.listener.names'"
+    : "'listeners'";
+  return `Cannot bind ${
+    endpoint.host || "0.0.0.0"
+  }:${endpoint.port} for listener ${endpoint.listenerName} (config ${key}): ${reason}`;
+}
+
+/** Binds every listener this node's roles serve; on a failure, closes the others and throws. */
+function bindListeners(config: ServerConfig, logger: Logger): Map<string, BoundListener> {
+  const endpoints = [
+    ...(config.isController ? config.controllerListeners : []),
+    ...(config.isBroker
+      ? config.listeners.filter((l) => !config.controllerListenerNames.includes(l.listenerName))
+      : []),
+  ];
+  const bound = new Map<string, BoundListener>();
+  for (const endpoint of endpoints) {
+    const route: { dispatcher?: Dispatcher } = {};
+    const server = new KafkaServer({
+      listenerName: endpoint.listenerName,
+      hostname: endpoint.host === "" ? "0.0.0.0" : endpoint.host,
+      port: endpoint.port,
+      handler: (frame, info) => route.dispatcher!.handleFrameChunks(frame, info),
+      releasesFrame: (frame) => route.dispatcher?.releasesFrame(frame) ?? false,
+      logger,
+      frameBytesMax: config.socketRequestMaxBytes,
+      inFlightMax: Math.max(1, Math.min(config.queuedMaxRequests, 500)),
+    });
+    try {
+      server.bind();
+    } catch (error) {
+      for (const other of bound.values()) void other.server.stop(0);
+      const cause = (error as Error).cause;
+      const reason = cause instanceof Deno.errors.AddrInUse
+        ? "the port is already in use"
+        : ((cause ?? error) as Error).message;
+      throw new Error(listenerBindError(endpoint, config.controllerListenerNames, reason));
+    }
+    bound.set(endpoint.listenerName, { server, route, started: false });
+  }
+  return bound;
 }
 
 /**
