@@ -9,6 +9,7 @@ import {
   Admin,
   type ConfigEntry,
   type PartitionDescription,
+  type PartitionReassignment,
   ResourceType,
   type TopicDescription,
 } from "../net/client/admin.ts";
@@ -187,15 +188,47 @@ export function parseTopicsArgs(args: string[]): TopicsArgs {
 export function formatTopicDescription(
   topic: TopicDescription,
   configs: readonly ConfigEntry[],
+  reassignments: ReadonlyMap<string, PartitionReassignment> = new Map(),
 ): string[] {
   const overridden = configs.filter((c) => !c.isDefault).map((c) => `${c.name}=${c.value}`)
     .join(",");
   const idPart = topic.topicId === "AAAAAAAAAAAAAAAAAAAAAA" ? "" : `\tTopicId: ${topic.topicId}`;
+  const first = topic.partitions[0];
+  const replicationFactor = first === undefined
+    ? 0
+    : replicationFactorOf(first, reassignments.get(`${topic.name}-${first.partition}`));
   return [
     `Topic: ${topic.name}${idPart}\tPartitionCount: ${topic.partitions.length}` +
-    `\tReplicationFactor: ${topic.partitions[0]?.replicas.length ?? 0}\tConfigs: ${overridden}`,
-    ...topic.partitions.map((p) => formatPartition(topic.name, p)),
+    `\tReplicationFactor: ${replicationFactor}\tConfigs: ${overridden}`,
+    ...topic.partitions.map((p) =>
+      formatPartition(topic.name, p, reassignments.get(`${topic.name}-${p.partition}`))
+    ),
   ];
+}
+
+/**
+ * TopicCommand's getReplicationFactor: during a reassignment, the replicas that are not being
+ * added; otherwise all replicas.
+ *
+ * @example
+ * ```ts
+ * import { replicationFactorOf } from "./topics.ts";
+ * const p = { partition: 0, leader: 1, replicas: [2, 3, 1], isr: [1], elr: null, lastKnownElr: null, offline: [] };
+ * replicationFactorOf(p, { topic: "t", partition: 0, replicas: [2, 3, 1], addingReplicas: [2, 3], removingReplicas: [1] }); // 1
+ * ```
+ */
+export function replicationFactorOf(
+  p: PartitionDescription,
+  reassignment: PartitionReassignment | undefined,
+): number {
+  const changing = new Set([
+    ...(reassignment?.addingReplicas ?? []),
+    ...(reassignment?.removingReplicas ?? []),
+  ]);
+  const inProgress = p.replicas.some((r) => changing.has(r));
+  return inProgress
+    ? reassignment!.replicas.length - reassignment!.addingReplicas.length
+    : p.replicas.length;
 }
 
 /**
@@ -209,12 +242,20 @@ export function formatTopicDescription(
  * }); // "\tTopic: t\tPartition: 0\tLeader: none\tReplicas: 1,2\tIsr: 1\tElr: N/A\tLastKnownElr: N/A"
  * ```
  */
-export function formatPartition(topic: string, p: PartitionDescription): string {
+export function formatPartition(
+  topic: string,
+  p: PartitionDescription,
+  reassignment?: PartitionReassignment,
+): string {
   const elr = p.elr === null ? "N/A" : p.elr.join(",");
   const lastKnownElr = p.lastKnownElr === null ? "N/A" : p.lastKnownElr.join(",");
+  const moving = reassignment === undefined
+    ? ""
+    : `\tAdding Replicas: ${reassignment.addingReplicas.join(",")}` +
+      `\tRemoving Replicas: ${reassignment.removingReplicas.join(",")}`;
   return `\tTopic: ${topic}\tPartition: ${p.partition}\tLeader: ${
     p.leader < 0 ? "none" : p.leader
-  }\tReplicas: ${p.replicas.join(",")}\tIsr: ${p.isr.join(",")}\tElr: ${elr}` +
+  }\tReplicas: ${p.replicas.join(",")}\tIsr: ${p.isr.join(",")}${moving}\tElr: ${elr}` +
     `\tLastKnownElr: ${lastKnownElr}`;
 }
 
@@ -234,12 +275,16 @@ export function formatPartition(topic: string, p: PartitionDescription): string 
 export function reportSelects(
   report: ReplicationReport,
   p: PartitionDescription,
-  cluster: { minIsr: number; liveBrokers: ReadonlySet<number> },
+  cluster: {
+    minIsr: number;
+    liveBrokers: ReadonlySet<number>;
+    reassignment?: PartitionReassignment;
+  },
 ): boolean {
   const hasLeader = p.leader >= 0;
   switch (report) {
     case "under-replicated-partitions":
-      return p.replicas.length > p.isr.length;
+      return replicationFactorOf(p, cluster.reassignment) > p.isr.length;
     case "under-min-isr-partitions":
       return !hasLeader || p.isr.length < cluster.minIsr;
     case "at-min-isr-partitions":
@@ -302,6 +347,29 @@ async function matchingTopics(admin: Admin, a: TopicsArgs): Promise<string[]> {
   return found;
 }
 
+/**
+ * Ongoing reassignments of the described partitions by `topic-partition` (TopicCommand's
+ * listAllReassignments); a server without ListPartitionReassignments gives none.
+ */
+async function ongoingReassignments(
+  admin: Admin,
+  descriptions: readonly TopicDescription[],
+): Promise<Map<string, PartitionReassignment>> {
+  const partitions = descriptions.flatMap((d) =>
+    d.partitions.map((p) => ({ topic: d.name, partition: p.partition }))
+  );
+  if (partitions.length === 0) return new Map();
+  try {
+    const ongoing = await admin.listPartitionReassignments(partitions);
+    return new Map(ongoing.map((r) => [`${r.topic}-${r.partition}`, r]));
+  } catch (error) {
+    if (error instanceof KafkaError && error.code === ErrorCode.UNSUPPORTED_VERSION) {
+      return new Map();
+    }
+    throw error;
+  }
+}
+
 async function topicAction(admin: Admin, a: TopicsArgs, io: CliIo): Promise<number> {
   switch (a.action) {
     case "create": {
@@ -337,10 +405,12 @@ async function topicAction(admin: Admin, a: TopicsArgs, io: CliIo): Promise<numb
         names.map((name) => ({ type: ResourceType.TOPIC, name })),
         { includeSynonyms: false },
       );
+      const reassignments = await ongoingReassignments(admin, descriptions);
       const report = a.report;
       if (report === undefined) {
         descriptions.forEach((d, i) => {
-          for (const line of formatTopicDescription(d, configs[i]?.entries ?? [])) io.out(line);
+          const lines = formatTopicDescription(d, configs[i]?.entries ?? [], reassignments);
+          for (const line of lines) io.out(line);
         });
         return 0;
       }
@@ -350,7 +420,10 @@ async function topicAction(admin: Admin, a: TopicsArgs, io: CliIo): Promise<numb
         const minIsrText = configs[i]?.entries.find((e) => e.name === "min.insync.replicas")?.value;
         const minIsr = Number(minIsrText ?? "1");
         for (const p of d.partitions) {
-          if (reportSelects(report, p, { minIsr, liveBrokers })) io.out(formatPartition(d.name, p));
+          const reassignment = reassignments.get(`${d.name}-${p.partition}`);
+          if (reportSelects(report, p, { minIsr, liveBrokers, reassignment })) {
+            io.out(formatPartition(d.name, p, reassignment));
+          }
         }
       });
       return 0;

@@ -4,6 +4,7 @@ import {
   formatTopicDescription,
   parseTopicsArgs,
   REPLICATION_REPORTS,
+  replicationFactorOf,
   reportSelects,
 } from "./topics.ts";
 import { UsageError } from "./command.ts";
@@ -162,4 +163,42 @@ Deno.test("each replication report selects the partitions TopicCommand does", ()
     "unavailable-partitions",
   ]);
   assert.deepEqual(selected(part(3, [3, 1, 2])), ["unavailable-partitions"]); // 3 is not live
+});
+
+Deno.test("a partition being reassigned shows its adding and removing replicas, and the target RF", () => {
+  // TopicCommand.PartitionDescription.printDescription and getReplicationFactor
+  const moving = {
+    topic: "t",
+    partition: 0,
+    replicas: [3, 4, 1, 2],
+    addingReplicas: [3, 4],
+    removingReplicas: [1, 2],
+  };
+  const p = {
+    partition: 0,
+    leader: 1,
+    replicas: [3, 4, 1, 2],
+    isr: [1, 2],
+    elr: null,
+    lastKnownElr: null,
+    offline: [],
+  };
+  const lines = formatTopicDescription(
+    { name: "t", topicId: "AAAAAAAAAAAAAAAAAAAAAA", isInternal: false, partitions: [p] },
+    [],
+    new Map([["t-0", moving]]),
+  );
+  assert.equal(
+    lines[0],
+    "Topic: t\tPartitionCount: 1\tReplicationFactor: 2\tConfigs: ",
+  );
+  assert.equal(
+    lines[1],
+    "\tTopic: t\tPartition: 0\tLeader: 1\tReplicas: 3,4,1,2\tIsr: 1,2" +
+      "\tAdding Replicas: 3,4\tRemoving Replicas: 1,2\tElr: N/A\tLastKnownElr: N/A",
+  );
+  // Two in sync out of a target of two: not under-replicated while the move runs.
+  const cluster = { minIsr: 1, liveBrokers: new Set([1, 2, 3, 4]), reassignment: moving };
+  assert.equal(reportSelects("under-replicated-partitions", p, cluster), false);
+  assert.equal(replicationFactorOf(p, undefined), 4);
 });

@@ -490,6 +490,22 @@ Deno.test({
             listed.stdout.trim(),
             `Current partition reassignments:\nmove-0: replicas: ${c},${a}. adding: ${c}. removing: ${a}.`,
           );
+          const described = await runMain([
+            "topics",
+            "--bootstrap-server",
+            cluster.bootstrapServers,
+            "--describe",
+            "--topic",
+            "move",
+          ]);
+          assert.equal(described.code, 0, described.stderr);
+          assert.match(described.stdout, /\tReplicationFactor: 1\t/);
+          assert.match(
+            described.stdout,
+            new RegExp(
+              `\\tReplicas: ${c},${a}\\tIsr: ${a}\\tAdding Replicas: ${c}\\tRemoving Replicas: ${a}\\t`,
+            ),
+          );
           const again = await reassign("--execute", "--reassignment-json-file", path);
           assert.equal(again.code, 1);
           assert.match(
