@@ -88,7 +88,8 @@ Deno.test({
           assert.equal(r.split.a.length, 2, JSON.stringify(r.split));
           assert.equal(r.split.b.length, 2, JSON.stringify(r.split));
           assert.deepEqual([...r.split.a, ...r.split.b].sort(), r.afterLeave);
-          assert.deepEqual(r.firstValues, range(0, 40));
+          // At least once while partitions move between members; exactly once after a clean commit.
+          assert.deepEqual([...new Set(r.firstValues)], range(0, 40));
           assert.equal(r.afterLeave.length, 4);
           assert.deepEqual(r.resumed, range(40, 8));
         },
@@ -112,7 +113,7 @@ Deno.test({
         };
         assert.equal(r.split.a.length + r.split.b.length, 4, JSON.stringify(r.split));
         assert.equal(r.split.a.length, 2, JSON.stringify(r.split));
-        assert.deepEqual(r.values, range(0, 40));
+        assert.deepEqual([...new Set(r.values)], range(0, 40));
       });
 
       await t.step("an idempotent producer's records arrive once each, in order", async () => {

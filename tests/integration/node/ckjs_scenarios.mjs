@@ -81,6 +81,9 @@ async function startConsumer(groupId, protocol, subscription, commit = true) {
   return { consumer, seen };
 }
 
+/** Distinct values read: a record read just before its partition moves may be read again. */
+const distinct = (records) => new Set(records.map((r) => r.value)).size;
+
 const partitionsOf = (c) =>
   c.consumer.assignment().map((tp) => `${tp.topic}:${tp.partition}`).sort();
 
@@ -94,7 +97,7 @@ async function kip848() {
     "two members splitting four partitions and reading 40 records",
     () =>
       partitionsOf(a).length === 2 && partitionsOf(b).length === 2 &&
-      a.seen.length + b.seen.length >= 40,
+      distinct([...a.seen, ...b.seen]) >= 40,
   );
   const split = { a: partitionsOf(a), b: partitionsOf(b) };
   const firstValues = [...a.seen, ...b.seen].map((r) => Number(r.value)).sort((x, y) => x - y);
@@ -141,7 +144,7 @@ async function classic() {
     "two classic members splitting four partitions and reading 40 records",
     () =>
       partitionsOf(a).length === 2 && partitionsOf(b).length === 2 &&
-      a.seen.length + b.seen.length >= 40,
+      distinct([...a.seen, ...b.seen]) >= 40,
   );
   const split = { a: partitionsOf(a), b: partitionsOf(b) };
   const values = [...a.seen, ...b.seen].map((r) => Number(r.value)).sort((x, y) => x - y);
