@@ -24,7 +24,6 @@ import {
   uncleanLeaderElectionEnabled,
 } from "./controller_context.ts";
 import {
-  applyRecords,
   type MetadataImage,
   metadataVersion,
   NO_LEADER,
@@ -92,12 +91,16 @@ export function electLeaders(
     };
   }
   const records: MetadataRecord[] = [];
-  let current = image;
+  // Every election is judged against the image the request arrived at (no record is applied in
+  // between, so electing every partition costs one pass); a partition named twice is elected once.
+  const done = new Map<string, OneElection>();
   const elect = (topic: string, partitionId: number): PartitionResult => {
-    const result = electOne(current, topic, partitionId, type);
-    if (result.record !== null) {
-      records.push(result.record);
-      current = applyRecords(current, [result.record]);
+    const key = `${topic}\u0000${partitionId}`;
+    let result = done.get(key);
+    if (result === undefined) {
+      result = electOne(image, topic, partitionId, type);
+      done.set(key, result);
+      if (result.record !== null) records.push(result.record);
     }
     return createPartitionResult({
       partitionId,

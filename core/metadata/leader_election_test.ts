@@ -209,3 +209,22 @@ Deno.test("the periodic unclean election touches only topics that allow it", () 
   assert.equal(clean(0).leader, 2);
   assert.equal(unclean(0).leader, 2);
 });
+
+Deno.test("a partition named twice in one ElectLeaders is elected once", () => {
+  const { cluster, leader } = movedLeader();
+  const r = electLeaders(
+    cluster.image,
+    createElectLeadersRequest({
+      electionType: ElectionType.PREFERRED,
+      topicPartitions: [createTopicPartitions({ topic: "t", partitions: [0, 0] })],
+    }),
+    cluster.ctx(),
+  );
+  assert.equal(r.records.length, 1);
+  assert.deepEqual(r.response.replicaElectionResults[0]!.partitionResult.map((p) => p.errorCode), [
+    ErrorCode.NONE,
+    ErrorCode.NONE,
+  ]);
+  cluster.commit(r.records);
+  assert.equal(leader(), 1);
+});
