@@ -44,6 +44,8 @@ import { controllerConfigHooks } from "../net/handlers/config_validation.ts";
 import { createLogger } from "./logger.ts";
 import { ReplicaManager } from "./replica_manager.ts";
 import { GroupManager } from "./group_manager.ts";
+import { TxnManager } from "./txn_manager.ts";
+import { txnStateLogStore } from "./txn_log_store.ts";
 import { offsetsLogStore } from "./group_log_store.ts";
 import type { FeatureInfo } from "../net/dispatcher.ts";
 
@@ -102,26 +104,27 @@ export async function startNode(
   options: StartNodeOptions = {},
 ): Promise<KraftlingNode> {
   const logger = options.logger ?? createLogger(`KafkaNode id=${config.nodeId}`);
-  // Every listener is bound before anything else, as Kafka's SocketServer binds its acceptors
-  // first: a port in use fails the start at once, not after an election and a registration.
-  const listeners = bindListeners(config, logger);
+  const check = await checkStorageFormatted(config);
+  if (!check.ok) throw new Error(check.error);
+  // Like Kafka's .lock files: a second process on the same directories must fail before it
+  // touches the logs or quorum-state (Kafka's raft manager locks its directory before the socket
+  // server binds, so a second copy of a running node reports the directory, not the port).
+  // Released when this node stops (or by the OS on kill -9).
+  const locks = await lockDirectories([...config.logDirs, config.metadataLogDir]);
+  // Then every listener is bound before anything starts, as Kafka's SocketServer binds its
+  // acceptors first: a port in use fails the start at once, not after an election and a
+  // registration. Connections wait in the backlog until each listener's handlers are ready.
+  let listeners: Map<string, BoundListener>;
+  try {
+    listeners = bindListeners(config, logger);
+  } catch (error) {
+    locks.release();
+    throw error;
+  }
   const closeUnstarted = () =>
     Promise.all(
       [...listeners.values()].filter((l) => !l.started).map((l) => l.server.stop(0)),
     ).then(() => {});
-  const check = await checkStorageFormatted(config);
-  if (!check.ok) {
-    await closeUnstarted();
-    throw new Error(check.error);
-  }
-  // Like Kafka's .lock files: a second process on the same directories must fail before it
-  // touches the logs or quorum-state. Released when this node stops (or by the OS on kill -9).
-  const locks = await lockDirectories([...config.logDirs, config.metadataLogDir]).catch(
-    async (error) => {
-      await closeUnstarted();
-      throw error;
-    },
-  );
   const clusterId = check.clusterId;
   const metadata = new MetadataState(logger);
   // Replaying the snapshot and log at start-up would repeat every old topic: log changes once live.
@@ -356,6 +359,11 @@ export async function startNode(
       replicas.registerHandlers(dispatcher);
       const groups = new GroupManager(ctx, offsetsLogStore(replicas));
       groups.registerHandlers(dispatcher);
+      const txns = new TxnManager(ctx, txnStateLogStore(replicas), {
+        allocateProducerId: () => replicas.allocateProducerId(),
+        offsetsPartitionFor: (groupId) => groups.partitionFor(groupId),
+      });
+      txns.registerHandlers(dispatcher, { groups, replicas });
       const brokerLifecycle = lifecycle;
       await brokerLifecycle.start();
       stack.push(() => brokerLifecycle.shutdown());
@@ -366,6 +374,8 @@ export async function startNode(
       if (fdWarning !== null) logger.warn(fdWarning);
       await groups.start();
       stack.push(() => groups.close());
+      txns.start();
+      stack.push(() => txns.close());
       const brokerListeners = config.listeners.filter(
         (l) => !config.controllerListenerNames.includes(l.listenerName),
       );

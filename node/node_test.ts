@@ -1,9 +1,11 @@
-// Start-up order of a node: every listener is bound before storage is read, as Kafka's
-// SocketServer binds its acceptors first, so a port in use is the first and only error.
+// Start-up order of a node: storage is checked and locked, then every listener is bound before
+// anything starts (Kafka's SocketServer binds its acceptors first), so a port in use fails the
+// start at once, in one line naming the port and the config key.
 import { equal, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
 import { parseServerConfig } from "../core/config/server_config.ts";
 import { silentLogger } from "../core/log.ts";
+import { formatNodeStorage } from "../storage/node_format.ts";
 import { listenerBindError, startNode } from "./node.ts";
 
 function freePort(): number {
@@ -49,32 +51,36 @@ async function withTakenPort(fn: (port: number, dir: string) => Promise<void>): 
   }
 }
 
-Deno.test("a broker port in use fails the start in one line naming the port and 'listeners', before storage is read", async () => {
+Deno.test("a broker port in use fails the start in one line naming the port and 'listeners', and releases everything", async () => {
   await withTakenPort(async (taken, dir) => {
     const controllerPort = freePort();
-    // The storage is not even formatted: the port is still the error reported.
-    await rejects(
-      startNode(combinedConfig(dir, taken, controllerPort), { logger: silentLogger }),
-      (error: Error) => {
-        equal(
-          error.message,
-          `Cannot bind 127.0.0.1:${taken} for listener PLAINTEXT (config 'listeners'): the port is already in use`,
-        );
-        return true;
-      },
-    );
+    const config = combinedConfig(dir, taken, controllerPort);
+    await formatNodeStorage(config, { clusterId: "XcZZOzUqS4yHOjhMQB6JLQ", nowMs: 0 });
+    const startedMs = Date.now();
+    await rejects(startNode(config, { logger: silentLogger }), (error: Error) => {
+      equal(
+        error.message,
+        `Cannot bind 127.0.0.1:${taken} for listener PLAINTEXT (config 'listeners'): the port is already in use`,
+      );
+      return true;
+    });
+    ok(Date.now() - startedMs < 1_000, "no election or registration ran before the failure");
     ok(portIsFree(controllerPort), "the listener bound before the failure is released");
-    const entries = [];
-    for await (const entry of Deno.readDir(dir)) entries.push(entry.name);
-    equal(entries.length, 0, "nothing was written before the failure");
+    // The directory lock is released too: a start on a free port now succeeds.
+    const node = await startNode(combinedConfig(dir, freePort(), controllerPort), {
+      logger: silentLogger,
+    });
+    await node.stop();
   });
 });
 
 Deno.test("a controller port in use names 'listeners' and 'controller.listener.names'", async () => {
   await withTakenPort(async (taken, dir) => {
     const brokerPort = freePort();
+    const config = combinedConfig(dir, brokerPort, taken);
+    await formatNodeStorage(config, { clusterId: "XcZZOzUqS4yHOjhMQB6JLQ", nowMs: 0 });
     await rejects(
-      startNode(combinedConfig(dir, brokerPort, taken), { logger: silentLogger }),
+      startNode(config, { logger: silentLogger }),
       (error: Error) => {
         equal(
           error.message,
@@ -89,7 +95,7 @@ Deno.test("a controller port in use names 'listeners' and 'controller.listener.n
   });
 });
 
-Deno.test("free ports on unformatted storage fail with the storage error, and the ports are released", async () => {
+Deno.test("unformatted storage fails with the storage error and leaves the ports free", async () => {
   const dir = await Deno.makeTempDir({ prefix: "node_test_" });
   try {
     const brokerPort = freePort();

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { mentionsKey, suggestKey } from "./key_suggestion.ts";
 import {
   BROKER_CONFIGS,
   IGNORED_BROKER_KEY_PREFIXES,
@@ -432,7 +433,11 @@ function resolveValues(
   for (const key of props.keys()) {
     if (BROKER_CONFIGS.has(key) || IGNORED_BROKER_KEYS.has(key)) continue;
     if (IGNORED_BROKER_KEY_PREFIXES.some((p) => key.startsWith(p))) continue;
-    warnings.push(`The configuration '${key}' was supplied but isn't a known config.`);
+    const suggestion = suggestKey(key, knownKeys());
+    warnings.push(
+      `The configuration '${key}' was supplied but isn't a known config.` +
+        (suggestion === null ? "" : ` Did you mean '${suggestion}'?`),
+    );
   }
   return values;
 }
@@ -479,6 +484,39 @@ function effectiveRetentionMs(values: ReadonlyMap<string, ConfigValue>): number 
  * ```
  */
 export function parseServerConfig(props: ReadonlyMap<string, string>): ServerConfigResult {
+  try {
+    return buildServerConfig(props);
+  } catch (error) {
+    throw error instanceof ConfigError ? withTypoHint(error, props) : error;
+  }
+}
+
+/** Every key a node knows, used or accepted and ignored (for "did you mean"). */
+function knownKeys(): string[] {
+  return [...BROKER_CONFIGS.keys(), ...IGNORED_BROKER_KEYS];
+}
+
+/**
+ * A config error caused by a misspelled key names the typo: an unknown supplied key one or two
+ * edits from the key the error is about (`listners` when `listeners` kept its default).
+ */
+function withTypoHint(error: ConfigError, props: ReadonlyMap<string, string>): ConfigError {
+  const known = knownKeys();
+  for (const key of props.keys()) {
+    if (known.includes(key)) continue;
+    const suggestion = suggestKey(key, known);
+    if (suggestion === null || props.has(suggestion)) continue;
+    if (suggestion === error.key || mentionsKey(error.message, suggestion)) {
+      return new ConfigError(
+        error.key,
+        `${error.message} (the configuration '${key}' was supplied: did you mean '${suggestion}'?)`,
+      );
+    }
+  }
+  return error;
+}
+
+function buildServerConfig(props: ReadonlyMap<string, string>): ServerConfigResult {
   const warnings: string[] = [];
   const values = resolveValues(props, warnings);
   const processRoles = parseRoles(values, props.get("process.roles"));

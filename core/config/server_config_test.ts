@@ -298,7 +298,8 @@ Deno.test("known-but-ignored Kafka keys load silently; unknown keys warn", () =>
     "nmu.partitions": "3",
   });
   deepEqual(warnings, [
-    "The configuration 'nmu.partitions' was supplied but isn't a known config.",
+    "The configuration 'nmu.partitions' was supplied but isn't a known config. " +
+    "Did you mean 'num.partitions'?",
   ]);
 });
 
