@@ -248,6 +248,9 @@ export class Partition {
    * watermark when it is smaller (Kafka's `UnifiedLog.lastStableOffset`).
    */
   get lastStableOffset(): number {
+    // The high watermark is also set directly (restored checkpoint, new leader state): markers
+    // below it are replicated whichever way it got there.
+    this.producers.onHighWatermarkUpdated(this.#highWatermark);
     const firstUnstable = this.producers.firstUnstableOffset();
     return firstUnstable === null
       ? this.#highWatermark

@@ -232,3 +232,27 @@ Deno.test("a producer state snapshot carries open transactions across a restart"
     await again.log.close();
   });
 });
+
+Deno.test("markers replayed below a restored high watermark no longer hold the LSO", async () => {
+  await withDir(async (dir) => {
+    const p = await openPartition(dir);
+    await p.appendFromClient(batch({ producerId: 2, sequence: 0 }), "client");
+    await p.writeProducerState();
+    await p.appendTxnMarker(marker(2, true));
+    await p.log.close();
+    const log = await FileLog.open({ dir: `${dir}/t-0`, warn: () => {} });
+    const again = new Partition({
+      topic: "t",
+      partition: 0,
+      topicId: "AAAAAAAAAAAAAAAAAAAAAQ",
+      log,
+      logDir: dir,
+      nodeId: 1,
+      logger: silentLogger,
+    });
+    await again.loadProducerState();
+    again.restoreHighWatermark(2);
+    assertEquals(again.lastStableOffset, 2);
+    await log.close();
+  });
+});

@@ -1,0 +1,349 @@
+// Issue 10, the partition side, against a real node: transactional batches and the coordinator's
+// WriteTxnMarkers sent as raw frames (the transaction coordinator is exercised elsewhere), read
+// back by our consumer and by librdkafka (kcat) with read_committed and read_uncommitted; the last
+// stable offset in Fetch and ListOffsets; Kafka's error codes for stale epochs, plain writes inside
+// a transaction and unknown partitions; dump-log of markers and the .txnindex; and the same answers
+// after kill -9 and a restart.
+import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { join } from "node:path";
+import { hasCommand, runMain, startNode, type TestNode } from "./harness.ts";
+import { KafkaConnection } from "../../net/connection.ts";
+import { Consumer } from "../../net/client/consumer.ts";
+import { ApiKey } from "../../net/protocol/generated/api_table.ts";
+import { ErrorCode } from "../../net/protocol/generated/errors.ts";
+import type { CreateTopicsResponse } from "../../net/protocol/generated/create_topics_response.ts";
+import { createCreatableTopic } from "../../net/protocol/generated/create_topics_request.ts";
+import {
+  createFetchPartition,
+  createFetchTopic,
+} from "../../net/protocol/generated/fetch_request.ts";
+import type { FetchResponse, PartitionData } from "../../net/protocol/generated/fetch_response.ts";
+import type { InitProducerIdResponse } from "../../net/protocol/generated/init_producer_id_response.ts";
+import {
+  createListOffsetsPartition,
+  createListOffsetsTopic,
+} from "../../net/protocol/generated/list_offsets_request.ts";
+import type { ListOffsetsResponse } from "../../net/protocol/generated/list_offsets_response.ts";
+import {
+  createPartitionProduceData,
+  createTopicProduceData,
+} from "../../net/protocol/generated/produce_request.ts";
+import type { ProduceResponse } from "../../net/protocol/generated/produce_response.ts";
+import {
+  createWritableTxnMarker,
+  createWritableTxnMarkerTopic,
+} from "../../net/protocol/generated/write_txn_markers_request.ts";
+import type { WriteTxnMarkersResponse } from "../../net/protocol/generated/write_txn_markers_response.ts";
+import { encodeBatch } from "../../net/protocol/records.ts";
+
+const TOPIC = "txn";
+const encoder = new TextEncoder();
+
+interface Producer {
+  id: bigint;
+  epoch: number;
+}
+
+function batch(values: string[], p: Producer | null, sequence: number, transactional: boolean) {
+  return encodeBatch({
+    baseOffset: 0,
+    baseTimestamp: Date.now(),
+    producerId: p === null ? -1 : Number(p.id),
+    producerEpoch: p === null ? -1 : p.epoch,
+    baseSequence: p === null ? -1 : sequence,
+    transactional,
+    records: values.map((v, i) => ({
+      offsetDelta: i,
+      timestampDelta: 0,
+      key: null,
+      value: encoder.encode(v),
+      headers: [],
+    })),
+  });
+}
+
+async function produce(conn: KafkaConnection, records: Uint8Array, topic = TOPIC) {
+  const r = await conn.send<ProduceResponse>(ApiKey.PRODUCE, {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 10_000,
+    topicData: [createTopicProduceData({
+      name: topic,
+      partitionData: [createPartitionProduceData({ index: 0, records })],
+    })],
+  }, { version: 9 });
+  const p = r.responses[0]!.partitionResponses[0]!;
+  return { errorCode: p.errorCode, baseOffset: Number(p.baseOffset) };
+}
+
+async function writeMarker(
+  conn: KafkaConnection,
+  p: Producer,
+  commit: boolean,
+  topics: { name: string; partitions: number[] }[] = [{ name: TOPIC, partitions: [0] }],
+): Promise<number[]> {
+  const r = await conn.send<WriteTxnMarkersResponse>(ApiKey.WRITE_TXN_MARKERS, {
+    markers: [createWritableTxnMarker({
+      producerId: p.id,
+      producerEpoch: p.epoch,
+      transactionResult: commit,
+      coordinatorEpoch: 0,
+      topics: topics.map((t) =>
+        createWritableTxnMarkerTopic({ name: t.name, partitionIndexes: t.partitions })
+      ),
+    })],
+  }, { version: 1 });
+  return r.markers[0]!.topics.flatMap((t) => t.partitions.map((q) => q.errorCode));
+}
+
+async function fetch(conn: KafkaConnection, isolationLevel: number): Promise<PartitionData> {
+  const r = await conn.send<FetchResponse>(ApiKey.FETCH, {
+    replicaId: -1,
+    maxWaitMs: 0,
+    minBytes: 0,
+    maxBytes: 1 << 20,
+    isolationLevel,
+    sessionId: 0,
+    sessionEpoch: -1,
+    topics: [createFetchTopic({
+      topic: TOPIC,
+      partitions: [
+        createFetchPartition({ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }),
+      ],
+    })],
+  }, { version: 12 });
+  return r.responses[0]!.partitions[0]!;
+}
+
+async function latestOffset(conn: KafkaConnection, isolationLevel: number): Promise<number> {
+  const r = await conn.send<ListOffsetsResponse>(ApiKey.LIST_OFFSETS, {
+    replicaId: -1,
+    isolationLevel,
+    topics: [createListOffsetsTopic({
+      name: TOPIC,
+      partitions: [createListOffsetsPartition({ partitionIndex: 0, timestamp: -1n })],
+    })],
+  }, { version: 7 });
+  return Number(r.topics[0]!.partitions[0]!.offset);
+}
+
+async function initProducer(conn: KafkaConnection): Promise<Producer> {
+  const r = await conn.send<InitProducerIdResponse>(ApiKey.INIT_PRODUCER_ID, {
+    transactionalId: null,
+    transactionTimeoutMs: 60_000,
+    producerId: -1n,
+    producerEpoch: -1,
+  }, { version: 4 });
+  assertEquals(r.errorCode, 0);
+  return { id: r.producerId, epoch: r.producerEpoch };
+}
+
+/** Every value our consumer reads from offset 0 with the isolation level. */
+async function consume(node: TestNode, isolation: "read_committed" | "read_uncommitted") {
+  const consumer = new Consumer({ bootstrapServers: node.bootstrap, isolationLevel: isolation });
+  const values: string[] = [];
+  try {
+    consumer.assign([{ topic: TOPIC, partition: 0, offset: 0 }]);
+    for (let i = 0; i < 10; i++) {
+      const records = await consumer.poll({ timeoutMs: 300 });
+      values.push(...records.map((r) => new TextDecoder().decode(r.value!)));
+      if (records.length === 0 && i > 1) break;
+    }
+  } finally {
+    await consumer.close();
+  }
+  return values;
+}
+
+/** What kcat (librdkafka) reads from the beginning to the end of the partition. */
+async function kcat(node: TestNode, isolation: string): Promise<string[]> {
+  const out = await new Deno.Command("kcat", {
+    args: [
+      "-C",
+      "-b",
+      node.bootstrap,
+      "-t",
+      TOPIC,
+      "-p",
+      "0",
+      "-o",
+      "beginning",
+      "-e",
+      "-q",
+      "-X",
+      `isolation.level=${isolation}`,
+      "-f",
+      "%s\\n",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(20_000),
+  }).output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l !== "");
+}
+
+async function connected(node: TestNode): Promise<KafkaConnection> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const conn = await KafkaConnection.connect("127.0.0.1", node.brokerPort);
+      // The partition may still be opening after a restart: wait until it answers Fetch.
+      if ((await fetch(conn, 0)).errorCode === 0) return conn;
+      conn.close();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline) throw new Error("the partition never became readable");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const COMMITTED = ["p0", "b0", "b1"];
+const EVERYTHING = ["a0", "a1", "a2", "p0", "b0", "b1", "c0"];
+
+Deno.test({
+  name:
+    "transactional batches and markers: read_committed sees committed records only, up to the LSO",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const node = await startNode();
+    let conn = await KafkaConnection.connect("127.0.0.1", node.brokerPort);
+    try {
+      const created = await conn.send<CreateTopicsResponse>(ApiKey.CREATE_TOPICS, {
+        topics: [createCreatableTopic({ name: TOPIC, numPartitions: 1, replicationFactor: 1 })],
+        timeoutMs: 10_000,
+      });
+      assertEquals(created.topics[0]!.errorCode, 0);
+      conn.close();
+      conn = await connected(node);
+      // Producer a is a restarted instance (epoch 1), so its epoch 0 is a zombie's.
+      const a = { ...(await initProducer(conn)), epoch: 1 };
+      const b = await initProducer(conn);
+      const c = await initProducer(conn);
+
+      await t.step(
+        "open transactions hold the last stable offset at their first record",
+        async () => {
+          assertEquals(await produce(conn, batch(["a0", "a1", "a2"], a, 0, true)), {
+            errorCode: 0,
+            baseOffset: 0,
+          });
+          assertEquals((await produce(conn, batch(["p0"], null, 0, false))).baseOffset, 3);
+          assertEquals((await produce(conn, batch(["b0", "b1"], b, 0, true))).baseOffset, 4);
+          assertEquals(await latestOffset(conn, 0), 6);
+          assertEquals(await latestOffset(conn, 1), 0);
+          const committed = await fetch(conn, 1);
+          assertEquals(
+            [committed.highWatermark, committed.lastStableOffset, committed.records?.length],
+            [6n, 0n, 0],
+          );
+        },
+      );
+
+      await t.step("bad input gets Kafka's error codes and appends nothing", async () => {
+        // A plain write of a producer inside its transaction.
+        assertEquals(
+          (await produce(conn, batch(["x"], b, 2, false))).errorCode,
+          ErrorCode.INVALID_TXN_STATE,
+        );
+        // A zombie: an older epoch than the partition knows.
+        assertEquals(
+          (await produce(conn, batch(["x"], { id: a.id, epoch: a.epoch - 1 }, 3, true)))
+            .errorCode,
+          ErrorCode.INVALID_PRODUCER_EPOCH,
+        );
+        assertEquals(
+          await writeMarker(conn, { id: a.id, epoch: a.epoch - 1 }, false),
+          [ErrorCode.INVALID_PRODUCER_EPOCH],
+        );
+        assertEquals(
+          await writeMarker(conn, a, false, [{ name: "nope", partitions: [0] }, {
+            name: TOPIC,
+            partitions: [7],
+          }]),
+          [ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION],
+        );
+        assertEquals(await latestOffset(conn, 0), 6);
+      });
+
+      await t.step(
+        "markers end the transactions; aborted ones are listed to read_committed",
+        async () => {
+          assertEquals(await writeMarker(conn, a, false), [0]);
+          assertEquals(await latestOffset(conn, 1), 4);
+          assertEquals(await writeMarker(conn, b, true), [0]);
+          assertEquals(await latestOffset(conn, 1), 8);
+          // A third transaction stays open: it holds the LSO at offset 8.
+          assertEquals((await produce(conn, batch(["c0"], c, 0, true))).baseOffset, 8);
+          const committed = await fetch(conn, 1);
+          assertEquals(committed.lastStableOffset, 8n);
+          assertEquals(
+            committed.abortedTransactions?.map((x) => [x.producerId, x.firstOffset]),
+            [[a.id, 0n]],
+          );
+          assertEquals((await fetch(conn, 0)).abortedTransactions, null);
+        },
+      );
+
+      await t.step("our consumer and kcat see committed records only, in order", async () => {
+        assertEquals(await consume(node, "read_committed"), COMMITTED);
+        assertEquals(await consume(node, "read_uncommitted"), EVERYTHING);
+        if (!hasCommand("kcat")) throw new Error("kcat is not installed");
+        assertEquals(await kcat(node, "read_committed"), COMMITTED);
+        assertEquals(await kcat(node, "read_uncommitted"), EVERYTHING);
+      });
+
+      await t.step("dump-log shows the markers and the aborted-transaction index", async () => {
+        const dir = join(node.dataDir, "logs", `${TOPIC}-0`);
+        const log = await runMain([
+          "dump-log",
+          "--deep-iteration",
+          "--files",
+          join(dir, "00000000000000000000.log"),
+        ]);
+        ok(log.stdout.includes("endTxnMarker: ABORT coordinatorEpoch: 0"), log.stdout);
+        ok(log.stdout.includes("endTxnMarker: COMMIT coordinatorEpoch: 0"), log.stdout);
+        const index = await runMain([
+          "dump-log",
+          "--files",
+          join(dir, "00000000000000000000.txnindex"),
+        ]);
+        ok(
+          index.stdout.includes(
+            `version: 0 producerId: ${a.id} firstOffset: 0 lastOffset: 6 lastStableOffset: 4`,
+          ),
+          index.stdout,
+        );
+      });
+
+      await t.step(
+        "after kill -9 and a restart the LSO and the aborted list are the same",
+        async () => {
+          conn.close();
+          await node.kill();
+          await node.restart();
+          conn = await connected(node);
+          const deadline = Date.now() + 20_000;
+          while ((await latestOffset(conn, 0)) < 9 && Date.now() < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, 200));
+          }
+          assertEquals(await latestOffset(conn, 1), 8);
+          const committed = await fetch(conn, 1);
+          assertEquals(
+            committed.abortedTransactions?.map((x) => [x.producerId, x.firstOffset]),
+            [[a.id, 0n]],
+          );
+          // The open transaction survived too: committing it releases c0.
+          assertEquals(await writeMarker(conn, c, true), [0]);
+          assertEquals(await latestOffset(conn, 1), 10);
+          assertEquals(await consume(node, "read_committed"), [...COMMITTED, "c0"]);
+        },
+      );
+    } finally {
+      conn.close();
+      await node.stop();
+    }
+  },
+});
