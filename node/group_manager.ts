@@ -75,6 +75,7 @@ import type { CreateTopicsResponse } from "../net/protocol/generated/create_topi
 import { ErrorCode } from "../net/protocol/generated/errors.ts";
 import type { BrokerContext } from "./broker_context.ts";
 import { decodeGroupRecordBatches, encodeGroupRecordBatch } from "./group_records.ts";
+import { GroupLoadLog } from "./group_load_log.ts";
 
 /** The internal topic holding offsets and group metadata. */
 export const OFFSETS_TOPIC = "__consumer_offsets";
@@ -262,9 +263,12 @@ export class GroupManager implements GroupService, ConsumerGroupService {
   #lastOffsetsTopicWait = "";
   #started = false;
   #closed = false;
+  /** One INFO line per burst of partition loads or unloads, not one per partition. */
+  readonly #loadLog: GroupLoadLog;
 
   constructor(ctx: BrokerContext, store: GroupLogStore, options: GroupManagerOptions = {}) {
     this.#ctx = ctx;
+    this.#loadLog = new GroupLoadLog(ctx.logger, OFFSETS_TOPIC);
     this.#store = store;
     this.#nowMs = options.nowMs ?? Date.now;
     this.#generateMemberId = randomMemberIdGenerator(options.random ?? new SeededRandom(osSeed()));
@@ -321,6 +325,7 @@ export class GroupManager implements GroupService, ConsumerGroupService {
     this.#tickTimer = undefined;
     for (const timer of this.#retryTimers) clearTimeout(timer);
     this.#retryTimers.clear();
+    this.#loadLog.flush();
   }
 
   /** Registers FindCoordinator and the group APIs (versions in `GROUP_API_VERSIONS`). */
@@ -355,7 +360,7 @@ export class GroupManager implements GroupService, ConsumerGroupService {
       pending: new Set(),
     };
     this.#slots.set(partition, slot);
-    this.#ctx.logger.info(`Loading groups of ${OFFSETS_TOPIC}-${partition}`);
+    this.#ctx.logger.debug(`Loading groups of ${OFFSETS_TOPIC}-${partition}`);
     void this.#load(slot, 1);
   }
 
@@ -386,10 +391,12 @@ export class GroupManager implements GroupService, ConsumerGroupService {
     if (slot.state !== "loading") return;
     slot.coordinator.load(records, this.#nowMs());
     slot.state = "active";
-    this.#ctx.logger.info(
-      `Loaded ${slot.coordinator.groupIds().length} groups of ${OFFSETS_TOPIC}-${slot.partition} ` +
-        `from ${records.length} records in ${this.#nowMs() - startedMs} ms`,
-    );
+    this.#loadLog.loaded({
+      partition: slot.partition,
+      groups: slot.coordinator.groupIds().length,
+      records: records.length,
+      elapsedMs: this.#nowMs() - startedMs,
+    });
     this.#scheduleTick();
   }
 
@@ -421,7 +428,7 @@ export class GroupManager implements GroupService, ConsumerGroupService {
     slot.state = "dropped";
     if (wasActive) {
       this.#runEffects(slot, slot.coordinator.unload());
-      this.#ctx.logger.info(`Unloaded the groups of ${OFFSETS_TOPIC}-${partition}`);
+      this.#loadLog.unloaded(partition);
     }
     for (const pending of [...slot.pending]) pending.fail(ErrorCode.NOT_COORDINATOR);
     this.#scheduleTick();
