@@ -2,7 +2,8 @@
  * FindCoordinator v0-v5 (KafkaApis.handleFindCoordinatorRequest). v0-v3 look up one `key` and
  * answer in the top-level fields (Kafka's `Node.noNode()` on error, error message "NONE" on
  * success); v4+ look up every `coordinatorKeys` entry and answer one `coordinators` row each
- * (KIP-699). v6 (KIP-932 share groups) is not served.
+ * (KIP-699). Key type 1 (TRANSACTION) is answered by the transaction coordinator's service when
+ * one is given. v6 (KIP-932 share groups) is not served.
  *
  * @module
  */
@@ -16,7 +17,12 @@ import {
   createFindCoordinatorResponse,
   type FindCoordinatorResponse,
 } from "../protocol/generated/find_coordinator_response.ts";
-import type { CoordinatorLocation, GroupService } from "./group_service.ts";
+import {
+  CoordinatorKeyType,
+  type CoordinatorLocation,
+  type GroupService,
+} from "./group_service.ts";
+import type { TransactionService } from "./transaction_service.ts";
 
 /** The FindCoordinator versions served. */
 export const FIND_COORDINATOR_VERSIONS = { min: 0, max: 5 } as const;
@@ -52,14 +58,17 @@ export function findCoordinator(
   service: GroupService,
   request: FindCoordinatorRequest,
   context: Pick<RequestContext, "apiVersion" | "listenerName">,
+  transactions: TransactionService | null = null,
 ): FindCoordinatorResponse {
   const keyType = context.apiVersion >= 1 ? request.keyType : 0;
-  if (context.apiVersion < 4) {
-    return legacyResponse(service.findCoordinator(keyType, request.key, context.listenerName));
-  }
+  const locate = (key: string) =>
+    keyType === CoordinatorKeyType.TRANSACTION && transactions !== null
+      ? transactions.findTransactionCoordinator(key, context.listenerName)
+      : service.findCoordinator(keyType, key, context.listenerName);
+  if (context.apiVersion < 4) return legacyResponse(locate(request.key));
   return createFindCoordinatorResponse({
     coordinators: request.coordinatorKeys.map((key) => {
-      const location = service.findCoordinator(keyType, key, context.listenerName);
+      const location = locate(key);
       return createCoordinator({ key, ...location });
     }),
   });
@@ -75,11 +84,12 @@ export function findCoordinator(
  */
 export function findCoordinatorHandler(
   service: GroupService,
+  transactions: TransactionService | null = null,
 ): ApiHandler<FindCoordinatorRequest, FindCoordinatorResponse> {
   return {
     minVersion: FIND_COORDINATOR_VERSIONS.min,
     maxVersion: FIND_COORDINATOR_VERSIONS.max,
-    handle: (request, context) => findCoordinator(service, request, context),
+    handle: (request, context) => findCoordinator(service, request, context, transactions),
   };
 }
 
@@ -88,9 +98,13 @@ export function findCoordinatorHandler(
  *
  * @example
  * ```ts ignore
- * registerFindCoordinator(dispatcher, groupManager);
+ * registerFindCoordinator(dispatcher, groupManager, txnManager);
  * ```
  */
-export function registerFindCoordinator(dispatcher: Dispatcher, service: GroupService): void {
-  dispatcher.register(ApiKey.FIND_COORDINATOR, findCoordinatorHandler(service));
+export function registerFindCoordinator(
+  dispatcher: Dispatcher,
+  service: GroupService,
+  transactions: TransactionService | null = null,
+): void {
+  dispatcher.register(ApiKey.FIND_COORDINATOR, findCoordinatorHandler(service, transactions));
 }

@@ -8,11 +8,9 @@
  * block that cannot be had answers COORDINATOR_LOAD_IN_PROGRESS, which clients retry (what
  * Kafka's `RPCProducerIdManager` answers).
  *
- * There is no transaction coordinator: a transactional id is answered with
- * TRANSACTIONAL_ID_AUTHORIZATION_FAILED, an error every client (Java, librdkafka, KafkaJS,
- * kafka-python) treats as fatal at once, instead of COORDINATOR_NOT_AVAILABLE / NOT_COORDINATOR,
- * which clients retry until their timeout. FindCoordinator names this broker for transactional
- * ids (`node/group_manager.ts`) so that clients get here and see this error.
+ * A transactional id goes to the transaction coordinator (`TransactionService`, the broker's
+ * `node/txn_manager.ts`): epochs, fencing, KIP-360 bumps. Clients before v4 (KIP-588) get
+ * INVALID_PRODUCER_EPOCH where newer ones get PRODUCER_FENCED.
  *
  * @module
  */
@@ -25,28 +23,45 @@ import {
   type InitProducerIdResponse,
 } from "../protocol/generated/init_producer_id_response.ts";
 import type { ReplicaAccess } from "../../node/replica_access.ts";
+import type { TransactionService } from "./transaction_service.ts";
+import { fencedErrorFor } from "./transactions.ts";
+
+/** The first InitProducerId version that knows PRODUCER_FENCED (KIP-588). */
+const PRODUCER_FENCED_SINCE = 4;
 
 /**
  * The InitProducerId handler.
  *
  * @example
  * ```ts ignore
- * dispatcher.register(ApiKey.INIT_PRODUCER_ID, initProducerIdHandler(replicaManager));
+ * dispatcher.register(ApiKey.INIT_PRODUCER_ID, initProducerIdHandler(replicaManager, txnManager));
  * ```
  */
 export function initProducerIdHandler(
   replicas: ReplicaAccess,
+  transactions: TransactionService | null = null,
 ): ApiHandler<InitProducerIdRequest, InitProducerIdResponse> {
   return {
     minVersion: 0,
     maxVersion: 5,
-    handle: async (request) => {
+    handle: async (request, context) => {
       const failed = (errorCode: number) =>
         createInitProducerIdResponse({ errorCode, producerId: -1n, producerEpoch: -1 });
       // Kafka's TransactionCoordinator.handleInitProducerId: an empty id is INVALID_REQUEST.
       if (request.transactionalId === "") return failed(ErrorCode.INVALID_REQUEST);
       if (request.transactionalId !== null) {
-        return failed(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+        // Without a coordinator (tests of the partition side alone) nothing can serve the id.
+        if (transactions === null) return failed(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        const result = await transactions.initProducerId({
+          transactionalId: request.transactionalId,
+          transactionTimeoutMs: request.transactionTimeoutMs,
+          producerId: context.apiVersion >= 3 ? request.producerId : -1n,
+          producerEpoch: context.apiVersion >= 3 ? request.producerEpoch : -1,
+        });
+        return createInitProducerIdResponse({
+          ...result,
+          errorCode: fencedErrorFor(result.errorCode, context.apiVersion, PRODUCER_FENCED_SINCE),
+        });
       }
       try {
         const producerId = await replicas.allocateProducerId();

@@ -1,0 +1,165 @@
+/**
+ * The transactional producer's coordinator APIs (KafkaApis in Kafka 3.9): AddPartitionsToTxn
+ * v0-v3 (the client form; v4+ is the broker-to-broker verification form of KIP-890, not served),
+ * AddOffsetsToTxn v0-v4 and EndTxn v0-v4. Clients older than KIP-588 (AddPartitionsToTxn,
+ * AddOffsetsToTxn and EndTxn below v2) do not know PRODUCER_FENCED and get INVALID_PRODUCER_EPOCH
+ * instead, as Kafka answers them.
+ *
+ * @module
+ */
+
+import type { ApiHandler, Dispatcher } from "../dispatcher.ts";
+import { ApiKey } from "../protocol/generated/api_table.ts";
+import { ErrorCode } from "../protocol/generated/errors.ts";
+import type { AddPartitionsToTxnRequest } from "../protocol/generated/add_partitions_to_txn_request.ts";
+import {
+  type AddPartitionsToTxnResponse,
+  createAddPartitionsToTxnPartitionResult,
+  createAddPartitionsToTxnResponse,
+  createAddPartitionsToTxnTopicResult,
+} from "../protocol/generated/add_partitions_to_txn_response.ts";
+import type { AddOffsetsToTxnRequest } from "../protocol/generated/add_offsets_to_txn_request.ts";
+import {
+  type AddOffsetsToTxnResponse,
+  createAddOffsetsToTxnResponse,
+} from "../protocol/generated/add_offsets_to_txn_response.ts";
+import type { EndTxnRequest } from "../protocol/generated/end_txn_request.ts";
+import {
+  createEndTxnResponse,
+  type EndTxnResponse,
+} from "../protocol/generated/end_txn_response.ts";
+import type { TransactionService } from "./transaction_service.ts";
+
+/** The first version of each api that knows PRODUCER_FENCED (KIP-588). */
+const PRODUCER_FENCED_SINCE = 2;
+
+/**
+ * PRODUCER_FENCED for clients that know it, INVALID_PRODUCER_EPOCH for older ones (KIP-588).
+ *
+ * @example
+ * ```ts
+ * import { fencedErrorFor } from "./transactions.ts";
+ * fencedErrorFor(90, 1, 2); // 47, INVALID_PRODUCER_EPOCH
+ * ```
+ */
+export function fencedErrorFor(errorCode: number, apiVersion: number, knownSince: number): number {
+  return errorCode === ErrorCode.PRODUCER_FENCED && apiVersion < knownSince
+    ? ErrorCode.INVALID_PRODUCER_EPOCH
+    : errorCode;
+}
+
+/**
+ * The AddPartitionsToTxn handler (v0-v3).
+ *
+ * @example
+ * ```ts ignore
+ * dispatcher.register(ApiKey.ADD_PARTITIONS_TO_TXN, addPartitionsToTxnHandler(txnManager));
+ * ```
+ */
+export function addPartitionsToTxnHandler(
+  service: TransactionService,
+): ApiHandler<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse> {
+  return {
+    minVersion: 0,
+    maxVersion: 3,
+    handle: async (request, context) => {
+      const results = await service.addPartitions({
+        transactionalId: request.v3AndBelowTransactionalId,
+        producerId: request.v3AndBelowProducerId,
+        producerEpoch: request.v3AndBelowProducerEpoch,
+        topics: request.v3AndBelowTopics.map((t) => ({ topic: t.name, partitions: t.partitions })),
+      });
+      return createAddPartitionsToTxnResponse({
+        resultsByTopicV3AndBelow: results.map((t) =>
+          createAddPartitionsToTxnTopicResult({
+            name: t.topic,
+            resultsByPartition: t.partitions.map((p) =>
+              createAddPartitionsToTxnPartitionResult({
+                partitionIndex: p.partition,
+                partitionErrorCode: fencedErrorFor(
+                  p.errorCode,
+                  context.apiVersion,
+                  PRODUCER_FENCED_SINCE,
+                ),
+              })
+            ),
+          })
+        ),
+      });
+    },
+  };
+}
+
+/**
+ * The AddOffsetsToTxn handler: adds the group's `__consumer_offsets` partition to the
+ * transaction, so its TxnOffsetCommit gets a marker.
+ *
+ * @example
+ * ```ts ignore
+ * dispatcher.register(ApiKey.ADD_OFFSETS_TO_TXN, addOffsetsToTxnHandler(txnManager));
+ * ```
+ */
+export function addOffsetsToTxnHandler(
+  service: TransactionService,
+): ApiHandler<AddOffsetsToTxnRequest, AddOffsetsToTxnResponse> {
+  return {
+    minVersion: 0,
+    maxVersion: 4,
+    handle: async (request, context) => {
+      const errorCode = await service.addOffsets({
+        transactionalId: request.transactionalId,
+        producerId: request.producerId,
+        producerEpoch: request.producerEpoch,
+        groupId: request.groupId,
+      });
+      return createAddOffsetsToTxnResponse({
+        errorCode: fencedErrorFor(errorCode, context.apiVersion, PRODUCER_FENCED_SINCE),
+      });
+    },
+  };
+}
+
+/**
+ * The EndTxn handler.
+ *
+ * @example
+ * ```ts ignore
+ * dispatcher.register(ApiKey.END_TXN, endTxnHandler(txnManager));
+ * ```
+ */
+export function endTxnHandler(
+  service: TransactionService,
+): ApiHandler<EndTxnRequest, EndTxnResponse> {
+  return {
+    minVersion: 0,
+    maxVersion: 4,
+    handle: async (request, context) => {
+      const errorCode = await service.endTxn({
+        transactionalId: request.transactionalId,
+        producerId: request.producerId,
+        producerEpoch: request.producerEpoch,
+        committed: request.committed,
+      });
+      return createEndTxnResponse({
+        errorCode: fencedErrorFor(errorCode, context.apiVersion, PRODUCER_FENCED_SINCE),
+      });
+    },
+  };
+}
+
+/**
+ * Registers AddPartitionsToTxn, AddOffsetsToTxn and EndTxn on `dispatcher`.
+ *
+ * @example
+ * ```ts ignore
+ * registerTransactionHandlers(dispatcher, txnManager);
+ * ```
+ */
+export function registerTransactionHandlers(
+  dispatcher: Dispatcher,
+  service: TransactionService,
+): void {
+  dispatcher.register(ApiKey.ADD_PARTITIONS_TO_TXN, addPartitionsToTxnHandler(service));
+  dispatcher.register(ApiKey.ADD_OFFSETS_TO_TXN, addOffsetsToTxnHandler(service));
+  dispatcher.register(ApiKey.END_TXN, endTxnHandler(service));
+}

@@ -1,0 +1,709 @@
+/**
+ * The broker's transaction coordination: one core {@link TransactionCoordinator} per
+ * `__transaction_state` partition this broker leads, fed by the request handlers, persisted
+ * through a {@link TxnLogStore}, its markers delivered by a {@link TxnMarkerChannel}.
+ *
+ * - Leadership of a partition creates its coordinator in the loading state: the partition is read
+ *   from offset 0 to its high watermark and replayed with `load`, which resends the markers of
+ *   every prepared transaction (a failover between PrepareCommit and CompleteCommit finishes the
+ *   commit). Meanwhile requests for its ids get COORDINATOR_LOAD_IN_PROGRESS.
+ * - Losing leadership drops the coordinator: parked requests are answered NOT_COORDINATOR and its
+ *   marker jobs stop.
+ * - `append` effects become one v2 batch each (appended in issue order), `sendMarkers` a marker
+ *   job tagged with the partition's leader epoch (the coordinator epoch), whose completion is
+ *   reported with `markersWritten`.
+ * - One timer drives `tick` (transaction timeouts, id expiration) at the earliest deadline.
+ * - FindCoordinator for a transactional id creates `__transaction_state` through the controller
+ *   on first use, with `transaction.state.log.num.partitions` partitions and
+ *   `transaction.state.log.replication.factor` replicas, not before that many brokers are live
+ *   (COORDINATOR_NOT_AVAILABLE meanwhile, as Kafka).
+ *
+ * Transactional id -> partition is Kafka's `Utils.abs(transactionalId.hashCode()) % partitions`.
+ *
+ * @module
+ */
+
+import { strict as assert } from "node:assert";
+import { TransactionCoordinator } from "../core/txn/transaction_coordinator.ts";
+import type {
+  MarkerRequest,
+  TxnCoordinatorConfig,
+  TxnEffect,
+  TxnLogRecord,
+  TxnResponse,
+  TxnView,
+} from "../core/txn/types.ts";
+import type { Dispatcher } from "../net/dispatcher.ts";
+import type { CoordinatorLocation, GroupService } from "../net/handlers/group_service.ts";
+import { registerFindCoordinator } from "../net/handlers/find_coordinator.ts";
+import { initProducerIdHandler } from "../net/handlers/init_producer_id.ts";
+import type { ReplicaAccess } from "./replica_access.ts";
+import type {
+  TransactionService,
+  TxnPartitionErrors,
+  TxnPartitions,
+} from "../net/handlers/transaction_service.ts";
+import { registerTransactionHandlers } from "../net/handlers/transactions.ts";
+import { KafkaError } from "../net/protocol/errors.ts";
+import { ApiKey } from "../net/protocol/generated/api_table.ts";
+import {
+  createCreatableTopic,
+  createCreatableTopicConfig,
+} from "../net/protocol/generated/create_topics_request.ts";
+import type { CreateTopicsResponse } from "../net/protocol/generated/create_topics_response.ts";
+import { ErrorCode } from "../net/protocol/generated/errors.ts";
+import type { BrokerContext } from "./broker_context.ts";
+import { partitionForGroup } from "./group_manager.ts";
+import { TxnMarkerChannel } from "./txn_marker_channel.ts";
+import { decodeTxnRecordBatches, encodeTxnRecordBatch } from "./txn_records.ts";
+
+/** The internal topic holding transaction state. */
+export const TRANSACTION_STATE_TOPIC = "__transaction_state";
+
+/** What the transaction manager needs from the `__transaction_state` partition logs. */
+export interface TxnLogStore {
+  /** Appends one batch as leader; resolves once committed, rejects (KafkaError) otherwise. */
+  append(partition: number, batch: Uint8Array): Promise<void>;
+  /** Reads whole batches from `fromOffset`, and the high watermark. */
+  read(
+    partition: number,
+    fromOffset: number,
+    maxBytes: number,
+  ): Promise<{ records: Uint8Array; highWatermark: number }>;
+  /** Registers a listener for leadership of `__transaction_state` partitions. */
+  onLeaderChange(listener: (partition: number, isLeader: boolean) => void): void;
+  /** The partitions this broker leads right now. */
+  ledPartitions(): Iterable<number>;
+  /** The leader epoch of a partition this broker leads (the coordinator epoch), or -1. */
+  leaderEpoch(partition: number): number;
+}
+
+/** What the manager needs from the rest of the broker. */
+export interface TxnManagerDeps {
+  /** A fresh producer id (the controller's AllocateProducerIds block); throws KafkaError. */
+  allocateProducerId(): Promise<bigint>;
+  /** The `__consumer_offsets` partition of a group (AddOffsetsToTxn). */
+  offsetsPartitionFor(groupId: string): number;
+}
+
+/** Options for {@link TxnManager}; production uses the defaults. */
+export interface TxnManagerOptions {
+  nowMs?: () => number;
+  /** Bytes asked per read while loading a partition (default 1 MiB). */
+  loadReadBytes?: number;
+  /** Delay between load attempts (default 500 ms), at most `loadAttemptsMax` (default 5). */
+  loadRetryBackoffMs?: number;
+  loadAttemptsMax?: number;
+  /** Delivers markers (default: a {@link TxnMarkerChannel} on the inter-broker listener). */
+  markers?: Pick<TxnMarkerChannel, "send" | "close">;
+}
+
+const TICK_DELAY_MAX_MS = 60_000;
+const LOAD_READS_MAX = 1_048_576;
+const CREATE_TOPIC_TIMEOUT_MS = 30_000;
+const OFFSETS_TOPIC = "__consumer_offsets";
+
+/** A parked request: the coordinator answers it with a `respond` effect. */
+interface Pending {
+  settle(response: TxnResponse): void;
+}
+
+interface Slot {
+  readonly partition: number;
+  state: "loading" | "active" | "dropped";
+  readonly coordinator: TransactionCoordinator<Pending>;
+  appendChain: Promise<void>;
+  readonly pending: Set<Pending>;
+  readonly markerJobs: Set<{ cancel(): void }>;
+}
+
+type Route = { slot: Slot; errorCode: 0 } | { slot: null; errorCode: number };
+
+type Timer = ReturnType<typeof setTimeout>;
+
+function numberValue(ctx: BrokerContext, key: string, fallback: number): number {
+  const v = ctx.config.values.get(key);
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) return Number(v);
+  return fallback;
+}
+
+const failed = (errorCode: number): TxnResponse => ({
+  errorCode,
+  producerId: -1n,
+  producerEpoch: -1,
+});
+
+/**
+ * Runs the transaction coordinators of the `__transaction_state` partitions this broker leads.
+ *
+ * @example
+ * ```ts ignore
+ * const txns = new TxnManager(ctx, txnStateLogStore(replicas), {
+ *   allocateProducerId: () => replicas.allocateProducerId(),
+ *   offsetsPartitionFor: (groupId) => groups.partitionFor(groupId),
+ * });
+ * txns.registerHandlers(dispatcher, { groups, replicas });
+ * txns.start();
+ * ```
+ */
+export class TxnManager implements TransactionService {
+  readonly #ctx: BrokerContext;
+  readonly #store: TxnLogStore;
+  readonly #deps: TxnManagerDeps;
+  readonly #nowMs: () => number;
+  readonly #config: Partial<TxnCoordinatorConfig>;
+  readonly #loadReadBytes: number;
+  readonly #loadRetryBackoffMs: number;
+  readonly #loadAttemptsMax: number;
+  readonly #markers: Pick<TxnMarkerChannel, "send" | "close">;
+  readonly #slots = new Map<number, Slot>();
+  readonly #retryTimers = new Set<Timer>();
+  #tickTimer: Timer | undefined;
+  #tickAtMs = Infinity;
+  #creatingTopic: Promise<void> | null = null;
+  #lastTopicWait = "";
+  #started = false;
+  #closed = false;
+
+  constructor(
+    ctx: BrokerContext,
+    store: TxnLogStore,
+    deps: TxnManagerDeps,
+    options: TxnManagerOptions = {},
+  ) {
+    this.#ctx = ctx;
+    this.#store = store;
+    this.#deps = deps;
+    this.#nowMs = options.nowMs ?? Date.now;
+    this.#loadReadBytes = options.loadReadBytes ?? 1_048_576;
+    this.#loadRetryBackoffMs = options.loadRetryBackoffMs ?? 500;
+    this.#loadAttemptsMax = options.loadAttemptsMax ?? 5;
+    this.#markers = options.markers ?? new TxnMarkerChannel(ctx);
+    this.#config = {
+      transactionMaxTimeoutMs: numberValue(ctx, "transaction.max.timeout.ms", 900_000),
+      transactionalIdExpirationMs: numberValue(ctx, "transactional.id.expiration.ms", 604_800_000),
+    };
+  }
+
+  /**
+   * Registers AddPartitionsToTxn, AddOffsetsToTxn and EndTxn, and replaces FindCoordinator and
+   * InitProducerId with versions that send transactional ids here.
+   */
+  registerHandlers(
+    dispatcher: Dispatcher,
+    others: { groups: GroupService; replicas: ReplicaAccess },
+  ): void {
+    registerTransactionHandlers(dispatcher, this);
+    registerFindCoordinator(dispatcher, others.groups, this);
+    dispatcher.register(ApiKey.INIT_PRODUCER_ID, initProducerIdHandler(others.replicas, this));
+  }
+
+  /** Starts following leadership of `__transaction_state` partitions. */
+  start(): void {
+    assert(!this.#started, "TxnManager.start() was called twice.");
+    this.#started = true;
+    this.#store.onLeaderChange((partition, isLeader) => {
+      if (isLeader) this.#becomeLeader(partition);
+      else this.#resign(partition);
+    });
+    for (const partition of this.#store.ledPartitions()) this.#becomeLeader(partition);
+  }
+
+  /** Drops every coordinator and stops timers and marker deliveries. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const partition of [...this.#slots.keys()]) this.#resign(partition);
+    if (this.#tickTimer !== undefined) clearTimeout(this.#tickTimer);
+    this.#tickTimer = undefined;
+    for (const timer of this.#retryTimers) clearTimeout(timer);
+    this.#retryTimers.clear();
+    this.#markers.close();
+  }
+
+  /** The partitions whose coordinator is loaded or loading (tests). */
+  partitionStates(): Map<number, "loading" | "active"> {
+    const states = new Map<number, "loading" | "active">();
+    for (const [p, slot] of this.#slots) if (slot.state !== "dropped") states.set(p, slot.state);
+    return states;
+  }
+
+  // ---------------------------------------------------------------- leadership and loading
+
+  #becomeLeader(partition: number): void {
+    if (this.#closed || this.#slots.has(partition)) return;
+    const slot: Slot = {
+      partition,
+      state: "loading",
+      coordinator: new TransactionCoordinator<Pending>({ config: this.#config }),
+      appendChain: Promise.resolve(),
+      pending: new Set(),
+      markerJobs: new Set(),
+    };
+    this.#slots.set(partition, slot);
+    this.#ctx.logger.info(`Loading transactions of ${TRANSACTION_STATE_TOPIC}-${partition}`);
+    void this.#load(slot, 1);
+  }
+
+  async #load(slot: Slot, attempt: number): Promise<void> {
+    let records: TxnLogRecord[];
+    try {
+      records = await this.#readAll(slot);
+    } catch (error) {
+      if (slot.state !== "loading") return;
+      const message =
+        `Cannot load ${TRANSACTION_STATE_TOPIC}-${slot.partition} (attempt ${attempt}` +
+        ` of ${this.#loadAttemptsMax}): ${(error as Error).message}`;
+      if (attempt >= this.#loadAttemptsMax) {
+        this.#ctx.logger.error(`${message}; giving the partition up until leadership changes`);
+        this.#resign(slot.partition);
+        return;
+      }
+      this.#ctx.logger.warn(message);
+      const timer = setTimeout(() => {
+        this.#retryTimers.delete(timer);
+        if (slot.state === "loading") void this.#load(slot, attempt + 1);
+      }, this.#loadRetryBackoffMs);
+      this.#retryTimers.add(timer);
+      return;
+    }
+    if (slot.state !== "loading") return;
+    slot.state = "active";
+    const effects = slot.coordinator.load(records, this.#nowMs());
+    this.#ctx.logger.info(
+      `Loaded ${slot.coordinator.transactionalIds().length} transactional ids of ` +
+        `${TRANSACTION_STATE_TOPIC}-${slot.partition} from ${records.length} records`,
+    );
+    this.#runEffects(slot, effects);
+  }
+
+  async #readAll(slot: Slot): Promise<TxnLogRecord[]> {
+    const records: TxnLogRecord[] = [];
+    let offset = 0;
+    for (let reads = 0; reads < LOAD_READS_MAX; reads++) {
+      const chunk = await this.#store.read(slot.partition, offset, this.#loadReadBytes);
+      if (slot.state !== "loading") return records;
+      if (offset >= chunk.highWatermark) return records;
+      const decoded = decodeTxnRecordBatches(chunk.records, offset, chunk.highWatermark);
+      records.push(...decoded.records);
+      if (decoded.nextOffset <= offset) {
+        throw new Error(
+          `the read at offset ${offset} returned no batch below the high watermark ${chunk.highWatermark}`,
+        );
+      }
+      offset = decoded.nextOffset;
+    }
+    throw new Error(`the partition did not end within ${LOAD_READS_MAX} reads`);
+  }
+
+  #resign(partition: number): void {
+    const slot = this.#slots.get(partition);
+    if (slot === undefined) return;
+    this.#slots.delete(partition);
+    const wasActive = slot.state === "active";
+    slot.state = "dropped";
+    for (const job of slot.markerJobs) job.cancel();
+    slot.markerJobs.clear();
+    if (wasActive) {
+      for (const effect of slot.coordinator.unload()) {
+        if (effect.type === "respond") effect.handle.settle(effect.response);
+      }
+      this.#ctx.logger.info(`Unloaded the transactions of ${TRANSACTION_STATE_TOPIC}-${partition}`);
+    }
+    for (const pending of [...slot.pending]) pending.settle(failed(ErrorCode.NOT_COORDINATOR));
+    this.#scheduleTick();
+  }
+
+  // ---------------------------------------------------------------- effects and time
+
+  #runEffects(slot: Slot, effects: TxnEffect<Pending>[]): void {
+    for (const effect of effects) {
+      if (effect.type === "respond") effect.handle.settle(effect.response);
+      else if (effect.type === "append") this.#append(slot, effect.appendId, effect.record);
+      else this.#sendMarkers(slot, effect.markers);
+    }
+    this.#scheduleTick();
+  }
+
+  #sendMarkers(slot: Slot, markers: MarkerRequest): void {
+    if (slot.state !== "active") return;
+    const written = () => {
+      slot.markerJobs.delete(job);
+      if (slot.state !== "active") return;
+      this.#runEffects(
+        slot,
+        slot.coordinator.markersWritten(
+          markers.transactionalId,
+          markers.producerId,
+          markers.producerEpoch,
+          this.#nowMs(),
+        ),
+      );
+    };
+    if (markers.partitions.length === 0) {
+      queueMicrotask(() => written());
+      return;
+    }
+    const job = this.#markers.send({
+      markers,
+      coordinatorEpoch: this.#store.leaderEpoch(slot.partition),
+      done: written,
+    });
+    slot.markerJobs.add(job);
+  }
+
+  #append(slot: Slot, appendId: number, record: TxnLogRecord): void {
+    if (slot.state !== "active") return;
+    let appended: Promise<number>;
+    try {
+      const batch = encodeTxnRecordBatch([record], this.#nowMs());
+      appended = this.#store.append(slot.partition, batch).then(
+        () => ErrorCode.NONE,
+        (error) => this.#appendErrorCode(slot.partition, error),
+      );
+    } catch (error) {
+      appended = Promise.resolve(this.#appendErrorCode(slot.partition, error));
+    }
+    slot.appendChain = slot.appendChain
+      .then(() => appended)
+      .then((errorCode) => {
+        if (slot.state !== "active") return;
+        this.#runEffects(slot, slot.coordinator.appendComplete(appendId, this.#nowMs(), errorCode));
+      })
+      .catch((error) => {
+        this.#ctx.logger.error(
+          `The transaction coordinator of ${TRANSACTION_STATE_TOPIC}-${slot.partition} broke an ` +
+            `invariant: ${(error as Error).stack ?? error}`,
+        );
+        queueMicrotask(() => {
+          throw error;
+        });
+      });
+  }
+
+  #appendErrorCode(partition: number, error: unknown): number {
+    if (error instanceof KafkaError) return error.code;
+    this.#ctx.logger.error(
+      `Appending to ${TRANSACTION_STATE_TOPIC}-${partition} failed: ${
+        (error as Error).stack ?? error
+      }`,
+    );
+    return ErrorCode.UNKNOWN_SERVER_ERROR;
+  }
+
+  /** Fires every coordinator deadline that is due (the timer calls this; tests may too). */
+  tick(): void {
+    if (this.#closed) return;
+    const nowMs = this.#nowMs();
+    for (const slot of [...this.#slots.values()]) {
+      if (slot.state !== "active") continue;
+      const deadlineMs = slot.coordinator.nextDeadlineMs();
+      if (deadlineMs !== null && deadlineMs <= nowMs) {
+        this.#runEffects(slot, slot.coordinator.tick(nowMs));
+      }
+    }
+    this.#scheduleTick(true);
+  }
+
+  #scheduleTick(force = false): void {
+    if (this.#closed) return;
+    let earliest = Infinity;
+    for (const slot of this.#slots.values()) {
+      if (slot.state !== "active") continue;
+      earliest = Math.min(earliest, slot.coordinator.nextDeadlineMs() ?? Infinity);
+    }
+    if (!force && this.#tickTimer !== undefined && this.#tickAtMs <= earliest) return;
+    if (this.#tickTimer !== undefined) clearTimeout(this.#tickTimer);
+    this.#tickTimer = undefined;
+    this.#tickAtMs = earliest;
+    if (earliest === Infinity) return;
+    const delayMs = Math.min(Math.max(earliest - this.#nowMs(), 0), TICK_DELAY_MAX_MS);
+    this.#tickTimer = setTimeout(() => {
+      this.#tickTimer = undefined;
+      this.tick();
+    }, delayMs);
+  }
+
+  // ---------------------------------------------------------------- routing
+
+  #partitionCount(): number {
+    const topic = this.#ctx.metadata.image.topics.byName.get(TRANSACTION_STATE_TOPIC);
+    const count = topic?.partitions.size ?? 0;
+    return count > 0 ? count : this.#ctx.config.transactionStateLogNumPartitions;
+  }
+
+  /** The `__transaction_state` partition of `transactionalId`. */
+  partitionFor(transactionalId: string): number {
+    return partitionForGroup(transactionalId, this.#partitionCount());
+  }
+
+  #route(transactionalId: string): Route {
+    if (this.#closed || !this.#started) {
+      return { slot: null, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+    }
+    const slot = this.#slots.get(this.partitionFor(transactionalId));
+    if (slot === undefined) return { slot: null, errorCode: ErrorCode.NOT_COORDINATOR };
+    if (slot.state === "loading") {
+      return { slot: null, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
+    }
+    return { slot, errorCode: ErrorCode.NONE };
+  }
+
+  #park(slot: Slot, start: (handle: Pending) => TxnEffect<Pending>[]): Promise<TxnResponse> {
+    return new Promise<TxnResponse>((resolve) => {
+      let settled = false;
+      const pending: Pending = {
+        settle: (response) => {
+          if (settled) return;
+          settled = true;
+          slot.pending.delete(pending);
+          resolve(response);
+        },
+      };
+      slot.pending.add(pending);
+      this.#runEffects(slot, start(pending));
+    });
+  }
+
+  // ---------------------------------------------------------------- TransactionService
+
+  findTransactionCoordinator(transactionalId: string, listenerName: string): CoordinatorLocation {
+    const fail = (errorCode: number, errorMessage: string | null = null): CoordinatorLocation => ({
+      errorCode,
+      errorMessage,
+      nodeId: -1,
+      host: "",
+      port: -1,
+    });
+    // Kafka's handleFindCoordinatorRequest: an empty transactional id is INVALID_REQUEST.
+    if (transactionalId === "") return fail(ErrorCode.INVALID_REQUEST);
+    if (this.#closed) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const image = this.#ctx.metadata.image;
+    const topic = image.topics.byName.get(TRANSACTION_STATE_TOPIC);
+    if (topic === undefined) {
+      this.#ensureTopic();
+      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    }
+    const partition = this.partitionFor(transactionalId);
+    const leader = topic.partitions.get(partition)?.leader ?? -1;
+    const broker = leader < 0 ? undefined : image.cluster.brokers.get(leader);
+    if (broker === undefined || broker.fenced) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    if (leader === this.#ctx.nodeId && this.#slots.get(partition)?.state !== "active") {
+      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    }
+    const endpoint = broker.endpoints.find((e) => e.name === listenerName) ?? broker.endpoints[0];
+    if (endpoint === undefined) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    return {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      nodeId: leader,
+      host: endpoint.host,
+      port: endpoint.port,
+    };
+  }
+
+  /**
+   * Asks the controller to create `__transaction_state` once; as Kafka, with
+   * `transaction.state.log.replication.factor` replicas and not before that many brokers are live.
+   */
+  #ensureTopic(): void {
+    if (this.#creatingTopic !== null) return;
+    const c = this.#ctx.config;
+    const image = this.#ctx.metadata.image;
+    const liveBrokers =
+      [...image.cluster.brokers.values()].filter((b) => !b.fenced && !b.inControlledShutdown)
+        .length;
+    const replicationFactor = Math.max(1, c.transactionStateLogReplicationFactor);
+    if (liveBrokers < replicationFactor) {
+      const line = `Not creating ${TRANSACTION_STATE_TOPIC} yet: ` +
+        `transaction.state.log.replication.factor is ${replicationFactor} but ${liveBrokers} ` +
+        `broker(s) are live (set it to at most the number of brokers)`;
+      if (line !== this.#lastTopicWait) this.#ctx.logger.warn(line);
+      this.#lastTopicWait = line;
+      return;
+    }
+    this.#lastTopicWait = "";
+    const config = (name: string, value: string) => createCreatableTopicConfig({ name, value });
+    const body = {
+      topics: [createCreatableTopic({
+        name: TRANSACTION_STATE_TOPIC,
+        numPartitions: c.transactionStateLogNumPartitions,
+        replicationFactor,
+        configs: [
+          config("cleanup.policy", "compact"),
+          config("compression.type", "uncompressed"),
+          config("unclean.leader.election.enable", "false"),
+          config("min.insync.replicas", String(c.transactionStateLogMinIsr)),
+          config(
+            "segment.bytes",
+            String(numberValue(this.#ctx, "transaction.state.log.segment.bytes", 104_857_600)),
+          ),
+        ],
+      })],
+      timeoutMs: CREATE_TOPIC_TIMEOUT_MS,
+      validateOnly: false,
+    };
+    this.#ctx.logger.info(
+      `Creating ${TRANSACTION_STATE_TOPIC} with ${c.transactionStateLogNumPartitions} partitions ` +
+        `and replication factor ${replicationFactor}`,
+    );
+    this.#creatingTopic = this.#ctx.controller
+      .send<CreateTopicsResponse>(ApiKey.CREATE_TOPICS, body)
+      .then((response) => {
+        const result = response.topics.find((t) => t.name === TRANSACTION_STATE_TOPIC);
+        const code = result?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+        if (code !== ErrorCode.NONE && code !== ErrorCode.TOPIC_ALREADY_EXISTS) {
+          this.#ctx.logger.warn(
+            `The controller did not create ${TRANSACTION_STATE_TOPIC}: error ${code} ${
+              result?.errorMessage ?? ""
+            }`,
+          );
+        }
+      })
+      .catch((error) => {
+        this.#ctx.logger.warn(
+          `Cannot create ${TRANSACTION_STATE_TOPIC}: ${(error as Error).message}`,
+        );
+      })
+      .finally(() => {
+        this.#creatingTopic = null;
+      });
+  }
+
+  /** Resolves when a creation of `__transaction_state` started by FindCoordinator has settled. */
+  topicCreation(): Promise<void> {
+    return this.#creatingTopic ?? Promise.resolve();
+  }
+
+  async initProducerId(input: {
+    transactionalId: string;
+    transactionTimeoutMs: number;
+    producerId: bigint;
+    producerEpoch: number;
+  }): Promise<TxnResponse> {
+    if (input.transactionalId === "") return failed(ErrorCode.INVALID_REQUEST);
+    let route = this.#route(input.transactionalId);
+    if (route.slot === null) return failed(route.errorCode);
+    let newProducerId: bigint | null = null;
+    if (route.slot.coordinator.needsProducerId(input.transactionalId)) {
+      try {
+        newProducerId = await this.#deps.allocateProducerId();
+      } catch (error) {
+        const detail = error instanceof KafkaError ? `error ${error.code}` : String(error);
+        this.#ctx.logger.warn(`Cannot allocate a producer id: ${detail}`);
+        return failed(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+      }
+      // Leadership may have moved while the id was fetched.
+      route = this.#route(input.transactionalId);
+      if (route.slot === null) return failed(route.errorCode);
+    }
+    const coordinator = route.slot.coordinator;
+    return this.#park(
+      route.slot,
+      (handle) => coordinator.initProducerId(handle, { ...input, newProducerId }, this.#nowMs()),
+    );
+  }
+
+  async addPartitions(input: {
+    transactionalId: string;
+    producerId: bigint;
+    producerEpoch: number;
+    topics: TxnPartitions[];
+  }): Promise<TxnPartitionErrors[]> {
+    const all = (code: (topic: string, partition: number) => number) =>
+      input.topics.map((t) => ({
+        topic: t.topic,
+        partitions: t.partitions.map((partition) => ({
+          partition,
+          errorCode: code(t.topic, partition),
+        })),
+      }));
+    // KafkaApis: unknown partitions fail the whole request without reaching the coordinator.
+    const image = this.#ctx.metadata.image;
+    const unknown = (topic: string, partition: number) =>
+      image.topics.byName.get(topic)?.partitions.get(partition) === undefined;
+    if (input.topics.some((t) => t.partitions.some((p) => unknown(t.topic, p)))) {
+      return all((t, p) =>
+        unknown(t, p) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.OPERATION_NOT_ATTEMPTED
+      );
+    }
+    const errorCode = await this.#addPartitions(input.transactionalId, input, input.topics);
+    return all(() => errorCode);
+  }
+
+  addOffsets(input: {
+    transactionalId: string;
+    producerId: bigint;
+    producerEpoch: number;
+    groupId: string;
+  }): Promise<number> {
+    const partition = this.#deps.offsetsPartitionFor(input.groupId);
+    return this.#addPartitions(input.transactionalId, input, [
+      { topic: OFFSETS_TOPIC, partitions: [partition] },
+    ]);
+  }
+
+  async #addPartitions(
+    transactionalId: string,
+    producer: { producerId: bigint; producerEpoch: number },
+    partitions: TxnPartitions[],
+  ): Promise<number> {
+    if (transactionalId === "") return ErrorCode.INVALID_REQUEST;
+    const route = this.#route(transactionalId);
+    if (route.slot === null) return route.errorCode;
+    const coordinator = route.slot.coordinator;
+    const response = await this.#park(route.slot, (handle) =>
+      coordinator.addPartitions(handle, {
+        transactionalId,
+        producerId: producer.producerId,
+        producerEpoch: producer.producerEpoch,
+        partitions,
+      }, this.#nowMs()));
+    return response.errorCode;
+  }
+
+  async endTxn(input: {
+    transactionalId: string;
+    producerId: bigint;
+    producerEpoch: number;
+    committed: boolean;
+  }): Promise<number> {
+    if (input.transactionalId === "") return ErrorCode.INVALID_REQUEST;
+    const route = this.#route(input.transactionalId);
+    if (route.slot === null) return route.errorCode;
+    const coordinator = route.slot.coordinator;
+    const response = await this.#park(
+      route.slot,
+      (handle) => coordinator.endTxn(handle, input, this.#nowMs()),
+    );
+    return response.errorCode;
+  }
+
+  // ---------------------------------------------------------------- admin views
+
+  /** DescribeTransactions of one id: its view, or the routing error. */
+  describe(transactionalId: string): { errorCode: number; view: TxnView | null } {
+    const route = this.#route(transactionalId);
+    if (route.slot === null) return { errorCode: route.errorCode, view: null };
+    const view = route.slot.coordinator.describe(transactionalId);
+    return view === null
+      ? { errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND, view: null }
+      : { errorCode: ErrorCode.NONE, view };
+  }
+
+  /** Every transaction of the loaded partitions (ListTransactions), and whether any is loading. */
+  list(): { loading: boolean; views: TxnView[] } {
+    let loading = false;
+    const views: TxnView[] = [];
+    for (const slot of this.#slots.values()) {
+      if (slot.state === "loading") loading = true;
+      if (slot.state !== "active") continue;
+      for (const id of slot.coordinator.transactionalIds()) {
+        const view = slot.coordinator.describe(id);
+        if (view !== null) views.push(view);
+      }
+    }
+    return { loading, views };
+  }
+}
