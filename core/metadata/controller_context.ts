@@ -20,7 +20,6 @@ import {
   buildPartitionChange,
   type Election,
   partitionChangeRecord,
-  replicaDirectoryOnline,
 } from "./partition_change.ts";
 import type { UsableBroker } from "./placement.ts";
 import type { MetadataRecord } from "./records.ts";
@@ -122,7 +121,7 @@ export function usableBrokers(image: MetadataImage): UsableBroker[] {
 export type BrokerChange =
   /** Fenced, unregistered or shutting down: leave every ISR it is in (unless it is the last). */
   | { readonly kind: "remove"; readonly brokerId: number }
-  /** Just unfenced (the image may still show it fenced): may lead leaderless partitions. */
+  /** Just unfenced (pass the image with its unfencing applied): may lead leaderless partitions. */
   | { readonly kind: "elect"; readonly brokerId: number };
 
 /**
@@ -157,10 +156,11 @@ export function partitionChangesFor(
         continue;
       }
       election ??= uncleanLeaderElectionEnabled(image, topic.name, config) ? "unclean" : "online";
+      // Election runs on the image with the broker already unfenced: a broker that is still in
+      // controlled shutdown is no acceptable leader even then.
       const isAcceptableLeader = change.kind === "remove"
         ? (r: number) => r !== id && acceptsLeadership(image, p, r)
-        : (r: number) =>
-          r === id ? replicaDirectoryOnline(image, p, r) : acceptsLeadership(image, p, r);
+        : (r: number) => acceptsLeadership(image, p, r);
       const record = buildPartitionChange({
         topicId: topic.id,
         partitionId,
