@@ -297,7 +297,7 @@ export class FileLog implements PartitionLog {
     }
     for (const name of names) {
       // An index swap without its log swap is an unfinished cleaning: it goes.
-      const m = /^(\d{20})\.(index|timeindex)\.swap$/.exec(name);
+      const m = /^(\d{20})\.(index|timeindex|txnindex)\.swap$/.exec(name);
       if (m && !swaps.includes(Number(m[1]))) await Deno.remove(path.join(this.dir, name));
     }
     for (const base of swaps.sort((a, b) => a - b)) await this.#completeSwap(base, nowMs);
@@ -962,6 +962,7 @@ export class FileLog implements PartitionLog {
       cleaned.onBecomeInactive();
       cleaned.dirty = false;
       await cleaned.sync();
+      await writeCleanedTxnIndex(this.dir, group, base);
       complete = true;
     } finally {
       if (complete) cleaned.close();
@@ -1052,7 +1053,8 @@ const OFFSET_MAP_BYTES_DEFAULT = 64 * 1024 * 1024;
 /** Kafka's suffixes: files of a segment being cleaned, and of one waiting to be swapped in. */
 const CLEANED_SUFFIX = ".cleaned";
 const SWAP_SUFFIX = ".swap";
-const SEGMENT_FILE_KINDS = ["index", "timeindex", "log"] as const;
+/** A segment's files; `.txnindex` is optional (only segments holding ABORT markers have one). */
+const SEGMENT_FILE_KINDS = ["index", "timeindex", "txnindex", "log"] as const;
 
 /** Appends one cleaned batch (its offsets kept) to the cleaner's output segment, indexing it. */
 function appendCleaned(out: LogSegment, bytes: Uint8Array, config: LogConfig): void {
@@ -1067,8 +1069,62 @@ function appendCleaned(out: LogSegment, bytes: Uint8Array, config: LogConfig): v
   }], config.indexIntervalBytes);
 }
 
-/** Renames a closed segment's three files from one suffix to another, the log last. */
+/**
+ * The cleaner keeps every record of a transaction (it drops no aborted data), so the aborted
+ * transactions of the group's segments stay true of the cleaned one: their `.txnindex` entries
+ * are carried over, concatenated in offset order, into `<base>.txnindex.cleaned` (synced; absent
+ * when the group has none), which is renamed and swapped in with the other files.
+ */
+async function writeCleanedTxnIndex(
+  dir: string,
+  group: readonly LogSegment[],
+  base: number,
+): Promise<void> {
+  const parts: Uint8Array[] = [];
+  for (const segment of group) {
+    try {
+      parts.push(await Deno.readFile(segment.logPath.replace(/\.log$/, ".txnindex")));
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  const size = parts.reduce((sum, p) => sum + p.length, 0);
+  if (size === 0) return;
+  const merged = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    merged.set(p, at);
+    at += p.length;
+  }
+  const file = await Deno.open(
+    path.join(dir, `${offsetFileStem(base)}.txnindex${CLEANED_SUFFIX}`),
+    { write: true, create: true, truncate: true },
+  );
+  try {
+    await writeAll(file, merged);
+    await file.syncData();
+  } finally {
+    file.close();
+  }
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await file.write(bytes.subarray(written));
+}
+
+/**
+ * Renames a closed segment's files from one suffix to another, the log last (a segment's
+ * `.txnindex` is optional: renamed when present).
+ */
 function renameSegmentFiles(segment: LogSegment, from: string, to: string): void {
+  const txnIndex = segment.logPath.slice(0, segment.logPath.length - from.length)
+    .replace(/\.log$/, `.txnindex${from}`);
+  try {
+    Deno.renameSync(txnIndex, txnIndex.slice(0, txnIndex.length - from.length) + to);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
   for (const file of [segment.offsetIndex.filePath, segment.timeIndex.filePath, segment.logPath]) {
     Deno.renameSync(file, file.slice(0, file.length - from.length) + to);
   }

@@ -3,6 +3,7 @@ import { decodeBatch } from "../../net/protocol/records.ts";
 import { FileLog } from "./file_log.ts";
 import { logConfig } from "./log_config.ts";
 import { batchOffsets, makeBatch } from "./test_batches.ts";
+import { decodeAbortedTxns, encodeAbortedTxns, txnIndexPath } from "./transaction_index.ts";
 
 const DAY_MS = 86_400_000;
 const CONFIG = logConfig({
@@ -319,5 +320,36 @@ test("a cleaned segment smaller than index.interval.bytes still has its (empty) 
   const warnings: string[] = [];
   const reopened = await FileLog.open({ dir, config: CONFIG, warn: (w) => warnings.push(w) });
   assert.deepEqual(warnings, [], "no index is rebuilt");
+  await reopened.close();
+});
+
+test("compaction carries the aborted-transaction entries of the segments it cleans", async (root) => {
+  const log = await FileLog.open({ dir: `${root}/t-0`, config: CONFIG, warn: () => {} });
+  await writeUpdates(log, 20, 1000);
+  const [first, second] = log.segmentBaseOffsets() as [number, number];
+  const entry = (base: number) => ({
+    producerId: 7,
+    firstOffset: base,
+    lastOffset: base + 1,
+    lastStableOffset: base + 2,
+  });
+  await Deno.writeFile(txnIndexPath(log.dir, first), encodeAbortedTxns([entry(first)]));
+  await Deno.writeFile(txnIndexPath(log.dir, second), encodeAbortedTxns([entry(second)]));
+  const result = await log.compact({ nowMs: 2000 });
+  assert.ok(result.segmentsCleaned >= 2);
+  await log.close();
+  // Whether the cleaner merged the two segments or not, their entries are still beside them.
+  const reopened = await FileLog.open({ dir: `${root}/t-0`, config: CONFIG, warn: () => {} });
+  const entries = [];
+  for (const base of reopened.segmentBaseOffsets()) {
+    try {
+      entries.push(
+        ...decodeAbortedTxns(await Deno.readFile(txnIndexPath(reopened.dir, base))).entries,
+      );
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  assert.deepEqual(entries, [entry(first), entry(second)]);
   await reopened.close();
 });
