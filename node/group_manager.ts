@@ -51,6 +51,7 @@ import type {
   SyncGroupInput,
   SyncGroupResult,
   TopicMetadataLookup,
+  TxnOffsetCommitInput,
 } from "../core/group/types.ts";
 import { type Random, SeededRandom } from "../core/random.ts";
 import type { Dispatcher } from "../net/dispatcher.ts";
@@ -174,6 +175,7 @@ interface Pending {
 
 /** The result type each parkable api answers with. */
 interface ResponseByApi {
+  TxnOffsetCommit: OffsetCommitResult;
   JoinGroup: JoinGroupResult;
   SyncGroup: SyncGroupResult;
   LeaveGroup: LeaveGroupResult;
@@ -367,8 +369,9 @@ export class GroupManager implements GroupService, ConsumerGroupService {
   async #load(slot: Slot, attempt: number): Promise<void> {
     const startedMs = this.#nowMs();
     let records: GroupRecord[];
+    const openTransactions = new Map<bigint, GroupRecord[]>();
     try {
-      records = await this.#readAll(slot);
+      records = await this.#readAll(slot, openTransactions);
     } catch (error) {
       if (slot.state !== "loading") return;
       const message =
@@ -390,6 +393,9 @@ export class GroupManager implements GroupService, ConsumerGroupService {
     }
     if (slot.state !== "loading") return;
     slot.coordinator.load(records, this.#nowMs());
+    for (const [producerId, pending] of openTransactions) {
+      slot.coordinator.loadPendingTxnOffsets(producerId, pending);
+    }
     slot.state = "active";
     this.#loadLog.loaded({
       partition: slot.partition,
@@ -401,14 +407,22 @@ export class GroupManager implements GroupService, ConsumerGroupService {
   }
 
   /** Reads the partition from offset 0 to its high watermark, decoding group records. */
-  async #readAll(slot: Slot): Promise<GroupRecord[]> {
+  async #readAll(
+    slot: Slot,
+    openTransactions: Map<bigint, GroupRecord[]>,
+  ): Promise<GroupRecord[]> {
     const records: GroupRecord[] = [];
     let offset = 0;
     for (let reads = 0; reads < LOAD_READS_MAX; reads++) {
       const chunk = await this.#store.read(slot.partition, offset, this.#loadReadBytes);
       if (slot.state !== "loading") return records;
       if (offset >= chunk.highWatermark) return records;
-      const decoded = decodeGroupRecordBatches(chunk.records, offset, chunk.highWatermark);
+      const decoded = decodeGroupRecordBatches(
+        chunk.records,
+        offset,
+        chunk.highWatermark,
+        openTransactions,
+      );
       records.push(...decoded.records);
       if (decoded.nextOffset <= offset) {
         throw new Error(
@@ -441,18 +455,23 @@ export class GroupManager implements GroupService, ConsumerGroupService {
       if (effect.type === "respond") {
         effect.handle.settle({ api: effect.api, response: effect.response } as GroupResponse);
       } else {
-        this.#append(slot, effect.appendId, effect.records);
+        this.#append(slot, effect.appendId, effect.records, effect.transactional);
       }
     }
     this.#scheduleTick();
   }
 
-  #append(slot: Slot, appendId: number, records: GroupRecord[]): void {
+  #append(
+    slot: Slot,
+    appendId: number,
+    records: GroupRecord[],
+    transactional?: { producerId: bigint; producerEpoch: number },
+  ): void {
     // A dropped coordinator is never asked again; whatever waited on it was answered.
     if (slot.state !== "active") return;
     let appended: Promise<number>;
     try {
-      const batch = encodeGroupRecordBatch(records, this.#nowMs());
+      const batch = encodeGroupRecordBatch(records, this.#nowMs(), transactional);
       appended = this.#store.append(slot.partition, batch).then(
         () => ErrorCode.NONE,
         (error) => this.#appendErrorCode(slot.partition, error),
@@ -584,10 +603,8 @@ export class GroupManager implements GroupService, ConsumerGroupService {
       port: -1,
     });
     if (keyType === CoordinatorKeyType.TRANSACTION) {
-      // There is no transaction coordinator. Naming this broker lets the client's InitProducerId
-      // arrive here and be refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED, which every client
-      // reports at once as fatal (KafkaJS hides FindCoordinator errors behind "Failed to find
-      // group coordinator"; COORDINATOR_NOT_AVAILABLE is retried until the client's timeout).
+      // Only reached when no transaction coordinator is wired (the broker's FindCoordinator sends
+      // transactional ids to node/txn_manager.ts): naming this broker lets InitProducerId answer.
       const self = this.#ctx.metadata.image.cluster.brokers.get(this.#ctx.nodeId);
       const endpoint = self?.endpoints.find((e) => e.name === listenerName) ?? self?.endpoints[0];
       if (endpoint === undefined) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
@@ -758,6 +775,38 @@ export class GroupManager implements GroupService, ConsumerGroupService {
       "OffsetCommit",
       (handle) => coordinator.offsetCommit(handle, input, this.#nowMs()),
       (errorCode) => commitError(input, errorCode),
+    );
+  }
+
+  /** TxnOffsetCommit: offsets held pending until the producer's transaction marker. */
+  txnOffsetCommit(input: TxnOffsetCommitInput): Promise<OffsetCommitResult> {
+    const failWith = (errorCode: number) =>
+      commitError(
+        { ...input, apiVersion: 0, generationIdOrMemberEpoch: -1, retentionTimeMs: -1 },
+        errorCode,
+      );
+    const route = this.#route(input.groupId);
+    if (route.slot === null) return Promise.resolve(failWith(route.errorCode));
+    const coordinator = route.slot.coordinator;
+    return this.#park(
+      route.slot,
+      "TxnOffsetCommit",
+      (handle) => coordinator.txnOffsetCommit(handle, input, this.#nowMs()),
+      failWith,
+    );
+  }
+
+  /**
+   * A transaction marker of `producerId` was written to `__consumer_offsets-partition`: its
+   * pending transactional offsets become committed (or are dropped). A partition still loading
+   * reads the marker from the log instead.
+   */
+  completeTransaction(partition: number, producerId: bigint, committed: boolean): void {
+    const slot = this.#slots.get(partition);
+    if (slot === undefined || slot.state !== "active") return;
+    this.#runEffects(
+      slot,
+      slot.coordinator.completeTransaction(producerId, committed, this.#nowMs()),
     );
   }
 

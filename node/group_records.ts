@@ -17,11 +17,18 @@ import type {
 } from "../core/group/types.ts";
 import { Reader } from "../net/protocol/reader.ts";
 import { Writer } from "../net/protocol/writer.ts";
-import { decodeBatch, encodeBatch, type Record } from "../net/protocol/records.ts";
+import {
+  ControlRecordType,
+  decodeBatch,
+  decodeControlKey,
+  encodeBatch,
+  type Record,
+} from "../net/protocol/records.ts";
 import {
   batchesIn,
   CorruptBatchError,
   isControl,
+  isTransactional,
   magicAt,
   readBatchHeader,
 } from "../net/protocol/record_batch.ts";
@@ -387,7 +394,11 @@ export function encodeGroupRecordValue(record: GroupRecord): Uint8Array | null {
  * }], Date.now());
  * ```
  */
-export function encodeGroupRecordBatch(records: readonly GroupRecord[], nowMs: number): Uint8Array {
+export function encodeGroupRecordBatch(
+  records: readonly GroupRecord[],
+  nowMs: number,
+  transactional?: { producerId: bigint; producerEpoch: number },
+): Uint8Array {
   assert(records.length > 0, "An append effect must carry at least one record.");
   const batchRecords: Record[] = records.map((record, i) => ({
     offsetDelta: i,
@@ -396,7 +407,20 @@ export function encodeGroupRecordBatch(records: readonly GroupRecord[], nowMs: n
     value: encodeGroupRecordValue(record),
     headers: [],
   }));
-  return encodeBatch({ baseOffset: 0, baseTimestamp: nowMs, records: batchRecords });
+  if (transactional === undefined) {
+    return encodeBatch({ baseOffset: 0, baseTimestamp: nowMs, records: batchRecords });
+  }
+  // TxnOffsetCommit: a transactional batch of the producer, without a sequence (Kafka's
+  // coordinator writes NO_SEQUENCE), ended by the marker the transaction coordinator sends.
+  return encodeBatch({
+    baseOffset: 0,
+    baseTimestamp: nowMs,
+    records: batchRecords,
+    producerId: Number(transactional.producerId),
+    producerEpoch: transactional.producerEpoch,
+    baseSequence: -1,
+    transactional: true,
+  });
 }
 
 function offsetCommitValue(bytes: Uint8Array): OffsetCommitValue {
@@ -491,7 +515,10 @@ export interface DecodedGroupRecords {
 /**
  * Decodes the records at offsets `[fromOffset, highWatermark)` of a chunk read from a
  * `__consumer_offsets` partition, skipping control batches. Batches of other magics than 2 are
- * skipped by their last offset (kraftling never writes them to this topic).
+ * skipped by their last offset (kraftling never writes them to this topic). With
+ * `openTransactions`, records of transactional batches (TxnOffsetCommit) are held there by
+ * producer id until that producer's marker: a COMMIT releases them into `records` at the marker's
+ * place, an ABORT drops them; what remains at the end belongs to transactions still open.
  *
  * @example
  * ```ts
@@ -503,6 +530,7 @@ export function decodeGroupRecordBatches(
   bytes: Uint8Array,
   fromOffset: number,
   highWatermark: number,
+  openTransactions?: Map<bigint, GroupRecord[]>,
 ): DecodedGroupRecords {
   const records: GroupRecord[] = [];
   let nextOffset = fromOffset;
@@ -516,13 +544,29 @@ export function decodeGroupRecordBatches(
     const lastOffset = header.baseOffset + header.lastOffsetDelta;
     if (header.baseOffset >= highWatermark) break;
     if (lastOffset < nextOffset) continue;
-    if (!isControl(header.attributes)) {
+    const transactional = openTransactions !== undefined && isTransactional(header.attributes);
+    const producerId = BigInt(header.producerId);
+    if (isControl(header.attributes)) {
+      if (transactional) {
+        // The marker ends the producer's transaction: its offsets count from here on a commit.
+        const marker = decodeBatch(bytes.subarray(pos, pos + sizeBytes)).records[0];
+        const type = decodeControlKey(marker?.key ?? null).type;
+        const pending = openTransactions!.get(producerId) ?? [];
+        openTransactions!.delete(producerId);
+        if (type === ControlRecordType.COMMIT) records.push(...pending);
+      }
+    } else {
       const batch = decodeBatch(bytes.subarray(pos, pos + sizeBytes));
+      let target = records;
+      if (transactional) {
+        target = openTransactions!.get(producerId) ?? [];
+        openTransactions!.set(producerId, target);
+      }
       for (const record of batch.records) {
         const offset = header.baseOffset + record.offsetDelta;
         if (offset < nextOffset || offset >= highWatermark) continue;
         const decoded = decodeGroupRecord(record.key, record.value);
-        if (decoded !== null) records.push(decoded);
+        if (decoded !== null) target.push(decoded);
       }
     }
     nextOffset = Math.min(lastOffset + 1, highWatermark);

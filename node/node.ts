@@ -364,6 +364,10 @@ export async function startNode(
         offsetsPartitionFor: (groupId) => groups.partitionFor(groupId),
       });
       txns.registerHandlers(dispatcher, { groups, replicas });
+      // A marker on __consumer_offsets ends the producer's TxnOffsetCommit offsets there.
+      replicas.onTxnMarker(({ partition, producerId, commit }) =>
+        groups.completeTransaction(partition, BigInt(producerId), commit)
+      );
       const brokerLifecycle = lifecycle;
       await brokerLifecycle.start();
       stack.push(() => brokerLifecycle.shutdown());

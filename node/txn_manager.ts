@@ -43,7 +43,11 @@ import type {
   TxnPartitionErrors,
   TxnPartitions,
 } from "../net/handlers/transaction_service.ts";
-import { registerTransactionHandlers } from "../net/handlers/transactions.ts";
+import {
+  registerTransactionHandlers,
+  txnOffsetCommitHandler,
+  type TxnOffsetCommitService,
+} from "../net/handlers/transactions.ts";
 import { KafkaError } from "../net/protocol/errors.ts";
 import { ApiKey } from "../net/protocol/generated/api_table.ts";
 import {
@@ -187,14 +191,16 @@ export class TxnManager implements TransactionService {
   }
 
   /**
-   * Registers AddPartitionsToTxn, AddOffsetsToTxn and EndTxn, and replaces FindCoordinator and
+   * Registers AddPartitionsToTxn, AddOffsetsToTxn, EndTxn and TxnOffsetCommit (served by the
+   * group coordinator), and replaces FindCoordinator and
    * InitProducerId with versions that send transactional ids here.
    */
   registerHandlers(
     dispatcher: Dispatcher,
-    others: { groups: GroupService; replicas: ReplicaAccess },
+    others: { groups: GroupService & TxnOffsetCommitService; replicas: ReplicaAccess },
   ): void {
     registerTransactionHandlers(dispatcher, this);
+    dispatcher.register(ApiKey.TXN_OFFSET_COMMIT, txnOffsetCommitHandler(others.groups));
     registerFindCoordinator(dispatcher, others.groups, this);
     dispatcher.register(ApiKey.INIT_PRODUCER_ID, initProducerIdHandler(others.replicas, this));
   }

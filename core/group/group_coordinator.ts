@@ -38,6 +38,7 @@ import {
   type SyncGroupInput,
   type SyncGroupResult,
   type TopicMetadataLookup,
+  type TxnOffsetCommitInput,
 } from "./types.ts";
 
 const EMPTY_BYTES = new Uint8Array(0);
@@ -138,6 +139,15 @@ export class GroupCoordinator<H = unknown> {
   #nextOffsetsExpiryMs: number | null = null;
   /** KIP-848 consumer groups; a group id is either classic or consumer, never both. */
   readonly #consumer: ConsumerGroups;
+  /**
+   * TxnOffsetCommit offsets that are durable but whose transaction has not ended: producer id ->
+   * group -> "topic\0partition" -> offset. A COMMIT marker makes them the committed offsets, an
+   * ABORT drops them (Kafka's pendingTransactionalOffsetCommits).
+   */
+  readonly #pendingTxnOffsets = new Map<
+    bigint,
+    Map<string, Map<string, { topic: string; partition: number; value: OffsetCommitValue }>>
+  >();
 
   constructor(options: GroupCoordinatorOptions) {
     this.config = { ...GROUP_COORDINATOR_DEFAULTS, ...options.config };
@@ -169,9 +179,17 @@ export class GroupCoordinator<H = unknown> {
     this.#out.push({ type: "respond", handle, ...response });
   }
 
-  #append(records: GroupRecord[], onComplete?: (errorCode: number) => void): void {
+  #append(
+    records: GroupRecord[],
+    onComplete?: (errorCode: number) => void,
+    transactional?: { producerId: bigint; producerEpoch: number },
+  ): void {
     const appendId = this.#nextAppendId++;
-    this.#out.push({ type: "append", appendId, records });
+    this.#out.push(
+      transactional === undefined
+        ? { type: "append", appendId, records }
+        : { type: "append", appendId, records, transactional },
+    );
     this.#pendingAppends.set(appendId, onComplete === undefined ? [] : [onComplete]);
     this.#appendsThisCall.push(appendId);
   }
@@ -994,6 +1012,156 @@ export class GroupCoordinator<H = unknown> {
     });
   }
 
+  /**
+   * Handles TxnOffsetCommit (Kafka's doTxnCommitOffsets): the offsets are appended as a
+   * transactional batch of the producer and held pending until its transaction's marker reaches
+   * this partition ({@link completeTransaction}); the response is released once they are durable.
+   */
+  txnOffsetCommit(handle: H, input: TxnOffsetCommitInput, nowMs: number): GroupEffect<H>[] {
+    this.#begin(nowMs);
+    const respondAll = (errorCode: (topic: string, partition: number) => number) =>
+      this.#respond(handle, {
+        api: "TxnOffsetCommit",
+        response: {
+          topics: input.topics.map((topic) => ({
+            name: topic.name,
+            partitions: topic.partitions.map((p) => ({
+              partitionIndex: p.partitionIndex,
+              errorCode: errorCode(topic.name, p.partitionIndex),
+            })),
+          })),
+        },
+      });
+    const error = this.#validateTxnOffsetCommit(input);
+    if (error !== GroupErrorCode.NONE) {
+      respondAll(() => error);
+      return this.#end();
+    }
+    const accepted: { topic: string; partition: number; value: OffsetCommitValue }[] = [];
+    const rejected = new Set<string>();
+    for (const topic of input.topics) {
+      for (const p of topic.partitions) {
+        const metadata = p.committedMetadata ?? "";
+        if (utf8.encode(metadata).byteLength > this.config.offsetMetadataMaxBytes) {
+          rejected.add(`${topic.name}\u0000${p.partitionIndex}`);
+          continue;
+        }
+        accepted.push({
+          topic: topic.name,
+          partition: p.partitionIndex,
+          value: {
+            offset: p.committedOffset,
+            leaderEpoch: p.committedLeaderEpoch,
+            metadata,
+            commitTimestamp: this.#nowMs,
+            expireTimestamp: -1,
+          },
+        });
+      }
+    }
+    const codeFor = (appendError: number) => (topic: string, partition: number) =>
+      rejected.has(`${topic}\u0000${partition}`)
+        ? GroupErrorCode.OFFSET_METADATA_TOO_LARGE
+        : appendError === GroupErrorCode.NONE
+        ? GroupErrorCode.NONE
+        : appendErrorToResponseError(appendError, "offsets");
+    if (accepted.length === 0) {
+      respondAll(codeFor(GroupErrorCode.NONE));
+      return this.#end();
+    }
+    const records = accepted.map((a) => offsetRecord(input.groupId, a.topic, a.partition, a.value));
+    this.#append(records, (appendError) => {
+      if (appendError === GroupErrorCode.NONE) {
+        this.#addPendingTxnOffsets(input.producerId, input.groupId, accepted);
+      }
+      respondAll(codeFor(appendError));
+    }, { producerId: input.producerId, producerEpoch: input.producerEpoch });
+    return this.#end();
+  }
+
+  #validateTxnOffsetCommit(input: TxnOffsetCommitInput): number {
+    const consumerGroup = this.#consumer.groups.get(input.groupId);
+    // Before KIP-447 (v0-v2) the producer knows nothing of the group: nothing to check.
+    const simple = input.generationId < 0 && input.memberId === "" &&
+      input.groupInstanceId === null;
+    if (consumerGroup !== undefined) {
+      if (simple) return GroupErrorCode.NONE;
+      const error = this.#consumer.validateOffsetCommit(consumerGroup, {
+        apiVersion: 9,
+        groupId: input.groupId,
+        generationIdOrMemberEpoch: input.generationId,
+        memberId: input.memberId,
+        groupInstanceId: input.groupInstanceId,
+        retentionTimeMs: -1,
+        topics: [],
+      });
+      return error === GroupErrorCode.STALE_MEMBER_EPOCH
+        ? GroupErrorCode.ILLEGAL_GENERATION
+        : error;
+    }
+    const group = this.#groups.get(input.groupId);
+    if (group === undefined || simple) return GroupErrorCode.NONE;
+    const error = group.validateMember(input.memberId, input.groupInstanceId);
+    if (error !== GroupErrorCode.NONE) return error;
+    if (input.generationId !== group.generationId) return GroupErrorCode.ILLEGAL_GENERATION;
+    return GroupErrorCode.NONE;
+  }
+
+  #addPendingTxnOffsets(
+    producerId: bigint,
+    groupId: string,
+    offsets: { topic: string; partition: number; value: OffsetCommitValue }[],
+  ): void {
+    let byGroup = this.#pendingTxnOffsets.get(producerId);
+    if (byGroup === undefined) this.#pendingTxnOffsets.set(producerId, byGroup = new Map());
+    let byPartition = byGroup.get(groupId);
+    if (byPartition === undefined) byGroup.set(groupId, byPartition = new Map());
+    for (const o of offsets) byPartition.set(`${o.topic}\u0000${o.partition}`, o);
+  }
+
+  /**
+   * A transaction marker of `producerId` reached this `__consumer_offsets` partition: on commit
+   * its pending transactional offsets become the groups' committed offsets, on abort they are
+   * dropped (Kafka's onTransactionCompleted).
+   */
+  completeTransaction(producerId: bigint, committed: boolean, nowMs: number): GroupEffect<H>[] {
+    this.#begin(nowMs);
+    const byGroup = this.#pendingTxnOffsets.get(producerId);
+    this.#pendingTxnOffsets.delete(producerId);
+    if (committed && byGroup !== undefined) {
+      for (const [groupId, offsets] of byGroup) {
+        let target: ClassicGroup<H> | ConsumerGroup | undefined =
+          this.#consumer.groups.get(groupId) ?? this.#groups.get(groupId);
+        if (target === undefined) {
+          target = new ClassicGroup<H>(groupId, this.#nowMs);
+          this.#groups.set(groupId, target);
+        }
+        for (const o of offsets.values()) target.setOffset(o.topic, o.partition, o.value);
+      }
+    }
+    return this.#end();
+  }
+
+  /**
+   * Loads the offset records of transactions still open at the end of the log (their marker has
+   * not been written yet): they are pending until {@link completeTransaction}.
+   */
+  loadPendingTxnOffsets(producerId: bigint, records: Iterable<GroupRecord>): void {
+    for (const record of records) {
+      if (record.type !== "offsetCommit" || record.value === null) continue;
+      const { group, topic, partition } = record.key;
+      this.#addPendingTxnOffsets(producerId, group, [{ topic, partition, value: record.value }]);
+    }
+  }
+
+  /** True when a transaction has pending offsets for this group's partition (requireStable). */
+  #hasPendingTxnOffset(groupId: string, topic: string, partition: number): boolean {
+    for (const byGroup of this.#pendingTxnOffsets.values()) {
+      if (byGroup.get(groupId)?.has(`${topic}\u0000${partition}`)) return true;
+    }
+    return false;
+  }
+
   #validateOffsetCommit(group: ClassicGroup<H>, input: OffsetCommitInput): number {
     const generationId = input.generationIdOrMemberEpoch;
     // generation -1 from a non-member (admin client, assign()) is fine while nobody is a member.
@@ -1013,17 +1181,26 @@ export class GroupCoordinator<H = unknown> {
 
   /**
    * Handles one group of OffsetFetch: listed partitions (-1 when none is committed) or, with
-   * `topics: null`, every committed offset. Without transactions `requireStable` changes nothing.
+   * `topics: null`, every committed offset. With `requireStable` (KIP-447), a listed partition
+   * with transactional offsets pending is answered UNSTABLE_OFFSET_COMMIT, which clients retry.
    */
   offsetFetch(input: OffsetFetchInput): OffsetFetchResult {
     const group = this.#groups.get(input.groupId) ?? this.#consumer.groups.get(input.groupId);
-    const partitionResult = (partitionIndex: number, value: OffsetCommitValue | undefined) => ({
-      partitionIndex,
-      committedOffset: value?.offset ?? -1,
-      committedLeaderEpoch: value?.leaderEpoch ?? -1,
-      metadata: value?.metadata ?? "",
-      errorCode: GroupErrorCode.NONE,
-    });
+    const partitionResult = (
+      partitionIndex: number,
+      value: OffsetCommitValue | undefined,
+      topic?: string,
+    ) => {
+      const unstable = topic !== undefined && input.requireStable &&
+        this.#hasPendingTxnOffset(input.groupId, topic, partitionIndex);
+      return {
+        partitionIndex,
+        committedOffset: unstable ? -1 : value?.offset ?? -1,
+        committedLeaderEpoch: unstable ? -1 : value?.leaderEpoch ?? -1,
+        metadata: unstable ? "" : value?.metadata ?? "",
+        errorCode: unstable ? GroupErrorCode.UNSTABLE_OFFSET_COMMIT : GroupErrorCode.NONE,
+      };
+    };
     if (input.topics !== null) {
       return {
         groupId: input.groupId,
@@ -1031,7 +1208,7 @@ export class GroupCoordinator<H = unknown> {
         topics: input.topics.map((topic) => ({
           name: topic.name,
           partitions: topic.partitionIndexes.map((partition) =>
-            partitionResult(partition, group?.offsets.get(topic.name)?.get(partition))
+            partitionResult(partition, group?.offsets.get(topic.name)?.get(partition), topic.name)
           ),
         })),
       };

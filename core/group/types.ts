@@ -143,6 +143,22 @@ export interface OffsetCommitInput {
   topics: OffsetCommitInputTopic[];
 }
 
+/**
+ * TxnOffsetCommitRequest fields: offsets a transactional producer commits inside its transaction,
+ * visible only once the transaction commits. v3+ carry the consumer's generation and member id
+ * (KIP-447); older versions send -1 and "".
+ */
+export interface TxnOffsetCommitInput {
+  groupId: string;
+  transactionalId: string;
+  producerId: bigint;
+  producerEpoch: number;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+  topics: OffsetCommitInputTopic[];
+}
+
 export interface OffsetCommitResultTopic {
   name: string;
   partitions: { partitionIndex: number; errorCode: number }[];
@@ -452,14 +468,21 @@ export type GroupResponse =
   | { api: "OffsetCommit"; response: OffsetCommitResult }
   | { api: "OffsetDelete"; response: OffsetDeleteResult }
   | { api: "DeleteGroups"; response: DeleteGroupsResult }
-  | { api: "ConsumerGroupHeartbeat"; response: ConsumerGroupHeartbeatResult };
+  | { api: "ConsumerGroupHeartbeat"; response: ConsumerGroupHeartbeatResult }
+  | { api: "TxnOffsetCommit"; response: OffsetCommitResult };
 
 /**
  * What the caller must do, in order: append records to `__consumer_offsets` (then report back
  * with `appendComplete(appendId, ...)`), or answer a parked request.
  */
 export type GroupEffect<H> =
-  | { type: "append"; appendId: number; records: GroupRecord[] }
+  | {
+    type: "append";
+    appendId: number;
+    records: GroupRecord[];
+    /** Set for TxnOffsetCommit: the records form a transactional batch of this producer. */
+    transactional?: { producerId: bigint; producerEpoch: number };
+  }
   | ({ type: "respond"; handle: H } & GroupResponse);
 
 /** Broker settings the coordinator reads, with Kafka's names and defaults. */

@@ -28,7 +28,19 @@ import {
   createEndTxnResponse,
   type EndTxnResponse,
 } from "../protocol/generated/end_txn_response.ts";
+import type { TxnOffsetCommitRequest } from "../protocol/generated/txn_offset_commit_request.ts";
+import {
+  createTxnOffsetCommitResponse,
+  type TxnOffsetCommitResponse,
+} from "../protocol/generated/txn_offset_commit_response.ts";
+import type { OffsetCommitResult, TxnOffsetCommitInput } from "../../core/group/types.ts";
 import type { TransactionService } from "./transaction_service.ts";
+
+/** What TxnOffsetCommit needs from the group coordination (`node/group_manager.ts`). */
+export interface TxnOffsetCommitService {
+  topicExists(name: string): boolean;
+  txnOffsetCommit(input: TxnOffsetCommitInput): Promise<OffsetCommitResult>;
+}
 
 /** The first version of each api that knows PRODUCER_FENCED (KIP-588). */
 const PRODUCER_FENCED_SINCE = 2;
@@ -142,6 +154,65 @@ export function endTxnHandler(
       });
       return createEndTxnResponse({
         errorCode: fencedErrorFor(errorCode, context.apiVersion, PRODUCER_FENCED_SINCE),
+      });
+    },
+  };
+}
+
+/**
+ * The TxnOffsetCommit handler (v0-v4): offsets of unknown topics are UNKNOWN_TOPIC_OR_PARTITION,
+ * the rest go to the group coordinator, which holds them until the transaction's marker.
+ *
+ * @example
+ * ```ts ignore
+ * dispatcher.register(ApiKey.TXN_OFFSET_COMMIT, txnOffsetCommitHandler(groupManager));
+ * ```
+ */
+export function txnOffsetCommitHandler(
+  groups: TxnOffsetCommitService,
+): ApiHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse> {
+  return {
+    minVersion: 0,
+    maxVersion: 4,
+    handle: async (request, context) => {
+      const known = request.topics.filter((t) => groups.topicExists(t.name));
+      const unknown = request.topics.filter((t) => !groups.topicExists(t.name));
+      const v3 = context.apiVersion >= 3;
+      const result = known.length === 0 ? { topics: [] } : await groups.txnOffsetCommit({
+        groupId: request.groupId,
+        transactionalId: request.transactionalId,
+        producerId: request.producerId,
+        producerEpoch: request.producerEpoch,
+        generationId: v3 ? request.generationId : -1,
+        memberId: v3 ? request.memberId : "",
+        groupInstanceId: v3 ? request.groupInstanceId : null,
+        topics: known.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({
+            partitionIndex: p.partitionIndex,
+            committedOffset: Number(p.committedOffset),
+            committedLeaderEpoch: context.apiVersion >= 2 ? p.committedLeaderEpoch : -1,
+            committedMetadata: p.committedMetadata,
+          })),
+        })),
+      });
+      return createTxnOffsetCommitResponse({
+        topics: [
+          ...result.topics.map((t) => ({
+            name: t.name,
+            partitions: t.partitions.map((p) => ({ ...p, _unknownTaggedFields: [] })),
+            _unknownTaggedFields: [],
+          })),
+          ...unknown.map((t) => ({
+            name: t.name,
+            partitions: t.partitions.map((p) => ({
+              partitionIndex: p.partitionIndex,
+              errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+              _unknownTaggedFields: [],
+            })),
+            _unknownTaggedFields: [],
+          })),
+        ],
       });
     },
   };
