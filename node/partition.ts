@@ -46,7 +46,14 @@ import {
   encodeEndTxnMarkerValue,
 } from "../net/protocol/records.ts";
 import { type AbortedTxn, TransactionIndex } from "../storage/log/transaction_index.ts";
-import { readTextIfExists, writeFileAtomic } from "../storage/fs.ts";
+import { readTextIfExists, removeIfExists } from "../storage/fs.ts";
+import {
+  decodeProducerSnapshot,
+  deleteProducerSnapshotsAbove,
+  listProducerSnapshots,
+  producerSnapshotPath,
+  writeProducerSnapshot,
+} from "../storage/log/producer_snapshot_file.ts";
 import type { FileLog } from "../storage/log/file_log.ts";
 import type { TimestampAndOffset } from "../storage/log/partition_log.ts";
 import { clientBatchRules, validateClientBatches } from "../storage/log/log_validator.ts";
@@ -60,8 +67,13 @@ import {
   type TxnMarker,
 } from "./producer_state.ts";
 
-/** File beside the segments holding the producer state as of some offset. */
+/**
+ * The JSON producer state file of earlier versions, read once when no `.snapshot` exists yet and
+ * deleted after the first `.snapshot` is written.
+ */
 export const PRODUCER_STATE_FILE = "producer-state.json";
+/** `.snapshot` files kept per partition (the newest ones). */
+const PRODUCER_SNAPSHOTS_KEPT = 2;
 /** Bytes read per step while rebuilding producer state from the log. */
 const REPLAY_CHUNK_BYTES = 1024 * 1024;
 /** Upper bound on replay steps (each step advances at least one batch). */
@@ -531,6 +543,8 @@ export class Partition {
     await this.log.truncateTo(offset);
     this.producers.truncateFrom(offset);
     this.#txnIndex.truncateFrom(offset, this.log.segmentBaseOffsets());
+    // A snapshot past the new end describes records that are gone (Kafka's truncateAndReload).
+    await deleteProducerSnapshotsAbove(this.log.dir, this.log.logEndOffset);
     this.#highWatermark = Math.min(this.#highWatermark, this.log.logEndOffset);
   }
 
@@ -543,6 +557,7 @@ export class Partition {
     await this.log.truncateFullyAndStartAt(offset);
     this.producers.evictBelow(offset);
     this.#txnIndex.clear();
+    await deleteProducerSnapshotsAbove(this.log.dir, -1);
     this.#highWatermark = offset;
   }
 
@@ -858,12 +873,15 @@ export class Partition {
   }
 
   /**
-   * Rebuilds producer state: the snapshot file when it lies within the log, then the batch
-   * headers after it (or, without a usable snapshot, those of the active segment).
+   * Rebuilds producer state: the newest `.snapshot` (Kafka's format) within the log, else the
+   * JSON file of earlier versions, then the batches after it (or, without a usable snapshot,
+   * those of the active segment). Snapshots past the log end (its unsynced tail was lost) go.
    */
   async loadProducerState(): Promise<void> {
     let from = Math.max(this.log.logStartOffset, this.log.segmentBaseOffsets().at(-1) ?? 0);
-    const text = await readTextIfExists(this.#producerStatePath);
+    const loaded = await this.#loadProducerSnapshot();
+    const text = loaded === null ? await readTextIfExists(this.#producerStatePath) : null;
+    if (loaded !== null) from = loaded;
     if (text !== null) {
       try {
         const snapshot = JSON.parse(text) as ProducerSnapshot;
@@ -921,15 +939,45 @@ export class Partition {
     return aborted;
   }
 
-  /** Writes the producer state file when the state changed since the last write. */
+  /** Loads the newest readable `.snapshot` within the log; returns its offset, or null. */
+  async #loadProducerSnapshot(): Promise<number | null> {
+    const dir = this.log.dir;
+    await deleteProducerSnapshotsAbove(dir, this.log.logEndOffset);
+    const offsets = (await listProducerSnapshots(dir)).reverse();
+    for (const offset of offsets) {
+      if (offset < this.log.logStartOffset) break;
+      try {
+        this.producers.loadSnapshotEntries(
+          decodeProducerSnapshot(await Deno.readFile(producerSnapshotPath(dir, offset))),
+        );
+        return offset;
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+        this.#logger.warn(
+          `Deleting unreadable producer snapshot ${
+            producerSnapshotPath(dir, offset)
+          }: ${error.message}`,
+        );
+        await removeIfExists(producerSnapshotPath(dir, offset));
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Writes `<log end>.snapshot` (Kafka's format) when the state changed since the last write,
+   * keeping the newest {@link PRODUCER_SNAPSHOTS_KEPT}.
+   */
   async writeProducerState(): Promise<void> {
     const changes = this.producers.changeCount;
     if (changes === this.#snapshotChanges) return;
-    const snapshot = this.producers.snapshot(this.log.logEndOffset);
-    await writeFileAtomic(
-      this.#producerStatePath,
-      new TextEncoder().encode(JSON.stringify(snapshot)),
+    await writeProducerSnapshot(
+      this.log.dir,
+      this.log.logEndOffset,
+      this.producers.snapshotEntries(),
+      { keep: PRODUCER_SNAPSHOTS_KEPT },
     );
+    await removeIfExists(this.#producerStatePath);
     this.#snapshotChanges = changes;
   }
 

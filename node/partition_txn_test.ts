@@ -11,7 +11,8 @@ import { ErrorCode } from "../net/protocol/generated/errors.ts";
 import { encodeBatch } from "../net/protocol/records.ts";
 import { FileLog } from "../storage/log/file_log.ts";
 import { decodeAbortedTxns, txnIndexPath } from "../storage/log/transaction_index.ts";
-import { IsolationLevel, Partition } from "./partition.ts";
+import { listProducerSnapshots } from "../storage/log/producer_snapshot_file.ts";
+import { IsolationLevel, Partition, PRODUCER_STATE_FILE } from "./partition.ts";
 
 const encoder = new TextEncoder();
 
@@ -254,5 +255,42 @@ Deno.test("markers replayed below a restored high watermark no longer hold the L
     again.restoreHighWatermark(2);
     assertEquals(again.lastStableOffset, 2);
     await log.close();
+  });
+});
+
+Deno.test("a producer-state.json of an earlier version is read once, then replaced by a .snapshot", async () => {
+  await withDir(async (dir) => {
+    const p = await openPartition(dir);
+    await p.appendFromClient(batch({ producerId: 3, sequence: 0 }), "client");
+    const legacy = JSON.stringify(p.producers.snapshot(p.logEndOffset));
+    await p.log.close();
+    await Deno.writeTextFile(`${p.log.dir}/${PRODUCER_STATE_FILE}`, legacy);
+    const again = await openPartition(dir);
+    assertEquals(again.producers.ongoingTransactions(), [{ producerId: 3, firstOffset: 0 }]);
+    await again.appendTxnMarker(marker(3, true));
+    await again.writeProducerState();
+    assertEquals(await listProducerSnapshots(again.log.dir), [2]);
+    await assertRejects(Deno.stat(`${again.log.dir}/${PRODUCER_STATE_FILE}`), Deno.errors.NotFound);
+    await again.log.close();
+  });
+});
+
+Deno.test("a truncated follower drops the producer snapshots past its new log end", async () => {
+  await withDir(async (dir) => {
+    const f = await openPartition(dir, 2, registration(1, [1, 2]));
+    const records = [0, 1].map((i) => {
+      const bytes = batch({ producerId: 3, sequence: i });
+      new DataView(bytes.buffer).setBigInt64(0, BigInt(i)); // the leader's offsets
+      return bytes;
+    });
+    for (const r of records) {
+      await f.appendAsFollower(r, { highWatermark: 0, logStartOffset: 0 });
+      await f.writeProducerState();
+    }
+    assertEquals(await listProducerSnapshots(f.log.dir), [1, 2]);
+    await f.truncateAsFollower(1);
+    assertEquals(await listProducerSnapshots(f.log.dir), [1]);
+    assertEquals(f.producers.ongoingTransactions(), [{ producerId: 3, firstOffset: 0 }]);
+    await f.log.close();
   });
 });

@@ -31,6 +31,7 @@
  * @module
  */
 import { ErrorCode } from "../net/protocol/generated/errors.ts";
+import type { ProducerSnapshotEntry } from "../storage/log/producer_snapshot_file.ts";
 
 /** Batches remembered per producer (Kafka's `ProducerStateEntry.NUM_BATCHES_TO_RETAIN`). */
 export const BATCHES_RETAINED_PER_PRODUCER = 5;
@@ -125,6 +126,12 @@ export function lastSequenceOf(baseSequence: number, lastOffsetDelta: number): n
     return lastOffsetDelta - (INT32_MAX - baseSequence) - 1;
   }
   return baseSequence + lastOffsetDelta;
+}
+
+/** The first sequence of a batch from its last one (wrapping back past 0 to Int32.MAX_VALUE). */
+function firstSequenceOf(lastSequence: number, delta: number): number {
+  const first = lastSequence - delta;
+  return first < 0 ? first + INT32_MAX + 1 : first;
 }
 
 function inSequence(lastSeq: number, nextSeq: number): boolean {
@@ -435,6 +442,67 @@ export class ProducerStateManager {
       offset,
       producers: [...this.#producers.values()].map((e) => ({ ...e, batches: [...e.batches] })),
     };
+  }
+
+  /**
+   * The state as Kafka's `.snapshot` stores it: one entry per remembered batch of each producer,
+   * oldest first (one with last offset -1 for a producer without batches), each carrying the
+   * producer's epochs and open transaction. Kafka writes one entry per producer and its reader
+   * keeps the last entry of a producer id, so these files stay readable by Kafka's tools while a
+   * restart here still answers retries of any of the last five batches.
+   */
+  snapshotEntries(): ProducerSnapshotEntry[] {
+    const out: ProducerSnapshotEntry[] = [];
+    for (const e of this.#producers.values()) {
+      const common = {
+        producerId: e.producerId,
+        producerEpoch: e.epoch,
+        timestampMs: e.lastTimestampMs,
+        coordinatorEpoch: e.coordinatorEpoch,
+        currentTxnFirstOffset: e.currentTxnFirstOffset,
+      };
+      if (e.batches.length === 0) {
+        out.push({ ...common, lastSequence: -1, lastOffset: -1, offsetDelta: 0 });
+      }
+      for (const b of e.batches) {
+        out.push({
+          ...common,
+          lastSequence: b.lastSeq,
+          lastOffset: b.lastOffset,
+          offsetDelta: b.lastOffset - b.firstOffset,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Replaces the state with the entries of a `.snapshot` (see {@link snapshotEntries}). */
+  loadSnapshotEntries(entries: readonly ProducerSnapshotEntry[]): void {
+    this.#producers.clear();
+    this.#ongoing.clear();
+    this.#unreplicated = [];
+    for (const e of entries) {
+      const entry = this.#producers.get(e.producerId) ??
+        this.#newEntry(e.producerId, e.producerEpoch);
+      this.#producers.set(e.producerId, entry);
+      entry.epoch = e.producerEpoch;
+      entry.lastTimestampMs = e.timestampMs;
+      entry.coordinatorEpoch = e.coordinatorEpoch;
+      entry.currentTxnFirstOffset = e.currentTxnFirstOffset;
+      if (e.lastOffset >= 0) {
+        entry.batches.push({
+          firstSeq: firstSequenceOf(e.lastSequence, e.offsetDelta),
+          lastSeq: e.lastSequence,
+          firstOffset: e.lastOffset - e.offsetDelta,
+          lastOffset: e.lastOffset,
+          timestampMs: e.timestampMs,
+        });
+        if (entry.batches.length > BATCHES_RETAINED_PER_PRODUCER) entry.batches.shift();
+      }
+      if (e.currentTxnFirstOffset >= 0) this.#ongoing.set(e.producerId, e.currentTxnFirstOffset);
+      else this.#ongoing.delete(e.producerId);
+    }
+    this.#changes++;
   }
 
   /** Replaces the state with a snapshot's (validated; throws RangeError on a malformed one). */

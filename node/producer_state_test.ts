@@ -194,3 +194,28 @@ Deno.test("a snapshot keeps open transactions and the coordinator epoch", () => 
   assertEquals(loaded.ongoingTransactions(), [{ producerId: 7, firstOffset: 3 }]);
   assertEquals(loaded.entry(8)?.coordinatorEpoch, 7);
 });
+
+Deno.test("Kafka's .snapshot entries keep epochs, the open transaction and the last five batches", () => {
+  const state = new ProducerStateManager();
+  state.record(batch(0, 3), 10, 1_000);
+  state.record(batch(3, 2), 13, 1_000);
+  state.record(txnBatch(0, 2, 0, 9), 15, 1_000);
+  const loaded = new ProducerStateManager();
+  loaded.loadSnapshotEntries(state.snapshotEntries());
+  assertEquals(loaded.check(batch(0, 3)), { kind: "duplicate", firstOffset: 10, lastOffset: 12 });
+  assertEquals(loaded.check(batch(3, 2)), { kind: "duplicate", firstOffset: 13, lastOffset: 14 });
+  assertEquals(loaded.check(batch(5)), { kind: "append" });
+  // Kafka's reader keeps the last entry of a producer id: the newest batch comes last.
+  assertEquals(state.snapshotEntries().filter((e) => e.producerId === 7).at(-1)?.lastOffset, 14);
+  assertEquals(loaded.ongoingTransactions(), [{ producerId: 9, firstOffset: 15 }]);
+  assertEquals(loaded.entry(9)?.batches[0]?.firstSeq, 0);
+});
+
+Deno.test("a snapshot entry of a batch that wrapped its sequence restores the first sequence", () => {
+  const state = new ProducerStateManager();
+  state.record(batch(0x7fff_fffe, 3), 0, 1_000);
+  const loaded = new ProducerStateManager();
+  loaded.loadSnapshotEntries(state.snapshotEntries());
+  assertEquals(loaded.entry(7)?.batches[0]?.firstSeq, 0x7fff_fffe);
+  assertEquals(loaded.check(batch(0x7fff_fffe, 3)).kind, "duplicate");
+});
