@@ -5,7 +5,8 @@
  * `__cluster_metadata` record as Kafka's JSON (`{"type":"TOPIC_RECORD","version":0,"data":{...}}`).
  * Control records (LeaderChange, snapshot header/footer, KRaftVersion, voters, transaction markers)
  * are decoded. `.index` and `.timeindex` files print their entries, `.txnindex` files their aborted
- * transactions (Kafka's `dumpTxnIndex` lines). A corrupt batch or a torn tail is
+ * transactions (Kafka's `dumpTxnIndex` lines), producer `.snapshot` files their producers
+ * (`dumpProducerIdSnapshot`). A corrupt batch or a torn tail is
  * reported in a line and never stops the dump of the other files.
  *
  * @module
@@ -35,6 +36,7 @@ import {
   readMetadataRecord,
 } from "../net/protocol/generated/metadata_records.ts";
 import { decodeAbortedTxns } from "../storage/log/transaction_index.ts";
+import { decodeProducerSnapshot } from "../storage/log/producer_snapshot_file.ts";
 import { type CliIo, parseFlags, requireFlag, type Subcommand } from "./command.ts";
 import { intFlag } from "./common.ts";
 
@@ -43,8 +45,8 @@ const USAGE = `Usage: deno run -A main.ts dump-log --files <file1,file2,...> [op
 Print the contents of log segments, snapshots and indexes (kafka-dump-log.sh).
 
 Options:
-  --files <file1,file2,...>     The .log, .checkpoint, .index, .timeindex or .txnindex files.
-                                Required.
+  --files <file1,file2,...>     The .log, .checkpoint, .index, .timeindex, .txnindex or
+                                .snapshot files. Required.
   --deep-iteration              Print every record, not only the batches.
   --print-data-log              Print record keys and values (implies --deep-iteration).
   --cluster-metadata-decoder    Decode values as __cluster_metadata records (implies
@@ -90,6 +92,11 @@ const utf8 = new TextDecoder();
 function sequenceAt(base: number, increment: number): number {
   if (base < 0) return -1;
   return base > INT32_MAX - increment ? increment - (INT32_MAX - base) - 1 : base + increment;
+}
+
+/** Kafka's `DefaultRecordBatch.decrementSequence`: wraps below 0 back to Integer.MAX_VALUE. */
+function decrementSequence(sequence: number, decrement: number): number {
+  return sequence < decrement ? INT32_MAX - (decrement - sequence) + 1 : sequence - decrement;
 }
 
 function base64(bytes: Uint8Array): string {
@@ -369,6 +376,38 @@ export function dumpTxnIndexBytes(name: string, bytes: Uint8Array): string[] {
   }
 }
 
+/**
+ * The producers of a producer state `.snapshot`, one line per entry as Kafka's
+ * `dumpProducerIdSnapshot` prints them; a corrupt file is one line for stderr.
+ *
+ * @example
+ * ```ts ignore
+ * dumpProducerSnapshotBytes(await Deno.readFile("00000000000000000042.snapshot")).out;
+ * // ["producerId: 7 producerEpoch: 0 coordinatorEpoch: -1 currentTxnFirstOffset: OptionalLong.empty lastTimestamp: 1000 firstSequence: 0 ..."]
+ * ```
+ */
+export function dumpProducerSnapshotBytes(bytes: Uint8Array): { out: string[]; err: string[] } {
+  try {
+    const out = decodeProducerSnapshot(bytes).map((e) => {
+      const txn = e.currentTxnFirstOffset >= 0
+        ? `OptionalLong[${e.currentTxnFirstOffset}]`
+        : "OptionalLong.empty";
+      let line = `producerId: ${e.producerId} producerEpoch: ${e.producerEpoch} ` +
+        `coordinatorEpoch: ${e.coordinatorEpoch} currentTxnFirstOffset: ${txn} ` +
+        `lastTimestamp: ${e.timestampMs} `;
+      if (e.lastOffset >= 0) {
+        line += `firstSequence: ${decrementSequence(e.lastSequence, e.offsetDelta)} ` +
+          `lastSequence: ${e.lastSequence} lastOffset: ${e.lastOffset} ` +
+          `offsetDelta: ${e.offsetDelta} timestamp: ${e.timestampMs}`;
+      }
+      return line;
+    });
+    return { out, err: [] };
+  } catch (error) {
+    return { out: [], err: [(error as Error).message] };
+  }
+}
+
 async function readBounded(path: string, maxBytes: number | undefined): Promise<Uint8Array> {
   if (maxBytes === undefined) return await Deno.readFile(path);
   const file = await Deno.open(path, { read: true });
@@ -410,6 +449,10 @@ async function runDumpLog(args: string[], io: CliIo): Promise<number> {
         err.forEach((line) => io.err(line));
       } else if (suffix === ".index" || suffix === ".timeindex") {
         dumpIndexBytes(name, await Deno.readFile(path)).forEach((line) => io.out(line));
+      } else if (suffix === ".snapshot") {
+        const { out, err } = dumpProducerSnapshotBytes(await Deno.readFile(path));
+        out.forEach((line) => io.out(line));
+        err.forEach((line) => io.err(line));
       } else if (suffix === ".txnindex") {
         dumpTxnIndexBytes(name, await Deno.readFile(path)).forEach((line) => io.out(line));
       } else {

@@ -8,6 +8,7 @@ import {
   encodeEndTxnMarkerValue,
 } from "../net/protocol/records.ts";
 import { encodeAbortedTxns } from "../storage/log/transaction_index.ts";
+import { encodeProducerSnapshot } from "../storage/log/producer_snapshot_file.ts";
 import { writeMetadataRecord } from "../net/protocol/generated/metadata_records.ts";
 import { createTopicRecord } from "../net/protocol/generated/topic_record.ts";
 import {
@@ -22,6 +23,7 @@ import {
 import {
   dumpIndexBytes,
   dumpLogBytes,
+  dumpProducerSnapshotBytes,
   dumpTxnIndexBytes,
   kafkaJson,
   metadataRecordText,
@@ -209,6 +211,41 @@ Deno.test("a .txnindex prints each aborted transaction as Kafka's dumpTxnIndex, 
     "version: 0 producerId: 42 firstOffset: 3 lastOffset: 7 lastStableOffset: 8",
     "Found 5 invalid bytes at the end of 00000000000000000000.txnindex",
   ]);
+});
+
+Deno.test("a producer .snapshot prints each producer as Kafka's dumpProducerIdSnapshot", () => {
+  const bytes = encodeProducerSnapshot([
+    {
+      producerId: 42,
+      producerEpoch: 3,
+      lastSequence: 1,
+      lastOffset: 12,
+      offsetDelta: 2,
+      timestampMs: 1_000,
+      coordinatorEpoch: 5,
+      currentTxnFirstOffset: 10,
+    },
+    {
+      producerId: 43,
+      producerEpoch: 0,
+      lastSequence: -1,
+      lastOffset: -1,
+      offsetDelta: 0,
+      timestampMs: 2_000,
+      coordinatorEpoch: -1,
+      currentTxnFirstOffset: -1,
+    },
+  ]);
+  assert.deepEqual(dumpProducerSnapshotBytes(bytes), {
+    out: [
+      "producerId: 42 producerEpoch: 3 coordinatorEpoch: 5 currentTxnFirstOffset: OptionalLong[10] lastTimestamp: 1000 firstSequence: 2147483647 lastSequence: 1 lastOffset: 12 offsetDelta: 2 timestamp: 1000",
+      "producerId: 43 producerEpoch: 0 coordinatorEpoch: -1 currentTxnFirstOffset: OptionalLong.empty lastTimestamp: 2000 ",
+    ],
+    err: [],
+  });
+  const corrupt = bytes.slice();
+  corrupt[20] = corrupt[20]! ^ 1;
+  assert.match(dumpProducerSnapshotBytes(corrupt).err[0]!, /corrupt/);
 });
 
 Deno.test("dump-log reads --files and needs them", async () => {
