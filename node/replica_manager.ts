@@ -900,6 +900,8 @@ export class ReplicaManager implements ReplicaAccess {
     for (const p of [...this.#partitions.values()]) {
       if (p.closed) continue;
       p.producers.evictBelow(p.logStartOffset);
+      // Retention deleted the segments (and their .txnindex files) below the log start.
+      p.transactionIndex.dropBelow(p.logStartOffset);
       p.producers.removeExpired(nowMs, expirationMs);
       await p.writeProducerState();
     }
