@@ -1,0 +1,312 @@
+// Issue 10, the transaction coordinator, against a real node with real clients: confluent-kafka
+// (librdkafka) commits and aborts, consume-transform-produce with send_offsets_to_transaction, a
+// zombie fenced by a new instance, a transaction left open by a dead client aborted after its
+// timeout, an open transaction aborted by the next instance after kill -9 and a restart
+// (the coordinator reloads __transaction_state); KafkaJS transactions with sendOffsets; and
+// Kafka's error codes for out-of-order and fenced requests sent as raw frames.
+import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { join } from "node:path";
+import { Kafka, logLevel } from "kafkajs";
+import { hasPythonModule, REPO_ROOT, startNode, type TestNode } from "./harness.ts";
+import { KafkaConnection } from "../../net/connection.ts";
+import { ApiKey } from "../../net/protocol/generated/api_table.ts";
+import { ErrorCode } from "../../net/protocol/generated/errors.ts";
+import type { ApiVersionsResponse } from "../../net/protocol/generated/api_versions_response.ts";
+import type { FindCoordinatorResponse } from "../../net/protocol/generated/find_coordinator_response.ts";
+import type { InitProducerIdResponse } from "../../net/protocol/generated/init_producer_id_response.ts";
+import type { EndTxnResponse } from "../../net/protocol/generated/end_txn_response.ts";
+import type { AddPartitionsToTxnResponse } from "../../net/protocol/generated/add_partitions_to_txn_response.ts";
+import type { CreateTopicsResponse } from "../../net/protocol/generated/create_topics_response.ts";
+import { createCreatableTopic } from "../../net/protocol/generated/create_topics_request.ts";
+import { createAddPartitionsToTxnTopic } from "../../net/protocol/generated/add_partitions_to_txn_request.ts";
+
+const noPython = !hasPythonModule("confluent_kafka");
+if (noPython) console.warn("transactions_test: confluent-kafka tests skipped (module missing)");
+
+const SCRIPT = join(REPO_ROOT, "tests/integration/python/txn_scenarios.py");
+/** Bound on one client script, in milliseconds. */
+const SCRIPT_TIMEOUT_MS = 90_000;
+/** Bound on waiting for a condition, in milliseconds. */
+const WAIT_MS_MAX = 30_000;
+
+const NODE_PROPS = {
+  "transaction.state.log.replication.factor": "1",
+  "transaction.state.log.min.isr": "1",
+  "transaction.state.log.num.partitions": "4",
+  "transaction.max.timeout.ms": "60000",
+  "num.partitions": "1",
+};
+
+/** Runs one scenario of txn_scenarios.py and returns its JSON output. */
+async function scenario(node: TestNode, name: string, ...args: string[]) {
+  const child = new Deno.Command("/usr/bin/python3", {
+    args: [SCRIPT, node.bootstrap, name, ...args],
+    env: { PYTHONDONTWRITEBYTECODE: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited */ }
+  }, SCRIPT_TIMEOUT_MS);
+  const out = await child.output();
+  clearTimeout(timer);
+  const stdout = new TextDecoder().decode(out.stdout).trim();
+  if (out.code !== 0) {
+    throw new Error(`${name} exited ${out.code}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return JSON.parse(stdout.split("\n").at(-1)!);
+}
+
+async function withNode(fn: (node: TestNode) => Promise<void>) {
+  const node = await startNode({ props: NODE_PROPS });
+  try {
+    await fn(node);
+  } catch (error) {
+    console.error(node.logs().split("\n").slice(-60).join("\n"));
+    throw error;
+  } finally {
+    await node.stop();
+  }
+}
+
+async function eventually<T>(what: string, probe: () => Promise<T | null>): Promise<T> {
+  const deadline = Date.now() + WAIT_MS_MAX;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== null) return value;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} did not happen within ${WAIT_MS_MAX} ms`);
+}
+
+Deno.test({
+  name: "confluent-kafka transactions: commit, abort, consume-transform-produce, fencing, timeouts",
+  ignore: noPython,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async (t) => {
+    await withNode(async (node) => {
+      await t.step("read_committed sees committed records only, read_uncommitted all", async () => {
+        const r = await scenario(node, "commit-abort");
+        assertEquals(r.read_committed, ["c0", "c1", "c2", "c3"]);
+        assertEquals(r.read_uncommitted, ["c0", "c1", "c2", "a0", "a1", "c3"]);
+      });
+
+      await t.step(
+        "send_offsets_to_transaction copies exactly once; aborted offsets never show",
+        async () => {
+          const r = await scenario(node, "ctp");
+          const values = Array.from({ length: 10 }, (_, i) => `v${i}`);
+          assertEquals(r.copied, values);
+          assertEquals(r.out, values.map((v) => v.toUpperCase()));
+          assertEquals(r.committed, [10]);
+        },
+      );
+
+      await t.step(
+        "a new instance fences the old one and aborts its open transaction",
+        async () => {
+          const r = await scenario(node, "zombie");
+          assertEquals(r.read_committed, ["from-the-new-instance"]);
+          ok(r.old_error !== null, "the zombie's commit must fail");
+          assertEquals(r.old_error.fatal, true);
+        },
+      );
+
+      await t.step("a timeout above transaction.max.timeout.ms is refused", async () => {
+        const r = await scenario(node, "too-long-timeout", "120000");
+        assertEquals(r.error, "INVALID_TRANSACTION_TIMEOUT");
+      });
+
+      await t.step(
+        "a dead client's transaction is aborted after its timeout and readers move on",
+        async () => {
+          await scenario(node, "open-and-die", "stalled", "stuck", "dead-1", "2000");
+          await scenario(node, "commit-one", "stalled", "later", "live-1");
+          const values = await eventually("the LSO moving past the dead transaction", async () => {
+            const r = await scenario(node, "read", "stalled", "read_committed", "1");
+            return r.values.includes("later") ? r.values as string[] : null;
+          });
+          assertEquals(values, ["later"]);
+          ok(/Loaded|Creating __transaction_state/.test(node.logs()));
+        },
+      );
+    });
+  },
+});
+
+Deno.test({
+  name: "after kill -9 the coordinator reloads an open transaction and the next instance aborts it",
+  ignore: noPython,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await withNode(async (node) => {
+      await scenario(node, "commit-one", "crash", "before", "crash-1");
+      await scenario(node, "open-and-die", "crash", "in-flight", "crash-1", "60000");
+      await node.kill();
+      await node.restart();
+      await scenario(node, "commit-one", "crash", "after", "crash-1");
+      const r = await scenario(node, "read", "crash", "read_committed", "2");
+      assertEquals(r.values, ["before", "after"]);
+      const all = await scenario(node, "read", "crash", "read_uncommitted", "3");
+      assertEquals(all.values, ["before", "in-flight", "after"]);
+    });
+  },
+});
+
+Deno.test({
+  name: "KafkaJS transactions: sendOffsets commits the group's offset only with the transaction",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await withNode(async (node) => {
+      const kafka = new Kafka({
+        clientId: "kjs-txn",
+        brokers: [node.bootstrap],
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 10, initialRetryTime: 100 },
+      });
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.createTopics({
+        topics: [{ topic: "kjs", numPartitions: 1 }],
+        waitForLeaders: true,
+      });
+      const producer = kafka.producer({
+        transactionalId: "kjs-tx",
+        idempotent: true,
+        maxInFlightRequests: 1,
+      });
+      await producer.connect();
+      try {
+        const committed = await producer.transaction();
+        await committed.send({ topic: "kjs", messages: [{ value: "one" }, { value: "two" }] });
+        await committed.sendOffsets({
+          consumerGroupId: "kjs-group",
+          topics: [{ topic: "kjs", partitions: [{ partition: 0, offset: "2" }] }],
+        });
+        await committed.commit();
+        const aborted = await producer.transaction();
+        await aborted.send({ topic: "kjs", messages: [{ value: "never" }] });
+        await aborted.sendOffsets({
+          consumerGroupId: "kjs-group",
+          topics: [{ topic: "kjs", partitions: [{ partition: 0, offset: "3" }] }],
+        });
+        await aborted.abort();
+        const offsets = await admin.fetchOffsets({ groupId: "kjs-group", topics: ["kjs"] });
+        assertEquals(offsets[0]!.partitions.map((p) => p.offset), ["2"]);
+
+        const consumer = kafka.consumer({ groupId: "kjs-reader", readUncommitted: false });
+        await consumer.connect();
+        const seen: string[] = [];
+        await consumer.subscribe({ topic: "kjs", fromBeginning: true });
+        await consumer.run({
+          eachMessage: ({ message }) => Promise.resolve(void seen.push(String(message.value))),
+        });
+        await eventually(
+          "the committed records",
+          () => Promise.resolve(seen.length >= 2 ? seen : null),
+        );
+        await new Promise((r) => setTimeout(r, 1000));
+        await consumer.disconnect();
+        assertEquals(seen, ["one", "two"]);
+      } finally {
+        await producer.disconnect();
+        await admin.disconnect();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "raw frames: FindCoordinator finds the transaction coordinator; misuse gets Kafka's errors",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await withNode(async (node) => {
+      const conn = await KafkaConnection.connect("127.0.0.1", node.brokerPort);
+      try {
+        const versions = await conn.send<ApiVersionsResponse>(ApiKey.API_VERSIONS, {}, {
+          version: 3,
+        });
+        const served = new Map(
+          versions.apiKeys.map((k) => [k.apiKey, [k.minVersion, k.maxVersion]]),
+        );
+        assertEquals(served.get(ApiKey.ADD_PARTITIONS_TO_TXN), [0, 3]);
+        assertEquals(served.get(ApiKey.ADD_OFFSETS_TO_TXN), [0, 4]);
+        assertEquals(served.get(ApiKey.END_TXN), [0, 4]);
+        assertEquals(served.get(ApiKey.TXN_OFFSET_COMMIT), [0, 4]);
+
+        const created = await conn.send<CreateTopicsResponse>(ApiKey.CREATE_TOPICS, {
+          topics: [createCreatableTopic({ name: "raw", numPartitions: 1, replicationFactor: 1 })],
+          timeoutMs: 10_000,
+        });
+        assertEquals(created.topics[0]!.errorCode, ErrorCode.NONE);
+        const coordinator = await eventually("a transaction coordinator", async () => {
+          const r = await conn.send<FindCoordinatorResponse>(ApiKey.FIND_COORDINATOR, {
+            keyType: 1,
+            coordinatorKeys: ["raw-1"],
+          }, { version: 4 });
+          return r.coordinators[0]!.errorCode === ErrorCode.NONE ? r.coordinators[0]! : null;
+        });
+        assertEquals([coordinator.nodeId, coordinator.port], [1, node.brokerPort]);
+
+        const init = await eventually("InitProducerId", async () => {
+          const r = await conn.send<InitProducerIdResponse>(ApiKey.INIT_PRODUCER_ID, {
+            transactionalId: "raw-1",
+            transactionTimeoutMs: 30_000,
+            producerId: -1n,
+            producerEpoch: -1,
+          }, { version: 4 });
+          return r.errorCode === ErrorCode.NONE ? r : null;
+        });
+        assertEquals(init.producerEpoch, 0);
+        const endTxn = (epoch: number, version: number) =>
+          conn.send<EndTxnResponse>(ApiKey.END_TXN, {
+            transactionalId: "raw-1",
+            producerId: init.producerId,
+            producerEpoch: epoch,
+            committed: true,
+          }, { version });
+        // Nothing was added: there is no transaction to end.
+        assertEquals((await endTxn(0, 3)).errorCode, ErrorCode.INVALID_TXN_STATE);
+        assertEquals((await endTxn(5, 3)).errorCode, ErrorCode.PRODUCER_FENCED);
+        assertEquals((await endTxn(5, 1)).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+
+        const added = await conn.send<AddPartitionsToTxnResponse>(ApiKey.ADD_PARTITIONS_TO_TXN, {
+          v3AndBelowTransactionalId: "raw-1",
+          v3AndBelowProducerId: init.producerId,
+          v3AndBelowProducerEpoch: 0,
+          v3AndBelowTopics: [
+            createAddPartitionsToTxnTopic({ name: "raw", partitions: [0] }),
+            createAddPartitionsToTxnTopic({ name: "nope", partitions: [0] }),
+          ],
+        }, { version: 3 });
+        assertEquals(
+          added.resultsByTopicV3AndBelow.map((
+            t,
+          ) => [t.name, t.resultsByPartition[0]!.partitionErrorCode]),
+          [["raw", ErrorCode.OPERATION_NOT_ATTEMPTED], [
+            "nope",
+            ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          ]],
+        );
+        const other = await conn.send<AddPartitionsToTxnResponse>(ApiKey.ADD_PARTITIONS_TO_TXN, {
+          v3AndBelowTransactionalId: "raw-1",
+          v3AndBelowProducerId: init.producerId + 1n,
+          v3AndBelowProducerEpoch: 0,
+          v3AndBelowTopics: [createAddPartitionsToTxnTopic({ name: "raw", partitions: [0] })],
+        }, { version: 3 });
+        assertEquals(
+          other.resultsByTopicV3AndBelow[0]!.resultsByPartition[0]!.partitionErrorCode,
+          ErrorCode.INVALID_PRODUCER_ID_MAPPING,
+        );
+      } finally {
+        conn.close();
+      }
+    });
+  },
+});
