@@ -153,3 +153,28 @@ Deno.test({
     }
   },
 });
+
+Deno.test("every bare import in mod.ts's module graph is mapped in deno.json, so --config resolves it outside the repository", async () => {
+  const info = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", join(REPO_ROOT, "mod.ts")],
+    cwd: REPO_ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(info.code, 0, new TextDecoder().decode(info.stderr));
+  const graph = JSON.parse(new TextDecoder().decode(info.stdout)) as {
+    modules: { dependencies?: { specifier: string }[] }[];
+  };
+  const bare = new Set<string>();
+  for (const module of graph.modules) {
+    for (const { specifier } of module.dependencies ?? []) {
+      if (!/^(\.|\/|node:|npm:|jsr:|https?:)/.test(specifier)) bare.add(specifier);
+    }
+  }
+  assert.ok(bare.size > 0, "mod.ts uses npm packages through deno.json (e.g. fflate)");
+  const mapped = JSON.parse(await Deno.readTextFile(join(REPO_ROOT, "deno.json"))).imports;
+  // "pkg/sub/path" resolves through the "pkg" entry of an npm: mapping.
+  const packageOf = (s: string) => s.split("/").slice(0, s.startsWith("@") ? 2 : 1).join("/");
+  const missing = [...bare].filter((s) => !(s in mapped) && !(packageOf(s) in mapped));
+  assert.deepEqual(missing, [], `not in deno.json "imports": ${missing.join(", ")}`);
+});
