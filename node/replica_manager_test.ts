@@ -71,6 +71,17 @@ import {
   producerSnapshotPath,
 } from "../storage/log/producer_snapshot_file.ts";
 import { ReplicaManager } from "./replica_manager.ts";
+import {
+  createAlterPartitionRequest,
+  writeAlterPartitionRequest,
+} from "../net/protocol/generated/alter_partition_request.ts";
+import {
+  createAlterPartitionResponse,
+  createPartitionData as createAlterPartitionPartitionData,
+  createTopicData as createAlterPartitionTopicData,
+} from "../net/protocol/generated/alter_partition_response.ts";
+import { ApiKey } from "../net/protocol/generated/api_table.ts";
+import { Writer } from "../net/protocol/writer.ts";
 
 const TOPIC_ID = "q1Sh-9_ISia_fV4lGz8fqw";
 const OTHER_ID = "Xt7zrv1BRqGIuLjZ2N8kLw";
@@ -703,6 +714,78 @@ Deno.test("a replicated partition: follower fetches move the high watermark, ack
       5,
       "restored from the checkpoint",
     );
+  } finally {
+    await h.rm.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a follower that stops fetching leaves the ISR through an AlterPartition v3 request the codec can write", async () => {
+  const dir = await Deno.makeTempDir();
+  const h = new Harness(dir);
+  const { config } = parseServerConfig(
+    new Map([
+      ["process.roles", "broker"],
+      ["node.id", "1"],
+      ["controller.quorum.voters", "0@localhost:9093"],
+      ["controller.listener.names", "CONTROLLER"],
+      ["listeners", "PLAINTEXT://localhost:9092"],
+      ["log.dirs", path.join(dir, "logs")],
+      ["replica.lag.time.max.ms", "100"],
+    ]),
+  );
+  const sent: { apiKey: number; body: Record<string, unknown>; version?: number }[] = [];
+  const controller = {
+    send: (apiKey: number, body: Record<string, unknown>, options: { version?: number }) => {
+      sent.push({ apiKey, body, version: options.version });
+      // Encoded as KafkaConnection.send encodes it: the body over the schema's defaults.
+      writeAlterPartitionRequest(
+        new Writer(),
+        options.version ?? 3,
+        Object.assign(createAlterPartitionRequest(), body),
+      );
+      return Promise.resolve(createAlterPartitionResponse({
+        topics: [createAlterPartitionTopicData({
+          topicId: TOPIC_ID,
+          partitions: [createAlterPartitionPartitionData({
+            partitionIndex: 0,
+            leaderId: 1,
+            leaderEpoch: 3,
+            isr: [1],
+            partitionEpoch: 1,
+          })],
+        })],
+      }));
+    },
+  } as unknown as ControllerChannel;
+  h.ctx = { ...h.ctx, config, controller };
+  h.rm = new ReplicaManager(h.ctx);
+  const records = baseRecords().slice(0, 2);
+  records.push(makeRecord(
+    RecordType.PARTITION,
+    0,
+    createPartitionRecord({
+      partitionId: 0,
+      topicId: TOPIC_ID,
+      replicas: [1, 2],
+      isr: [1, 2],
+      leader: 1,
+      leaderEpoch: 3,
+      partitionEpoch: 0,
+    }),
+  ));
+  h.apply(records);
+  await h.rm.start();
+  try {
+    const partition = h.rm.hostedPartition("orders", 0)!;
+    // KIP-497: replica 2 never fetches, so after replica.lag.time.max.ms the leader drops it.
+    for (let i = 0; i < 100 && partition.isr.length > 1; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assertEquals(sent.length, 1, "one AlterPartition was sent");
+    assertEquals(sent[0]!.apiKey, ApiKey.ALTER_PARTITION);
+    assertEquals(sent[0]!.version, 3);
+    assertEquals(partition.isr, [1], "the leader took the controller's answer");
   } finally {
     await h.rm.close();
     await Deno.remove(dir, { recursive: true });
