@@ -169,6 +169,11 @@ export class ProducerStateManager {
     return this.#changes;
   }
 
+  /** Every known producer (DescribeProducers), in no particular order. */
+  entries(): ProducerEntry[] {
+    return [...this.#producers.values()];
+  }
+
   /** The entry of a producer, if known. */
   entry(producerId: number): ProducerEntry | undefined {
     return this.#producers.get(producerId);

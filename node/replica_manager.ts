@@ -69,6 +69,7 @@ import { produceHandler } from "../net/handlers/produce.ts";
 import { fetchHandler } from "../net/handlers/fetch.ts";
 import { listOffsetsHandler } from "../net/handlers/list_offsets.ts";
 import { writeTxnMarkersHandler } from "../net/handlers/write_txn_markers.ts";
+import { describeProducersHandler } from "../net/handlers/describe_producers.ts";
 import { offsetForLeaderEpochHandler } from "../net/handlers/offset_for_leader_epoch.ts";
 import { deleteRecordsHandler } from "../net/handlers/delete_records.ts";
 import { describeLogDirsHandler } from "../net/handlers/describe_log_dirs.ts";
@@ -327,6 +328,7 @@ export class ReplicaManager implements ReplicaAccess {
     dispatcher.register(ApiKey.DESCRIBE_LOG_DIRS, describeLogDirsHandler(this));
     dispatcher.register(ApiKey.INIT_PRODUCER_ID, initProducerIdHandler(this));
     dispatcher.register(ApiKey.WRITE_TXN_MARKERS, writeTxnMarkersHandler(this));
+    dispatcher.register(ApiKey.DESCRIBE_PRODUCERS, describeProducersHandler(this));
   }
 
   /** Calls `listener` whenever this broker gains or loses leadership of a partition. */

@@ -2,8 +2,8 @@
 // WriteTxnMarkers sent as raw frames (the transaction coordinator is exercised elsewhere), read
 // back by our consumer and by librdkafka (kcat) with read_committed and read_uncommitted; the last
 // stable offset in Fetch and ListOffsets; Kafka's error codes for stale epochs, plain writes inside
-// a transaction and unknown partitions; dump-log of markers and the .txnindex; and the same answers
-// after kill -9 and a restart.
+// a transaction and unknown partitions; DescribeProducers; dump-log of markers and the .txnindex;
+// and the same answers after kill -9 and a restart.
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { hasCommand, runMain, startNode, type TestNode } from "./harness.ts";
@@ -35,6 +35,8 @@ import {
 } from "../../net/protocol/generated/write_txn_markers_request.ts";
 import type { WriteTxnMarkersResponse } from "../../net/protocol/generated/write_txn_markers_response.ts";
 import { encodeBatch } from "../../net/protocol/records.ts";
+import type { DescribeProducersResponse } from "../../net/protocol/generated/describe_producers_response.ts";
+import { createTopicRequest } from "../../net/protocol/generated/describe_producers_request.ts";
 
 const TOPIC = "txn";
 const encoder = new TextEncoder();
@@ -125,6 +127,26 @@ async function latestOffset(conn: KafkaConnection, isolationLevel: number): Prom
     })],
   }, { version: 7 });
   return Number(r.topics[0]!.partitions[0]!.offset);
+}
+
+/** DescribeProducers of partition 0 (and of an unknown one): per producer id, its state. */
+async function describeProducers(conn: KafkaConnection) {
+  const r = await conn.send<DescribeProducersResponse>(ApiKey.DESCRIBE_PRODUCERS, {
+    topics: [
+      createTopicRequest({ name: TOPIC, partitionIndexes: [0] }),
+      createTopicRequest({ name: "nope", partitionIndexes: [0] }),
+    ],
+  }, { version: 0 });
+  const p = r.topics[0]!.partitions[0]!;
+  return {
+    errorCode: p.errorCode,
+    unknownErrorCode: r.topics[1]!.partitions[0]!.errorCode,
+    producers: new Map(
+      p.activeProducers.map((
+        x,
+      ) => [x.producerId, [x.producerEpoch, Number(x.currentTxnStartOffset)]]),
+    ),
+  };
 }
 
 async function initProducer(conn: KafkaConnection): Promise<Producer> {
@@ -284,6 +306,20 @@ Deno.test({
             [[a.id, 0n]],
           );
           assertEquals((await fetch(conn, 0)).abortedTransactions, null);
+        },
+      );
+
+      await t.step(
+        "DescribeProducers shows each producer's epoch and open transaction",
+        async () => {
+          const described = await describeProducers(conn);
+          assertEquals([described.errorCode, described.unknownErrorCode], [
+            0,
+            ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          ]);
+          assertEquals(described.producers.get(a.id), [1, -1]);
+          assertEquals(described.producers.get(b.id), [0, -1]);
+          assertEquals(described.producers.get(c.id), [0, 8]);
         },
       );
 
