@@ -88,7 +88,7 @@ import {
 
 /**
  * Handles BrokerRegistration. The new broker epoch is the offset of the RegisterBrokerRecord.
- * A different incarnation while the old one still has a live session is a
+ * A different incarnation while the old one is unfenced with a live session is a
  * DUPLICATE_BROKER_REGISTRATION; a re-registration of an unfenced broker first moves its
  * leaderships away (its new registration starts fenced).
  *
@@ -113,7 +113,9 @@ export function brokerRegistration(
   const existing = image.cluster.brokers.get(id);
   if (
     existing !== undefined && existing.incarnationId !== request.incarnationId &&
-    hasValidSession(ctx, id)
+    // Kafka's BrokerHeartbeatManager: a fenced broker (e.g. after its controlled shutdown) has
+    // no valid session, so its next incarnation may register at once.
+    !existing.fenced && hasValidSession(ctx, id)
   ) {
     return fail(ErrorCode.DUPLICATE_BROKER_REGISTRATION);
   }

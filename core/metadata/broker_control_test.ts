@@ -125,6 +125,19 @@ Deno.test("a new incarnation is refused while the old one's session lives, then 
   assert.equal(cluster.image.cluster.brokers.get(1)!.incarnationId, incarnation(1, 1));
 });
 
+Deno.test("a broker fenced by its controlled shutdown may register a new incarnation at once", () => {
+  // Kafka's BrokerHeartbeatManager.hasValidSession: false for a fenced broker.
+  const cluster = new TestCluster();
+  cluster.addBrokers([1, 2]);
+  cluster.heartbeat(1, { wantShutDown: true }); // leads nothing: shuts down, fenced
+  assert.equal(cluster.image.cluster.brokers.get(1)!.fenced, true);
+  const next = cluster.run(
+    brokerRegistration(cluster.image, registrationRequest(1, 1), cluster.ctx()),
+  );
+  assert.equal(next.errorCode, ErrorCode.NONE);
+  assert.equal(cluster.image.cluster.brokers.get(1)!.incarnationId, incarnation(1, 1));
+});
+
 Deno.test("a heartbeat with a stale broker epoch is STALE_BROKER_EPOCH", () => {
   const cluster = new TestCluster();
   cluster.addBrokers([1]);
