@@ -6,7 +6,7 @@
  * read it. The entries since the log start are also kept in memory: the raft core reads them
  * synchronously, and the metadata log stays small between snapshots.
  *
- * Snapshots (KIP-630) are `.checkpoint` files beside the segments (see `snapshot_file.ts`). The
+ * Snapshots (KIP-630) are `.checkpoint` files beside the segments (see `storage/raft/snapshot_file.ts`). The
  * log the raft core sees starts at the latest snapshot's end offset: entries before it leave
  * memory as soon as the snapshot is durable. On disk, whole segments before it go once
  * `metadata.max.retention.bytes` or `metadata.max.retention.ms` is exceeded, and older snapshot
@@ -58,7 +58,7 @@ import {
   type SnapshotContents,
   votersOf,
   votersRecordOf,
-} from "./snapshot_file.ts";
+} from "../storage/raft/snapshot_file.ts";
 import { METADATA_TOPIC_ID } from "../net/protocol/uuid.ts";
 import type { Logger } from "../core/log.ts";
 

@@ -8,7 +8,7 @@ import {
   listSnapshotFiles,
   snapshotFileName,
   writeSnapshotFile,
-} from "./snapshot_file.ts";
+} from "../storage/raft/snapshot_file.ts";
 
 const text = new TextEncoder();
 

@@ -45,7 +45,7 @@ import {
   SnapshotFileWriter,
   type SnapshotSource,
   writeSnapshotStreaming,
-} from "./snapshot_file.ts";
+} from "../storage/raft/snapshot_file.ts";
 
 /** The name of the file holding the persisted election state (KIP-595). */
 export const QUORUM_STATE_FILE = "quorum-state";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startTestQuorum, type TestQuorum, waitUntil } from "./quorum_node_test_support.ts";
-import { listSnapshotFiles } from "./snapshot_file.ts";
+import { listSnapshotFiles } from "../storage/raft/snapshot_file.ts";
 import { METADATA_PARTITION_DIR } from "./metadata_log.ts";
 
 const text = new TextEncoder();

@@ -6,7 +6,7 @@
  *
  * Every image is 1000 topics (fewer below 1000 partitions) with replication factor 3 over three
  * registered brokers with one log directory each, written at metadata.version 3.9-IV0 as a real
- * `.checkpoint` file by `node/snapshot_file.ts`. Each size is written and loaded in a fresh
+ * `.checkpoint` file by `storage/raft/snapshot_file.ts`. Each size is written and loaded in a fresh
  * subprocess so resident memory numbers are not polluted by the previous size.
  *
  * Run: `deno run -A scripts/bench/metadata_bench.ts [--sizes 10000,100000,1000000] [--no-node]`
@@ -50,7 +50,11 @@ import {
   encodeMetadataRecord,
   MetadataState,
 } from "../../node/metadata_state.ts";
-import { encodeSnapshot, readSnapshotFile, writeSnapshotFile } from "../../node/snapshot_file.ts";
+import {
+  encodeSnapshot,
+  readSnapshotFile,
+  writeSnapshotFile,
+} from "../../storage/raft/snapshot_file.ts";
 import { CLUSTER_METADATA_DIR } from "../../storage/bootstrap.ts";
 import { freePort, REPO_ROOT, runMain, startNode } from "../../tests/integration/harness.ts";
 

@@ -12,8 +12,8 @@
 
 import { join } from "node:path";
 import { strict as assert } from "node:assert";
-import { Reader } from "../net/protocol/reader.ts";
-import { Writer } from "../net/protocol/writer.ts";
+import { Reader } from "../../net/protocol/reader.ts";
+import { Writer } from "../../net/protocol/writer.ts";
 import {
   ControlRecordType,
   decodeBatch,
@@ -21,21 +21,21 @@ import {
   encodeBatch,
   encodeControlKey,
   type Record as BatchRecord,
-} from "../net/protocol/records.ts";
-import { batchesIn } from "../net/protocol/record_batch.ts";
+} from "../../net/protocol/records.ts";
+import { batchesIn } from "../../net/protocol/record_batch.ts";
 import {
   createSnapshotHeaderRecord,
   readSnapshotHeaderRecord,
   writeSnapshotHeaderRecord,
-} from "../net/protocol/generated/snapshot_header_record.ts";
+} from "../../net/protocol/generated/snapshot_header_record.ts";
 import {
   createSnapshotFooterRecord,
   writeSnapshotFooterRecord,
-} from "../net/protocol/generated/snapshot_footer_record.ts";
+} from "../../net/protocol/generated/snapshot_footer_record.ts";
 import {
   createKRaftVersionRecord,
   writeKRaftVersionRecord,
-} from "../net/protocol/generated/k_raft_version_record.ts";
+} from "../../net/protocol/generated/k_raft_version_record.ts";
 import {
   createEndpoint,
   createKRaftVersionFeature,
@@ -44,9 +44,9 @@ import {
   readVotersRecord,
   type VotersRecord,
   writeVotersRecord,
-} from "../net/protocol/generated/voters_record.ts";
-import type { OffsetAndEpoch, Voter } from "../core/raft/types.ts";
-import { removeIfExists, syncDir } from "../storage/fs.ts";
+} from "../../net/protocol/generated/voters_record.ts";
+import type { OffsetAndEpoch, Voter } from "../../core/raft/types.ts";
+import { removeIfExists, syncDir } from "../fs.ts";
 
 /** Suffix of a complete snapshot file. */
 export const SNAPSHOT_SUFFIX = ".checkpoint";

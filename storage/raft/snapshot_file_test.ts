@@ -13,8 +13,8 @@ import {
   writeSnapshotFile,
   writeSnapshotStreaming,
 } from "./snapshot_file.ts";
-import { decodeBatch } from "../net/protocol/records.ts";
-import { batchesIn } from "../net/protocol/record_batch.ts";
+import { decodeBatch } from "../../net/protocol/records.ts";
+import { batchesIn } from "../../net/protocol/record_batch.ts";
 
 const text = new TextEncoder();
 
