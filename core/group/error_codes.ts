@@ -1,7 +1,9 @@
+import { ErrorCode } from "../../net/protocol/generated/errors.ts";
+
 /**
- * The Kafka error codes the group coordinator returns, with the numbers from `errors.tsv`.
- * `core/` does not import the generated codecs, so the few codes used here are pinned locally;
- * `error_codes_test.ts` checks them against the shared spec.
+ * The Kafka error codes the group coordinator returns. The numbers come from the one generated
+ * table (`net/protocol/generated/errors.ts`, from Kafka's `errors.tsv`): the wire protocol is the
+ * vocabulary every layer shares, `core/` included.
  *
  * @example
  * ```ts
@@ -9,41 +11,7 @@
  * const rejoin = GroupErrorCode.REBALANCE_IN_PROGRESS; // 27
  * ```
  */
-export const GroupErrorCode = {
-  UNKNOWN_SERVER_ERROR: -1,
-  NONE: 0,
-  UNKNOWN_TOPIC_OR_PARTITION: 3,
-  REQUEST_TIMED_OUT: 7,
-  MESSAGE_TOO_LARGE: 10,
-  OFFSET_METADATA_TOO_LARGE: 12,
-  COORDINATOR_NOT_AVAILABLE: 15,
-  NOT_COORDINATOR: 16,
-  NOT_ENOUGH_REPLICAS: 19,
-  ILLEGAL_GENERATION: 22,
-  INCONSISTENT_GROUP_PROTOCOL: 23,
-  INVALID_GROUP_ID: 24,
-  UNKNOWN_MEMBER_ID: 25,
-  INVALID_SESSION_TIMEOUT: 26,
-  REBALANCE_IN_PROGRESS: 27,
-  INVALID_COMMIT_OFFSET_SIZE: 28,
-  RECORD_LIST_TOO_LARGE: 18,
-  NOT_LEADER_OR_FOLLOWER: 6,
-  KAFKA_STORAGE_ERROR: 56,
-  NON_EMPTY_GROUP: 68,
-  GROUP_ID_NOT_FOUND: 69,
-  MEMBER_ID_REQUIRED: 79,
-  GROUP_MAX_SIZE_REACHED: 81,
-  FENCED_INSTANCE_ID: 82,
-  GROUP_SUBSCRIBED_TO_TOPIC: 86,
-  UNSUPPORTED_VERSION: 35,
-  UNSTABLE_OFFSET_COMMIT: 88,
-  INVALID_REQUEST: 42,
-  FENCED_MEMBER_EPOCH: 110,
-  UNRELEASED_INSTANCE_ID: 111,
-  UNSUPPORTED_ASSIGNOR: 112,
-  STALE_MEMBER_EPOCH: 113,
-  INVALID_REGULAR_EXPRESSION: 128,
-} as const;
+export const GroupErrorCode = ErrorCode;
 
 /** One of the error code numbers in {@link GroupErrorCode}, or any other Kafka code. */
 export type GroupErrorCodeValue = number;

@@ -1,26 +1,36 @@
 /**
- * Kafka error codes the KRaft RPCs use, by their Kafka names (`errors.tsv`).
+ * Kafka error codes the KRaft RPCs use, by their Kafka names. The numbers come from the one
+ * generated table (`net/protocol/generated/errors.ts`, Kafka's `errors.tsv`); this module only
+ * names the subset the raft core produces or understands.
  *
  * @module
  */
+import { ErrorCode } from "../../net/protocol/generated/errors.ts";
 
-/** The numeric Kafka code for each error name the raft core produces or understands. */
-export const RAFT_ERROR_CODES = Object.freeze({
-  NONE: 0,
-  UNKNOWN_SERVER_ERROR: -1,
-  OFFSET_OUT_OF_RANGE: 1,
-  NOT_LEADER_OR_FOLLOWER: 6,
-  REQUEST_TIMED_OUT: 7,
-  UNSUPPORTED_VERSION: 35,
-  INVALID_REQUEST: 42,
-  FENCED_LEADER_EPOCH: 74,
-  UNKNOWN_LEADER_EPOCH: 75,
-  INCONSISTENT_VOTER_SET: 94,
-  INCONSISTENT_CLUSTER_ID: 104,
-  INVALID_VOTER_KEY: 125,
-  DUPLICATE_VOTER: 126,
-  VOTER_NOT_FOUND: 127,
-});
+const RAFT_ERROR_NAMES = [
+  "NONE",
+  "UNKNOWN_SERVER_ERROR",
+  "OFFSET_OUT_OF_RANGE",
+  "NOT_LEADER_OR_FOLLOWER",
+  "REQUEST_TIMED_OUT",
+  "UNSUPPORTED_VERSION",
+  "INVALID_REQUEST",
+  "FENCED_LEADER_EPOCH",
+  "UNKNOWN_LEADER_EPOCH",
+  "INCONSISTENT_VOTER_SET",
+  "INCONSISTENT_CLUSTER_ID",
+  "INVALID_VOTER_KEY",
+  "DUPLICATE_VOTER",
+  "VOTER_NOT_FOUND",
+] as const;
 
 /** A Kafka error name, e.g. `"FENCED_LEADER_EPOCH"`. */
-export type RaftErrorName = keyof typeof RAFT_ERROR_CODES;
+export type RaftErrorName = typeof RAFT_ERROR_NAMES[number];
+
+/** The numeric Kafka code for each error name the raft core produces or understands. */
+export const RAFT_ERROR_CODES: Readonly<Record<RaftErrorName, number>> = Object.freeze(
+  Object.fromEntries(RAFT_ERROR_NAMES.map((name) => [name, ErrorCode[name]])) as Record<
+    RaftErrorName,
+    number
+  >,
+);

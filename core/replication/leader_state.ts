@@ -26,9 +26,9 @@
  * @module
  */
 
-/** Kafka's error codes this module answers with (values from Kafka's `Errors`). */
-const NOT_ENOUGH_REPLICAS = 19;
-const NOT_ENOUGH_REPLICAS_AFTER_APPEND = 20;
+import { ErrorCode } from "../../net/protocol/generated/errors.ts";
+
+const { NOT_ENOUGH_REPLICAS, NOT_ENOUGH_REPLICAS_AFTER_APPEND } = ErrorCode;
 
 /** What the leader knows of one follower. */
 export interface FollowerState {
