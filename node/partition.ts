@@ -209,6 +209,11 @@ export class Partition {
     this.#highWatermark = this.log.logStartOffset;
     this.#notifiedHighWatermark = this.#highWatermark;
     this.#txnIndex = TransactionIndex.empty(this.log.dir);
+    // Kafka's cleaner never cleans past the LSO and drops aborted transactions' batches.
+    this.log.cleanerLimits = () => ({
+      endOffset: this.lastStableOffset,
+      abortedTransactions: this.#txnIndex.entries,
+    });
   }
 
   get isLeader(): boolean {

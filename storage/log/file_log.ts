@@ -59,7 +59,13 @@ import type {
 } from "./partition_log.ts";
 import { SegmentShape } from "./segment_shape.ts";
 import { deletableSegmentCount } from "./retention.ts";
-import { addBatchToMap, cleanBatch, OffsetMap } from "./log_cleaner.ts";
+import {
+  type AbortedBatchTest,
+  abortedBatchTest,
+  addBatchToMap,
+  cleanBatch,
+  OffsetMap,
+} from "./log_cleaner.ts";
 import { exactOffsetForTimestamp } from "./timestamp_search.ts";
 import { maxTimestampOfRecords, untrustedMaxTimestamp } from "./log_validator.ts";
 
@@ -152,6 +158,14 @@ export class FileLog implements PartitionLog {
   #topicId: string | null = null;
   #flushCount = 0;
   #compacting = false;
+  /** The aborted-transaction test of the compaction running now. */
+  #cleanerAborted: AbortedBatchTest = () => false;
+  /**
+   * What the partition on top of this log tells the cleaner (storage cannot know transactions'
+   * outcome alone): where cleaning must stop (the last stable offset) and which transactions
+   * aborted. Null: clean up to the log end, no transaction aborted.
+   */
+  cleanerLimits: (() => CleanerLimits) | null = null;
 
   private constructor(dir: string, config: LogConfig, options: FileLogOptions) {
     this.dir = dir;
@@ -878,7 +892,13 @@ export class FileLog implements PartitionLog {
     if (!this.config.cleanupPolicy.compact || this.#compacting) return result;
     this.#compacting = true;
     try {
-      const cleanable = this.#cleanableSegments(options);
+      const limits = this.cleanerLimits?.() ?? null;
+      this.#cleanerAborted = abortedBatchTest(limits?.abortedTransactions ?? []);
+      const bound = Math.min(options.highWatermark ?? Infinity, limits?.endOffset ?? Infinity);
+      const cleanable = this.#cleanableSegments({
+        ...options,
+        highWatermark: Number.isFinite(bound) ? bound : undefined,
+      });
       if (cleanable.length === 0) return result;
       const map = new OffsetMap(options.offsetMapBytesMax ?? OFFSET_MAP_BYTES_DEFAULT);
       const mapEnd = await this.#buildOffsetMap(cleanable, map);
@@ -914,7 +934,8 @@ export class FileLog implements PartitionLog {
     for (const segment of segments) {
       for (const header of batchHeadersOf(segment)) {
         if (segment.closed) return Math.min(mapEnd, segment.baseOffset);
-        if (!addBatchToMap(map, segment.readBytes(header.position, header.sizeBytes))) {
+        const bytes = segment.readBytes(header.position, header.sizeBytes);
+        if (!addBatchToMap(map, bytes, this.#cleanerAborted)) {
           this.#warn(`Offset map of ${this.dir} is full at offset ${header.baseOffset}`);
           return header.baseOffset;
         }
@@ -943,7 +964,11 @@ export class FileLog implements PartitionLog {
       suffix: CLEANED_SUFFIX,
       handles: this.#handles,
     });
-    const pass = { nowMs, deleteRetentionMs: this.config.deleteRetentionMs };
+    const pass = {
+      nowMs,
+      deleteRetentionMs: this.config.deleteRetentionMs,
+      isAborted: this.#cleanerAborted,
+    };
     let removed = 0;
     let batches = 0;
     let complete = false;
@@ -1039,6 +1064,14 @@ export interface CompactOptions {
   highWatermark?: number;
   /** Memory bound of the offset map (default 64 MiB, Kafka's log.cleaner.dedupe.buffer.size / threads). */
   offsetMapBytesMax?: number;
+}
+
+/** See {@link FileLog.cleanerLimits}. */
+export interface CleanerLimits {
+  /** Cleaning covers only segments wholly below this offset (the last stable offset). */
+  endOffset: number;
+  /** Aborted transactions: their batches are dropped, never kept as a key's latest value. */
+  abortedTransactions: readonly { producerId: number; firstOffset: number; lastOffset: number }[];
 }
 
 /** What a compaction run did. */

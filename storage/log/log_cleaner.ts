@@ -10,6 +10,11 @@
  * epoch, producer fields and attributes; a batch that lost every record is dropped. Control
  * batches are kept as they are.
  *
+ * Transactions (Kafka's cleaner): the batches of aborted transactions neither enter the offset
+ * map nor survive cleaning (an aborted value must not shadow the committed one before it), and
+ * the caller stops the dirty range at the last stable offset, so an open transaction is never
+ * cleaned against.
+ *
  * Tombstones (KIP-534, as Kafka 3.x does it): the first pass that keeps a batch holding a
  * tombstone stamps the batch with a delete horizon, `nowMs + delete.retention.ms`, stored in the
  * batch's base timestamp with the `deleteHorizonSet` attribute bit (0x40); record timestamp deltas
@@ -81,9 +86,14 @@ const ENTRY_OVERHEAD_BYTES = 64;
  * // addBatchToMap(map, storedBatchBytes);
  * ```
  */
-export function addBatchToMap(map: OffsetMap, batchBytes: Uint8Array): boolean {
+export function addBatchToMap(
+  map: OffsetMap,
+  batchBytes: Uint8Array,
+  isAborted: AbortedBatchTest = NONE_ABORTED,
+): boolean {
   const { header, records } = decodeBatch(batchBytes, { skipCrcCheck: true });
   if (isControl(header.attributes)) return true;
+  if (abortedBatch(header, isAborted)) return true;
   for (const record of records) {
     if (record.key === null) continue;
     if (!map.put(OffsetMap.keyOf(record.key), header.baseOffset + record.offsetDelta)) {
@@ -103,6 +113,50 @@ export type CleanedBatch =
 export interface CleanPass {
   nowMs: number;
   deleteRetentionMs: number;
+  /** Whether a transactional batch belongs to an aborted transaction (default: none is). */
+  isAborted?: AbortedBatchTest;
+}
+
+/** Whether the transactional batch of `producerId` at `baseOffset` belongs to an aborted transaction. */
+export type AbortedBatchTest = (producerId: number, baseOffset: number) => boolean;
+
+const NONE_ABORTED: AbortedBatchTest = () => false;
+
+function abortedBatch(
+  header: { attributes: number; producerId: number; baseOffset: number },
+  isAborted: AbortedBatchTest,
+): boolean {
+  return (header.attributes & 0x10) !== 0 && isAborted(header.producerId, header.baseOffset);
+}
+
+/**
+ * The test for the batches of aborted transactions, from the aborted-transaction index: a
+ * transactional batch of producer P at offset O is aborted when an entry of P spans
+ * [firstOffset, lastOffset] around O.
+ *
+ * @example
+ * ```ts
+ * import { abortedBatchTest } from "./log_cleaner.ts";
+ * const test = abortedBatchTest([{ producerId: 7, firstOffset: 10, lastOffset: 20 }]);
+ * test(7, 15); // true
+ * test(8, 15); // false
+ * ```
+ */
+export function abortedBatchTest(
+  aborted: readonly { producerId: number; firstOffset: number; lastOffset: number }[],
+): AbortedBatchTest {
+  if (aborted.length === 0) return NONE_ABORTED;
+  const byProducer = new Map<number, { firstOffset: number; lastOffset: number }[]>();
+  for (const a of aborted) {
+    const ranges = byProducer.get(a.producerId) ?? [];
+    ranges.push(a);
+    byProducer.set(a.producerId, ranges);
+  }
+  return (producerId, baseOffset) =>
+    byProducer.get(producerId)?.some((r) =>
+      r.firstOffset <= baseOffset && baseOffset < r.lastOffset
+    ) ??
+      false;
 }
 
 /**
@@ -139,6 +193,9 @@ export function cleanBatch(
 ): CleanedBatch {
   const { header, records } = decodeBatch(batchBytes, { skipCrcCheck: true });
   if (isControl(header.attributes)) return { kind: "kept", bytes: batchBytes };
+  if (abortedBatch(header, pass.isAborted ?? NONE_ABORTED)) {
+    return { kind: "dropped", removed: records.length };
+  }
   const horizonMs = deleteHorizonMs(header);
   const retainDeletes = horizonMs === null || pass.nowMs < horizonMs;
   const kept = records.filter((record) => {

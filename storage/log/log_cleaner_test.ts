@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeBatch } from "../../net/protocol/records.ts";
+import { decodeBatch, encodeBatch } from "../../net/protocol/records.ts";
 import { FileLog } from "./file_log.ts";
 import { logConfig } from "./log_config.ts";
 import { batchOffsets, makeBatch } from "./test_batches.ts";
@@ -352,4 +352,52 @@ test("compaction carries the aborted-transaction entries of the segments it clea
   }
   assert.deepEqual(entries, [entry(first), entry(second)]);
   await reopened.close();
+});
+
+/** A transactional batch of one record tx -> [fill x 40] from `producerId`. */
+const txn = (producerId: number, fill: number) =>
+  encodeBatch({
+    baseOffset: 0,
+    baseTimestamp: 1000,
+    producerId,
+    producerEpoch: 0,
+    baseSequence: 0,
+    transactional: true,
+    records: [{
+      offsetDelta: 0,
+      timestampDelta: 0,
+      key: new TextEncoder().encode("tx"),
+      value: new Uint8Array(40).fill(fill),
+      headers: [],
+    }],
+  });
+
+test("aborted transactions never shadow a committed value and the cleaner stops at the LSO", async (root) => {
+  const log = await FileLog.open({ dir: `${root}/x-0`, config: CONFIG, warn: () => {} });
+  const append = (bytes: Uint8Array) => log.append(bytes, { leaderEpoch: 0, nowMs: 1000 });
+  await append(makeBatch({ keys: ["tx"], valueBytes: 40, fill: 1, timestampMs: 1000 })); // 0
+  await append(txn(7, 2)); // 1: its transaction aborted (the ABORT marker is not written here)
+  await writeUpdates(log, 20, 1000); // other keys, enough segments to clean
+  log.cleanerLimits = () => ({
+    endOffset: log.logEndOffset,
+    abortedTransactions: [{ producerId: 7, firstOffset: 1, lastOffset: 2 }],
+  });
+  await log.compact({ nowMs: 2000 });
+  const tx = (await records(log)).filter((r) => r.key === "tx");
+  // The aborted value neither survives nor shadows the committed one before it.
+  assert.deepEqual(tx.map((r) => [r.offset, r.value]), [[0, 1]]);
+
+  const held = await FileLog.open({ dir: `${root}/y-0`, config: CONFIG, warn: () => {} });
+  await held.append(makeBatch({ keys: ["tx"], valueBytes: 40, fill: 1, timestampMs: 1000 }), {
+    leaderEpoch: 0,
+    nowMs: 1000,
+  });
+  await held.append(txn(8, 3), { leaderEpoch: 0, nowMs: 1000 });
+  await writeUpdates(held, 20, 1000);
+  held.cleanerLimits = () => ({ endOffset: 1, abortedTransactions: [] });
+  const result = await held.compact({ nowMs: 2000 });
+  // The open transaction at offset 1 holds the LSO: no segment lies wholly below it.
+  assert.equal(result.segmentsCleaned, 0);
+  await log.close();
+  await held.close();
 });
