@@ -40,6 +40,7 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
   (await import("./metadata_quorum.ts")).metadataQuorumCommand,
   (await import("./dump_log.ts")).dumpLogCommand,
   (await import("./features.ts")).featuresCommand,
+  (await import("./transactions.ts")).transactionsCommand,
 ];
 
 /** The program name used in usage lines. */

@@ -25,6 +25,7 @@
 
 import { strict as assert } from "node:assert";
 import { TransactionCoordinator } from "../core/txn/transaction_coordinator.ts";
+import { TxnState } from "../core/txn/types.ts";
 import type {
   MarkerRequest,
   TxnCoordinatorConfig,
@@ -688,28 +689,44 @@ export class TxnManager implements TransactionService {
 
   // ---------------------------------------------------------------- admin views
 
-  /** DescribeTransactions of one id: its view, or the routing error. */
-  describe(transactionalId: string): { errorCode: number; view: TxnView | null } {
+  describeTransaction(transactionalId: string): { errorCode: number; view: TxnView | null } {
     const route = this.#route(transactionalId);
     if (route.slot === null) return { errorCode: route.errorCode, view: null };
     const view = route.slot.coordinator.describe(transactionalId);
-    return view === null
+    return view === null || view.state === "Dead"
       ? { errorCode: ErrorCode.TRANSACTIONAL_ID_NOT_FOUND, view: null }
       : { errorCode: ErrorCode.NONE, view };
   }
 
-  /** Every transaction of the loaded partitions (ListTransactions), and whether any is loading. */
-  list(): { loading: boolean; views: TxnView[] } {
-    let loading = false;
+  listTransactions(filters: {
+    states: string[];
+    producerIds: bigint[];
+    durationFilterMs: number;
+  }): { errorCode: number; unknownStates: string[]; views: TxnView[] } {
+    const unknownStates = filters.states.filter((s) => !(s in TxnState));
+    const states = new Set(filters.states);
+    const producerIds = new Set(filters.producerIds);
+    const nowMs = this.#nowMs();
     const views: TxnView[] = [];
+    let errorCode: number = ErrorCode.NONE;
+    if (this.#closed) errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
     for (const slot of this.#slots.values()) {
-      if (slot.state === "loading") loading = true;
+      if (slot.state === "loading") errorCode = ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
       if (slot.state !== "active") continue;
       for (const id of slot.coordinator.transactionalIds()) {
         const view = slot.coordinator.describe(id);
-        if (view !== null) views.push(view);
+        if (view === null) continue;
+        if (states.size > 0 && !states.has(view.state)) continue;
+        if (producerIds.size > 0 && !producerIds.has(view.producerId)) continue;
+        if (
+          filters.durationFilterMs >= 0 &&
+          (view.startTimestampMs < 0 || nowMs - view.startTimestampMs < filters.durationFilterMs)
+        ) continue;
+        views.push(view);
       }
     }
-    return { loading, views };
+    if (errorCode !== ErrorCode.NONE) return { errorCode, unknownStates, views: [] };
+    views.sort((a, b) => a.transactionalId < b.transactionalId ? -1 : 1);
+    return { errorCode, unknownStates, views };
   }
 }

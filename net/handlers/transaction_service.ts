@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { TxnResponse } from "../../core/txn/types.ts";
+import type { TxnResponse, TxnView } from "../../core/txn/types.ts";
 import type { CoordinatorLocation } from "./group_service.ts";
 
 /** One topic's partitions of an AddPartitionsToTxn request or result. */
@@ -54,6 +54,18 @@ export interface TransactionService {
     producerEpoch: number;
     groupId: string;
   }): Promise<number>;
+  /** DescribeTransactions of one id: its transaction, or why there is none. */
+  describeTransaction(transactionalId: string): { errorCode: number; view: TxnView | null };
+  /**
+   * ListTransactions over the partitions this broker leads; COORDINATOR_LOAD_IN_PROGRESS while
+   * one is loading. Empty filters match everything; `durationFilterMs` >= 0 keeps transactions
+   * started at least that long ago.
+   */
+  listTransactions(filters: {
+    states: string[];
+    producerIds: bigint[];
+    durationFilterMs: number;
+  }): { errorCode: number; unknownStates: string[]; views: TxnView[] };
   endTxn(input: {
     transactionalId: string;
     producerId: bigint;

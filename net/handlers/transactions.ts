@@ -34,6 +34,19 @@ import {
   type TxnOffsetCommitResponse,
 } from "../protocol/generated/txn_offset_commit_response.ts";
 import type { OffsetCommitResult, TxnOffsetCommitInput } from "../../core/group/types.ts";
+import type { DescribeTransactionsRequest } from "../protocol/generated/describe_transactions_request.ts";
+import {
+  createDescribeTransactionsResponse,
+  createTopicData,
+  createTransactionState as createDescribedTransaction,
+  type DescribeTransactionsResponse,
+} from "../protocol/generated/describe_transactions_response.ts";
+import type { ListTransactionsRequest } from "../protocol/generated/list_transactions_request.ts";
+import {
+  createListTransactionsResponse,
+  createTransactionState as createListedTransaction,
+  type ListTransactionsResponse,
+} from "../protocol/generated/list_transactions_response.ts";
 import type { TransactionService } from "./transaction_service.ts";
 
 /** What TxnOffsetCommit needs from the group coordination (`node/group_manager.ts`). */
@@ -219,7 +232,82 @@ export function txnOffsetCommitHandler(
 }
 
 /**
- * Registers AddPartitionsToTxn, AddOffsetsToTxn and EndTxn on `dispatcher`.
+ * The DescribeTransactions handler (v0, KIP-664): each id's state from its coordinator, or
+ * NOT_COORDINATOR / COORDINATOR_LOAD_IN_PROGRESS / TRANSACTIONAL_ID_NOT_FOUND.
+ *
+ * @example
+ * ```ts ignore
+ * dispatcher.register(ApiKey.DESCRIBE_TRANSACTIONS, describeTransactionsHandler(txnManager));
+ * ```
+ */
+export function describeTransactionsHandler(
+  service: TransactionService,
+): ApiHandler<DescribeTransactionsRequest, DescribeTransactionsResponse> {
+  return {
+    minVersion: 0,
+    maxVersion: 0,
+    handle: (request) =>
+      createDescribeTransactionsResponse({
+        transactionStates: request.transactionalIds.map((transactionalId) => {
+          const { errorCode, view } = service.describeTransaction(transactionalId);
+          if (view === null) {
+            return createDescribedTransaction({ errorCode, transactionalId, producerId: -1n });
+          }
+          return createDescribedTransaction({
+            errorCode,
+            transactionalId,
+            transactionState: view.state,
+            transactionTimeoutMs: view.transactionTimeoutMs,
+            transactionStartTimeMs: BigInt(view.startTimestampMs),
+            producerId: view.producerId,
+            producerEpoch: view.producerEpoch,
+            topics: view.partitions.map((t) =>
+              createTopicData({ topic: t.topic, partitions: t.partitions })
+            ),
+          });
+        }),
+      }),
+  };
+}
+
+/**
+ * The ListTransactions handler (v0-v1, KIP-664; v1 adds the duration filter of KIP-994).
+ *
+ * @example
+ * ```ts ignore
+ * dispatcher.register(ApiKey.LIST_TRANSACTIONS, listTransactionsHandler(txnManager));
+ * ```
+ */
+export function listTransactionsHandler(
+  service: TransactionService,
+): ApiHandler<ListTransactionsRequest, ListTransactionsResponse> {
+  return {
+    minVersion: 0,
+    maxVersion: 1,
+    handle: (request, context) => {
+      const result = service.listTransactions({
+        states: request.stateFilters,
+        producerIds: request.producerIdFilters,
+        durationFilterMs: context.apiVersion >= 1 ? Number(request.durationFilter) : -1,
+      });
+      return createListTransactionsResponse({
+        errorCode: result.errorCode,
+        unknownStateFilters: result.unknownStates,
+        transactionStates: result.views.map((v) =>
+          createListedTransaction({
+            transactionalId: v.transactionalId,
+            producerId: v.producerId,
+            transactionState: v.state,
+          })
+        ),
+      });
+    },
+  };
+}
+
+/**
+ * Registers AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, DescribeTransactions and
+ * ListTransactions on `dispatcher`.
  *
  * @example
  * ```ts ignore
@@ -233,4 +321,6 @@ export function registerTransactionHandlers(
   dispatcher.register(ApiKey.ADD_PARTITIONS_TO_TXN, addPartitionsToTxnHandler(service));
   dispatcher.register(ApiKey.ADD_OFFSETS_TO_TXN, addOffsetsToTxnHandler(service));
   dispatcher.register(ApiKey.END_TXN, endTxnHandler(service));
+  dispatcher.register(ApiKey.DESCRIBE_TRANSACTIONS, describeTransactionsHandler(service));
+  dispatcher.register(ApiKey.LIST_TRANSACTIONS, listTransactionsHandler(service));
 }

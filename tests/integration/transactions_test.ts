@@ -7,7 +7,7 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
-import { hasPythonModule, REPO_ROOT, startNode, type TestNode } from "./harness.ts";
+import { hasPythonModule, REPO_ROOT, runMain, startNode, type TestNode } from "./harness.ts";
 import { KafkaConnection } from "../../net/connection.ts";
 import { ApiKey } from "../../net/protocol/generated/api_table.ts";
 import { ErrorCode } from "../../net/protocol/generated/errors.ts";
@@ -307,6 +307,85 @@ Deno.test({
       } finally {
         conn.close();
       }
+    });
+  },
+});
+
+Deno.test({
+  name: "transactions CLI: list, describe, describe-producers, and abort of a hanging transaction",
+  ignore: noPython,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await withNode(async (node) => {
+      const cli = (...args: string[]) =>
+        runMain(["transactions", "--bootstrap-server", node.bootstrap, ...args]);
+      const rows = (stdout: string) =>
+        stdout.trimEnd().split("\n").map((line) => line.split("\t").map((c) => c.trim()));
+      await scenario(node, "commit-one", "hung", "first", "done-1");
+      await scenario(node, "open-and-die", "hung", "hanging", "open-1", "60000");
+
+      const list = await cli("list");
+      assertEquals(list.code, 0, list.stderr);
+      assertEquals(rows(list.stdout).map((r) => [r[0], r[1], r[3]]), [
+        ["TransactionalId", "Coordinator", "TransactionState"],
+        ["done-1", "1", "CompleteCommit"],
+        ["open-1", "1", "Ongoing"],
+      ]);
+
+      const described = await cli("describe", "--transactional-id", "open-1");
+      assertEquals(described.code, 0, described.stderr);
+      const [header, row] = rows(described.stdout);
+      assertEquals(header![8], "TopicPartitions");
+      assertEquals([row![1], row![3], row![4], row![5], row![8]], [
+        "open-1",
+        "0",
+        "Ongoing",
+        "60000",
+        "hung-0",
+      ]);
+
+      const missing = await cli("describe", "--transactional-id", "nobody");
+      assertEquals(missing.code, 1);
+      assertEquals(
+        missing.stderr.trim(),
+        "Failed to describe transaction state of transactional-id `nobody`: The transactionalId " +
+          "could not be found. Enable debug logging for additional detail.",
+      );
+
+      const producers = await cli("describe-producers", "--topic", "hung", "--partition", "0");
+      assertEquals(producers.code, 0, producers.stderr);
+      const open = rows(producers.stdout).slice(1).find((r) => r[5] !== "None");
+      // Offset 0 is "first", 1 its COMMIT marker: the hanging transaction starts at 2.
+      assertEquals(open?.[5], "2");
+
+      const wrong = await cli(
+        "abort",
+        "--topic",
+        "hung",
+        "--partition",
+        "0",
+        "--start-offset",
+        "0",
+      );
+      assertEquals(wrong.code, 1);
+      assertEquals(
+        wrong.stderr.trim(),
+        "Could not find any open transactions starting at offset 0 on partition hung-0",
+      );
+      const aborted = await cli(
+        "abort",
+        "--topic",
+        "hung",
+        "--partition",
+        "0",
+        "--start-offset",
+        "2",
+      );
+      assertEquals(aborted.code, 0, aborted.stderr);
+      await scenario(node, "commit-one", "hung", "after-abort", "done-1");
+      const r = await scenario(node, "read", "hung", "read_committed", "2");
+      assertEquals(r.values, ["first", "after-abort"]);
     });
   },
 });
