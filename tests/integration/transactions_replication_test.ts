@@ -91,6 +91,11 @@ Deno.test({
       assertEquals(await latestOffset(leader, 1), 2);
       assertEquals(await latestOffset(leader, 0), 4);
 
+      // The follower appends nothing itself: a marker sent to it is refused, as Kafka does.
+      const asFollower = await connect(followerNode);
+      conns.push(asFollower);
+      assertEquals(await writeMarker(asFollower, b, true), [ErrorCode.NOT_LEADER_OR_FOLLOWER]);
+
       await leaderNode.kill();
       await eventually("the follower leads", async () => {
         const s = await partitionState(cluster);
