@@ -502,10 +502,8 @@ export class Partition {
         if (magicAt(records, pos) !== 2) continue;
         const h = readBatchHeader(records, pos);
         if (h.baseOffset < before) continue;
-        const completed = this.#replayBatch(records.subarray(pos, pos + sizeBytes), h);
-        if (completed !== null) {
-          this.#txnIndex.append(completed, this.log.segmentBaseOffsets());
-        }
+        const aborted = this.#replayBatch(records.subarray(pos, pos + sizeBytes), h);
+        if (aborted !== null) this.#txnIndex.append(aborted, this.log.segmentBaseOffsets());
       }
     }
     await this.#followLeaderOffsets(leader);
@@ -735,16 +733,20 @@ export class Partition {
   }
 
   /** Writes an aborted transaction's `.txnindex` entry; a committed one needs none. */
-  #indexCompleted(completed: CompletedTxn): AbortedTxn | null {
-    if (!completed.isAborted) return null;
-    const entry: AbortedTxn = {
+  #indexCompleted(completed: CompletedTxn): void {
+    const entry = this.#abortedEntry(completed);
+    if (entry !== null) this.#txnIndex.append(entry, this.log.segmentBaseOffsets());
+  }
+
+  /** The `.txnindex` entry of a completed transaction: only an aborted one has one. */
+  #abortedEntry(completed: CompletedTxn | null): AbortedTxn | null {
+    if (completed === null || !completed.isAborted) return null;
+    return {
       producerId: completed.producerId,
       firstOffset: completed.firstOffset,
       lastOffset: completed.lastOffset,
       lastStableOffset: this.producers.lastStableOffsetAfter(completed),
     };
-    this.#txnIndex.append(entry, this.log.segmentBaseOffsets());
-    return entry;
   }
 
   /**
@@ -759,14 +761,9 @@ export class Partition {
     }
     const marker = txnMarkerOf(bytes, h);
     if (marker === null) return null;
-    const completed = this.producers.recordMarker(marker, h.baseOffset, h.maxTimestamp);
-    if (completed === null || !completed.isAborted) return null;
-    return {
-      producerId: completed.producerId,
-      firstOffset: completed.firstOffset,
-      lastOffset: completed.lastOffset,
-      lastStableOffset: this.producers.lastStableOffsetAfter(completed),
-    };
+    return this.#abortedEntry(
+      this.producers.recordMarker(marker, h.baseOffset, h.maxTimestamp),
+    );
   }
 
   // ---------------------------------------------------------------- reads
