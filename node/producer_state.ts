@@ -25,8 +25,9 @@
  * - a producer with an ongoing transaction never expires.
  *
  * The state is pure and synchronous; `node/partition.ts` checks a batch before the append and
- * records it at the offsets the log assigns. It survives restarts through {@link ProducerSnapshot}
- * plus replay of the batch headers appended after the snapshot.
+ * records it at the offsets the log assigns. It survives restarts through Kafka's `.snapshot` files
+ * ({@link ProducerStateManager.snapshotEntries}; the JSON {@link ProducerSnapshot} of earlier
+ * versions is still read) plus replay of the batches appended after the snapshot.
  *
  * @module
  */
