@@ -389,3 +389,75 @@ Deno.test({
     });
   },
 });
+
+/** The copy-app scenario as a child process whose progress lines can be awaited. */
+function startCopyApp(node: TestNode, total: number) {
+  const child = new Deno.Command("/usr/bin/python3", {
+    args: [SCRIPT, node.bootstrap, "copy-app", "in", "out", String(total), "copier-1"],
+    env: { PYTHONDONTWRITEBYTECODE: "1" },
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  let committedTo = 0;
+  const lines = (async () => {
+    let buffered = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      buffered += chunk;
+      const parts = buffered.split("\n");
+      buffered = parts.pop()!;
+      for (const line of parts) {
+        const progress = JSON.parse(line);
+        if (typeof progress.committed_to === "number") committedTo = progress.committed_to;
+      }
+    }
+  })();
+  return {
+    committedTo: () => committedTo,
+    /** The exit code, or null when still running after `timeoutMs` (then it is killed). */
+    async exit(timeoutMs: number): Promise<number | null> {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = new Promise<null>((resolve) => {
+        timer = setTimeout(() => resolve(null), timeoutMs);
+      });
+      const status = await Promise.race([child.status, timedOut]);
+      clearTimeout(timer);
+      if (status === null) {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* exited meanwhile */ }
+        await child.status;
+      }
+      await lines;
+      return status === null ? null : status.code;
+    },
+  };
+}
+
+Deno.test({
+  name:
+    "kill -9 mid-stream: a restarted consume-transform-produce app copies every record exactly once",
+  ignore: noPython,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const total = 300;
+    await withNode(async (node) => {
+      await scenario(node, "seed", "in", String(total));
+      let app = startCopyApp(node, total);
+      await eventually(
+        "the app copying",
+        () => Promise.resolve(app.committedTo() >= 60 ? 1 : null),
+      );
+      await node.kill();
+      await node.restart();
+      let code = await app.exit(20_000);
+      for (let restarts = 0; code !== 0 && restarts < 5; restarts++) {
+        app = startCopyApp(node, total);
+        code = await app.exit(60_000);
+      }
+      assertEquals(code, 0, "the app finished after restarts");
+      const r = await scenario(node, "read", "out", "read_committed", String(total));
+      assertEquals(r.values, Array.from({ length: total }, (_, i) => `V${i}`));
+    });
+  },
+});

@@ -162,11 +162,60 @@ def too_long_timeout():
         return {"error": e.args[0].name()}
 
 
+def seed_values():
+    """Writes ARGS[1] values v0..v{n-1} to partition 0 of ARGS[0] (idempotent, acks=all)."""
+    producer = Producer({"bootstrap.servers": BOOTSTRAP, "enable.idempotence": True})
+    for i in range(int(ARGS[1])):
+        producer.produce(ARGS[0], value=f"v{i}".encode(), partition=0)
+    if producer.flush(TIMEOUT_S) != 0:
+        raise SystemExit("seed: records left undelivered")
+    return {"seeded": int(ARGS[1])}
+
+
 def read_topic():
     return {"values": read(ARGS[0], ARGS[1], int(ARGS[2]) if len(ARGS) > 2 else 0)}
 
 
+def copy_app():
+    """A consume-transform-produce app: copies ARGS[0] (partition 0, ARGS[2] records) to ARGS[1]
+    upper-cased in transactions of 10 with the offsets, as transactional id ARGS[3]. Exits 0 once
+    every record is copied and committed, 3 on any failure (the test restarts it)."""
+    source, target, total, transactional_id = ARGS[0], ARGS[1], int(ARGS[2]), ARGS[3]
+    consumer = Consumer({
+        "bootstrap.servers": BOOTSTRAP,
+        "group.id": "copier",
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "isolation.level": "read_committed",
+    })
+    try:
+        committed = consumer.committed([TopicPartition(source, 0)], TIMEOUT_S)[0].offset
+        consumer.assign([TopicPartition(source, 0, max(committed, 0))])
+        producer = txn_producer(transactional_id, **{"transaction.timeout.ms": 10000})
+        position = max(committed, 0)
+        while position < total:
+            messages = [m for m in consumer.consume(10, 1.0) if not m.error()]
+            if not messages:
+                continue
+            producer.begin_transaction()
+            for m in messages:
+                producer.produce(target, value=m.value().upper())
+            position = messages[-1].offset() + 1
+            producer.send_offsets_to_transaction(
+                [TopicPartition(source, 0, position)], consumer.consumer_group_metadata(), TIMEOUT_S
+            )
+            producer.commit_transaction(TIMEOUT_S)
+            print(json.dumps({"committed_to": position}), flush=True)
+            time.sleep(0.05)
+    except KafkaException as e:
+        print(json.dumps({"failed": str(e)}), flush=True)
+        os._exit(3)
+    return {"done": position}
+
+
 SCENARIOS = {
+    "copy-app": copy_app,
+    "seed": lambda: seed_values(),
     "commit-abort": commit_abort,
     "ctp": consume_transform_produce,
     "zombie": zombie,
