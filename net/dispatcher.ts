@@ -66,6 +66,8 @@ export interface DispatcherOptions {
  */
 export class Dispatcher {
   readonly #handlers = new Map<number, ApiHandler<unknown, unknown>>();
+  /** API versions each connection used (entries go with their connection). */
+  readonly #versionsSeen = new WeakMap<ConnectionInfo, { keys: Set<number>; software: string }>();
   readonly #options: DispatcherOptions;
 
   constructor(options: DispatcherOptions) {
@@ -139,6 +141,37 @@ export class Dispatcher {
   readonly handleFrameChunks: ChunkedFrameHandler = (frame, info) =>
     this.#dispatch(frame, info, REFERENCED_RECORDS_BYTES_MIN);
 
+  /**
+   * Logs at debug level, once per connection and API version, which versions a client speaks
+   * (with the software name and version it announced in ApiVersions v3+, KIP-511), so "which
+   * client spoke which version" can be read from the node's log.
+   */
+  #noteVersion(
+    info: ConnectionInfo,
+    clientId: string | null,
+    apiKey: number,
+    version: number,
+    request: unknown,
+  ): void {
+    let seen = this.#versionsSeen.get(info);
+    if (seen === undefined) {
+      seen = { keys: new Set(), software: "" };
+      this.#versionsSeen.set(info, seen);
+    }
+    if (apiKey === ApiKey.API_VERSIONS && version >= 3) {
+      const r = request as { clientSoftwareName: string; clientSoftwareVersion: string };
+      seen.software = `, ${r.clientSoftwareName} ${r.clientSoftwareVersion}`;
+    }
+    const key = apiKey * 1000 + version;
+    if (seen.keys.has(key)) return;
+    seen.keys.add(key);
+    this.#options.logger.debug(
+      `Connection ${info.connectionId} from ${info.clientHost} on ${info.listenerName} (client id ${
+        JSON.stringify(clientId)
+      }${seen.software}) uses ${API_TABLE.get(apiKey)?.name ?? apiKey} v${version}`,
+    );
+  }
+
   async #dispatch(
     frame: Uint8Array,
     info: ConnectionInfo,
@@ -183,6 +216,7 @@ export class Dispatcher {
     let request: unknown;
     try {
       request = api.readRequest(r, version);
+      this.#noteVersion(info, header.clientId, apiKey, version, request);
     } catch (error) {
       this.#options.logger.warn(
         `Closing connection from ${info.clientHost}: cannot decode ${api.name} v${version}: ${
