@@ -188,6 +188,10 @@ export class Partition {
   #notifiedLogEnd = -1;
   #closed = false;
   #snapshotChanges = -1;
+  /** Producer state snapshot writes, one at a time. */
+  #snapshotWriting: Promise<void> = Promise.resolve();
+  /** The active segment when producer state was last snapshotted for a roll. */
+  #snapshotSegmentBase = -1;
   /** Leader-side replication state while this broker leads; null otherwise. */
   #leader: LeaderState | null = null;
   #highWatermark: number;
@@ -505,6 +509,7 @@ export class Partition {
         const aborted = this.#replayBatch(records.subarray(pos, pos + sizeBytes), h);
         if (aborted !== null) this.#txnIndex.append(aborted, this.log.segmentBaseOffsets());
       }
+      this.#snapshotOnRoll();
     }
     await this.#followLeaderOffsets(leader);
   }
@@ -826,7 +831,26 @@ export class Partition {
     this.#wakeWaiters();
   }
 
+  /**
+   * Kafka snapshots producer state when the log rolls, so a restart without a newer snapshot
+   * replays at most the last two segments (see {@link loadProducerState}) and still meets every
+   * open transaction's first batch.
+   */
+  #snapshotOnRoll(): void {
+    const base = this.log.activeSegmentBaseOffset;
+    if (base === this.#snapshotSegmentBase) return;
+    const first = this.#snapshotSegmentBase < 0;
+    this.#snapshotSegmentBase = base;
+    if (first) return;
+    this.writeProducerState().catch((error) =>
+      this.#logger.warn(
+        `Cannot snapshot producer state of ${this.topic}-${this.partition}: ${error}`,
+      )
+    );
+  }
+
   #notifyLogEnd(): void {
+    this.#snapshotOnRoll();
     const end = this.log.logEndOffset;
     if (end === this.#notifiedLogEnd) return;
     this.#notifiedLogEnd = end;
@@ -877,10 +901,13 @@ export class Partition {
   /**
    * Rebuilds producer state: the newest `.snapshot` (Kafka's format) within the log, else the
    * JSON file of earlier versions, then the batches after it (or, without a usable snapshot,
-   * those of the active segment). Snapshots past the log end (its unsynced tail was lost) go.
+   * those of the last two segments). Snapshots past the log end (its unsynced tail was lost) go.
    */
   async loadProducerState(): Promise<void> {
-    let from = Math.max(this.log.logStartOffset, this.log.segmentBaseOffsets().at(-1) ?? 0);
+    // Without a snapshot: the last two segments, as Kafka (a snapshot is written at each roll;
+    // the previous segment covers a crash between a roll and its snapshot).
+    const bases = this.log.segmentBaseOffsets();
+    let from = Math.max(this.log.logStartOffset, bases.at(-2) ?? bases.at(-1) ?? 0);
     const loaded = await this.#loadProducerSnapshot();
     const text = loaded === null ? await readTextIfExists(this.#producerStatePath) : null;
     if (loaded !== null) from = loaded;
@@ -970,17 +997,27 @@ export class Partition {
    * Writes `<log end>.snapshot` (Kafka's format) when the state changed since the last write,
    * keeping the newest {@link PRODUCER_SNAPSHOTS_KEPT}.
    */
-  async writeProducerState(): Promise<void> {
-    const changes = this.producers.changeCount;
-    if (changes === this.#snapshotChanges) return;
-    await writeProducerSnapshot(
-      this.log.dir,
-      this.log.logEndOffset,
-      this.producers.snapshotEntries(),
-      { keep: PRODUCER_SNAPSHOTS_KEPT },
-    );
-    await removeIfExists(this.#producerStatePath);
-    this.#snapshotChanges = changes;
+  /** Resolves once the producer state snapshots started so far are written (or failed). */
+  snapshotsWritten(): Promise<void> {
+    return this.#snapshotWriting.catch(() => {});
+  }
+
+  writeProducerState(): Promise<void> {
+    const write = this.#snapshotWriting.catch(() => {}).then(async () => {
+      const changes = this.producers.changeCount;
+      if (changes === this.#snapshotChanges) return;
+      // Entries and offset are taken in the same turn: the state covers exactly the log below.
+      await writeProducerSnapshot(
+        this.log.dir,
+        this.log.logEndOffset,
+        this.producers.snapshotEntries(),
+        { keep: PRODUCER_SNAPSHOTS_KEPT },
+      );
+      await removeIfExists(this.#producerStatePath);
+      this.#snapshotChanges = changes;
+    });
+    this.#snapshotWriting = write;
+    return write;
   }
 
   /** Stops serving: waiters wake (and see the partition gone). The log is closed by its owner. */

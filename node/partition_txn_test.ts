@@ -10,6 +10,7 @@ import { KafkaError } from "../net/protocol/errors.ts";
 import { ErrorCode } from "../net/protocol/generated/errors.ts";
 import { encodeBatch } from "../net/protocol/records.ts";
 import { FileLog } from "../storage/log/file_log.ts";
+import { logConfig } from "../storage/log/log_config.ts";
 import { decodeAbortedTxns, txnIndexPath } from "../storage/log/transaction_index.ts";
 import { listProducerSnapshots } from "../storage/log/producer_snapshot_file.ts";
 import { IsolationLevel, Partition, PRODUCER_STATE_FILE } from "./partition.ts";
@@ -292,5 +293,45 @@ Deno.test("a truncated follower drops the producer snapshots past its new log en
     assertEquals(await listProducerSnapshots(f.log.dir), [1]);
     assertEquals(f.producers.ongoingTransactions(), [{ producerId: 3, firstOffset: 0 }]);
     await f.log.close();
+  });
+});
+
+Deno.test("a roll snapshots producer state, so a restart still finds a transaction segments back", async () => {
+  await withDir(async (dir) => {
+    const open = async () => {
+      const log = await FileLog.open({
+        dir: `${dir}/t-0`,
+        config: logConfig({ segmentBytes: 1024 }),
+        warn: () => {},
+      });
+      const p = new Partition({
+        topic: "t",
+        partition: 0,
+        topicId: "AAAAAAAAAAAAAAAAAAAAAQ",
+        log,
+        logDir: dir,
+        nodeId: 1,
+        logger: silentLogger,
+      });
+      await p.loadProducerState();
+      p.setRegistration(registration(1, [1]));
+      return p;
+    };
+    const p = await open();
+    await p.appendFromClient(batch({ producerId: 3, sequence: 0 }), "client");
+    for (let i = 0; i < 100; i++) {
+      await p.appendFromClient(
+        batch({ producerId: 4, sequence: i, transactional: false }),
+        "client",
+      );
+    }
+    assertEquals(p.log.segmentCount >= 4, true, `${p.log.segmentCount} segments`);
+    await p.snapshotsWritten(); // the rolls wrote them; nothing else did
+    assertEquals((await listProducerSnapshots(p.log.dir)).length > 0, true);
+    await p.log.close();
+    const again = await open();
+    assertEquals(again.producers.ongoingTransactions(), [{ producerId: 3, firstOffset: 0 }]);
+    assertEquals(again.lastStableOffset, 0);
+    await again.log.close();
   });
 });

@@ -215,6 +215,11 @@ export class FileLog implements PartitionLog {
     return this.#segments.length;
   }
 
+  /** Base offset of the active (last) segment: it changes when the log rolls. */
+  get activeSegmentBaseOffset(): number {
+    return this.#active.baseOffset;
+  }
+
   /** Base offsets of the segments, oldest first. */
   segmentBaseOffsets(): number[] {
     return this.#segments.map((s) => s.baseOffset);
