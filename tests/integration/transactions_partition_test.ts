@@ -234,6 +234,14 @@ Deno.test({
           assertEquals(await writeMarker(conn, c, true), [0]);
           assertEquals(await latestOffset(conn, 1), 10);
           assertEquals(await consume(node, "read_committed"), [...COMMITTED, "c0"]);
+          // A marker for a producer this partition never saw is appended and completes nothing:
+          // the LSO moves past it, as in Kafka.
+          assertEquals(await writeMarker(conn, { id: 999_999n, epoch: 0 }, false), [0]);
+          assertEquals(await latestOffset(conn, 1), 11);
+          assertEquals(
+            (await fetch(conn, 1)).abortedTransactions?.map((x) => [x.producerId, x.firstOffset]),
+            [[a.id, 0n]],
+          );
         },
       );
     } finally {
