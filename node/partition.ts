@@ -634,7 +634,7 @@ export class Partition {
     }
     const first = idempotent[0];
     if (first !== undefined) {
-      const check = this.producers.check(first);
+      const check = this.producers.check(first, origin);
       if (check.kind === "error") throw new KafkaError(check.code, check.message);
       if (check.kind === "duplicate") {
         return this.#answerDuplicate(check.firstOffset, check.lastOffset);

@@ -180,13 +180,28 @@ export class ProducerStateManager {
     return this.#producers.get(producerId);
   }
 
-  /** Checks a batch from a client without changing anything. */
-  check(batch: ProducerBatch): ProducerCheck {
+  /**
+   * Checks a batch without changing anything. A coordinator's own batch (`internal`: the group
+   * coordinator's TxnOffsetCommit, written with no sequence) gets only the epoch and transaction
+   * checks, as Kafka checks sequences and duplicates for `AppendOrigin.CLIENT` only.
+   */
+  check(batch: ProducerBatch, origin: "client" | "internal" = "client"): ProducerCheck {
     if (batch.producerId < 0) return { kind: "append" };
     const entry = this.#producers.get(batch.producerId);
     if (entry === undefined) return { kind: "append" };
     const lastSeq = lastSequenceOf(batch.baseSequence, batch.lastOffsetDelta);
     const pid = batch.producerId;
+    if (origin === "internal") {
+      if (batch.producerEpoch < entry.epoch) {
+        return {
+          kind: "error",
+          code: ErrorCode.INVALID_PRODUCER_EPOCH,
+          message:
+            `Epoch ${batch.producerEpoch} of producer ${pid} is older than its current epoch ${entry.epoch}.`,
+        };
+      }
+      return this.#checkTxnState(batch, entry);
+    }
     if (batch.producerEpoch === entry.epoch) {
       const dup = entry.batches.find((b) =>
         b.firstSeq === batch.baseSequence && b.lastSeq === lastSeq

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
 import { hasPythonModule, REPO_ROOT, runMain, startNode, type TestNode } from "./harness.ts";
 import { KafkaConnection } from "../../net/connection.ts";
+import { Admin } from "../../net/client/admin.ts";
+import { startCluster } from "../../node/embedded_cluster.ts";
 import { ApiKey } from "../../net/protocol/generated/api_table.ts";
 import { ErrorCode } from "../../net/protocol/generated/errors.ts";
 import type { ApiVersionsResponse } from "../../net/protocol/generated/api_versions_response.ts";
@@ -458,6 +460,52 @@ Deno.test({
       assertEquals(code, 0, "the app finished after restarts");
       const r = await scenario(node, "read", "out", "read_committed", String(total));
       assertEquals(r.values, Array.from({ length: total }, (_, i) => `V${i}`));
+      // Every transaction's offsets reached the log: a reloaded group coordinator has the last.
+      await node.kill();
+      await node.restart();
+      assertEquals((await scenario(node, "committed", "copier", "in")).offset, total);
     });
+  },
+});
+
+Deno.test({
+  name:
+    "3 brokers: the coordinator's broker stops mid-stream, another loads the state, exactly once",
+  ignore: noPython,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const total = 200;
+    const cluster = await startCluster({
+      controllers: 1,
+      brokers: 3,
+      overrides: { "default.replication.factor": "3", "min.insync.replicas": "2" },
+    });
+    const admin = new Admin({ bootstrapServers: cluster.bootstrapServers });
+    const clusterNode = { bootstrap: cluster.bootstrapServers } as TestNode;
+    try {
+      await scenario(clusterNode, "seed", "in", String(total));
+      let app = startCopyApp(clusterNode, total);
+      await eventually(
+        "the app copying",
+        () => Promise.resolve(app.committedTo() >= 40 ? 1 : null),
+      );
+      const coordinator = await admin.cluster.coordinatorFor("copier-1", 1);
+      await cluster.stopBroker(coordinator);
+      let code = await app.exit(30_000);
+      for (let restarts = 0; code !== 0 && restarts < 5; restarts++) {
+        app = startCopyApp(clusterNode, total);
+        code = await app.exit(60_000);
+      }
+      assertEquals(code, 0, "the app finished after restarts");
+      admin.cluster.forgetCoordinator("copier-1", 1);
+      const moved = await admin.cluster.coordinatorFor("copier-1", 1);
+      ok(moved !== coordinator, `the coordinator moved off broker ${coordinator}`);
+      const r = await scenario(clusterNode, "read", "out", "read_committed", String(total));
+      assertEquals(r.values, Array.from({ length: total }, (_, i) => `V${i}`));
+    } finally {
+      admin.close();
+      await cluster.close();
+    }
   },
 });

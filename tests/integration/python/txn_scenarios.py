@@ -172,6 +172,14 @@ def seed_values():
     return {"seeded": int(ARGS[1])}
 
 
+def committed_offset():
+    """The committed offset of group ARGS[0] on partition 0 of ARGS[1]."""
+    consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": ARGS[0]})
+    committed = consumer.committed([TopicPartition(ARGS[1], 0)], TIMEOUT_S)
+    consumer.close()
+    return {"offset": committed[0].offset}
+
+
 def read_topic():
     return {"values": read(ARGS[0], ARGS[1], int(ARGS[2]) if len(ARGS) > 2 else 0)}
 
@@ -223,6 +231,7 @@ SCENARIOS = {
     "commit-one": commit_one,
     "too-long-timeout": too_long_timeout,
     "read": read_topic,
+    "committed": committed_offset,
 }
 
 print(json.dumps(SCENARIOS[SCENARIO]()))
