@@ -109,6 +109,8 @@ const DEFAULT_PROPS: Record<string, string> = {
   "controller.quorum.election.timeout.ms": "500",
   "controller.quorum.fetch.timeout.ms": "1000",
   "offsets.topic.replication.factor": "1",
+  "transaction.state.log.replication.factor": "1",
+  "transaction.state.log.min.isr": "1",
   "offsets.topic.num.partitions": "4",
   "group.initial.rebalance.delay.ms": "0",
 };

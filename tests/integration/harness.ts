@@ -99,6 +99,8 @@ export async function startNode(
     "group.initial.rebalance.delay.ms": "0",
     "offsets.topic.num.partitions": "4",
     "offsets.topic.replication.factor": "1",
+    "transaction.state.log.replication.factor": "1",
+    "transaction.state.log.min.isr": "1",
     ...options.props,
   };
   const propertiesPath = join(dataDir, "server.properties");
