@@ -249,7 +249,7 @@ export class TxnManager implements TransactionService {
       markerJobs: new Set(),
     };
     this.#slots.set(partition, slot);
-    this.#ctx.logger.info(`Loading transactions of ${TRANSACTION_STATE_TOPIC}-${partition}`);
+    this.#ctx.logger.debug(`Loading transactions of ${TRANSACTION_STATE_TOPIC}-${partition}`);
     void this.#load(slot, 1);
   }
 
@@ -278,7 +278,10 @@ export class TxnManager implements TransactionService {
     if (slot.state !== "loading") return;
     slot.state = "active";
     const effects = slot.coordinator.load(records, this.#nowMs());
-    this.#ctx.logger.info(
+    // One line per partition that holds state; 50 empty partitions would drown the log.
+    const log = records.length === 0 ? this.#ctx.logger.debug : this.#ctx.logger.info;
+    log.call(
+      this.#ctx.logger,
       `Loaded ${slot.coordinator.transactionalIds().length} transactional ids of ` +
         `${TRANSACTION_STATE_TOPIC}-${slot.partition} from ${records.length} records`,
     );
@@ -316,7 +319,9 @@ export class TxnManager implements TransactionService {
       for (const effect of slot.coordinator.unload()) {
         if (effect.type === "respond") effect.handle.settle(effect.response);
       }
-      this.#ctx.logger.info(`Unloaded the transactions of ${TRANSACTION_STATE_TOPIC}-${partition}`);
+      this.#ctx.logger.debug(
+        `Unloaded the transactions of ${TRANSACTION_STATE_TOPIC}-${partition}`,
+      );
     }
     for (const pending of [...slot.pending]) pending.settle(failed(ErrorCode.NOT_COORDINATOR));
     this.#scheduleTick();
