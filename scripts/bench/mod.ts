@@ -13,6 +13,7 @@ import { runGroupBench } from "./group_bench.ts";
 import { runFailoverBench } from "./failover_bench.ts";
 import { runMetadataBench } from "./metadata_bench.ts";
 import { runReplicationBench } from "./replication_bench.ts";
+import { runTransactionsBench } from "./transactions_bench.ts";
 
 const BENCHES: Record<string, () => Promise<string>> = {
   codec: runCodecBench,
@@ -23,6 +24,7 @@ const BENCHES: Record<string, () => Promise<string>> = {
   failover: () => runFailoverBench(),
   metadata: () => runMetadataBench(),
   replication: () => runReplicationBench(),
+  transactions: () => runTransactionsBench(),
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(BENCHES);
