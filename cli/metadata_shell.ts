@@ -306,7 +306,11 @@ export async function runMetadataShell(
       : await loadMetadataDirectory(values.directory!);
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    io.err(`${WHERE}: ${(error as Error).message.split("\n")[0]}`);
+    const path = values.snapshot ?? values.directory!;
+    const message = error instanceof Deno.errors.NotFound
+      ? `cannot read ${path}: no such file or directory`
+      : (error as Error).message.split("\n")[0];
+    io.err(`${WHERE}: ${message}`);
     return 1;
   }
   loaded.notes.forEach((note) => io.err(`${WHERE}: ${note}`));
