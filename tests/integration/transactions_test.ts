@@ -7,6 +7,13 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { Kafka, logLevel } from "kafkajs";
+import {
+  Admin as PlatformaticAdmin,
+  Consumer as PlatformaticConsumer,
+  Producer as PlatformaticProducer,
+  stringDeserializers,
+  stringSerializers,
+} from "@platformatic/kafka";
 import { hasPythonModule, REPO_ROOT, runMain, startNode, type TestNode } from "./harness.ts";
 import { KafkaConnection } from "../../net/connection.ts";
 import { Admin } from "../../net/client/admin.ts";
@@ -506,5 +513,71 @@ Deno.test({
       admin.close();
       await cluster.close();
     }
+  },
+});
+
+Deno.test({
+  name: "@platformatic/kafka transactions: commit and abort, read_committed sees the commits",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await withNode(async (node) => {
+      const bootstrapBrokers = [node.bootstrap];
+      const admin = new PlatformaticAdmin({ clientId: "plat-admin", bootstrapBrokers });
+      await admin.createTopics({ topics: ["plat-txn"], partitions: 1, replicas: 1 });
+      await admin.close();
+      const producer = new PlatformaticProducer({
+        clientId: "plat-txn",
+        bootstrapBrokers,
+        serializers: stringSerializers,
+        idempotent: true,
+        transactionalId: "plat-tx-1",
+      });
+      try {
+        const committed = await producer.beginTransaction();
+        await committed.send({ messages: [{ topic: "plat-txn", value: "kept-1" }] });
+        await committed.send({ messages: [{ topic: "plat-txn", value: "kept-2" }] });
+        await committed.commit();
+        const aborted = await producer.beginTransaction();
+        await aborted.send({ messages: [{ topic: "plat-txn", value: "dropped" }] });
+        await aborted.abort();
+        const last = await producer.beginTransaction();
+        await last.send({ messages: [{ topic: "plat-txn", value: "kept-3" }] });
+        await last.commit();
+      } finally {
+        await producer.close();
+      }
+      const read = async (isolationLevel: number, count: number) => {
+        const consumer = new PlatformaticConsumer({
+          groupId: `plat-reader-${isolationLevel}`,
+          clientId: "plat-reader",
+          bootstrapBrokers,
+          deserializers: stringDeserializers,
+        });
+        const values: string[] = [];
+        try {
+          const stream = await consumer.consume({
+            topics: ["plat-txn"],
+            mode: "earliest",
+            isolationLevel,
+            maxWaitTime: 500,
+          });
+          // Bounded: the stream is closed (ending the loop) if the records never come.
+          const timer = setTimeout(() => void stream.close(), WAIT_MS_MAX);
+          for await (const message of stream) {
+            values.push(message.value);
+            if (values.length >= count) break;
+          }
+          clearTimeout(timer);
+          await stream.close();
+        } finally {
+          await consumer.close(true);
+        }
+        return values;
+      };
+      // READ_COMMITTED is 1, READ_UNCOMMITTED 0 (Kafka's IsolationLevel ids).
+      assertEquals(await read(1, 3), ["kept-1", "kept-2", "kept-3"]);
+      assertEquals(await read(0, 4), ["kept-1", "kept-2", "dropped", "kept-3"]);
+    });
   },
 });
