@@ -131,10 +131,10 @@ function applySegment(
       lastContainedLogTimeMs: header.maxTimestamp,
     };
   }
-  if (consumed < bytes.length && !options.tornTailAllowed) {
-    // batchesIn stops at a batch that runs past the end: only the newest segment may have one.
+  if (consumed < bytes.length) {
+    // batchesIn stops at a batch that runs past the end of the file: a write in progress.
     options.notes.push(
-      `${options.name} ends with ${bytes.length - consumed} bytes of a partial batch`,
+      `Left out ${bytes.length - consumed} bytes of a partial batch at the end of ${options.name}`,
     );
   }
 }
@@ -168,6 +168,14 @@ export async function loadSnapshotPath(path: string): Promise<LoadedImage> {
   return { image: builder.image, provenance: builder.provenance, notes };
 }
 
+/**
+ * The log starts after the snapshot read: on a running node, a newer snapshot and the log
+ * cleaning after it came between listing and reading, so reading again finds the newer snapshot.
+ */
+class LogGapError extends Error {
+  override name = "LogGapError";
+}
+
 /** How many times a directory is re-read when a running node removed a file under us. */
 const DIRECTORY_LOAD_ATTEMPTS_MAX = 3;
 
@@ -187,7 +195,8 @@ export async function loadMetadataDirectory(path: string): Promise<LoadedImage> 
     try {
       return await loadDirectoryOnce(dir);
     } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound) || attempt >= DIRECTORY_LOAD_ATTEMPTS_MAX) {
+      const retryable = error instanceof Deno.errors.NotFound || error instanceof LogGapError;
+      if (!retryable || attempt >= DIRECTORY_LOAD_ATTEMPTS_MAX) {
         throw error;
       }
     }
@@ -226,7 +235,7 @@ async function loadDirectoryOnce(dir: string): Promise<LoadedImage> {
   const fromOffset = latest?.id.offset ?? 0;
   const first = segments[0];
   if (first !== undefined && first.baseOffset > fromOffset) {
-    throw new Error(
+    throw new LogGapError(
       `the log in ${dir} starts at offset ${first.baseOffset}, after the latest snapshot's end ` +
         `offset ${fromOffset}: records are missing`,
     );

@@ -372,22 +372,32 @@ export function globRegExp(component: string): RegExp | null {
   let group = false;
   for (let i = 0; i < component.length;) {
     const c = component[i++]!;
-    if (c === "?") (literal = false, out += ".");
-    else if (c === "*") (literal = false, out += ".*");
-    else if (c === "\\") {
+    if (c === "\\") {
       const next = component[i++];
       out += next === undefined ? "\\\\" : escapeRegExp(next);
-    } else if (c === "{" && !group) (literal = false, group = true, out += "(?:(?:");
-    else if (c === "{") return null;
-    else if (c === "," && group) out += ")|(?:";
-    else if (c === "}" && group) (group = false, out += "))");
-    else if (c === "[") {
+      continue;
+    }
+    if (c === "[") {
       const bracket = bracketClass(component, i);
-      if (bracket === null) return null;
+      if (bracket === null) return null; // unterminated: a literal, as in Kafka
       out += bracket.regExp;
-      literal = false;
       i = bracket.end;
-    } else out += escapeRegExp(c);
+    } else if (c === "{") {
+      if (group) return null; // nested groups: a literal, as in Kafka
+      group = true;
+      out += "(?:(?:";
+    } else if (c === "," && group) {
+      out += ")|(?:";
+    } else if (c === "}" && group) {
+      group = false;
+      out += "))";
+    } else if (c === "?" || c === "*") {
+      out += c === "?" ? "." : ".*";
+    } else {
+      out += escapeRegExp(c);
+      continue;
+    }
+    literal = false;
   }
   if (group || literal) return null;
   try {
@@ -401,8 +411,14 @@ export function globRegExp(component: string): RegExp | null {
 function bracketClass(glob: string, from: number): { regExp: string; end: number } | null {
   let i = from;
   let out = "[";
-  if (glob[i] === "!" || glob[i] === "^") (out += "^", i++);
-  if (glob[i] === "]") (out += "\\]", i++);
+  if (glob[i] === "!" || glob[i] === "^") {
+    out += "^";
+    i++;
+  }
+  if (glob[i] === "]") {
+    out += "\\]";
+    i++;
+  }
   while (i < glob.length) {
     const c = glob[i++]!;
     if (c === "]") return { regExp: out + "]", end: i };
