@@ -54,7 +54,7 @@ import type {
   VoteResponse,
 } from "../../core/raft/messages.ts";
 import { NO_NODE, type NodeId, type OffsetAndEpoch, type Voter } from "../../core/raft/types.ts";
-import { decodeEntries, encodeEntries } from "../../node/metadata_log.ts";
+import { decodeEntries, encodeEntries } from "../../storage/raft/entries.ts";
 
 /** The metadata topic's name (its id is `METADATA_TOPIC_ID`). */
 export const METADATA_TOPIC_NAME = "__cluster_metadata";
