@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { TestCluster } from "../core/metadata/testing.ts";
 import { encodeSnapshot, writeSnapshotFile } from "../storage/raft/snapshot_file.ts";
 import { encodeMetadataRecord, imagePayloads } from "../node/metadata_state.ts";
-import { encodeEntries, METADATA_PARTITION_DIR } from "../node/metadata_log.ts";
+import { METADATA_PARTITION_DIR } from "../node/metadata_log.ts";
+import { encodeEntries } from "../storage/raft/entries.ts";
 import { runCli } from "./mod.ts";
 import { runMetadataShell } from "./metadata_shell.ts";
 import { globRegExp, normalizePath } from "./metadata_shell_tree.ts";
@@ -155,6 +156,27 @@ Deno.test("a batch being written at the end of the newest segment is left out wi
     assert.match(
       c.err[0]!,
       /^metadata-shell: Left out a batch being written in 00000000000000000000\.log at position \d+: /,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a partial batch at the end of a segment is left out with a note", async () => {
+  const { root, partitionDir } = await metadataDir();
+  try {
+    const path = join(partitionDir, "00000000000000000000.log");
+    const bytes = await Deno.readFile(path);
+    await Deno.writeFile(path, bytes.subarray(0, bytes.length - 3)); // a write in progress
+    const c = capture();
+    assert.equal(
+      await runCli(["metadata-shell", "-d", root, "ls", "/image/topics/byName"], c.io),
+      0,
+    );
+    assert.deepEqual(c.out, ["orders"]);
+    assert.match(
+      c.err.join("\n"),
+      /^metadata-shell: Left out \d+ bytes of a partial batch at the end of 00000000000000000000\.log$/,
     );
   } finally {
     await Deno.remove(root, { recursive: true });
