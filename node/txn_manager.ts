@@ -38,7 +38,7 @@ import type { Dispatcher } from "../net/dispatcher.ts";
 import type { CoordinatorLocation, GroupService } from "../net/handlers/group_service.ts";
 import { registerFindCoordinator } from "../net/handlers/find_coordinator.ts";
 import { initProducerIdHandler } from "../net/handlers/init_producer_id.ts";
-import type { ReplicaAccess } from "./replica_access.ts";
+import type { ReplicaAccess } from "../net/handlers/replica_access.ts";
 import type {
   TransactionService,
   TxnPartitionErrors,
@@ -642,6 +642,29 @@ export class TxnManager implements TransactionService {
     }
     const errorCode = await this.#addPartitions(input.transactionalId, input, input.topics);
     return all(() => errorCode);
+  }
+
+  verifyPartitions(input: {
+    transactionalId: string;
+    producerId: bigint;
+    producerEpoch: number;
+    topics: TxnPartitions[];
+  }): TxnPartitionErrors[] {
+    const route = input.transactionalId === ""
+      ? { slot: null, errorCode: ErrorCode.INVALID_REQUEST }
+      : this.#route(input.transactionalId);
+    const errors = route.slot === null
+      ? input.topics.flatMap((t) =>
+        t.partitions.map((partition) => ({ topic: t.topic, partition, errorCode: route.errorCode }))
+      )
+      : route.slot.coordinator.verifyPartitions({ ...input, partitions: input.topics });
+    const byTopic = new Map<string, TxnPartitionErrors>();
+    for (const e of errors) {
+      let t = byTopic.get(e.topic);
+      if (t === undefined) byTopic.set(e.topic, t = { topic: e.topic, partitions: [] });
+      t.partitions.push({ partition: e.partition, errorCode: e.errorCode });
+    }
+    return [...byTopic.values()];
   }
 
   addOffsets(input: {

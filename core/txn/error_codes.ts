@@ -30,6 +30,7 @@ export const TxnErrorCode = {
   CONCURRENT_TRANSACTIONS: 51,
   KAFKA_STORAGE_ERROR: 56,
   PRODUCER_FENCED: 90,
+  TRANSACTION_ABORTABLE: 120,
 } as const;
 
 /**

@@ -353,6 +353,33 @@ export class TransactionCoordinator<H> {
     return [this.#begin(txn!, target, { kind: "add", handle }, "Ongoing")];
   }
 
+  /**
+   * AddPartitionsToTxn v4+ with `verifyOnly` (KIP-890 part 1, asked by partition leaders): which of
+   * the partitions are in the producer's ongoing transaction (NONE) and which not
+   * (TRANSACTION_ABORTABLE). Changes nothing; a pending transition is not waited for, as in Kafka.
+   */
+  verifyPartitions(
+    input: AddPartitionsInput,
+  ): { topic: string; partition: number; errorCode: number }[] {
+    const txn = this.#txns.get(input.transactionalId);
+    let error = this.#checkProducer(txn, input);
+    const d = txn?.data;
+    if (error === E.NONE && (d!.state === "PrepareCommit" || d!.state === "PrepareAbort")) {
+      error = E.CONCURRENT_TRANSACTIONS;
+    }
+    return input.partitions.flatMap((t) =>
+      t.partitions.map((partition) => ({
+        topic: t.topic,
+        partition,
+        errorCode: error !== E.NONE
+          ? error
+          : d!.partitions.get(t.topic)?.has(partition)
+          ? E.NONE
+          : E.TRANSACTION_ABORTABLE,
+      }))
+    );
+  }
+
   /** Handles EndTxn (TransactionCoordinator.handleEndTransaction from a client). */
   endTxn(handle: H, input: EndTxnInput, nowMs: number): TxnEffect<H>[] {
     const txn = this.#txns.get(input.transactionalId);

@@ -281,3 +281,31 @@ Deno.test("losing the partition answers parked requests NOT_COORDINATOR", () => 
   assert.equal(h.errorOf("r1"), E.NOT_COORDINATOR);
   assert.deepEqual(h.coordinator.appendComplete(1, 0, 0), []);
 });
+
+Deno.test("verifyOnly tells which partitions are in the ongoing transaction (KIP-890 part 1)", () => {
+  const h = new TxnHarness();
+  const producer = started(h);
+  const verified = h.coordinator.verifyPartitions({
+    transactionalId: "app",
+    ...producer,
+    partitions: [{ topic: "orders", partitions: [1, 5] }],
+  });
+  assert.deepEqual(verified.map((v) => [v.partition, v.errorCode]), [
+    [1, E.NONE],
+    [5, E.TRANSACTION_ABORTABLE],
+  ]);
+  const fenced = h.coordinator.verifyPartitions({
+    transactionalId: "app",
+    producerId: producer.producerId,
+    producerEpoch: producer.producerEpoch + 1,
+    partitions: [{ topic: "orders", partitions: [1] }],
+  });
+  assert.deepEqual(fenced.map((v) => v.errorCode), [E.PRODUCER_FENCED]);
+  h.end("commit", "app", producer, true);
+  const preparing = h.coordinator.verifyPartitions({
+    transactionalId: "app",
+    ...producer,
+    partitions: [{ topic: "orders", partitions: [1] }],
+  });
+  assert.deepEqual(preparing.map((v) => v.errorCode), [E.CONCURRENT_TRANSACTIONS]);
+});

@@ -48,6 +48,13 @@ export interface TransactionService {
     producerEpoch: number;
     topics: TxnPartitions[];
   }): Promise<TxnPartitionErrors[]>;
+  /** AddPartitionsToTxn v4+ `verifyOnly`: which partitions are in the ongoing transaction. */
+  verifyPartitions(input: {
+    transactionalId: string;
+    producerId: bigint;
+    producerEpoch: number;
+    topics: TxnPartitions[];
+  }): TxnPartitionErrors[];
   addOffsets(input: {
     transactionalId: string;
     producerId: bigint;

@@ -1,6 +1,6 @@
 /**
  * The transactional producer's coordinator APIs (KafkaApis in Kafka 3.9): AddPartitionsToTxn
- * v0-v3 (the client form; v4+ is the broker-to-broker verification form of KIP-890, not served),
+ * v0-v5 (v0-v3 the client form, v4+ batched with KIP-890 `verifyOnly`),
  * AddOffsetsToTxn v0-v4 and EndTxn v0-v4. Clients older than KIP-588 (AddPartitionsToTxn,
  * AddOffsetsToTxn and EndTxn below v2) do not know PRODUCER_FENCED and get INVALID_PRODUCER_EPOCH
  * instead, as Kafka answers them.
@@ -16,6 +16,7 @@ import {
   type AddPartitionsToTxnResponse,
   createAddPartitionsToTxnPartitionResult,
   createAddPartitionsToTxnResponse,
+  createAddPartitionsToTxnResult,
   createAddPartitionsToTxnTopicResult,
 } from "../protocol/generated/add_partitions_to_txn_response.ts";
 import type { AddOffsetsToTxnRequest } from "../protocol/generated/add_offsets_to_txn_request.ts";
@@ -47,7 +48,7 @@ import {
   createTransactionState as createListedTransaction,
   type ListTransactionsResponse,
 } from "../protocol/generated/list_transactions_response.ts";
-import type { TransactionService } from "./transaction_service.ts";
+import type { TransactionService, TxnPartitionErrors } from "./transaction_service.ts";
 
 /** What TxnOffsetCommit needs from the group coordination (`node/group_manager.ts`). */
 export interface TxnOffsetCommitService {
@@ -74,7 +75,9 @@ export function fencedErrorFor(errorCode: number, apiVersion: number, knownSince
 }
 
 /**
- * The AddPartitionsToTxn handler (v0-v3).
+ * The AddPartitionsToTxn handler: v0-v3, one transaction (the client form); v4-v5, a batch of
+ * transactions (`resultsByTransaction`), each either added or, with `verifyOnly` (KIP-890 part 1,
+ * sent by partition leaders), only checked.
  *
  * @example
  * ```ts ignore
@@ -84,33 +87,52 @@ export function fencedErrorFor(errorCode: number, apiVersion: number, knownSince
 export function addPartitionsToTxnHandler(
   service: TransactionService,
 ): ApiHandler<AddPartitionsToTxnRequest, AddPartitionsToTxnResponse> {
-  return {
-    minVersion: 0,
-    maxVersion: 3,
-    handle: async (request, context) => {
-      const results = await service.addPartitions({
-        transactionalId: request.v3AndBelowTransactionalId,
-        producerId: request.v3AndBelowProducerId,
-        producerEpoch: request.v3AndBelowProducerEpoch,
-        topics: request.v3AndBelowTopics.map((t) => ({ topic: t.name, partitions: t.partitions })),
-      });
-      return createAddPartitionsToTxnResponse({
-        resultsByTopicV3AndBelow: results.map((t) =>
-          createAddPartitionsToTxnTopicResult({
-            name: t.topic,
-            resultsByPartition: t.partitions.map((p) =>
-              createAddPartitionsToTxnPartitionResult({
-                partitionIndex: p.partition,
-                partitionErrorCode: fencedErrorFor(
-                  p.errorCode,
-                  context.apiVersion,
-                  PRODUCER_FENCED_SINCE,
-                ),
-              })
-            ),
+  const topicResults = (results: TxnPartitionErrors[], apiVersion: number) =>
+    results.map((t) =>
+      createAddPartitionsToTxnTopicResult({
+        name: t.topic,
+        resultsByPartition: t.partitions.map((p) =>
+          createAddPartitionsToTxnPartitionResult({
+            partitionIndex: p.partition,
+            partitionErrorCode: fencedErrorFor(p.errorCode, apiVersion, PRODUCER_FENCED_SINCE),
           })
         ),
-      });
+      })
+    );
+  return {
+    minVersion: 0,
+    maxVersion: 5,
+    handle: async (request, context) => {
+      if (context.apiVersion < 4) {
+        const results = await service.addPartitions({
+          transactionalId: request.v3AndBelowTransactionalId,
+          producerId: request.v3AndBelowProducerId,
+          producerEpoch: request.v3AndBelowProducerEpoch,
+          topics: request.v3AndBelowTopics.map((t) => ({
+            topic: t.name,
+            partitions: t.partitions,
+          })),
+        });
+        return createAddPartitionsToTxnResponse({
+          resultsByTopicV3AndBelow: topicResults(results, context.apiVersion),
+        });
+      }
+      const resultsByTransaction = await Promise.all(request.transactions.map(async (txn) => {
+        const input = {
+          transactionalId: txn.transactionalId,
+          producerId: txn.producerId,
+          producerEpoch: txn.producerEpoch,
+          topics: txn.topics.map((t) => ({ topic: t.name, partitions: t.partitions })),
+        };
+        const results = txn.verifyOnly
+          ? service.verifyPartitions(input)
+          : await service.addPartitions(input);
+        return createAddPartitionsToTxnResult({
+          transactionalId: txn.transactionalId,
+          topicResults: topicResults(results, context.apiVersion),
+        });
+      }));
+      return createAddPartitionsToTxnResponse({ resultsByTransaction });
     },
   };
 }

@@ -27,7 +27,10 @@ import type { EndTxnResponse } from "../../net/protocol/generated/end_txn_respon
 import type { AddPartitionsToTxnResponse } from "../../net/protocol/generated/add_partitions_to_txn_response.ts";
 import type { CreateTopicsResponse } from "../../net/protocol/generated/create_topics_response.ts";
 import { createCreatableTopic } from "../../net/protocol/generated/create_topics_request.ts";
-import { createAddPartitionsToTxnTopic } from "../../net/protocol/generated/add_partitions_to_txn_request.ts";
+import {
+  createAddPartitionsToTxnTopic,
+  createAddPartitionsToTxnTransaction,
+} from "../../net/protocol/generated/add_partitions_to_txn_request.ts";
 
 const noPython = !hasPythonModule("confluent_kafka");
 if (noPython) console.warn("transactions_test: confluent-kafka tests skipped (module missing)");
@@ -243,7 +246,7 @@ Deno.test({
         const served = new Map(
           versions.apiKeys.map((k) => [k.apiKey, [k.minVersion, k.maxVersion]]),
         );
-        assertEquals(served.get(ApiKey.ADD_PARTITIONS_TO_TXN), [0, 3]);
+        assertEquals(served.get(ApiKey.ADD_PARTITIONS_TO_TXN), [0, 5]);
         assertEquals(served.get(ApiKey.ADD_OFFSETS_TO_TXN), [0, 4]);
         assertEquals(served.get(ApiKey.END_TXN), [0, 4]);
         assertEquals(served.get(ApiKey.TXN_OFFSET_COMMIT), [0, 4]);
@@ -312,6 +315,25 @@ Deno.test({
           other.resultsByTopicV3AndBelow[0]!.resultsByPartition[0]!.partitionErrorCode,
           ErrorCode.INVALID_PRODUCER_ID_MAPPING,
         );
+
+        // v4+: a batch of transactions; verifyOnly (KIP-890 part 1) only checks membership.
+        const batched = (verifyOnly: boolean, partitions: number[]) =>
+          conn.send<AddPartitionsToTxnResponse>(ApiKey.ADD_PARTITIONS_TO_TXN, {
+            transactions: [createAddPartitionsToTxnTransaction({
+              transactionalId: "raw-1",
+              producerId: init.producerId,
+              producerEpoch: 0,
+              verifyOnly,
+              topics: [createAddPartitionsToTxnTopic({ name: "raw", partitions })],
+            })],
+          }, { version: 5 });
+        const codes = (r: AddPartitionsToTxnResponse) =>
+          r.resultsByTransaction[0]!.topicResults[0]!.resultsByPartition.map((p) =>
+            p.partitionErrorCode
+          );
+        assertEquals(codes(await batched(true, [0])), [ErrorCode.TRANSACTION_ABORTABLE]);
+        assertEquals(codes(await batched(false, [0])), [ErrorCode.NONE]);
+        assertEquals(codes(await batched(true, [0])), [ErrorCode.NONE]);
       } finally {
         conn.close();
       }
