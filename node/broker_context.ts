@@ -9,6 +9,7 @@ import type { ServerConfig } from "../core/config/server_config.ts";
 import type { Logger } from "../core/log.ts";
 import type { MetadataState } from "./metadata_state.ts";
 import type { ControllerChannel } from "./controller_channel.ts";
+import type { BrokerView } from "../net/handlers/broker_view.ts";
 
 /**
  * Shared broker state, passed to the replica manager, the group coordinator and the handlers.
@@ -20,7 +21,7 @@ import type { ControllerChannel } from "./controller_channel.ts";
  * }
  * ```
  */
-export interface BrokerContext {
+export interface BrokerContext extends BrokerView {
   readonly config: ServerConfig;
   readonly logger: Logger;
   readonly nodeId: number;

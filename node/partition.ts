@@ -59,6 +59,14 @@ import type { TimestampAndOffset } from "../storage/log/partition_log.ts";
 import { clientBatchRules, validateClientBatches } from "../storage/log/log_validator.ts";
 import type { Logger } from "../core/log.ts";
 import { LeaderState } from "../core/replication/leader_state.ts";
+import {
+  type AppendInfo,
+  type AppendOrigin,
+  type HostedPartition,
+  IsolationLevel,
+  type PartitionRead,
+  type PartitionReadOptions,
+} from "../net/handlers/replica_access.ts";
 import { followerHighWatermark } from "../core/replication/follower.ts";
 import {
   type CompletedTxn,
@@ -66,6 +74,9 @@ import {
   ProducerStateManager,
   type TxnMarker,
 } from "./producer_state.ts";
+
+export { IsolationLevel };
+export type { AppendInfo, AppendOrigin, PartitionRead, PartitionReadOptions };
 
 /**
  * The JSON producer state file of earlier versions, read once when no `.snapshot` exists yet and
@@ -78,23 +89,6 @@ const PRODUCER_SNAPSHOTS_KEPT = 2;
 const REPLAY_CHUNK_BYTES = 1024 * 1024;
 /** Upper bound on replay steps (each step advances at least one batch). */
 const REPLAY_STEPS_MAX = 10_000_000;
-
-/** Kafka's isolation levels. */
-export const IsolationLevel = { READ_UNCOMMITTED: 0, READ_COMMITTED: 1 } as const;
-
-/** Who is appending. */
-export type AppendOrigin = "client" | "internal";
-
-/** What an append did, as a produce response reports it. */
-export interface AppendInfo {
-  baseOffset: number;
-  lastOffset: number;
-  /** LogAppendTime written, or -1 for CreateTime topics. */
-  logAppendTimeMs: number;
-  logStartOffset: number;
-  /** True when the batch was a retry of one already appended (its original offsets returned). */
-  duplicate: boolean;
-}
 
 /** This replica's role in the partition. */
 export type ReplicaRole = "leader" | "follower" | "offline";
@@ -112,30 +106,6 @@ interface AckWaiter {
   endOffset: number;
   resolve: (errorCode: number) => void;
   timer: ReturnType<typeof setTimeout>;
-}
-
-/** A fetch read. */
-export interface PartitionRead {
-  records: Uint8Array;
-  highWatermark: number;
-  lastStableOffset: number;
-  logStartOffset: number;
-  logEndOffset: number;
-  /**
-   * read_committed reads: the aborted transactions overlapping the records returned (Fetch's
-   * `aborted_transactions`); null for other reads.
-   */
-  abortedTransactions: { producerId: number; firstOffset: number }[] | null;
-}
-
-/** Options of a read. */
-export interface PartitionReadOptions {
-  maxBytes: number;
-  minOneMessage: boolean;
-  /** 0 read_uncommitted (up to the high watermark), 1 read_committed (up to the LSO). */
-  isolationLevel: number;
-  /** Follower / debug reads see up to the log end. */
-  upToLogEnd?: boolean;
 }
 
 /** Construction options. */
@@ -166,7 +136,7 @@ function badRecord(message: string): KafkaError {
  * const info = await p.appendFromClient(batchBytes, "client");
  * ```
  */
-export class Partition {
+export class Partition implements HostedPartition {
   readonly topic: string;
   readonly partition: number;
   readonly logDir: string;

@@ -32,6 +32,7 @@
  * @module
  */
 import { ErrorCode } from "../net/protocol/generated/errors.ts";
+import type { TxnMarker } from "../net/handlers/replica_access.ts";
 import type { ProducerSnapshotEntry } from "../storage/log/producer_snapshot_file.ts";
 
 /** Batches remembered per producer (Kafka's `ProducerStateEntry.NUM_BATCHES_TO_RETAIN`). */
@@ -51,13 +52,7 @@ export interface ProducerBatch {
 }
 
 /** An end-transaction marker (Kafka's `EndTransactionMarker` with its batch's producer fields). */
-export interface TxnMarker {
-  producerId: number;
-  producerEpoch: number;
-  coordinatorEpoch: number;
-  /** True for COMMIT, false for ABORT. */
-  commit: boolean;
-}
+export type { TxnMarker };
 
 /** A transaction a marker completed (Kafka's `CompletedTxn`). */
 export interface CompletedTxn {

@@ -47,7 +47,7 @@ import * as path from "node:path";
 import { LogManager } from "../storage/log/log_manager.ts";
 import type { LogConfig } from "../storage/log/log_config.ts";
 import type { BrokerContext } from "./broker_context.ts";
-import { FetchSessionCache } from "./fetch_session.ts";
+import { FetchSessionCache } from "../net/handlers/fetch_session.ts";
 import { ReplicaFetcherManager } from "./replica_fetcher.ts";
 import type { AlterPartitionResponse } from "../net/protocol/generated/alter_partition_response.ts";
 import {
@@ -63,7 +63,7 @@ import type {
   PartitionLookup,
   ReplicaAccess,
   TxnMarkerWritten,
-} from "./replica_access.ts";
+} from "../net/handlers/replica_access.ts";
 import { sameLogConfig, topicLogConfig } from "./topic_log_config.ts";
 import { produceHandler } from "../net/handlers/produce.ts";
 import { fetchHandler } from "../net/handlers/fetch.ts";

@@ -17,7 +17,7 @@ import {
   type DeleteRecordsPartitionResult,
   type DeleteRecordsResponse,
 } from "../protocol/generated/delete_records_response.ts";
-import type { ReplicaAccess } from "../../node/replica_access.ts";
+import type { ReplicaAccess } from "./replica_access.ts";
 
 /**
  * The DeleteRecords handler.

@@ -18,8 +18,8 @@ import {
   type DescribeLogDirsResponse,
   type DescribeLogDirsTopic,
 } from "../protocol/generated/describe_log_dirs_response.ts";
-import type { Partition } from "../../node/partition.ts";
-import type { ReplicaAccess } from "../../node/replica_access.ts";
+import type { HostedPartition as Partition } from "./replica_access.ts";
+import type { ReplicaAccess } from "./replica_access.ts";
 
 /**
  * The DescribeLogDirs handler.

@@ -19,7 +19,7 @@ import {
   type DescribeProducersResponse,
   type PartitionResponse,
 } from "../protocol/generated/describe_producers_response.ts";
-import type { ReplicaAccess } from "../../node/replica_access.ts";
+import type { ReplicaAccess } from "./replica_access.ts";
 
 /**
  * The DescribeProducers handler.

@@ -5,7 +5,7 @@
  * - v0-v3 (clients before Kafka 0.11, e.g. kafka-python with `api_version=(0, 10)`) read legacy
  *   message sets: stored batches are down-converted to magic 0 (v0-v1) or magic 1 (v2-v3),
  *   uncompressed, without headers or control records (Kafka's `RecordsUtil.downConvert`).
- * - Sessions (v7+, KIP-227) through `node/fetch_session.ts`; v4-v6 are sessionless.
+ * - Sessions (v7+, KIP-227) through `fetch_session.ts`; v4-v6 are sessionless.
  * - v13+ names topics by id: an id the image does not know -> UNKNOWN_TOPIC_ID.
  * - Reads stored bytes as they are (never re-encoded) up to the high watermark (read_uncommitted)
  *   or the last stable offset (read_committed, with `aborted_transactions`: the producer id and
@@ -48,9 +48,9 @@ import {
   type ForgottenTarget,
   type PartitionOutcome,
   targetKey,
-} from "../../node/fetch_session.ts";
-import { IsolationLevel, type Partition } from "../../node/partition.ts";
-import type { ReplicaAccess } from "../../node/replica_access.ts";
+} from "./fetch_session.ts";
+import { type HostedPartition as Partition, IsolationLevel } from "./replica_access.ts";
+import type { ReplicaAccess } from "./replica_access.ts";
 import { downConvertBatches } from "../protocol/message_set.ts";
 
 /** Longest a fetch waits, whatever maxWaitMs says. */

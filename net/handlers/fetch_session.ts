@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { ErrorCode } from "../net/protocol/generated/errors.ts";
+import { ErrorCode } from "../protocol/generated/errors.ts";
 
 /** Session epoch of a sessionless fetch, or of a request closing its session. */
 export const FINAL_EPOCH = -1;

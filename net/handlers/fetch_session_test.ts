@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { ErrorCode } from "../net/protocol/generated/errors.ts";
+import { ErrorCode } from "../protocol/generated/errors.ts";
 import {
   FetchSessionCache,
   type FetchSessionRequest,

@@ -11,7 +11,7 @@ import type { Dispatcher } from "../dispatcher.ts";
 import { ApiKey } from "../protocol/generated/api_table.ts";
 import { KafkaError } from "../protocol/errors.ts";
 import { ErrorCode } from "../protocol/generated/errors.ts";
-import type { BrokerContext } from "../../node/broker_context.ts";
+import type { BrokerView } from "./broker_view.ts";
 
 /**
  * Builds the response a forwarded request gets when the controller cannot be reached. Request
@@ -211,7 +211,7 @@ export const SETTLE_WAIT_MS_MAX = 5_000;
  * await settled(ctx);
  * ```
  */
-export async function settled(ctx: BrokerContext): Promise<void> {
+export async function settled(ctx: BrokerView): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([
     ctx.metadata.settled(),
@@ -228,7 +228,7 @@ export async function settled(ctx: BrokerContext): Promise<void> {
  * registerForwardedApis(dispatcher, ctx);
  * ```
  */
-export function registerForwardedApis(dispatcher: Dispatcher, ctx: BrokerContext): void {
+export function registerForwardedApis(dispatcher: Dispatcher, ctx: BrokerView): void {
   for (const [apiKey, maxVersion, onError, waitMs] of FORWARDED) {
     dispatcher.register<Record<string, unknown>, unknown>(apiKey, {
       minVersion: 0,

@@ -22,7 +22,7 @@ import {
   createInitProducerIdResponse,
   type InitProducerIdResponse,
 } from "../protocol/generated/init_producer_id_response.ts";
-import type { ReplicaAccess } from "../../node/replica_access.ts";
+import type { ReplicaAccess } from "./replica_access.ts";
 import type { TransactionService } from "./transaction_service.ts";
 import { fencedErrorFor } from "./transactions.ts";
 

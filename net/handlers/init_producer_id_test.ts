@@ -3,7 +3,7 @@ import { initProducerIdHandler } from "./init_producer_id.ts";
 import { createInitProducerIdRequest } from "../protocol/generated/init_producer_id_request.ts";
 import { ErrorCode } from "../protocol/generated/errors.ts";
 import type { RequestContext } from "../dispatcher.ts";
-import type { ReplicaAccess } from "../../node/replica_access.ts";
+import type { ReplicaAccess } from "./replica_access.ts";
 import type { TransactionService } from "./transaction_service.ts";
 
 let next = 1000n;

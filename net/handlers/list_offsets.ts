@@ -29,8 +29,8 @@ import {
   type ListOffsetsPartitionResponse,
   type ListOffsetsResponse,
 } from "../protocol/generated/list_offsets_response.ts";
-import { IsolationLevel, type Partition } from "../../node/partition.ts";
-import type { ReplicaAccess } from "../../node/replica_access.ts";
+import { type HostedPartition as Partition, IsolationLevel } from "./replica_access.ts";
+import type { ReplicaAccess } from "./replica_access.ts";
 
 /** Special timestamps of ListOffsets. */
 export const ListOffsetsTimestamp = {

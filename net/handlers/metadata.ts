@@ -24,7 +24,7 @@ import type {
 import { replicaDirectoryOnline } from "../../core/metadata/partition_change.ts";
 import { topicNameError } from "../../core/metadata/controller.ts";
 import { ZERO_UUID } from "../protocol/uuid.ts";
-import type { BrokerContext } from "../../node/broker_context.ts";
+import type { BrokerView } from "./broker_view.ts";
 import { settled } from "./forward.ts";
 
 /** Kafka's "operations not requested" sentinel (Integer.MIN_VALUE). */
@@ -127,7 +127,7 @@ function errorTopic(
  * registerMetadata(dispatcher, ctx);
  * ```
  */
-export function registerMetadata(dispatcher: Dispatcher, ctx: BrokerContext): void {
+export function registerMetadata(dispatcher: Dispatcher, ctx: BrokerView): void {
   dispatcher.register<MetadataRequest, MetadataResponse>(ApiKey.METADATA, {
     minVersion: 0,
     maxVersion: 12,
@@ -222,7 +222,7 @@ export function registerMetadata(dispatcher: Dispatcher, ctx: BrokerContext): vo
  * report per topic: LEADER_NOT_AVAILABLE while a new topic's leaders settle (clients retry), or
  * the controller's error.
  */
-async function autoCreateTopics(ctx: BrokerContext, names: string[]): Promise<Map<string, number>> {
+async function autoCreateTopics(ctx: BrokerView, names: string[]): Promise<Map<string, number>> {
   const result = new Map<string, number>();
   try {
     const response = await ctx.controller.send<CreateTopicsResponse>(ApiKey.CREATE_TOPICS, {

@@ -16,7 +16,7 @@ import {
   type EpochEndOffset,
   type OffsetForLeaderEpochResponse,
 } from "../protocol/generated/offset_for_leader_epoch_response.ts";
-import type { ReplicaAccess } from "../../node/replica_access.ts";
+import type { ReplicaAccess } from "./replica_access.ts";
 
 /**
  * The OffsetForLeaderEpoch handler.

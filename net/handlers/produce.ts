@@ -46,8 +46,8 @@ import {
   magicAt,
 } from "../protocol/record_batch.ts";
 import { RecordValidationError } from "../../storage/log/log_validator.ts";
-import type { ReplicaAccess } from "../../node/replica_access.ts";
-import type { Partition } from "../../node/partition.ts";
+import type { ReplicaAccess } from "./replica_access.ts";
+import type { HostedPartition as Partition } from "./replica_access.ts";
 
 /** Topics clients may not produce to (Kafka's `Topic.INTERNAL_TOPICS`). */
 export const INTERNAL_TOPICS: ReadonlySet<string> = new Set([

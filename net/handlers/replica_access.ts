@@ -1,16 +1,121 @@
 /**
  * What the partition request handlers (Produce, Fetch, ListOffsets, OffsetForLeaderEpoch,
  * DeleteRecords, DescribeLogDirs, InitProducerId, WriteTxnMarkers) need from the replica manager. The handlers
- * depend on this interface, the replica manager implements it, so there is no import cycle.
+ * own these interfaces and the replica manager (`node/`) implements them, so the handlers import
+ * nothing from `node/`.
  *
  * @module
  */
-import type { BrokerContext } from "./broker_context.ts";
+import type { BrokerView } from "./broker_view.ts";
 import type { FetchSessionCache } from "./fetch_session.ts";
-import type { Partition } from "./partition.ts";
+import type { FileLog } from "../../storage/log/file_log.ts";
+import type { TimestampAndOffset } from "../../storage/log/partition_log.ts";
+
+/** Kafka's isolation levels. */
+export const IsolationLevel = { READ_UNCOMMITTED: 0, READ_COMMITTED: 1 } as const;
+
+/** Who is appending. */
+export type AppendOrigin = "client" | "internal";
+
+/** What an append did, as a produce response reports it. */
+export interface AppendInfo {
+  baseOffset: number;
+  lastOffset: number;
+  /** LogAppendTime written, or -1 for CreateTime topics. */
+  logAppendTimeMs: number;
+  logStartOffset: number;
+  /** True when the batch was a retry of one already appended (its original offsets returned). */
+  duplicate: boolean;
+}
+
+/** A fetch read. */
+export interface PartitionRead {
+  records: Uint8Array;
+  highWatermark: number;
+  lastStableOffset: number;
+  logStartOffset: number;
+  logEndOffset: number;
+  /**
+   * read_committed reads: the aborted transactions overlapping the records returned (Fetch's
+   * `aborted_transactions`); null for other reads.
+   */
+  abortedTransactions: { producerId: number; firstOffset: number }[] | null;
+}
+
+/** Options of a read. */
+export interface PartitionReadOptions {
+  maxBytes: number;
+  minOneMessage: boolean;
+  /** 0 read_uncommitted (up to the high watermark), 1 read_committed (up to the LSO). */
+  isolationLevel: number;
+  /** Follower / debug reads see up to the log end. */
+  upToLogEnd?: boolean;
+}
+
+/** An end-transaction marker from the transaction coordinator (WriteTxnMarkers). */
+export interface TxnMarker {
+  producerId: number;
+  producerEpoch: number;
+  coordinatorEpoch: number;
+  /** True for COMMIT, false for ABORT. */
+  commit: boolean;
+}
+
+/** One producer's state, as DescribeProducers reports it. */
+export interface ProducerView {
+  producerId: number;
+  epoch: number;
+  batches: readonly { lastSeq: number }[];
+  lastTimestampMs: number;
+  coordinatorEpoch: number;
+  currentTxnFirstOffset: number;
+}
+
+/**
+ * A partition this broker hosts, as the handlers use it (the replica manager's `Partition`).
+ *
+ * @example
+ * ```ts ignore
+ * const error = partition.checkLeaderEpoch(request.currentLeaderEpoch);
+ * ```
+ */
+export interface HostedPartition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly topicId: string;
+  readonly log: FileLog;
+  readonly producers: { entries(): readonly ProducerView[] };
+  readonly isLeader: boolean;
+  readonly closed: boolean;
+  readonly leaderEpoch: number;
+  readonly isr: readonly number[];
+  readonly minInsyncReplicas: number;
+  readonly highWatermark: number;
+  readonly lastStableOffset: number;
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+  /** NONE, FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH for a request's currentLeaderEpoch. */
+  checkLeaderEpoch(currentLeaderEpoch: number): number;
+  /** NONE, or NOT_LEADER_OR_FOLLOWER for a broker that is no follower of this partition. */
+  checkFollower(replicaId: number): number;
+  /** NONE or NOT_ENOUGH_REPLICAS for an acks=all append. */
+  checkMinIsr(): number;
+  recordFollowerFetch(
+    replicaId: number,
+    fetchOffset: number,
+    options: { nowMs: number; brokerEpoch: bigint },
+  ): void;
+  waitForReplication(endOffset: number, timeoutMs: number): Promise<number>;
+  appendFromClient(batches: Uint8Array, origin: AppendOrigin): Promise<AppendInfo>;
+  appendTxnMarker(marker: TxnMarker): Promise<AppendInfo>;
+  read(fetchOffset: number, options: PartitionReadOptions): Promise<PartitionRead>;
+  offsetForTimestamp(timestampMs: number): TimestampAndOffset | null;
+  onHighWatermarkChange(listener: () => void): () => void;
+  deleteRecordsBefore(offset: number): Promise<number>;
+}
 
 /** A partition, or the error code a request about it gets. */
-export type PartitionLookup = { partition: Partition; errorCode: 0 } | {
+export type PartitionLookup = { partition: HostedPartition; errorCode: 0 } | {
   partition: null;
   errorCode: number;
 };
@@ -27,7 +132,7 @@ export interface TxnMarkerWritten {
 /** One log directory and the partitions in it. */
 export interface LogDirInfo {
   dir: string;
-  partitions: Partition[];
+  partitions: HostedPartition[];
 }
 
 /**
@@ -40,7 +145,7 @@ export interface LogDirInfo {
  * ```
  */
 export interface ReplicaAccess {
-  readonly ctx: BrokerContext;
+  readonly ctx: BrokerView;
   readonly fetchSessions: FetchSessionCache;
   /**
    * The partition if this broker leads it; else UNKNOWN_TOPIC_OR_PARTITION (no such topic or
@@ -55,11 +160,11 @@ export interface ReplicaAccess {
    */
   leaderOpening(topic: string, partition: number, timeoutMs: number): Promise<void> | null;
   /** A hosted partition, leader or not. */
-  hostedPartition(topic: string, partition: number): Partition | undefined;
+  hostedPartition(topic: string, partition: number): HostedPartition | undefined;
   /** Every log directory with its partitions. */
   logDirs(): LogDirInfo[];
   /** A follower's lag behind its leader's high watermark (0 for a leader, -1 when unknown). */
-  followerLag(partition: Partition): number;
+  followerLag(partition: HostedPartition): number;
   /** A fresh producer id from the block the controller allocated (throws KafkaError). */
   allocateProducerId(): Promise<bigint>;
   /**

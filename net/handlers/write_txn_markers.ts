@@ -34,7 +34,7 @@ import {
   type WritableTxnMarkerResult,
   type WriteTxnMarkersResponse,
 } from "../protocol/generated/write_txn_markers_response.ts";
-import type { ReplicaAccess } from "../../node/replica_access.ts";
+import type { ReplicaAccess } from "./replica_access.ts";
 
 /** How long a marker waits for the in-sync replicas (Kafka: the broker's request.timeout.ms). */
 export const MARKER_REPLICATION_TIMEOUT_MS = 30_000;

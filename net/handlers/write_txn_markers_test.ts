@@ -2,7 +2,7 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import type { PartitionRegistration } from "../../core/metadata/image.ts";
 import { silentLogger } from "../../core/log.ts";
 import { Partition } from "../../node/partition.ts";
-import type { ReplicaAccess, TxnMarkerWritten } from "../../node/replica_access.ts";
+import type { ReplicaAccess, TxnMarkerWritten } from "./replica_access.ts";
 import { FileLog } from "../../storage/log/file_log.ts";
 import { KafkaError } from "../protocol/errors.ts";
 import { ErrorCode } from "../protocol/generated/errors.ts";
