@@ -6,7 +6,8 @@
  * `--producer-epoch` and `--coordinator-epoch` (an ABORT marker written by WriteTxnMarkers to the
  * partition's leader, as Kafka's Admin.abortTransaction). Output is Kafka's: tab-separated,
  * space-padded tables; failures are one `Failed to ...: <reason>.` line and exit code 1.
- * `find-hanging` is not built.
+ * `find-hanging` (DescribeProducers, ListTransactions, DescribeTransactions) lists open
+ * transactions on partitions that their coordinator does not count as its own.
  *
  * @module
  */
@@ -43,6 +44,9 @@ Commands:
   abort --topic <t> --partition <p> (--start-offset <o> |
         --producer-id <id> --producer-epoch <e> --coordinator-epoch <c>)
                                     Abort a hanging transaction on a partition.
+  find-hanging (--topic <t> [--partition <p>] | --broker-id <id>)
+        [--max-transaction-timeout <minutes, default 15>]
+                                    Find open transactions no coordinator will end.
 
 Options:
   --bootstrap-server <host:port>  The Kafka server to connect to. Required.
@@ -59,6 +63,7 @@ const FLAGS = {
   "producer-id": { type: "string" },
   "producer-epoch": { type: "string" },
   "coordinator-epoch": { type: "string" },
+  "max-transaction-timeout": { type: "string" },
 } as const;
 
 /** The flags each command accepts besides the client ones. */
@@ -74,6 +79,7 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
     "producer-epoch",
     "coordinator-epoch",
   ],
+  "find-hanging": ["topic", "partition", "broker-id", "max-transaction-timeout"],
 };
 
 /** `transactions`: the registry entry. */
@@ -133,7 +139,7 @@ async function runTransactions(args: string[], io: CliIo): Promise<number> {
   const command = positionals[0];
   if (command === undefined) {
     throw new UsageError(
-      "transactions: a command is required: list, describe, describe-producers or abort",
+      "transactions: a command is required: list, describe, describe-producers, abort or find-hanging",
     );
   }
   if (positionals.length > 1) {
@@ -144,7 +150,7 @@ async function runTransactions(args: string[], io: CliIo): Promise<number> {
   const allowed = COMMAND_FLAGS[command];
   if (allowed === undefined) {
     throw new UsageError(
-      `transactions: unknown command ${command}: use list, describe, describe-producers or abort`,
+      `transactions: unknown command ${command}: use list, describe, describe-producers, abort or find-hanging`,
     );
   }
   for (const flag of Object.keys(values)) {
@@ -161,6 +167,8 @@ async function runTransactions(args: string[], io: CliIo): Promise<number> {
         return await describe(admin, io, values);
       case "describe-producers":
         return await describeProducers(admin, io, values);
+      case "find-hanging":
+        return await findHanging(admin, io, values);
       default:
         return await abort(admin, io, values);
     }
@@ -402,4 +410,177 @@ async function abort(admin: Admin, _io: CliIo, values: Values): Promise<number> 
     );
   }
   return 0;
+}
+
+/** An open transaction on a partition, as DescribeProducers reports it. */
+interface OpenTransaction {
+  topic: string;
+  partition: number;
+  producer: DescribeProducersResponse["topics"][number]["partitions"][number]["activeProducers"][
+    number
+  ];
+}
+
+/**
+ * Kafka's FindHangingTransactionsCommand: the partitions to search (a topic, one partition, or
+ * every replica of a broker), their open transactions older than `--max-transaction-timeout`, and
+ * among those the ones whose producer id no coordinator lists, or whose coordinator's transaction
+ * does not include the partition: nothing will ever write their marker.
+ */
+async function findHanging(admin: Admin, io: CliIo, values: Values): Promise<number> {
+  const topic = values.topic;
+  const brokerId = values["broker-id"] === undefined
+    ? null
+    : int("find-hanging", "broker-id", values["broker-id"]);
+  if (topic === undefined && brokerId === null) {
+    throw new ToolFailure(
+      "The `find-hanging` command requires either --topic or --broker-id to limit the scope of the search",
+    );
+  }
+  if (values.partition !== undefined && topic === undefined) {
+    throw new ToolFailure("The --partition argument requires --topic to be provided");
+  }
+  const timeoutMinutes = values["max-transaction-timeout"] === undefined
+    ? 15
+    : int("find-hanging", "max-transaction-timeout", values["max-transaction-timeout"]);
+  const maxTransactionTimeoutMs = timeoutMinutes * 60_000;
+  const partitions = await partitionsToSearch(admin, topic, values.partition, brokerId);
+
+  const candidates: OpenTransaction[] = [];
+  const nowMs = Date.now();
+  for (const tp of partitions) {
+    let producers;
+    try {
+      producers = await producersOf(admin, tp, brokerId);
+    } catch (error) {
+      const on = brokerId === null ? "Optional.empty" : `Optional[${brokerId}]`;
+      throw new ToolFailure(
+        `Failed to describe producers for ${partitions.length} partitions on broker ${on}`,
+        error,
+      );
+    }
+    for (const producer of producers) {
+      if (producer.currentTxnStartOffset < 0n) continue;
+      if (nowMs - Number(producer.lastTimestamp) > maxTransactionTimeoutMs) {
+        candidates.push({ ...tp, producer });
+      }
+    }
+  }
+
+  const hanging: OpenTransaction[] = [];
+  if (candidates.length > 0) {
+    const producerIds = [...new Set(candidates.map((c) => c.producer.producerId))];
+    const transactionalIds = await lookupTransactionalIds(admin, producerIds);
+    for (const candidate of candidates) {
+      const transactionalId = transactionalIds.get(candidate.producer.producerId);
+      if (transactionalId === undefined) {
+        hanging.push(candidate);
+        continue;
+      }
+      const partitionsInTxn = await transactionPartitions(admin, transactionalId);
+      if (!partitionsInTxn.has(`${candidate.topic}-${candidate.partition}`)) {
+        hanging.push(candidate);
+      }
+    }
+  }
+  const headers = [
+    "Topic",
+    "Partition",
+    "ProducerId",
+    "ProducerEpoch",
+    "CoordinatorEpoch",
+    "StartOffset",
+    "LastTimestamp",
+    "Duration(min)",
+  ];
+  const rows = hanging.map((h) => [
+    h.topic,
+    String(h.partition),
+    String(h.producer.producerId),
+    String(h.producer.producerEpoch),
+    String(h.producer.coordinatorEpoch),
+    String(h.producer.currentTxnStartOffset),
+    String(h.producer.lastTimestamp),
+    String(Math.floor((nowMs - Number(h.producer.lastTimestamp)) / 60_000)),
+  ]);
+  for (const line of prettyTable(headers, rows)) io.out(line);
+  return 0;
+}
+
+/** The partitions find-hanging looks at: one, a topic's, or every replica of a broker. */
+async function partitionsToSearch(
+  admin: Admin,
+  topic: string | undefined,
+  partition: string | undefined,
+  brokerId: number | null,
+): Promise<{ topic: string; partition: number }[]> {
+  if (topic !== undefined && partition !== undefined) {
+    return [{ topic, partition: int("find-hanging", "partition", partition) }];
+  }
+  let topics: string[];
+  try {
+    topics = topic !== undefined ? [topic] : await admin.listTopics({ includeInternal: true });
+  } catch (error) {
+    throw new ToolFailure("Failed to list topics", error);
+  }
+  try {
+    const described = await admin.describeTopics(topics);
+    return described.flatMap((d) =>
+      d.partitions
+        .filter((p) => brokerId === null || p.replicas.includes(brokerId))
+        .map((p) => ({ topic: d.name, partition: p.partition }))
+    );
+  } catch (error) {
+    throw new ToolFailure(`Failed to describe ${topics.length} topics`, error);
+  }
+}
+
+/** Producer id -> transactional id, from ListTransactions on every broker. */
+async function lookupTransactionalIds(
+  admin: Admin,
+  producerIds: bigint[],
+): Promise<Map<bigint, string>> {
+  const found = new Map<bigint, string>();
+  try {
+    await admin.cluster.retrying(() => admin.cluster.refreshMetadata([]));
+    for (const broker of admin.cluster.brokers) {
+      const r = await admin.cluster.retrying(async () => {
+        const conn = await admin.cluster.connectionTo(broker.nodeId);
+        const response = await conn.send<ListTransactionsResponse>(
+          ApiKey.LIST_TRANSACTIONS,
+          { stateFilters: [], producerIdFilters: producerIds },
+          { version: conn.versionFor(ApiKey.LIST_TRANSACTIONS, 1) },
+        );
+        if (response.errorCode !== ErrorCode.NONE) throw new KafkaError(response.errorCode, "");
+        return response;
+      });
+      for (const t of r.transactionStates) found.set(t.producerId, t.transactionalId);
+    }
+  } catch (error) {
+    throw new ToolFailure("Failed to list transactions", error);
+  }
+  return found;
+}
+
+/** The `topic-partition`s of a transactional id's current transaction (none if it is unknown). */
+async function transactionPartitions(admin: Admin, transactionalId: string): Promise<Set<string>> {
+  try {
+    return await admin.cluster.retrying(async () => {
+      const nodeId = await admin.cluster.coordinatorFor(transactionalId, 1);
+      const conn = await admin.cluster.connectionTo(nodeId);
+      const r = await conn.send<DescribeTransactionsResponse>(
+        ApiKey.DESCRIBE_TRANSACTIONS,
+        { transactionalIds: [transactionalId] },
+        { version: 0 },
+      );
+      const s = r.transactionStates[0];
+      if (s?.errorCode === ErrorCode.TRANSACTIONAL_ID_NOT_FOUND) return new Set<string>();
+      if (s === undefined || s.errorCode !== ErrorCode.NONE) {
+        throw new KafkaError(s?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR, "");
+      }
+      return new Set(s.topics.flatMap((t) => t.partitions.map((p) => `${t.topic}-${p}`)));
+    });
+  } catch (error) {
+    throw new ToolFailure("Failed to describe 1 transactions", error);
+  }
 }

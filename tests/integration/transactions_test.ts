@@ -18,6 +18,7 @@ import { hasPythonModule, REPO_ROOT, runMain, startNode, type TestNode } from ".
 import { KafkaConnection } from "../../net/connection.ts";
 import { Admin } from "../../net/client/admin.ts";
 import { startCluster } from "../../node/embedded_cluster.ts";
+import { initProducer, txnBatch, txnFrames } from "./txn_frames.ts";
 import { ApiKey } from "../../net/protocol/generated/api_table.ts";
 import { ErrorCode } from "../../net/protocol/generated/errors.ts";
 import type { ApiVersionsResponse } from "../../net/protocol/generated/api_versions_response.ts";
@@ -342,7 +343,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "transactions CLI: list, describe, describe-producers, and abort of a hanging transaction",
+  name:
+    "transactions CLI: list, describe, describe-producers, find-hanging and abort of hanging transactions",
   ignore: noPython,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -403,6 +405,17 @@ Deno.test({
         wrong.stderr.trim(),
         "Could not find any open transactions starting at offset 0 on partition hung-0",
       );
+      // An open transaction its coordinator counts as its own is not hanging.
+      const notHanging = await cli(
+        "find-hanging",
+        "--topic",
+        "hung",
+        "--max-transaction-timeout",
+        "0",
+      );
+      assertEquals(notHanging.code, 0, notHanging.stderr);
+      assertEquals(rows(notHanging.stdout).length, 1, notHanging.stdout);
+
       const aborted = await cli(
         "abort",
         "--topic",
@@ -416,6 +429,82 @@ Deno.test({
       await scenario(node, "commit-one", "hung", "after-abort", "done-1");
       const r = await scenario(node, "read", "hung", "read_committed", "2");
       assertEquals(r.values, ["first", "after-abort"]);
+
+      // A transactional batch of a producer no coordinator knows: hanging until aborted by hand.
+      const conn = await KafkaConnection.connect("127.0.0.1", node.brokerPort);
+      try {
+        const created = await conn.send<CreateTopicsResponse>(ApiKey.CREATE_TOPICS, {
+          topics: [
+            createCreatableTopic({ name: "orphan", numPartitions: 1, replicationFactor: 1 }),
+          ],
+          timeoutMs: 10_000,
+        });
+        assertEquals(created.topics[0]!.errorCode, ErrorCode.NONE);
+        const orphan = await initProducer(conn);
+        const written = await txnFrames("orphan").produce(
+          conn,
+          txnBatch(["lost"], orphan, 0, true),
+        );
+        assertEquals(written.errorCode, ErrorCode.NONE);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        const found = await cli(
+          "find-hanging",
+          "--topic",
+          "orphan",
+          "--max-transaction-timeout",
+          "0",
+        );
+        assertEquals(found.code, 0, found.stderr);
+        const [foundHeader, hangingRow] = rows(found.stdout);
+        assertEquals(foundHeader, [
+          "Topic",
+          "Partition",
+          "ProducerId",
+          "ProducerEpoch",
+          "CoordinatorEpoch",
+          "StartOffset",
+          "LastTimestamp",
+          "Duration(min)",
+          "",
+        ]);
+        assertEquals(hangingRow!.slice(0, 6), ["orphan", "0", String(orphan.id), "0", "-1", "0"]);
+        const byBroker = await cli(
+          "find-hanging",
+          "--broker-id",
+          "1",
+          "--max-transaction-timeout",
+          "0",
+        );
+        assertEquals(rows(byBroker.stdout).slice(1).map((row) => row[0]), ["orphan"]);
+        const fixed = await cli(
+          "abort",
+          "--topic",
+          "orphan",
+          "--partition",
+          "0",
+          "--start-offset",
+          "0",
+        );
+        assertEquals(fixed.code, 0, fixed.stderr);
+        const after = await cli(
+          "find-hanging",
+          "--topic",
+          "orphan",
+          "--max-transaction-timeout",
+          "0",
+        );
+        assertEquals(rows(after.stdout).length, 1, after.stdout);
+        const scope = await cli("find-hanging");
+        assertEquals(
+          [scope.code, scope.stderr.trim()],
+          [
+            1,
+            "The `find-hanging` command requires either --topic or --broker-id to limit the scope of the search",
+          ],
+        );
+      } finally {
+        conn.close();
+      }
     });
   },
 });
