@@ -1,7 +1,9 @@
+import { ErrorCode } from "../../net/protocol/generated/errors.ts";
+
 /**
- * The Kafka error codes the transaction coordinator returns, with the numbers from `errors.tsv`.
- * `core/` does not import the generated codecs, so the codes used here are pinned locally;
- * `error_codes_test.ts` checks them against the shared spec.
+ * The Kafka error codes the transaction coordinator returns. The numbers come from the one
+ * generated table (`net/protocol/generated/errors.ts`, from Kafka's `errors.tsv`): the wire
+ * protocol is the vocabulary every layer shares, `core/` included.
  *
  * @example
  * ```ts
@@ -9,29 +11,7 @@
  * const retry = TxnErrorCode.CONCURRENT_TRANSACTIONS; // 51
  * ```
  */
-export const TxnErrorCode = {
-  UNKNOWN_SERVER_ERROR: -1,
-  NONE: 0,
-  UNKNOWN_TOPIC_OR_PARTITION: 3,
-  NOT_LEADER_OR_FOLLOWER: 6,
-  REQUEST_TIMED_OUT: 7,
-  MESSAGE_TOO_LARGE: 10,
-  COORDINATOR_LOAD_IN_PROGRESS: 14,
-  COORDINATOR_NOT_AVAILABLE: 15,
-  NOT_COORDINATOR: 16,
-  RECORD_LIST_TOO_LARGE: 18,
-  NOT_ENOUGH_REPLICAS: 19,
-  NOT_ENOUGH_REPLICAS_AFTER_APPEND: 20,
-  INVALID_REQUEST: 42,
-  INVALID_PRODUCER_EPOCH: 47,
-  INVALID_TXN_STATE: 48,
-  INVALID_PRODUCER_ID_MAPPING: 49,
-  INVALID_TRANSACTION_TIMEOUT: 50,
-  CONCURRENT_TRANSACTIONS: 51,
-  KAFKA_STORAGE_ERROR: 56,
-  PRODUCER_FENCED: 90,
-  TRANSACTION_ABORTABLE: 120,
-} as const;
+export const TxnErrorCode = ErrorCode;
 
 /**
  * What a client is told when a `__transaction_state` append failed, as Kafka's

@@ -1,14 +1,5 @@
 import { strict as assert } from "node:assert";
 import { appendErrorToTxnError, TxnErrorCode } from "./error_codes.ts";
-import { ErrorCode } from "../../net/protocol/generated/errors.ts";
-
-// core/ pins its own copy of the codes to stay free of the protocol layer, so the two must agree.
-Deno.test("the pinned transaction error codes match the generated Kafka error codes", () => {
-  const codes: Record<string, number> = ErrorCode;
-  for (const [name, code] of Object.entries(TxnErrorCode)) {
-    assert.equal(codes[name], code, `${name} should be ${codes[name]}.`);
-  }
-});
 
 Deno.test("a failed state append reads as a coordinator failure, as Kafka maps it", () => {
   const E = TxnErrorCode;
