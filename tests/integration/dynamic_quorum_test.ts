@@ -16,23 +16,7 @@ import { createCluster, describeQuorumAt, type TestCluster } from "./cluster_har
 import { Admin } from "../../net/client/admin.ts";
 import { readMetaProperties } from "../../storage/meta_properties.ts";
 import { ErrorCode } from "../../net/protocol/generated/errors.ts";
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Retries `fn` every 250 ms until it succeeds or `timeoutMs` passes. */
-async function eventually<T>(what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      return await fn();
-    } catch (error) {
-      last = error;
-      await sleep(250);
-    }
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs} ms: ${(last as Error)?.message}`);
-}
+import { eventually } from "./waiting.ts";
 
 /** The voter ids the given controller's leader reports (DescribeQuorum), or throws. */
 async function votersSeenBy(cluster: TestCluster, controllerIds: number[]): Promise<number[]> {

@@ -23,26 +23,10 @@ import {
 } from "../../net/protocol/generated/create_topics_request.ts";
 import type { CreateTopicsResponse } from "../../net/protocol/generated/create_topics_response.ts";
 import { ErrorCode } from "../../net/protocol/generated/errors.ts";
+import { eventually, sleep } from "./waiting.ts";
 
 /** Session timeout given to brokers, in milliseconds (heartbeats every 500 ms). */
 const SESSION_TIMEOUT_MS = 3_000;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Retries `fn` every 250 ms until it succeeds or `timeoutMs` passes. */
-async function eventually<T>(what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      return await fn();
-    } catch (error) {
-      last = error;
-      await sleep(250);
-    }
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs} ms: ${(last as Error)?.message}`);
-}
 
 async function withAdmin<T>(cluster: TestCluster, fn: (admin: Admin) => Promise<T>): Promise<T> {
   const live = cluster.brokers.filter((b) => b.running).map((b) => b.address).join(",");

@@ -16,26 +16,10 @@ import { Admin } from "../../net/client/admin.ts";
 import { Producer } from "../../net/client/producer.ts";
 import { KafkaError } from "../../net/protocol/errors.ts";
 import { ErrorCode } from "../../net/protocol/generated/errors.ts";
+import { eventually, sleep } from "./waiting.ts";
 
 /** Session timeout given to brokers, in milliseconds (heartbeats every 500 ms). */
 const SESSION_TIMEOUT_MS = 3_000;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Retries `fn` every 250 ms until it succeeds or `timeoutMs` passes. */
-async function eventually<T>(what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      return await fn();
-    } catch (error) {
-      last = error;
-      await sleep(250);
-    }
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs} ms: ${(last as Error)?.message}`);
-}
 
 /** An admin client over the running brokers, with short timeouts and no retries of its own. */
 function adminOf(cluster: TestCluster, requestTimeoutMs = 8_000): Admin {

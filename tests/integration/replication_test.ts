@@ -34,6 +34,7 @@ import {
   createFetchPartition,
   createFetchTopic,
 } from "../../net/protocol/generated/fetch_request.ts";
+import { eventually, sleep } from "./waiting.ts";
 
 const noPython = !hasPythonModule("confluent_kafka");
 if (noPython) console.warn("replication_test: skipped (python3-confluent-kafka missing)");
@@ -50,23 +51,6 @@ const PYTHON_TIMEOUT_MS = 120_000;
 /** Records the durability step produces, and the seconds they are spread over. */
 const DURABLE_RECORDS = 30_000;
 const DURABLE_SPREAD_S = 40;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Retries `fn` every 250 ms until it succeeds or `timeoutMs` passes. */
-async function eventually<T>(what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      return await fn();
-    } catch (error) {
-      last = error;
-      await sleep(250);
-    }
-  }
-  throw new Error(`${what} did not happen within ${timeoutMs} ms: ${(last as Error)?.message}`);
-}
 
 /** Runs `tests/integration/python/<script>` with /usr/bin/python3; throws when it fails. */
 async function python(script: string, args: string[]): Promise<string> {
