@@ -17,7 +17,7 @@ import {
 import { hasPythonModule, REPO_ROOT, runMain, startNode, type TestNode } from "./harness.ts";
 import { KafkaConnection } from "../../net/connection.ts";
 import { Admin } from "../../net/client/admin.ts";
-import { startCluster } from "../../node/embedded_cluster.ts";
+import { startCluster as startProcessCluster } from "./cluster_harness.ts";
 import { initProducer, txnBatch, txnFrames } from "./txn_frames.ts";
 import { ApiKey } from "../../net/protocol/generated/api_table.ts";
 import { ErrorCode } from "../../net/protocol/generated/errors.ts";
@@ -587,16 +587,24 @@ Deno.test({
 
 Deno.test({
   name:
-    "3 brokers: the coordinator's broker stops mid-stream, another loads the state, exactly once",
+    "3 broker processes: the coordinator's broker is killed with kill -9 mid-stream, another loads the state, exactly once",
   ignore: noPython,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
     const total = 200;
-    const cluster = await startCluster({
+    const cluster = await startProcessCluster({
       controllers: 1,
       brokers: 3,
-      overrides: { "default.replication.factor": "3", "min.insync.replicas": "2" },
+      props: {
+        "default.replication.factor": "3",
+        "min.insync.replicas": "2",
+        "offsets.topic.replication.factor": "3",
+        "transaction.state.log.replication.factor": "3",
+        "transaction.state.log.min.isr": "2",
+        "broker.session.timeout.ms": "3000",
+        "broker.heartbeat.interval.ms": "500",
+      },
     });
     const admin = new Admin({ bootstrapServers: cluster.bootstrapServers });
     const clusterNode = { bootstrap: cluster.bootstrapServers } as TestNode;
@@ -608,7 +616,7 @@ Deno.test({
         () => Promise.resolve(app.committedTo() >= 40 ? 1 : null),
       );
       const coordinator = await admin.cluster.coordinatorFor("copier-1", 1);
-      await cluster.stopBroker(coordinator);
+      await cluster.node(coordinator).kill();
       let code = await app.exit(30_000);
       for (let restarts = 0; code !== 0 && restarts < 5; restarts++) {
         app = startCopyApp(clusterNode, total);
@@ -622,7 +630,7 @@ Deno.test({
       assertEquals(r.values, Array.from({ length: total }, (_, i) => `V${i}`));
     } finally {
       admin.close();
-      await cluster.close();
+      await cluster.stop();
     }
   },
 });
