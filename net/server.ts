@@ -62,6 +62,11 @@ export interface KafkaServerOptions {
    * buffer may take a later frame (see `Dispatcher.releasesFrame`). Default: never.
    */
   releasesFrame?: (frame: Uint8Array) => boolean;
+  /**
+   * Serve TLS (an `SSL` listener) with this PEM private key and certificate chain. A client that
+   * fails the handshake (plaintext on the TLS port, garbage) loses only its own connection.
+   */
+  tls?: { key: string; cert: string };
 }
 
 let nextConnectionId = 1;
@@ -81,8 +86,8 @@ const FRAME_POOL_BYTES_MAX = 64 * 1024 * 1024;
  */
 export class KafkaServer {
   readonly options: KafkaServerOptions;
-  #listener: Deno.TcpListener | undefined;
-  #connections = new Map<Deno.TcpConn, { queued: () => number }>();
+  #listener: Deno.Listener | undefined;
+  #connections = new Map<Deno.Conn, { queued: () => number }>();
   #served = new Set<Promise<void>>();
   #stopping = false;
   #acceptLoop: Promise<void> | undefined;
@@ -90,6 +95,11 @@ export class KafkaServer {
 
   constructor(options: KafkaServerOptions) {
     this.options = options;
+  }
+
+  /** Connections open now (`/metrics`: Kafka's socket-server connection-count). */
+  get connectionCount(): number {
+    return this.#connections.size;
   }
 
   /** The bound port (useful when asked for port 0). */
@@ -106,7 +116,10 @@ export class KafkaServer {
   bind(): void {
     if (this.#listener !== undefined) return;
     try {
-      this.#listener = Deno.listen({ hostname: this.options.hostname, port: this.options.port });
+      const address = { hostname: this.options.hostname, port: this.options.port };
+      this.#listener = this.options.tls === undefined
+        ? Deno.listen(address)
+        : Deno.listenTls({ ...address, ...this.options.tls });
     } catch (error) {
       throw new Error(
         `Cannot listen on ${this.options.hostname}:${this.options.port} for ${this.options.listenerName}: ${
@@ -123,9 +136,9 @@ export class KafkaServer {
     this.#acceptLoop = this.#accept(this.#listener!);
   }
 
-  async #accept(listener: Deno.TcpListener): Promise<void> {
+  async #accept(listener: Deno.Listener): Promise<void> {
     while (!this.#stopping) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn;
       try {
         conn = await listener.accept();
       } catch (error) {
@@ -143,8 +156,9 @@ export class KafkaServer {
     }
   }
 
-  async #serve(conn: Deno.TcpConn): Promise<void> {
-    conn.setNoDelay(true);
+  async #serve(conn: Deno.Conn): Promise<void> {
+    // Deno.TlsConn has no setNoDelay, so only plaintext connections get it.
+    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
     const remote = conn.remoteAddr as Deno.NetAddr;
     const info: ConnectionInfo = {
       listenerName: this.options.listenerName,
@@ -272,7 +286,7 @@ export class KafkaServer {
   }
 }
 
-async function writeAll(conn: Deno.TcpConn, bytes: Uint8Array): Promise<void> {
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   let written = 0;
   while (written < bytes.length) written += await conn.write(bytes.subarray(written));
 }

@@ -13,6 +13,7 @@ import { openFilesLimitWarning } from "../storage/fd_limit.ts";
 import { lockDirectories } from "../storage/dir_lock.ts";
 import { Dispatcher } from "../net/dispatcher.ts";
 import { KafkaServer } from "../net/server.ts";
+import { loadListenerTls } from "./listener_tls.ts";
 import { ApiKey } from "../net/protocol/generated/api_table.ts";
 import type { DescribeQuorumRequest } from "../net/protocol/generated/describe_quorum_request.ts";
 import type { DescribeQuorumResponse } from "../net/protocol/generated/describe_quorum_response.ts";
@@ -434,9 +435,14 @@ function bindListeners(config: ServerConfig, logger: Logger): Map<string, BoundL
       ? config.listeners.filter((l) => !config.controllerListenerNames.includes(l.listenerName))
       : []),
   ];
+  // Key stores are read before any port is bound, so a bad one leaves nothing to close.
+  const keyMaterial = new Map(
+    [...config.listenerTls].map(([name, tls]) => [name, loadListenerTls(tls)]),
+  );
   const bound = new Map<string, BoundListener>();
   for (const endpoint of endpoints) {
     const route: { dispatcher?: Dispatcher } = {};
+    const tls = keyMaterial.get(endpoint.listenerName);
     const server = new KafkaServer({
       listenerName: endpoint.listenerName,
       hostname: endpoint.host === "" ? "0.0.0.0" : endpoint.host,
@@ -446,6 +452,7 @@ function bindListeners(config: ServerConfig, logger: Logger): Map<string, BoundL
       logger,
       frameBytesMax: config.socketRequestMaxBytes,
       inFlightMax: Math.max(1, Math.min(config.queuedMaxRequests, 500)),
+      tls,
     });
     try {
       server.bind();

@@ -24,13 +24,14 @@ import {
   parseQuorumVoters,
   type QuorumVoter,
 } from "./endpoints.ts";
+import { type ListenerTls, parseListenerTls } from "./tls_config.ts";
 import { TOPIC_CONFIGS } from "./topic_configs.ts";
 
 /** A KRaft process role (`process.roles`). */
 export type ProcessRole = "broker" | "controller";
 
-/** The only security protocol kraftling serves today. */
-export const SUPPORTED_SECURITY_PROTOCOLS: readonly string[] = ["PLAINTEXT"];
+/** The security protocols kraftling serves today (SASL is not built yet). */
+export const SUPPORTED_SECURITY_PROTOCOLS: readonly string[] = ["PLAINTEXT", "SSL"];
 
 /** A validated node configuration. Field names are Kafka's keys in lowerCamelCase. */
 export interface ServerConfig {
@@ -52,6 +53,8 @@ export interface ServerConfig {
   controllerListenerNames: readonly string[];
   interBrokerListenerName: string;
   listenerSecurityProtocolMap: ReadonlyMap<string, string>;
+  /** TLS settings of every `SSL` listener this node binds, by listener name. */
+  listenerTls: ReadonlyMap<string, ListenerTls>;
   logDirs: readonly string[];
   metadataLogDir: string;
 
@@ -130,6 +133,8 @@ export interface ServerConfig {
   metadataMaxRetentionBytes: number;
   metadataMaxRetentionMs: number;
   metadataMaxIdleIntervalMs: number;
+  /** `kraftling.http.listener` (metrics and health over HTTP); null when off. */
+  httpListener: HostPort | null;
 
   /** `inter.broker.protocol.version` when set (storage format uses it as the release version). */
   interBrokerProtocolVersion: string | null;
@@ -164,6 +169,11 @@ function optNum(values: ReadonlyMap<string, ConfigValue>, key: string): number |
 
 function bool(values: ReadonlyMap<string, ConfigValue>, key: string): boolean {
   return values.get(key) === true;
+}
+
+function optHostPort(values: ReadonlyMap<string, ConfigValue>, key: string): HostPort | null {
+  const text = str(values, key);
+  return text === null || text.trim() === "" ? null : parseHostPort(key, text);
 }
 
 function str(values: ReadonlyMap<string, ConfigValue>, key: string): string | null {
@@ -249,7 +259,7 @@ function checkSupportedProtocols(endpoints: readonly Endpoint[], key: string): v
         key,
         `${key} entry ${
           formatEndpoint(e)
-        } uses security protocol ${e.securityProtocol}, but kraftling supports only PLAINTEXT for now`,
+        } uses security protocol ${e.securityProtocol}, but kraftling serves only PLAINTEXT and SSL: SASL is not built yet`,
       );
     }
   }
@@ -315,10 +325,11 @@ function parseAllListeners(
         `controller.listener.names entry ${name} has no security protocol in listener.security.protocol.map`,
       );
     }
-    if (!SUPPORTED_SECURITY_PROTOCOLS.includes(protocol)) {
+    if (protocol !== "PLAINTEXT") {
+      // Raft and the broker-to-controller channel connect only in plaintext so far.
       throw new ConfigError(
         "controller.listener.names",
-        `controller.listener.names entry ${name} uses security protocol ${protocol}, but kraftling supports only PLAINTEXT for now`,
+        `controller.listener.names entry ${name} uses security protocol ${protocol}, but kraftling's controller listeners support only PLAINTEXT for now (node-to-node TLS is not built yet)`,
       );
     }
   }
@@ -343,6 +354,18 @@ function parseAllListeners(
       throw new ConfigError(
         "listeners",
         `listeners (${listenersText}) has no broker listener, but process.roles contains broker`,
+      );
+    }
+    if (
+      protocolMap.get(interBrokerListenerName) !== undefined &&
+      protocolMap.get(interBrokerListenerName) !== "PLAINTEXT"
+    ) {
+      // Replica fetchers connect only in plaintext so far.
+      throw new ConfigError(
+        "inter.broker.listener.name",
+        `inter.broker.listener.name ${interBrokerListenerName} uses security protocol ${
+          protocolMap.get(interBrokerListenerName)
+        }, but kraftling's inter-broker traffic supports only PLAINTEXT for now (node-to-node TLS is not built yet)`,
       );
     }
     if (!advertisedListeners.some((e) => e.listenerName === interBrokerListenerName)) {
@@ -579,6 +602,7 @@ function buildServerConfig(props: ReadonlyMap<string, string>): ServerConfigResu
     controllerListenerNames,
     interBrokerListenerName: l.interBrokerListenerName,
     listenerSecurityProtocolMap: l.protocolMap,
+    listenerTls: parseListenerTls(props, l.listeners),
     logDirs,
     metadataLogDir,
     numPartitions: num(values, "num.partitions"),
@@ -654,6 +678,7 @@ function buildServerConfig(props: ReadonlyMap<string, string>): ServerConfigResu
     metadataMaxRetentionBytes: num(values, "metadata.max.retention.bytes"),
     metadataMaxRetentionMs: num(values, "metadata.max.retention.ms"),
     metadataMaxIdleIntervalMs: num(values, "metadata.max.idle.interval.ms"),
+    httpListener: optHostPort(values, "kraftling.http.listener"),
     interBrokerProtocolVersion: str(values, "inter.broker.protocol.version"),
     unstableFeatureVersionsEnable: bool(values, "unstable.feature.versions.enable"),
     originals: new Map(props),

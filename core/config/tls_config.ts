@@ -1,0 +1,167 @@
+/**
+ * TLS settings of `SSL` listeners from Kafka's `ssl.*` keys, each also settable per listener as
+ * `listener.name.<listener lowercase>.ssl.*` (the per-listener key wins, as in Kafka). Pure: file
+ * locations are returned as paths for the node to read.
+ *
+ * @module
+ */
+
+import { ConfigError } from "./config_def.ts";
+import type { Endpoint } from "./endpoints.ts";
+
+/** Where a listener's private key and certificate chain come from (PEM only). */
+export type KeyStore =
+  | { kind: "file"; key: string; location: string }
+  | { kind: "inline"; key: string; privateKeyPem: string; certificateChainPem: string };
+
+/** The TLS settings of one `SSL` listener. */
+export interface ListenerTls {
+  listenerName: string;
+  keyStore: KeyStore;
+}
+
+/** The config key `name` as set for `listenerName`: the per-listener key first, then the global one. */
+function lookup(
+  originals: ReadonlyMap<string, string>,
+  listenerName: string,
+  name: string,
+): { key: string; value: string } | null {
+  const perListener = `listener.name.${listenerName.toLowerCase()}.${name}`;
+  const own = originals.get(perListener);
+  if (own !== undefined && own.trim() !== "") return { key: perListener, value: own.trim() };
+  const global = originals.get(name);
+  if (global !== undefined && global.trim() !== "") return { key: name, value: global.trim() };
+  return null;
+}
+
+/**
+ * The TLS settings of every `SSL` listener in `endpoints`, keyed by listener name. Throws a
+ * one-line `ConfigError` naming the key for what kraftling cannot serve: JKS/PKCS12 key stores,
+ * encrypted keys (`ssl.key.password`), mutual TLS (`ssl.client.auth`), or no key store at all.
+ *
+ * @example
+ * ```ts
+ * import { parseListenerTls } from "./tls_config.ts";
+ * const tls = parseListenerTls(
+ *   new Map([["ssl.keystore.type", "PEM"], ["ssl.keystore.location", "/etc/kafka/server.pem"]]),
+ *   [{ listenerName: "SSL", host: "", port: 9093, securityProtocol: "SSL" }],
+ * );
+ * tls.get("SSL")?.keyStore; // { kind: "file", key: "ssl.keystore.location", location: "/etc/kafka/server.pem" }
+ * ```
+ */
+export function parseListenerTls(
+  originals: ReadonlyMap<string, string>,
+  endpoints: readonly Endpoint[],
+): Map<string, ListenerTls> {
+  const result = new Map<string, ListenerTls>();
+  for (const endpoint of endpoints) {
+    if (endpoint.securityProtocol !== "SSL" || result.has(endpoint.listenerName)) continue;
+    const name = endpoint.listenerName;
+    const get = (key: string) => lookup(originals, name, key);
+    const type = get("ssl.keystore.type");
+    if (type !== null && type.value.toUpperCase() !== "PEM") {
+      throw new ConfigError(
+        type.key,
+        `${type.key} is ${type.value}, but kraftling reads only PEM key stores; convert it (openssl pkcs12 -in store.p12 -nodes) and set ${type.key}=PEM`,
+      );
+    }
+    const password = get("ssl.key.password");
+    if (password !== null) {
+      throw new ConfigError(
+        password.key,
+        `${password.key} is set, but kraftling cannot use encrypted PEM keys (Deno's TLS takes only unencrypted keys); decrypt the key (openssl pkey -in key.pem -out plain.pem) and remove ${password.key}`,
+      );
+    }
+    const clientAuth = get("ssl.client.auth");
+    if (clientAuth !== null && clientAuth.value.toLowerCase() !== "none") {
+      throw new ConfigError(
+        clientAuth.key,
+        `${clientAuth.key} is ${clientAuth.value}, but kraftling does not support mutual TLS yet; set it to none`,
+      );
+    }
+    const location = get("ssl.keystore.location");
+    const key = get("ssl.keystore.key");
+    const chain = get("ssl.keystore.certificate.chain");
+    if (location !== null && (key !== null || chain !== null)) {
+      throw new ConfigError(
+        location.key,
+        `listener ${name} sets both ${location.key} and ${
+          (key ?? chain)!.key
+        }; set either a key store file or the PEM text, not both`,
+      );
+    }
+    let keyStore: KeyStore;
+    if (location !== null) {
+      if (/\.(jks|p12|pfx|keystore)$/i.test(location.value)) {
+        throw new ConfigError(
+          location.key,
+          `${location.key} ${location.value} looks like a JKS/PKCS12 store, but kraftling reads only PEM key stores; point it at a PEM file with the private key and certificate chain`,
+        );
+      }
+      keyStore = { kind: "file", key: location.key, location: location.value };
+    } else if (key !== null && chain !== null) {
+      keyStore = {
+        kind: "inline",
+        key: key.key,
+        privateKeyPem: key.value,
+        certificateChainPem: chain.value,
+      };
+    } else if (key !== null || chain !== null) {
+      const missing = key === null ? "ssl.keystore.key" : "ssl.keystore.certificate.chain";
+      throw new ConfigError(
+        missing,
+        `listener ${name} sets ${
+          (key ?? chain)!.key
+        } but not ${missing}; PEM key stores in the config need both`,
+      );
+    } else {
+      throw new ConfigError(
+        "ssl.keystore.location",
+        `listener ${name} uses security protocol SSL but has no key store; set ssl.keystore.location (a PEM file with the private key and certificate chain) or ssl.keystore.key and ssl.keystore.certificate.chain`,
+      );
+    }
+    result.set(name, { listenerName: name, keyStore });
+  }
+  return result;
+}
+
+/**
+ * Splits a PEM key store (Kafka's `ssl.keystore.type=PEM` file) into its private key and its
+ * certificate chain. Returns an error sentence when either is missing or the key is encrypted.
+ *
+ * @example
+ * ```ts
+ * import { splitPemKeyStore } from "./tls_config.ts";
+ * splitPemKeyStore("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n");
+ * // { error: "holds no private key (-----BEGIN PRIVATE KEY-----)" }
+ * ```
+ */
+export function splitPemKeyStore(
+  pem: string,
+): { privateKeyPem: string; certificateChainPem: string } | { error: string } {
+  const blocks = [...pem.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g)];
+  if (blocks.some((b) => b[1] === "ENCRYPTED PRIVATE KEY") || /Proc-Type: 4,ENCRYPTED/.test(pem)) {
+    return {
+      error:
+        "holds an encrypted private key, which kraftling cannot use (Deno's TLS takes only unencrypted keys); decrypt it with openssl pkey",
+    };
+  }
+  const keys = blocks.filter((b) => /PRIVATE KEY$/.test(b[1]!));
+  const certs = blocks.filter((b) => b[1] === "CERTIFICATE");
+  if (keys.length === 0) return { error: "holds no private key (-----BEGIN PRIVATE KEY-----)" };
+  if (certs.length === 0) return { error: "holds no certificate (-----BEGIN CERTIFICATE-----)" };
+  return {
+    privateKeyPem: rewrap(keys[0]![1]!, keys[0]![2]!),
+    certificateChainPem: certs.map((b) => rewrap(b[1]!, b[2]!)).join(""),
+  };
+}
+
+/**
+ * One PEM block with its base64 body in 64-character lines: Kafka accepts PEM text in a properties
+ * value, where line continuations have folded the lines together, and Deno's TLS needs them apart.
+ */
+function rewrap(label: string, body: string): string {
+  const base64 = body.replace(/\s+/g, "");
+  const lines = base64.match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+}

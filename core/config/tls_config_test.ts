@@ -1,0 +1,183 @@
+// SSL listeners configured with Kafka's ssl.* keys (global and listener.name.<l>.ssl.*), and the
+// one-line errors for what kraftling cannot serve yet.
+import { deepEqual, equal } from "node:assert/strict";
+import { ConfigError } from "./config_def.ts";
+import { parseProperties } from "./properties.ts";
+import { parseServerConfig } from "./server_config.ts";
+import { splitPemKeyStore } from "./tls_config.ts";
+
+const WITH_SSL = `
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@localhost:9093
+listeners=PLAINTEXT://:9092,CONTROLLER://:9093,SSL://:9094
+advertised.listeners=PLAINTEXT://localhost:9092,SSL://localhost:9094
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+`;
+
+function load(extra: Record<string, string | null>) {
+  const props = parseProperties(WITH_SSL);
+  for (const [k, v] of Object.entries(extra)) v === null ? props.delete(k) : props.set(k, v);
+  return parseServerConfig(props).config;
+}
+
+function errorOf(extra: Record<string, string | null>): { key: string; message: string } {
+  try {
+    load(extra);
+  } catch (e) {
+    if (e instanceof ConfigError) return { key: e.key, message: e.message };
+    throw e;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+Deno.test("an SSL listener takes its PEM key store from ssl.keystore.location", () => {
+  const config = load({ "ssl.keystore.type": "PEM", "ssl.keystore.location": "/etc/k/server.pem" });
+  deepEqual([...config.listenerTls.keys()], ["SSL"]);
+  deepEqual(config.listenerTls.get("SSL")!.keyStore, {
+    kind: "file",
+    key: "ssl.keystore.location",
+    location: "/etc/k/server.pem",
+  });
+});
+
+Deno.test("listener.name.<listener>.ssl.* wins over the global ssl.* key", () => {
+  const config = load({
+    "ssl.keystore.location": "/etc/k/global.pem",
+    "listener.name.ssl.ssl.keystore.location": "/etc/k/listener.pem",
+  });
+  deepEqual(config.listenerTls.get("SSL")!.keyStore, {
+    kind: "file",
+    key: "listener.name.ssl.ssl.keystore.location",
+    location: "/etc/k/listener.pem",
+  });
+});
+
+Deno.test("PEM text in ssl.keystore.key and ssl.keystore.certificate.chain is a key store", () => {
+  const config = load({
+    "ssl.keystore.type": "PEM",
+    "ssl.keystore.key": "-----BEGIN PRIVATE KEY----- AAAA -----END PRIVATE KEY-----",
+    "ssl.keystore.certificate.chain": "-----BEGIN CERTIFICATE----- BBBB -----END CERTIFICATE-----",
+  });
+  equal(config.listenerTls.get("SSL")!.keyStore.kind, "inline");
+});
+
+Deno.test("a PLAINTEXT-only node has no TLS settings", () => {
+  const config = load({
+    "listeners": "PLAINTEXT://:9092,CONTROLLER://:9093",
+    "advertised.listeners": "PLAINTEXT://localhost:9092",
+  });
+  equal(config.listenerTls.size, 0);
+});
+
+Deno.test("an SSL listener without a key store is refused, naming ssl.keystore.location", () => {
+  const { key, message } = errorOf({});
+  equal(key, "ssl.keystore.location");
+  equal(
+    message,
+    "listener SSL uses security protocol SSL but has no key store; set ssl.keystore.location (a PEM file with the private key and certificate chain) or ssl.keystore.key and ssl.keystore.certificate.chain",
+  );
+});
+
+Deno.test("JKS and PKCS12 key stores are refused with one line naming the key and suggesting PEM", () => {
+  const jks = errorOf({
+    "listener.name.ssl.ssl.keystore.type": "JKS",
+    "listener.name.ssl.ssl.keystore.location": "/etc/k/server.keystore.jks",
+  });
+  equal(jks.key, "listener.name.ssl.ssl.keystore.type");
+  equal(
+    jks.message,
+    "listener.name.ssl.ssl.keystore.type is JKS, but kraftling reads only PEM key stores; convert it (openssl pkcs12 -in store.p12 -nodes) and set listener.name.ssl.ssl.keystore.type=PEM",
+  );
+  const p12 = errorOf({ "ssl.keystore.location": "/etc/k/server.p12" });
+  equal(p12.key, "ssl.keystore.location");
+  equal(p12.message.includes("only PEM key stores"), true, p12.message);
+  equal(p12.message.includes("\n"), false);
+});
+
+Deno.test("ssl.key.password is refused because Deno cannot use encrypted PEM keys", () => {
+  const { key, message } = errorOf({
+    "ssl.keystore.location": "/etc/k/server.pem",
+    "ssl.key.password": "secret-pw",
+  });
+  equal(key, "ssl.key.password");
+  equal(message.includes("cannot use encrypted PEM keys"), true, message);
+  equal(message.includes("secret-pw"), false, "the password never appears in the error");
+});
+
+Deno.test("mutual TLS (ssl.client.auth=required) is refused as not built yet", () => {
+  const { key, message } = errorOf({
+    "ssl.keystore.location": "/etc/k/server.pem",
+    "ssl.client.auth": "required",
+  });
+  equal(key, "ssl.client.auth");
+  equal(
+    message,
+    "ssl.client.auth is required, but kraftling does not support mutual TLS yet; set it to none",
+  );
+});
+
+Deno.test("an SSL inter-broker or controller listener is refused: node-to-node TLS is not built", () => {
+  const interBroker = errorOf({
+    "ssl.keystore.location": "/etc/k/server.pem",
+    "inter.broker.listener.name": "SSL",
+  });
+  equal(interBroker.key, "inter.broker.listener.name");
+  equal(
+    interBroker.message,
+    "inter.broker.listener.name SSL uses security protocol SSL, but kraftling's inter-broker traffic supports only PLAINTEXT for now (node-to-node TLS is not built yet)",
+  );
+  const controller = errorOf({
+    "ssl.keystore.location": "/etc/k/server.pem",
+    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:SSL,SSL:SSL",
+  });
+  equal(controller.key, "controller.listener.names");
+  equal(controller.message.includes("support only PLAINTEXT for now"), true, controller.message);
+});
+
+Deno.test("SASL_SSL listeners are refused with one line saying SASL is not built yet", () => {
+  const { message } = errorOf({
+    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SASL_SSL",
+  });
+  equal(
+    message,
+    "listeners entry SSL://:9094 uses security protocol SASL_SSL, but kraftling serves only PLAINTEXT and SSL: SASL is not built yet",
+  );
+});
+
+Deno.test("a PEM key store splits into its key and chain, rewrapping folded base64 lines", () => {
+  const body = "A".repeat(70);
+  const split = splitPemKeyStore(
+    `-----BEGIN PRIVATE KEY----- ${body} -----END PRIVATE KEY-----\n` +
+      "-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n" +
+      "-----BEGIN CERTIFICATE-----\nREVG\n-----END CERTIFICATE-----\n",
+  );
+  deepEqual(split, {
+    privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${
+      "A".repeat(64)
+    }\nAAAAAA\n-----END PRIVATE KEY-----\n`,
+    certificateChainPem: "-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n" +
+      "-----BEGIN CERTIFICATE-----\nREVG\n-----END CERTIFICATE-----\n",
+  });
+});
+
+Deno.test("a PEM key store with an encrypted key, no key or no certificate is an error", () => {
+  deepEqual(
+    Object.keys(
+      splitPemKeyStore(
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAA\n-----END ENCRYPTED PRIVATE KEY-----",
+      ),
+    ),
+    ["error"],
+  );
+  deepEqual(
+    splitPemKeyStore("-----BEGIN CERTIFICATE-----\nAA\n-----END CERTIFICATE-----"),
+    { error: "holds no private key (-----BEGIN PRIVATE KEY-----)" },
+  );
+  deepEqual(
+    splitPemKeyStore("-----BEGIN PRIVATE KEY-----\nAA\n-----END PRIVATE KEY-----"),
+    { error: "holds no certificate (-----BEGIN CERTIFICATE-----)" },
+  );
+});
