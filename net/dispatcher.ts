@@ -69,6 +69,8 @@ export class Dispatcher {
   /** API versions each connection used (entries go with their connection). */
   readonly #versionsSeen = new WeakMap<ConnectionInfo, { keys: Set<number>; software: string }>();
   readonly #options: DispatcherOptions;
+  /** Requests received per api key since start (`/metrics`: Kafka's RequestsPerSec). */
+  readonly requestCounts = new Map<number, number>();
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -192,6 +194,7 @@ export class Dispatcher {
     const { header } = parsed;
     const apiKey = header.requestApiKey;
     const version = header.requestApiVersion;
+    this.requestCounts.set(apiKey, (this.requestCounts.get(apiKey) ?? 0) + 1);
     const handler = this.#handlers.get(apiKey);
     const supported = handler !== undefined && version >= handler.minVersion &&
       version <= handler.maxVersion;

@@ -49,6 +49,8 @@ import { TxnManager } from "./txn_manager.ts";
 import { txnStateLogStore } from "./txn_log_store.ts";
 import { offsetsLogStore } from "./group_log_store.ts";
 import type { FeatureInfo } from "../net/dispatcher.ts";
+import { bindNodeHttp, type NodeHttp } from "./http_server.ts";
+import type { BrokerMetricsSource } from "./node_metrics.ts";
 
 /** Options for {@link startNode}. */
 export interface StartNodeOptions {
@@ -62,6 +64,8 @@ export interface KraftlingNode {
   readonly clusterId: string;
   /** Bound ports by listener name. */
   readonly ports: ReadonlyMap<string, number>;
+  /** The bound `kraftling.http.listener` port, or null when it is off. */
+  readonly httpPort: number | null;
   /** Graceful shutdown: controlled shutdown, finish in-flight requests, flush, close. */
   stop(): Promise<void>;
 }
@@ -116,9 +120,14 @@ export async function startNode(
   // acceptors first: a port in use fails the start at once, not after an election and a
   // registration. Connections wait in the backlog until each listener's handlers are ready.
   let listeners: Map<string, BoundListener>;
+  let http: NodeHttp | null = null;
   try {
     listeners = bindListeners(config, logger);
+    if (config.httpListener !== null) http = bindNodeHttp(config.httpListener, logger);
   } catch (error) {
+    // A failing bindListeners closes what it bound; a failing HTTP bind leaves the others bound.
+    const bound = [...(listeners! ?? new Map<string, BoundListener>()).values()];
+    await Promise.all(bound.map((l) => l.server.stop(0)));
     locks.release();
     throw error;
   }
@@ -134,6 +143,7 @@ export async function startNode(
     if (live) logTopicChanges(logger, image, records, previous);
   });
   const stack: (() => Promise<void> | void)[] = [() => locks.release(), closeUnstarted];
+  if (http !== null) stack.push(() => http.stop());
   const stopAll = async () => {
     for (const stop of stack.reverse()) {
       try {
@@ -150,6 +160,7 @@ export async function startNode(
       retentionMs: config.metadataMaxRetentionMs,
     });
     let lifecycle: BrokerLifecycle | undefined;
+    let brokerMetrics: BrokerMetricsSource | undefined;
     // The controller is built before the raft driver it proposes to (the driver's listener needs it).
     const raftRef: { driver?: RaftDriver } = {};
     const controller = config.isController
@@ -359,6 +370,7 @@ export async function startNode(
       const replicas = new ReplicaManager(ctx);
       replicas.registerHandlers(dispatcher);
       const groups = new GroupManager(ctx, offsetsLogStore(replicas));
+      brokerMetrics = { replicas, groups };
       groups.registerHandlers(dispatcher);
       const txns = new TxnManager(ctx, txnStateLogStore(replicas), {
         allocateProducerId: () => replicas.allocateProducerId(),
@@ -388,8 +400,28 @@ export async function startNode(
     }
 
     live = true;
+    http?.attach(
+      {
+        image: () => metadata.image,
+        requestCounts: () =>
+          [...new Set([...listeners.values()].map((l) => l.route.dispatcher))]
+            .flatMap((d) => d === undefined ? [] : [d.requestCounts]),
+        connections: () =>
+          new Map([...listeners].map(([name, l]) => [name, l.server.connectionCount])),
+        raft: raftDriver,
+        controller,
+        broker: brokerMetrics,
+        memory: () => Deno.memoryUsage(),
+      },
+      () =>
+        raftDriver.leaderId < 0
+          ? "no quorum leader is known"
+          : lifecycle?.fenced
+          ? "the broker is fenced"
+          : null,
+    );
     logger.info(`Kafka node ${config.nodeId} started (cluster ${clusterId})`);
-    return { config, clusterId, ports, stop: stopAll };
+    return { config, clusterId, ports, httpPort: http?.port ?? null, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

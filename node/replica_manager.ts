@@ -74,6 +74,7 @@ import { offsetForLeaderEpochHandler } from "../net/handlers/offset_for_leader_e
 import { deleteRecordsHandler } from "../net/handlers/delete_records.ts";
 import { describeLogDirsHandler } from "../net/handlers/describe_log_dirs.ts";
 import { initProducerIdHandler } from "../net/handlers/init_producer_id.ts";
+import { BrokerTopicStats } from "../core/metrics/broker_topic_stats.ts";
 
 /** Called when this broker becomes or stops being the leader of a partition. */
 export type LeaderChangeListener = (topic: string, partition: number, isLeader: boolean) => void;
@@ -170,6 +171,7 @@ function numberValue(ctx: BrokerContext, key: string, fallback: number): number 
 export class ReplicaManager implements ReplicaAccess {
   readonly ctx: BrokerContext;
   readonly fetchSessions: FetchSessionCache;
+  readonly topicStats = new BrokerTopicStats();
   readonly #options: ReplicaManagerOptions;
   #managers: LogManager[] = [];
   #partitions = new Map<string, Partition>();

@@ -78,6 +78,8 @@ export const BROKER_CONFIGS: ReadonlyMap<string, ConfigDef> = new Map(
     def("advertised.listeners", "string", null, PER_BROKER),
     def("listener.security.protocol.map", "string", null, PER_BROKER),
     def("inter.broker.listener.name", "string", null),
+    // kraftling's own: the HTTP listener for /metrics, /healthz and /readyz (off unless set).
+    def("kraftling.http.listener", "string", null),
     def("security.inter.broker.protocol", "string", "PLAINTEXT", {
       validator: inList(...SECURITY_PROTOCOLS),
     }),

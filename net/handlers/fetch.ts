@@ -386,6 +386,7 @@ async function handleFetch(
     if (settled || remainingMs <= 0) break;
     await waitForData(reads, remainingMs, params.fromFollower);
   }
+  if (!params.fromFollower) countBytesOut(replicas, context.targets, reads);
   const outcomes = new Map<string, PartitionOutcome>();
   context.targets.forEach((t, i) => outcomes.set(targetKey(t, usesTopicIds), reads[i]!.outcome));
   const { sessionId, include } = replicas.fetchSessions.complete(context, outcomes, Date.now());
@@ -393,6 +394,19 @@ async function handleFetch(
     errorCode: ErrorCode.NONE,
     sessionId,
     responses: groupByTopic(context.targets, reads, (t) => include(targetKey(t, usesTopicIds))),
+  });
+}
+
+/** Kafka's BytesOutPerSec counts what consumers are sent, not what followers replicate. */
+function countBytesOut(
+  replicas: ReplicaAccess,
+  targets: readonly FetchTarget[],
+  reads: ReadOutcome[],
+) {
+  reads.forEach((r, i) => {
+    if (r.outcome.recordsBytes > 0) {
+      replicas.topicStats?.recordOut(targets[i]!.topic, r.outcome.recordsBytes);
+    }
   });
 }
 

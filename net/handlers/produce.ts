@@ -198,8 +198,11 @@ function appendTo(
     } else if (magicAt(records, 0) < 2) {
       records = convertMessageSetToBatch(records);
     }
+    const bytes = records.length;
     return partition.appendFromClient(records, "client").then(
       async (info) => {
+        const messages = info.lastOffset - info.baseOffset + 1;
+        if (!info.duplicate) replicas.topicStats?.recordIn(partition.topic, { messages, bytes });
         if (params.acks === -1) {
           const errorCode = await partition.waitForReplication(
             info.lastOffset + 1,

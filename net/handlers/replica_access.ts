@@ -10,6 +10,7 @@ import type { BrokerView } from "./broker_view.ts";
 import type { FetchSessionCache } from "./fetch_session.ts";
 import type { FileLog } from "../../storage/log/file_log.ts";
 import type { TimestampAndOffset } from "../../storage/log/partition_log.ts";
+import type { BrokerTopicStats } from "../../core/metrics/broker_topic_stats.ts";
 
 /** Kafka's isolation levels. */
 export const IsolationLevel = { READ_UNCOMMITTED: 0, READ_COMMITTED: 1 } as const;
@@ -147,6 +148,8 @@ export interface LogDirInfo {
 export interface ReplicaAccess {
   readonly ctx: BrokerView;
   readonly fetchSessions: FetchSessionCache;
+  /** Messages and bytes in and out (`/metrics`); absent where nothing reads them (tests). */
+  readonly topicStats?: BrokerTopicStats;
   /**
    * The partition if this broker leads it; else UNKNOWN_TOPIC_OR_PARTITION (no such topic or
    * partition in the image) or NOT_LEADER_OR_FOLLOWER (another broker leads, or not open yet).

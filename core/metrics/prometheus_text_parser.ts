@@ -1,0 +1,136 @@
+/**
+ * A small strict parser of the Prometheus text exposition format (0.0.4), for tests: it refuses
+ * what Prometheus would refuse (bad names, bad escapes, a sample before its TYPE, a family split
+ * in two, duplicate series, a missing final line feed) instead of guessing.
+ *
+ * @module
+ */
+
+/** One parsed sample. */
+export interface ParsedSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** One parsed family. */
+export interface ParsedFamily {
+  name: string;
+  help: string | null;
+  type: string | null;
+  samples: ParsedSample[];
+}
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*/;
+const TYPES = new Set(["counter", "gauge", "histogram", "summary", "untyped"]);
+
+function parseValue(text: string, line: number): number {
+  if (text === "NaN") return NaN;
+  if (text === "+Inf") return Infinity;
+  if (text === "-Inf") return -Infinity;
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) {
+    throw new SyntaxError(`line ${line}: invalid value ${JSON.stringify(text)}`);
+  }
+  return Number(text);
+}
+
+/** Parses `{a="x",b="y"}` at the start of `rest`; returns the labels and what follows. */
+function parseLabels(rest: string, line: number): { labels: Record<string, string>; rest: string } {
+  const labels: Record<string, string> = {};
+  if (!rest.startsWith("{")) return { labels, rest };
+  let i = 1;
+  while (rest[i] !== "}") {
+    const name = LABEL_NAME.exec(rest.slice(i))?.[0];
+    if (name === undefined) throw new SyntaxError(`line ${line}: invalid label name`);
+    if (name in labels) throw new SyntaxError(`line ${line}: label ${name} given twice`);
+    i += name.length;
+    if (rest.slice(i, i + 2) !== '="') throw new SyntaxError(`line ${line}: expected ="`);
+    i += 2;
+    let value = "";
+    for (;;) {
+      const c = rest[i];
+      if (c === undefined) throw new SyntaxError(`line ${line}: unterminated label value`);
+      if (c === '"') break;
+      if (c === "\\") {
+        const e = rest[i + 1];
+        if (e === "\\") value += "\\";
+        else if (e === '"') value += '"';
+        else if (e === "n") value += "\n";
+        else throw new SyntaxError(`line ${line}: invalid escape \\${e}`);
+        i += 2;
+      } else {
+        value += c;
+        i++;
+      }
+    }
+    labels[name] = value;
+    i++;
+    if (rest[i] === ",") i++;
+    else if (rest[i] !== "}") throw new SyntaxError(`line ${line}: expected , or }`);
+  }
+  return { labels, rest: rest.slice(i + 1) };
+}
+
+/**
+ * Parses exposition text into families; throws a `SyntaxError` naming the line on any violation.
+ *
+ * @example
+ * ```ts
+ * import { parsePrometheusText } from "./prometheus_text_parser.ts";
+ * parsePrometheusText("# TYPE up gauge\nup 1\n")[0]?.samples[0]?.value; // 1
+ * ```
+ */
+export function parsePrometheusText(text: string): ParsedFamily[] {
+  if (text !== "" && !text.endsWith("\n")) throw new SyntaxError("the text must end with \\n");
+  const families = new Map<string, ParsedFamily>();
+  const series = new Set<string>();
+  let current: ParsedFamily | null = null;
+  const family = (name: string, line: number): ParsedFamily => {
+    if (current?.name === name) return current;
+    if (families.has(name)) throw new SyntaxError(`line ${line}: family ${name} is split`);
+    current = { name, help: null, type: null, samples: [] };
+    families.set(name, current);
+    return current;
+  };
+  text.split("\n").slice(0, -1).forEach((raw, index) => {
+    const line = index + 1;
+    if (raw.trim() === "") return;
+    const meta = /^# (HELP|TYPE) (\S+) ?(.*)$/.exec(raw);
+    if (meta !== null) {
+      const [, kind, name, rest] = meta as unknown as [string, string, string, string];
+      if (METRIC_NAME.exec(name)?.[0] !== name) {
+        throw new SyntaxError(`line ${line}: invalid metric name ${name}`);
+      }
+      const f = family(name, line);
+      if (kind === "HELP") {
+        if (f.help !== null) throw new SyntaxError(`line ${line}: second HELP for ${name}`);
+        if (/\\[^\\n]/.test(rest.replace(/\\\\/g, ""))) {
+          throw new SyntaxError(`line ${line}: invalid escape in HELP`);
+        }
+        f.help = rest.replace(/\\(\\|n)/g, (_, e) => e === "n" ? "\n" : "\\");
+      } else {
+        if (f.type !== null || f.samples.length > 0) {
+          throw new SyntaxError(`line ${line}: TYPE for ${name} must come once, before samples`);
+        }
+        if (!TYPES.has(rest)) throw new SyntaxError(`line ${line}: unknown type ${rest}`);
+        f.type = rest;
+      }
+      return;
+    }
+    if (raw.startsWith("#")) return;
+    const name = METRIC_NAME.exec(raw)?.[0];
+    if (name === undefined) throw new SyntaxError(`line ${line}: invalid metric name`);
+    const { labels, rest } = parseLabels(raw.slice(name.length), line);
+    const fields = rest.trim().split(/ +/);
+    if (!rest.startsWith(" ") || fields.length < 1 || fields.length > 2) {
+      throw new SyntaxError(`line ${line}: expected one space, a value and an optional timestamp`);
+    }
+    const value = parseValue(fields[0]!, line);
+    const key = name + JSON.stringify(Object.entries(labels).sort());
+    if (series.has(key)) throw new SyntaxError(`line ${line}: duplicate series ${key}`);
+    series.add(key);
+    family(name, line).samples.push({ name, labels, value });
+  });
+  return [...families.values()];
+}

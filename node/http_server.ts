@@ -1,0 +1,171 @@
+/**
+ * The node's HTTP listener (`kraftling.http.listener`): Prometheus metrics at `/metrics`, and
+ * `/healthz` and `/readyz` for orchestrators. Served by `Deno.serve` on its own port, so a bad
+ * HTTP request never reaches the Kafka listeners.
+ *
+ * @module
+ */
+
+import type { Logger } from "../core/log.ts";
+import type { HostPort } from "../core/config/endpoints.ts";
+import { encodeMetrics, EXPOSITION_CONTENT_TYPE } from "../core/metrics/exposition.ts";
+import { formatHostPort } from "../core/config/endpoints.ts";
+import { collectNodeMetrics, type NodeMetricsSource } from "./node_metrics.ts";
+
+/** Requests carry no body here: anything declaring more than this is refused with 413. */
+export const HTTP_REQUEST_BODY_BYTES_MAX = 1024;
+/** A request target longer than this is refused with 414. */
+export const HTTP_URL_BYTES_MAX = 2048;
+
+/** Why the node is not ready, or null when it is. */
+export type ReadinessCheck = () => string | null;
+
+/** What the HTTP listener serves. */
+export interface HttpServerOptions {
+  logger: Logger;
+  /** The `/metrics` body, computed at scrape time. */
+  metrics: () => string;
+  readiness: ReadinessCheck;
+}
+
+const ROUTES = new Set(["/metrics", "/healthz", "/readyz"]);
+
+function text(status: number, body: string, headers: Record<string, string> = {}): Response {
+  return new Response(body, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
+  });
+}
+
+/**
+ * Answers one HTTP request: 200 on the three routes, 404 for unknown paths, 405 for methods
+ * other than GET and HEAD, 413 for a body, 414 for an overlong URL.
+ *
+ * @example
+ * ```ts ignore
+ * const response = handleHttpRequest(new Request("http://x/healthz"), options);
+ * response.status; // 200
+ * ```
+ */
+export function handleHttpRequest(request: Request, options: HttpServerOptions): Response {
+  if (request.url.length > HTTP_URL_BYTES_MAX) return text(414, "URI too long\n");
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  const chunked = request.headers.get("transfer-encoding") !== null;
+  if (chunked || !Number.isFinite(declared) || declared > HTTP_REQUEST_BODY_BYTES_MAX) {
+    return text(413, `Request bodies over ${HTTP_REQUEST_BODY_BYTES_MAX} bytes are refused\n`);
+  }
+  const path = new URL(request.url).pathname;
+  if (!ROUTES.has(path)) return text(404, `Not found: ${path}\n`);
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    return text(405, `Method ${request.method} not allowed\n`, { allow: "GET, HEAD" });
+  }
+  if (path === "/healthz") return text(200, "ok\n");
+  if (path === "/readyz") {
+    const reason = options.readiness();
+    return reason === null ? text(200, "ready\n") : text(503, `not ready: ${reason}\n`);
+  }
+  return new Response(options.metrics(), {
+    status: 200,
+    headers: { "content-type": EXPOSITION_CONTENT_TYPE },
+  });
+}
+
+/** The bound HTTP listener. */
+export interface HttpListener {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * The one-line start-up error for an HTTP listener that cannot bind, naming its config key.
+ *
+ * @example
+ * ```ts
+ * import { httpBindError } from "./http_server.ts";
+ * httpBindError({ host: "127.0.0.1", port: 8080 }, "Address in use");
+ * // "Cannot bind 127.0.0.1:8080 for the HTTP listener (config 'kraftling.http.listener'): Address in use"
+ * ```
+ */
+export function httpBindError(address: HostPort, reason: string): string {
+  return `Cannot bind ${address.host}:${address.port} for the HTTP listener (config 'kraftling.http.listener'): ${reason}`;
+}
+
+/**
+ * Binds and serves the HTTP listener at once (`Deno.serve` binds synchronously); a port in use
+ * throws the one-line {@link httpBindError}. A handler failure answers 500 and logs one line.
+ *
+ * @example
+ * ```ts ignore
+ * const http = serveHttp({ host: "127.0.0.1", port: 0 }, { logger, metrics, readiness });
+ * await http.stop();
+ * ```
+ */
+export function serveHttp(address: HostPort, options: HttpServerOptions): HttpListener {
+  const controller = new AbortController();
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      hostname: address.host,
+      port: address.port,
+      signal: controller.signal,
+      onListen: () => {},
+      onError: (error) => {
+        options.logger.warn(`HTTP request failed: ${(error as Error).message}`);
+        return text(500, "internal error\n");
+      },
+    }, (request) => handleHttpRequest(request, options));
+  } catch (error) {
+    const reason = error instanceof Deno.errors.AddrInUse
+      ? "Address in use"
+      : (error as Error).message;
+    throw new Error(httpBindError(address, reason), { cause: error });
+  }
+  return {
+    port: server.addr.port,
+    stop: async () => {
+      controller.abort();
+      await server.finished;
+    },
+  };
+}
+
+/** A node's HTTP listener: bound before the node starts, given its sources once they exist. */
+export interface NodeHttp {
+  readonly port: number;
+  /** From now on `/metrics` reads `source` and `/readyz` asks `readiness`. */
+  attach(source: NodeMetricsSource, readiness: ReadinessCheck): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * Binds the node's HTTP listener at start-up: `/healthz` answers at once, `/readyz` says 503
+ * until {@link NodeHttp.attach} hands it the node's readiness, and again once stopping.
+ *
+ * @example
+ * ```ts ignore
+ * const http = bindNodeHttp(config.httpListener, logger);
+ * http.attach(source, () => null);
+ * ```
+ */
+export function bindNodeHttp(address: HostPort, logger: Logger): NodeHttp {
+  let source: NodeMetricsSource | null = null;
+  let readiness: ReadinessCheck = () => "the node is starting";
+  const listener = serveHttp(address, {
+    logger,
+    metrics: () => encodeMetrics(source === null ? [] : collectNodeMetrics(source)),
+    readiness: () => readiness(),
+  });
+  const url = `http://${formatHostPort({ host: address.host, port: listener.port })}`;
+  logger.info(`Serving ${url}/metrics, ${url}/healthz and ${url}/readyz`);
+  return {
+    port: listener.port,
+    attach: (s, r) => {
+      source = s;
+      readiness = r;
+    },
+    stop: () => {
+      readiness = () => "the node is stopping";
+      return listener.stop();
+    },
+  };
+}

@@ -1,0 +1,233 @@
+/**
+ * The node's metrics as Prometheus families, named as Strimzi's JMX-exporter rules name Kafka's
+ * MBeans (so its Grafana dashboards work unchanged), plus consumer lag in kafka-exporter's form.
+ * Counters are read from what the request path added; gauges are computed here, at scrape time,
+ * from the in-process state (replica manager, metadata image, controller, raft).
+ *
+ * @module
+ */
+
+import type { MetricFamily, MetricSample } from "../core/metrics/exposition.ts";
+import type { BrokerTopicStats } from "../core/metrics/broker_topic_stats.ts";
+import type { MetadataImage } from "../core/metadata/image.ts";
+import { API_TABLE } from "../net/protocol/generated/api_table.ts";
+import type { GroupService } from "../net/handlers/group_service.ts";
+
+/** What the metrics read of one hosted partition (the replica manager's `Partition`). */
+export interface PartitionMetricsView {
+  readonly topic: string;
+  readonly partition: number;
+  readonly isLeader: boolean;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  readonly highWatermark: number;
+  readonly log: { readonly sizeBytes: number };
+}
+
+/** The broker side: hosted partitions and the counters the handlers add to. */
+export interface BrokerMetricsSource {
+  /** The replica manager. */
+  replicas: {
+    readonly topicStats: BrokerTopicStats;
+    partitions(): readonly PartitionMetricsView[];
+    hostedPartition(topic: string, partition: number): PartitionMetricsView | undefined;
+  };
+  groups: Pick<GroupService, "listGroups" | "offsetFetch">;
+}
+
+/** Everything `/metrics` reads. Roles a node does not run are absent. */
+export interface NodeMetricsSource {
+  image: () => MetadataImage;
+  /** Requests received per api key, one map per dispatcher (controller and broker listeners). */
+  requestCounts: () => readonly ReadonlyMap<number, number>[];
+  /** Open connections per listener name. */
+  connections: () => ReadonlyMap<string, number>;
+  raft: { leaderId: number; epoch: number; highWatermark: number };
+  controller?: { isActive: boolean };
+  broker?: BrokerMetricsSource;
+  /** `Deno.memoryUsage()` or a fake. */
+  memory: () => { rss: number; heapTotal: number; heapUsed: number; external: number };
+}
+
+function gauge(name: string, help: string, samples: MetricSample[]): MetricFamily {
+  return { name, help, type: "gauge", samples };
+}
+
+function counter(name: string, help: string, samples: MetricSample[]): MetricFamily {
+  return { name, help, type: "counter", samples };
+}
+
+/**
+ * Gathers every metric family of the node, in a stable order.
+ *
+ * @example
+ * ```ts ignore
+ * const text = encodeMetrics(collectNodeMetrics(source));
+ * ```
+ */
+export function collectNodeMetrics(source: NodeMetricsSource): MetricFamily[] {
+  const image = source.image();
+  const families: MetricFamily[] = [];
+  if (source.broker !== undefined) families.push(...brokerFamilies(source.broker, image));
+  if (source.controller !== undefined) {
+    families.push(...controllerFamilies(source.controller.isActive, image));
+  }
+  families.push(...raftFamilies(source.raft));
+  families.push(...networkFamilies(source));
+  const memory = source.memory();
+  families.push(
+    gauge("process_resident_memory_bytes", "Resident set size in bytes.", [{ value: memory.rss }]),
+    gauge("deno_heap_used_bytes", "V8 heap used in bytes.", [{ value: memory.heapUsed }]),
+    gauge("deno_heap_total_bytes", "V8 heap allocated in bytes.", [{ value: memory.heapTotal }]),
+    gauge("deno_external_memory_bytes", "Memory held outside the V8 heap (buffers) in bytes.", [
+      { value: memory.external },
+    ]),
+  );
+  return families;
+}
+
+function brokerFamilies(broker: BrokerMetricsSource, image: MetadataImage): MetricFamily[] {
+  const stats = broker.replicas.topicStats;
+  // Deleted topics lose their per-topic series, as Kafka removes their MBeans.
+  const live = [...stats.byTopic].filter(([topic]) => image.topics.byName.has(topic));
+  const perTopic = (
+    pick: (c: { messagesIn: number; bytesIn: number; bytesOut: number }) => number,
+  ) => [
+    { value: pick(stats.all) },
+    ...live.map(([topic, c]) => ({ labels: { topic }, value: pick(c) })),
+  ];
+  const partitions = broker.replicas.partitions();
+  const led = partitions.filter((p) => p.isLeader);
+  return [
+    counter(
+      "kafka_server_brokertopicmetrics_messagesin_total",
+      "Messages appended by producers (BrokerTopicMetrics MessagesInPerSec).",
+      perTopic((c) => c.messagesIn),
+    ),
+    counter(
+      "kafka_server_brokertopicmetrics_bytesin_total",
+      "Record bytes appended by producers (BrokerTopicMetrics BytesInPerSec).",
+      perTopic((c) => c.bytesIn),
+    ),
+    counter(
+      "kafka_server_brokertopicmetrics_bytesout_total",
+      "Record bytes sent to consumers (BrokerTopicMetrics BytesOutPerSec).",
+      perTopic((c) => c.bytesOut),
+    ),
+    gauge("kafka_server_replicamanager_partitioncount", "Partitions hosted on this broker.", [
+      { value: partitions.length },
+    ]),
+    gauge("kafka_server_replicamanager_leadercount", "Partitions this broker leads.", [
+      { value: led.length },
+    ]),
+    gauge(
+      "kafka_server_replicamanager_underreplicatedpartitions",
+      "Partitions this broker leads whose ISR is smaller than their replica set.",
+      [{ value: led.filter((p) => p.isr.length < p.replicas.length).length }],
+    ),
+    gauge(
+      "kafka_log_log_size",
+      "Bytes of a partition's log on disk (Log Size).",
+      partitions.map((p) => ({
+        labels: { topic: p.topic, partition: p.partition },
+        value: p.log.sizeBytes,
+      })),
+    ),
+    ...lagFamilies(broker),
+  ];
+}
+
+/**
+ * kafka-exporter's lag: a group's committed offset against the high watermark, for the groups
+ * this broker coordinates and the partitions it leads (the two values it knows first-hand).
+ */
+function lagFamilies(broker: BrokerMetricsSource): MetricFamily[] {
+  const lag: MetricSample[] = [];
+  const current: MetricSample[] = [];
+  const listed = broker.groups.listGroups({ statesFilter: [] });
+  for (const { groupId } of listed.groups) {
+    const fetched = broker.groups.offsetFetch({ groupId, topics: null, requireStable: false });
+    for (const topic of fetched.topics) {
+      for (const p of topic.partitions) {
+        if (p.committedOffset < 0) continue;
+        const hosted = broker.replicas.hostedPartition(topic.name, p.partitionIndex);
+        if (hosted === undefined || !hosted.isLeader) continue;
+        const labels = { consumergroup: groupId, topic: topic.name, partition: p.partitionIndex };
+        current.push({ labels, value: p.committedOffset });
+        lag.push({ labels, value: Math.max(0, hosted.highWatermark - p.committedOffset) });
+      }
+    }
+  }
+  return [
+    gauge("kafka_consumergroup_current_offset", "A group's committed offset.", current),
+    gauge(
+      "kafka_consumergroup_lag",
+      "High watermark minus the group's committed offset.",
+      lag,
+    ),
+  ];
+}
+
+function controllerFamilies(isActive: boolean, image: MetadataImage): MetricFamily[] {
+  let global = 0;
+  let offline = 0;
+  for (const topic of image.topics.byId.values()) {
+    for (const p of topic.partitions.values()) {
+      global++;
+      if (p.leader < 0) offline++;
+    }
+  }
+  return [
+    gauge(
+      "kafka_controller_kafkacontroller_activecontrollercount",
+      "1 on the active controller, 0 on the others.",
+      [{ value: isActive ? 1 : 0 }],
+    ),
+    gauge(
+      "kafka_controller_kafkacontroller_globalpartitioncount",
+      "Partitions in the cluster.",
+      [{ value: global }],
+    ),
+    gauge(
+      "kafka_controller_kafkacontroller_offlinepartitionscount",
+      "Partitions with no leader.",
+      [{ value: offline }],
+    ),
+  ];
+}
+
+function raftFamilies(raft: NodeMetricsSource["raft"]): MetricFamily[] {
+  return [
+    gauge("kafka_server_raftmetrics_current_leader", "The quorum leader's id (-1 if unknown).", [
+      { value: raft.leaderId },
+    ]),
+    gauge("kafka_server_raftmetrics_current_epoch", "The quorum epoch.", [{ value: raft.epoch }]),
+    gauge(
+      "kafka_server_raftmetrics_high_watermark",
+      "The metadata log's high watermark (-1 if unknown).",
+      [{ value: raft.highWatermark }],
+    ),
+  ];
+}
+
+function networkFamilies(source: NodeMetricsSource): MetricFamily[] {
+  const byApi = new Map<number, number>();
+  for (const counts of source.requestCounts()) {
+    for (const [apiKey, n] of counts) byApi.set(apiKey, (byApi.get(apiKey) ?? 0) + n);
+  }
+  return [
+    counter(
+      "kafka_network_requestmetrics_requests_total",
+      "Requests received per API (RequestMetrics RequestsPerSec).",
+      [...byApi].sort(([a], [b]) => a - b).map(([apiKey, value]) => ({
+        labels: { request: API_TABLE.get(apiKey)?.name ?? String(apiKey) },
+        value,
+      })),
+    ),
+    gauge(
+      "kafka_server_socket_server_metrics_connection_count",
+      "Open connections per listener (socket-server-metrics connection-count).",
+      [...source.connections()].map(([listener, value]) => ({ labels: { listener }, value })),
+    ),
+  ];
+}
