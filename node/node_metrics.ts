@@ -86,6 +86,13 @@ export function collectNodeMetrics(source: NodeMetricsSource): MetricFamily[] {
   return families;
 }
 
+function byTopicPartition(
+  a: { topic: string; partition: number },
+  b: { topic: string; partition: number },
+): number {
+  return a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;
+}
+
 function brokerFamilies(broker: BrokerMetricsSource, image: MetadataImage): MetricFamily[] {
   const stats = broker.replicas.topicStats;
   // Deleted topics lose their per-topic series, as Kafka removes their MBeans.
@@ -128,7 +135,7 @@ function brokerFamilies(broker: BrokerMetricsSource, image: MetadataImage): Metr
     gauge(
       "kafka_log_log_size",
       "Bytes of a partition's log on disk (Log Size).",
-      partitions.map((p) => ({
+      [...partitions].sort(byTopicPartition).map((p) => ({
         labels: { topic: p.topic, partition: p.partition },
         value: p.log.sizeBytes,
       })),

@@ -65,11 +65,13 @@ Deno.test({
       const clone = join(root, "kraftling");
       const cloned = await run("git", ["clone", "-q", REPO_ROOT, clone], root);
       assert.equal(cloned.code, 0, cloned.stderr);
-      // The quick start's fixed ports may be taken on this machine: move both to free ones.
+      // The quick start's fixed ports may be taken on this machine: move them to free ones.
       const brokerPort = String(freePort());
       const controllerPort = String(freePort());
+      const httpPort = String(freePort());
       const ports = (text: string) =>
-        text.replaceAll(":9092", `:${brokerPort}`).replaceAll(":9093", `:${controllerPort}`);
+        text.replaceAll(":9092", `:${brokerPort}`).replaceAll(":9093", `:${controllerPort}`)
+          .replaceAll(":8080", `:${httpPort}`);
       const configPath = join(clone, "config", "quick-start.properties");
       await Deno.writeTextFile(configPath, ports(await Deno.readTextFile(configPath)));
       const tryIt = ports(blockAfter("## Try it", "sh"));
