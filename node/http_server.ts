@@ -82,8 +82,8 @@ export interface HttpListener {
  * @example
  * ```ts
  * import { httpBindError } from "./http_server.ts";
- * httpBindError({ host: "127.0.0.1", port: 8080 }, "Address in use");
- * // "Cannot bind 127.0.0.1:8080 for the HTTP listener (config 'kraftling.http.listener'): Address in use"
+ * httpBindError({ host: "127.0.0.1", port: 8080 }, "the port is already in use");
+ * // "Cannot bind 127.0.0.1:8080 for the HTTP listener (config 'kraftling.http.listener'): the port is already in use"
  * ```
  */
 export function httpBindError(address: HostPort, reason: string): string {
@@ -116,7 +116,7 @@ export function serveHttp(address: HostPort, options: HttpServerOptions): HttpLi
     }, (request) => handleHttpRequest(request, options));
   } catch (error) {
     const reason = error instanceof Deno.errors.AddrInUse
-      ? "Address in use"
+      ? "the port is already in use"
       : (error as Error).message;
     throw new Error(httpBindError(address, reason), { cause: error });
   }

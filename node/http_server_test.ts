@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { handleHttpRequest, HTTP_REQUEST_BODY_BYTES_MAX, serveHttp } from "./http_server.ts";
-import type { Logger } from "../core/log.ts";
+import { type Logger, silentLogger } from "../core/log.ts";
+import { join } from "node:path";
+import { parseServerConfig } from "../core/config/server_config.ts";
+import { formatNodeStorage } from "../storage/node_format.ts";
+import { startNode } from "./node.ts";
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 let ready: string | null = "the broker is fenced";
@@ -53,4 +57,68 @@ Deno.test("a port in use fails with one line naming kraftling.http.listener", as
   } finally {
     await first.stop();
   }
+});
+
+function portIsFree(port: number): boolean {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("a node whose HTTP port is in use fails at start in one line and frees its Kafka ports", async () => {
+  const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const takenPort = (taken.addr as Deno.NetAddr).port;
+  const dir = await Deno.makeTempDir({ prefix: "http_server_test_" });
+  const ports = [0, 0].map(() => {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    return port;
+  });
+  try {
+    const config = parseServerConfig(
+      new Map([
+        ["process.roles", "broker,controller"],
+        ["node.id", "1"],
+        ["controller.quorum.voters", `1@127.0.0.1:${ports[1]}`],
+        ["listeners", `PLAINTEXT://127.0.0.1:${ports[0]},CONTROLLER://127.0.0.1:${ports[1]}`],
+        ["controller.listener.names", "CONTROLLER"],
+        ["log.dirs", join(dir, "logs")],
+        ["kraftling.http.listener", `127.0.0.1:${takenPort}`],
+      ]),
+    ).config;
+    await formatNodeStorage(config, { clusterId: "XcZZOzUqS4yHOjhMQB6JLQ", nowMs: 0 });
+    await assert.rejects(startNode(config, { logger: silentLogger }), (error: Error) => {
+      assert.equal(
+        error.message,
+        `Cannot bind 127.0.0.1:${takenPort} for the HTTP listener (config 'kraftling.http.listener'): the port is already in use`,
+      );
+      return true;
+    });
+    assert.ok(ports.every(portIsFree), "the Kafka listeners bound before the failure are released");
+  } finally {
+    taken.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a malformed kraftling.http.listener is a config error naming the key", () => {
+  assert.throws(
+    () =>
+      parseServerConfig(
+        new Map([
+          ["process.roles", "broker,controller"],
+          ["node.id", "1"],
+          ["controller.quorum.voters", "1@127.0.0.1:9093"],
+          ["listeners", "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093"],
+          ["controller.listener.names", "CONTROLLER"],
+          ["log.dirs", "/tmp/unused"],
+          ["kraftling.http.listener", "localhost"],
+        ]),
+      ),
+    /kraftling\.http\.listener entry localhost is not in the form host:port/,
+  );
 });
