@@ -95,8 +95,12 @@ function byTopicPartition(
 
 function brokerFamilies(broker: BrokerMetricsSource, image: MetadataImage): MetricFamily[] {
   const stats = broker.replicas.topicStats;
-  // Deleted topics lose their per-topic series, as Kafka removes their MBeans.
-  const live = [...stats.byTopic].filter(([topic]) => image.topics.byName.has(topic));
+  // Deleted topics lose their per-topic series, as Kafka removes their MBeans (so a topic created
+  // again under the same name starts from zero).
+  for (const topic of stats.byTopic.keys()) {
+    if (!image.topics.byName.has(topic)) stats.removeTopic(topic);
+  }
+  const live = [...stats.byTopic];
   const perTopic = (
     pick: (c: { messagesIn: number; bytesIn: number; bytesOut: number }) => number,
   ) => [
