@@ -262,6 +262,11 @@ export class KafkaServer {
       } catch { /* already closed */ }
     }
     await writer;
+    // A read error (a failed TLS handshake, a reset) ends the reader without marking the
+    // connection failed, and the writer returns without closing once nothing is queued.
+    try {
+      conn.close();
+    } catch { /* already closed */ }
   }
 
   /** Stops accepting, lets in-flight requests finish (bounded by `graceMs`), then closes. */

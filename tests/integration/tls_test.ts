@@ -1,0 +1,412 @@
+// SSL listeners against real clients: kcat and confluent-kafka (librdkafka) produce and consume over
+// TLS with a CA and server certificate made by openssl at test time (no private key is committed);
+// a plaintext client and TLS garbage on the SSL port lose only their own connection; key stores
+// given as PEM text in the config; JKS and SASL_SSL refused at startup with one line.
+import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { join } from "node:path";
+import { freePort, hasCommand, hasPythonModule, runMain, startNode } from "./harness.ts";
+
+const noOpenssl = !hasCommand("openssl");
+const noKcat = !hasCommand("kcat");
+const noPython = !hasPythonModule("confluent_kafka");
+if (noOpenssl) console.warn("tls_test: skipped (openssl is not installed)");
+if (noKcat) console.warn("tls_test: kcat tests skipped (kcat not installed)");
+if (noPython) {
+  console.warn("tls_test: confluent-kafka test skipped (python3-confluent-kafka missing)");
+}
+
+/** How long one client command may run before it is killed, in milliseconds. */
+const COMMAND_TIMEOUT_MS = 60_000;
+
+interface Output {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion (killed after `timeoutMs`) with optional stdin. */
+async function run(
+  command: string,
+  args: string[],
+  options: { stdin?: string; timeoutMs?: number } = {},
+): Promise<Output> {
+  const child = new Deno.Command(command, {
+    args,
+    env: { PYTHONDONTWRITEBYTECODE: "1" },
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited */ }
+  }, options.timeoutMs ?? COMMAND_TIMEOUT_MS);
+  const output = await child.output();
+  clearTimeout(timer);
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** Runs a command and returns its stdout; throws with its stderr when it fails. */
+async function check(command: string, args: string[], stdin?: string): Promise<string> {
+  const out = await run(command, args, { stdin });
+  if (out.code !== 0) {
+    throw new Error(`${command} ${args.join(" ")} exited with ${out.code}:\n${out.stderr}`);
+  }
+  return out.stdout;
+}
+
+/** A CA and a server certificate for 127.0.0.1/localhost signed by it, made with openssl. */
+interface Certificates {
+  dir: string;
+  /** The CA certificate (the clients' trust store). */
+  caPath: string;
+  /** Private key + server certificate + CA: Kafka's PEM key store file. */
+  keyStorePath: string;
+  keyPem: string;
+  chainPem: string;
+}
+
+async function makeCertificates(): Promise<Certificates> {
+  const dir = await Deno.makeTempDir({ prefix: "kraftling-tls-" });
+  const p = (name: string) => join(dir, name);
+  await check("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=kraftling-test-ca",
+    "-keyout",
+    p("ca.key"),
+    "-out",
+    p("ca.pem"),
+  ]); // deno-fmt-ignore
+  await check("openssl", [
+    "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+    "-keyout", p("server.key"), "-out", p("server.csr"),
+  ]); // deno-fmt-ignore
+  await Deno.writeTextFile(p("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
+  await check("openssl", [
+    "x509",
+    "-req",
+    "-days",
+    "1",
+    "-in",
+    p("server.csr"),
+    "-CA",
+    p("ca.pem"),
+    "-CAkey",
+    p("ca.key"),
+    "-CAcreateserial",
+    "-extfile",
+    p("ext.cnf"),
+    "-out",
+    p("server.crt"),
+  ]); // deno-fmt-ignore
+  const keyPem = await Deno.readTextFile(p("server.key"));
+  const chainPem = (await Deno.readTextFile(p("server.crt"))) +
+    (await Deno.readTextFile(p("ca.pem")));
+  await Deno.writeTextFile(p("server.pem"), keyPem + chainPem);
+  return { dir, caPath: p("ca.pem"), keyStorePath: p("server.pem"), keyPem, chainPem };
+}
+
+/** Props for a combined node with a PLAINTEXT and an SSL broker listener on fresh ports. */
+function sslNodeProps(ssl: Record<string, string>) {
+  const plainPort = freePort();
+  const sslPort = freePort();
+  const controllerPort = freePort();
+  return {
+    plainPort,
+    sslPort,
+    props: {
+      "controller.quorum.voters": `1@127.0.0.1:${controllerPort}`,
+      "listeners":
+        `PLAINTEXT://127.0.0.1:${plainPort},SSL://127.0.0.1:${sslPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+      "advertised.listeners": `PLAINTEXT://127.0.0.1:${plainPort},SSL://127.0.0.1:${sslPort}`,
+      "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SSL,CONTROLLER:PLAINTEXT",
+      "inter.broker.listener.name": "PLAINTEXT",
+      ...ssl,
+    },
+  };
+}
+
+const kcatSsl = (port: number, caPath: string) => [
+  "-b",
+  `127.0.0.1:${port}`,
+  "-X",
+  "security.protocol=ssl",
+  "-X",
+  `ssl.ca.location=${caPath}`,
+];
+
+const PYTHON_ROUND_TRIP = `
+import sys, json
+from confluent_kafka import Producer, Consumer
+bootstrap, ca, topic = sys.argv[1], sys.argv[2], sys.argv[3]
+tls = {"bootstrap.servers": bootstrap, "security.protocol": "SSL", "ssl.ca.location": ca}
+p = Producer(dict(tls, acks="all"))
+acked = []
+for i in range(50):
+    p.produce(topic, value=b"v%d" % i, callback=lambda e, m: acked.append(e is None))
+p.flush(30)
+c = Consumer(dict(tls, **{"group.id": "tls-group", "auto.offset.reset": "earliest"}))
+c.subscribe([topic])
+got = []
+for _ in range(100):
+    m = c.poll(1.0)
+    if m is not None and m.error() is None:
+        got.append(m.value().decode())
+    if len(got) >= 50:
+        break
+c.close()
+print(json.dumps({"acked": sum(acked), "consumed": got}))
+`;
+
+Deno.test({
+  name: "an SSL listener serves kcat and confluent-kafka over TLS and shrugs off plaintext clients",
+  ignore: noOpenssl || noKcat,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const certs = await makeCertificates();
+    const { plainPort, sslPort, props } = sslNodeProps({
+      "listener.name.ssl.ssl.keystore.type": "PEM",
+      "listener.name.ssl.ssl.keystore.location": certs.keyStorePath,
+    });
+    const node = await startNode({ props });
+    try {
+      await t.step("kcat produces 100 records over SSL and reads them back", async () => {
+        const values = Array.from({ length: 100 }, (_, i) => `tls-${i}`);
+        await check(
+          "kcat",
+          [...kcatSsl(sslPort, certs.caPath), "-P", "-t", "tls-kcat"],
+          values.join("\n") + "\n",
+        );
+        const out = await check("kcat", [
+          ...kcatSsl(sslPort, certs.caPath),
+          "-C",
+          "-t",
+          "tls-kcat",
+          "-o",
+          "beginning",
+          "-e",
+          "-q",
+        ]);
+        assertEquals(out.trim().split("\n"), values);
+      });
+
+      await t.step("the metadata a TLS client gets names the SSL listener", async () => {
+        const out = await check("kcat", [...kcatSsl(sslPort, certs.caPath), "-L"]);
+        ok(out.includes(`ssl://127.0.0.1:${sslPort}`), out);
+        ok(out.includes(`broker 1 at 127.0.0.1:${sslPort}`), out);
+      });
+
+      await t.step("a plaintext client on the SSL port fails", async () => {
+        const out = await run("kcat", ["-b", `127.0.0.1:${sslPort}`, "-L", "-m", "3"], {
+          timeoutMs: 20_000,
+        });
+        ok(out.code !== 0, `plaintext kcat on the TLS port succeeded:\n${out.stdout}`);
+      });
+
+      await t.step("TLS garbage closes that connection only", async () => {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port: sslPort });
+        // A TLS record header claiming a handshake, followed by bytes that are no ClientHello.
+        const garbage = new Uint8Array(4096).map((_, i) => (i * 131 + 7) & 0xff);
+        garbage.set([0x16, 0x03, 0x01, 0x00, 0x40]);
+        await conn.write(garbage).catch(() => 0);
+        const buf = new Uint8Array(1024);
+        let closed = false;
+        const deadline = Date.now() + 10_000;
+        while (Date.now() < deadline) {
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const timedOut = new Promise<"timeout">((resolve) => {
+            timer = setTimeout(() => resolve("timeout"), deadline - Date.now());
+          });
+          const n = await Promise.race([conn.read(buf).catch(() => null), timedOut]);
+          clearTimeout(timer);
+          if (n === "timeout") break;
+          if (n === null) {
+            closed = true;
+            break;
+          }
+        }
+        try {
+          conn.close();
+        } catch { /* closed by the node */ }
+        ok(closed, "the node kept a connection that sent TLS garbage open");
+      });
+
+      await t.step("after both, the node still serves TLS and plaintext clients", async () => {
+        const out = await check("kcat", [
+          ...kcatSsl(sslPort, certs.caPath),
+          "-C",
+          "-t",
+          "tls-kcat",
+          "-o",
+          "beginning",
+          "-e",
+          "-q",
+        ]);
+        assertEquals(out.trim().split("\n").length, 100);
+        const plain = await check("kcat", [
+          "-b",
+          `127.0.0.1:${plainPort}`,
+          "-C",
+          "-t",
+          "tls-kcat",
+          "-o",
+          "-1",
+          "-e",
+          "-q",
+        ]);
+        assertEquals(plain.trim(), "tls-99");
+      });
+
+      await t.step({
+        name: "confluent-kafka produces 50 records over SSL and consumes them in a group",
+        ignore: noPython,
+        fn: async () => {
+          const out = await check("/usr/bin/python3", [
+            "-c",
+            PYTHON_ROUND_TRIP,
+            `127.0.0.1:${sslPort}`,
+            certs.caPath,
+            "tls-python",
+          ]);
+          const result = JSON.parse(out.trim().split("\n").at(-1)!);
+          assertEquals(result, {
+            acked: 50,
+            consumed: Array.from({ length: 50 }, (_, i) => `v${i}`),
+          });
+        },
+      });
+    } catch (error) {
+      console.error(node.logs());
+      throw error;
+    } finally {
+      await node.stop();
+      await Deno.remove(certs.dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a key store given as PEM text in ssl.keystore.key and ssl.keystore.certificate.chain serves TLS",
+  ignore: noOpenssl || noKcat,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const certs = await makeCertificates();
+    // Kafka's PEM-in-config form: each PEM folded onto one line.
+    const oneLine = (pem: string) => pem.replace(/\s*\n\s*/g, " ").trim();
+    const { sslPort, props } = sslNodeProps({
+      "ssl.keystore.type": "PEM",
+      "ssl.keystore.key": oneLine(certs.keyPem),
+      "ssl.keystore.certificate.chain": oneLine(certs.chainPem),
+    });
+    const node = await startNode({ props });
+    try {
+      await check("kcat", [...kcatSsl(sslPort, certs.caPath), "-P", "-t", "tls-inline"], "x\n");
+      const out = await check("kcat", [
+        ...kcatSsl(sslPort, certs.caPath),
+        "-C",
+        "-t",
+        "tls-inline",
+        "-o",
+        "beginning",
+        "-e",
+        "-q",
+      ]);
+      assertEquals(out.trim(), "x");
+    } catch (error) {
+      console.error(node.logs());
+      throw error;
+    } finally {
+      await node.stop();
+      await Deno.remove(certs.dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+/** server-start's exit code and stderr for a combined node with these extra props. */
+async function serverStartError(extra: Record<string, string>): Promise<Output> {
+  const dir = await Deno.makeTempDir({ prefix: "kraftling-tls-config-" });
+  try {
+    const { props } = sslNodeProps(extra);
+    const all: Record<string, string> = {
+      "process.roles": "broker,controller",
+      "node.id": "1",
+      "controller.listener.names": "CONTROLLER",
+      "log.dirs": join(dir, "logs"),
+      ...props,
+    };
+    const path = join(dir, "server.properties");
+    await Deno.writeTextFile(
+      path,
+      Object.entries(all).map(([k, v]) => `${k}=${v}`).join("\n") + "\n",
+    );
+    // Formatting fails on its own for config errors; server-start must still say why in one line.
+    const id = (await runMain(["storage", "random-uuid"])).stdout.trim();
+    await runMain(["storage", "format", "-t", id, "-c", path]);
+    const out = await runMain(["server-start", path], { timeoutMs: 30_000 });
+    return { code: out.code, stdout: out.stdout, stderr: out.stderr };
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+Deno.test("server-start refuses a JKS key store with one line naming the key and suggesting PEM", async () => {
+  const out = await serverStartError({
+    "ssl.keystore.type": "JKS",
+    "ssl.keystore.location": "/etc/kafka/server.keystore.jks",
+  });
+  ok(out.code !== 0, "server-start accepted a JKS key store");
+  const lines = out.stderr.trim().split("\n");
+  assertEquals(lines.length, 1, out.stderr);
+  ok(lines[0]!.includes("ssl.keystore.type is JKS"), out.stderr);
+  ok(lines[0]!.includes("only PEM key stores"), out.stderr);
+});
+
+Deno.test("server-start refuses a SASL_SSL listener with one line saying SASL is not built yet", async () => {
+  const out = await serverStartError({
+    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
+  });
+  ok(out.code !== 0, "server-start accepted a SASL_SSL listener");
+  const lines = out.stderr.trim().split("\n");
+  assertEquals(lines.length, 1, out.stderr);
+  ok(lines[0]!.includes("uses security protocol SASL_SSL"), out.stderr);
+  ok(lines[0]!.includes("SASL is not built yet"), out.stderr);
+});
+
+Deno.test({
+  name: "server-start refuses a key store file without a private key, naming the file",
+  ignore: noOpenssl,
+  fn: async () => {
+    const certs = await makeCertificates();
+    try {
+      const out = await serverStartError({ "ssl.keystore.location": certs.caPath });
+      ok(out.code !== 0, "server-start accepted a key store with no private key");
+      const lines = out.stderr.trim().split("\n");
+      assertEquals(lines.length, 1, out.stderr);
+      ok(lines[0]!.includes(`ssl.keystore.location ${certs.caPath}`), out.stderr);
+      ok(lines[0]!.includes("holds no private key"), out.stderr);
+    } finally {
+      await Deno.remove(certs.dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
