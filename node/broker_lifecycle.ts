@@ -14,6 +14,7 @@ import { randomUuid } from "../net/protocol/uuid.ts";
 import type { ControllerChannel } from "./controller_channel.ts";
 import type { MetadataState } from "./metadata_state.ts";
 import type { ServerConfig } from "../core/config/server_config.ts";
+import { SECURITY_PROTOCOLS } from "../core/config/broker_configs.ts";
 import type { Logger } from "../core/log.ts";
 
 /** Feature ranges this broker supports (reported at registration and in ApiVersions). */
@@ -97,7 +98,8 @@ export class BrokerLifecycle {
               name: l.listenerName,
               host: l.host,
               port: l.port,
-              securityProtocol: 0,
+              // Kafka's SecurityProtocol ids are the list's order (PLAINTEXT 0, SSL 1, ...).
+              securityProtocol: SECURITY_PROTOCOLS.indexOf(l.securityProtocol),
               _unknownTaggedFields: [],
             })),
             features: SUPPORTED_FEATURES.map((f) => ({

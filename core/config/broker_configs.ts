@@ -34,7 +34,10 @@ const PER_BROKER = { dynamic: "per-broker" } as const;
 /** Compression codecs a topic or broker may name (`compression.type`). */
 export const COMPRESSION_TYPES = ["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"];
 
-/** Security protocols Kafka knows; kraftling serves only PLAINTEXT for now. */
+/**
+ * Security protocols Kafka knows, in the order of their ids (SecurityProtocol.id); kraftling
+ * serves PLAINTEXT and SSL, not SASL yet.
+ */
 export const SECURITY_PROTOCOLS = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"];
 
 /**

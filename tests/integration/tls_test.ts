@@ -215,6 +215,24 @@ Deno.test({
         ok(out.includes(`broker 1 at 127.0.0.1:${sslPort}`), out);
       });
 
+      await t.step("the broker registers its SSL listener with security protocol SSL", async () => {
+        const out = await runMain([
+          "metadata-shell",
+          "--directory",
+          join(node.dataDir, "logs"),
+          "cat",
+          "/image/cluster/brokers/1",
+        ]);
+        ok(
+          out.stdout.includes("listenerName='SSL', securityProtocol=SSL"),
+          out.stdout + out.stderr,
+        );
+        ok(
+          out.stdout.includes("listenerName='PLAINTEXT', securityProtocol=PLAINTEXT"),
+          out.stdout + out.stderr,
+        );
+      });
+
       await t.step("a plaintext client on the SSL port fails", async () => {
         const out = await run("kcat", ["-b", `127.0.0.1:${sslPort}`, "-L", "-m", "3"], {
           timeoutMs: 20_000,
