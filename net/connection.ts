@@ -29,6 +29,11 @@ export interface ConnectOptions {
   frameBytesMax?: number;
   /** Skip the ApiVersions exchange (then every request must name its version). */
   skipApiVersions?: boolean;
+  /**
+   * Connect with TLS (an `SSL` listener), trusting these PEM CA certificates (the system's roots
+   * when absent). The server's certificate must name `host`.
+   */
+  tls?: { caCerts?: string[] };
 }
 
 interface Pending {
@@ -61,7 +66,7 @@ export class KafkaConnection {
   readonly port: number;
   /** The highest version of each api key both sides support (empty when skipped). */
   readonly versions: Map<number, { min: number; max: number }> = new Map();
-  #conn: Deno.TcpConn;
+  #conn: Deno.Conn;
   #clientId: string;
   #requestTimeoutMs: number;
   #nextCorrelationId = 1;
@@ -70,14 +75,15 @@ export class KafkaConnection {
   #writeChain: Promise<void> = Promise.resolve();
   #splitter: FrameSplitter;
 
-  private constructor(conn: Deno.TcpConn, host: string, port: number, options: ConnectOptions) {
+  private constructor(conn: Deno.Conn, host: string, port: number, options: ConnectOptions) {
     this.#conn = conn;
     this.host = host;
     this.port = port;
     this.#clientId = options.clientId ?? "kraftling";
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#splitter = new FrameSplitter({ frameBytesMax: options.frameBytesMax ?? 0x7fffffff });
-    conn.setNoDelay(true);
+    // Deno.TlsConn has no setNoDelay, so only plaintext connections get it.
+    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
     this.#readLoop();
   }
 
@@ -100,9 +106,12 @@ export class KafkaConnection {
         timeoutMs,
       );
     });
-    let tcp: Deno.TcpConn;
+    let tcp: Deno.Conn;
     try {
-      tcp = await Promise.race([Deno.connect({ hostname: host, port }), timeout]);
+      const connecting = options.tls === undefined
+        ? Deno.connect({ hostname: host, port })
+        : Deno.connectTls({ hostname: host, port, caCerts: options.tls.caCerts });
+      tcp = await Promise.race([connecting, timeout]);
     } catch (error) {
       if (error instanceof ConnectionError) throw error;
       throw new ConnectionError(`Cannot connect to ${host}:${port}: ${(error as Error).message}`);

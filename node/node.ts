@@ -13,7 +13,7 @@ import { openFilesLimitWarning } from "../storage/fd_limit.ts";
 import { lockDirectories } from "../storage/dir_lock.ts";
 import { Dispatcher } from "../net/dispatcher.ts";
 import { KafkaServer } from "../net/server.ts";
-import { loadListenerTls } from "./listener_tls.ts";
+import { interBrokerConnectTls, loadListenerTls } from "./listener_tls.ts";
 import { ApiKey } from "../net/protocol/generated/api_table.ts";
 import type { DescribeQuorumRequest } from "../net/protocol/generated/describe_quorum_request.ts";
 import type { DescribeQuorumResponse } from "../net/protocol/generated/describe_quorum_response.ts";
@@ -471,6 +471,8 @@ function bindListeners(config: ServerConfig, logger: Logger): Map<string, BoundL
   const keyMaterial = new Map(
     [...config.listenerTls].map(([name, tls]) => [name, loadListenerTls(tls)]),
   );
+  if (config.isBroker) interBrokerConnectTls(config); // a bad trust store fails the start, not a fetch
+
   const bound = new Map<string, BoundListener>();
   for (const endpoint of endpoints) {
     const route: { dispatcher?: Dispatcher } = {};

@@ -72,6 +72,8 @@ export interface ReplicaFetcherManagerOptions {
   addressOf: (brokerId: number) => BrokerAddress | null;
   logger: Logger;
   config: ReplicaFetcherConfig;
+  /** TLS for an `SSL` inter-broker listener (`KafkaConnection`'s option); absent for PLAINTEXT. */
+  tls?: { caCerts?: string[] };
 }
 
 function keyOf(p: Partition): string {
@@ -292,6 +294,7 @@ class ReplicaFetcher {
       clientId: `broker-${this.#options.nodeId}-fetcher-${this.leaderId}`,
       connectTimeoutMs: 2_000,
       requestTimeoutMs: this.#options.config.requestTimeoutMs,
+      tls: this.#options.tls,
     });
     return this.#connection;
   }

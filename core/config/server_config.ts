@@ -24,7 +24,12 @@ import {
   parseQuorumVoters,
   type QuorumVoter,
 } from "./endpoints.ts";
-import { type ListenerTls, parseListenerTls } from "./tls_config.ts";
+import {
+  type ListenerTls,
+  parseListenerTls,
+  parseTrustStore,
+  type TrustStore,
+} from "./tls_config.ts";
 import { TOPIC_CONFIGS } from "./topic_configs.ts";
 
 /** A KRaft process role (`process.roles`). */
@@ -55,6 +60,12 @@ export interface ServerConfig {
   listenerSecurityProtocolMap: ReadonlyMap<string, string>;
   /** TLS settings of every `SSL` listener this node binds, by listener name. */
   listenerTls: ReadonlyMap<string, ListenerTls>;
+  /**
+   * How brokers connect to each other (replica fetchers, transaction markers) when the
+   * inter-broker listener is `SSL`: the CA certificates to trust (null: the system's roots).
+   * Null when the inter-broker listener is PLAINTEXT.
+   */
+  interBrokerTls: { trustStore: TrustStore | null } | null;
   logDirs: readonly string[];
   metadataLogDir: string;
 
@@ -356,18 +367,6 @@ function parseAllListeners(
         `listeners (${listenersText}) has no broker listener, but process.roles contains broker`,
       );
     }
-    if (
-      protocolMap.get(interBrokerListenerName) !== undefined &&
-      protocolMap.get(interBrokerListenerName) !== "PLAINTEXT"
-    ) {
-      // Replica fetchers connect only in plaintext so far.
-      throw new ConfigError(
-        "inter.broker.listener.name",
-        `inter.broker.listener.name ${interBrokerListenerName} uses security protocol ${
-          protocolMap.get(interBrokerListenerName)
-        }, but kraftling's inter-broker traffic supports only PLAINTEXT for now (node-to-node TLS is not built yet)`,
-      );
-    }
     if (!advertisedListeners.some((e) => e.listenerName === interBrokerListenerName)) {
       throw new ConfigError(
         "inter.broker.listener.name",
@@ -603,6 +602,9 @@ function buildServerConfig(props: ReadonlyMap<string, string>): ServerConfigResu
     interBrokerListenerName: l.interBrokerListenerName,
     listenerSecurityProtocolMap: l.protocolMap,
     listenerTls: parseListenerTls(props, l.listeners),
+    interBrokerTls: l.protocolMap.get(l.interBrokerListenerName) === "SSL"
+      ? { trustStore: parseTrustStore(props, l.interBrokerListenerName) }
+      : null,
     logDirs,
     metadataLogDir,
     numPartitions: num(values, "num.partitions"),

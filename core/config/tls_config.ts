@@ -165,3 +165,70 @@ function rewrap(label: string, body: string): string {
   const lines = base64.match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
 }
+
+/** Where the CA certificates a TLS client trusts come from (PEM only). */
+export type TrustStore =
+  | { kind: "file"; key: string; location: string }
+  | { kind: "inline"; key: string; certificatesPem: string };
+
+/**
+ * The trust store a node uses to connect to `listenerName` (its inter-broker listener) over TLS:
+ * `ssl.truststore.location` or `ssl.truststore.certificates`, per listener as
+ * `listener.name.<listener>.ssl.truststore.*`; null means the system's root certificates.
+ *
+ * @example
+ * ```ts
+ * import { parseTrustStore } from "./tls_config.ts";
+ * parseTrustStore(new Map([["ssl.truststore.location", "/etc/kafka/ca.pem"]]), "INTERNAL");
+ * // { kind: "file", key: "ssl.truststore.location", location: "/etc/kafka/ca.pem" }
+ * ```
+ */
+export function parseTrustStore(
+  originals: ReadonlyMap<string, string>,
+  listenerName: string,
+): TrustStore | null {
+  const get = (key: string) => lookup(originals, listenerName, key);
+  const type = get("ssl.truststore.type");
+  if (type !== null && type.value.toUpperCase() !== "PEM") {
+    throw new ConfigError(
+      type.key,
+      `${type.key} is ${type.value}, but kraftling reads only PEM trust stores; export the CA certificates as PEM and set ${type.key}=PEM`,
+    );
+  }
+  const location = get("ssl.truststore.location");
+  const certificates = get("ssl.truststore.certificates");
+  if (location !== null && certificates !== null) {
+    throw new ConfigError(
+      location.key,
+      `listener ${listenerName} sets both ${location.key} and ${certificates.key}; set one`,
+    );
+  }
+  if (location !== null) {
+    if (/\.(jks|p12|pfx|truststore)$/i.test(location.value)) {
+      throw new ConfigError(
+        location.key,
+        `${location.key} ${location.value} looks like a JKS/PKCS12 store, but kraftling reads only PEM trust stores; point it at a PEM file of CA certificates`,
+      );
+    }
+    return { kind: "file", key: location.key, location: location.value };
+  }
+  if (certificates !== null) {
+    return { kind: "inline", key: certificates.key, certificatesPem: certificates.value };
+  }
+  return null;
+}
+
+/**
+ * The certificates of a PEM trust store, each one PEM block with 64-character lines.
+ *
+ * @example
+ * ```ts
+ * import { pemCertificates } from "./tls_config.ts";
+ * pemCertificates("-----BEGIN CERTIFICATE----- QUJD -----END CERTIFICATE-----");
+ * // ["-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n"]
+ * ```
+ */
+export function pemCertificates(pem: string): string[] {
+  return [...pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)]
+    .map((b) => rewrap("CERTIFICATE", b[1]!));
+}

@@ -4,7 +4,7 @@ import { deepEqual, equal } from "node:assert/strict";
 import { ConfigError } from "./config_def.ts";
 import { parseProperties } from "./properties.ts";
 import { parseServerConfig } from "./server_config.ts";
-import { splitPemKeyStore } from "./tls_config.ts";
+import { pemCertificates, splitPemKeyStore } from "./tls_config.ts";
 
 const WITH_SSL = `
 process.roles=broker,controller
@@ -119,22 +119,50 @@ Deno.test("mutual TLS (ssl.client.auth=required) is refused as not built yet", (
   );
 });
 
-Deno.test("an SSL inter-broker or controller listener is refused: node-to-node TLS is not built", () => {
-  const interBroker = errorOf({
+Deno.test("an SSL inter-broker listener takes its trust store from ssl.truststore.*", () => {
+  const config = load({
+    "ssl.keystore.location": "/etc/k/server.pem",
+    "inter.broker.listener.name": "SSL",
+    "listener.name.ssl.ssl.truststore.location": "/etc/k/ca.pem",
+  });
+  deepEqual(config.interBrokerTls, {
+    trustStore: {
+      kind: "file",
+      key: "listener.name.ssl.ssl.truststore.location",
+      location: "/etc/k/ca.pem",
+    },
+  });
+  const systemRoots = load({
     "ssl.keystore.location": "/etc/k/server.pem",
     "inter.broker.listener.name": "SSL",
   });
-  equal(interBroker.key, "inter.broker.listener.name");
+  deepEqual(systemRoots.interBrokerTls, { trustStore: null });
+  equal(load({ "ssl.keystore.location": "/etc/k/server.pem" }).interBrokerTls, null);
+});
+
+Deno.test("a JKS trust store is refused with one line naming the key", () => {
+  const { key, message } = errorOf({
+    "ssl.keystore.location": "/etc/k/server.pem",
+    "inter.broker.listener.name": "SSL",
+    "ssl.truststore.type": "JKS",
+  });
+  equal(key, "ssl.truststore.type");
   equal(
-    interBroker.message,
-    "inter.broker.listener.name SSL uses security protocol SSL, but kraftling's inter-broker traffic supports only PLAINTEXT for now (node-to-node TLS is not built yet)",
+    message,
+    "ssl.truststore.type is JKS, but kraftling reads only PEM trust stores; export the CA certificates as PEM and set ssl.truststore.type=PEM",
   );
+});
+
+Deno.test("an SSL controller listener is refused: raft and the controller channel are plaintext", () => {
   const controller = errorOf({
     "ssl.keystore.location": "/etc/k/server.pem",
     "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:SSL,SSL:SSL",
   });
   equal(controller.key, "controller.listener.names");
-  equal(controller.message.includes("support only PLAINTEXT for now"), true, controller.message);
+  equal(
+    controller.message,
+    "controller.listener.names entry CONTROLLER uses security protocol SSL, but kraftling's controller listeners support only PLAINTEXT for now (node-to-node TLS is not built yet)",
+  );
 });
 
 Deno.test("SASL_SSL listeners are refused with one line saying SASL is not built yet", () => {
@@ -180,4 +208,18 @@ Deno.test("a PEM key store with an encrypted key, no key or no certificate is an
     splitPemKeyStore("-----BEGIN PRIVATE KEY-----\nAA\n-----END PRIVATE KEY-----"),
     { error: "holds no certificate (-----BEGIN CERTIFICATE-----)" },
   );
+});
+
+Deno.test("a PEM trust store yields each certificate, folded lines rewrapped", () => {
+  deepEqual(
+    pemCertificates(
+      "-----BEGIN CERTIFICATE----- QUJD -----END CERTIFICATE-----\n" +
+        "-----BEGIN CERTIFICATE-----\nREVG\n-----END CERTIFICATE-----\n",
+    ),
+    [
+      "-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n",
+      "-----BEGIN CERTIFICATE-----\nREVG\n-----END CERTIFICATE-----\n",
+    ],
+  );
+  deepEqual(pemCertificates("no pem here"), []);
 });

@@ -5,6 +5,7 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { freePort, hasCommand, hasPythonModule, runMain, startNode } from "./harness.ts";
+import { startCluster } from "./cluster_harness.ts";
 
 const noOpenssl = !hasCommand("openssl");
 const noKcat = !hasCommand("kcat");
@@ -424,6 +425,67 @@ Deno.test({
       ok(lines[0]!.includes(`ssl.keystore.location ${certs.caPath}`), out.stderr);
       ok(lines[0]!.includes("holds no private key"), out.stderr);
     } finally {
+      await Deno.remove(certs.dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "brokers replicate to each other over an SSL inter-broker listener, trusting the CA in ssl.truststore.location",
+  ignore: noOpenssl || noKcat,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const certs = await makeCertificates();
+    // The harness names each broker's one listener PLAINTEXT; mapping that name to SSL makes it the
+    // TLS inter-broker (and client) listener.
+    const cluster = await startCluster({
+      controllers: 1,
+      brokers: 2,
+      brokerProps: {
+        "listener.security.protocol.map": "PLAINTEXT:SSL,CONTROLLER:PLAINTEXT",
+        "ssl.keystore.type": "PEM",
+        "ssl.keystore.location": certs.keyStorePath,
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": certs.caPath,
+      },
+      // The controller picks an auto-created topic's replication factor.
+      props: { "default.replication.factor": "2", "min.insync.replicas": "2" },
+    });
+    try {
+      const broker = cluster.brokers[0]!;
+      // acks=all with min.insync.replicas=2 is answered only once the follower fetched over TLS.
+      await check(
+        "kcat",
+        [...kcatSsl(broker.port, certs.caPath), "-X", "acks=all", "-P", "-t", "tls-replicated"],
+        "r1\nr2\nr3\n",
+      );
+      for (const b of cluster.brokers) {
+        const out = await check("kcat", [
+          ...kcatSsl(b.port, certs.caPath),
+          "-C",
+          "-t",
+          "tls-replicated",
+          "-o",
+          "beginning",
+          "-e",
+          "-q",
+        ]);
+        assertEquals(out.trim().split("\n"), ["r1", "r2", "r3"]);
+      }
+      const metadata = await check("kcat", [
+        ...kcatSsl(broker.port, certs.caPath),
+        "-L",
+        "-t",
+        "tls-replicated",
+      ]);
+      ok(/replicas: \d+,\d+, isrs: \d+,\d+/.test(metadata), metadata);
+    } catch (error) {
+      for (const n of cluster.nodes) console.error(`--- node ${n.nodeId}\n${n.logs()}`);
+      throw error;
+    } finally {
+      await cluster.stop();
       await Deno.remove(certs.dir, { recursive: true }).catch(() => {});
     }
   },
