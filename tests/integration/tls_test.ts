@@ -1,7 +1,8 @@
 // SSL listeners against real clients: kcat and confluent-kafka (librdkafka) produce and consume over
 // TLS with a CA and server certificate made by openssl at test time (no private key is committed);
 // a plaintext client and TLS garbage on the SSL port lose only their own connection; key stores
-// given as PEM text in the config; JKS and SASL_SSL refused at startup with one line.
+// given as PEM text in the config; two brokers replicating over an SSL inter-broker listener; JKS
+// and SASL_SSL refused at startup with one line.
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { freePort, hasCommand, hasPythonModule, runMain, startNode } from "./harness.ts";
