@@ -803,7 +803,11 @@ export class ReplicaManager implements ReplicaAccess {
     const brokers = this.ctx.metadata.image.cluster.brokers;
     const isr = p.isrChange(Date.now(), this.#replicaLagTimeMaxMs, (id) => {
       const b = brokers.get(id);
-      return b !== undefined && !b.fenced && !b.inControlledShutdown;
+      // Kafka's isReplicaIsrEligible: registered, unfenced, not shutting down, and fetching with
+      // the broker epoch the image knows (a restarted follower waits for its new registration).
+      const fetchEpoch = p.leaderState?.followers.get(id)?.brokerEpoch ?? -1n;
+      return b !== undefined && !b.fenced && !b.inControlledShutdown &&
+        (fetchEpoch < 0n || fetchEpoch === BigInt(b.epoch));
     });
     if (isr === null) return;
     p.proposeIsr(isr);
