@@ -5,6 +5,7 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { checkCommand, COMMAND_TIMEOUT_MS } from "./commands.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const PYTHON_DIR = join(ROOT, "tests/integration/python");
@@ -27,58 +28,12 @@ if (noPython) {
 
 /** Keeps the scripts from leaving `__pycache__` in the source tree. */
 const PYTHON_ENV = { PYTHONDONTWRITEBYTECODE: "1" };
-/** How long one client command may run before it is killed, in milliseconds. */
-const COMMAND_TIMEOUT_MS = 60_000;
 
 type TestNode = Awaited<ReturnType<NonNullable<typeof harness>["startNode"]>>;
 
-interface Output {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to completion (killed after `timeoutMs`) with optional stdin. */
-async function run(
-  command: string,
-  args: string[],
-  options: { stdin?: string; timeoutMs?: number } = {},
-): Promise<Output> {
-  const child = new Deno.Command(command, {
-    args,
-    cwd: PYTHON_DIR,
-    env: PYTHON_ENV,
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (options.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(options.stdin));
-    await writer.close();
-  }
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* exited */ }
-  }, options.timeoutMs ?? COMMAND_TIMEOUT_MS);
-  const output = await child.output();
-  clearTimeout(timer);
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
-
 /** Runs a command and returns its stdout; throws with its stderr when it fails. */
-async function check(command: string, args: string[], stdin?: string): Promise<string> {
-  const out = await run(command, args, { stdin });
-  if (out.code !== 0) {
-    throw new Error(`${command} ${args.join(" ")} exited with ${out.code}:\n${out.stderr}`);
-  }
-  return out.stdout;
+function check(command: string, args: string[], stdin?: string): Promise<string> {
+  return checkCommand(command, args, { stdin, cwd: PYTHON_DIR });
 }
 
 /** Runs `tests/integration/python/<script>` with /usr/bin/python3 and returns its stdout. */

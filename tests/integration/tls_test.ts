@@ -7,6 +7,7 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { freePort, hasCommand, hasPythonModule, runMain, startNode } from "./harness.ts";
 import { startCluster } from "./cluster_harness.ts";
+import { checkCommand, type CommandOutput, runCommand } from "./commands.ts";
 
 const noOpenssl = !hasCommand("openssl");
 const noKcat = !hasCommand("kcat");
@@ -17,55 +18,18 @@ if (noPython) {
   console.warn("tls_test: confluent-kafka test skipped (python3-confluent-kafka missing)");
 }
 
-/** How long one client command may run before it is killed, in milliseconds. */
-const COMMAND_TIMEOUT_MS = 60_000;
-
-interface Output {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to completion (killed after `timeoutMs`) with optional stdin. */
-async function run(
+/** Runs a command (bounded, see `commands.ts`). */
+function run(
   command: string,
   args: string[],
   options: { stdin?: string; timeoutMs?: number } = {},
-): Promise<Output> {
-  const child = new Deno.Command(command, {
-    args,
-    env: { PYTHONDONTWRITEBYTECODE: "1" },
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (options.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(options.stdin));
-    await writer.close();
-  }
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* exited */ }
-  }, options.timeoutMs ?? COMMAND_TIMEOUT_MS);
-  const output = await child.output();
-  clearTimeout(timer);
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
+): Promise<CommandOutput> {
+  return runCommand(command, args, { ...options });
 }
 
 /** Runs a command and returns its stdout; throws with its stderr when it fails. */
-async function check(command: string, args: string[], stdin?: string): Promise<string> {
-  const out = await run(command, args, { stdin });
-  if (out.code !== 0) {
-    throw new Error(`${command} ${args.join(" ")} exited with ${out.code}:\n${out.stderr}`);
-  }
-  return out.stdout;
+function check(command: string, args: string[], stdin?: string): Promise<string> {
+  return checkCommand(command, args, { stdin });
 }
 
 /** A CA and a server certificate for 127.0.0.1/localhost signed by it, made with openssl. */
@@ -364,7 +328,7 @@ Deno.test({
 });
 
 /** server-start's exit code and stderr for a combined node with these extra props. */
-async function serverStartError(extra: Record<string, string>): Promise<Output> {
+async function serverStartError(extra: Record<string, string>): Promise<CommandOutput> {
   const dir = await Deno.makeTempDir({ prefix: "kraftling-tls-config-" });
   try {
     const { props } = sslNodeProps(extra);
