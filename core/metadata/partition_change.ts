@@ -1,10 +1,19 @@
 /**
- * One partition's next leader, ISR and replica set, as a PartitionChangeRecord (Kafka's
- * `PartitionChangeBuilder`, without Eligible Leader Replicas), reassignments (KIP-455) included. Every controller path that moves
- * leadership goes through {@link buildPartitionChange}, so the rule that protects acknowledged
- * data lives in one place: a clean election picks only an ISR member that is an acceptable leader;
- * only an unclean election (opted into per topic) may pick a replica outside the ISR, and then
- * resets the ISR to that replica and marks the leader RECOVERING (KIP-704).
+ * One partition's next leader, ISR, Eligible Leader Replicas (KIP-966) and replica set, as a
+ * PartitionChangeRecord (Kafka 4.x's `PartitionChangeBuilder`), reassignments (KIP-455) included.
+ * Every controller path that moves leadership goes through {@link buildPartitionChange}, so the
+ * rule that protects acknowledged data lives in one place: a clean election picks only an ISR
+ * member that is an acceptable leader, or, with ELR on and the ISR empty, an ELR member; only an
+ * unclean election (opted into per topic) may pick a replica outside both, and then resets the
+ * ISR to that replica and marks the leader RECOVERING (KIP-704).
+ *
+ * ELR (with `eligible.leader.replicas.version` 1): while the ISR is below `min.insync.replicas`
+ * the high watermark cannot advance (strict min ISR), so a replica that leaves the ISR then still
+ * holds every committed record and stays eligible to lead: it goes into the ELR unless it shut
+ * down uncleanly (it may have lost unflushed records). The ISR may then become empty; the last
+ * leader is remembered in LastKnownElr (Kafka's `useLastKnownLeaderInBalancedRecovery`) and is
+ * elected again, as RECOVERING, when it comes back and nothing better exists, as Kafka did before
+ * ELR by keeping it in the ISR. Once the ISR reaches min ISR again both lists are cleared.
  *
  * @module
  */
@@ -71,6 +80,12 @@ export interface PartitionChangeInput {
   readonly targetRemoving?: readonly number[];
   /** Replicas a reassignment adds; default the current ones. */
   readonly targetAdding?: readonly number[];
+  /** KIP-966: track Eligible Leader Replicas (`eligible.leader.replicas.version` >= 1). */
+  readonly eligibleLeaderReplicasEnabled?: boolean;
+  /** The topic's effective `min.insync.replicas` (only read with ELR on); default 1. */
+  readonly minIsr?: number;
+  /** Brokers that re-registered after an unclean shutdown: never (again) eligible. */
+  readonly uncleanShutdownReplicas?: readonly number[];
 }
 
 /**
@@ -98,23 +113,29 @@ export interface PartitionChangeInput {
  */
 export function buildPartitionChange(input: PartitionChangeInput): PartitionChangeRecord | null {
   const p = input.partition;
+  const elrEnabled = input.eligibleLeaderReplicasEnabled ?? false;
   const target = completeReassignmentIfNeeded({
     isr: input.targetIsr ?? p.isr,
     replicas: input.targetReplicas ?? p.replicas,
     removing: input.targetRemoving ?? p.removingReplicas,
     adding: input.targetAdding ?? p.addingReplicas,
   });
-  const targetIsr = target.isr;
+  let targetIsr = target.isr;
+  let targetElr = elrEnabled ? targetElrOf(input, targetIsr) : [];
   const record = createPartitionChangeRecord({
     topicId: input.topicId,
     partitionId: input.partitionId,
     isr: null,
     leader: NO_LEADER_CHANGE,
   });
-  const { leader, unclean } = electLeader(input, targetIsr, target.replicas);
+  const { leader, unclean } = electLeader(input, { isr: targetIsr, elr: targetElr }, target);
   if (leader !== p.leader) {
     record.leader = leader;
-    if (unclean) {
+    if (targetElr.includes(leader)) {
+      // KIP-966: an ELR member holds every committed record; it becomes the whole ISR.
+      targetIsr = [leader];
+      targetElr = targetElr.filter((r) => r !== leader);
+    } else if (unclean) {
       // The new leader may lack acknowledged records: it alone is in sync with itself.
       record.isr = [leader];
       if (
@@ -129,8 +150,13 @@ export function buildPartitionChange(input: PartitionChangeInput): PartitionChan
   if (record.leader === NO_LEADER_CHANGE && !p.replicas.every((r) => target.replicas.includes(r))) {
     record.leader = p.leader;
   }
-  // The ISR never becomes empty: with no member left it keeps its last members (Kafka without ELR).
-  if (record.isr === null && targetIsr.length > 0 && !sameList(targetIsr, p.isr)) {
+  // An unclean election forgets every eligibility (Kafka's maybeUpdateRecordElr).
+  if (record.isr !== null || !elrEnabled) targetElr = [];
+  if (!sameList(targetElr, p.eligibleLeaderReplicas)) record.eligibleLeaderReplicas = targetElr;
+  // Without ELR the ISR never becomes empty: it keeps its last member, the one that may lead again.
+  if (
+    record.isr === null && (targetIsr.length > 0 || elrEnabled) && !sameList(targetIsr, p.isr)
+  ) {
     record.isr = [...targetIsr];
   }
   // KAFKA-15021: before 3.6-IV0 brokers needed a leader epoch bump whenever the ISR shrank.
@@ -140,6 +166,7 @@ export function buildPartitionChange(input: PartitionChangeInput): PartitionChan
   ) {
     record.leader = p.leader;
   }
+  updateLastKnownLeader(input, record, elrEnabled);
   // New replicas get their directory from the image (unassigned until the broker places them).
   if (target.replicas.length > 0 && !sameList(target.replicas, p.replicas)) {
     record.replicas = [...target.replicas];
@@ -154,8 +181,52 @@ export function buildPartitionChange(input: PartitionChangeInput): PartitionChan
   }
   const noOp = record.isr === null && record.leader === NO_LEADER_CHANGE &&
     record.leaderRecoveryState === LeaderRecoveryState.NO_CHANGE && record.replicas === null &&
-    record.removingReplicas === null && record.addingReplicas === null;
+    record.removingReplicas === null && record.addingReplicas === null &&
+    record.eligibleLeaderReplicas === null && record.lastKnownElr === null;
   return noOp ? null : record;
+}
+
+/**
+ * Kafka's `maybePopulateTargetElr`: at or above min ISR nobody outside the ISR is needed (and the
+ * high watermark moves again, so earlier eligibility expires); below it, every replica that was
+ * in the ISR or ELR and is not in the target ISR stays eligible, except those that shut down
+ * uncleanly. Replica order, for a stable record.
+ */
+function targetElrOf(input: PartitionChangeInput, targetIsr: readonly number[]): number[] {
+  const p = input.partition;
+  if (targetIsr.length >= (input.minIsr ?? 1)) return [];
+  const unclean = input.uncleanShutdownReplicas ?? [];
+  const candidates = [...p.eligibleLeaderReplicas, ...p.isr];
+  const out: number[] = [];
+  for (const r of candidates) {
+    if (targetIsr.includes(r) || unclean.includes(r) || out.includes(r)) continue;
+    out.push(r);
+  }
+  return out;
+}
+
+/**
+ * Kafka's `maybeUpdateLastKnownLeader`: the first time the ISR becomes empty, the leader it had
+ * is remembered; once the partition has (or keeps) a leader the memory is cleared.
+ */
+function updateLastKnownLeader(
+  input: PartitionChangeInput,
+  record: PartitionChangeRecord,
+  elrEnabled: boolean,
+): void {
+  const p = input.partition;
+  if (!elrEnabled) {
+    if (p.lastKnownElr.length > 0) record.lastKnownElr = [];
+    return;
+  }
+  const remembered = p.lastKnownElr.length === 1 && p.lastKnownElr[0] === p.leader;
+  if (record.isr !== null && record.isr.length === 0) {
+    if (!remembered && p.leader !== NO_LEADER) record.lastKnownElr = [p.leader];
+    return;
+  }
+  const leads = record.leader >= 0 ||
+    (p.leader !== NO_LEADER && record.leader !== NO_LEADER);
+  if (leads && p.lastKnownElr.length > 0) record.lastKnownElr = [];
 }
 
 interface Assignment {
@@ -181,11 +252,15 @@ function completeReassignmentIfNeeded(t: Assignment): Assignment {
 
 function electLeader(
   input: PartitionChangeInput,
-  targetIsr: readonly number[],
-  replicas: readonly number[],
+  target: { readonly isr: readonly number[]; readonly elr: readonly number[] },
+  assignment: Assignment,
 ): { leader: number; unclean: boolean } {
   const p = input.partition;
-  const valid = (r: number) => targetIsr.includes(r) && input.isAcceptableLeader(r);
+  const replicas = assignment.replicas;
+  // KIP-966: with the ISR empty, an ELR member is as good as an ISR member.
+  const valid = (r: number) =>
+    (target.isr.includes(r) || (target.isr.length === 0 && target.elr.includes(r))) &&
+    input.isAcceptableLeader(r);
   const election = input.election ?? "online";
   if (election === "preferred") {
     const preferred = replicas[0];
@@ -194,11 +269,30 @@ function electLeader(
   if (p.leader !== NO_LEADER && valid(p.leader)) return { leader: p.leader, unclean: false };
   const clean = replicas.find(valid);
   if (clean !== undefined) return { leader: clean, unclean: false };
+  const lastKnown = lastKnownLeader(input, target);
+  if (lastKnown !== NO_LEADER) return { leader: lastKnown, unclean: true };
   if (election === "unclean") {
     const any = replicas.find((r) => input.isAcceptableLeader(r));
     if (any !== undefined) return { leader: any, unclean: true };
   }
   return { leader: NO_LEADER, unclean: false };
+}
+
+/**
+ * Kafka's `canElectLastKnownLeader`: with ELR on and both the ISR and the ELR empty, the leader
+ * remembered in LastKnownElr may lead again once it is acceptable (the pre-ELR behaviour, where it
+ * stayed the last ISR member). Kafka 4.x skips the acceptability check here (a log line that
+ * reads inverted); we keep it, so a dead broker is never elected.
+ */
+function lastKnownLeader(
+  input: PartitionChangeInput,
+  target: { readonly isr: readonly number[]; readonly elr: readonly number[] },
+): number {
+  if (!(input.eligibleLeaderReplicasEnabled ?? false)) return NO_LEADER;
+  if (target.isr.length > 0 || target.elr.length > 0) return NO_LEADER;
+  const known = input.partition.lastKnownElr;
+  if (known.length !== 1) return NO_LEADER;
+  return input.isAcceptableLeader(known[0]!) ? known[0]! : NO_LEADER;
 }
 
 function sameList(a: readonly number[], b: readonly number[]): boolean {
@@ -252,7 +346,8 @@ export function replicaDirectoryOnline(
 }
 
 /**
- * Wraps a PartitionChangeRecord at the record version of `metadataVersion`.
+ * Wraps a PartitionChangeRecord at the record version of `metadataVersion`, or version 2 when it
+ * carries Eligible Leader Replicas.
  *
  * @example
  * ```ts
@@ -265,9 +360,9 @@ export function partitionChangeRecord(
   change: PartitionChangeRecord,
   metadataVersion: number,
 ): MetadataRecord {
-  return makeRecord(
-    RecordType.PARTITION_CHANGE,
-    recordVersionsFor(metadataVersion).partitionChange,
-    change,
-  );
+  // KIP-966's fields exist from version 2; our metadata.version (3.9 at most) never asks for it,
+  // so a record that carries them takes it (as partitionRecord does for PartitionRecord).
+  const elr = change.eligibleLeaderReplicas !== null || change.lastKnownElr !== null;
+  const version = Math.max(recordVersionsFor(metadataVersion).partitionChange, elr ? 2 : 0);
+  return makeRecord(RecordType.PARTITION_CHANGE, version, change);
 }

@@ -107,3 +107,104 @@ Deno.test("a recovering leader that reports RECOVERED changes only the recovery 
   assert.equal(r!.isr, null);
   assert.equal(r!.leader, -2);
 });
+
+// KIP-966: Eligible Leader Replicas, as Kafka 4.x's PartitionChangeBuilder.
+const ELR = { eligibleLeaderReplicasEnabled: true, minIsr: 2 } as const;
+
+Deno.test("with ELR, a replica leaving an ISR below min ISR becomes eligible to lead", () => {
+  const r = change(partition({ isr: [1, 2] }), [1, 3], { ...ELR, targetIsr: [1] });
+  assert.deepEqual(r!.isr, [1]);
+  assert.deepEqual(r!.eligibleLeaderReplicas, [2]);
+  assert.equal(r!.lastKnownElr, null);
+  assert.equal(r!.leader, -2);
+});
+
+Deno.test("with ELR, a shrink that stays at min ISR leaves no eligible replica", () => {
+  const r = change(partition({}), [1, 2], { ...ELR, targetIsr: [1, 2] });
+  assert.deepEqual(r!.isr, [1, 2]);
+  assert.equal(r!.eligibleLeaderReplicas, null);
+});
+
+Deno.test("with ELR, the ISR may become empty and the last leader is remembered", () => {
+  // The last ISR member is fenced: it holds every committed record, so it stays eligible.
+  const p = partition({ isr: [1], eligibleLeaderReplicas: [2] });
+  const r = change(p, [3], { ...ELR, targetIsr: [] });
+  assert.equal(r!.leader, -1);
+  assert.deepEqual(r!.isr, []);
+  assert.deepEqual(r!.eligibleLeaderReplicas, [2, 1]);
+  assert.deepEqual(r!.lastKnownElr, [1]);
+});
+
+Deno.test("with ELR and an empty ISR, an acceptable ELR member leads cleanly and becomes the ISR", () => {
+  const p = partition({ isr: [], leader: -1, eligibleLeaderReplicas: [2, 1], lastKnownElr: [1] });
+  const r = change(p, [2, 3], { ...ELR });
+  assert.equal(r!.leader, 2);
+  assert.deepEqual(r!.isr, [2]);
+  assert.deepEqual(r!.eligibleLeaderReplicas, [1]);
+  assert.deepEqual(r!.lastKnownElr, []);
+  assert.equal(r!.leaderRecoveryState, -1); // a clean election: nothing to recover
+});
+
+Deno.test("an ELR member never leads while an ISR member exists, even a dead one", () => {
+  // The ISR member may hold records the ELR member lacks only if the HW moved, which it cannot
+  // below min ISR; but Kafka still prefers the ISR and keeps the partition offline meanwhile.
+  const p = partition({ isr: [1], leader: -1, eligibleLeaderReplicas: [2] });
+  const r = change(p, [2], { ...ELR });
+  assert.equal(r, null);
+});
+
+Deno.test("with ELR off, an empty ISR keeps its last member and no ELR is written", () => {
+  const p = partition({ isr: [1] });
+  const r = change(p, [3], { eligibleLeaderReplicasEnabled: false, minIsr: 2, targetIsr: [] });
+  assert.equal(r!.leader, -1);
+  assert.equal(r!.isr, null);
+  assert.equal(r!.eligibleLeaderReplicas, null);
+});
+
+Deno.test("with ELR off, eligibility left from an earlier level is cleared at the next change", () => {
+  const p = partition({ isr: [1, 2], eligibleLeaderReplicas: [3], lastKnownElr: [3] });
+  const r = change(p, [1, 2, 3], { targetIsr: [1, 2, 3] });
+  assert.deepEqual(r!.eligibleLeaderReplicas, []);
+  assert.deepEqual(r!.lastKnownElr, []);
+});
+
+Deno.test("with ELR, a replica that shut down uncleanly leaves the ELR", () => {
+  // KIP-966: a broker that re-registers without proof of a clean shutdown may have lost
+  // unflushed records, so it is no longer a safe leader.
+  const p = partition({ isr: [1], eligibleLeaderReplicas: [2, 3] });
+  const r = change(p, [1, 2, 3], { ...ELR, uncleanShutdownReplicas: [2] });
+  assert.deepEqual(r!.eligibleLeaderReplicas, [3]);
+  assert.equal(r!.leader, -2);
+});
+
+Deno.test("with ELR, an ISR back at min ISR clears both lists", () => {
+  const p = partition({ isr: [1], eligibleLeaderReplicas: [2], lastKnownElr: [] });
+  const r = change(p, [1, 2, 3], { ...ELR, targetIsr: [1, 3] });
+  assert.deepEqual(r!.isr, [1, 3]);
+  assert.deepEqual(r!.eligibleLeaderReplicas, []);
+});
+
+Deno.test("with ISR and ELR empty, the last known leader leads again as RECOVERING once back", () => {
+  // Kafka 4.x's balanced recovery: as before ELR, when the last ISR member was kept in the ISR.
+  const p = partition({ isr: [], leader: -1, eligibleLeaderReplicas: [], lastKnownElr: [1] });
+  assert.equal(change(p, [2, 3], { ...ELR }), null); // it is not back: nobody else may lead
+  const r = change(p, [1, 2, 3], { ...ELR });
+  assert.equal(r!.leader, 1);
+  assert.deepEqual(r!.isr, [1]);
+  assert.equal(r!.leaderRecoveryState, 1);
+  assert.deepEqual(r!.lastKnownElr, []);
+});
+
+Deno.test("an unclean election needs the topic's consent and no live ISR, ELR or last leader", () => {
+  // KIP-966's "proactive" recovery, which unclean.leader.election.enable maps to in Kafka 4.x:
+  // only when no ISR or ELR member (nor the remembered leader) can lead.
+  const p = partition({ isr: [], leader: -1, eligibleLeaderReplicas: [2], lastKnownElr: [1] });
+  assert.equal(change(p, [3], { ...ELR }), null);
+  assert.equal(change(p, [2, 3], { ...ELR, election: "unclean" })!.leader, 2); // clean, from ELR
+  const r = change(p, [3], { ...ELR, election: "unclean" });
+  assert.equal(r!.leader, 3);
+  assert.deepEqual(r!.isr, [3]);
+  assert.equal(r!.leaderRecoveryState, 1);
+  assert.deepEqual(r!.eligibleLeaderReplicas, []); // an unclean leader makes every eligibility void
+  assert.deepEqual(r!.lastKnownElr, []);
+});
