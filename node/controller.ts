@@ -39,6 +39,7 @@ import {
   tick as brokerTick,
   unregisterBroker,
 } from "../core/metadata/broker_control.ts";
+import { assignReplicasToDirs } from "../core/metadata/directory_control.ts";
 import type {
   BrokerSessions,
   ControllerConfig,
@@ -507,6 +508,17 @@ export class Controller {
         throttleTimeMs: 0,
         errorCode: NOT_CONTROLLER,
         topics: [],
+        _unknownTaggedFields: [],
+      }),
+    );
+    api(
+      ApiKey.ASSIGN_REPLICAS_TO_DIRS,
+      0,
+      (image, req, ctx) => assignReplicasToDirs(image, req as never, ctx),
+      () => ({
+        throttleTimeMs: 0,
+        errorCode: NOT_CONTROLLER,
+        directories: [],
         _unknownTaggedFields: [],
       }),
     );

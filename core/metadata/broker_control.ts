@@ -77,6 +77,7 @@ import {
   LeaderRecoveryState,
   partitionChangeRecord,
 } from "./partition_change.ts";
+import { directoriesOffline } from "./directory_control.ts";
 import {
   makeRecord,
   METADATA_VERSION_FEATURE,
@@ -174,8 +175,9 @@ type BrokerState = "fenced" | "unfenced" | "controlledShutdown" | "shutdownNow";
 
 /**
  * Handles BrokerHeartbeat: refreshes the session, unfences a broker that has caught up to its
- * registration offset and wants unfencing, fences one that asks, and walks a controlled shutdown
- * (leaderships moved away first, then `shouldShutDown`).
+ * registration offset and wants unfencing, fences one that asks, walks a controlled shutdown
+ * (leaderships moved away first, then `shouldShutDown`), and takes the replicas of newly offline
+ * log directories out of leadership and the ISR (KIP-858, `directory_control.ts`).
  *
  * @example
  * ```ts
@@ -214,6 +216,12 @@ export function brokerHeartbeat(
     else if (next === "controlledShutdown") {
       records.push(...controlledShutdownRecords(image, b, config));
     } else if (!b.fenced) records.push(...fenceRecords(image, b, config));
+  }
+  if (request.offlineLogDirs.length > 0) {
+    // Judged after the state change above, so a partition is not changed twice from one image.
+    const after = records.length > 0 ? applyRecords(image, records) : image;
+    const registration = after.cluster.brokers.get(b.id) ?? b;
+    records.push(...directoriesOffline(after, registration, request.offlineLogDirs, ctx.config));
   }
   const previous = ctx.sessions.get(b.id);
   const sessions = new Map(ctx.sessions);
