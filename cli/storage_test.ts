@@ -145,7 +145,7 @@ Deno.test("format validates the cluster id and the release version", async () =>
     ]);
     equal(
       unknown.err,
-      "Unsupported feature: non.existent.feature. Supported features are: group.version, kraft.version, transaction.version",
+      "Unsupported feature: non.existent.feature. Supported features are: eligible.leader.replicas.version, group.version, kraft.version, transaction.version",
     );
   });
 });

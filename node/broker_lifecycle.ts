@@ -2,6 +2,9 @@
  * The broker's life with the controller (KIP-631): register with BrokerRegistration, then send
  * BrokerHeartbeat with the applied metadata offset until the controller unfences it, then keep
  * heartbeating. Controlled shutdown asks to shut down and waits for the go-ahead (bounded).
+ * A failed log directory (KIP-858) is reported at once and then in every heartbeat's
+ * `OfflineLogDirs`; when no heartbeat carrying it is answered within `log.dir.failure.timeout.ms`,
+ * the broker must stop (Kafka's `BrokerLifecycleManager.propagateDirectoryFailure`).
  *
  * @module
  */
@@ -27,6 +30,7 @@ export const SUPPORTED_FEATURES: readonly {
   { name: "kraft.version", minVersion: 0, maxVersion: 1 },
   { name: "group.version", minVersion: 0, maxVersion: 1 },
   { name: "transaction.version", minVersion: 0, maxVersion: 0 },
+  { name: "eligible.leader.replicas.version", minVersion: 0, maxVersion: 1 },
 ];
 
 /** Heartbeat period while waiting to be unfenced, in milliseconds. */
@@ -40,7 +44,15 @@ export interface BrokerLifecycleOptions {
   controller: ControllerChannel;
   metadata: MetadataState;
   logger: Logger;
+  /**
+   * Called when a failed log directory could not be reported within `log.dir.failure.timeout.ms`
+   * (the node halts, as Kafka does). Default: log the reason.
+   */
+  onFatal?: (reason: string) => void;
 }
+
+/** Kafka's default `log.dir.failure.timeout.ms`. */
+const LOG_DIR_FAILURE_TIMEOUT_MS_DEFAULT = 30_000;
 
 /**
  * Registration and heartbeats of one broker.
@@ -58,6 +70,12 @@ export class BrokerLifecycle {
   #fenced = true;
   #stopped = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Directory ids of failed log dirs, sent in every heartbeat. */
+  readonly #offlineDirs = new Set<string>();
+  /** Failed dirs no answered heartbeat has carried yet, with their give-up timers. */
+  readonly #unacknowledged = new Map<string, ReturnType<typeof setTimeout>>();
+  #heartbeating = false;
+  #heartbeatAgain = false;
   #unfenced: { promise: Promise<void>; resolve: () => void };
 
   constructor(options: BrokerLifecycleOptions) {
@@ -73,6 +91,43 @@ export class BrokerLifecycle {
 
   get fenced(): boolean {
     return this.#fenced;
+  }
+
+  /** Directory ids of the log dirs reported offline. */
+  get offlineDirs(): string[] {
+    return [...this.#offlineDirs];
+  }
+
+  /**
+   * Reports a failed log directory: a heartbeat leaves now (or right after the one in flight)
+   * with it in `OfflineLogDirs`, and so does every later one.
+   */
+  reportOfflineDir(directoryId: string): void {
+    if (this.#offlineDirs.has(directoryId)) return;
+    this.#offlineDirs.add(directoryId);
+    const { config, logger } = this.#options;
+    const timeoutMs = numberConfig(
+      config,
+      "log.dir.failure.timeout.ms",
+      LOG_DIR_FAILURE_TIMEOUT_MS_DEFAULT,
+    );
+    this.#unacknowledged.set(
+      directoryId,
+      setTimeout(() => {
+        if (this.#stopped || !this.#unacknowledged.has(directoryId)) return;
+        const reason =
+          `The controller was not told within log.dir.failure.timeout.ms (${timeoutMs} ms) that log directory ${directoryId} failed.`;
+        if (this.#options.onFatal !== undefined) this.#options.onFatal(reason);
+        else logger.error(reason);
+      }, timeoutMs),
+    );
+    if (this.#stopped || this.#epoch < 0n) return;
+    if (this.#heartbeating) {
+      this.#heartbeatAgain = true;
+    } else {
+      clearTimeout(this.#timer);
+      this.#schedule(0);
+    }
   }
 
   /** Registers and heartbeats until unfenced; rejects if registration is refused for good. */
@@ -142,8 +197,11 @@ export class BrokerLifecycle {
   }
 
   async #heartbeat(): Promise<void> {
+    this.#heartbeating = true;
+    this.#heartbeatAgain = false;
     const { config, logger, metadata } = this.#options;
     let next = this.#fenced ? CATCH_UP_HEARTBEAT_MS : config.brokerHeartbeatIntervalMs;
+    const offlineLogDirs = [...this.#offlineDirs];
     try {
       const response = await this.#options.controller.send<BrokerHeartbeatResponse>(
         ApiKey.BROKER_HEARTBEAT,
@@ -153,7 +211,7 @@ export class BrokerLifecycle {
           currentMetadataOffset: BigInt(Math.max(0, metadata.appliedOffset)),
           wantFence: false,
           wantShutDown: false,
-          offlineLogDirs: [],
+          offlineLogDirs,
         },
         { timeoutMs: Math.max(1000, config.brokerHeartbeatIntervalMs) },
       );
@@ -165,6 +223,10 @@ export class BrokerLifecycle {
       } else if (response.errorCode !== ErrorCode.NONE) {
         logger.warn(`Broker heartbeat answered ${errorName(response.errorCode)}`);
       } else {
+        for (const dir of offlineLogDirs) {
+          clearTimeout(this.#unacknowledged.get(dir));
+          this.#unacknowledged.delete(dir);
+        }
         if (this.#fenced && !response.isFenced) {
           logger.info("The controller unfenced this broker: serving clients");
           this.#unfenced.resolve();
@@ -178,7 +240,8 @@ export class BrokerLifecycle {
       if (!this.#stopped) logger.warn(`Broker heartbeat failed: ${(error as Error).message}`);
       next = Math.min(next, 500);
     }
-    this.#schedule(next);
+    this.#heartbeating = false;
+    this.#schedule(this.#heartbeatAgain ? 0 : next);
   }
 
   /**
@@ -188,6 +251,8 @@ export class BrokerLifecycle {
   async shutdown(timeoutMs = 5_000): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    for (const timer of this.#unacknowledged.values()) clearTimeout(timer);
+    this.#unacknowledged.clear();
     if (this.#epoch < 0n) return;
     const deadline = Date.now() + timeoutMs;
     // Bounded by the deadline.
@@ -201,7 +266,7 @@ export class BrokerLifecycle {
             currentMetadataOffset: BigInt(Math.max(0, this.#options.metadata.appliedOffset)),
             wantFence: false,
             wantShutDown: true,
-            offlineLogDirs: [],
+            offlineLogDirs: [...this.#offlineDirs],
           },
           { timeoutMs: Math.max(100, deadline - Date.now()) },
         );
@@ -212,4 +277,10 @@ export class BrokerLifecycle {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
+}
+
+function numberConfig(config: ServerConfig, key: string, fallback: number): number {
+  const v = config.values.get(key);
+  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
+  return Number.isFinite(n) && n > 0 ? n : fallback;
 }

@@ -1,6 +1,7 @@
 /**
  * Kafka's `metadata.version` levels (`MetadataVersion.java`, KRaft levels only) and the other
- * finalized features of 3.9 (`kraft.version`, `transaction.version`, `group.version`).
+ * finalized features of 3.9 (`kraft.version`, `transaction.version`, `group.version`), plus Kafka
+ * 4.0's `eligible.leader.replicas.version` (KIP-966).
  *
  * @module
  */
@@ -96,8 +97,15 @@ export interface FeatureDef {
   defaultLevel: number;
 }
 
-/** The production features of Kafka 3.9 besides metadata.version, sorted by name. */
+/**
+ * The production features besides metadata.version, sorted by name: Kafka 3.9's, and Kafka 4.0's
+ * `eligible.leader.replicas.version` (KIP-966). Kafka 4.0 ties that one to metadata.version
+ * 4.0-IV1, which we do not have (we stop at 3.9-IV0): here it depends on no metadata.version. Its
+ * default is 0, as in Kafka 4.0 (Kafka 4.1 turns it on for new clusters at 4.1's metadata.version,
+ * a level we cannot reach).
+ */
 export const FEATURES: readonly FeatureDef[] = [
+  { name: "eligible.leader.replicas.version", maxLevel: 1, defaultLevel: 0 },
   { name: "group.version", maxLevel: 1, defaultLevel: 0 },
   { name: "kraft.version", maxLevel: 1, defaultLevel: 0 },
   { name: "transaction.version", maxLevel: 2, defaultLevel: 0 },

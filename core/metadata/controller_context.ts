@@ -1,6 +1,7 @@
 /**
  * What every controller handler receives and returns, and the leader/ISR election rules shared by
- * the handlers (built on `partition_change.ts`, Kafka's `PartitionChangeBuilder` without ELR).
+ * the handlers (built on `partition_change.ts`, Kafka's `PartitionChangeBuilder`, with Eligible
+ * Leader Replicas when `eligible.leader.replicas.version` is 1).
  *
  * Handlers are pure: `(image, request, context) -> { records, response }`. The Raft layer appends
  * `records` (atomically, in one batch) and sends `response` once they commit.
@@ -22,7 +23,7 @@ import {
   partitionChangeRecord,
 } from "./partition_change.ts";
 import type { UsableBroker } from "./placement.ts";
-import type { MetadataRecord } from "./records.ts";
+import { ELR_VERSION_FEATURE, type MetadataRecord } from "./records.ts";
 
 /** Static controller settings (from server.properties). */
 export interface ControllerConfig {
@@ -121,15 +122,22 @@ export function usableBrokers(image: MetadataImage): UsableBroker[] {
 export type BrokerChange =
   /** Fenced, unregistered or shutting down: leave every ISR it is in (unless it is the last). */
   | { readonly kind: "remove"; readonly brokerId: number }
+  /**
+   * Re-registered without proof of a clean shutdown, with ELR on (KIP-966): it leaves every ISR
+   * and ELR it is in, since it may have lost records it had acknowledged as a follower.
+   */
+  | { readonly kind: "uncleanShutdown"; readonly brokerId: number }
   /** Just unfenced (pass the image with its unfencing applied): may lead leaderless partitions. */
   | { readonly kind: "elect"; readonly brokerId: number };
 
 /**
  * PartitionChangeRecords for one broker change, judged against `image` (Kafka's
- * `generateLeaderAndIsrUpdates`). Removal drops the broker from every ISR except where it is the
- * only member (the ISR never becomes empty) and moves leadership to the first acceptable replica
- * of the new ISR; with none, the partition goes offline (leader -1), or, when the topic has
- * `unclean.leader.election.enable`, an acceptable replica outside the ISR leads uncleanly.
+ * `generateLeaderAndIsrUpdates`). Removal drops the broker from every ISR except, without ELR,
+ * where it is the only member (the ISR never becomes empty) and moves leadership to the first
+ * acceptable replica of the new ISR; with ELR on, an ISR below min ISR leaves the broker eligible
+ * (KIP-966) and an empty ISR elects from the ELR; with no candidate the partition goes offline
+ * (leader -1), or, when the topic has `unclean.leader.election.enable`, an acceptable replica
+ * outside the ISR and ELR leads uncleanly. An unclean shutdown takes the broker out of the ELR too.
  * Election looks at leaderless partitions only, with the broker now acceptable: it leads those
  * whose ISR holds it (or, uncleanly, where the topic allows it). Preferred leaders come back
  * through the auto leader rebalance or ElectLeaders, as in Kafka.
@@ -148,17 +156,22 @@ export function partitionChangesFor(
 ): MetadataRecord[] {
   const mv = metadataVersion(image);
   const id = change.brokerId;
+  const leaves = change.kind !== "elect";
   const out: MetadataRecord[] = [];
   for (const topic of image.topics.byId.values()) {
     let election: Election | undefined;
+    let elr: ElrInput | undefined;
     for (const [partitionId, p] of topic.partitions) {
-      if (change.kind === "remove" ? !p.isr.includes(id) && p.leader !== id : p.leader !== -1) {
-        continue;
-      }
+      const involved = change.kind === "elect"
+        ? p.leader === -1
+        : p.isr.includes(id) || p.leader === id ||
+          (change.kind === "uncleanShutdown" && p.eligibleLeaderReplicas.includes(id));
+      if (!involved) continue;
       election ??= uncleanLeaderElectionEnabled(image, topic.name, config) ? "unclean" : "online";
+      elr ??= elrInput(image, topic.name, config);
       // Election runs on the image with the broker already unfenced: a broker that is still in
       // controlled shutdown is no acceptable leader even then.
-      const isAcceptableLeader = change.kind === "remove"
+      const isAcceptableLeader = leaves
         ? (r: number) => r !== id && acceptsLeadership(image, p, r)
         : (r: number) => acceptsLeadership(image, p, r);
       const record = buildPartitionChange({
@@ -168,12 +181,99 @@ export function partitionChangesFor(
         isAcceptableLeader,
         metadataVersion: mv,
         election,
-        targetIsr: change.kind === "remove" ? p.isr.filter((r) => r !== id) : p.isr,
+        targetIsr: leaves ? p.isr.filter((r) => r !== id) : p.isr,
+        ...elr,
+        ...(change.kind === "uncleanShutdown" ? { uncleanShutdownReplicas: [id] } : {}),
       });
       if (record !== null) out.push(partitionChangeRecord(record, mv));
     }
   }
   return out;
+}
+
+/** The ELR inputs of {@link buildPartitionChange} for one topic. */
+export interface ElrInput {
+  readonly eligibleLeaderReplicasEnabled: boolean;
+  readonly minIsr: number;
+}
+
+/**
+ * Whether the controller tracks Eligible Leader Replicas: `eligible.leader.replicas.version` is
+ * at least 1 (KIP-966; Kafka 4.0 also needs metadata.version 4.0-IV1, which we lack, so the
+ * feature alone decides).
+ *
+ * @example
+ * ```ts
+ * import { eligibleLeaderReplicasEnabled } from "./controller_context.ts";
+ * import { EMPTY_IMAGE } from "./image.ts";
+ * eligibleLeaderReplicasEnabled(EMPTY_IMAGE); // false
+ * ```
+ */
+export function eligibleLeaderReplicasEnabled(image: MetadataImage): boolean {
+  return (image.features.get(ELR_VERSION_FEATURE) ?? 0) >= 1;
+}
+
+/** The config key of the minimum ISR size (topic, broker and cluster default). */
+export const MIN_INSYNC_REPLICAS = "min.insync.replicas";
+
+/**
+ * A topic's effective `min.insync.replicas` as the controller resolves it (Kafka's
+ * `getTopicEffectiveMinIsr`): the topic's config, else this controller's dynamic broker config,
+ * else the cluster-wide dynamic default, else `server.properties`, else 1.
+ *
+ * @example
+ * ```ts
+ * import { topicMinIsr } from "./controller_context.ts";
+ * import { EMPTY_IMAGE } from "./image.ts";
+ * topicMinIsr(EMPTY_IMAGE, "orders"); // 1
+ * ```
+ */
+export function topicMinIsr(
+  image: MetadataImage,
+  topicName: string,
+  config?: TopicConfigSources,
+): number {
+  const value = resolvedTopicConfig(image, topicName, MIN_INSYNC_REPLICAS, config);
+  const n = value === null ? NaN : Number(value.trim());
+  return Number.isInteger(n) && n >= 1 ? n : 1;
+}
+
+/**
+ * The ELR inputs for a partition change of `topicName`.
+ *
+ * @example
+ * ```ts
+ * import { elrInput } from "./controller_context.ts";
+ * import { EMPTY_IMAGE } from "./image.ts";
+ * elrInput(EMPTY_IMAGE, "orders"); // { eligibleLeaderReplicasEnabled: false, minIsr: 1 }
+ * ```
+ */
+export function elrInput(
+  image: MetadataImage,
+  topicName: string,
+  config?: TopicConfigSources,
+): ElrInput {
+  return {
+    eligibleLeaderReplicasEnabled: eligibleLeaderReplicasEnabled(image),
+    minIsr: topicMinIsr(image, topicName, config),
+  };
+}
+
+/** The parts of the controller config a topic config falls back to. */
+export type TopicConfigSources = Partial<Pick<ControllerConfig, "nodeId" | "topicConfigDefaults">>;
+
+function resolvedTopicConfig(
+  image: MetadataImage,
+  topicName: string,
+  key: string,
+  config?: TopicConfigSources,
+): string | null {
+  return resourceConfigs(image, ConfigResourceType.TOPIC, topicName).get(key) ??
+    (config?.nodeId === undefined
+      ? undefined
+      : resourceConfigs(image, ConfigResourceType.BROKER, String(config.nodeId)).get(key)) ??
+    resourceConfigs(image, ConfigResourceType.BROKER, "").get(key) ??
+    config?.topicConfigDefaults?.get(key) ?? null;
 }
 
 /** The config key of unclean leader election (topic, broker and cluster default). */
@@ -196,13 +296,7 @@ export function uncleanLeaderElectionEnabled(
   topicName: string,
   config?: ControllerConfig,
 ): boolean {
-  const key = UNCLEAN_LEADER_ELECTION_ENABLE;
-  const value = resourceConfigs(image, ConfigResourceType.TOPIC, topicName).get(key) ??
-    (config?.nodeId === undefined
-      ? undefined
-      : resourceConfigs(image, ConfigResourceType.BROKER, String(config.nodeId)).get(key)) ??
-    resourceConfigs(image, ConfigResourceType.BROKER, "").get(key) ??
-    config?.topicConfigDefaults?.get(key) ?? null;
+  const value = resolvedTopicConfig(image, topicName, UNCLEAN_LEADER_ELECTION_ENABLE, config);
   return value !== null && value.trim().toLowerCase() === "true";
 }
 

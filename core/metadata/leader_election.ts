@@ -21,6 +21,8 @@ import {
   type ControllerConfig,
   type ControllerContext,
   type ControllerResult,
+  elrInput,
+  type TopicConfigSources,
   uncleanLeaderElectionEnabled,
 } from "./controller_context.ts";
 import {
@@ -66,7 +68,7 @@ export const LEADER_IMBALANCE_PER_BROKER_PERCENTAGE_DEFAULT = 10;
 export function electLeaders(
   image: MetadataImage,
   request: ElectLeadersRequest,
-  _ctx: ControllerContext,
+  ctx: ControllerContext,
 ): ControllerResult<ElectLeadersResponse> {
   const type = request.electionType;
   if (type !== ElectionType.PREFERRED && type !== ElectionType.UNCLEAN) {
@@ -98,7 +100,7 @@ export function electLeaders(
     const key = `${topic}\u0000${partitionId}`;
     let result = done.get(key);
     if (result === undefined) {
-      result = electOne(image, topic, partitionId, type);
+      result = electOne(image, topic, partitionId, type, ctx.config);
       done.set(key, result);
       if (result.record !== null) records.push(result.record);
     }
@@ -137,6 +139,7 @@ function electOne(
   topicName: string,
   partitionId: number,
   type: number,
+  config: ControllerConfig,
 ): OneElection {
   const topic = image.topics.byName.get(topicName);
   const p = topic?.partitions.get(partitionId);
@@ -164,6 +167,7 @@ function electOne(
     topic,
     partitionId,
     type === ElectionType.PREFERRED ? "preferred" : "unclean",
+    config,
   );
   if (record === null) {
     return fail(
@@ -180,6 +184,7 @@ function electionRecord(
   topic: TopicImage,
   partitionId: number,
   election: Election,
+  config?: TopicConfigSources,
 ): MetadataRecord | null {
   const p = topic.partitions.get(partitionId)!;
   const mv = metadataVersion(image);
@@ -190,6 +195,7 @@ function electionRecord(
     isAcceptableLeader: (r) => acceptsLeadership(image, p, r),
     metadataVersion: mv,
     election,
+    ...elrInput(image, topic.name, config),
   });
   return change === null ? null : partitionChangeRecord(change, mv);
 }
@@ -210,7 +216,7 @@ function electionRecord(
  */
 export function balancePartitionLeaders(
   image: MetadataImage,
-  config: Pick<ControllerConfig, "leaderImbalancePerBrokerPercentage">,
+  config: Pick<ControllerConfig, "leaderImbalancePerBrokerPercentage"> & TopicConfigSources,
   electionsMax: number = ELECTIONS_PER_RUN_MAX,
 ): { records: MetadataRecord[]; more: boolean } {
   const percentage = config.leaderImbalancePerBrokerPercentage ??
@@ -237,7 +243,7 @@ export function balancePartitionLeaders(
       const p = topic.partitions.get(partitionId)!;
       // Only a real move to the preferred replica; never a shuffle among the others.
       if (!isPreferredElectable(image, p)) continue;
-      const record = electionRecord(image, topic, partitionId, "preferred");
+      const record = electionRecord(image, topic, partitionId, "preferred", config);
       if (record !== null) records.push(record);
     }
   }
@@ -276,7 +282,7 @@ export function electUncleanLeaders(
       enabled ??= uncleanLeaderElectionEnabled(image, topic.name, config);
       if (!enabled) break;
       if (records.length >= electionsMax) return { records, more: true };
-      const record = electionRecord(image, topic, partitionId, "unclean");
+      const record = electionRecord(image, topic, partitionId, "unclean", config);
       if (record !== null) records.push(record);
     }
   }

@@ -32,6 +32,7 @@ import {
 import {
   type ControllerContext,
   type ControllerResult,
+  elrInput,
   uncleanLeaderElectionEnabled,
 } from "./controller_context.ts";
 import {
@@ -135,7 +136,7 @@ function reassignOne(
   }
   return target.replicas === null
     ? cancel(image, topic, target.partitionIndex, ctx)
-    : change(image, topic, target.partitionIndex, target.replicas);
+    : change(image, topic, target.partitionIndex, target.replicas, ctx);
 }
 
 /** Kafka's `cancelPartitionReassignment` with `PartitionReassignmentRevert`. */
@@ -165,7 +166,7 @@ function cancel(
     }
     isr = [replicas[0]!];
   }
-  return changeRecord(image, topic, partitionId, {
+  return changeRecord(image, topic, partitionId, ctx, {
     election: unclean ? "unclean" : "online",
     targetIsr: isr,
     targetReplicas: replicas,
@@ -180,6 +181,7 @@ function change(
   topic: TopicImage,
   partitionId: number,
   target: readonly number[],
+  ctx: ControllerContext,
 ): MetadataRecord | null {
   validateAssignment(image, target);
   const p = topic.partitions.get(partitionId)!;
@@ -188,7 +190,7 @@ function change(
   const replicas = [...target, ...removing];
   const sameReplicas = replicas.length === p.replicas.length &&
     replicas.every((r, i) => r === p.replicas[i]);
-  return changeRecord(image, topic, partitionId, {
+  return changeRecord(image, topic, partitionId, ctx, {
     ...(sameReplicas ? {} : { targetReplicas: replicas }),
     ...(removing.length > 0 ? { targetRemoving: removing } : {}),
     ...(adding.length > 0 ? { targetAdding: adding } : {}),
@@ -218,6 +220,7 @@ function changeRecord(
   image: MetadataImage,
   topic: TopicImage,
   partitionId: number,
+  ctx: ControllerContext,
   targets: Omit<
     Parameters<typeof buildPartitionChange>[0],
     "topicId" | "partitionId" | "partition" | "isAcceptableLeader" | "metadataVersion"
@@ -231,6 +234,7 @@ function changeRecord(
     partition: p,
     isAcceptableLeader: (r) => acceptsLeadership(image, p, r),
     metadataVersion: mv,
+    ...elrInput(image, topic.name, ctx.config),
     ...targets,
   });
   return record === null ? null : partitionChangeRecord(record, mv);

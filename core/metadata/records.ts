@@ -43,6 +43,8 @@ export function makeRecord<T extends RecordTypeId>(
 export const METADATA_VERSION_FEATURE = "metadata.version";
 /** The `kraft.version` feature name (managed by the Raft layer, KIP-853). */
 export const KRAFT_VERSION_FEATURE = "kraft.version";
+/** The `eligible.leader.replicas.version` feature name (KIP-966, Kafka 4.0). */
+export const ELR_VERSION_FEATURE = "eligible.leader.replicas.version";
 
 /** metadata.version feature levels the controller's behaviour depends on (MetadataVersion.java). */
 export const MetadataVersion = {
