@@ -22,6 +22,29 @@ export interface ConnectionInfo {
   clientHost: string;
   /** A process-unique id of the connection (fetch sessions, logging). */
   connectionId: number;
+  /**
+   * Who the connection authenticated as (`User:<name>` after SASL), for an authorizer; absent
+   * means Kafka's `User:ANONYMOUS` (PLAINTEXT and SSL listeners).
+   */
+  principal?: string;
+}
+
+/**
+ * What a {@link ConnectionAuthenticator} does with one frame: hand it to the listener's handler
+ * (`pass`), answer it itself (`answer`, then close the connection when `close`), or close the
+ * connection without an answer (`close`).
+ */
+export type AuthStep =
+  | { kind: "pass" }
+  | { kind: "answer"; response: Uint8Array; close: boolean }
+  | { kind: "close" };
+
+/**
+ * Per-connection authentication (SASL): sees every frame before the handler. While it returns
+ * promises the connection reads nothing more, so an exchange is never interleaved.
+ */
+export interface ConnectionAuthenticator {
+  receive(frame: Uint8Array): AuthStep | Promise<AuthStep>;
 }
 
 /**
@@ -67,6 +90,13 @@ export interface KafkaServerOptions {
    * fails the handshake (plaintext on the TLS port, garbage) loses only its own connection.
    */
   tls?: { key: string; cert: string };
+  /** Authenticates each connection (a SASL listener); absent: every connection is served. */
+  authenticator?: (info: ConnectionInfo) => ConnectionAuthenticator;
+  /**
+   * How long a connection whose authentication failed stays open after its error answer
+   * (Kafka's connection.failed.authentication.delay.ms, 100 by default): slows password guessing.
+   */
+  failedAuthenticationDelayMs?: number;
 }
 
 let nextConnectionId = 1;
@@ -169,6 +199,7 @@ export class KafkaServer {
       frameBytesMax: this.options.frameBytesMax,
       pool: this.#framePool,
     });
+    const authenticator = this.options.authenticator?.(info);
     const inFlightMax = this.options.inFlightMax ?? 100;
     const inFlightBytesMax = this.options.inFlightBytesMax ?? IN_FLIGHT_BYTES_MAX_DEFAULT;
     // Responses leave in request order: each request's promise is queued and the writer drains
@@ -239,7 +270,33 @@ export class KafkaServer {
           break;
         }
         if (received === null) break;
+        let closing = false;
         for (const frame of received) {
+          if (authenticator !== undefined) {
+            const pending = authenticator.receive(frame);
+            const step = pending instanceof Promise ? await pending : pending;
+            if (step.kind === "close") {
+              failed = true;
+              break;
+            }
+            if (step.kind === "answer") {
+              queue.push(Promise.resolve(step.response));
+              queuedSizes.push(0);
+              if (step.close) {
+                // The answer is written, then the connection closes after the delay.
+                const delayMs = this.options.failedAuthenticationDelayMs ?? 100;
+                queue.push(
+                  new Promise((_, reject) =>
+                    setTimeout(() => reject(new Error("authentication failed")), delayMs)
+                  ),
+                );
+                queuedSizes.push(0);
+                closing = true;
+                break;
+              }
+              continue;
+            }
+          }
           const response = this.options.handler(frame, info);
           if (this.options.releasesFrame?.(frame)) {
             const recycle = () => frames.recycle(frame);
@@ -250,6 +307,7 @@ export class KafkaServer {
           inFlightBytes += frame.length;
         }
         wake?.();
+        if (closing) break;
       }
     } catch {
       // Reset by peer or closed during shutdown: nothing to answer.

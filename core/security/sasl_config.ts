@@ -1,0 +1,156 @@
+/**
+ * The SASL settings of `SASL_PLAINTEXT` and `SASL_SSL` listeners, from Kafka's keys: the enabled
+ * mechanisms (`sasl.enabled.mechanisms`, per listener as
+ * `listener.name.<listener>.sasl.enabled.mechanisms`), PLAIN's users from the listener's
+ * PlainLoginModule (`listener.name.<listener>.plain.sasl.jaas.config` with `user_<name>="..."`
+ * options), and re-authentication (`connections.max.reauth.ms`, KIP-368). Pure: errors are
+ * one-line `ConfigError`s naming the key, and never echo a JAAS value (it holds passwords).
+ *
+ * @module
+ */
+
+import { ConfigError } from "../config/config_def.ts";
+import type { Endpoint } from "../config/endpoints.ts";
+import { parseJaasConfig, PLAIN_LOGIN_MODULE } from "./jaas.ts";
+import { SCRAM_MECHANISMS } from "./scram.ts";
+
+/** The SASL mechanisms kraftling serves. */
+export const SASL_MECHANISMS: readonly string[] = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"];
+
+/** The SASL settings of one listener. */
+export interface ListenerSasl {
+  listenerName: string;
+  /** The enabled mechanisms, in the configured order (what SaslHandshake answers). */
+  mechanisms: readonly string[];
+  /** PLAIN's users and passwords (empty when PLAIN is not enabled). */
+  plainUsers: ReadonlyMap<string, string>;
+  /** KIP-368 session lifetime; 0 means sessions never expire and re-authentication is refused. */
+  connectionsMaxReauthMs: number;
+}
+
+function lookup(
+  originals: ReadonlyMap<string, string>,
+  keys: readonly string[],
+): { key: string; value: string } | null {
+  for (const key of keys) {
+    const value = originals.get(key);
+    if (value !== undefined && value.trim() !== "") return { key, value: value.trim() };
+  }
+  return null;
+}
+
+/**
+ * The SASL settings of every `SASL_PLAINTEXT`/`SASL_SSL` listener in `endpoints`, by name.
+ *
+ * @example
+ * ```ts
+ * import { parseListenerSasl } from "./sasl_config.ts";
+ * const sasl = parseListenerSasl(
+ *   new Map([["sasl.enabled.mechanisms", "SCRAM-SHA-256"]]),
+ *   [{ listenerName: "SASL_PLAINTEXT", host: "", port: 9094, securityProtocol: "SASL_PLAINTEXT" }],
+ * );
+ * sasl.get("SASL_PLAINTEXT")?.mechanisms; // ["SCRAM-SHA-256"]
+ * ```
+ */
+export function parseListenerSasl(
+  originals: ReadonlyMap<string, string>,
+  endpoints: readonly Endpoint[],
+): Map<string, ListenerSasl> {
+  const result = new Map<string, ListenerSasl>();
+  for (const endpoint of endpoints) {
+    if (!endpoint.securityProtocol.startsWith("SASL_")) continue;
+    const name = endpoint.listenerName;
+    if (result.has(name)) continue;
+    const prefix = `listener.name.${name.toLowerCase()}.`;
+    const enabled = lookup(originals, [
+      `${prefix}sasl.enabled.mechanisms`,
+      "sasl.enabled.mechanisms",
+    ]);
+    // Kafka's default is GSSAPI (Kerberos), which kraftling does not serve.
+    const mechanisms = (enabled?.value ?? "GSSAPI").split(",").map((m) => m.trim().toUpperCase())
+      .filter((m) => m !== "");
+    const key = enabled?.key ?? "sasl.enabled.mechanisms";
+    for (const m of mechanisms) {
+      if (!SASL_MECHANISMS.includes(m)) {
+        throw new ConfigError(
+          key,
+          `${key} ${
+            enabled === null ? "is unset, so Kafka's default GSSAPI applies" : `names ${m}`
+          } for listener ${name}, but kraftling serves only ${
+            SASL_MECHANISMS.join(", ")
+          }; set ${key}`,
+        );
+      }
+    }
+    if (mechanisms.length === 0) {
+      throw new ConfigError(key, `${key} is empty for SASL listener ${name}`);
+    }
+    const plainUsers = mechanisms.includes("PLAIN") ? plainUsersOf(originals, name) : new Map();
+    const reauth = lookup(originals, [
+      `${prefix}connections.max.reauth.ms`,
+      "connections.max.reauth.ms",
+    ]);
+    const connectionsMaxReauthMs = reauth === null ? 0 : Number(reauth.value);
+    if (!Number.isSafeInteger(connectionsMaxReauthMs) || connectionsMaxReauthMs < 0) {
+      throw new ConfigError(
+        reauth!.key,
+        `Invalid value ${reauth!.value} for configuration ${
+          reauth!.key
+        }: must be a non-negative number of milliseconds`,
+      );
+    }
+    result.set(name, { listenerName: name, mechanisms, plainUsers, connectionsMaxReauthMs });
+  }
+  return result;
+}
+
+/** The JAAS config key that applies to `mechanism` on `listenerName`, with its value. */
+export function jaasConfigFor(
+  originals: ReadonlyMap<string, string>,
+  listenerName: string,
+  mechanism: string,
+): { key: string; value: string } | null {
+  const prefix = `listener.name.${listenerName.toLowerCase()}.`;
+  const mech = mechanism.toLowerCase();
+  return lookup(originals, [
+    `${prefix}${mech}.sasl.jaas.config`,
+    `${mech}.sasl.jaas.config`,
+    `${prefix}sasl.jaas.config`,
+    "sasl.jaas.config",
+  ]);
+}
+
+function plainUsersOf(
+  originals: ReadonlyMap<string, string>,
+  listenerName: string,
+): Map<string, string> {
+  const jaas = jaasConfigFor(originals, listenerName, "PLAIN");
+  const wanted = `listener.name.${listenerName.toLowerCase()}.plain.sasl.jaas.config`;
+  if (jaas === null) {
+    throw new ConfigError(
+      wanted,
+      `listener ${listenerName} enables PLAIN but has no JAAS config; set ${wanted} to ${PLAIN_LOGIN_MODULE} required user_<name>="<password>" ...;`,
+    );
+  }
+  const parsed = parseJaasConfig(jaas.value);
+  if ("error" in parsed) {
+    throw new ConfigError(jaas.key, `${jaas.key} cannot be parsed: ${parsed.error}`);
+  }
+  const module = parsed.find((m) => m.loginModule === PLAIN_LOGIN_MODULE);
+  if (module === undefined) {
+    throw new ConfigError(
+      jaas.key,
+      `${jaas.key} has no ${PLAIN_LOGIN_MODULE}, which PLAIN on listener ${listenerName} needs`,
+    );
+  }
+  const users = new Map<string, string>();
+  for (const [option, value] of module.options) {
+    if (option.startsWith("user_")) users.set(option.slice("user_".length), value);
+  }
+  return users;
+}
+
+/** Whether `mechanism` is a SCRAM mechanism kraftling serves. */
+export function isScram(mechanism: string): boolean {
+  return SCRAM_MECHANISMS.has(mechanism);
+}
