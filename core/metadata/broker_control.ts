@@ -58,6 +58,8 @@ import {
   type ControllerConfig,
   type ControllerContext,
   type ControllerResult,
+  eligibleLeaderReplicasEnabled,
+  elrInput,
   leadsAnyPartition,
   partitionChangesFor,
   uncleanLeaderElectionEnabled,
@@ -136,7 +138,14 @@ export function brokerRegistration(
     }
   }
   const records: MetadataRecord[] = [];
-  if (existing !== undefined && !existing.fenced) {
+  // KIP-966: a broker that cannot show the epoch its last clean shutdown ended leaves the ELR.
+  const clean = existing !== undefined && request.previousBrokerEpoch >= 0n &&
+    request.previousBrokerEpoch === BigInt(existing.epoch);
+  if (existing !== undefined && !clean && eligibleLeaderReplicasEnabled(image)) {
+    records.push(
+      ...partitionChangesFor(image, { kind: "uncleanShutdown", brokerId: id }, ctx.config),
+    );
+  } else if (existing !== undefined && !existing.fenced) {
     records.push(...partitionChangesFor(image, { kind: "remove", brokerId: id }, ctx.config));
   }
   const brokerEpoch = ctx.nextOffset + records.length;
@@ -474,6 +483,7 @@ export function alterPartition(
         isAcceptableLeader: (r) => acceptsLeadership(image, p!, r),
         metadataVersion: mv,
         election: unclean ? "unclean" : "online",
+        ...elrInput(image, topic.name, ctx.config),
         targetIsr: requestedIsr(pd),
         targetLeaderRecoveryState: pd.leaderRecoveryState,
       });
