@@ -87,7 +87,9 @@ import {
   resourceConfigs,
 } from "./image.ts";
 import { placeReplicas } from "./placement.ts";
+import { clearElrRecords, elrClearsForConfigChanges } from "./eligible_leader_replicas.ts";
 import {
+  ELR_VERSION_FEATURE,
   KRAFT_VERSION_FEATURE,
   makeRecord,
   METADATA_VERSION_FEATURE,
@@ -642,6 +644,8 @@ export function incrementalAlterConfigs(
       resourceName: res.resourceName,
     });
   });
+  // KIP-966: eligibility judged under another min.insync.replicas no longer holds.
+  records.push(...elrClearsForConfigChanges(image, records));
   return { records, response: createIncrementalAlterConfigsResponse({ responses }) };
 }
 
@@ -717,6 +721,7 @@ export function alterConfigs(
       resourceName: res.resourceName,
     });
   });
+  records.push(...elrClearsForConfigChanges(image, records));
   return { records, response: createAlterConfigsResponse({ responses }) };
 }
 
@@ -864,6 +869,13 @@ export function updateFeatures(
     }
     return createUpdatableFeatureResult({ feature: u.feature });
   });
+  // KIP-966: with ELR off again no partition keeps eligibility it can no longer maintain.
+  const elrOff = records.some((r) => {
+    const f = r.data as { name: string; featureLevel: number };
+    return r.type === RecordType.FEATURE_LEVEL && f.name === ELR_VERSION_FEATURE &&
+      f.featureLevel === 0;
+  });
+  if (elrOff) records.push(...clearElrRecords(image, null));
   return {
     records: failed || request.validateOnly ? [] : records,
     response: createUpdateFeaturesResponse({ results }),
