@@ -286,6 +286,10 @@ export class GroupManager implements GroupService, ConsumerGroupService {
       offsetsRetentionMinutes: c.offsetsRetentionMs / 60_000,
       offsetsRetentionCheckIntervalMs: c.offsetsRetentionCheckIntervalMs,
       offsetMetadataMaxBytes: c.offsetMetadataMaxBytes,
+      consumerGroupSessionTimeoutMs: c.consumerGroupSessionTimeoutMs,
+      consumerGroupHeartbeatIntervalMs: c.consumerGroupHeartbeatIntervalMs,
+      consumerGroupMaxSize: c.consumerGroupMaxSize,
+      consumerGroupMigrationPolicy: c.consumerGroupMigrationPolicy,
     };
   }
 

@@ -173,7 +173,17 @@ function encodeConsumerValue(record: ConsumerGroupRecord): Uint8Array | null {
       cgMemberValue.writeConsumerGroupMemberMetadataValue(
         w,
         0,
-        cgMemberValue.createConsumerGroupMemberMetadataValue({ ...record.value! }),
+        cgMemberValue.createConsumerGroupMemberMetadataValue({
+          ...record.value!,
+          classicMemberMetadata: record.value!.classicMemberMetadata === null
+            ? null
+            : cgMemberValue.createClassicMemberMetadata({
+              sessionTimeoutMs: record.value!.classicMemberMetadata.sessionTimeoutMs,
+              supportedProtocols: record.value!.classicMemberMetadata.supportedProtocols.map((p) =>
+                cgMemberValue.createClassicProtocol({ name: p.name, metadata: p.metadata })
+              ),
+            }),
+        }),
       );
       break;
     case "consumerGroupTargetAssignmentMember":
@@ -271,6 +281,13 @@ function decodeConsumerRecord(
           subscribedTopicRegex: v.subscribedTopicRegex,
           rebalanceTimeoutMs: v.rebalanceTimeoutMs,
           serverAssignor: v.serverAssignor,
+          classicMemberMetadata: v.classicMemberMetadata === null ? null : {
+            sessionTimeoutMs: v.classicMemberMetadata.sessionTimeoutMs,
+            supportedProtocols: v.classicMemberMetadata.supportedProtocols.map((p) => ({
+              name: p.name,
+              metadata: p.metadata,
+            })),
+          },
         },
       };
     }

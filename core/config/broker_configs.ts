@@ -188,6 +188,13 @@ export const BROKER_CONFIGS: ReadonlyMap<string, ConfigDef> = new Map(
     def("group.min.session.timeout.ms", "int", "6000"),
     def("group.max.session.timeout.ms", "int", "1800000"),
     def("group.max.size", "int", String(INT_MAX), { validator: atLeast(1) }),
+    // KIP-848 consumer groups (GroupCoordinatorConfig)
+    def("group.consumer.session.timeout.ms", "int", "45000", { validator: atLeast(1) }),
+    def("group.consumer.heartbeat.interval.ms", "int", "5000", { validator: atLeast(1) }),
+    def("group.consumer.max.size", "int", String(INT_MAX), { validator: atLeast(1) }),
+    def("group.consumer.migration.policy", "string", "bidirectional", {
+      validator: inList("bidirectional", "upgrade", "downgrade", "disabled"),
+    }),
     // Transactions (TransactionLogConfigs)
     def("transaction.state.log.num.partitions", "int", "50", { validator: atLeast(1) }),
     def("transaction.state.log.replication.factor", "short", "3", { validator: atLeast(1) }),
@@ -275,9 +282,6 @@ export const IGNORED_BROKER_KEYS: ReadonlySet<string> = new Set([
   "group.coordinator.new.enable",
   "group.coordinator.rebalance.protocols",
   "group.coordinator.threads",
-  "group.consumer.session.timeout.ms",
-  "group.consumer.heartbeat.interval.ms",
-  "group.consumer.max.size",
   "group.consumer.assignors",
   "transaction.abort.timed.out.transaction.cleanup.interval.ms",
   "transaction.remove.expired.transaction.cleanup.interval.ms",

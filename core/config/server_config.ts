@@ -31,12 +31,18 @@ import {
   type TrustStore,
 } from "./tls_config.ts";
 import { TOPIC_CONFIGS } from "./topic_configs.ts";
+import { type ListenerSasl, parseListenerSasl } from "../security/sasl_config.ts";
 
 /** A KRaft process role (`process.roles`). */
 export type ProcessRole = "broker" | "controller";
 
-/** The security protocols kraftling serves today (SASL is not built yet). */
-export const SUPPORTED_SECURITY_PROTOCOLS: readonly string[] = ["PLAINTEXT", "SSL"];
+/** The security protocols kraftling serves (all of Kafka's). */
+export const SUPPORTED_SECURITY_PROTOCOLS: readonly string[] = [
+  "PLAINTEXT",
+  "SSL",
+  "SASL_PLAINTEXT",
+  "SASL_SSL",
+];
 
 /** A validated node configuration. Field names are Kafka's keys in lowerCamelCase. */
 export interface ServerConfig {
@@ -58,8 +64,10 @@ export interface ServerConfig {
   controllerListenerNames: readonly string[];
   interBrokerListenerName: string;
   listenerSecurityProtocolMap: ReadonlyMap<string, string>;
-  /** TLS settings of every `SSL` listener this node binds, by listener name. */
+  /** TLS settings of every `SSL` and `SASL_SSL` listener this node binds, by listener name. */
   listenerTls: ReadonlyMap<string, ListenerTls>;
+  /** SASL settings of every `SASL_PLAINTEXT` and `SASL_SSL` listener, by listener name. */
+  listenerSasl?: ReadonlyMap<string, ListenerSasl>;
   /**
    * How brokers connect to each other (replica fetchers, transaction markers) when the
    * inter-broker listener is `SSL`: the CA certificates to trust (null: the system's roots).
@@ -122,6 +130,14 @@ export interface ServerConfig {
   groupMinSessionTimeoutMs: number;
   groupMaxSessionTimeoutMs: number;
   groupMaxSize: number;
+  /** group.consumer.session.timeout.ms (KIP-848) */
+  consumerGroupSessionTimeoutMs: number;
+  /** group.consumer.heartbeat.interval.ms (KIP-848) */
+  consumerGroupHeartbeatIntervalMs: number;
+  /** group.consumer.max.size (KIP-848) */
+  consumerGroupMaxSize: number;
+  /** group.consumer.migration.policy: online conversion between classic and consumer groups. */
+  consumerGroupMigrationPolicy: "bidirectional" | "upgrade" | "downgrade" | "disabled";
   transactionStateLogNumPartitions: number;
   transactionStateLogReplicationFactor: number;
   transactionStateLogMinIsr: number;
@@ -375,6 +391,14 @@ function parseAllListeners(
         })`,
       );
     }
+    const interBrokerProtocol = protocolMap.get(interBrokerListenerName) ?? "";
+    if (interBrokerProtocol.startsWith("SASL_")) {
+      // Replica fetchers and transaction marker senders connect without SASL so far.
+      throw new ConfigError(
+        "inter.broker.listener.name",
+        `inter.broker.listener.name ${interBrokerListenerName} uses security protocol ${interBrokerProtocol}, but kraftling's brokers do not authenticate to each other with SASL yet (sasl.mechanism.inter.broker.protocol is not built); use a PLAINTEXT or SSL listener between brokers`,
+      );
+    }
     for (const e of advertisedListeners) {
       if (e.host === "0.0.0.0" || e.host === "::") {
         const where = advertisedText === null
@@ -602,6 +626,7 @@ function buildServerConfig(props: ReadonlyMap<string, string>): ServerConfigResu
     interBrokerListenerName: l.interBrokerListenerName,
     listenerSecurityProtocolMap: l.protocolMap,
     listenerTls: parseListenerTls(props, l.listeners),
+    listenerSasl: parseListenerSasl(props, l.listeners),
     interBrokerTls: l.protocolMap.get(l.interBrokerListenerName) === "SSL"
       ? { trustStore: parseTrustStore(props, l.interBrokerListenerName) }
       : null,
@@ -656,6 +681,11 @@ function buildServerConfig(props: ReadonlyMap<string, string>): ServerConfigResu
     groupMinSessionTimeoutMs: num(values, "group.min.session.timeout.ms"),
     groupMaxSessionTimeoutMs: num(values, "group.max.session.timeout.ms"),
     groupMaxSize: num(values, "group.max.size"),
+    consumerGroupSessionTimeoutMs: num(values, "group.consumer.session.timeout.ms"),
+    consumerGroupHeartbeatIntervalMs: num(values, "group.consumer.heartbeat.interval.ms"),
+    consumerGroupMaxSize: num(values, "group.consumer.max.size"),
+    consumerGroupMigrationPolicy: str(values, "group.consumer.migration.policy")!
+      .toLowerCase() as ServerConfig["consumerGroupMigrationPolicy"],
     transactionStateLogNumPartitions: num(values, "transaction.state.log.num.partitions"),
     transactionStateLogReplicationFactor: num(values, "transaction.state.log.replication.factor"),
     transactionStateLogMinIsr: num(values, "transaction.state.log.min.isr"),

@@ -41,6 +41,27 @@ export interface MemberAssignmentState {
   pendingRevocation: Assignment;
 }
 
+/** A protocol a classic member supports (name and its ConsumerProtocolSubscription bytes). */
+export interface ClassicProtocol {
+  name: string;
+  metadata: Uint8Array;
+}
+
+/**
+ * A member that speaks the classic protocol (JoinGroup/SyncGroup/Heartbeat) inside a consumer
+ * group (KIP-848 online migration). The first two fields are persisted in
+ * ConsumerGroupMemberMetadataValue.ClassicMemberMetadata; the deadlines are soft state.
+ */
+export interface ClassicMemberState {
+  sessionTimeoutMs: number;
+  /** In the member's order of preference; every one carries the same subscription. */
+  supportedProtocols: ClassicProtocol[];
+  /** Set when the member was told to rejoin (REBALANCE_IN_PROGRESS): fenced if it has not by then. */
+  joinDeadlineMs: number | null;
+  /** Set when the member joined: fenced if it has not sent SyncGroup by then. */
+  syncDeadlineMs: number | null;
+}
+
 /** One member of a consumer group. */
 export interface ConsumerGroupMember extends MemberAssignmentState {
   memberId: string;
@@ -55,6 +76,8 @@ export interface ConsumerGroupMember extends MemberAssignmentState {
   sessionDeadlineMs: number;
   /** Set while in UNREVOKED_PARTITIONS: the member is fenced if it has not revoked by then. */
   revocationDeadlineMs: number | null;
+  /** Non-null for a member that uses the classic protocol. */
+  classic: ClassicMemberState | null;
 }
 
 /** Topic metadata of the subscribed topics, by topic name. */
@@ -175,13 +198,24 @@ export function reconcile(
   return computeNext(member, options);
 }
 
+/**
+ * Whether the member may still own a partition of `partitions`: true when it did not report what
+ * it owns (Kafka's ownsRevokedPartitions). A member that reports owning none of them (an eager
+ * classic member rejoins having revoked everything) skips UNREVOKED_PARTITIONS.
+ */
+function ownsAnyOf(owned: Assignment | null, partitions: Assignment): boolean {
+  if (owned === null) return true;
+  for (const [topicId, p] of partitionsOf(partitions)) if (has(owned, topicId, p)) return true;
+  return false;
+}
+
 function computeNext(member: MemberAssignmentState, options: ReconcileOptions) {
   const retain: Assignment = new Map();
   const revoke: Assignment = new Map();
   for (const [topicId, p] of partitionsOf(member.assigned)) {
     addTo(has(options.target, topicId, p) ? retain : revoke, topicId, p);
   }
-  if (revoke.size > 0) {
+  if (revoke.size > 0 && ownsAnyOf(options.ownedPartitions, revoke)) {
     return {
       memberEpoch: member.memberEpoch,
       previousMemberEpoch: member.previousMemberEpoch,

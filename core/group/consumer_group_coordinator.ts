@@ -33,6 +33,7 @@
 import { type Assignment, type AssignorMember, ASSIGNORS } from "./assignors.ts";
 import {
   assignmentsEqual,
+  type ClassicProtocol,
   ConsumerGroup,
   type ConsumerGroupMember,
   fromTopicIdPartitions,
@@ -40,10 +41,16 @@ import {
   LEAVE_GROUP_STATIC_MEMBER_EPOCH,
   type MemberAssignmentState,
   MemberState,
+  partitionsOf,
   reconcile,
   type SubscriptionMetadata,
   toTopicIdPartitions,
 } from "./consumer_group.ts";
+import {
+  decodeConsumerAssignment,
+  decodeConsumerSubscription,
+  encodeConsumerAssignment,
+} from "./consumer_protocol.ts";
 import { GroupErrorCode } from "./error_codes.ts";
 import type { MemberIdGenerator } from "./member_id.ts";
 import { compileTopicRegex, type TopicRegex } from "./topic_regex.ts";
@@ -54,8 +61,16 @@ import type {
   ConsumerGroupRecord,
   DescribedTopicPartitions,
   GroupCoordinatorConfig,
+  HeartbeatInput,
+  JoinGroupInput,
+  JoinGroupResult,
+  LeaveGroupMemberIdentity,
+  LeaveGroupMemberResult,
   ListedGroup,
   OffsetCommitInput,
+  OffsetCommitValue,
+  SyncGroupInput,
+  SyncGroupResult,
   TopicMetadataLookup,
 } from "./types.ts";
 
@@ -93,6 +108,35 @@ function errorResult(code: number, message: string | null): ConsumerGroupHeartbe
   };
 }
 
+/** One member of a classic group as it moves between group types (KIP-848 online migration). */
+export interface ClassicMemberSnapshot {
+  memberId: string;
+  instanceId: string | null;
+  clientId: string;
+  clientHost: string;
+  rebalanceTimeoutMs: number;
+  sessionTimeoutMs: number;
+  protocols: ClassicProtocol[];
+  /** The member's ConsumerProtocolAssignment (empty when it has none yet). */
+  assignment: Uint8Array;
+}
+
+/**
+ * A classic group with members converted to a consumer group when a KIP-848 member joins it
+ * ({@link ConsumerGroups.adoptClassicGroup}), or a consumer group converted back when its last
+ * KIP-848 member leaves and only classic members remain ({@link ConsumerGroups.takeDowngrades}).
+ */
+export interface GroupConversion {
+  groupId: string;
+  /** The classic generation id; the consumer group epoch. */
+  generationId: number;
+  members: ClassicMemberSnapshot[];
+  offsets: Map<string, Map<number, OffsetCommitValue>>;
+}
+
+/** The embedded protocol type every member of a consumer group speaks. */
+const CONSUMER_PROTOCOL_TYPE = "consumer";
+
 /** KIP-1082: the longest client-generated member id accepted (a UUID in its 36-char text form). */
 export const CLIENT_MEMBER_ID_CHARS_MAX = 36;
 /** Bound on the compiled regexes and resolutions kept per coordinator (cleared when full). */
@@ -115,6 +159,26 @@ function metadataEqual(a: SubscriptionMetadata, b: SubscriptionMetadata): boolea
   return true;
 }
 
+/** Every deadline at which a member is fenced: session, revocation, classic rejoin and sync. */
+function memberDeadlines(m: ConsumerGroupMember): number[] {
+  const out = [m.sessionDeadlineMs];
+  if (m.revocationDeadlineMs !== null) out.push(m.revocationDeadlineMs);
+  if (m.classic?.joinDeadlineMs != null) out.push(m.classic.joinDeadlineMs);
+  if (m.classic?.syncDeadlineMs != null) out.push(m.classic.syncDeadlineMs);
+  return out;
+}
+
+function sameProtocols(a: readonly ClassicProtocol[], b: readonly ClassicProtocol[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!.metadata;
+    const y = b[i]!.metadata;
+    if (a[i]!.name !== b[i]!.name || x.byteLength !== y.byteLength) return false;
+    for (let j = 0; j < x.byteLength; j++) if (x[j] !== y[j]) return false;
+  }
+  return true;
+}
+
 function sameState(a: MemberAssignmentState, b: MemberAssignmentState): boolean {
   return a.memberEpoch === b.memberEpoch && a.previousMemberEpoch === b.previousMemberEpoch &&
     a.state === b.state && assignmentsEqual(a.assigned, b.assigned) &&
@@ -129,6 +193,8 @@ export class ConsumerGroups {
   readonly #generateMemberId: MemberIdGenerator;
   readonly #compiled = new Map<string, TopicRegex>();
   readonly #resolved = new Map<string, Resolution>();
+  /** Groups converted back to classic groups, for the classic coordinator to take over. */
+  #downgrades: GroupConversion[] = [];
 
   constructor(options: ConsumerGroupsOptions) {
     this.#config = options.config;
@@ -151,6 +217,10 @@ export class ConsumerGroups {
         subscribedTopicRegex: m.subscribedTopicRegex,
         rebalanceTimeoutMs: m.rebalanceTimeoutMs,
         serverAssignor: m.serverAssignor,
+        classicMemberMetadata: m.classic === null ? null : {
+          sessionTimeoutMs: m.classic.sessionTimeoutMs,
+          supportedProtocols: m.classic.supportedProtocols,
+        },
       },
     };
   }
@@ -327,6 +397,516 @@ export class ConsumerGroups {
     this.#bumpGroupEpoch(group, records);
   }
 
+  /**
+   * Removes a member that left or was fenced. When it was the last member speaking the KIP-848
+   * protocol and classic members remain, the group goes back to being a classic group (Kafka's
+   * online downgrade, if group.consumer.migration.policy allows it): its records are tombstoned and
+   * the conversion is queued for the classic coordinator ({@link takeDowngrades}).
+   */
+  #fenceMember(group: ConsumerGroup, memberId: string, records: ConsumerGroupRecord[]): void {
+    const leaving = group.members.get(memberId);
+    const remaining = [...group.members.values()].filter((m) => m.memberId !== memberId);
+    const policy = this.#config.consumerGroupMigrationPolicy;
+    const downgrade = leaving !== undefined && leaving.classic === null &&
+      remaining.length > 0 && remaining.every((m) => m.classic !== null) &&
+      (policy === "bidirectional" || policy === "downgrade") &&
+      remaining.length <= this.#config.groupMaxSize;
+    if (!downgrade) {
+      this.#removeMember(group, memberId, records);
+      return;
+    }
+    const offsets = group.offsets;
+    const members = remaining.map((m): ClassicMemberSnapshot => {
+      const target = group.targetAssignment.get(m.memberId) ?? new Map();
+      return {
+        memberId: m.memberId,
+        instanceId: m.instanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        sessionTimeoutMs: m.classic!.sessionTimeoutMs,
+        protocols: m.classic!.supportedProtocols,
+        assignment: this.#encodeAssignment(group, target, m),
+      };
+    });
+    records.push(...this.deleteGroup(group.groupId));
+    this.#downgrades.push({
+      groupId: group.groupId,
+      generationId: group.groupEpoch,
+      members,
+      offsets,
+    });
+  }
+
+  /** Consumer groups converted back to classic groups since the last call (oldest first). */
+  takeDowngrades(): GroupConversion[] {
+    const taken = this.#downgrades;
+    this.#downgrades = [];
+    return taken;
+  }
+
+  /** A member's partitions as a ConsumerProtocolAssignment of its subscription's version. */
+  #encodeAssignment(group: ConsumerGroup, a: Assignment, m: ConsumerGroupMember): Uint8Array {
+    const byName = new Map<string, number[]>();
+    for (const { topicId, partitions } of toTopicIdPartitions(a)) {
+      const name = this.#topicName(group, topicId);
+      if (name !== "") byName.set(name, partitions);
+    }
+    const metadata = m.classic?.supportedProtocols[0]?.metadata;
+    const version = metadata === undefined ? 0 : decodeConsumerSubscription(metadata)?.version ?? 0;
+    return encodeConsumerAssignment(byName, version);
+  }
+
+  #topicName(group: ConsumerGroup, topicId: string): string {
+    const image = this.#topics.byId(topicId)?.name;
+    if (image !== undefined) return image;
+    for (const [name, t] of group.subscriptionMetadata) if (t.topicId === topicId) return name;
+    return "";
+  }
+
+  /** Partitions by topic name to an assignment by topic id; unknown topics are left out. */
+  #byTopicId(partitions: Iterable<{ topic: string; partitions: number[] }>): Assignment {
+    const out: Assignment = new Map();
+    for (const { topic, partitions: ps } of partitions) {
+      const t = this.#topics.byName(topic);
+      if (t === undefined) continue;
+      const set = out.get(t.topicId) ?? new Set<number>();
+      for (const p of ps) if (p >= 0 && p < t.numPartitions) set.add(p);
+      if (set.size > 0) out.set(t.topicId, set);
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- online upgrade
+
+  /**
+   * Whether a classic group with members may become a consumer group now that a KIP-848 member
+   * joins it (Kafka's validateOnlineUpgrade): the policy allows it, the group embeds the consumer
+   * protocol and it is not larger than group.consumer.max.size.
+   */
+  mayAdoptClassicGroup(protocolType: string | null, memberCount: number): boolean {
+    const policy = this.#config.consumerGroupMigrationPolicy;
+    return (policy === "bidirectional" || policy === "upgrade") &&
+      protocolType === CONSUMER_PROTOCOL_TYPE && memberCount <= this.#config.consumerGroupMaxSize;
+  }
+
+  /**
+   * Converts a classic group into a consumer group (KIP-848 online upgrade): every classic member
+   * keeps its last assignment as its current and target assignment at the generation's epoch, in
+   * the Stable state, and goes on speaking the classic protocol. Returns the records that create
+   * the group, or null (nothing changed) when a member's subscription or assignment cannot be
+   * read or two members claim one partition.
+   */
+  adoptClassicGroup(classic: GroupConversion, nowMs: number): ConsumerGroupRecord[] | null {
+    const group = new ConsumerGroup(classic.groupId);
+    group.groupEpoch = classic.generationId;
+    group.assignmentEpoch = classic.generationId;
+    const claimed = new Set<string>();
+    for (const c of classic.members) {
+      const subscription = c.protocols.length === 0
+        ? null
+        : decodeConsumerSubscription(c.protocols[0]!.metadata);
+      const decoded = decodeConsumerAssignment(c.assignment);
+      if (subscription === null || decoded === null) return null;
+      const assigned = this.#byTopicId([...decoded].map(([topic, partitions]) => ({ topic, partitions })));
+      for (const [topicId, p] of partitionsOf(assigned)) {
+        const key = `${topicId}:${p}`;
+        if (claimed.has(key)) return null;
+        claimed.add(key);
+      }
+      group.putMember({
+        memberId: c.memberId,
+        instanceId: c.instanceId,
+        rackId: subscription.rackId,
+        clientId: c.clientId,
+        clientHost: c.clientHost,
+        subscribedTopicNames: [...subscription.topics].sort(),
+        subscribedTopicRegex: null,
+        serverAssignor: null,
+        rebalanceTimeoutMs: c.rebalanceTimeoutMs,
+        memberEpoch: classic.generationId,
+        previousMemberEpoch: classic.generationId,
+        state: MemberState.STABLE,
+        assigned,
+        pendingRevocation: new Map(),
+        sessionDeadlineMs: nowMs + c.sessionTimeoutMs,
+        revocationDeadlineMs: null,
+        classic: {
+          sessionTimeoutMs: c.sessionTimeoutMs,
+          supportedProtocols: c.protocols,
+          joinDeadlineMs: null,
+          syncDeadlineMs: null,
+        },
+      });
+      group.targetAssignment.set(c.memberId, assigned);
+    }
+    for (const [topic, partitions] of classic.offsets) {
+      for (const [partition, value] of partitions) group.setOffset(topic, partition, value);
+    }
+    const records: ConsumerGroupRecord[] = [];
+    for (const m of group.members.values()) records.push(this.#memberMetadataRecord(group, m));
+    group.subscriptionMetadata = this.#computeSubscriptionMetadata(group);
+    records.push({
+      type: "consumerGroupPartitionMetadata",
+      key: { group: group.groupId },
+      value: {
+        topics: [...group.subscriptionMetadata].map(([topicName, t]) => ({
+          topicId: t.topicId,
+          topicName,
+          numPartitions: t.numPartitions,
+        })),
+      },
+    });
+    records.push({
+      type: "consumerGroupMetadata",
+      key: { group: group.groupId },
+      value: { epoch: group.groupEpoch },
+    });
+    for (const m of group.members.values()) {
+      records.push(this.#targetRecord(group, m.memberId, m.assigned));
+    }
+    records.push({
+      type: "consumerGroupTargetAssignmentMetadata",
+      key: { group: group.groupId },
+      value: { assignmentEpoch: group.assignmentEpoch },
+    });
+    for (const m of group.members.values()) records.push(this.#currentAssignmentRecord(group, m));
+    this.groups.set(group.groupId, group);
+    return records;
+  }
+
+  // ---------------------------------------------------------------- classic members
+
+  /** Finds a member by id, or by group.instance.id (KIP-345), as the classic APIs name it. */
+  #classicMember(
+    group: ConsumerGroup,
+    memberId: string,
+    instanceId: string | null,
+  ): ConsumerGroupMember {
+    let member: ConsumerGroupMember | undefined;
+    if (instanceId === null) {
+      member = group.members.get(memberId);
+    } else {
+      const id = group.staticMembers.get(instanceId);
+      member = id === undefined ? undefined : group.members.get(id);
+      if (member !== undefined && member.memberId !== memberId) {
+        fail(
+          GroupErrorCode.FENCED_INSTANCE_ID,
+          `Static member ${memberId} with instance id ${instanceId} is fenced by ${member.memberId}.`,
+        );
+      }
+    }
+    if (member === undefined) {
+      fail(
+        GroupErrorCode.UNKNOWN_MEMBER_ID,
+        `Member ${memberId} is not a member of group ${group.groupId}.`,
+      );
+    }
+    if (member.classic === null) {
+      fail(
+        GroupErrorCode.UNKNOWN_MEMBER_ID,
+        `Member ${member.memberId} of group ${group.groupId} uses the consumer group protocol.`,
+      );
+    }
+    return member;
+  }
+
+  /** True when every classic member (but `exceptMemberId`) supports one of `names`. */
+  #supportsClassicProtocols(group: ConsumerGroup, names: string[], exceptMemberId: string): boolean {
+    if (names.length === 0) return false;
+    let candidates = new Set(names);
+    for (const m of group.members.values()) {
+      if (m.classic === null || m.memberId === exceptMemberId) continue;
+      const theirs = new Set(m.classic.supportedProtocols.map((p) => p.name));
+      candidates = new Set([...candidates].filter((n) => theirs.has(n)));
+      if (candidates.size === 0) return false;
+    }
+    return true;
+  }
+
+  /**
+   * JoinGroup from a classic member of a consumer group (Kafka's classicGroupJoinToConsumerGroup):
+   * the member's subscription and owned partitions come from its embedded ConsumerProtocol
+   * metadata; the server-side assignor computes the target; the member reconciles like a KIP-848
+   * member, and the response (generation = member epoch, no leader) is released once the records
+   * are durable. The member then collects its partitions with SyncGroup.
+   */
+  classicJoin(input: JoinGroupInput, nowMs: number): {
+    result: JoinGroupResult;
+    records: ConsumerGroupRecord[];
+  } {
+    const records: ConsumerGroupRecord[] = [];
+    const error = (code: number, memberId = input.memberId): {
+      result: JoinGroupResult;
+      records: ConsumerGroupRecord[];
+    } => ({
+      result: {
+        errorCode: code,
+        generationId: -1,
+        protocolType: null,
+        protocolName: null,
+        leader: "",
+        skipAssignment: false,
+        memberId,
+        members: [],
+      },
+      records: [],
+    });
+    const group = this.groups.get(input.groupId);
+    if (group === undefined) return error(GroupErrorCode.UNKNOWN_MEMBER_ID);
+    const names = input.protocols.map((p) => p.name);
+    if (
+      input.protocolType !== CONSUMER_PROTOCOL_TYPE ||
+      !this.#supportsClassicProtocols(group, names, input.memberId)
+    ) {
+      return error(GroupErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    }
+    const subscription = decodeConsumerSubscription(input.protocols[0]!.metadata);
+    if (subscription === null) return error(GroupErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    let memberId = input.memberId;
+    const isUnknown = memberId === "";
+    if (isUnknown) memberId = this.#generateMemberId(input.clientId, input.groupInstanceId);
+    if (isUnknown && input.groupInstanceId === null && input.apiVersion >= 4) {
+      // KIP-394: hand out the id; the member comes back with it.
+      return error(GroupErrorCode.MEMBER_ID_REQUIRED, memberId);
+    }
+    let existing = group.members.get(memberId);
+    let replacedStaticId: string | null = null;
+    if (input.groupInstanceId !== null) {
+      const staticId = group.staticMembers.get(input.groupInstanceId);
+      if (staticId !== undefined && staticId !== memberId) {
+        if (!isUnknown) return error(GroupErrorCode.FENCED_INSTANCE_ID);
+        // A static member restarting under a new member id takes the old one's place.
+        replacedStaticId = staticId;
+      }
+    }
+    if (existing !== undefined && existing.classic === null) {
+      return error(GroupErrorCode.UNKNOWN_MEMBER_ID);
+    }
+    if (
+      existing === undefined && replacedStaticId === null &&
+      group.members.size >= this.#config.consumerGroupMaxSize
+    ) {
+      return error(GroupErrorCode.GROUP_MAX_SIZE_REACHED, "");
+    }
+    const rebalanceTimeoutMs = input.rebalanceTimeoutMs === -1
+      ? input.sessionTimeoutMs
+      : input.rebalanceTimeoutMs;
+    if (replacedStaticId !== null) {
+      const old = group.members.get(replacedStaticId)!;
+      const target = group.targetAssignment.get(replacedStaticId) ?? new Map();
+      records.push(...this.#memberTombstones(group, replacedStaticId));
+      group.removeMember(replacedStaticId);
+      existing = { ...old, memberId, classic: old.classic ?? null };
+      group.targetAssignment.set(memberId, target);
+      records.push(this.#targetRecord(group, memberId, target));
+    }
+    const found: ConsumerGroupMember = existing ?? this.#newMember({
+      clientId: input.clientId,
+      clientHost: input.clientHost,
+      instanceId: input.groupInstanceId,
+      rackId: null,
+      rebalanceTimeoutMs,
+    }, memberId);
+    const updated: ConsumerGroupMember = {
+      ...found,
+      instanceId: input.groupInstanceId,
+      rackId: subscription.rackId,
+      clientId: input.clientId,
+      clientHost: input.clientHost,
+      rebalanceTimeoutMs,
+      subscribedTopicNames: [...subscription.topics].sort(),
+      subscribedTopicRegex: null,
+      serverAssignor: null,
+      sessionDeadlineMs: nowMs + input.sessionTimeoutMs,
+      classic: {
+        sessionTimeoutMs: input.sessionTimeoutMs,
+        supportedProtocols: input.protocols.map((p) => ({ name: p.name, metadata: p.metadata })),
+        joinDeadlineMs: null,
+        syncDeadlineMs: nowMs + rebalanceTimeoutMs,
+      },
+    };
+    const isNew = existing === undefined;
+    const subscriptionChanged = isNew ||
+      updated.subscribedTopicNames.join("\u0000") !== found.subscribedTopicNames.join("\u0000") ||
+      found.subscribedTopicRegex !== null || found.serverAssignor !== null;
+    const metadataChanged = subscriptionChanged || updated.rackId !== found.rackId ||
+      updated.instanceId !== found.instanceId || updated.clientId !== found.clientId ||
+      updated.clientHost !== found.clientHost ||
+      updated.rebalanceTimeoutMs !== found.rebalanceTimeoutMs ||
+      found.classic === null || replacedStaticId !== null ||
+      found.classic.sessionTimeoutMs !== input.sessionTimeoutMs ||
+      !sameProtocols(found.classic.supportedProtocols, input.protocols);
+    group.putMember(updated);
+    if (metadataChanged) records.push(this.#memberMetadataRecord(group, updated));
+    if (isNew) group.targetAssignment.set(memberId, new Map());
+    const topicsChanged = this.#refreshMetadata(group, records);
+    if (subscriptionChanged || topicsChanged) this.#bumpGroupEpoch(group, records);
+    // What the member still owns: its owned partitions (v1+ subscriptions, cooperative); a
+    // member on an older subscription version gave up everything before rejoining (eager).
+    const owned = this.#byTopicId(subscription.ownedPartitions);
+    const after = this.#reconcile(group, updated, owned, nowMs, records);
+    if (after === updated && (isNew || replacedStaticId !== null)) {
+      records.push(this.#currentAssignmentRecord(group, after));
+    }
+    return {
+      result: {
+        errorCode: GroupErrorCode.NONE,
+        generationId: after.memberEpoch,
+        protocolType: CONSUMER_PROTOCOL_TYPE,
+        protocolName: input.protocols[0]!.name,
+        leader: "",
+        skipAssignment: false,
+        memberId,
+        members: [],
+      },
+      records,
+    };
+  }
+
+  /**
+   * SyncGroup from a classic member of a consumer group: answers the partitions the member may own
+   * now, or REBALANCE_IN_PROGRESS when the group moved on and the member must rejoin first.
+   */
+  classicSync(input: SyncGroupInput, nowMs: number): SyncGroupResult {
+    const group = this.groups.get(input.groupId);
+    const error = (code: number): SyncGroupResult => ({
+      errorCode: code,
+      protocolType: null,
+      protocolName: null,
+      assignment: new Uint8Array(0),
+    });
+    if (group === undefined) return error(GroupErrorCode.UNKNOWN_MEMBER_ID);
+    try {
+      const member = this.#classicMember(group, input.memberId, input.groupInstanceId);
+      if (input.generationId !== member.memberEpoch) return error(GroupErrorCode.ILLEGAL_GENERATION);
+      const protocolName = member.classic!.supportedProtocols[0]?.name ?? null;
+      if (
+        (input.protocolType !== null && input.protocolType !== CONSUMER_PROTOCOL_TYPE) ||
+        (input.protocolName !== null && input.protocolName !== protocolName)
+      ) {
+        return error(GroupErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      }
+      if (this.#mustRejoinBeforeSync(group, member)) {
+        this.#askToRejoin(group, member, nowMs);
+        return error(GroupErrorCode.REBALANCE_IN_PROGRESS);
+      }
+      group.putMember({
+        ...member,
+        sessionDeadlineMs: nowMs + member.classic!.sessionTimeoutMs,
+        classic: { ...member.classic!, syncDeadlineMs: null },
+      });
+      return {
+        errorCode: GroupErrorCode.NONE,
+        protocolType: CONSUMER_PROTOCOL_TYPE,
+        protocolName,
+        assignment: this.#encodeAssignment(group, member.assigned, member),
+      };
+    } catch (e) {
+      if (!(e instanceof HeartbeatError)) throw e;
+      return error(e.code);
+    }
+  }
+
+  /** A new group epoch the member has not joined yet (unless it is busy revoking). */
+  #mustRejoinBeforeSync(group: ConsumerGroup, member: ConsumerGroupMember): boolean {
+    return group.groupEpoch > member.memberEpoch &&
+      member.state !== MemberState.UNREVOKED_PARTITIONS;
+  }
+
+  #askToRejoin(group: ConsumerGroup, member: ConsumerGroupMember, nowMs: number): void {
+    const current = group.members.get(member.memberId)!;
+    if (current.classic!.joinDeadlineMs !== null) return;
+    group.putMember({
+      ...current,
+      classic: { ...current.classic!, joinDeadlineMs: nowMs + current.rebalanceTimeoutMs },
+    });
+  }
+
+  /**
+   * Heartbeat from a classic member of a consumer group: REBALANCE_IN_PROGRESS tells it to rejoin
+   * when the group epoch moved past it, when it must revoke partitions, or when partitions it
+   * waits for have been released (Kafka's classicGroupHeartbeatToConsumerGroup).
+   */
+  classicHeartbeat(input: HeartbeatInput, nowMs: number): number {
+    const group = this.groups.get(input.groupId);
+    if (group === undefined) return GroupErrorCode.UNKNOWN_MEMBER_ID;
+    try {
+      const member = this.#classicMember(group, input.memberId, input.groupInstanceId);
+      if (input.generationId !== member.memberEpoch) return GroupErrorCode.ILLEGAL_GENERATION;
+      group.putMember({
+        ...member,
+        sessionDeadlineMs: nowMs + member.classic!.sessionTimeoutMs,
+      });
+      const released = member.state === MemberState.UNRELEASED_PARTITIONS &&
+        !this.#waitingOnUnreleased(group, member);
+      if (
+        member.memberEpoch < group.groupEpoch ||
+        member.state === MemberState.UNREVOKED_PARTITIONS || released
+      ) {
+        this.#askToRejoin(group, member, nowMs);
+        return GroupErrorCode.REBALANCE_IN_PROGRESS;
+      }
+      return GroupErrorCode.NONE;
+    } catch (e) {
+      if (!(e instanceof HeartbeatError)) throw e;
+      return e.code;
+    }
+  }
+
+  /** True while another member still holds a partition of this member's target. */
+  #waitingOnUnreleased(group: ConsumerGroup, member: ConsumerGroupMember): boolean {
+    const target = group.targetAssignment.get(member.memberId) ?? new Map();
+    for (const [topicId, p] of partitionsOf(target)) {
+      if (member.assigned.get(topicId)?.has(p) ?? false) continue;
+      const owner = group.ownerOf(topicId, p);
+      if (owner !== undefined && owner !== member.memberId) return true;
+    }
+    return false;
+  }
+
+  /**
+   * LeaveGroup of classic members of a consumer group: each is removed (its partitions go to the
+   * others at the next epoch). Members that are unknown or speak the KIP-848 protocol get
+   * UNKNOWN_MEMBER_ID.
+   */
+  classicLeave(groupId: string, identities: LeaveGroupMemberIdentity[]): {
+    results: LeaveGroupMemberResult[];
+    records: ConsumerGroupRecord[];
+  } {
+    const group = this.groups.get(groupId)!;
+    const records: ConsumerGroupRecord[] = [];
+    const results = identities.map((identity): LeaveGroupMemberResult => {
+      try {
+        let memberId = identity.memberId;
+        if (identity.groupInstanceId !== null && memberId === "") {
+          // Administrative removal by group.instance.id (KIP-345).
+          memberId = group.staticMembers.get(identity.groupInstanceId) ?? "";
+        }
+        const member = this.#classicMember(group, memberId, identity.groupInstanceId);
+        records.push(...this.#memberTombstones(group, member.memberId));
+        group.removeMember(member.memberId);
+        return {
+          memberId: member.memberId,
+          groupInstanceId: identity.groupInstanceId,
+          errorCode: GroupErrorCode.NONE,
+        };
+      } catch (e) {
+        if (!(e instanceof HeartbeatError)) throw e;
+        return {
+          memberId: identity.memberId,
+          groupInstanceId: identity.groupInstanceId,
+          errorCode: e.code,
+        };
+      }
+    });
+    if (records.length > 0) {
+      this.#refreshMetadata(group, records);
+      this.#bumpGroupEpoch(group, records);
+    }
+    return { results, records };
+  }
+
   /** Moves a member one reconciliation step; records the current assignment if it changed. */
   #reconcile(
     group: ConsumerGroup,
@@ -470,7 +1050,7 @@ export class ConsumerGroups {
       group.putMember(updated);
       records.push(this.#currentAssignmentRecord(group, updated));
     } else {
-      this.#removeMember(group, member.memberId, records);
+      this.#fenceMember(group, member.memberId, records);
     }
     return {
       errorCode: GroupErrorCode.NONE,
@@ -482,7 +1062,13 @@ export class ConsumerGroups {
     };
   }
 
-  #newMember(input: ConsumerGroupHeartbeatInput, memberId: string): ConsumerGroupMember {
+  #newMember(
+    input: Pick<
+      ConsumerGroupHeartbeatInput,
+      "instanceId" | "rackId" | "clientId" | "clientHost" | "rebalanceTimeoutMs"
+    >,
+    memberId: string,
+  ): ConsumerGroupMember {
     return {
       memberId,
       instanceId: input.instanceId,
@@ -500,6 +1086,7 @@ export class ConsumerGroups {
       pendingRevocation: new Map(),
       sessionDeadlineMs: 0,
       revocationDeadlineMs: null,
+      classic: null,
     };
   }
 
@@ -682,12 +1269,11 @@ export class ConsumerGroups {
   /** Session expiry and revocation timeouts remove members (KIP-848). */
   tick(nowMs: number): ConsumerGroupRecord[] {
     const records: ConsumerGroupRecord[] = [];
-    for (const group of this.groups.values()) {
+    for (const group of [...this.groups.values()]) {
       for (const member of [...group.members.values()]) {
-        const revocationExpired = member.revocationDeadlineMs !== null &&
-          member.revocationDeadlineMs <= nowMs;
-        if (member.sessionDeadlineMs <= nowMs || revocationExpired) {
-          this.#removeMember(group, member.memberId, records);
+        if (this.groups.get(group.groupId) !== group) break; // converted to a classic group
+        if (memberDeadlines(member).some((ms) => ms <= nowMs)) {
+          this.#fenceMember(group, member.memberId, records);
         }
       }
     }
@@ -699,8 +1285,8 @@ export class ConsumerGroups {
     let earliest: number | null = null;
     for (const group of this.groups.values()) {
       for (const m of group.members.values()) {
-        for (const ms of [m.sessionDeadlineMs, m.revocationDeadlineMs]) {
-          if (ms !== null && (earliest === null || ms < earliest)) earliest = ms;
+        for (const ms of memberDeadlines(m)) {
+          if (earliest === null || ms < earliest) earliest = ms;
         }
       }
     }
@@ -718,6 +1304,12 @@ export class ConsumerGroups {
     if (epoch < 0 && input.memberId === "" && group.members.size === 0) return GroupErrorCode.NONE;
     const member = group.members.get(input.memberId);
     if (member === undefined) return GroupErrorCode.UNKNOWN_MEMBER_ID;
+    if (member.classic !== null) {
+      // A classic member commits with its generation id, which is its member epoch.
+      return epoch === member.memberEpoch
+        ? GroupErrorCode.NONE
+        : GroupErrorCode.ILLEGAL_GENERATION;
+    }
     if (input.apiVersion < 9) return GroupErrorCode.UNSUPPORTED_VERSION;
     if (epoch !== member.memberEpoch) return GroupErrorCode.STALE_MEMBER_EPOCH;
     return GroupErrorCode.NONE;
@@ -810,6 +1402,7 @@ export class ConsumerGroups {
       pendingRevocation: new Map(),
       sessionDeadlineMs: 0,
       revocationDeadlineMs: null,
+      classic: null,
     };
   }
 
@@ -862,7 +1455,16 @@ export class ConsumerGroups {
           group.members.delete(record.key.memberId);
           return;
         }
-        set({ ...this.#loadedMember(group, record.key.memberId), ...v });
+        const { classicMemberMetadata, ...fields } = v;
+        set({
+          ...this.#loadedMember(group, record.key.memberId),
+          ...fields,
+          classic: classicMemberMetadata === null ? null : {
+            ...classicMemberMetadata,
+            joinDeadlineMs: null,
+            syncDeadlineMs: null,
+          },
+        });
         return;
       }
       case "consumerGroupCurrentMemberAssignment": {
@@ -885,7 +1487,8 @@ export class ConsumerGroups {
   finishLoad(nowMs: number): void {
     for (const group of this.groups.values()) {
       for (const m of group.members.values()) {
-        m.sessionDeadlineMs = nowMs + this.#config.consumerGroupSessionTimeoutMs;
+        m.sessionDeadlineMs = nowMs +
+          (m.classic?.sessionTimeoutMs ?? this.#config.consumerGroupSessionTimeoutMs);
         m.revocationDeadlineMs = m.state === MemberState.UNREVOKED_PARTITIONS
           ? nowMs + Math.max(m.rebalanceTimeoutMs, 0)
           : null;

@@ -7,7 +7,7 @@ import {
   protocolsEqual,
 } from "./classic_group.ts";
 import type { ConsumerGroup } from "./consumer_group.ts";
-import { ConsumerGroups } from "./consumer_group_coordinator.ts";
+import { ConsumerGroups, type GroupConversion } from "./consumer_group_coordinator.ts";
 import { appendErrorToResponseError, GroupErrorCode } from "./error_codes.ts";
 import type { MemberIdGenerator } from "./member_id.ts";
 import {
@@ -408,16 +408,26 @@ export class GroupCoordinator<H = unknown> {
     const reply = (errorCode: number, memberId: string) =>
       this.#respond(handle, { api: "JoinGroup", response: joinError(memberId, errorCode) });
     if (input.groupId === "") return reply(GroupErrorCode.INVALID_GROUP_ID, input.memberId);
-    if (this.#consumer.groups.has(input.groupId)) {
-      // A KIP-848 group does not take classic members (no online migration here).
-      return reply(GroupErrorCode.INCONSISTENT_GROUP_PROTOCOL, input.memberId);
-    }
     if (
       input.sessionTimeoutMs < this.config.groupMinSessionTimeoutMs ||
       input.sessionTimeoutMs > this.config.groupMaxSessionTimeoutMs
     ) {
       return reply(GroupErrorCode.INVALID_SESSION_TIMEOUT, input.memberId);
     }
+    const consumerGroup = this.#consumer.groups.get(input.groupId);
+    if (consumerGroup !== undefined && consumerGroup.members.size > 0) {
+      // A classic member joins a consumer group (KIP-848 online migration).
+      const { result, records } = this.#consumer.classicJoin(input, this.#nowMs);
+      if (records.length > 0) this.#append(records);
+      this.#respondWhenDurable(handle, (appendError) => ({
+        api: "JoinGroup",
+        response: appendError === GroupErrorCode.NONE
+          ? result
+          : joinError(input.memberId, appendErrorToResponseError(appendError, "group")),
+      }));
+      return;
+    }
+    if (consumerGroup !== undefined) this.#classicFromEmptyConsumerGroup(consumerGroup);
     const isUnknownMember = input.memberId === "";
     let group = this.#groups.get(input.groupId);
     if (group === undefined) {
@@ -690,6 +700,13 @@ export class GroupCoordinator<H = unknown> {
     if (input.apiVersion >= 5 && (input.protocolType === null || input.protocolName === null)) {
       return reply(GroupErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     }
+    if (this.#consumer.groups.has(input.groupId)) {
+      this.#respond(handle, {
+        api: "SyncGroup",
+        response: this.#consumer.classicSync(input, this.#nowMs),
+      });
+      return;
+    }
     const group = this.#groups.get(input.groupId);
     if (group === undefined) return reply(GroupErrorCode.UNKNOWN_MEMBER_ID);
     const error = group.validateMember(input.memberId, input.groupInstanceId);
@@ -770,6 +787,9 @@ export class GroupCoordinator<H = unknown> {
 
   #heartbeat(input: HeartbeatInput): number {
     if (input.groupId === "") return GroupErrorCode.INVALID_GROUP_ID;
+    if (this.#consumer.groups.has(input.groupId)) {
+      return this.#consumer.classicHeartbeat(input, this.#nowMs);
+    }
     const group = this.#groups.get(input.groupId);
     if (group === undefined) return GroupErrorCode.UNKNOWN_MEMBER_ID;
     const error = group.validateMember(input.memberId, input.groupInstanceId);
@@ -806,11 +826,14 @@ export class GroupCoordinator<H = unknown> {
     this.#begin(nowMs);
     const respond = (response: ConsumerGroupHeartbeatResult) =>
       this.#respond(handle, { api: "ConsumerGroupHeartbeat", response });
-    const classic = this.#groups.get(input.groupId);
+    let classic = this.#groups.get(input.groupId);
+    const all: GroupRecord[] = [];
     if (classic !== undefined) {
       const empty = classic.state === "Empty" && classic.members.size === 0 &&
         classic.pendingMembers.size === 0;
-      if (!empty || input.memberEpoch !== 0) {
+      const upgraded = !empty && input.memberEpoch === 0 && this.#upgrade(classic, all);
+      if (upgraded) classic = undefined;
+      if (!upgraded && (!empty || input.memberEpoch !== 0)) {
         respond({
           errorCode: GroupErrorCode.GROUP_ID_NOT_FOUND,
           errorMessage: `Group ${input.groupId} is not a consumer group.`,
@@ -823,7 +846,6 @@ export class GroupCoordinator<H = unknown> {
       }
     }
     const { result, records } = this.#consumer.heartbeat(input, this.#nowMs);
-    const all: GroupRecord[] = [];
     const adopted = this.#consumer.groups.get(input.groupId);
     if (classic !== undefined && adopted !== undefined) {
       for (const [topic, partitions] of classic.offsets) {
@@ -835,6 +857,7 @@ export class GroupCoordinator<H = unknown> {
       }
     }
     all.push(...records);
+    all.push(...this.#takeDowngrades());
     if (all.length > 0) this.#append(all);
     this.#respondWhenDurable(
       handle,
@@ -854,6 +877,103 @@ export class GroupCoordinator<H = unknown> {
           },
     );
     return this.#end();
+  }
+
+  /**
+   * KIP-848 online upgrade: a KIP-848 member joins a classic group with members. When the policy
+   * allows it, the classic group's parked requests are answered REBALANCE_IN_PROGRESS (its members
+   * rejoin, now as classic members of a consumer group), its metadata is tombstoned and the
+   * consumer group is created from its members' last assignments. False when it may not upgrade.
+   */
+  #upgrade(classic: ClassicGroup<H>, records: GroupRecord[]): boolean {
+    if (!this.#consumer.mayAdoptClassicGroup(classic.protocolType, classic.members.size)) {
+      return false;
+    }
+    const conversion: GroupConversion = {
+      groupId: classic.groupId,
+      generationId: classic.generationId,
+      members: [...classic.members.values()].map((m) => ({
+        memberId: m.memberId,
+        instanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        sessionTimeoutMs: m.sessionTimeoutMs,
+        // The protocol the group chose first: its subscription is the one to read.
+        protocols: [...m.protocols].sort((a, b) =>
+          Number(b.name === classic.protocolName) - Number(a.name === classic.protocolName)
+        ),
+        assignment: m.assignment,
+      })),
+      offsets: classic.offsets,
+    };
+    const created = this.#consumer.adoptClassicGroup(conversion, this.#nowMs);
+    if (created === null) return false;
+    for (const member of classic.members.values()) {
+      this.#completeJoin(member, joinError(member.memberId, GroupErrorCode.REBALANCE_IN_PROGRESS));
+      this.#completeSync(member, syncError(GroupErrorCode.REBALANCE_IN_PROGRESS));
+    }
+    this.#groups.delete(classic.groupId);
+    records.push(groupRecord(classic.groupId, null), ...created);
+    return true;
+  }
+
+  /**
+   * KIP-848 online downgrade: consumer groups whose last KIP-848 member left become classic groups
+   * of their classic members again, Stable at the group epoch with their target assignments, then
+   * rebalance so that a leader assigns. Returns the GroupMetadata records to write (after the
+   * consumer group's tombstones).
+   */
+  #takeDowngrades(): GroupRecord[] {
+    const records: GroupRecord[] = [];
+    for (const conversion of this.#consumer.takeDowngrades()) {
+      const group = new ClassicGroup<H>(conversion.groupId, this.#nowMs);
+      for (const m of conversion.members) {
+        group.add({
+          memberId: m.memberId,
+          groupInstanceId: m.instanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+          sessionTimeoutMs: m.sessionTimeoutMs,
+          protocolType: "consumer",
+          protocols: m.protocols,
+          assignment: m.assignment,
+          awaitingJoin: null,
+          awaitingSync: null,
+          isNew: false,
+          heartbeatDeadlineMs: this.#nowMs + m.sessionTimeoutMs,
+        });
+      }
+      for (const [topic, partitions] of conversion.offsets) {
+        for (const [partition, value] of partitions) group.setOffset(topic, partition, value);
+      }
+      group.generationId = conversion.generationId;
+      group.protocolName = group.selectProtocol();
+      group.subscribedTopics = group.computeSubscribedTopics();
+      // Kafka builds the downgraded group directly in Stable: its members hold assignments.
+      group.previousState = "Empty";
+      group.state = "Stable";
+      this.#groups.set(group.groupId, group);
+      records.push(groupRecord(group.groupId, group.toMetadataValue((m) => m.assignment)));
+      this.#prepareRebalance(group);
+    }
+    return records;
+  }
+
+  /**
+   * A classic JoinGroup for an empty consumer group: the consumer group is tombstoned and a
+   * classic group takes its place, keeping its committed offsets (as Kafka does).
+   */
+  #classicFromEmptyConsumerGroup(consumerGroup: ConsumerGroup): void {
+    const offsets = consumerGroup.offsets;
+    const tombstones = this.#consumer.deleteGroup(consumerGroup.groupId);
+    const group = new ClassicGroup<H>(consumerGroup.groupId, this.#nowMs);
+    for (const [topic, partitions] of offsets) {
+      for (const [partition, value] of partitions) group.setOffset(topic, partition, value);
+    }
+    this.#groups.set(group.groupId, group);
+    if (tombstones.length > 0) this.#append(tombstones);
   }
 
   /** Handles ConsumerGroupDescribe (KIP-848); classic and unknown groups are GROUP_ID_NOT_FOUND. */
@@ -883,6 +1003,12 @@ export class GroupCoordinator<H = unknown> {
       };
     if (input.groupId === "") {
       this.#respondWhenDurable(handle, finish(GroupErrorCode.INVALID_GROUP_ID, []));
+      return this.#end();
+    }
+    if (this.#consumer.groups.has(input.groupId)) {
+      const { results, records } = this.#consumer.classicLeave(input.groupId, identities);
+      if (records.length > 0) this.#append(records);
+      this.#respondWhenDurable(handle, finish(GroupErrorCode.NONE, results));
       return this.#end();
     }
     const group = this.#groups.get(input.groupId);
@@ -1389,7 +1515,8 @@ export class GroupCoordinator<H = unknown> {
   tick(nowMs: number): GroupEffect<H>[] {
     this.#begin(nowMs);
     for (const group of [...this.#groups.values()]) this.#tickGroup(group);
-    const expired = this.#consumer.tick(this.#nowMs);
+    const expired: GroupRecord[] = this.#consumer.tick(this.#nowMs);
+    expired.push(...this.#takeDowngrades());
     if (expired.length > 0) this.#append(expired);
     if (this.#nowMs >= this.#nextOffsetsExpiryMs!) {
       this.#expireOffsets();

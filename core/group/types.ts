@@ -321,6 +321,11 @@ export interface ConsumerGroupMemberMetadataValue {
   subscribedTopicRegex: string | null;
   rebalanceTimeoutMs: number;
   serverAssignor: string | null;
+  /** Set for a member using the classic protocol (KIP-848 online migration). */
+  classicMemberMetadata: {
+    sessionTimeoutMs: number;
+    supportedProtocols: { name: string; metadata: Uint8Array }[];
+  } | null;
 }
 
 /** ConsumerGroupCurrentMemberAssignmentValue (`state`: 0 stable, 1 unrevoked, 2 unreleased). */
@@ -511,6 +516,12 @@ export interface GroupCoordinatorConfig {
   consumerGroupMaxSize: number;
   /** group.consumer.assignors: the server-side assignors; the first is the default. */
   consumerGroupAssignors: string[];
+  /**
+   * group.consumer.migration.policy: whether a classic group with members becomes a consumer
+   * group when a KIP-848 member joins ("upgrade"), and back when its last KIP-848 member leaves
+   * ("downgrade").
+   */
+  consumerGroupMigrationPolicy: "bidirectional" | "upgrade" | "downgrade" | "disabled";
 }
 
 /** Kafka's defaults for {@link GroupCoordinatorConfig}. */
@@ -527,4 +538,5 @@ export const GROUP_COORDINATOR_DEFAULTS: Readonly<GroupCoordinatorConfig> = {
   consumerGroupHeartbeatIntervalMs: 5000,
   consumerGroupMaxSize: 2147483647,
   consumerGroupAssignors: ["uniform", "range"],
+  consumerGroupMigrationPolicy: "bidirectional",
 };
