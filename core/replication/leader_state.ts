@@ -9,7 +9,10 @@
  * - The high watermark is the smallest log end offset among the members of the *maximal* ISR (the
  *   committed ISR plus a proposed expansion; a proposed shrink still counts the removed member
  *   until the controller commits it), the leader's own counted as its durable log end. It never
- *   decreases while this broker leads the epoch.
+ *   decreases while this broker leads the epoch, and it does not move at all while the committed
+ *   ISR is smaller than `min.insync.replicas` (KIP-966's strict min ISR, Kafka 3.7+): what a
+ *   replica that left such an ISR holds is then still every committed record, which is what makes
+ *   it an eligible leader (ELR).
  * - A follower is caught up when it fetched at or past the leader's log end; `lastCaughtUpTimeMs`
  *   moves to the time of that fetch, or to the time of the previous fetch when this one reached
  *   the log end that fetch saw (Kafka's `ReplicaState.lastCaughtUpTimeMs`).
@@ -63,6 +66,8 @@ export interface LeaderStateInit {
   /** The log end offset when this epoch started: followers must reach it to join the ISR. */
   readonly leaderEpochStartOffset: number;
   readonly nowMs: number;
+  /** The topic's `min.insync.replicas`: below it the high watermark stays. Default 1. */
+  readonly minInsyncReplicas?: number;
 }
 
 /** Outcome of {@link LeaderState.ackOutcome}. */
@@ -95,8 +100,10 @@ export class LeaderState {
   readonly followers = new Map<number, FollowerState>();
   #highWatermark: number;
   #localEnd: number;
+  #minInsyncReplicas: number;
 
   constructor(init: LeaderStateInit) {
+    this.#minInsyncReplicas = init.minInsyncReplicas ?? 1;
     this.localId = init.localId;
     this.leaderEpoch = init.leaderEpoch;
     this.leaderEpochStartOffset = init.leaderEpochStartOffset;
@@ -114,6 +121,16 @@ export class LeaderState {
 
   get highWatermark(): number {
     return this.#highWatermark;
+  }
+
+  get minInsyncReplicas(): number {
+    return this.#minInsyncReplicas;
+  }
+
+  /** The topic's `min.insync.replicas` changed; returns true when the high watermark moved. */
+  setMinInsyncReplicas(minInsyncReplicas: number): boolean {
+    this.#minInsyncReplicas = minInsyncReplicas;
+    return this.#maybeAdvance();
   }
 
   /** The committed ISR plus a pending expansion (a pending shrink removes no one yet). */
@@ -175,6 +192,8 @@ export class LeaderState {
   }
 
   #maybeAdvance(): boolean {
+    // Strict min ISR (KAFKA-15583): records committed now could be missing on an eligible leader.
+    if (this.isr.length < this.#minInsyncReplicas) return false;
     let candidate = this.#localEnd;
     for (const id of this.maximalIsr) {
       if (id === this.localId) continue;

@@ -112,3 +112,28 @@ Deno.test("an answer for an older partition epoch does not roll the ISR back", (
   assert.deepEqual(s.isr, [1, 2]);
   assert.equal(s.partitionEpoch, 9);
 });
+
+Deno.test("below min.insync.replicas the high watermark does not move (strict min ISR, KIP-966)", () => {
+  // A replica that left the ISR then still holds every committed record: it may lead (ELR).
+  const s = new LeaderState({
+    localId: 1,
+    replicas: [1, 2, 3],
+    isr: [1],
+    leaderEpoch: 5,
+    partitionEpoch: 7,
+    highWatermark: 10,
+    leaderEpochStartOffset: 10,
+    nowMs: 1_000,
+    minInsyncReplicas: 2,
+  });
+  s.updateLocalEnd(20);
+  assert.equal(s.highWatermark, 10, "an ISR of one is below min ISR 2");
+  assert.equal(s.setMinInsyncReplicas(1), true, "lowering the minimum lets it move at once");
+  assert.equal(s.highWatermark, 20);
+  s.setMinInsyncReplicas(2);
+  s.updateLocalEnd(25);
+  assert.equal(s.highWatermark, 20);
+  s.updateFollower(2, fetch(25, 1_001, 25));
+  assert.equal(s.completeIsrChange({ isr: [1, 2], partitionEpoch: 8 }), true);
+  assert.equal(s.highWatermark, 25, "back at min ISR it moves again");
+});
