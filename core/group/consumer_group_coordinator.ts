@@ -508,7 +508,9 @@ export class ConsumerGroups {
         : decodeConsumerSubscription(c.protocols[0]!.metadata);
       const decoded = decodeConsumerAssignment(c.assignment);
       if (subscription === null || decoded === null) return null;
-      const assigned = this.#byTopicId([...decoded].map(([topic, partitions]) => ({ topic, partitions })));
+      const assigned = this.#byTopicId(
+        [...decoded].map(([topic, partitions]) => ({ topic, partitions })),
+      );
       for (const [topicId, p] of partitionsOf(assigned)) {
         const key = `${topicId}:${p}`;
         if (claimed.has(key)) return null;
@@ -612,7 +614,11 @@ export class ConsumerGroups {
   }
 
   /** True when every classic member (but `exceptMemberId`) supports one of `names`. */
-  #supportsClassicProtocols(group: ConsumerGroup, names: string[], exceptMemberId: string): boolean {
+  #supportsClassicProtocols(
+    group: ConsumerGroup,
+    names: string[],
+    exceptMemberId: string,
+  ): boolean {
     if (names.length === 0) return false;
     let candidates = new Set(names);
     for (const m of group.members.values()) {
@@ -779,7 +785,9 @@ export class ConsumerGroups {
     if (group === undefined) return error(GroupErrorCode.UNKNOWN_MEMBER_ID);
     try {
       const member = this.#classicMember(group, input.memberId, input.groupInstanceId);
-      if (input.generationId !== member.memberEpoch) return error(GroupErrorCode.ILLEGAL_GENERATION);
+      if (input.generationId !== member.memberEpoch) {
+        return error(GroupErrorCode.ILLEGAL_GENERATION);
+      }
       const protocolName = member.classic!.supportedProtocols[0]?.name ?? null;
       if (
         (input.protocolType !== null && input.protocolType !== CONSUMER_PROTOCOL_TYPE) ||
@@ -1306,9 +1314,7 @@ export class ConsumerGroups {
     if (member === undefined) return GroupErrorCode.UNKNOWN_MEMBER_ID;
     if (member.classic !== null) {
       // A classic member commits with its generation id, which is its member epoch.
-      return epoch === member.memberEpoch
-        ? GroupErrorCode.NONE
-        : GroupErrorCode.ILLEGAL_GENERATION;
+      return epoch === member.memberEpoch ? GroupErrorCode.NONE : GroupErrorCode.ILLEGAL_GENERATION;
     }
     if (input.apiVersion < 9) return GroupErrorCode.UNSUPPORTED_VERSION;
     if (epoch !== member.memberEpoch) return GroupErrorCode.STALE_MEMBER_EPOCH;

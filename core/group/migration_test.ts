@@ -2,10 +2,7 @@
 // KIP-848 members (ConsumerGroupHeartbeat) in one group, the upgrade of a classic group when a
 // KIP-848 member joins it and the downgrade when the last KIP-848 member leaves.
 import { strict as assert } from "node:assert";
-import {
-  decodeConsumerAssignment,
-  encodeConsumerAssignment,
-} from "./consumer_protocol.ts";
+import { decodeConsumerAssignment, encodeConsumerAssignment } from "./consumer_protocol.ts";
 import { GroupErrorCode as E } from "./error_codes.ts";
 import { GroupCoordinator } from "./group_coordinator.ts";
 import { Writer } from "../../net/protocol/writer.ts";
@@ -52,7 +49,9 @@ function subscription(owned: number[] = [], version = 1): Uint8Array {
     createConsumerProtocolSubscription({
       topics: ["t"],
       userData: null,
-      ownedPartitions: owned.length === 0 ? [] : [createTopicPartition({ topic: "t", partitions: owned })],
+      ownedPartitions: owned.length === 0
+        ? []
+        : [createTopicPartition({ topic: "t", partitions: owned })],
     }),
   );
   return w.finish();
@@ -132,7 +131,10 @@ Deno.test("a classic member joins a consumer group and shares its partitions wit
   assert.equal(h.heartbeat(id, 2), E.NONE, "nothing to pick up while the others still own them");
 
   // The KIP-848 member revokes what it must give up.
-  const revoke = heartbeat(h, { memberEpoch: 1, topicPartitions: first.assignment!.topicPartitions });
+  const revoke = heartbeat(h, {
+    memberEpoch: 1,
+    topicPartitions: first.assignment!.topicPartitions,
+  });
   const kept = partitionsOf(revoke.assignment?.topicPartitions);
   assert.equal(kept.length, 2);
   const after = heartbeat(h, {
@@ -289,7 +291,11 @@ Deno.test("classic members of a consumer group are checked, fenced and reloaded"
   h.sync("x", { memberId: id, generationId: joined.generationId, protocolName: "roundrobin" });
   assert.equal(h.syncResult("x")!.errorCode, E.INCONSISTENT_GROUP_PROTOCOL);
   assert.equal(h.heartbeat("nobody", 2), E.UNKNOWN_MEMBER_ID);
-  assert.equal(h.heartbeat("kip848", 1), E.UNKNOWN_MEMBER_ID, "a KIP-848 member cannot use Heartbeat");
+  assert.equal(
+    h.heartbeat("kip848", 1),
+    E.UNKNOWN_MEMBER_ID,
+    "a KIP-848 member cannot use Heartbeat",
+  );
   h.join("y", { memberId: "", protocols: protocols([], ["roundrobin"]) });
   assert.equal(h.joinResult("y")!.errorCode, E.INCONSISTENT_GROUP_PROTOCOL);
   h.join("z", { memberId: "", protocols: [{ name: "range", metadata: new Uint8Array([1]) }] });

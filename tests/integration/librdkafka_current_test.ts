@@ -116,6 +116,27 @@ Deno.test({
         assert.deepEqual([...new Set(r.values)], range(0, 40));
       });
 
+      await t.step(
+        "classic members and a KIP-848 member in one group: upgrade, converge, downgrade",
+        async () => {
+          const r = await scenario("migration", bootstrap) as {
+            classicSplit: { a: string[]; b: string[] };
+            mixedSplit: { a: string[]; b: string[]; c: string[] };
+            afterSplit: { a: string[]; b: string[] };
+            cRead: number;
+            values: number[];
+          };
+          const all = ["migrate:0", "migrate:1", "migrate:2", "migrate:3"];
+          assert.deepEqual([...r.classicSplit.a, ...r.classicSplit.b].sort(), all);
+          const mixed = [...r.mixedSplit.a, ...r.mixedSplit.b, ...r.mixedSplit.c].sort();
+          assert.deepEqual(mixed, all, JSON.stringify(r.mixedSplit));
+          assert.ok(r.mixedSplit.c.length >= 1, "the KIP-848 member got partitions");
+          assert.ok(r.cRead > 0, "the KIP-848 member read records");
+          assert.deepEqual([...r.afterSplit.a, ...r.afterSplit.b].sort(), all);
+          assert.deepEqual(r.values, range(0, 100), "every record was read");
+        },
+      );
+
       await t.step("an idempotent producer's records arrive once each, in order", async () => {
         const r = await scenario("idempotence", bootstrap);
         assert.deepEqual(r, { count: 2000, distinct: 2000, ordered: true });

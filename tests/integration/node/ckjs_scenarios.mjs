@@ -206,7 +206,58 @@ async function codecs() {
   return { values };
 }
 
-const scenarios = { kip848, regex, classic, idempotence, mixed, codecs };
+/**
+ * KIP-848 online migration with librdkafka on both sides: two classic members (group.protocol
+ * classic) share "migrate" (4 partitions); a KIP-848 member (group.protocol consumer) joins, so the
+ * group becomes a consumer group with classic members; all three converge on disjoint partitions
+ * and read new records; the KIP-848 member leaves, so the group goes back to classic and the two
+ * classic members share every partition again. Everyone commits, so nothing is lost.
+ */
+async function migration() {
+  const topic = "migrate";
+  await createTopic(topic, 4);
+  await produce(topic, 0, 40, 4);
+  const a = await startConsumer("g-migrate", "classic", { topics: [topic] });
+  const b = await startConsumer("g-migrate", "classic", { topics: [topic] });
+  const all = () => [...a.seen, ...b.seen, ...(c?.seen ?? [])];
+  let c;
+  await until(
+    "two classic members splitting four partitions and reading 40 records",
+    () => partitionsOf(a).length === 2 && partitionsOf(b).length === 2 && distinct(all()) >= 40,
+  );
+  const classicSplit = { a: partitionsOf(a), b: partitionsOf(b) };
+  c = await startConsumer("g-migrate", "consumer", { topics: [topic] });
+  let cConnected = true;
+  const disjoint = () => {
+    const owned = [...partitionsOf(a), ...partitionsOf(b), ...(cConnected ? partitionsOf(c) : [])];
+    return new Set(owned).size === owned.length ? owned.length : -1;
+  };
+  await until(
+    "the KIP-848 member and both classic members each owning a share of the four partitions",
+    () =>
+      partitionsOf(c).length >= 1 && partitionsOf(a).length >= 1 && partitionsOf(b).length >= 1 &&
+      disjoint() === 4,
+  );
+  const mixedSplit = { a: partitionsOf(a), b: partitionsOf(b), c: partitionsOf(c) };
+  await produce(topic, 40, 40, 4);
+  await until("80 records read by the three members", () => distinct(all()) >= 80);
+  const cRead = c.seen.length;
+  await c.consumer.disconnect();
+  cConnected = false;
+  await until(
+    "the two classic members owning all four partitions again",
+    () => partitionsOf(a).length + partitionsOf(b).length === 4 && disjoint() === 4,
+  );
+  const afterSplit = { a: partitionsOf(a), b: partitionsOf(b) };
+  await produce(topic, 80, 20, 4);
+  await until("100 records read", () => distinct(all()) >= 100);
+  await sleep(500);
+  const values = [...new Set(all().map((r) => Number(r.value)))].sort((x, y) => x - y);
+  await Promise.all([a.consumer.disconnect(), b.consumer.disconnect()]);
+  return { classicSplit, mixedSplit, afterSplit, cRead, values };
+}
+
+const scenarios = { kip848, regex, classic, idempotence, mixed, codecs, migration };
 const timer = setTimeout(() => {
   console.error(`scenario ${scenario} did not finish in 120 s`);
   process.exit(3);
