@@ -120,6 +120,11 @@ export interface PartitionOptions {
   logger: Logger;
   /** Called after a follower's fetch was recorded (the ISR may change). */
   onFollowerFetch?: (p: Partition) => void;
+  /**
+   * Called when a log operation of this open partition failed; the replica manager decides
+   * whether the error means its log directory failed (KIP-112). The operation still rejects.
+   */
+  onLogFailure?: (p: Partition, error: unknown) => void;
 }
 
 function badRecord(message: string): KafkaError {
@@ -153,6 +158,7 @@ export class Partition implements HostedPartition {
   readonly #nodeId: number;
   readonly #logger: Logger;
   readonly #onFollowerFetch: ((p: Partition) => void) | undefined;
+  readonly #onLogFailure: ((p: Partition, error: unknown) => void) | undefined;
   #waiters = new Set<() => void>();
   #notifiedHighWatermark = -1;
   #notifiedLogEnd = -1;
@@ -178,6 +184,7 @@ export class Partition implements HostedPartition {
     this.#nodeId = options.nodeId;
     this.#logger = options.logger;
     this.#onFollowerFetch = options.onFollowerFetch;
+    this.#onLogFailure = options.onLogFailure;
     // Not known until a leader says so (or this broker leads): nothing past the log start is
     // exposed before then, so a restarted replica never shows data it may have to truncate.
     this.#highWatermark = this.log.logStartOffset;
@@ -188,6 +195,14 @@ export class Partition implements HostedPartition {
       endOffset: this.lastStableOffset,
       abortedTransactions: this.#txnIndex.entries,
     });
+  }
+
+  /** Passes a failed log operation to the failure hook (once closed, failures are expected). */
+  #io<T>(operation: Promise<T>): Promise<T> {
+    operation.catch((error) => {
+      if (!this.#closed) this.#onLogFailure?.(this, error);
+    });
+    return operation;
   }
 
   get isLeader(): boolean {
@@ -471,7 +486,7 @@ export class Partition implements HostedPartition {
     this.#requireFollower();
     if (records.length > 0) {
       const before = this.log.logEndOffset;
-      await this.log.appendAsFollower(records, { nowMs: Date.now() });
+      await this.#io(this.log.appendAsFollower(records, { nowMs: Date.now() }));
       for (const { pos, sizeBytes } of batchesIn(records)) {
         if (magicAt(records, pos) !== 2) continue;
         const h = readBatchHeader(records, pos);
@@ -491,7 +506,7 @@ export class Partition implements HostedPartition {
       leader.logStartOffset > this.log.logStartOffset &&
       leader.logStartOffset <= this.log.logEndOffset
     ) {
-      const start = await this.log.deleteRecordsBefore(leader.logStartOffset);
+      const start = await this.#io(this.log.deleteRecordsBefore(leader.logStartOffset));
       this.producers.evictBelow(start);
       this.#txnIndex.dropBelow(start);
       if (this.role !== "follower") return;
@@ -512,13 +527,13 @@ export class Partition implements HostedPartition {
     this.#requireFollower();
     if (offset >= this.log.logEndOffset) {
       // Drops an epoch this broker started at its log end as a leader that never appended.
-      await this.log.truncateTo(offset);
+      await this.#io(this.log.truncateTo(offset));
       return;
     }
     this.#logger.info(
       `Truncating ${this.topic}-${this.partition} from ${this.log.logEndOffset} to ${offset} (leader ${this.leaderId}, epoch ${this.leaderEpoch})`,
     );
-    await this.log.truncateTo(offset);
+    await this.#io(this.log.truncateTo(offset));
     this.producers.truncateFrom(offset);
     this.#txnIndex.truncateFrom(offset, this.log.segmentBaseOffsets());
     // A snapshot past the new end describes records that are gone (Kafka's truncateAndReload).
@@ -532,7 +547,7 @@ export class Partition implements HostedPartition {
     this.#logger.info(
       `Restarting ${this.topic}-${this.partition} empty at ${offset}: behind the leader's log start`,
     );
-    await this.log.truncateFullyAndStartAt(offset);
+    await this.#io(this.log.truncateFullyAndStartAt(offset));
     this.producers.evictBelow(offset);
     this.#txnIndex.clear();
     await deleteProducerSnapshotsAbove(this.log.dir, -1);
@@ -612,10 +627,10 @@ export class Partition implements HostedPartition {
     }
     const nowMs = Date.now();
     const before = this.log.logEndOffset;
-    const appending = this.log.append(batches, {
+    const appending = this.#io(this.log.append(batches, {
       leaderEpoch: Math.max(0, this.leaderEpoch),
       nowMs,
-    });
+    }));
     if (this.log.logEndOffset === before) {
       // The log refused the batches synchronously (CRC, size): the promise carries the error.
       return appending.then(() => assert.fail("an append that assigned no offset resolved"));
@@ -642,7 +657,7 @@ export class Partition implements HostedPartition {
 
   async #answerDuplicate(firstOffset: number, lastOffset: number): Promise<AppendInfo> {
     if (lastOffset >= this.durableEndOffset) {
-      await this.log.flush();
+      await this.#io(this.log.flush());
       this.#leaderProgress();
     }
     return {
@@ -684,10 +699,10 @@ export class Partition implements HostedPartition {
       }],
     });
     const before = this.log.logEndOffset;
-    const appending = this.log.append(batch, {
+    const appending = this.#io(this.log.append(batch, {
       leaderEpoch: Math.max(0, this.leaderEpoch),
       nowMs,
-    });
+    }));
     if (this.log.logEndOffset === before) {
       return appending.then(() => assert.fail("a marker append that assigned no offset resolved"));
     }
@@ -752,11 +767,11 @@ export class Partition implements HostedPartition {
       : options.isolationLevel === IsolationLevel.READ_COMMITTED
       ? lastStableOffset
       : highWatermark;
-    const result = await this.log.read(fetchOffset, {
+    const result = await this.#io(this.log.read(fetchOffset, {
       maxBytes: Math.max(0, options.maxBytes),
       maxOffset: bound,
       minOneMessage: options.minOneMessage,
-    });
+    }));
     const readCommitted = !options.upToLogEnd &&
       options.isolationLevel === IsolationLevel.READ_COMMITTED;
     return {
@@ -977,12 +992,12 @@ export class Partition implements HostedPartition {
       const changes = this.producers.changeCount;
       if (changes === this.#snapshotChanges) return;
       // Entries and offset are taken in the same turn: the state covers exactly the log below.
-      await writeProducerSnapshot(
+      await this.#io(writeProducerSnapshot(
         this.log.dir,
         this.log.logEndOffset,
         this.producers.snapshotEntries(),
         { keep: PRODUCER_SNAPSHOTS_KEPT },
-      );
+      ));
       await removeIfExists(this.#producerStatePath);
       this.#snapshotChanges = changes;
     });
@@ -990,11 +1005,15 @@ export class Partition implements HostedPartition {
     return write;
   }
 
-  /** Stops serving: waiters wake (and see the partition gone). The log is closed by its owner. */
-  close(): void {
+  /**
+   * Stops serving: waiters wake (and see the partition gone), acks=all appends waiting for the
+   * ISR get `errorCode` (KAFKA_STORAGE_ERROR when its log directory failed). The log is closed by
+   * its owner.
+   */
+  close(errorCode: number = ErrorCode.NOT_LEADER_OR_FOLLOWER): void {
     this.#closed = true;
     this.#leader = null;
-    this.#failAckWaiters(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    this.#failAckWaiters(errorCode);
     this.notifyHighWatermark(true);
   }
 }

@@ -17,6 +17,16 @@
  * configs); the whole image is walked only at start, after a snapshot replaced the image, when
  * `metadata.version` appears, or after a metadata transaction. Partition logs open and close
  * {@link PARTITION_OPENS_MAX} at a time.
+ * JBOD (KIP-858, KIP-112): a new replica goes to the online log dir the image assigns it, else to
+ * the one with the fewest partitions, and the controller is told its directory with
+ * AssignReplicasToDirs (`directory_assignments.ts`). A disk error in a log dir (an append, read,
+ * fsync, truncation, checkpoint or background task failing with EIO, ENOSPC, EROFS, ENOENT, ...;
+ * see `storage/log/log_dir_failure.ts`) takes that directory offline: its replicas stop serving
+ * (KAFKA_STORAGE_ERROR, fetchers stopped, waiting acks=all appends failed) and stay offline until
+ * a restart, and the directory is reported to the controller in the broker heartbeat, which moves
+ * their leadership to other in-sync replicas. When every log dir, or the metadata log dir, failed,
+ * the broker stops (Kafka halts).
+ *
  * `start()` expects the image to be caught up with the metadata log (the broker starts its roles
  * after the initial metadata catch-up, as Kafka does): logs found on disk that the image does not
  * assign to this broker, or whose topic id differs, are deleted as strays. An image without a
@@ -38,6 +48,14 @@ import { KafkaError } from "../net/protocol/errors.ts";
 import { ApiKey } from "../net/protocol/generated/api_table.ts";
 import type { AllocateProducerIdsResponse } from "../net/protocol/generated/allocate_producer_ids_response.ts";
 import { ErrorCode } from "../net/protocol/generated/errors.ts";
+import { LogDirFailureChannel } from "../storage/log/log_dir_failure.ts";
+import { DirectoryAssignments } from "./directory_assignments.ts";
+import {
+  DIRECTORY_MIGRATING,
+  DIRECTORY_UNASSIGNED,
+  metadataVersion,
+} from "../core/metadata/image.ts";
+import { MetadataVersion } from "../core/metadata/records.ts";
 import {
   partitionKey,
   readOffsetCheckpoint,
@@ -147,6 +165,26 @@ async function eachBounded<T>(
 export interface ReplicaManagerOptions {
   /** How often producer state files are written and idle producers expired (default 60 s). */
   producerStateIntervalMs?: number;
+  /**
+   * The directory id (meta.properties `directory.id`) of each `log.dirs` entry, by path. Without
+   * it the controller is never told where replicas live.
+   */
+  directoryIds?: ReadonlyMap<string, string>;
+  /** Told once per failed log dir that is not the last one: the broker reports it (KIP-858). */
+  onLogDirFailure?: (failure: { logDir: string; directoryId: string | null }) => void;
+  /**
+   * Called when every log dir, or the one holding the metadata log, failed: the broker must stop,
+   * as Kafka halts. Default: log the reason.
+   */
+  onFatal?: (reason: string) => void;
+}
+
+/** A replica whose log dir failed: not served until the broker restarts. */
+interface OfflineReplica {
+  topic: string;
+  partition: number;
+  topicId: string;
+  logDir: string;
 }
 
 function numberValue(ctx: BrokerContext, key: string, fallback: number): number {
@@ -203,10 +241,26 @@ export class ReplicaManager implements ReplicaAccess {
   /** High watermarks the previous run checkpointed, by partition key. */
   #checkpointedHighWatermarks = new Map<string, number>();
   #hwCheckpointing: Promise<void> = Promise.resolve();
+  /** Which log dirs failed (KIP-112). */
+  readonly #dirFailures: LogDirFailureChannel;
+  /** Replicas in failed log dirs, by partition key. */
+  #offline = new Map<string, OfflineReplica>();
+  /** AssignReplicasToDirs to the controller; null without directory ids. */
+  readonly #assignments: DirectoryAssignments | null;
 
   constructor(ctx: BrokerContext, options: ReplicaManagerOptions = {}) {
     this.ctx = ctx;
     this.#options = options;
+    this.#dirFailures = new LogDirFailureChannel((logDir, error) =>
+      this.#handleLogDirFailure(logDir, error)
+    );
+    this.#assignments = options.directoryIds === undefined ? null : new DirectoryAssignments({
+      nodeId: ctx.nodeId,
+      brokerEpoch: () => ctx.brokerEpoch(),
+      controller: ctx.controller,
+      logger: ctx.logger,
+      stillNeeded: (a) => this.#assignmentNeeded(a),
+    });
     this.fetchSessions = new FetchSessionCache({
       maxSessions: numberValue(ctx, "max.incremental.fetch.session.cache.slots", 1000),
       evictionMs: numberValue(ctx, "min.incremental.fetch.session.eviction.ms", 120_000),
@@ -259,6 +313,7 @@ export class ReplicaManager implements ReplicaAccess {
           logDir,
           configFor: (topic) => this.#logConfigFor(this.ctx.metadata.image, topic),
           warn,
+          onTaskFailure: (error) => this.#dirFailures.maybeFail(logDir, error),
         }),
       );
     }
@@ -304,6 +359,7 @@ export class ReplicaManager implements ReplicaAccess {
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
     clearTimeout(this.#isrFlush);
+    this.#assignments?.close();
     await this.#fetchers.close();
     await this.#applying?.catch(() => {});
     this.#wakeLeaderWaiters();
@@ -317,7 +373,7 @@ export class ReplicaManager implements ReplicaAccess {
         )
       ),
     );
-    await Promise.all(this.#managers.map((m) => m.close()));
+    await Promise.all(this.#onlineManagers().map((m) => m.close()));
     this.#partitions.clear();
     this.#keysByTopic.clear();
   }
@@ -365,8 +421,12 @@ export class ReplicaManager implements ReplicaAccess {
   // ---------------------------------------------------------------- lookups
 
   leaderPartition(topic: string, partition: number): PartitionLookup {
-    const hosted = this.#partitions.get(partitionKey(topic, partition));
+    const key = partitionKey(topic, partition);
+    const hosted = this.#partitions.get(key);
     if (hosted !== undefined && hosted.isLeader) return { partition: hosted, errorCode: 0 };
+    if (this.#offline.has(key)) {
+      return { partition: null, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
+    }
     const known = this.ctx.metadata.image.topics.byName.get(topic)?.partitions.has(partition);
     return {
       partition: null,
@@ -377,6 +437,7 @@ export class ReplicaManager implements ReplicaAccess {
   leaderOpening(topic: string, partition: number, timeoutMs: number): Promise<void> | null {
     const key = partitionKey(topic, partition);
     if (this.#closed || this.#applying === null || this.#partitions.get(key)?.isLeader) return null;
+    if (this.#offline.has(key)) return null;
     const reg = this.ctx.metadata.image.topics.byName.get(topic)?.partitions.get(partition);
     if (reg === undefined || reg.leader !== this.ctx.nodeId) return null;
     return new Promise<void>((resolve) => {
@@ -408,7 +469,23 @@ export class ReplicaManager implements ReplicaAccess {
     return this.#managers.map((m) => ({
       dir: m.logDir,
       partitions: [...this.#partitions.values()].filter((p) => p.logDir === m.logDir),
+      offline: this.#dirFailures.isOffline(m.logDir),
     }));
+  }
+
+  /** The log dirs that failed, in the order they failed. */
+  offlineLogDirs(): string[] {
+    return this.#dirFailures.offlineDirs();
+  }
+
+  /** Replicas not served because their log dir failed, as `topic-partition` keys. */
+  offlineReplicas(): string[] {
+    return [...this.#offline.keys()];
+  }
+
+  /** Resolves once the controller accepted every queued directory assignment (tests). */
+  assignmentsSettled(timeoutMs = 10_000): Promise<boolean> {
+    return this.#assignments?.idle(timeoutMs) ?? Promise.resolve(true);
   }
 
   // ---------------------------------------------------------------- internal topics
@@ -626,6 +703,12 @@ export class ReplicaManager implements ReplicaAccess {
     };
     await eachBounded([...desired], PARTITION_OPENS_MAX, async ([key, d]) => {
       if (this.#closed) return;
+      const offline = this.#offline.get(key);
+      if (offline !== undefined) {
+        // Its data is on the failed disk: it stays offline until a restart (Kafka's Offline).
+        if (offline.topicId === d.topicId) return;
+        this.#offline.delete(key); // a new topic of the same name starts afresh
+      }
       try {
         let p = this.#partitions.get(key);
         if (p !== undefined && p.topicId !== d.topicId) {
@@ -643,6 +726,7 @@ export class ReplicaManager implements ReplicaAccess {
         if (change.roleChanged) this.#fetchers.follow(p);
         if (change.leadershipChanged) this.#fireLeaderChange(p);
         this.#maybeChangeIsr(p);
+        this.#maybeAssignDirectory(image, p, d.reg);
       } catch (error) {
         this.#failedTopicIds.add(d.topicId);
         this.ctx.logger.error(`Cannot open partition ${key}: ${(error as Error).stack ?? error}`);
@@ -657,12 +741,16 @@ export class ReplicaManager implements ReplicaAccess {
       }
     }
     await eachBounded(undesired, PARTITION_OPENS_MAX, (p) => this.#removePartition(p));
+    for (const [key, r] of this.#offline) {
+      // Deleted or moved away: nothing to delete on the failed disk, only to forget.
+      if ((changes.full || names.has(r.topic)) && !desired.has(key)) this.#offline.delete(key);
+    }
     if (changes.full) await this.#deleteStrayLogs(desired);
   }
 
   /** Deletes logs on disk that the image does not assign here or that belong to an older topic. */
   async #deleteStrayLogs(desired: ReadonlyMap<string, DesiredPartition>): Promise<void> {
-    for (const manager of this.#managers) {
+    for (const manager of this.#onlineManagers()) {
       for (const { tp, log } of manager.all()) {
         const key = partitionKey(tp.topic, tp.partition);
         if (this.#partitions.has(key)) continue;
@@ -677,7 +765,8 @@ export class ReplicaManager implements ReplicaAccess {
   async #openPartition(d: DesiredPartition, config: LogConfig): Promise<Partition> {
     const { topic, index, topicId } = d;
     const tp = { topic, partition: index };
-    let manager = this.#managers.find((m) => m.get(tp) !== undefined);
+    const key = partitionKey(topic, index);
+    let manager = this.#onlineManagers().find((m) => m.get(tp) !== undefined);
     let log = manager?.get(tp);
     if (
       manager !== undefined && log !== undefined && log.topicId !== null && log.topicId !== topicId
@@ -689,8 +778,7 @@ export class ReplicaManager implements ReplicaAccess {
       log = undefined;
     }
     if (log === undefined) {
-      const load = (m: LogManager) => m.all().length + (this.#creating.get(m) ?? 0);
-      const chosen = this.#managers.reduce((a, b) => (load(b) < load(a) ? b : a));
+      const chosen = this.#placementDir(d.reg);
       manager = chosen;
       this.#creating.set(chosen, (this.#creating.get(chosen) ?? 0) + 1);
       try {
@@ -711,9 +799,12 @@ export class ReplicaManager implements ReplicaAccess {
       nodeId: this.ctx.nodeId,
       logger: this.ctx.logger,
       onFollowerFetch: (p) => this.#maybeChangeIsr(p),
+      onLogFailure: (p, error) => {
+        // Only a partition still served here speaks for its directory.
+        if (this.#partitions.get(key) === p) this.#dirFailures.maybeFail(p.logDir, error);
+      },
     });
     await p.loadProducerState();
-    const key = partitionKey(topic, index);
     const checkpointedHw = this.#checkpointedHighWatermarks.get(key);
     if (checkpointedHw !== undefined) {
       p.restoreHighWatermark(checkpointedHw);
@@ -770,21 +861,115 @@ export class ReplicaManager implements ReplicaAccess {
   /** Writes each log dir's `replication-offset-checkpoint` (serialized; the latest state wins). */
   #checkpointHighWatermarks(): Promise<void> {
     this.#hwCheckpointing = this.#hwCheckpointing.catch(() => {}).then(async () => {
-      for (const manager of this.#managers) {
+      for (const manager of this.#onlineManagers()) {
         const entries = [...this.#partitions.values()]
           .filter((p) => p.logDir === manager.logDir)
           .map((p) => ({ topic: p.topic, partition: p.partition, offset: p.highWatermark }));
         await writeOffsetCheckpoint(
           path.join(manager.logDir, HIGH_WATERMARK_CHECKPOINT_FILE),
           entries,
-        ).catch((error) =>
+        ).catch((error) => {
           this.ctx.logger.warn(
             `Cannot write ${HIGH_WATERMARK_CHECKPOINT_FILE} in ${manager.logDir}: ${error}`,
-          )
-        );
+          );
+          // Kafka: a failed high watermark checkpoint takes its directory offline.
+          this.#dirFailures.maybeFail(manager.logDir, error);
+        });
       }
     });
     return this.#hwCheckpointing;
+  }
+
+  // ---------------------------------------------------------------- log directories (KIP-858)
+
+  #onlineManagers(): LogManager[] {
+    return this.#managers.filter((m) => !this.#dirFailures.isOffline(m.logDir));
+  }
+
+  #directoryIdOf(logDir: string): string | null {
+    return this.#options.directoryIds?.get(logDir) ?? null;
+  }
+
+  /**
+   * Where a new replica's log goes (Kafka's `LogManager.nextLogDirs`): the online dir the image
+   * assigns it, else the online dir with the fewest partitions (logs being created counted).
+   */
+  #placementDir(reg: PartitionRegistration): LogManager {
+    const online = this.#onlineManagers();
+    if (online.length === 0) {
+      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, "Every log directory has failed.");
+    }
+    const assigned = reg.directories[reg.replicas.indexOf(this.ctx.nodeId)];
+    const named = online.find((m) => this.#directoryIdOf(m.logDir) === assigned);
+    if (named !== undefined) return named;
+    const load = (m: LogManager) => m.all().length + (this.#creating.get(m) ?? 0);
+    return online.reduce((a, b) => (load(b) < load(a) ? b : a));
+  }
+
+  /** Queues an AssignReplicasToDirs when the image does not name the replica's directory. */
+  #maybeAssignDirectory(image: MetadataImage, p: Partition, reg: PartitionRegistration): void {
+    const directoryId = this.#directoryIdOf(p.logDir);
+    if (this.#assignments === null || directoryId === null) return;
+    if (metadataVersion(image) < MetadataVersion.IBP_3_7_IV2) return;
+    const i = reg.replicas.indexOf(this.ctx.nodeId);
+    const current = i < 0 ? directoryId : reg.directories[i] ?? DIRECTORY_UNASSIGNED;
+    if (current === directoryId) return;
+    // With one log dir, a failure stops the broker: where its replicas live needs no telling.
+    const unnamed = current === DIRECTORY_UNASSIGNED || current === DIRECTORY_MIGRATING;
+    if (unnamed && this.#managers.length === 1) return;
+    this.#assignments.assign({ topicId: p.topicId, partition: p.partition, directoryId });
+  }
+
+  #assignmentNeeded(a: { topicId: string; partition: number; directoryId: string }): boolean {
+    const image = this.ctx.metadata.image;
+    const reg = image.topics.byId.get(a.topicId)?.partitions.get(a.partition);
+    const i = reg?.replicas.indexOf(this.ctx.nodeId) ?? -1;
+    return reg !== undefined && i >= 0 && reg.directories[i] !== a.directoryId;
+  }
+
+  /**
+   * A log dir failed (Kafka's `ReplicaManager.handleLogDirFailure`): its replicas stop serving
+   * and are remembered as offline, its logs are dropped without writing, and the directory is
+   * reported (or the broker stops, when nothing is left to serve from).
+   */
+  #handleLogDirFailure(logDir: string, error: Error): void {
+    const logger = this.ctx.logger;
+    let stopped = 0;
+    for (const p of [...this.#partitions.values()]) {
+      if (p.logDir !== logDir) continue;
+      const key = partitionKey(p.topic, p.partition);
+      const wasLeader = p.isLeader;
+      this.#fetchers.unfollow(p);
+      this.#isrQueue.delete(p);
+      this.#partitions.delete(key);
+      const keys = this.#keysByTopic.get(p.topic);
+      keys?.delete(key);
+      if (keys?.size === 0) this.#keysByTopic.delete(p.topic);
+      this.#offline.set(key, {
+        topic: p.topic,
+        partition: p.partition,
+        topicId: p.topicId,
+        logDir,
+      });
+      p.close(ErrorCode.KAFKA_STORAGE_ERROR);
+      stopped++;
+      if (wasLeader) this.#emit(p.topic, p.partition, false);
+    }
+    this.#managers.find((m) => m.logDir === logDir)?.abandon();
+    logger.error(
+      `Log directory ${logDir} failed (${error.message}): its ${stopped} replicas stopped serving`,
+    );
+    const fatal = this.#onlineManagers().length === 0
+      ? `Every log directory (${this.#managers.map((m) => m.logDir).join(", ")}) has failed`
+      : logDir === this.ctx.config.metadataLogDir
+      ? `The metadata log directory ${logDir} has failed`
+      : null;
+    if (fatal !== null) {
+      if (this.#options.onFatal !== undefined) this.#options.onFatal(`${fatal}: shutting down.`);
+      else logger.error(`${fatal}.`);
+      return;
+    }
+    this.#options.onLogDirFailure?.({ logDir, directoryId: this.#directoryIdOf(logDir) });
   }
 
   // ---------------------------------------------------------------- ISR changes (KIP-497)

@@ -170,6 +170,11 @@ export const BROKER_CONFIGS: ReadonlyMap<string, ConfigDef> = new Map(
     // Replication
     def("replica.fetch.max.bytes", "int", "1048576", { validator: atLeast(0) }),
     def("replica.lag.time.max.ms", "long", "30000"),
+    def("replica.high.watermark.checkpoint.interval.ms", "long", "5000", {
+      validator: atLeast(1),
+    }),
+    // JBOD (KIP-858): how long a failed log dir may go unreported before the broker stops.
+    def("log.dir.failure.timeout.ms", "long", "30000", { validator: atLeast(1) }),
     // Leader balance on the active controller (ReplicationConfigs)
     def("auto.leader.rebalance.enable", "boolean", "true"),
     def("leader.imbalance.check.interval.seconds", "long", "300", { validator: atLeast(1) }),
@@ -224,7 +229,6 @@ export const IGNORED_BROKER_KEYS: ReadonlySet<string> = new Set([
   "replica.fetch.response.max.bytes",
   "replica.socket.timeout.ms",
   "replica.socket.receive.buffer.bytes",
-  "replica.high.watermark.checkpoint.interval.ms",
   "replica.selector.class",
   "controlled.shutdown.enable",
   "controlled.shutdown.max.retries",
@@ -273,7 +277,6 @@ export const IGNORED_BROKER_KEYS: ReadonlySet<string> = new Set([
   "log.flush.start.offset.checkpoint.interval.ms",
   "log.message.format.version",
   "log.message.timestamp.difference.max.ms",
-  "log.dir.failure.timeout.ms",
   "log.initial.task.delay.ms",
   "create.topic.policy.class.name",
   "alter.config.policy.class.name",

@@ -2,7 +2,8 @@
  * DescribeLogDirs (v0-v4): every `log.dirs` entry with the partitions it holds (all, or those
  * asked for), their sizes, their offsetLag (a follower: how far its log end is behind the leader's
  * high watermark as its last fetch saw it; a leader: 0), and from v4 the
- * volume's total and usable bytes (`statfs`; -1 when unavailable).
+ * volume's total and usable bytes (`statfs`; -1 when unavailable). A failed directory (KIP-112)
+ * is listed with KAFKA_STORAGE_ERROR and no partitions, as Kafka lists it.
  *
  * @module
  */
@@ -40,7 +41,17 @@ export function describeLogDirsHandler(
         ? null
         : new Set(request.topics.flatMap((t) => t.partitions.map((p) => `${t.topic}:${p}`)));
       const results = await Promise.all(
-        replicas.logDirs().map(async ({ dir, partitions }) => {
+        replicas.logDirs().map(async ({ dir, partitions, offline }) => {
+          // Kafka answers a failed directory with KAFKA_STORAGE_ERROR and nothing in it.
+          if (offline === true) {
+            return createDescribeLogDirsResult({
+              errorCode: ErrorCode.KAFKA_STORAGE_ERROR,
+              logDir: dir,
+              topics: [],
+              totalBytes: -1n,
+              usableBytes: -1n,
+            });
+          }
           const space = await volumeBytes(dir);
           const chosen = partitions.filter((p) =>
             wanted === null || wanted.has(`${p.topic}:${p.partition}`)

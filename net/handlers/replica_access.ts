@@ -134,6 +134,8 @@ export interface TxnMarkerWritten {
 export interface LogDirInfo {
   dir: string;
   partitions: HostedPartition[];
+  /** True once the directory failed (KIP-112): DescribeLogDirs answers KAFKA_STORAGE_ERROR. */
+  offline?: boolean;
 }
 
 /**
@@ -152,7 +154,8 @@ export interface ReplicaAccess {
   readonly topicStats?: BrokerTopicStats;
   /**
    * The partition if this broker leads it; else UNKNOWN_TOPIC_OR_PARTITION (no such topic or
-   * partition in the image) or NOT_LEADER_OR_FOLLOWER (another broker leads, or not open yet).
+   * partition in the image), KAFKA_STORAGE_ERROR (its replica here is in a failed log directory)
+   * or NOT_LEADER_OR_FOLLOWER (another broker leads, or not open yet).
    */
   leaderPartition(topic: string, partition: number): PartitionLookup;
   /**

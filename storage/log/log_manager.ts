@@ -46,6 +46,11 @@ export interface LogManagerOptions {
   warn?: LogWarn;
   /** Cache of segment and index file handles (default: the process-wide one). */
   handleCache?: HandleCache;
+  /**
+   * Told about every failed background task (flush, checkpoint, retention, compaction) besides
+   * the warning, so the owner can take the directory offline on a disk error (KIP-112).
+   */
+  onTaskFailure?: (error: unknown) => void;
 }
 
 /** Intervals of the background tasks. */
@@ -259,7 +264,10 @@ export class LogManager {
       this.#timers.push(setInterval(() => {
         if (running || this.#closed) return;
         running = true;
-        task().catch((error) => this.#warn(`Background task failed: ${error}`)).finally(() => {
+        task().catch((error) => {
+          this.#warn(`Background task failed: ${error}`);
+          this.#options.onTaskFailure?.(error);
+        }).finally(() => {
           running = false;
         });
       }, ms));
@@ -281,6 +289,19 @@ export class LogManager {
       path.join(this.logDir, CLEAN_SHUTDOWN_FILE),
       new TextEncoder().encode(JSON.stringify({ version: 0, brokerEpoch: -1 })),
     );
+  }
+
+  /**
+   * Gives the directory up after a disk failure (Kafka's `LogManager.handleLogDirFailure`): stops
+   * the tasks and drops every log's handles without flushing, checkpointing or writing the clean
+   * shutdown marker, so the next start recovers what is left.
+   */
+  abandon(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of this.#timers) clearInterval(timer);
+    for (const { log } of this.all()) log.closeAbruptly();
+    this.#logs.clear();
   }
 }
 
