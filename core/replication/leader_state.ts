@@ -19,7 +19,7 @@
  * - Shrink: an ISR member (not the leader) whose last caught-up time is older than
  *   `replica.lag.time.max.ms` leaves the ISR.
  * - Expand: a replica outside the ISR whose log end reached the high watermark and the start of
- *   the leader's epoch joins it.
+ *   the leader's epoch, and that was caught up within `replica.lag.time.max.ms`, joins it.
  * - One AlterPartition in flight at a time (`pendingIsr`); it clears when the controller answers
  *   or the image shows a newer partition epoch.
  * - `acks=all` of an append ending at offset `o` completes once the high watermark passes `o`:
@@ -219,9 +219,13 @@ export class LeaderState {
     isEligible: (replicaId: number) => boolean = () => true,
   ): number[] | null {
     if (this.pendingIsr !== null) return null;
+    // Kafka expands only while handling the follower's fetch; here a follower must also have been
+    // caught up within the lag window, so one that stopped fetching while the high watermark
+    // stood still (strict min ISR) is not taken back the moment it was dropped.
     const joining = [...this.followers.values()].filter((f) =>
       !this.isr.includes(f.replicaId) && f.logEndOffset >= this.#highWatermark &&
-      f.logEndOffset >= this.leaderEpochStartOffset && isEligible(f.replicaId)
+      f.logEndOffset >= this.leaderEpochStartOffset &&
+      nowMs - f.lastCaughtUpTimeMs <= replicaLagTimeMaxMs && isEligible(f.replicaId)
     ).map((f) => f.replicaId);
     if (joining.length > 0) return [...this.isr, ...joining];
     const lagging = this.isr.filter((id) => {

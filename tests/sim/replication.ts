@@ -7,10 +7,17 @@
  * from the ISR), all driven by one seeded clock and network with delays, losses and cut links.
  * Producers send acks=all records to whoever they think leads, under crashes and restarts.
  *
+ * With `elr`, the controller runs with `eligible.leader.replicas.version` 1 (KIP-966): brokers
+ * also stop cleanly (log synced, their broker epoch kept for the next registration's
+ * PreviousBrokerEpoch), replicas leaving an ISR below min ISR stay eligible, and an empty ISR
+ * elects from the ELR. Leaders hold their high watermark while the ISR is below min ISR (strict
+ * min ISR, as Kafka 3.7+), with or without ELR.
+ *
  * Invariants, checked at every step:
  * - no two different records are ever committed (below some leader's high watermark) at one offset;
  * - every acknowledged record is committed, at the offset it was acknowledged with;
  * - a broker becoming leader holds every committed record (with unclean election off);
+ * - every eligible leader replica (ELR) holds every committed record;
  * - a leader's high watermark never decreases within its epoch; at most one leader per epoch.
  * After the faults heal, the partition must have a leader, commit new records, and every replica in
  * the ISR must hold the committed log.
@@ -49,7 +56,14 @@ import {
   createFeature,
   createListener,
 } from "../../net/protocol/generated/broker_registration_request.ts";
-import { METADATA_VERSION_FEATURE, MetadataVersion } from "../../core/metadata/records.ts";
+import {
+  ELR_VERSION_FEATURE,
+  makeRecord,
+  METADATA_VERSION_FEATURE,
+  MetadataVersion,
+  RecordType,
+} from "../../core/metadata/records.ts";
+import { createFeatureLevelRecord } from "../../net/protocol/generated/feature_level_record.ts";
 import { EventQueue } from "./event_queue.ts";
 
 /** The shape of one run. */
@@ -67,6 +81,14 @@ export interface ReplicationSimOptions {
   /** Probability that a message is lost. */
   dropRate: number;
   traceLength: number;
+  /** KIP-966: run with `eligible.leader.replicas.version` 1 and clean stops among the faults. */
+  elr?: boolean;
+  /**
+   * Instead of random faults, KIP-966's case on a loss-free network: a follower stops, then the
+   * other follower (the ISR falls below min ISR), then the leader dies with kill -9, and only
+   * the second follower comes back (cleanly) before the leader does.
+   */
+  lastIsrMemberDies?: boolean;
 }
 
 /** Defaults: 3 brokers, RF 3, min ISR 2, 15 s of chaos. */
@@ -95,6 +117,10 @@ export interface ReplicationSimResult {
   committed: number;
   /** Leader elections seen. */
   elections: number;
+  /** Leaders the controller chose from the ELR (the ISR being empty). */
+  elrElections: number;
+  /** Unclean elections (a leader made RECOVERING, e.g. the last known leader under ELR). */
+  uncleanElections: number;
 }
 
 interface Entry {
@@ -195,6 +221,8 @@ interface SimBroker {
   alterSeq: number;
   syncScheduled: boolean;
   restartAtMs: number;
+  /** The broker epoch its last clean stop ended, for PreviousBrokerEpoch; -1 after a crash. */
+  cleanStopEpoch: bigint;
 }
 
 type Event =
@@ -264,6 +292,8 @@ class ReplicationSim {
   committed: Entry[] = [];
   acked = 0;
   elections = 0;
+  elrElections = 0;
+  uncleanElections = 0;
   leaderOfEpoch = new Map<number, number>();
   nextValue = 0;
   topicId = "";
@@ -277,6 +307,13 @@ class ReplicationSim {
     });
     const ids = Array.from({ length: options.brokers }, (_, i) => i + 1);
     this.controller.nowMs = 0;
+    if (options.elr === true) {
+      this.controller.commit([makeRecord(
+        RecordType.FEATURE_LEVEL,
+        0,
+        createFeatureLevelRecord({ name: ELR_VERSION_FEATURE, featureLevel: 1 }),
+      )]);
+    }
     this.controller.addBrokers(ids);
     this.controller.createTopic(TOPIC, [ids], {
       "min.insync.replicas": String(options.minInsyncReplicas),
@@ -300,6 +337,7 @@ class ReplicationSim {
         alterSeq: 0,
         syncScheduled: false,
         restartAtMs: 0,
+        cleanStopEpoch: -1n,
       });
     }
   }
@@ -332,7 +370,47 @@ class ReplicationSim {
 
   runController<R>(result: { records: unknown[]; response: R }): R {
     this.controller.nowMs = this.nowMs;
-    return this.controller.run(result as never) as R;
+    const before = this.reg(this.controller.image);
+    const response = this.controller.run(result as never) as R;
+    this.observeController(before);
+    return response;
+  }
+
+  /** Counts how the controller moved leadership and checks that every ELR member is safe. */
+  observeController(before: PartitionRegistration | undefined): void {
+    const after = this.reg(this.controller.image);
+    if (before === undefined || after === undefined || before === after) return;
+    if (after.leader >= 0 && after.leader !== before.leader) {
+      // From the ELR: not in the ISR it had, possibly emptied by the same record.
+      if (
+        !before.isr.includes(after.leader) &&
+        before.eligibleLeaderReplicas.includes(after.leader)
+      ) {
+        this.elrElections++;
+        this.note(
+          `controller elects ${after.leader} from the ELR [${before.eligibleLeaderReplicas}]`,
+        );
+      }
+      if (after.leaderRecoveryState === 1 && before.leaderRecoveryState !== 1) {
+        this.uncleanElections++;
+        this.note(`controller elects ${after.leader} uncleanly (RECOVERING)`);
+      }
+    }
+    if (!sameList(after.eligibleLeaderReplicas, before.eligibleLeaderReplicas)) {
+      this.note(
+        `ISR [${after.isr}], ELR [${after.eligibleLeaderReplicas}], leader ${after.leader}`,
+      );
+    }
+    // KIP-966: an eligible leader replica must hold every committed record.
+    for (const id of after.eligibleLeaderReplicas) {
+      const log = this.brokers.get(id)!.log;
+      for (let o = 0; o < this.committed.length; o++) {
+        const mine = log.entries[o];
+        if (mine?.value !== this.committed[o]!.value) {
+          this.fail(`ELR member ${id} lacks committed offset ${o} (${this.committed[o]!.value})`);
+        }
+      }
+    }
   }
 
   ctx() {
@@ -361,6 +439,7 @@ class ReplicationSim {
         brokerId: b.id,
         clusterId: TEST_CLUSTER_ID,
         incarnationId: incarnation(b.id, b.generation),
+        previousBrokerEpoch: b.cleanStopEpoch,
         listeners: [createListener({ name: "PLAINTEXT", host: "localhost", port: 9092 + b.id })],
         features: [createFeature({
           name: METADATA_VERSION_FEATURE,
@@ -372,6 +451,7 @@ class ReplicationSim {
     ));
     if (response.errorCode === 0) {
       b.registered = true;
+      b.cleanStopEpoch = -1n;
       this.note(`broker ${b.id} registered (epoch ${response.brokerEpoch})`);
     }
   }
@@ -426,6 +506,7 @@ class ReplicationSim {
       highWatermark: Math.min(b.highWatermark, b.log.end),
       leaderEpochStartOffset: b.log.end,
       nowMs: this.nowMs,
+      minInsyncReplicas: this.o.minInsyncReplicas,
     });
     b.highWatermark = b.leader.highWatermark;
     this.note(`broker ${b.id} leads epoch ${reg.leaderEpoch}, ISR [${reg.isr}], end ${b.log.end}`);
@@ -679,9 +760,19 @@ class ReplicationSim {
 
   // ------------------------------------------------------------------ the loop
 
+  /** A clean stop: the log is synced first and the broker epoch kept for PreviousBrokerEpoch. */
+  stop(b: SimBroker): void {
+    b.log.durable = b.log.end;
+    const registration = this.controller.image.cluster.brokers.get(b.id);
+    this.crash(b);
+    b.cleanStopEpoch = BigInt(registration?.epoch ?? -1);
+    this.note(`broker ${b.id} stopped cleanly (epoch ${b.cleanStopEpoch})`);
+  }
+
   crash(b: SimBroker): void {
     b.alive = false;
     b.generation++;
+    b.cleanStopEpoch = -1n;
     b.log.crash();
     b.leader = null;
     b.waiters = [];
@@ -702,9 +793,18 @@ class ReplicationSim {
     this.controller.nowMs = this.nowMs;
     const fenced = tick(this.controller.image, this.ctx());
     this.controller.sessions = fenced.sessions;
+    const before = this.reg(this.controller.image);
     this.controller.commit(fenced.records);
+    this.observeController(before);
     for (const b of this.brokers.values()) {
       if (!b.alive) {
+        if (this.o.lastIsrMemberDies === true) {
+          if (this.nowMs >= b.restartAtMs) {
+            b.alive = true;
+            this.note(`broker ${b.id} restarts`);
+          }
+          continue;
+        }
         if (this.nowMs >= b.restartAtMs && (this.healed || this.random.next() < 0.5)) {
           b.alive = true;
           this.note(`broker ${b.id} restarts`);
@@ -743,10 +843,14 @@ class ReplicationSim {
   }
 
   chaos(): void {
+    if (this.o.lastIsrMemberDies === true) return this.lastIsrMemberDies();
     const r = this.random.next();
     const alive = [...this.brokers.values()].filter((b) => b.alive);
     if (r < 0.01 && alive.length > 1) {
-      this.crash(alive[this.random.intBelow(alive.length)]!);
+      const victim = alive[this.random.intBelow(alive.length)]!;
+      // With ELR, a third of the stops are clean: those brokers come back still eligible.
+      if (this.o.elr === true && this.random.next() < 0.33) this.stop(victim);
+      else this.crash(victim);
     } else if (r < 0.015) {
       const a = this.random.intBelow(this.o.brokers + 1);
       const bId = 1 + this.random.intBelow(this.o.brokers);
@@ -758,6 +862,46 @@ class ReplicationSim {
       this.cut.clear();
       this.note("links healed");
     }
+  }
+
+  /**
+   * KIP-966's case, scripted: at 2 s one follower stops cleanly (ISR still at min ISR 2), at 4 s
+   * the other (ISR [leader], below min ISR: the high watermark stops), at 6 s the leader dies by
+   * kill -9; the second follower comes back at 7 s, the leader only at 12 s.
+   */
+  lastIsrMemberDies(): void {
+    const reg = this.reg(this.controller.image);
+    if (reg === undefined || this.script.length === 0) return;
+    const [atMs, action] = this.script[0]!;
+    if (this.nowMs < atMs) return;
+    this.script.shift();
+    action(reg);
+  }
+
+  script: [number, (reg: PartitionRegistration) => void][] = [
+    [2_000, (reg) => {
+      this.firstOut = reg.isr.find((id) => id !== reg.leader) ?? -1;
+      this.stopFor(this.firstOut, 60_000, true);
+    }],
+    [4_000, (reg) => {
+      this.secondOut = reg.isr.find((id) => id !== reg.leader) ?? -1;
+      this.stopFor(this.secondOut, 3_000, true);
+    }],
+    [6_000, (reg) => {
+      this.lastOut = reg.leader;
+      this.stopFor(this.lastOut, 6_000, false);
+    }],
+  ];
+  firstOut = -1;
+  secondOut = -1;
+  lastOut = -1;
+
+  stopFor(id: number, downMs: number, clean: boolean): void {
+    const b = this.brokers.get(id);
+    if (b === undefined || !b.alive) this.fail(`scripted stop of broker ${id}, which is not up`);
+    if (clean) this.stop(b);
+    else this.crash(b);
+    b.restartAtMs = this.nowMs + downMs;
   }
 
   handle(event: Event): void {
@@ -923,6 +1067,8 @@ class ReplicationSim {
       acked: this.acked,
       committed: this.committed.length,
       elections: this.elections,
+      elrElections: this.elrElections,
+      uncleanElections: this.uncleanElections,
     };
   }
 }
@@ -938,4 +1084,8 @@ class ReplicationSim {
  */
 export function runReplicationSimulation(options: ReplicationSimOptions): ReplicationSimResult {
   return new ReplicationSim(options).run();
+}
+
+function sameList(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
