@@ -1,7 +1,8 @@
 /**
- * The node's HTTP listener (`kraftling.http.listener`): Prometheus metrics at `/metrics`, and
- * `/healthz` and `/readyz` for orchestrators. Served by `Deno.serve` on its own port, so a bad
- * HTTP request never reaches the Kafka listeners.
+ * The node's HTTP listener (`kraftling.http.listener`): the web console at `/`
+ * (`node/console/`), Prometheus metrics at `/metrics`, and `/healthz` and `/readyz` for
+ * orchestrators. Served by `Deno.serve` on its own port, so a bad HTTP request never reaches the
+ * Kafka listeners.
  *
  * @module
  */
@@ -11,8 +12,15 @@ import type { HostPort } from "../core/config/endpoints.ts";
 import { encodeMetrics, EXPOSITION_CONTENT_TYPE } from "../core/metrics/exposition.ts";
 import { formatHostPort } from "../core/config/endpoints.ts";
 import { collectNodeMetrics, type NodeMetricsSource } from "./node_metrics.ts";
+import { readProcessStats, startEventLoopMonitor } from "./request_metrics.ts";
+import {
+  CONSOLE_FORM_BYTES_MAX,
+  consoleServes,
+  type ConsoleSource,
+  handleConsoleRequest,
+} from "./console/console.ts";
 
-/** Requests carry no body here: anything declaring more than this is refused with 413. */
+/** Metrics and health requests carry no body: one declaring more than this is refused with 413. */
 export const HTTP_REQUEST_BODY_BYTES_MAX = 1024;
 /** A request target longer than this is refused with 414. */
 export const HTTP_URL_BYTES_MAX = 2048;
@@ -26,6 +34,8 @@ export interface HttpServerOptions {
   /** The `/metrics` body, computed at scrape time. */
   metrics: () => string;
   readiness: ReadinessCheck;
+  /** The console's answer, or null for a path it does not serve (404). Absent: no console. */
+  console?: (request: Request) => Promise<Response | null>;
 }
 
 const ROUTES = new Set(["/metrics", "/healthz", "/readyz"]);
@@ -39,22 +49,31 @@ function text(status: number, body: string, headers: Record<string, string> = {}
 
 /**
  * Answers one HTTP request: 200 on the three routes, 404 for unknown paths, 405 for methods
- * other than GET and HEAD, 413 for a body, 414 for an overlong URL.
+ * other than GET and HEAD, 413 for a body (console forms: one over {@link CONSOLE_FORM_BYTES_MAX}),
+ * 414 for an overlong URL. Other paths go to the console when there is one.
  *
  * @example
  * ```ts ignore
- * const response = handleHttpRequest(new Request("http://x/healthz"), options);
+ * const response = await handleHttpRequest(new Request("http://x/healthz"), options);
  * response.status; // 200
  * ```
  */
-export function handleHttpRequest(request: Request, options: HttpServerOptions): Response {
+export function handleHttpRequest(
+  request: Request,
+  options: HttpServerOptions,
+): Response | Promise<Response> {
   if (request.url.length > HTTP_URL_BYTES_MAX) return text(414, "URI too long\n");
+  const path = new URL(request.url).pathname;
+  const toConsole = !ROUTES.has(path) && options.console !== undefined;
+  const bodyBytesMax = toConsole ? CONSOLE_FORM_BYTES_MAX : HTTP_REQUEST_BODY_BYTES_MAX;
   const declared = Number(request.headers.get("content-length") ?? "0");
   const chunked = request.headers.get("transfer-encoding") !== null;
-  if (chunked || !Number.isFinite(declared) || declared > HTTP_REQUEST_BODY_BYTES_MAX) {
-    return text(413, `Request bodies over ${HTTP_REQUEST_BODY_BYTES_MAX} bytes are refused\n`);
+  if (chunked || !Number.isFinite(declared) || declared > bodyBytesMax) {
+    return text(413, `Request bodies over ${bodyBytesMax} bytes (or chunked) are refused\n`);
   }
-  const path = new URL(request.url).pathname;
+  if (toConsole) {
+    return options.console!(request).then((r) => r ?? text(404, `Not found: ${path}\n`));
+  }
   if (!ROUTES.has(path)) return text(404, `Not found: ${path}\n`);
   if (request.method !== "GET" && request.method !== "HEAD") {
     return text(405, `Method ${request.method} not allowed\n`, { allow: "GET, HEAD" });
@@ -132,8 +151,11 @@ export function serveHttp(address: HostPort, options: HttpServerOptions): HttpLi
 /** A node's HTTP listener: bound before the node starts, given its sources once they exist. */
 export interface NodeHttp {
   readonly port: number;
-  /** From now on `/metrics` reads `source` and `/readyz` asks `readiness`. */
-  attach(source: NodeMetricsSource, readiness: ReadinessCheck): void;
+  /**
+   * From now on `/metrics` reads `source`, `/readyz` asks `readiness` and the console at `/`
+   * reads `console` (until then it answers 503).
+   */
+  attach(source: NodeMetricsSource, readiness: ReadinessCheck, console?: ConsoleSource): void;
   stop(): Promise<void>;
 }
 
@@ -150,21 +172,47 @@ export interface NodeHttp {
 export function bindNodeHttp(address: HostPort, logger: Logger): NodeHttp {
   let source: NodeMetricsSource | null = null;
   let readiness: ReadinessCheck = () => "the node is starting";
-  const listener = serveHttp(address, {
-    logger,
-    metrics: () => encodeMetrics(source === null ? [] : collectNodeMetrics(source)),
-    readiness: () => readiness(),
-  });
+  let consoleSource: ConsoleSource | null = null;
+  const eventLoop = startEventLoopMonitor();
+  let listener: HttpListener;
+  try {
+    listener = serveHttp(address, {
+      logger,
+      metrics: () =>
+        encodeMetrics(
+          source === null
+            ? []
+            : collectNodeMetrics({ eventLoop, process: readProcessStats, ...source }),
+        ),
+      readiness: () => readiness(),
+      console: (request) =>
+        consoleSource !== null ? handleConsoleRequest(request, consoleSource) : Promise.resolve(
+          consoleServes(request)
+            ? new Response("The console is not serving: the node is starting or stopping\n", {
+              status: 503,
+            })
+            : null,
+        ),
+    });
+  } catch (error) {
+    eventLoop.stop();
+    throw error;
+  }
   const url = `http://${formatHostPort({ host: address.host, port: listener.port })}`;
-  logger.info(`Serving ${url}/metrics, ${url}/healthz and ${url}/readyz`);
+  logger.info(
+    `Serving ${url}/metrics, ${url}/healthz and ${url}/readyz, and the console at ${url}/`,
+  );
   return {
     port: listener.port,
-    attach: (s, r) => {
+    attach: (s, r, c) => {
       source = s;
       readiness = r;
+      consoleSource = c ?? null;
     },
     stop: () => {
       readiness = () => "the node is stopping";
+      consoleSource = null;
+      eventLoop.stop();
       return listener.stop();
     },
   };

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { handleHttpRequest, HTTP_REQUEST_BODY_BYTES_MAX, serveHttp } from "./http_server.ts";
+import {
+  handleHttpRequest,
+  HTTP_REQUEST_BODY_BYTES_MAX,
+  type HttpServerOptions,
+  serveHttp,
+} from "./http_server.ts";
+import { CONSOLE_FORM_BYTES_MAX } from "./console/console.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { join } from "node:path";
 import { parseServerConfig } from "../core/config/server_config.ts";
@@ -9,40 +15,60 @@ import { startNode } from "./node.ts";
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 let ready: string | null = "the broker is fenced";
 const options = { logger: quiet, metrics: () => "up 1\n", readiness: () => ready };
-const get = (path: string, init: RequestInit = {}) =>
-  handleHttpRequest(new Request(`http://127.0.0.1${path}`, init), options);
+const get = (path: string, init: RequestInit = {}, opts: HttpServerOptions = options) =>
+  Promise.resolve(handleHttpRequest(new Request(`http://127.0.0.1${path}`, init), opts));
 
-Deno.test("/healthz answers 200 whatever the readiness", () => {
-  assert.equal(get("/healthz").status, 200);
+Deno.test("/healthz answers 200 whatever the readiness", async () => {
+  assert.equal((await get("/healthz")).status, 200);
 });
 
 Deno.test("/readyz answers 503 with the reason until ready, then 200", async () => {
   ready = "the broker is fenced";
-  const notReady = get("/readyz");
+  const notReady = await get("/readyz");
   assert.equal(notReady.status, 503);
   assert.match(await notReady.text(), /fenced/);
   ready = null;
-  assert.equal(get("/readyz").status, 200);
+  assert.equal((await get("/readyz")).status, 200);
 });
 
 Deno.test("/metrics is served as Prometheus text 0.0.4", async () => {
-  const response = get("/metrics");
+  const response = await get("/metrics");
   assert.equal(response.status, 200);
   assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
   assert.equal(await response.text(), "up 1\n");
 });
 
-Deno.test("unknown paths get 404, other methods 405 with Allow, bodies 413, long URLs 414", () => {
-  assert.equal(get("/nope").status, 404);
-  const post = get("/metrics", { method: "POST" });
+Deno.test("unknown paths get 404, other methods 405 with Allow, bodies 413, long URLs 414", async () => {
+  assert.equal((await get("/nope")).status, 404);
+  const post = await get("/metrics", { method: "POST" });
   assert.equal(post.status, 405);
   assert.equal(post.headers.get("allow"), "GET, HEAD");
-  const big = get("/metrics", {
+  const big = await get("/metrics", {
     method: "POST",
     headers: { "content-length": String(HTTP_REQUEST_BODY_BYTES_MAX + 1) },
   });
   assert.equal(big.status, 413);
-  assert.equal(get("/metrics?" + "x".repeat(4096)).status, 414);
+  assert.equal((await get("/metrics?" + "x".repeat(4096))).status, 414);
+});
+
+Deno.test("other paths go to the console, whose null means 404; its forms may be larger, up to a bound", async () => {
+  const seen: string[] = [];
+  const withConsole: HttpServerOptions = {
+    ...options,
+    console: (request) => {
+      seen.push(new URL(request.url).pathname);
+      return Promise.resolve(request.url.endsWith("/") ? new Response("console") : null);
+    },
+  };
+  assert.equal(await (await get("/", {}, withConsole)).text(), "console");
+  assert.equal((await get("/elsewhere", {}, withConsole)).status, 404);
+  assert.equal((await get("/metrics", {}, withConsole)).status, 200);
+  assert.deepEqual(seen, ["/", "/elsewhere"]);
+  const form = (bytes: number, path = "/topics") =>
+    get(path, { method: "POST", headers: { "content-length": String(bytes) } }, withConsole);
+  assert.equal((await form(CONSOLE_FORM_BYTES_MAX + 1)).status, 413);
+  assert.equal((await form(HTTP_REQUEST_BODY_BYTES_MAX + 1, "/metrics")).status, 413);
+  assert.equal((await form(CONSOLE_FORM_BYTES_MAX)).status, 404);
 });
 
 Deno.test("a port in use fails with one line naming kraftling.http.listener", async () => {

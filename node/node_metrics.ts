@@ -12,6 +12,7 @@ import type { BrokerTopicStats } from "../core/metrics/broker_topic_stats.ts";
 import type { MetadataImage } from "../core/metadata/image.ts";
 import { API_TABLE } from "../net/protocol/generated/api_table.ts";
 import type { GroupService } from "../net/handlers/group_service.ts";
+import type { Histogram } from "../core/metrics/histogram.ts";
 
 /** What the metrics read of one hosted partition (the replica manager's `Partition`). */
 export interface PartitionMetricsView {
@@ -47,6 +48,22 @@ export interface NodeMetricsSource {
   broker?: BrokerMetricsSource;
   /** `Deno.memoryUsage()` or a fake. */
   memory: () => { rss: number; heapTotal: number; heapUsed: number; external: number };
+  /** Request latency per api key and bytes per listener (`node/request_metrics.ts`). */
+  requests?: {
+    readonly latencyMs: ReadonlyMap<number, Histogram>;
+    readonly bytesIn: ReadonlyMap<string, number>;
+    readonly bytesOut: ReadonlyMap<string, number>;
+  };
+  eventLoop?: { readonly delaySeconds: Histogram; readonly lastDelaySeconds: number };
+  /** CPU time, open descriptors and start time, where the platform tells them. */
+  process?: () => ProcessStats;
+}
+
+/** What `/proc/self` (or a fake) says about the process; null when unknown. */
+export interface ProcessStats {
+  cpuSeconds: number | null;
+  openFds: number | null;
+  startTimeSeconds: number;
 }
 
 function gauge(name: string, help: string, samples: MetricSample[]): MetricFamily {
@@ -74,6 +91,13 @@ export function collectNodeMetrics(source: NodeMetricsSource): MetricFamily[] {
   }
   families.push(...raftFamilies(source.raft));
   families.push(...networkFamilies(source));
+  if (source.requests !== undefined) families.push(...requestFamilies(source.requests));
+  families.push(...processFamilies(source));
+  return families;
+}
+
+function processFamilies(source: NodeMetricsSource): MetricFamily[] {
+  const families: MetricFamily[] = [];
   const memory = source.memory();
   families.push(
     gauge("process_resident_memory_bytes", "Resident set size in bytes.", [{ value: memory.rss }]),
@@ -83,7 +107,73 @@ export function collectNodeMetrics(source: NodeMetricsSource): MetricFamily[] {
       { value: memory.external },
     ]),
   );
+  if (source.eventLoop !== undefined) {
+    families.push(
+      {
+        name: "kraftling_eventloop_delay_seconds",
+        help: "How late a 100 ms timer fires: the event loop's delay, in seconds.",
+        type: "histogram",
+        samples: source.eventLoop.delaySeconds.samples(),
+      },
+      gauge("nodejs_eventloop_lag_seconds", "The last event-loop delay sample in seconds.", [
+        { value: source.eventLoop.lastDelaySeconds },
+      ]),
+    );
+  }
+  const stats = source.process?.();
+  if (stats !== undefined) {
+    families.push(gauge(
+      "process_start_time_seconds",
+      "Start time of the process since the Unix epoch in seconds.",
+      [{ value: stats.startTimeSeconds }],
+    ));
+    if (stats.cpuSeconds !== null) {
+      families.push(counter("process_cpu_seconds_total", "User and system CPU time in seconds.", [
+        { value: stats.cpuSeconds },
+      ]));
+    }
+    if (stats.openFds !== null) {
+      families.push(gauge("process_open_fds", "Open file descriptors.", [
+        { value: stats.openFds },
+      ]));
+    }
+  }
   return families;
+}
+
+const apiName = (apiKey: number) => API_TABLE.get(apiKey)?.name ?? String(apiKey);
+
+/**
+ * Latency as Strimzi's rules name RequestMetrics TotalTimeMs (`..._totaltimems`), but as a
+ * classic histogram (`_bucket`, `_sum`, `_count`) instead of the JMX percentiles; and bytes as
+ * socket-server-metrics incoming/outgoing-byte-total per listener.
+ */
+function requestFamilies(requests: NonNullable<NodeMetricsSource["requests"]>): MetricFamily[] {
+  const perListener = (m: ReadonlyMap<string, number>) =>
+    [...m].sort(([a], [b]) => a < b ? -1 : 1).map(([listener, value]) => ({
+      labels: { listener },
+      value,
+    }));
+  return [
+    {
+      name: "kafka_network_requestmetrics_totaltimems",
+      help: "Request latency per API in milliseconds, from arrival to response ready.",
+      type: "histogram",
+      samples: [...requests.latencyMs].sort(([a], [b]) => a - b).flatMap(([apiKey, h]) =>
+        h.samples({ request: apiName(apiKey) })
+      ),
+    },
+    counter(
+      "kafka_server_socket_server_metrics_incoming_byte_total",
+      "Request bytes received per listener.",
+      perListener(requests.bytesIn),
+    ),
+    counter(
+      "kafka_server_socket_server_metrics_outgoing_byte_total",
+      "Response bytes sent per listener.",
+      perListener(requests.bytesOut),
+    ),
+  ];
 }
 
 function byTopicPartition(
@@ -231,7 +321,7 @@ function networkFamilies(source: NodeMetricsSource): MetricFamily[] {
       "kafka_network_requestmetrics_requests_total",
       "Requests received per API (RequestMetrics RequestsPerSec).",
       [...byApi].sort(([a], [b]) => a - b).map(([apiKey, value]) => ({
-        labels: { request: API_TABLE.get(apiKey)?.name ?? String(apiKey) },
+        labels: { request: apiName(apiKey) },
         value,
       })),
     ),

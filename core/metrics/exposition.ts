@@ -6,10 +6,12 @@
  */
 
 /** A Prometheus metric type this encoder writes. */
-export type MetricType = "counter" | "gauge";
+export type MetricType = "counter" | "gauge" | "histogram";
 
 /** One sample: label values by label name, and the value. */
 export interface MetricSample {
+  /** Histograms only: which of the family's series this sample is. */
+  suffix?: "_bucket" | "_sum" | "_count";
   labels?: Readonly<Record<string, string | number>>;
   value: number;
 }
@@ -102,7 +104,11 @@ export function encodeMetrics(families: readonly MetricFamily[]): string {
     lines.push(`# HELP ${family.name} ${escapeHelp(family.help)}`);
     lines.push(`# TYPE ${family.name} ${family.type}`);
     for (const sample of family.samples) {
-      lines.push(`${family.name}${formatLabels(sample.labels)} ${formatValue(sample.value)}`);
+      if ((sample.suffix !== undefined) !== (family.type === "histogram")) {
+        throw new RangeError(`Metric ${family.name}: only histogram samples carry a suffix`);
+      }
+      const name = family.name + (sample.suffix ?? "");
+      lines.push(`${name}${formatLabels(sample.labels)} ${formatValue(sample.value)}`);
     }
   }
   return lines.length === 0 ? "" : lines.join("\n") + "\n";

@@ -130,7 +130,52 @@ export function parsePrometheusText(text: string): ParsedFamily[] {
     const key = name + JSON.stringify(Object.entries(labels).sort());
     if (series.has(key)) throw new SyntaxError(`line ${line}: duplicate series ${key}`);
     series.add(key);
-    family(name, line).samples.push({ name, labels, value });
+    const c = current as ParsedFamily | null;
+    const histogramPart = c?.type === "histogram" &&
+      HISTOGRAM_SUFFIXES.some((suffix) => name === c.name + suffix);
+    if (histogramPart) c!.samples.push({ name, labels, value });
+    else family(name, line).samples.push({ name, labels, value });
   });
+  for (const f of families.values()) if (f.type === "histogram") checkHistogram(f);
   return [...families.values()];
+}
+
+const HISTOGRAM_SUFFIXES = ["_bucket", "_sum", "_count"];
+
+/**
+ * A histogram's series, per label set: `le` buckets that never decrease as `le` grows, a `+Inf`
+ * bucket equal to `_count`, and a `_sum`, as Prometheus requires of a classic histogram.
+ */
+function checkHistogram(f: ParsedFamily): void {
+  const series = new Map<string, { buckets: [number, number][]; sum?: number; count?: number }>();
+  for (const s of f.samples) {
+    const { le, ...rest } = s.labels;
+    const key = JSON.stringify(Object.entries(rest).sort());
+    const entry = series.get(key) ?? { buckets: [] };
+    series.set(key, entry);
+    if (s.name === f.name + "_bucket") {
+      if (le === undefined) throw new SyntaxError(`histogram ${f.name}: a bucket without le`);
+      entry.buckets.push([parseValue(le, 0), s.value]);
+    } else if (s.name === f.name + "_sum") entry.sum = s.value;
+    else if (s.name === f.name + "_count") entry.count = s.value;
+    else throw new SyntaxError(`histogram ${f.name}: unexpected sample ${s.name}`);
+  }
+  for (const [key, { buckets, sum, count }] of series) {
+    buckets.sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < buckets.length; i++) {
+      if (buckets[i]![1] < buckets[i - 1]![1]) {
+        throw new SyntaxError(`histogram ${f.name}${key}: bucket counts decrease`);
+      }
+    }
+    const inf = buckets.at(-1);
+    if (inf === undefined || inf[0] !== Infinity) {
+      throw new SyntaxError(`histogram ${f.name}${key}: no +Inf bucket`);
+    }
+    if (count === undefined || sum === undefined) {
+      throw new SyntaxError(`histogram ${f.name}${key}: _sum or _count missing`);
+    }
+    if (inf[1] !== count) {
+      throw new SyntaxError(`histogram ${f.name}${key}: +Inf bucket ${inf[1]} != _count ${count}`);
+    }
+  }
 }
