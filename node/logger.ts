@@ -1,11 +1,12 @@
 /**
  * A leveled line logger on stderr: one line per event that matters, with a timestamp and a
- * component name, like Kafka's `[2024-01-01 00:00:00,000] INFO [RaftManager id=1] ...`.
+ * component name, like Kafka's `[2024-01-01 00:00:00,000] INFO [RaftManager id=1] ...`, or with
+ * `KRAFTLING_LOG_FORMAT=json` one JSON object per line (`core/log.ts`'s `formatLogLine`).
  *
  * @module
  */
 
-import type { Logger, LogLevel } from "../core/log.ts";
+import { formatLogLine, type LogFormat, type Logger, type LogLevel } from "../core/log.ts";
 
 const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
@@ -18,7 +19,8 @@ function timestamp(): string {
 }
 
 /**
- * Creates a logger writing `[time] LEVEL [component] message` lines to stderr.
+ * Creates a logger writing `[time] LEVEL [component] message` lines to stderr, or JSON lines
+ * with an ISO-8601 UTC time when `format` (default: from `KRAFTLING_LOG_FORMAT`) is json.
  *
  * @example
  * ```ts
@@ -27,12 +29,17 @@ function timestamp(): string {
  * log.info("Started");
  * ```
  */
-export function createLogger(component: string, level: LogLevel = "info"): Logger {
+export function createLogger(
+  component: string,
+  level: LogLevel = "info",
+  format: LogFormat = logFormatFromEnv(),
+): Logger {
   const min = RANK[level];
   const encoder = new TextEncoder();
   const write = (lvl: LogLevel, message: string) => {
     if (RANK[lvl] < min) return;
-    const line = `[${timestamp()}] ${lvl.toUpperCase()} [${component}] ${message}\n`;
+    const time = format === "json" ? new Date().toISOString() : timestamp();
+    const line = formatLogLine({ time, level: lvl, component, message }, format) + "\n";
     try {
       Deno.stderr.writeSync(encoder.encode(line));
     } catch { /* stderr closed: nowhere left to log */ }
@@ -49,4 +56,13 @@ export function createLogger(component: string, level: LogLevel = "info"): Logge
 export function logLevelFromEnv(): LogLevel {
   const value = Deno.env.get("KRAFTLING_LOG_LEVEL")?.toLowerCase();
   return value === "debug" || value === "warn" || value === "error" ? value : "info";
+}
+
+/** The format from KRAFTLING_LOG_FORMAT (text, json), default text. */
+export function logFormatFromEnv(): LogFormat {
+  try {
+    return Deno.env.get("KRAFTLING_LOG_FORMAT")?.toLowerCase() === "json" ? "json" : "text";
+  } catch {
+    return "text"; // no --allow-env: the default
+  }
 }
