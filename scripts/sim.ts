@@ -7,6 +7,7 @@
  * deno task sim --seed 1234 --voters 3 --trace  # replay one seed and print its trace
  * deno task sim --replication --seeds 5000 --min-isr 2
  * deno task sim --replication --seed 51 --trace
+ * deno task sim --replication --elr --seeds 5000
  * ```
  *
  * @module
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     "trace-length": { type: "string", default: String(DEFAULT_SIM_OPTIONS.traceLength) },
     trace: { type: "boolean", default: false },
     replication: { type: "boolean", default: false },
+    elr: { type: "boolean", default: false },
     "min-isr": { type: "string", default: String(DEFAULT_REPLICATION_SIM.minInsyncReplicas) },
     help: { type: "boolean", short: "h", default: false },
   },
@@ -37,7 +39,7 @@ if (values.help) {
   console.log(
     "usage: deno task sim [--seeds N | --seed S] [--first-seed F] [--voters V] [--observers O]\n" +
       "                     [--chaos-ms MS] [--liveness-ms MS] [--trace-length N] [--trace]\n" +
-      "       deno task sim --replication [--seeds N | --seed S] [--min-isr N] [--trace]",
+      "       deno task sim --replication [--seeds N | --seed S] [--min-isr N] [--elr] [--trace]",
   );
   Deno.exit(0);
 }
@@ -74,6 +76,7 @@ if (values.replication) {
       ...DEFAULT_REPLICATION_SIM,
       seed,
       minInsyncReplicas,
+      elr: values.elr,
       traceLength: values.trace ? 1_000_000 : DEFAULT_REPLICATION_SIM.traceLength,
     });
     acked += result.acked;
@@ -82,7 +85,9 @@ if (values.replication) {
       failed++;
       console.log(`seed ${seed} FAILED: ${result.error}`);
       console.log(
-        `replay: deno task sim --replication --seed ${seed} --min-isr ${minInsyncReplicas} --trace`,
+        `replay: deno task sim --replication --seed ${seed} --min-isr ${minInsyncReplicas}${
+          values.elr ? " --elr" : ""
+        } --trace`,
       );
     }
   }

@@ -7,10 +7,10 @@ import {
 
 const SEEDS = 200;
 
-function failureReport(result: ReplicationSimResult): string {
+function failureReport(result: ReplicationSimResult, flags = ""): string {
   return [
     `seed ${result.seed} failed: ${result.error}`,
-    `replay: deno task sim --replication --seed ${result.seed} --trace`,
+    `replay: deno task sim --replication --seed ${result.seed}${flags} --trace`,
     ...result.trace,
   ].join("\n");
 }
@@ -55,7 +55,7 @@ Deno.test(`${SEEDS} seeded runs with Eligible Leader Replicas lose nothing and k
   let elrElections = 0;
   for (let seed = 1; seed <= SEEDS; seed++) {
     const result = runReplicationSimulation({ ...DEFAULT_REPLICATION_SIM, seed, elr: true });
-    assert.ok(result.ok, failureReport(result));
+    assert.ok(result.ok, failureReport(result, " --elr"));
     acked += result.acked;
     elrElections += result.elrElections;
   }
