@@ -30,6 +30,13 @@ import type { ServerConfig } from "../core/config/server_config.ts";
 import { isUuid, randomUuid } from "../net/protocol/uuid.ts";
 import { writeBootstrapFiles } from "../storage/bootstrap.ts";
 import {
+  type MetadataRecord,
+  MetadataRecordType,
+} from "../net/protocol/generated/metadata_records.ts";
+import { createUserScramCredentialRecord } from "../net/protocol/generated/user_scram_credential_record.ts";
+import { parseScramArgument } from "../core/security/scram_arguments.ts";
+import { credentialFromSaltedPassword, scramCredential } from "../core/security/scram.ts";
+import {
   configuredDirectories,
   isReservedDirectoryId,
   META_PROPERTIES_FILE,
@@ -55,6 +62,10 @@ Options:
                                    0@host0:9093:<dir-uuid>,1@host1:9093:<dir-uuid>,...
   -N, --no-initial-controllers     Format without an initial voter set (brokers, and controllers
                                    joining an existing dynamic quorum).
+  -S, --add-scram <credential>     A SCRAM user to bootstrap (KIP-900), e.g.
+                                   'SCRAM-SHA-256=[name=admin,password=admin-secret]'
+                                   (or saltedpassword=<base64>,salt=<base64>; iterations=4096
+                                   by default). Repeatable.
   -h, --help                       Show this help.`;
 
 const INFO_USAGE = `Usage: deno run -A main.ts storage info -c <server.properties>
@@ -334,9 +345,6 @@ async function formatCommand(args: string[], io: CliIo): Promise<number> {
   checkQuorumFlagsExclusive(v);
   const clusterId = requireFlag("storage format", "--cluster-id/-t", v["cluster-id"]);
   const configPath = requireFlag("storage format", "--config/-c", v.config);
-  if (v["add-scram"] !== undefined) {
-    throw new FormatError("--add-scram is not supported yet: kraftling has no SASL/SCRAM support.");
-  }
   const props = await readPropertiesFile(configPath);
   if ((props.get("process.roles") ?? "").trim() === "") {
     throw new FormatError(
@@ -357,7 +365,9 @@ async function formatCommand(args: string[], io: CliIo): Promise<number> {
   const requested = parseFeatures(v.feature ?? []);
   const release = effectiveReleaseVersion(v["release-version"], requested, config);
   const levels = effectiveFeatureLevels(requested, release, hasDynamicQuorum);
+  const records = await addScramRecords(v["add-scram"] ?? [], release);
   return await formatDirectories(config, {
+    records,
     io,
     clusterId,
     release,
@@ -367,7 +377,59 @@ async function formatCommand(args: string[], io: CliIo): Promise<number> {
   });
 }
 
+/**
+ * KIP-900: the UserScramCredentialRecords of `--add-scram` arguments, salted and hashed here so
+ * no password reaches the disk.
+ */
+async function addScramRecords(
+  args: readonly string[],
+  release: MetadataVersion,
+): Promise<MetadataRecord[]> {
+  if (args.length === 0) return [];
+  if (release.featureLevel < metadataVersionFromString("3.5-IV2").featureLevel) {
+    throw new FormatError("SCRAM is only supported in metadata.version 3.5-IV2 or later.");
+  }
+  const records: MetadataRecord[] = [];
+  const seen = new Set<string>();
+  for (const arg of args) {
+    const parsed = parseScramArgument(arg);
+    if ("error" in parsed) throw new FormatError(`Invalid --add-scram argument: ${parsed.error}`);
+    if (parsed.name === null || parsed.name === "") {
+      throw new FormatError(
+        `Invalid --add-scram argument: the ${parsed.mechanism.name} entry needs name=<user>`,
+      );
+    }
+    const key = `${parsed.mechanism.name}:${parsed.name}`;
+    if (seen.has(key)) {
+      throw new FormatError(
+        `Invalid --add-scram argument: ${parsed.mechanism.name} for user ${parsed.name} is given twice`,
+      );
+    }
+    seen.add(key);
+    const salt = parsed.salt ?? crypto.getRandomValues(new Uint8Array(32));
+    const credential = parsed.saltedPassword !== null
+      ? await credentialFromSaltedPassword(
+        parsed.mechanism,
+        parsed.saltedPassword,
+        salt,
+        parsed.iterations,
+      )
+      : await scramCredential(parsed.mechanism, parsed.password!, salt, parsed.iterations);
+    records.push({
+      type: MetadataRecordType.USER_SCRAM_CREDENTIAL,
+      version: 0,
+      data: createUserScramCredentialRecord({
+        name: parsed.name,
+        mechanism: parsed.mechanism.type,
+        ...credential,
+      }),
+    });
+  }
+  return records;
+}
+
 interface FormatPlan {
+  records: MetadataRecord[];
   io: CliIo;
   clusterId: string;
   release: MetadataVersion;
@@ -471,6 +533,7 @@ async function formatOne(
         }
         : undefined,
       nowMs: Date.now(),
+      records: plan.records,
     });
     await writeMetaProperties(dir, {
       version: 1,

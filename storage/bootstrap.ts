@@ -16,6 +16,7 @@ import { Writer } from "../net/protocol/writer.ts";
 import { encodeBatch, encodeControlKey, type Record } from "../net/protocol/records.ts";
 import {
   ControlRecordType,
+  type MetadataRecord,
   MetadataRecordType,
   writeMetadataRecord,
 } from "../net/protocol/generated/metadata_records.ts";
@@ -69,6 +70,8 @@ export interface BootstrapFiles {
   };
   /** Timestamp of the records (Kafka uses the wall clock at format time). */
   nowMs: number;
+  /** Records after the feature levels (KIP-900's `--add-scram` UserScramCredentialRecords). */
+  records?: readonly MetadataRecord[];
 }
 
 function controlRecord(
@@ -99,6 +102,7 @@ function controlRecord(
 export function encodeBootstrapCheckpoint(
   featureLevels: ReadonlyMap<string, number>,
   nowMs: number,
+  extraRecords: readonly MetadataRecord[] = [],
 ): Uint8Array {
   const metadataVersion = featureLevels.get("metadata.version");
   if (metadataVersion === undefined) {
@@ -117,6 +121,18 @@ export function encodeBootstrapCheckpoint(
     });
     return { offsetDelta: i, timestampDelta: 0, key: null, value: w.finish(), headers: [] };
   });
+  // KIP-900: `--add-scram` users follow the feature levels, as Kafka's Formatter writes them.
+  for (const record of extraRecords) {
+    const w = new Writer(128);
+    writeMetadataRecord(w, record);
+    records.push({
+      offsetDelta: records.length,
+      timestampDelta: 0,
+      key: null,
+      value: w.finish(),
+      headers: [],
+    });
+  }
   return encodeBatch({ baseOffset: 0, partitionLeaderEpoch: 0, baseTimestamp: nowMs, records });
 }
 
@@ -216,7 +232,7 @@ export function encodeBootstrapSnapshot(
 export async function writeBootstrapFiles(dir: string, files: BootstrapFiles): Promise<void> {
   await writeFileAtomic(
     join(dir, BOOTSTRAP_CHECKPOINT_FILE),
-    encodeBootstrapCheckpoint(files.featureLevels, files.nowMs),
+    encodeBootstrapCheckpoint(files.featureLevels, files.nowMs, files.records ?? []),
   );
   if (files.dynamicQuorum !== undefined) {
     const partitionDir = join(dir, CLUSTER_METADATA_DIR);

@@ -14,7 +14,7 @@ export type KeyStore =
   | { kind: "file"; key: string; location: string }
   | { kind: "inline"; key: string; privateKeyPem: string; certificateChainPem: string };
 
-/** The TLS settings of one `SSL` listener. */
+/** The TLS settings of one `SSL` or `SASL_SSL` listener. */
 export interface ListenerTls {
   listenerName: string;
   keyStore: KeyStore;
@@ -55,7 +55,10 @@ export function parseListenerTls(
 ): Map<string, ListenerTls> {
   const result = new Map<string, ListenerTls>();
   for (const endpoint of endpoints) {
-    if (endpoint.securityProtocol !== "SSL" || result.has(endpoint.listenerName)) continue;
+    const protocol = endpoint.securityProtocol;
+    if ((protocol !== "SSL" && protocol !== "SASL_SSL") || result.has(endpoint.listenerName)) {
+      continue;
+    }
     const name = endpoint.listenerName;
     const get = (key: string) => lookup(originals, name, key);
     const type = get("ssl.keystore.type");
@@ -117,7 +120,7 @@ export function parseListenerTls(
     } else {
       throw new ConfigError(
         "ssl.keystore.location",
-        `listener ${name} uses security protocol SSL but has no key store; set ssl.keystore.location (a PEM file with the private key and certificate chain) or ssl.keystore.key and ssl.keystore.certificate.chain`,
+        `listener ${name} uses security protocol ${protocol} but has no key store; set ssl.keystore.location (a PEM file with the private key and certificate chain) or ssl.keystore.key and ssl.keystore.certificate.chain`,
       );
     }
     result.set(name, { listenerName: name, keyStore });

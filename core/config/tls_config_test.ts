@@ -165,13 +165,16 @@ Deno.test("an SSL controller listener is refused: raft and the controller channe
   );
 });
 
-Deno.test("SASL_SSL listeners are refused with one line saying SASL is not built yet", () => {
+Deno.test("a SASL_SSL listener needs a key store like an SSL one", () => {
   const { message } = errorOf({
     "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SASL_SSL",
+    "sasl.enabled.mechanisms": "PLAIN",
+    "sasl.jaas.config":
+      'org.apache.kafka.common.security.plain.PlainLoginModule required user_a="b";',
   });
   equal(
     message,
-    "listeners entry SSL://:9094 uses security protocol SASL_SSL, but kraftling serves only PLAINTEXT and SSL: SASL is not built yet",
+    "listener SSL uses security protocol SASL_SSL but has no key store; set ssl.keystore.location (a PEM file with the private key and certificate chain) or ssl.keystore.key and ssl.keystore.certificate.chain",
   );
 });
 

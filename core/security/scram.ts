@@ -337,7 +337,9 @@ export class ScramServer {
     const match = /^c=([^,]*),r=([^,]*)((?:,[A-Za-z]+=[^,]*)*),p=([^,]*)$/.exec(text);
     if (match === null) throw new SaslFailure("Invalid SCRAM client final message format");
     const first = this.#clientFirst!;
-    if (match[2] !== `${first.nonce}${this.#serverNonce}`) {
+    // Kafka 3.9.0 checks that the nonce ends with the server-first one, not that it equals it:
+    // librdkafka before 2.1 sends its own nonce again in front (r=<client><client><server>).
+    if (!match[2]!.endsWith(`${first.nonce}${this.#serverNonce}`)) {
       throw new SaslFailure("Invalid client nonce in the final client message.");
     }
     if (match[1] !== base64(encoder.encode(first.gs2Header))) {
