@@ -14,6 +14,9 @@ import { lockDirectories } from "../storage/dir_lock.ts";
 import { Dispatcher } from "../net/dispatcher.ts";
 import { KafkaServer } from "../net/server.ts";
 import { interBrokerConnectTls, loadListenerTls } from "./listener_tls.ts";
+import { imageScramLookup, saslAuthenticatorFor } from "./listener_sasl.ts";
+import { registerSaslHandlers } from "../net/handlers/sasl_authenticator.ts";
+import type { ScramCredentialLookup } from "../core/security/scram.ts";
 import { ApiKey } from "../net/protocol/generated/api_table.ts";
 import type { DescribeQuorumRequest } from "../net/protocol/generated/describe_quorum_request.ts";
 import type { DescribeQuorumResponse } from "../net/protocol/generated/describe_quorum_response.ts";
@@ -279,6 +282,8 @@ export async function startNode(
     const startServer = (listenerName: string, host: string, dispatcher: Dispatcher) => {
       const listener = listeners.get(listenerName)!;
       listener.route.dispatcher = dispatcher;
+      listener.route.scram = imageScramLookup(() => metadata.image);
+      registerSaslHandlers(dispatcher);
       listener.started = true;
       listener.server.start();
       ports.set(listenerName, listener.server.port);
@@ -431,7 +436,7 @@ export async function startNode(
 /** A listener bound at start-up; `route` gets its dispatcher before it starts accepting. */
 interface BoundListener {
   readonly server: KafkaServer;
-  readonly route: { dispatcher?: Dispatcher };
+  readonly route: { dispatcher?: Dispatcher; scram?: ScramCredentialLookup };
   started: boolean;
 }
 
@@ -475,7 +480,7 @@ function bindListeners(config: ServerConfig, logger: Logger): Map<string, BoundL
 
   const bound = new Map<string, BoundListener>();
   for (const endpoint of endpoints) {
-    const route: { dispatcher?: Dispatcher } = {};
+    const route: { dispatcher?: Dispatcher; scram?: ScramCredentialLookup } = {};
     const tls = keyMaterial.get(endpoint.listenerName);
     const server = new KafkaServer({
       listenerName: endpoint.listenerName,
@@ -487,6 +492,7 @@ function bindListeners(config: ServerConfig, logger: Logger): Map<string, BoundL
       frameBytesMax: config.socketRequestMaxBytes,
       inFlightMax: Math.max(1, Math.min(config.queuedMaxRequests, 500)),
       tls,
+      authenticator: saslAuthenticatorFor(config, endpoint.listenerName, logger, route),
     });
     try {
       server.bind();
