@@ -153,8 +153,7 @@ export class Partition implements HostedPartition {
   partitionEpoch = -1;
   replicas: readonly number[] = [];
   isr: readonly number[] = [];
-  /** `min.insync.replicas` of the topic (set by the replica manager from the image). */
-  minInsyncReplicas = 1;
+  #minInsyncReplicas = 1;
   readonly #nodeId: number;
   readonly #logger: Logger;
   readonly #onFollowerFetch: ((p: Partition) => void) | undefined;
@@ -305,6 +304,20 @@ export class Partition implements HostedPartition {
     return { leadershipChanged: wasLeader !== this.isLeader, roleChanged };
   }
 
+  /** `min.insync.replicas` of the topic (set by the replica manager from the image). */
+  get minInsyncReplicas(): number {
+    return this.#minInsyncReplicas;
+  }
+
+  /** Below it a leader's high watermark stands still (strict min ISR, KIP-966): re-judged now. */
+  set minInsyncReplicas(minInsyncReplicas: number) {
+    this.#minInsyncReplicas = minInsyncReplicas;
+    const leader = this.#leader;
+    if (leader === null || leader.minInsyncReplicas === minInsyncReplicas) return;
+    leader.setMinInsyncReplicas(minInsyncReplicas);
+    this.#leaderProgress();
+  }
+
   #becomeLeader(reg: PartitionRegistration, nowMs: number): void {
     const logEnd = this.log.logEndOffset;
     this.log.assignEpochStartOffset(reg.leaderEpoch, logEnd);
@@ -318,6 +331,7 @@ export class Partition implements HostedPartition {
       highWatermark: Math.min(this.#highWatermark, logEnd),
       leaderEpochStartOffset: logEnd,
       nowMs,
+      minInsyncReplicas: this.#minInsyncReplicas,
     });
     this.#highWatermark = this.#leader.highWatermark;
     this.#leaderProgress();
