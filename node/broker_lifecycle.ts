@@ -9,6 +9,7 @@
  * @module
  */
 
+import { readCleanShutdownBrokerEpoch } from "../storage/log/log_manager.ts";
 import { ApiKey } from "../net/protocol/generated/api_table.ts";
 import { ErrorCode, errorName } from "../net/protocol/generated/errors.ts";
 import type { BrokerRegistrationResponse } from "../net/protocol/generated/broker_registration_response.ts";
@@ -67,6 +68,7 @@ export class BrokerLifecycle {
   readonly #options: BrokerLifecycleOptions;
   readonly incarnationId = randomUuid();
   #epoch = -1n;
+  #registeredOnce = false;
   #fenced = true;
   #stopped = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -139,6 +141,12 @@ export class BrokerLifecycle {
 
   async #register(): Promise<void> {
     const { config, logger } = this.#options;
+    // KIP-966: only the first registration of this process can claim the last one ended cleanly
+    // (read before the replica manager opens the logs, which consumes the markers).
+    const previousBrokerEpoch = this.#registeredOnce
+      ? -1n
+      : await cleanShutdownBrokerEpoch(config.logDirs);
+    this.#registeredOnce = true;
     // Bounded: each attempt waits for the channel's own timeout; give up after a few minutes.
     for (let attempt = 0; attempt < 20 && !this.#stopped; attempt++) {
       let response: BrokerRegistrationResponse;
@@ -166,7 +174,7 @@ export class BrokerLifecycle {
             rack: null,
             isMigratingZkBroker: false,
             logDirs: [...this.#options.directoryIds],
-            previousBrokerEpoch: -1n,
+            previousBrokerEpoch,
           },
         );
       } catch (error) {
@@ -283,4 +291,14 @@ function numberConfig(config: ServerConfig, key: string, fallback: number): numb
   const v = config.values.get(key);
   const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
   return Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+/**
+ * The broker epoch every log dir's clean shutdown marker agrees on, or -1n when one lacks it or
+ * they differ (Kafka's `LogManager.readBrokerEpochFromCleanShutdownFiles`).
+ */
+async function cleanShutdownBrokerEpoch(logDirs: readonly string[]): Promise<bigint> {
+  const epochs = await Promise.all(logDirs.map((d) => readCleanShutdownBrokerEpoch(d)));
+  const first = epochs[0] ?? -1n;
+  return epochs.every((e) => e === first) ? first : -1n;
 }

@@ -278,8 +278,12 @@ export class LogManager {
     every(options.cleanerBackoffMs ?? 15_000, () => this.runCleaner(Date.now()));
   }
 
-  /** Stops tasks, flushes and closes every log, writes checkpoints and the clean shutdown marker. */
-  async close(): Promise<void> {
+  /**
+   * Stops tasks, flushes and closes every log, writes checkpoints and the clean shutdown marker,
+   * which records `brokerEpoch` (KIP-966: the next registration's PreviousBrokerEpoch proves the
+   * shutdown was clean; -1 when the broker never registered).
+   */
+  async close(options: { brokerEpoch?: bigint } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     for (const timer of this.#timers) clearInterval(timer);
@@ -287,7 +291,9 @@ export class LogManager {
     await this.checkpoint();
     await writeFileAtomic(
       path.join(this.logDir, CLEAN_SHUTDOWN_FILE),
-      new TextEncoder().encode(JSON.stringify({ version: 0, brokerEpoch: -1 })),
+      new TextEncoder().encode(
+        JSON.stringify({ version: 0, brokerEpoch: Number(options.brokerEpoch ?? -1n) }),
+      ),
     );
   }
 
@@ -302,6 +308,29 @@ export class LogManager {
     for (const timer of this.#timers) clearInterval(timer);
     for (const { log } of this.all()) log.closeAbruptly();
     this.#logs.clear();
+  }
+}
+
+/**
+ * The broker epoch recorded by the clean shutdown marker of `logDir` (Kafka's
+ * `CleanShutdownFileHandler`, `{"version":0,"brokerEpoch":N}`), or -1n when there is no marker or
+ * it cannot be read. Read it before {@link LogManager.open}, which consumes the marker.
+ *
+ * @example
+ * ```ts ignore
+ * const epoch = await readCleanShutdownBrokerEpoch("/var/lib/kraftling/data"); // -1n after kill -9
+ * ```
+ */
+export async function readCleanShutdownBrokerEpoch(logDir: string): Promise<bigint> {
+  try {
+    const text = await Deno.readTextFile(path.join(logDir, CLEAN_SHUTDOWN_FILE));
+    const epoch = (JSON.parse(text) as { brokerEpoch?: unknown }).brokerEpoch;
+    return typeof epoch === "number" && Number.isSafeInteger(epoch) && epoch >= 0
+      ? BigInt(epoch)
+      : -1n;
+  } catch {
+    // Absent (an unclean stop) or unreadable: either way no proof of a clean shutdown.
+    return -1n;
   }
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LogManager } from "./log_manager.ts";
+import { LogManager, readCleanShutdownBrokerEpoch } from "./log_manager.ts";
 import { logConfig } from "./log_config.ts";
 import { makeBatch } from "./test_batches.ts";
 
@@ -103,5 +103,25 @@ Deno.test("background tasks apply retention and stop on close", async () => {
     }
     assert.equal(log.logStartOffset, 4, "the expired active segment goes too (Kafka rolls it)");
     await manager.close();
+  });
+});
+
+Deno.test("the clean shutdown marker records the broker epoch until the logs are opened again", async () => {
+  // KIP-966: the next registration sends it as PreviousBrokerEpoch, proof of a clean shutdown.
+  await withDir(async (dir) => {
+    assert.equal(await readCleanShutdownBrokerEpoch(dir), -1n);
+    const manager = await LogManager.open({ logDir: dir, warn: () => {} });
+    await manager.close({ brokerEpoch: 42n });
+    assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/.kafka_cleanshutdown`)), {
+      version: 0,
+      brokerEpoch: 42,
+    });
+    assert.equal(await readCleanShutdownBrokerEpoch(dir), 42n);
+    const again = await LogManager.open({ logDir: dir, warn: () => {} });
+    assert.equal(await readCleanShutdownBrokerEpoch(dir), -1n, "opening consumes the marker");
+    await again.close();
+    assert.equal(await readCleanShutdownBrokerEpoch(dir), -1n, "a broker that never registered");
+    await Deno.writeTextFile(`${dir}/.kafka_cleanshutdown`, "not json");
+    assert.equal(await readCleanShutdownBrokerEpoch(dir), -1n);
   });
 });
