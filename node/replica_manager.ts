@@ -373,7 +373,9 @@ export class ReplicaManager implements ReplicaAccess {
         )
       ),
     );
-    await Promise.all(this.#onlineManagers().map((m) => m.close()));
+    // The marker carries the broker epoch, the next registration's proof of a clean shutdown.
+    const brokerEpoch = this.ctx.brokerEpoch();
+    await Promise.all(this.#onlineManagers().map((m) => m.close({ brokerEpoch })));
     this.#partitions.clear();
     this.#keysByTopic.clear();
   }
@@ -784,6 +786,9 @@ export class ReplicaManager implements ReplicaAccess {
       try {
         // A copy each: `Object.assign` updates one log's config in place on a config change.
         log = await chosen.createLog(tp, { topicId, config: { ...config } });
+      } catch (error) {
+        this.#failedWhileOpening(d, chosen.logDir, error);
+        throw error;
       } finally {
         this.#creating.set(chosen, this.#creating.get(chosen)! - 1);
       }
@@ -804,7 +809,20 @@ export class ReplicaManager implements ReplicaAccess {
         if (this.#partitions.get(key) === p) this.#dirFailures.maybeFail(p.logDir, error);
       },
     });
-    await p.loadProducerState();
+    let loadError: unknown = null;
+    try {
+      await p.loadProducerState();
+    } catch (error) {
+      loadError = error;
+    }
+    // Its directory may have failed meanwhile: then it is offline like the others there.
+    if (this.#failedWhileOpening(d, p.logDir, loadError)) {
+      p.close(ErrorCode.KAFKA_STORAGE_ERROR);
+      log.closeAbruptly();
+      throw loadError ??
+        new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `Log directory ${p.logDir} failed.`);
+    }
+    if (loadError !== null) throw loadError;
     const checkpointedHw = this.#checkpointedHighWatermarks.get(key);
     if (checkpointedHw !== undefined) {
       p.restoreHighWatermark(checkpointedHw);
@@ -918,6 +936,23 @@ export class ReplicaManager implements ReplicaAccess {
     const unnamed = current === DIRECTORY_UNASSIGNED || current === DIRECTORY_MIGRATING;
     if (unnamed && this.#managers.length === 1) return;
     this.#assignments.assign({ topicId: p.topicId, partition: p.partition, directoryId });
+  }
+
+  /**
+   * A replica being opened in `logDir` met `error` (null: none): when that is (or the directory
+   * already had) a disk failure, the replica is offline like the others there, and the controller must learn
+   * its directory. True when so.
+   */
+  #failedWhileOpening(d: DesiredPartition, logDir: string, error: unknown): boolean {
+    this.#dirFailures.maybeFail(logDir, error);
+    if (!this.#dirFailures.isOffline(logDir)) return false;
+    const key = partitionKey(d.topic, d.index);
+    this.#offline.set(key, { topic: d.topic, partition: d.index, topicId: d.topicId, logDir });
+    const directoryId = this.#directoryIdOf(logDir);
+    if (directoryId !== null && this.#managers.length > 1) {
+      this.#assignments?.assign({ topicId: d.topicId, partition: d.index, directoryId });
+    }
+    return true;
   }
 
   #assignmentNeeded(a: { topicId: string; partition: number; directoryId: string }): boolean {

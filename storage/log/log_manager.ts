@@ -23,6 +23,7 @@ import { FileLog } from "./file_log.ts";
 import type { HandleCache } from "./handle_cache.ts";
 import { type LogConfig, logConfig } from "./log_config.ts";
 import type { LogWarn } from "./log_segment.ts";
+import { LogError, LogErrorCode } from "./log_error.ts";
 
 /** `__cluster_metadata-0`: kept in a log dir but owned by the raft replica, never by this manager. */
 const METADATA_PARTITION_DIR = "__cluster_metadata-0";
@@ -184,6 +185,12 @@ export class LogManager {
     const key = partitionKey(tp.topic, tp.partition);
     const existing = this.#logs.get(key);
     if (existing !== undefined) return existing.log;
+    if (this.#closed) {
+      throw new LogError(
+        LogErrorCode.KAFKA_STORAGE_ERROR,
+        `Cannot create a log in ${this.logDir}: the directory is closed or has failed.`,
+      );
+    }
     const log = await FileLog.open({
       dir: path.join(this.logDir, key),
       config: options.config ?? this.#configFor(tp.topic),
