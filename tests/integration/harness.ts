@@ -83,7 +83,11 @@ export interface TestNode {
  * ```
  */
 export async function startNode(
-  options: { props?: Record<string, string> } = {},
+  options: {
+    props?: Record<string, string>;
+    /** Extra `storage format` flags, e.g. `--add-scram` (KIP-900). */
+    formatArgs?: string[];
+  } = {},
 ): Promise<TestNode> {
   const dataDir = await Deno.makeTempDir({ prefix: "kraftling-test-" });
   const brokerPort = freePort();
@@ -109,7 +113,15 @@ export async function startNode(
     Object.entries(props).map(([k, v]) => `${k}=${v}`).join("\n") + "\n",
   );
   const id = await runMain(["storage", "random-uuid"]);
-  const format = await runMain(["storage", "format", "-t", id.stdout.trim(), "-c", propertiesPath]);
+  const format = await runMain([
+    "storage",
+    "format",
+    "-t",
+    id.stdout.trim(),
+    "-c",
+    propertiesPath,
+    ...(options.formatArgs ?? []),
+  ]);
   if (format.code !== 0) throw new Error(`storage format failed: ${format.stderr}`);
 
   let child: Deno.ChildProcess | null = null;

@@ -1,8 +1,8 @@
 // SSL listeners against real clients: kcat and confluent-kafka (librdkafka) produce and consume over
 // TLS with a CA and server certificate made by openssl at test time (no private key is committed);
 // a plaintext client and TLS garbage on the SSL port lose only their own connection; key stores
-// given as PEM text in the config; two brokers replicating over an SSL inter-broker listener; JKS
-// and SASL_SSL refused at startup with one line.
+// given as PEM text in the config; two brokers replicating over an SSL inter-broker listener; a
+// SASL_SSL listener with SCRAM; JKS refused at startup with one line.
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { freePort, hasCommand, hasPythonModule, runMain, startNode } from "./harness.ts";
@@ -366,15 +366,54 @@ Deno.test("server-start refuses a JKS key store with one line naming the key and
   ok(lines[0]!.includes("only PEM key stores"), out.stderr);
 });
 
-Deno.test("server-start refuses a SASL_SSL listener with one line saying SASL is not built yet", async () => {
-  const out = await serverStartError({
-    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
-  });
-  ok(out.code !== 0, "server-start accepted a SASL_SSL listener");
-  const lines = out.stderr.trim().split("\n");
-  assertEquals(lines.length, 1, out.stderr);
-  ok(lines[0]!.includes("uses security protocol SASL_SSL"), out.stderr);
-  ok(lines[0]!.includes("SASL is not built yet"), out.stderr);
+Deno.test({
+  name: "a SASL_SSL listener serves kcat with SCRAM-SHA-512 over TLS and refuses a wrong password",
+  ignore: noOpenssl || noKcat,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const certs = await makeCertificates();
+    const { sslPort, props } = sslNodeProps({
+      "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
+      "listener.name.ssl.ssl.keystore.location": certs.keyStorePath,
+      "listener.name.ssl.sasl.enabled.mechanisms": "SCRAM-SHA-512",
+    });
+    const node = await startNode({
+      props,
+      formatArgs: ["--add-scram", "SCRAM-SHA-512=[name=alice,password=alice-secret]"],
+    });
+    const kcat = (password: string) => [
+      ...kcatSsl(sslPort, certs.caPath),
+      "-X",
+      "security.protocol=sasl_ssl",
+      "-X",
+      "sasl.mechanism=SCRAM-SHA-512",
+      "-X",
+      "sasl.username=alice",
+      "-X",
+      `sasl.password=${password}`,
+    ];
+    try {
+      await check("kcat", [...kcat("alice-secret"), "-P", "-t", "sasl-ssl"], "x\ny\n");
+      const out = await check("kcat", [
+        ...kcat("alice-secret"),
+        "-C",
+        "-t",
+        "sasl-ssl",
+        "-o",
+        "beginning",
+        "-e",
+        "-q",
+      ]);
+      assertEquals(out.trim().split("\n"), ["x", "y"]);
+      const wrong = await run("kcat", [...kcat("nope"), "-L", "-m", "3"], { timeoutMs: 30_000 });
+      ok(wrong.code !== 0, "kcat authenticated with a wrong password");
+      ok(wrong.stderr.includes("SASL authentication error"), wrong.stderr);
+    } finally {
+      await node.stop();
+      await Deno.remove(certs.dir, { recursive: true }).catch(() => {});
+    }
+  },
 });
 
 Deno.test({

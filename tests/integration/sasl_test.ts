@@ -1,0 +1,427 @@
+// SASL_PLAINTEXT listeners against real clients: kcat and confluent-kafka (librdkafka, SaslHandshake
+// v1 + SaslAuthenticate) and kafka-python (SaslHandshake v0, then bare tokens) produce and consume
+// with PLAIN (users from the listener's PlainLoginModule) and SCRAM-SHA-256/512 (users bootstrapped
+// with `storage format --add-scram`, KIP-900); a wrong password fails with the client's normal
+// authentication error, an unauthenticated request closes only its own connection, and the
+// PLAINTEXT listener beside it keeps serving.
+import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
+import { freePort, hasCommand, hasPythonModule, startNode, type TestNode } from "./harness.ts";
+import { checkCommand, runCommand } from "./commands.ts";
+import { ConnectionError, KafkaConnection } from "../../net/connection.ts";
+import { ApiKey } from "../../net/protocol/generated/api_table.ts";
+import { ErrorCode } from "../../net/protocol/generated/errors.ts";
+import type { SaslHandshakeResponse } from "../../net/protocol/generated/sasl_handshake_response.ts";
+import type { SaslAuthenticateResponse } from "../../net/protocol/generated/sasl_authenticate_response.ts";
+
+const noKcat = !hasCommand("kcat");
+const noConfluent = !hasPythonModule("confluent_kafka");
+const noKafkaPython = !hasPythonModule("kafka");
+if (noKcat) console.warn("sasl_test: kcat tests skipped (kcat not installed)");
+if (noConfluent) console.warn("sasl_test: confluent-kafka tests skipped (python3-confluent-kafka)");
+if (noKafkaPython) console.warn("sasl_test: kafka-python tests skipped (python3-kafka)");
+
+const PLAIN_JAAS = "org.apache.kafka.common.security.plain.PlainLoginModule required " +
+  'username="admin" password="admin-secret" user_admin="admin-secret" user_bob="bob-secret";';
+
+/** A combined node with a PLAINTEXT and a SASL_PLAINTEXT listener; alice is a SCRAM user. */
+async function startSaslNode(extra: Record<string, string> = {}): Promise<{
+  node: TestNode;
+  saslPort: number;
+  plainPort: number;
+}> {
+  const plainPort = freePort();
+  const saslPort = freePort();
+  const controllerPort = freePort();
+  const node = await startNode({
+    props: {
+      "controller.quorum.voters": `1@127.0.0.1:${controllerPort}`,
+      "listeners":
+        `PLAINTEXT://127.0.0.1:${plainPort},SASL_PLAINTEXT://127.0.0.1:${saslPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+      "advertised.listeners":
+        `PLAINTEXT://127.0.0.1:${plainPort},SASL_PLAINTEXT://127.0.0.1:${saslPort}`,
+      "listener.security.protocol.map":
+        "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+      "inter.broker.listener.name": "PLAINTEXT",
+      "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+      "listener.name.sasl_plaintext.plain.sasl.jaas.config": PLAIN_JAAS,
+      ...extra,
+    },
+    formatArgs: [
+      "--add-scram",
+      "SCRAM-SHA-256=[name=alice,password=alice-secret]",
+      "--add-scram",
+      "SCRAM-SHA-512=[name=alice,password=alice-secret,iterations=8192]",
+    ],
+  });
+  return { node, saslPort, plainPort };
+}
+
+const kcatSasl = (port: number, mechanism: string, user: string, password: string) => [
+  "-b",
+  `127.0.0.1:${port}`,
+  "-X",
+  "security.protocol=SASL_PLAINTEXT",
+  "-X",
+  `sasl.mechanism=${mechanism}`,
+  "-X",
+  `sasl.username=${user}`,
+  "-X",
+  `sasl.password=${password}`,
+];
+
+const CONFLUENT_ROUND_TRIP = `
+import sys, json
+from confluent_kafka import Producer, Consumer
+bootstrap, mechanism, user, password, topic = sys.argv[1:6]
+sasl = {"bootstrap.servers": bootstrap, "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": mechanism, "sasl.username": user, "sasl.password": password}
+p = Producer(dict(sasl, acks="all"))
+acked = []
+for i in range(50):
+    p.produce(topic, value=b"v%d" % i, callback=lambda e, m: acked.append(e is None))
+p.flush(30)
+c = Consumer(dict(sasl, **{"group.id": "sasl-group-" + mechanism, "auto.offset.reset": "earliest"}))
+c.subscribe([topic])
+got = []
+for _ in range(100):
+    m = c.poll(1.0)
+    if m is not None and m.error() is None:
+        got.append(m.value().decode())
+    if len(got) >= 50:
+        break
+c.close()
+print(json.dumps({"acked": sum(acked), "consumed": len(got)}))
+`;
+
+const CONFLUENT_WRONG_PASSWORD = `
+import sys, json
+from confluent_kafka.admin import AdminClient
+bootstrap, mechanism = sys.argv[1:3]
+errors = []
+a = AdminClient({"bootstrap.servers": bootstrap, "security.protocol": "SASL_PLAINTEXT",
+                 "sasl.mechanism": mechanism, "sasl.username": "alice", "sasl.password": "wrong",
+                 "error_cb": lambda e: errors.append(str(e))})
+try:
+    a.list_topics(timeout=5)
+except Exception as e:
+    errors.append(str(e))
+print(json.dumps({"errors": errors}))
+`;
+
+const KAFKA_PYTHON_ROUND_TRIP = `
+import sys, json
+from kafka import KafkaProducer, KafkaConsumer
+bootstrap, mechanism, user, password, topic = sys.argv[1:6]
+sasl = dict(bootstrap_servers=bootstrap, security_protocol="SASL_PLAINTEXT",
+            sasl_mechanism=mechanism, sasl_plain_username=user, sasl_plain_password=password)
+p = KafkaProducer(acks="all", **sasl)
+futures = [p.send(topic, b"kp%d" % i) for i in range(30)]
+acked = sum(1 for f in futures if f.get(timeout=30) is not None)
+p.close()
+c = KafkaConsumer(topic, auto_offset_reset="earliest", consumer_timeout_ms=5000,
+                  group_id="kp-sasl-" + mechanism, **sasl)
+got = [m.value.decode() for m in c]
+c.close()
+print(json.dumps({"acked": acked, "consumed": len(got)}))
+`;
+
+const KAFKA_PYTHON_WRONG_PASSWORD = `
+import sys, json
+from kafka import KafkaProducer
+bootstrap, mechanism = sys.argv[1:3]
+try:
+    KafkaProducer(bootstrap_servers=bootstrap, security_protocol="SASL_PLAINTEXT",
+                  sasl_mechanism=mechanism, sasl_plain_username="alice",
+                  sasl_plain_password="wrong", request_timeout_ms=5000, api_version_auto_timeout_ms=5000)
+    print(json.dumps({"error": None}))
+except Exception as e:
+    print(json.dumps({"error": type(e).__name__ + ": " + str(e)}))
+`;
+
+async function python(script: string, args: string[]): Promise<Record<string, unknown>> {
+  const out = await checkCommand("/usr/bin/python3", ["-c", script, ...args], {
+    timeoutMs: 90_000,
+  });
+  return JSON.parse(out.trim().split("\n").at(-1)!);
+}
+
+Deno.test({
+  name:
+    "a SASL_PLAINTEXT listener serves kcat, confluent-kafka and kafka-python with PLAIN and SCRAM",
+  ignore: noKcat,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const { node, saslPort, plainPort } = await startSaslNode();
+    try {
+      await t.step(
+        "kcat produces with PLAIN and reads back with SCRAM-SHA-256 and SCRAM-SHA-512",
+        async () => {
+          const values = Array.from({ length: 20 }, (_, i) => `sasl-${i}`);
+          await checkCommand(
+            "kcat",
+            [...kcatSasl(saslPort, "PLAIN", "bob", "bob-secret"), "-P", "-t", "sasl-kcat"],
+            { stdin: values.join("\n") + "\n" },
+          );
+          for (const mechanism of ["SCRAM-SHA-256", "SCRAM-SHA-512"]) {
+            const out = await checkCommand("kcat", [
+              ...kcatSasl(saslPort, mechanism, "alice", "alice-secret"),
+              "-C",
+              "-t",
+              "sasl-kcat",
+              "-o",
+              "beginning",
+              "-e",
+              "-q",
+            ]);
+            assertEquals(out.trim().split("\n"), values, mechanism);
+          }
+        },
+      );
+
+      await t.step(
+        "kcat with a wrong password or an unknown user fails with SASL_AUTHENTICATION_FAILED's message",
+        async () => {
+          const cases: [string, string, string][] = [
+            ["PLAIN", "bob", "Authentication failed: Invalid username or password"],
+            [
+              "SCRAM-SHA-256",
+              "alice",
+              "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256",
+            ],
+            [
+              "SCRAM-SHA-512",
+              "mallory",
+              "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512",
+            ],
+          ];
+          for (const [mechanism, user, message] of cases) {
+            const out = await runCommand("kcat", [
+              ...kcatSasl(saslPort, mechanism, user, "wrong-password"),
+              "-L",
+              "-m",
+              "3",
+            ], { timeoutMs: 30_000 });
+            ok(out.code !== 0, `kcat ${mechanism} ${user} succeeded with a wrong password`);
+            ok(out.stderr.includes(`SASL authentication error: ${message}`), out.stderr);
+          }
+          ok(!node.logs().includes("wrong-password"), "a password reached the node's log");
+        },
+      );
+
+      await t.step(
+        "the PLAINTEXT listener beside it still serves without authentication",
+        async () => {
+          const out = await checkCommand("kcat", [
+            "-b",
+            `127.0.0.1:${plainPort}`,
+            "-C",
+            "-t",
+            "sasl-kcat",
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+          ]);
+          assertEquals(out.trim().split("\n").length, 20);
+        },
+      );
+
+      await t.step({
+        name: "confluent-kafka produces and consumes with SCRAM-SHA-512 and PLAIN",
+        ignore: noConfluent,
+        fn: async () => {
+          for (
+            const [mechanism, user, password] of [
+              ["SCRAM-SHA-512", "alice", "alice-secret"],
+              ["PLAIN", "admin", "admin-secret"],
+            ]
+          ) {
+            assertEquals(
+              await python(CONFLUENT_ROUND_TRIP, [
+                `127.0.0.1:${saslPort}`,
+                mechanism!,
+                user!,
+                password!,
+                `sasl-ck-${mechanism}`,
+              ]),
+              { acked: 50, consumed: 50 },
+            );
+          }
+        },
+      });
+
+      await t.step({
+        name: "confluent-kafka with a wrong SCRAM password reports the authentication failure",
+        ignore: noConfluent,
+        fn: async () => {
+          // librdkafka logs the broker's SASL_AUTHENTICATION_FAILED message and gives up.
+          const out = await runCommand("/usr/bin/python3", [
+            "-c",
+            CONFLUENT_WRONG_PASSWORD,
+            `127.0.0.1:${saslPort}`,
+            "SCRAM-SHA-256",
+          ], { timeoutMs: 60_000 });
+          ok(
+            (out.stdout + out.stderr).includes(
+              "SASL authentication error: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256",
+            ),
+            out.stdout + out.stderr,
+          );
+        },
+      });
+
+      await t.step({
+        name:
+          "kafka-python (SaslHandshake v0, bare tokens) produces and consumes with SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN",
+        ignore: noKafkaPython,
+        fn: async () => {
+          for (
+            const [mechanism, user, password] of [
+              ["SCRAM-SHA-256", "alice", "alice-secret"],
+              ["SCRAM-SHA-512", "alice", "alice-secret"],
+              ["PLAIN", "bob", "bob-secret"],
+            ]
+          ) {
+            assertEquals(
+              await python(KAFKA_PYTHON_ROUND_TRIP, [
+                `127.0.0.1:${saslPort}`,
+                mechanism!,
+                user!,
+                password!,
+                `sasl-kp-${mechanism}`,
+              ]),
+              { acked: 30, consumed: 30 },
+              mechanism,
+            );
+          }
+        },
+      });
+
+      await t.step({
+        name: "kafka-python with a wrong password fails instead of connecting",
+        ignore: noKafkaPython,
+        fn: async () => {
+          for (const mechanism of ["PLAIN", "SCRAM-SHA-256"]) {
+            const { error } = await python(KAFKA_PYTHON_WRONG_PASSWORD, [
+              `127.0.0.1:${saslPort}`,
+              mechanism,
+            ]) as { error: string | null };
+            ok(error !== null, `kafka-python connected with a wrong ${mechanism} password`);
+          }
+        },
+      });
+    } finally {
+      await node.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "before authentication a SASL listener answers only ApiVersions, SaslHandshake and SaslAuthenticate",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const { node, saslPort } = await startSaslNode();
+    const connect = () =>
+      KafkaConnection.connect("127.0.0.1", saslPort, { requestTimeoutMs: 10_000 });
+    try {
+      await t.step(
+        "ApiVersions is answered and advertises SaslHandshake and SaslAuthenticate",
+        async () => {
+          const conn = await connect();
+          ok(conn.versions.has(ApiKey.SASL_HANDSHAKE));
+          assertEquals(conn.versions.get(ApiKey.SASL_AUTHENTICATE)?.max, 2);
+          conn.close();
+        },
+      );
+
+      await t.step(
+        "a Metadata request before authentication closes the connection unanswered",
+        async () => {
+          const conn = await connect();
+          let error: unknown;
+          try {
+            await conn.send(ApiKey.METADATA, { topics: null }, { version: 12 });
+          } catch (e) {
+            error = e;
+          }
+          ok(error instanceof ConnectionError, String(error));
+        },
+      );
+
+      await t.step(
+        "a mechanism that is not enabled is answered UNSUPPORTED_SASL_MECHANISM with the enabled ones, then closed",
+        async () => {
+          const conn = await connect();
+          const response = await conn.send<SaslHandshakeResponse>(
+            ApiKey.SASL_HANDSHAKE,
+            { mechanism: "GSSAPI" },
+            { version: 1 },
+          );
+          assertEquals(response.errorCode, ErrorCode.UNSUPPORTED_SASL_MECHANISM);
+          assertEquals(response.mechanisms, ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]);
+          const closed = await conn.send(ApiKey.API_VERSIONS, {}, { version: 0 }).then(
+            () => false,
+            (e) => e instanceof ConnectionError,
+          );
+          ok(closed, "the connection stayed open after UNSUPPORTED_SASL_MECHANISM");
+        },
+      );
+
+      await t.step(
+        "a wrong PLAIN password is answered SASL_AUTHENTICATION_FAILED with Kafka's message, then closed",
+        async () => {
+          const conn = await connect();
+          await conn.send(ApiKey.SASL_HANDSHAKE, { mechanism: "PLAIN" }, { version: 1 });
+          const response = await conn.send<SaslAuthenticateResponse>(
+            ApiKey.SASL_AUTHENTICATE,
+            { authBytes: new TextEncoder().encode("\0bob\0nope") },
+            { version: 2 },
+          );
+          assertEquals(response.errorCode, ErrorCode.SASL_AUTHENTICATION_FAILED);
+          assertEquals(
+            response.errorMessage,
+            "Authentication failed: Invalid username or password",
+          );
+          const closed = await conn.send(ApiKey.METADATA, { topics: null }, { version: 12 }).then(
+            () => false,
+            (e) => e instanceof ConnectionError,
+          );
+          ok(closed, "the connection stayed open after a failed authentication");
+        },
+      );
+
+      await t.step(
+        "after PLAIN succeeds, Metadata is served and a second SaslAuthenticate is ILLEGAL_SASL_STATE",
+        async () => {
+          const conn = await connect();
+          await conn.send(ApiKey.SASL_HANDSHAKE, { mechanism: "PLAIN" }, { version: 1 });
+          const auth = await conn.send<SaslAuthenticateResponse>(
+            ApiKey.SASL_AUTHENTICATE,
+            { authBytes: new TextEncoder().encode("\0bob\0bob-secret") },
+            { version: 2 },
+          );
+          assertEquals(auth.errorCode, ErrorCode.NONE);
+          assertEquals(auth.sessionLifetimeMs, 0n);
+          const metadata = await conn.send<{ brokers: unknown[] }>(
+            ApiKey.METADATA,
+            { topics: null },
+            { version: 12 },
+          );
+          assertEquals(metadata.brokers.length, 1);
+          const again = await conn.send<SaslAuthenticateResponse>(
+            ApiKey.SASL_AUTHENTICATE,
+            { authBytes: new Uint8Array(0) },
+            { version: 2 },
+          );
+          assertEquals(again.errorCode, ErrorCode.ILLEGAL_SASL_STATE);
+          conn.close();
+        },
+      );
+    } finally {
+      await node.stop();
+    }
+  },
+});
