@@ -793,9 +793,9 @@ async function readRecords(
         offset: at,
         timestamp: logAppend ? header.maxTimestamp : header.baseTimestamp + r.timestampDelta,
         timestampType: logAppend ? "LogAppendTime" : "CreateTime",
-        key: formatBytes(r.key, query.format),
+        key: formatBytes(r.key, query.format, { quiet: true }),
         value: formatBytes(r.value, query.format),
-        headers: r.headers.map((h) => [h.key, formatBytes(h.value, query.format)]),
+        headers: r.headers.map((h) => [h.key, formatBytes(h.value, query.format, { quiet: true })]),
       });
     }
   }

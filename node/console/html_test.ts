@@ -30,6 +30,7 @@ Deno.test("bytes show as text, pretty JSON or hex; null as null; long values are
   assert.equal(formatBytes(bytes, "text"), '{"a":[1,2]}');
   assert.equal(formatBytes(bytes, "json"), '{\n  "a": [\n    1,\n    2\n  ]\n}');
   assert.equal(formatBytes(new TextEncoder().encode("nope"), "json"), "nope\n(not JSON)");
+  assert.equal(formatBytes(new TextEncoder().encode("nope"), "json", { quiet: true }), "nope");
   assert.equal(formatBytes(new Uint8Array([0, 15, 255]), "hex"), "00 0f ff");
   assert.equal(formatBytes(null, "hex"), "null");
   const long = formatBytes(new Uint8Array(SHOWN_BYTES_MAX + 10).fill(65), "text");

@@ -27,7 +27,8 @@ function hex(bytes: Uint8Array): string {
 
 /**
  * Shows `bytes` in `format`; null bytes (a null key or a tombstone) show as `null`. JSON that does
- * not parse is shown as text with a note, never hidden.
+ * not parse is shown as text with a note (without it when `quiet`: keys and headers are often
+ * plain strings beside JSON values), never hidden.
  *
  * @example
  * ```ts
@@ -36,7 +37,11 @@ function hex(bytes: Uint8Array): string {
  * formatBytes(new Uint8Array([0, 255]), "hex"); // "00 ff"
  * ```
  */
-export function formatBytes(bytes: Uint8Array | null, format: RecordFormat): string {
+export function formatBytes(
+  bytes: Uint8Array | null,
+  format: RecordFormat,
+  options: { quiet?: boolean } = {},
+): string {
   if (bytes === null) return "null";
   const shown = bytes.subarray(0, SHOWN_BYTES_MAX);
   const cut = bytes.length > SHOWN_BYTES_MAX
@@ -48,7 +53,7 @@ export function formatBytes(bytes: Uint8Array | null, format: RecordFormat): str
     try {
       return JSON.stringify(JSON.parse(text), null, 2);
     } catch {
-      return `${text}\n(not JSON)`;
+      return options.quiet ? text : `${text}\n(not JSON)`;
     }
   }
   return text + cut;
