@@ -240,10 +240,25 @@ export class LogManager {
     return this.#checkpointing;
   }
 
+  /**
+   * Runs a task on one log; an error is the task's only while the log is still hosted here (a
+   * log deleted meanwhile fails with its files gone, which says nothing about the disk).
+   */
+  async #onLog<T>(entry: { tp: TopicPartition; log: FileLog }, work: () => Promise<T>, gone: T) {
+    try {
+      return await work();
+    } catch (error) {
+      if (this.#logs.get(partitionKey(entry.tp.topic, entry.tp.partition)) === entry) throw error;
+      return gone;
+    }
+  }
+
   /** Applies retention to every log whose policy includes delete; returns segments deleted. */
   async runRetention(nowMs: number): Promise<number> {
     let deleted = 0;
-    for (const { log } of this.all()) deleted += await log.deleteOldSegments({ nowMs });
+    for (const entry of this.all()) {
+      deleted += await this.#onLog(entry, () => entry.log.deleteOldSegments({ nowMs }), 0);
+    }
     if (deleted > 0) await this.checkpoint();
     return deleted;
   }
@@ -251,9 +266,10 @@ export class LogManager {
   /** Compacts every log whose policy includes compact; returns records removed. */
   async runCleaner(nowMs: number): Promise<number> {
     let removed = 0;
-    for (const { log } of this.all()) {
-      if (log.config.cleanupPolicy.compact) {
-        removed += (await log.compact({ nowMs })).recordsRemoved;
+    for (const entry of this.all()) {
+      if (entry.log.config.cleanupPolicy.compact) {
+        const compacted = () => entry.log.compact({ nowMs }).then((r) => r.recordsRemoved);
+        removed += await this.#onLog(entry, compacted, 0);
       }
     }
     return removed;
@@ -261,7 +277,9 @@ export class LogManager {
 
   /** Flushes logs whose `flush.ms` deadline passed. */
   async flushDue(nowMs: number): Promise<void> {
-    await Promise.all(this.all().map(({ log }) => log.flushIfDue(nowMs)));
+    await Promise.all(
+      this.all().map((entry) => this.#onLog(entry, () => entry.log.flushIfDue(nowMs), undefined)),
+    );
   }
 
   /** Starts periodic checkpoint, retention and flush tasks; `close()` stops them. */
