@@ -15,6 +15,8 @@
  * - DescribeLogDirs on broker 2 answers `logs2` with KAFKA_STORAGE_ERROR, and `topics --describe`
  *   shows the moved leaders;
  * - every acknowledged record is read back exactly once.
+ * Then `logs` fails too: with no log dir left the broker exits, as Kafka halts, and the
+ * partitions it still led move to brokers 3 and 4.
  */
 
 import assert from "node:assert/strict";
@@ -258,8 +260,23 @@ Deno.test({
       assert.equal(seen.length, RECORDS, "no record beyond the acknowledged ones");
       // Records reached the healthy directory's partitions, still led by broker 2, after the failure.
       assert.ok(seen.some((r) => inLogs.includes(r.p)));
-      assert.ok(jbod.running, "the broker is still up at the end");
+      assert.ok(jbod.running, "the broker is still up after losing one of its directories");
       assert.equal(moved.length, PARTITIONS);
+
+      // Its last directory (the metadata one too) fails: the broker stops, as Kafka halts, and
+      // the partitions it still led move to the others once it is fenced.
+      await Deno.rename(logs, `${logs}.failed`);
+      await Deno.writeTextFile(logs, "this was a log directory too\n");
+      await eventually("the broker stops", CHANGE_TIMEOUT_MS, () => {
+        assert.ok(!jbod.running, "still running");
+        return Promise.resolve();
+      });
+      assert.match(jbod.logs(), /has failed/);
+      await eventually("every partition led by brokers 3 and 4", CHANGE_TIMEOUT_MS, async () => {
+        for (const p of await describe(cluster)) {
+          assert.deepEqual([[3, 4].includes(p.leader), p.isr], [true, [3, 4]], `${p.partition}`);
+        }
+      });
     } finally {
       await cluster.stop();
     }
