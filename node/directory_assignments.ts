@@ -72,6 +72,8 @@ export class DirectoryAssignments {
   readonly #pending = new Map<string, DirectoryAssignment>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #sending: Promise<void> | null = null;
+  /** Pause before the next request: 0 after a success, the backoff after a failure. */
+  #retryDelayMs = 0;
   #closed = false;
 
   constructor(options: DirectoryAssignmentsOptions) {
@@ -121,8 +123,6 @@ export class DirectoryAssignments {
       });
     }, delayMs);
   }
-
-  #retryDelayMs = 0;
 
   async #send(): Promise<void> {
     const { stillNeeded, logger } = this.#options;
