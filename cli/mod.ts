@@ -41,6 +41,7 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
   (await import("./dump_log.ts")).dumpLogCommand,
   (await import("./features.ts")).featuresCommand,
   (await import("./transactions.ts")).transactionsCommand,
+  (await import("./acls.ts")).aclsCommand,
   (await import("./metadata_shell.ts")).metadataShellCommand,
 ];
 

@@ -40,6 +40,23 @@ export interface ApiHandler<Req = never, Res = unknown> {
   handle(request: Req, context: RequestContext): Promise<Res | null> | Res | null;
 }
 
+/**
+ * What a {@link RequestGuard} decided: let the request through (possibly narrowed, with `after`
+ * adding what was refused to the response), answer it with `response` instead, or close the
+ * connection (an API whose response cannot carry the refusal).
+ */
+export type GuardOutcome =
+  | { allow: true; request?: unknown; after?: (response: unknown) => unknown }
+  | { allow: false; response: unknown }
+  | { allow: false; close: string };
+
+/** Runs before every handler (authorization); sees the decoded request. */
+export type RequestGuard = (
+  apiKey: number,
+  request: unknown,
+  context: RequestContext,
+) => GuardOutcome;
+
 /** Supported-feature entries for ApiVersions v3+ (KIP-584). */
 export interface FeatureInfo {
   supported: { name: string; minVersion: number; maxVersion: number }[];
@@ -71,6 +88,7 @@ export class Dispatcher {
   readonly #options: DispatcherOptions;
   /** Requests received per api key since start (`/metrics`: Kafka's RequestsPerSec). */
   readonly requestCounts = new Map<number, number>();
+  #guard: RequestGuard | null = null;
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -93,6 +111,11 @@ export class Dispatcher {
       minVersion,
       maxVersion,
     });
+  }
+
+  /** Sets the guard every request passes before its handler (null: none). */
+  setGuard(guard: RequestGuard | null): void {
+    this.#guard = guard;
   }
 
   /** The advertised version range of each registered api key. */
@@ -229,8 +252,23 @@ export class Dispatcher {
       throw error;
     }
     let response: unknown;
+    const context: RequestContext = { ...info, header, apiVersion: version };
+    let after: ((response: unknown) => unknown) | undefined;
+    if (this.#guard !== null) {
+      const outcome = this.#guard(apiKey, request, context);
+      if (!outcome.allow) {
+        if ("close" in outcome) {
+          this.#options.logger.info(`Closing connection from ${info.clientHost}: ${outcome.close}`);
+          throw new KafkaError(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, outcome.close);
+        }
+        return this.#frame(apiKey, version, header.correlationId, outcome.response, referenceBytesMin);
+      }
+      if (outcome.request !== undefined) request = outcome.request;
+      after = outcome.after;
+    }
     try {
-      response = await handler.handle(request as never, { ...info, header, apiVersion: version });
+      response = await handler.handle(request as never, context);
+      if (after !== undefined && response !== null) response = after(response);
     } catch (error) {
       if (error instanceof KafkaError) {
         // A handler closing the connection on purpose (e.g. an acks=0 produce that failed, as

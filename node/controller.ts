@@ -40,6 +40,7 @@ import {
   unregisterBroker,
 } from "../core/metadata/broker_control.ts";
 import { assignReplicasToDirs } from "../core/metadata/directory_control.ts";
+import { createAcls, deleteAcls } from "../core/metadata/acl_control.ts";
 import type {
   BrokerSessions,
   ControllerConfig,
@@ -443,6 +444,35 @@ export class Controller {
           topicId: t.topicId,
           errorCode: NOT_CONTROLLER,
           errorMessage: null,
+          _unknownTaggedFields: [],
+        })),
+        _unknownTaggedFields: [],
+      }),
+    );
+    api(
+      ApiKey.CREATE_ACLS,
+      3,
+      (image, req, ctx) => createAcls(image, req as never, ctx),
+      (req: { creations: unknown[] }) => ({
+        throttleTimeMs: 0,
+        results: req.creations.map(() => ({
+          errorCode: NOT_CONTROLLER,
+          errorMessage: null,
+          _unknownTaggedFields: [],
+        })),
+        _unknownTaggedFields: [],
+      }),
+    );
+    api(
+      ApiKey.DELETE_ACLS,
+      3,
+      (image, req, ctx) => deleteAcls(image, req as never, ctx),
+      (req: { filters: unknown[] }) => ({
+        throttleTimeMs: 0,
+        filterResults: req.filters.map(() => ({
+          errorCode: NOT_CONTROLLER,
+          errorMessage: null,
+          matchingAcls: [],
           _unknownTaggedFields: [],
         })),
         _unknownTaggedFields: [],

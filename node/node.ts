@@ -42,6 +42,9 @@ import { BrokerLifecycle, SUPPORTED_FEATURES } from "./broker_lifecycle.ts";
 import type { BrokerContext } from "./broker_context.ts";
 import { registerMetadata } from "../net/handlers/metadata.ts";
 import { registerForwardedApis } from "../net/handlers/forward.ts";
+import { registerAclApis, registerDescribeAcls } from "../net/handlers/acls.ts";
+import { authorizationGuard } from "../net/handlers/authorization.ts";
+import { authorizationFor } from "./authorization.ts";
 import { registerDescribeConfigs } from "../net/handlers/describe_configs.ts";
 import { EndpointType, registerDescribeCluster } from "../net/handlers/describe_cluster.ts";
 import { controllerConfigHooks } from "../net/handlers/config_validation.ts";
@@ -291,9 +294,17 @@ export async function startNode(
       stack.push(() => listener.server.stop());
     };
 
+    // authorizer.class.name: every listener checks each request against the image's ACLs.
+    const authorization = authorizationFor(config, metadata);
+    const aclAccess = {
+      enabled: authorization !== null,
+      acls: () => metadata.image.acls.values(),
+    };
     if (controller) {
       const dispatcher = new Dispatcher({ logger, features });
+      if (authorization !== null) dispatcher.setGuard(authorizationGuard(authorization));
       controller.registerHandlers(dispatcher);
+      registerDescribeAcls(dispatcher, aclAccess);
       registerRaftHandlers(dispatcher, {
         exchange: raftTransport,
         clusterId,
@@ -356,8 +367,14 @@ export async function startNode(
         brokerEpoch: () => lifecycle!.brokerEpoch,
       };
       const dispatcher = new Dispatcher({ logger, features });
+      if (authorization !== null) dispatcher.setGuard(authorizationGuard(authorization));
       registerMetadata(dispatcher, ctx);
       registerForwardedApis(dispatcher, ctx);
+      registerAclApis(dispatcher, {
+        ...aclAccess,
+        forward: (apiKey, request, version) =>
+          channel.send(apiKey, request as Record<string, unknown>, { version }),
+      });
       registerDescribeConfigs(dispatcher, ctx);
       // KRaft brokers name a live broker (themselves) as the controller: clients send admin requests there.
       registerDescribeCluster(dispatcher, ctx, { controllerId: () => config.nodeId });

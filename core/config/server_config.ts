@@ -130,6 +130,12 @@ export interface ServerConfig {
   groupMinSessionTimeoutMs: number;
   groupMaxSessionTimeoutMs: number;
   groupMaxSize: number;
+  /** authorizer.class.name: "" (none) or Kafka's StandardAuthorizer. */
+  authorizerClassName: string;
+  /** super.users: principals allowed everything. */
+  superUsers: string[];
+  /** allow.everyone.if.no.acl.found */
+  allowEveryoneIfNoAclFound: boolean;
   /** group.consumer.session.timeout.ms (KIP-848) */
   consumerGroupSessionTimeoutMs: number;
   /** group.consumer.heartbeat.interval.ms (KIP-848) */
@@ -277,6 +283,17 @@ function parseProtocolMap(
     map.set(name, protocol);
   }
   return map;
+}
+
+/** Kafka's KRaft authorizer, the one `authorizer.class.name` may name. */
+export const STANDARD_AUTHORIZER = "org.apache.kafka.metadata.authorizer.StandardAuthorizer";
+
+function checkAuthorizer(name: string): string {
+  if (name === "" || name === STANDARD_AUTHORIZER) return name;
+  throw new ConfigError(
+    "authorizer.class.name",
+    `authorizer.class.name=${name} is not available: kraftling implements ${STANDARD_AUTHORIZER} (ACLs in the metadata log); ZooKeeper's AclAuthorizer and custom classes cannot be loaded`,
+  );
 }
 
 function checkSupportedProtocols(endpoints: readonly Endpoint[], key: string): void {
@@ -681,6 +698,10 @@ function buildServerConfig(props: ReadonlyMap<string, string>): ServerConfigResu
     groupMinSessionTimeoutMs: num(values, "group.min.session.timeout.ms"),
     groupMaxSessionTimeoutMs: num(values, "group.max.session.timeout.ms"),
     groupMaxSize: num(values, "group.max.size"),
+    authorizerClassName: checkAuthorizer(str(values, "authorizer.class.name") ?? ""),
+    superUsers: (str(values, "super.users") ?? "").split(";").map((s) => s.trim())
+      .filter((s) => s !== ""),
+    allowEveryoneIfNoAclFound: bool(values, "allow.everyone.if.no.acl.found"),
     consumerGroupSessionTimeoutMs: num(values, "group.consumer.session.timeout.ms"),
     consumerGroupHeartbeatIntervalMs: num(values, "group.consumer.heartbeat.interval.ms"),
     consumerGroupMaxSize: num(values, "group.consumer.max.size"),

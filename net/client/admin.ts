@@ -7,6 +7,12 @@
  */
 
 import { KafkaError } from "../protocol/errors.ts";
+import type { AclBinding, AclFilter } from "../../core/security/acl.ts";
+import { createAclCreation } from "../protocol/generated/create_acls_request.ts";
+import type { CreateAclsResponse } from "../protocol/generated/create_acls_response.ts";
+import type { DescribeAclsResponse } from "../protocol/generated/describe_acls_response.ts";
+import { createDeleteAclsFilter } from "../protocol/generated/delete_acls_request.ts";
+import type { DeleteAclsResponse } from "../protocol/generated/delete_acls_response.ts";
 import { Reader } from "../protocol/reader.ts";
 import { ApiKey } from "../protocol/generated/api_table.ts";
 import { ErrorCode, errorMessage } from "../protocol/generated/errors.ts";
@@ -1107,6 +1113,77 @@ export class Admin {
       voters: p.currentVoters.map(replica),
       observers: p.observers.map(replica),
     };
+  }
+
+  /**
+   * Creates ACLs (CreateAcls); throws the first refusal (SECURITY_DISABLED without an authorizer,
+   * INVALID_REQUEST with the reason, CLUSTER_AUTHORIZATION_FAILED).
+   */
+  async createAcls(bindings: readonly AclBinding[]): Promise<void> {
+    const r = await this.#any<CreateAclsResponse>(ApiKey.CREATE_ACLS, {
+      creations: bindings.map((b) =>
+        createAclCreation({ ...b, resourcePatternType: b.patternType })
+      ),
+    });
+    for (const result of r.results) check(result.errorCode, "ACLs", result.errorMessage);
+  }
+
+  /** The ACLs a filter matches (DescribeAcls). */
+  async describeAcls(filter: AclFilter): Promise<AclBinding[]> {
+    const r = await this.#any<DescribeAclsResponse>(ApiKey.DESCRIBE_ACLS, {
+      resourceTypeFilter: filter.resourceType,
+      resourceNameFilter: filter.resourceName,
+      patternTypeFilter: filter.patternType,
+      principalFilter: filter.principal,
+      hostFilter: filter.host,
+      operation: filter.operation,
+      permissionType: filter.permissionType,
+    });
+    check(r.errorCode, "ACLs", r.errorMessage);
+    return r.resources.flatMap((res) =>
+      res.acls.map((a) => ({
+        resourceType: res.resourceType,
+        resourceName: res.resourceName,
+        patternType: res.patternType,
+        principal: a.principal,
+        host: a.host,
+        operation: a.operation,
+        permissionType: a.permissionType,
+      }))
+    );
+  }
+
+  /** Deletes the ACLs each filter matches (DeleteAcls); returns what was deleted. */
+  async deleteAcls(filters: readonly AclFilter[]): Promise<AclBinding[]> {
+    const r = await this.#any<DeleteAclsResponse>(ApiKey.DELETE_ACLS, {
+      filters: filters.map((f) =>
+        createDeleteAclsFilter({
+          resourceTypeFilter: f.resourceType,
+          resourceNameFilter: f.resourceName,
+          patternTypeFilter: f.patternType,
+          principalFilter: f.principal,
+          hostFilter: f.host,
+          operation: f.operation,
+          permissionType: f.permissionType,
+        })
+      ),
+    });
+    const deleted: AclBinding[] = [];
+    for (const result of r.filterResults) {
+      check(result.errorCode, "ACLs", result.errorMessage);
+      for (const a of result.matchingAcls) {
+        deleted.push({
+          resourceType: a.resourceType,
+          resourceName: a.resourceName,
+          patternType: a.patternType,
+          principal: a.principal,
+          host: a.host,
+          operation: a.operation,
+          permissionType: a.permissionType,
+        });
+      }
+    }
+    return deleted;
   }
 
   /** Closes every connection. */
