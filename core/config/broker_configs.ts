@@ -193,6 +193,10 @@ export const BROKER_CONFIGS: ReadonlyMap<string, ConfigDef> = new Map(
     def("group.min.session.timeout.ms", "int", "6000"),
     def("group.max.session.timeout.ms", "int", "1800000"),
     def("group.max.size", "int", String(INT_MAX), { validator: atLeast(1) }),
+    // Authorization (StandardAuthorizer, KIP-801)
+    def("authorizer.class.name", "string", ""),
+    def("super.users", "string", null),
+    def("allow.everyone.if.no.acl.found", "boolean", "false"),
     // KIP-848 consumer groups (GroupCoordinatorConfig)
     def("group.consumer.session.timeout.ms", "int", "45000", { validator: atLeast(1) }),
     def("group.consumer.heartbeat.interval.ms", "int", "5000", { validator: atLeast(1) }),
@@ -243,9 +247,6 @@ export const IGNORED_BROKER_KEYS: ReadonlySet<string> = new Set([
   "kafka.metrics.reporters",
   "kafka.metrics.polling.interval.secs",
   "auto.include.jmx.reporter",
-  "authorizer.class.name",
-  "super.users",
-  "allow.everyone.if.no.acl.found",
   "principal.builder.class",
   "security.providers",
   "connection.failed.authentication.delay.ms",
