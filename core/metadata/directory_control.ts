@@ -23,6 +23,7 @@ import {
   type ControllerConfig,
   type ControllerContext,
   type ControllerResult,
+  elrInput,
   uncleanLeaderElectionEnabled,
 } from "./controller_context.ts";
 import {
@@ -200,6 +201,8 @@ function directoryOfflineChanges(
         metadataVersion: mv,
         election: uncleanLeaderElectionEnabled(image, topic.name, config) ? "unclean" : "online",
         targetIsr: p.isr.filter((r) => r !== brokerId),
+        // KIP-966: a replica leaving with its directory may stay eligible, as on fencing.
+        ...elrInput(image, topic.name, config),
       });
       if (record !== null) out.push(partitionChangeRecord(record, mv));
     }
