@@ -3,6 +3,10 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { runCli } from "./mod.ts";
 import { readMetaProperties } from "../storage/meta_properties.ts";
+import { Reader } from "../net/protocol/reader.ts";
+import { batchesIn } from "../net/protocol/record_batch.ts";
+import { decodeBatch } from "../net/protocol/records.ts";
+import { readMetadataRecord } from "../net/protocol/generated/metadata_records.ts";
 
 const CLUSTER_ID = "XcZZOzUqS4yHOjhMQB6JLQ";
 
@@ -69,6 +73,37 @@ Deno.test("format creates every log dir with meta.properties and bootstrap.check
     equal(a?.nodeId, 1);
     ok(a?.directoryId !== b?.directoryId);
     equal((await Deno.stat(join(logs, "a", "bootstrap.checkpoint"))).isFile, true);
+  });
+});
+
+Deno.test("format --feature eligible.leader.replicas.version=1 finalizes ELR (KIP-966) at bootstrap", async () => {
+  await withNode(STATIC, async ({ config, logs }) => {
+    const feature = (level: number) =>
+      run([
+        "storage",
+        "format",
+        "-t",
+        CLUSTER_ID,
+        "-c",
+        config,
+        "--feature",
+        `eligible.leader.replicas.version=${level}`,
+      ]);
+    const refused = await feature(2);
+    equal(refused.code, 1);
+    match(refused.err, /No feature:eligible\.leader\.replicas\.version with feature level 2/);
+    equal((await feature(1)).code, 0);
+    const bytes = await Deno.readFile(join(logs, "a", "bootstrap.checkpoint"));
+    const levels = [...batchesIn(bytes)].flatMap(({ pos, sizeBytes }) =>
+      decodeBatch(bytes.subarray(pos, pos + sizeBytes)).records.map((r) => {
+        const d = readMetadataRecord(new Reader(r.value!)).data as {
+          name: string;
+          featureLevel: number;
+        };
+        return [d.name, d.featureLevel];
+      })
+    );
+    deepEqual(levels, [["metadata.version", 21], ["eligible.leader.replicas.version", 1]]);
   });
 });
 
