@@ -116,9 +116,13 @@ export interface PartitionRegistration {
   readonly leaderRecoveryState: number;
   readonly leaderEpoch: number;
   readonly partitionEpoch: number;
-  /** KIP-966 eligible leader replicas: kept, not acted upon. */
+  /**
+   * KIP-966 eligible leader replicas: out of an ISR below min ISR, yet holding every committed
+   * record, so electable once the ISR is empty (maintained by the controller with
+   * `eligible.leader.replicas.version` 1; brokers only carry it).
+   */
   readonly eligibleLeaderReplicas: readonly number[];
-  /** KIP-966 last known ELR: kept, not acted upon. */
+  /** KIP-966 LastKnownElr: the leader the partition had when its ISR became empty (Kafka 4.x). */
   readonly lastKnownElr: readonly number[];
 }
 
