@@ -13,6 +13,7 @@ import {
   resourceConfigs,
 } from "../../core/metadata/image.ts";
 import type { GroupService } from "../../net/handlers/group_service.ts";
+import type { ConsumerGroupService } from "../../net/handlers/consumer_group.ts";
 import type { DescribeQuorumResponse } from "../../net/protocol/generated/describe_quorum_response.ts";
 import { ApiKey } from "../../net/protocol/generated/api_table.ts";
 import { ErrorCode, errorMessage, errorName } from "../../net/protocol/generated/errors.ts";
@@ -81,7 +82,9 @@ export interface ConsolePartition {
 /** The broker role's state, absent on a controller-only node. */
 export interface ConsoleBroker {
   hostedPartition(topic: string, partition: number): ConsolePartition | undefined;
-  groups: Pick<GroupService, "listGroups" | "describeGroups" | "offsetFetch">;
+  groups:
+    & Pick<GroupService, "listGroups" | "describeGroups" | "offsetFetch">
+    & Partial<Pick<ConsumerGroupService, "consumerGroupDescribe">>;
   /** Requests through the broker's own handlers. */
   call: InProcessCall;
   /** Cumulative produce and fetch counters (the BrokerTopicStats totals). */
@@ -454,9 +457,6 @@ export function overviewView(source: ConsoleSource): OverviewView {
   let groups = null;
   if (broker !== undefined) {
     const listed = broker.groups.listGroups({ statesFilter: [] }).groups;
-    const described = new Map(
-      broker.groups.describeGroups(listed.map((g) => g.groupId)).map((d) => [d.groupId, d]),
-    );
     groups = listed.map((g) => {
       const offsets = groupOffsets(broker, g.groupId);
       const known = offsets.filter((o) => o.lag !== null);
@@ -464,7 +464,7 @@ export function overviewView(source: ConsoleSource): OverviewView {
         groupId: g.groupId,
         state: g.groupState,
         protocolType: g.protocolType,
-        members: described.get(g.groupId)?.members.length ?? 0,
+        members: groupMembers(broker, g.groupId, g.groupType).members.length,
         totalLag: known.length === 0 ? null : known.reduce((n, o) => n + o.lag!, 0),
       };
     }).sort((a, b) => a.groupId < b.groupId ? -1 : 1);
@@ -809,6 +809,38 @@ async function readRecords(
 
 // ---- groups ----
 
+/**
+ * A group's members with their assignments and its protocol: DescribeGroups for classic groups,
+ * ConsumerGroupDescribe for KIP-848 ones (whose members the classic describe does not hold).
+ */
+function groupMembers(broker: ConsoleBroker, groupId: string, groupType: string) {
+  const describeConsumer = broker.groups.consumerGroupDescribe;
+  if (groupType === "consumer" && describeConsumer !== undefined) {
+    const described = describeConsumer.call(broker.groups, [groupId])[0];
+    return {
+      protocol: described?.assignorName ?? "",
+      members: (described?.members ?? []).map((m) => ({
+        memberId: m.memberId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        assignment: m.assignment.topicPartitions.flatMap((tp) =>
+          tp.partitions.map((p) => `${tp.topicName}-${p}`)
+        ),
+      })),
+    };
+  }
+  const described = broker.groups.describeGroups([groupId])[0];
+  return {
+    protocol: described?.protocolData ?? "",
+    members: (described?.members ?? []).map((m) => ({
+      memberId: m.memberId,
+      clientId: m.clientId,
+      clientHost: m.clientHost,
+      assignment: decodeAssignment(m.memberAssignment).map((a) => `${a.topic}-${a.partition}`),
+    })),
+  };
+}
+
 function groupView(broker: ConsoleBroker, groupId: string, reset: ResetView | null): GroupView {
   const listed = broker.groups.listGroups({ statesFilter: [] }).groups.find((g) =>
     g.groupId === groupId
@@ -819,19 +851,14 @@ function groupView(broker: ConsoleBroker, groupId: string, reset: ResetView | nu
       `Group ${groupId} is not coordinated by this broker or does not exist`,
     );
   }
-  const described = broker.groups.describeGroups([groupId])[0];
+  const { protocol, members } = groupMembers(broker, groupId, listed.groupType);
   const offsets = groupOffsets(broker, groupId);
   return {
     groupId,
     state: listed.groupState,
     protocolType: listed.protocolType,
-    protocol: described?.protocolData ?? "",
-    members: (described?.members ?? []).map((m) => ({
-      memberId: m.memberId,
-      clientId: m.clientId,
-      clientHost: m.clientHost,
-      assignment: decodeAssignment(m.memberAssignment).map((a) => `${a.topic}-${a.partition}`),
-    })),
+    protocol,
+    members,
     offsets,
     topics: [...new Set(offsets.map((o) => o.topic))],
     reset,

@@ -501,3 +501,59 @@ Deno.test("pages forbid inline script and framing, and the assets are served", a
   const counters = JSON.parse((await get(source, "/api/throughput")).body);
   assert.deepEqual(counters, { timeMs: 1_000_000, messagesIn: 3, bytesIn: 30, bytesOut: 60 });
 });
+
+Deno.test("a KIP-848 group's members and assignments come from ConsumerGroupDescribe", async () => {
+  const broker = fakeBroker([]);
+  broker.groups.listGroups = () => ({
+    errorCode: 0,
+    groups: [{
+      groupId: "next-gen",
+      protocolType: "consumer",
+      groupState: "Stable",
+      groupType: "consumer",
+    }],
+  });
+  broker.groups.consumerGroupDescribe = (ids) =>
+    ids.map((groupId) => ({
+      errorCode: 0,
+      errorMessage: null,
+      groupId,
+      groupState: "Stable",
+      groupEpoch: 3,
+      assignmentEpoch: 3,
+      assignorName: "uniform",
+      authorizedOperations: 0,
+      members: [{
+        memberId: "m-1",
+        instanceId: null,
+        rackId: null,
+        memberEpoch: 3,
+        clientId: "<client>",
+        clientHost: "/10.0.0.1",
+        subscribedTopicNames: ["orders"],
+        subscribedTopicRegex: null,
+        assignment: {
+          topicPartitions: [{
+            topicId: "id-orders",
+            topicName: "orders",
+            partitions: [0, 1],
+            _unknownTaggedFields: [],
+          }],
+          _unknownTaggedFields: [],
+        },
+        targetAssignment: { topicPartitions: [], _unknownTaggedFields: [] },
+        memberType: 1,
+        _unknownTaggedFields: [],
+      }],
+      _unknownTaggedFields: [],
+    }));
+  const source = fakeSource(broker);
+  const { body } = await get(source, "/groups/next-gen");
+  assert.match(body, /protocol consumer uniform/);
+  assert.match(
+    body,
+    /<td><code>m-1<\/code><\/td><td>&lt;client&gt;<\/td><td>\/10\.0\.0\.1<\/td><td>orders-0, orders-1<\/td>/,
+  );
+  const overview = await get(source, "/");
+  assert.match(overview.body, /<td>Stable<\/td><td>consumer<\/td><td class="num">1<\/td>/);
+});
