@@ -170,6 +170,8 @@ export interface ReplicaManagerOptions {
    * it the controller is never told where replicas live.
    */
   directoryIds?: ReadonlyMap<string, string>;
+  /** `log.dirs` entries that could not be read at start-up: offline from the start (KIP-112). */
+  failedLogDirs?: readonly string[];
   /** Told once per failed log dir that is not the last one: the broker reports it (KIP-858). */
   onLogDirFailure?: (failure: { logDir: string; directoryId: string | null }) => void;
   /**
@@ -300,7 +302,9 @@ export class ReplicaManager implements ReplicaAccess {
     if (this.#started) return;
     this.#started = true;
     const warn = (line: string) => this.ctx.logger.warn(line);
+    const failedAtStart = this.#options.failedLogDirs ?? [];
     for (const logDir of this.ctx.config.logDirs) {
+      if (failedAtStart.includes(logDir)) continue;
       const checkpointed = await readOffsetCheckpoint(
         path.join(logDir, HIGH_WATERMARK_CHECKPOINT_FILE),
       ).catch((error) => {
@@ -316,6 +320,10 @@ export class ReplicaManager implements ReplicaAccess {
           onTaskFailure: (error) => this.#dirFailures.maybeFail(logDir, error),
         }),
       );
+    }
+    // Once the others are open: a failed dir is no reason to stop while another one serves.
+    for (const logDir of failedAtStart) {
+      this.#dirFailures.markOffline(logDir, new Error("it could not be read at start-up"));
     }
     // Returned, so MetadataState.settled() covers opening the partitions an image assigns here.
     this.ctx.metadata.subscribe((image, records, previous, change) =>
@@ -468,10 +476,10 @@ export class ReplicaManager implements ReplicaAccess {
   }
 
   logDirs(): LogDirInfo[] {
-    return this.#managers.map((m) => ({
-      dir: m.logDir,
-      partitions: [...this.#partitions.values()].filter((p) => p.logDir === m.logDir),
-      offline: this.#dirFailures.isOffline(m.logDir),
+    return this.ctx.config.logDirs.map((dir) => ({
+      dir,
+      partitions: [...this.#partitions.values()].filter((p) => p.logDir === dir),
+      offline: this.#dirFailures.isOffline(dir),
     }));
   }
 
@@ -780,6 +788,7 @@ export class ReplicaManager implements ReplicaAccess {
       log = undefined;
     }
     if (log === undefined) {
+      this.#refuseIfMaybeOffline(d);
       const chosen = this.#placementDir(d.reg);
       manager = chosen;
       this.#creating.set(chosen, (this.#creating.get(chosen) ?? 0) + 1);
@@ -934,7 +943,7 @@ export class ReplicaManager implements ReplicaAccess {
     if (current === directoryId) return;
     // With one log dir, a failure stops the broker: where its replicas live needs no telling.
     const unnamed = current === DIRECTORY_UNASSIGNED || current === DIRECTORY_MIGRATING;
-    if (unnamed && this.#managers.length === 1) return;
+    if (unnamed && this.ctx.config.logDirs.length === 1) return;
     this.#assignments.assign({ topicId: p.topicId, partition: p.partition, directoryId });
   }
 
@@ -949,10 +958,33 @@ export class ReplicaManager implements ReplicaAccess {
     const key = partitionKey(d.topic, d.index);
     this.#offline.set(key, { topic: d.topic, partition: d.index, topicId: d.topicId, logDir });
     const directoryId = this.#directoryIdOf(logDir);
-    if (directoryId !== null && this.#managers.length > 1) {
+    if (directoryId !== null && this.ctx.config.logDirs.length > 1) {
       this.#assignments?.assign({ topicId: d.topicId, partition: d.index, directoryId });
     }
     return true;
+  }
+
+  /**
+   * Kafka's rule for a missing log while a log dir is offline (`LogManager.getOrCreateLog`): only a
+   * new replica (no directory assigned yet) is created; one the metadata placed in a directory may
+   * be on the failed disk, and an empty stand-in must never lead or count as in sync.
+   */
+  #refuseIfMaybeOffline(d: DesiredPartition): void {
+    const offline = this.#dirFailures.offlineDirs();
+    if (offline.length === 0) return;
+    const assigned = d.reg.directories[d.reg.replicas.indexOf(this.ctx.nodeId)] ??
+      DIRECTORY_UNASSIGNED;
+    if (assigned === DIRECTORY_UNASSIGNED || assigned === DIRECTORY_MIGRATING) return;
+    const logDir = this.ctx.config.logDirs.find((dir) => this.#directoryIdOf(dir) === assigned) ??
+      offline[0]!;
+    const key = partitionKey(d.topic, d.index);
+    this.#offline.set(key, { topic: d.topic, partition: d.index, topicId: d.topicId, logDir });
+    throw new KafkaError(
+      ErrorCode.KAFKA_STORAGE_ERROR,
+      `Cannot create the log of ${key}: its directory ${assigned} may be one of the offline ${
+        offline.join(", ")
+      }.`,
+    );
   }
 
   #assignmentNeeded(a: { topicId: string; partition: number; directoryId: string }): boolean {
@@ -995,7 +1027,7 @@ export class ReplicaManager implements ReplicaAccess {
       `Log directory ${logDir} failed (${error.message}): its ${stopped} replicas stopped serving`,
     );
     const fatal = this.#onlineManagers().length === 0
-      ? `Every log directory (${this.#managers.map((m) => m.logDir).join(", ")}) has failed`
+      ? `Every log directory (${this.ctx.config.logDirs.join(", ")}) has failed`
       : logDir === this.ctx.config.metadataLogDir
       ? `The metadata log directory ${logDir} has failed`
       : null;

@@ -57,7 +57,7 @@ class Harness {
   readonly fatal: string[] = [];
   #offset = 0;
 
-  constructor(root: string) {
+  constructor(root: string, options: { failedAtStart?: ("a" | "b")[] } = {}) {
     this.dirA = path.join(root, "a");
     this.dirB = path.join(root, "b");
     const { config } = parseServerConfig(
@@ -104,6 +104,7 @@ class Harness {
     };
     this.rm = new ReplicaManager(ctx, {
       directoryIds: new Map([[this.dirA, DIR_A_ID], [this.dirB, DIR_B_ID]]),
+      failedLogDirs: (options.failedAtStart ?? []).map((d) => path.join(root, d)),
       onLogDirFailure: (failure) => this.failures.push(failure),
       onFatal: (reason) => this.fatal.push(reason),
     });
@@ -160,9 +161,10 @@ function topicRecords(directories: string[]): MetadataRecord[] {
 async function withHarness(
   directories: string[],
   fn: (h: Harness) => Promise<void>,
+  options: { failedAtStart?: ("a" | "b")[] } = {},
 ): Promise<void> {
   const root = await Deno.makeTempDir();
-  const h = new Harness(root);
+  const h = new Harness(root, options);
   h.apply(topicRecords(directories));
   await h.rm.start();
   try {
@@ -327,4 +329,29 @@ Deno.test("when the last log dir fails too, the broker is told to stop", async (
     assertEquals(h.failures.length, 1, "the last dir is not reported: the broker stops instead");
     assert(h.fatal[0]!.includes("Every log directory"), h.fatal[0]);
   });
+});
+
+Deno.test("a log dir unreadable at start-up is offline from the start: replicas the metadata placed are never recreated empty", async () => {
+  // Partition 0 lives in dir a (unreadable now); partition 1 is placed in dir b but its log is
+  // missing there; partition 2 is new (no directory yet). Kafka creates only the new one while a
+  // directory is offline: the others may be on the failed disk.
+  await withHarness([DIR_A_ID, DIR_B_ID, DIRECTORY_UNASSIGNED], async (h) => {
+    assertEquals(h.rm.offlineLogDirs(), [h.dirA]);
+    assertEquals(h.rm.hostedPartition("orders", 0), undefined);
+    assertEquals(h.rm.hostedPartition("orders", 1), undefined);
+    assertEquals(h.rm.offlineReplicas().sort(), ["orders-0", "orders-1"]);
+    assertEquals(await produce(h, 0), ErrorCode.KAFKA_STORAGE_ERROR);
+    assertEquals(await produce(h, 1), ErrorCode.KAFKA_STORAGE_ERROR);
+    assertEquals(path.basename(h.rm.hostedPartition("orders", 2)!.logDir), "b");
+    assertEquals(await produce(h, 2), ErrorCode.NONE);
+    const dirs = await describeLogDirsHandler(h.rm).handle(
+      createDescribeLogDirsRequest({ topics: null }),
+      ctxOf(4),
+    ) as DescribeLogDirsResponse;
+    assertEquals(
+      dirs.results.map((r) => [r.logDir, r.errorCode]),
+      [[h.dirA, ErrorCode.KAFKA_STORAGE_ERROR], [h.dirB, ErrorCode.NONE]],
+    );
+    assertEquals(h.fatal, []);
+  }, { failedAtStart: ["a"] });
 });

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { isStorageFailure } from "./log/log_dir_failure.ts";
 import { writeFileAtomic } from "./fs.ts";
 import { join } from "node:path";
 import { decodeLatin1, formatProperties, parseProperties } from "../core/config/properties.ts";
@@ -176,6 +177,11 @@ export type StorageCheck =
     directoryIds: Map<string, string>;
     /** Data directories still empty; Kafka formats these at start-up with the same identity. */
     unformattedLogDirs: string[];
+    /**
+     * `log.dirs` entries that cannot be read (a disk error, KIP-112): the broker starts without
+     * them, as Kafka's `errorLogDirs`. Never the metadata log dir, never every log dir.
+     */
+    failedLogDirs: string[];
   }
   | { ok: false; error: string };
 
@@ -188,6 +194,8 @@ export const FORMAT_HINT =
  * Checks, before a node starts, that its metadata log directory is formatted and that every
  * formatted directory agrees on cluster id, carries this node's id, and has a unique directory id
  * (Kafka's `MetaPropertiesEnsemble.verify`). The error names the directory and the command to run.
+ * A log dir (not the metadata one) that cannot be read for a disk error is listed in
+ * `failedLogDirs` instead, so a broker can start without it, unless no log dir is left.
  *
  * @example
  * ```ts
@@ -222,12 +230,17 @@ export async function checkStorageFormatted(config: ServerConfig): Promise<Stora
   let clusterId: string | null = null;
   const directoryIds = new Map<string, string>();
   const unformattedLogDirs: string[] = [];
+  const failedLogDirs: string[] = [];
   for (const dir of configuredDirectories(config)) {
     const path = join(dir, META_PROPERTIES_FILE);
     let meta: MetaProperties | null;
     try {
       meta = await readMetaProperties(dir);
     } catch (e) {
+      if (dir !== config.metadataLogDir && isStorageFailure(e)) {
+        failedLogDirs.push(dir);
+        continue;
+      }
       return { ok: false, error: `Cannot read ${path}: ${(e as Error).message}` };
     }
     if (meta === null) {
@@ -266,7 +279,10 @@ export async function checkStorageFormatted(config: ServerConfig): Promise<Stora
     if (problem !== null) return { ok: false, error: problem };
     directoryIds.set(dir, meta.directoryId!);
   }
-  return { ok: true, clusterId: clusterId!, directoryIds, unformattedLogDirs };
+  if (config.logDirs.every((d) => failedLogDirs.includes(d))) {
+    return { ok: false, error: `Every log directory has failed: ${failedLogDirs.join(", ")}` };
+  }
+  return { ok: true, clusterId: clusterId!, directoryIds, unformattedLogDirs, failedLogDirs };
 }
 
 function directoryIdProblem(

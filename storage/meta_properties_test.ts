@@ -120,6 +120,27 @@ Deno.test("start-up check accepts formatted dirs and lists unformatted data dirs
   });
 });
 
+Deno.test("start-up check lists an unreadable log dir as failed unless it holds the metadata or is the last (KIP-112)", async () => {
+  await withTempDir(async (dir) => {
+    const [a, b] = [join(dir, "a"), join(dir, "b")];
+    await Deno.mkdir(a);
+    await writeMetaProperties(a, META);
+    // The disk of b was replaced by a plain file: reading b/meta.properties fails with ENOTDIR.
+    await Deno.writeTextFile(b, "not a directory");
+    const check = await checkStorageFormatted(configFor([a, b]));
+    ok(check.ok, check.ok ? "" : check.error);
+    if (check.ok) {
+      deepEqual(check.failedLogDirs, [b]);
+      deepEqual([...check.directoryIds], [[a, META.directoryId]]);
+    }
+    const metadataThere = await checkStorageFormatted(configFor([a, b], b));
+    equal(metadataThere.ok, false);
+    const onlyB = await checkStorageFormatted(configFor([b], a));
+    equal(onlyB.ok, false);
+    if (!onlyB.ok) match(onlyB.error, /Every log directory has failed/);
+  });
+});
+
 Deno.test("start-up check refuses another node's or another cluster's directory", async () => {
   await withTempDir(async (dir) => {
     const [a, b] = [join(dir, "a"), join(dir, "b")];

@@ -89,6 +89,14 @@ export class LogDirFailureChannel {
     return true;
   }
 
+  /** Marks `logDir` offline whatever the error (e.g. unreadable at start-up); true when new. */
+  markOffline(logDir: string, error: Error): boolean {
+    if (this.#offline.has(logDir)) return false;
+    this.#offline.add(logDir);
+    this.#listener(logDir, error);
+    return true;
+  }
+
   isOffline(logDir: string): boolean {
     return this.#offline.has(logDir);
   }

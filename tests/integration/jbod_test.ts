@@ -15,8 +15,10 @@
  * - DescribeLogDirs on broker 2 answers `logs2` with KAFKA_STORAGE_ERROR, and `topics --describe`
  *   shows the moved leaders;
  * - every acknowledged record is read back exactly once.
- * Then `logs` fails too: with no log dir left the broker exits, as Kafka halts, and the
- * partitions it still led move to brokers 3 and 4.
+ * A restart with `logs2` still broken starts the broker without it (Kafka's `errorLogDirs`): its
+ * replicas in `logs` rejoin the ISR, those of `logs2` stay out. Then `logs` fails too: with no log
+ * dir left the broker exits, as Kafka halts, and the partitions it still led move to brokers 3
+ * and 4.
  */
 
 import assert from "node:assert/strict";
@@ -262,6 +264,28 @@ Deno.test({
       assert.ok(seen.some((r) => inLogs.includes(r.p)));
       assert.ok(jbod.running, "the broker is still up after losing one of its directories");
       assert.equal(moved.length, PARTITIONS);
+
+      // A restart with the disk still broken: the broker starts without logs2 (Kafka's
+      // errorLogDirs), its replicas in logs rejoin the ISR, those of logs2 stay out of it.
+      await jbod.stop();
+      await jbod.start();
+      await eventually(
+        "the restarted broker back in sync from logs",
+        CHANGE_TIMEOUT_MS,
+        async () => {
+          for (const p of await describe(cluster)) {
+            const expected = inLogs.includes(p.partition) ? [2, 3, 4] : [3, 4];
+            assert.deepEqual(p.isr, expected, `partition ${p.partition}`);
+            assert.notEqual(p.leader, inLogs2.includes(p.partition) ? 2 : -1);
+          }
+        },
+      );
+      assert.match(jbod.logs(), /logs2 cannot be read: starting without it/);
+      const restarted = await logDirsOf(jbod.address);
+      assert.deepEqual(restarted.map((d) => [d.dir, d.errorCode, d.partitions]), [
+        [logs, ErrorCode.NONE, inLogs],
+        [logs2, ErrorCode.KAFKA_STORAGE_ERROR, []],
+      ]);
 
       // Its last directory (the metadata one too) fails: the broker stops, as Kafka halts, and
       // the partitions it still led move to the others once it is fenced.
