@@ -223,14 +223,15 @@ function matchRoute(s: string[]): Route | null {
     return { methods: ["GET"], get: throughput };
   }
   if (a === "topics") {
-    if (s.length === 1) return { methods: ["POST"], post: createTopic };
-    if (s.length === 2 && b === "new") {
+    // GET /topics is the create form and POST /topics creates: /topics/<any name> stays a topic.
+    if (s.length === 1) {
       return {
-        methods: ["GET"],
+        methods: ["GET", "POST"],
         get: (src) => {
           need(src);
           return page(200, renderCreateTopic(null));
         },
+        post: createTopic,
       };
     }
     if (b === undefined || b === "" || rest.length > 0) return null;

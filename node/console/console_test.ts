@@ -367,6 +367,8 @@ Deno.test("deleting a topic needs its name typed again; then DeleteTopics is sen
   const calls: Call[] = [];
   const deleted = { responses: [{ name: "orders", errorCode: 0, errorMessage: null }] };
   const source = fakeSource(fakeBroker(calls, { [ApiKey.DELETE_TOPICS]: deleted }));
+  const form = await get(source, "/topics");
+  assert.match(form.body, /<form class="inline" method="post" action="\/topics">/);
   const confirm = await get(source, "/topics/orders/delete");
   assert.match(confirm.body, /Type the topic name to confirm/);
   const mismatch = await post(source, "/topics/orders/delete", { confirm: "order" });

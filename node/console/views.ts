@@ -210,7 +210,7 @@ ${script}
 </head><body>
 <a class="skip" href="#main">Skip to content</a>
 <header><strong>kraftling</strong>
-<nav aria-label="Console"><a href="/">Overview</a><a href="/topics/new">Create topic</a><a href="/metrics">Metrics</a></nav>
+<nav aria-label="Console"><a href="/">Overview</a><a href="/topics">Create topic</a><a href="/metrics">Metrics</a></nav>
 </header>
 <main id="main">
 ${body}
@@ -278,7 +278,7 @@ ${table}
 function topicsTable(topics: TopicSummaryView[]): SafeHtml {
   if (topics.length === 0) {
     return markup`<h2 id="topics">Topics</h2>
-<p class="muted">No topics yet. <a href="/topics/new">Create one</a>.</p>`;
+<p class="muted">No topics yet. <a href="/topics">Create one</a>.</p>`;
   }
   const rows = topics.map((t) =>
     markup`<tr><td><a href="${
