@@ -6,7 +6,9 @@
  * @module
  */
 
-import { ConnectionError } from "../net/connection.ts";
+import { ConnectionError, type SaslCredentials } from "../net/connection.ts";
+import { pemCertificates } from "../core/config/tls_config.ts";
+import { parseJaasConfig, PLAIN_LOGIN_MODULE, SCRAM_LOGIN_MODULE } from "../core/security/jaas.ts";
 import { KafkaError } from "../net/protocol/errors.ts";
 import type { ClientOptions } from "../net/client/cluster.ts";
 import { type CliIo, UsageError } from "./command.ts";
@@ -140,7 +142,11 @@ export async function loadProperties(path: string | undefined): Promise<Map<stri
 
 /**
  * Client options from Kafka client properties: `client.id`, `request.timeout.ms`,
- * `retries`, `retry.backoff.ms`. Any security protocol but PLAINTEXT is refused in one line.
+ * `retries`, `retry.backoff.ms`, and security as Kafka's clients configure it:
+ * `security.protocol` (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), `ssl.truststore.location` /
+ * `ssl.truststore.certificates` (PEM), `sasl.mechanism` (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and
+ * `sasl.jaas.config` (a PlainLoginModule or ScramLoginModule with username and password). What
+ * cannot be served is refused in one line that never repeats a password.
  *
  * @example
  * ```ts
@@ -152,10 +158,15 @@ export function clientOptions(
   bootstrapServers: string,
   props: ReadonlyMap<string, string> = new Map(),
 ): ClientOptions {
-  const protocol = props.get("security.protocol") ?? "PLAINTEXT";
-  if (protocol.toUpperCase() !== "PLAINTEXT") {
-    throw new UsageError(`security.protocol=${protocol} is not supported (only PLAINTEXT)`);
+  const protocol = (props.get("security.protocol") ?? "PLAINTEXT").trim().toUpperCase();
+  if (!["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"].includes(protocol)) {
+    throw new UsageError(
+      `security.protocol=${protocol} is not a security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL)`,
+    );
   }
+  const security: Pick<ClientOptions, "tls" | "sasl"> = {};
+  if (protocol === "SSL" || protocol === "SASL_SSL") security.tls = clientTls(props);
+  if (protocol.startsWith("SASL_")) security.sasl = clientSasl(props);
   const int = (key: string) => {
     const raw = props.get(key);
     if (raw === undefined) return undefined;
@@ -169,7 +180,74 @@ export function clientOptions(
     requestTimeoutMs: int("request.timeout.ms"),
     retries: Math.min(int("retries") ?? 5, 20),
     retryBackoffMs: int("retry.backoff.ms"),
+    ...security,
   };
+}
+
+/** The CA certificates a TLS client trusts: `ssl.truststore.*` (PEM), else the system's roots. */
+function clientTls(props: ReadonlyMap<string, string>): { caCerts?: string[] } {
+  const type = props.get("ssl.truststore.type");
+  if (type !== undefined && type.trim().toUpperCase() !== "PEM") {
+    throw new UsageError(
+      `ssl.truststore.type=${type} is not supported: kraftling's clients read PEM trust stores only`,
+    );
+  }
+  const location = props.get("ssl.truststore.location");
+  const inline = props.get("ssl.truststore.certificates");
+  if (location === undefined && inline === undefined) return {};
+  let text = inline ?? "";
+  if (location !== undefined) {
+    try {
+      text = Deno.readTextFileSync(location);
+    } catch (error) {
+      throw new UsageError(
+        `Cannot read ssl.truststore.location ${location}: ${(error as Error).message}`,
+      );
+    }
+  }
+  const caCerts = pemCertificates(text);
+  if (caCerts.length === 0) {
+    throw new UsageError(
+      `${
+        location !== undefined
+          ? `ssl.truststore.location ${location}`
+          : "ssl.truststore.certificates"
+      } holds no PEM certificate`,
+    );
+  }
+  return { caCerts };
+}
+
+/** `sasl.mechanism` and the username/password of `sasl.jaas.config`. */
+function clientSasl(props: ReadonlyMap<string, string>): SaslCredentials {
+  // Kafka's default mechanism is GSSAPI (Kerberos), which kraftling does not speak.
+  const mechanism = (props.get("sasl.mechanism") ?? "GSSAPI").trim().toUpperCase();
+  if (mechanism !== "PLAIN" && mechanism !== "SCRAM-SHA-256" && mechanism !== "SCRAM-SHA-512") {
+    throw new UsageError(
+      `sasl.mechanism=${mechanism} is not supported: kraftling's clients speak PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512`,
+    );
+  }
+  const jaas = props.get("sasl.jaas.config");
+  if (jaas === undefined) {
+    throw new UsageError(
+      `sasl.mechanism=${mechanism} needs sasl.jaas.config with a username and password`,
+    );
+  }
+  const parsed = parseJaasConfig(jaas);
+  if ("error" in parsed) throw new UsageError(`sasl.jaas.config cannot be parsed: ${parsed.error}`);
+  const wanted = mechanism === "PLAIN" ? PLAIN_LOGIN_MODULE : SCRAM_LOGIN_MODULE;
+  const module = parsed.find((m) => m.loginModule === wanted);
+  if (module === undefined) {
+    throw new UsageError(
+      `sasl.jaas.config has no ${wanted}, which sasl.mechanism=${mechanism} needs`,
+    );
+  }
+  const username = module.options.get("username");
+  const password = module.options.get("password");
+  if (username === undefined || password === undefined) {
+    throw new UsageError(`sasl.jaas.config's ${wanted} needs both username and password`);
+  }
+  return { mechanism, username, password };
 }
 
 /**

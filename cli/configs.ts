@@ -1,11 +1,24 @@
 /**
  * `configs`: Kafka's `kafka-configs.sh` (ConfigCommand) for topics and brokers: `--describe`
- * (dynamic configs, or `--all`) and `--alter --add-config/--delete-config` (incremental).
+ * (dynamic configs, or `--all`) and `--alter --add-config/--delete-config` (incremental); for
+ * users, their SCRAM credentials (KIP-554): `--add-config 'SCRAM-SHA-512=[iterations=8192,password=...]'`,
+ * `--delete-config SCRAM-SHA-512` and `--describe`. User and client quotas are not built.
  *
  * @module
  */
 
-import { Admin, CONFIG_SOURCE_NAMES, type ConfigEntry, ResourceType } from "../net/client/admin.ts";
+import {
+  Admin,
+  CONFIG_SOURCE_NAMES,
+  type ConfigEntry,
+  ResourceType,
+  type ScramAlteration,
+  type UserScramCredentials,
+} from "../net/client/admin.ts";
+import { KafkaError } from "../net/protocol/errors.ts";
+import { ErrorCode } from "../net/protocol/generated/errors.ts";
+import { SCRAM_MECHANISMS } from "../core/security/scram.ts";
+import { parseScramArgument } from "../core/security/scram_arguments.ts";
 import { type CliIo, parseFlags, type Subcommand, UsageError } from "./command.ts";
 import {
   CLIENT_FLAGS,
@@ -20,20 +33,23 @@ import {
 const USAGE =
   `Usage: deno run -A main.ts configs --bootstrap-server <host:port> (--describe | --alter) [options]
 
-Describe or change the configs of topics and brokers (kafka-configs.sh).
+Describe or change the configs of topics and brokers, and users' SCRAM credentials
+(kafka-configs.sh).
 
 Options:
   --bootstrap-server <host:port>  The Kafka server to connect to. Required.
   --command-config <file>         A client properties file.
   --describe                      List the configs of the entity.
   --alter                         Change the configs of the entity.
-  --entity-type <topics|brokers>  The entity type.
-  --entity-name <name>            The topic name or broker id.
+  --entity-type <topics|brokers|users>  The entity type.
+  --entity-name <name>            The topic name, broker id or user name.
   --entity-default                The cluster-wide broker default (with --entity-type brokers).
   --topic <name>                  Same as --entity-type topics --entity-name <name>.
   --broker <id>                   Same as --entity-type brokers --entity-name <id>.
   --broker-defaults               Same as --entity-type brokers --entity-default.
-  --add-config <k=v,k2=[a,b]>     Configs to set (with --alter).
+  --user <name>                   Same as --entity-type users --entity-name <name>.
+  --add-config <k=v,k2=[a,b]>     Configs to set (with --alter); for users
+                                  'SCRAM-SHA-256=[iterations=4096,password=<secret>]'.
   --delete-config <k,k2>          Configs to remove (with --alter).
   --all                           With --describe: every config, not only dynamic ones.
   -h, --help                      Show this help.`;
@@ -48,6 +64,7 @@ const FLAGS = {
   "topic": { type: "string" },
   "broker": { type: "string" },
   "broker-defaults": { type: "boolean" },
+  "user": { type: "string" },
   "add-config": { type: "string" },
   "delete-config": { type: "string", multiple: true },
   "all": { type: "boolean" },
@@ -56,7 +73,7 @@ const FLAGS = {
 /** `configs`: the registry entry. */
 export const configsCommand: Subcommand = {
   name: "configs",
-  summary: "Describe and alter topic and broker configs (kafka-configs.sh).",
+  summary: "Describe and alter topic and broker configs and SCRAM users (kafka-configs.sh).",
   usage: USAGE,
   run: runConfigs,
 };
@@ -66,7 +83,7 @@ export interface ConfigsArgs {
   action: "describe" | "alter";
   bootstrapServer: string;
   commandConfig?: string;
-  entityType: "topics" | "brokers";
+  entityType: "topics" | "brokers" | "users";
   /** undefined: every entity of the type; "": the broker default. */
   entityName?: string;
   add: Map<string, string>;
@@ -93,13 +110,21 @@ export function parseConfigsArgs(args: string[]): ConfigsArgs {
   let entityName = values["entity-name"];
   if (values.topic !== undefined) [entityType, entityName] = ["topics", values.topic];
   if (values.broker !== undefined) [entityType, entityName] = ["brokers", values.broker];
+  if (values.user !== undefined) [entityType, entityName] = ["users", values.user];
   if (values["broker-defaults"] || values["entity-default"]) {
     entityType ??= "brokers";
     entityName = "";
   }
-  if (entityType !== "topics" && entityType !== "brokers") {
+  if (entityType !== "topics" && entityType !== "brokers" && entityType !== "users") {
     throw new UsageError(
-      `configs: --entity-type must be topics or brokers${entityType ? ` (got ${entityType})` : ""}`,
+      `configs: --entity-type must be topics, brokers or users${
+        entityType ? ` (got ${entityType})` : ""
+      }${entityType === "clients" ? ": client quotas are not built in kraftling" : ""}`,
+    );
+  }
+  if (entityType === "users" && entityName === "") {
+    throw new UsageError(
+      "configs: --entity-default applies to brokers only (user quotas are not built)",
     );
   }
   if (entityType === "topics" && entityName === "") {
@@ -113,9 +138,10 @@ export function parseConfigsArgs(args: string[]): ConfigsArgs {
     }
   }
   const action = values.describe ? "describe" : "alter";
+  if (entityType === "users") checkUserConfigs(values["add-config"], values["delete-config"]);
   const add = values["add-config"] === undefined
     ? new Map<string, string>()
-    : parseConfigList(values["add-config"]);
+    : configList(values["add-config"], entityType);
   const remove = (values["delete-config"] ?? []).flatMap((d) => d.split(",")).map((d) => d.trim())
     .filter((d) => d !== "");
   if (action === "alter") {
@@ -144,6 +170,48 @@ export function parseConfigsArgs(args: string[]): ConfigsArgs {
     remove,
     all: values.all ?? false,
   };
+}
+
+/** `--add-config`, whose values for users hold passwords: its errors must not repeat them. */
+function configList(text: string, entityType: string): Map<string, string> {
+  if (entityType !== "users") return parseConfigList(text);
+  try {
+    return parseConfigList(text);
+  } catch {
+    throw new UsageError(
+      "configs: --add-config for users must be MECHANISM=[iterations=N,password=SECRET],...",
+    );
+  }
+}
+
+/** Users carry SCRAM credentials only: their quotas are not built. */
+function checkUserConfigs(add: string | undefined, remove: string[] | undefined): void {
+  const keys = [
+    ...(add === undefined ? [] : configList(add, "users").keys()),
+    ...(remove ?? []).flatMap((d) => d.split(",")).map((d) => d.trim()).filter((d) => d !== ""),
+  ];
+  const other = keys.find((k) => !SCRAM_MECHANISMS.has(k.toUpperCase()));
+  if (other !== undefined) {
+    throw new UsageError(
+      `configs: ${other} is not a SCRAM mechanism (SCRAM-SHA-256, SCRAM-SHA-512); user quotas are not built in kraftling`,
+    );
+  }
+}
+
+/**
+ * Kafka's describe line of a user's SCRAM credentials.
+ *
+ * @example
+ * ```ts
+ * import { formatScramCredentials } from "./configs.ts";
+ * formatScramCredentials({ user: "alice", credentials: [{ mechanism: "SCRAM-SHA-256", iterations: 4096 }] });
+ * // "SCRAM credential configs for user-principal 'alice' are SCRAM-SHA-256=iterations=4096"
+ * ```
+ */
+export function formatScramCredentials(u: UserScramCredentials): string {
+  return `SCRAM credential configs for user-principal '${u.user}' are ${
+    u.credentials.map((c) => `${c.mechanism}=iterations=${c.iterations}`).join(", ")
+  }`;
 }
 
 /**
@@ -190,7 +258,10 @@ async function runConfigs(args: string[], io: CliIo): Promise<number> {
   const a = parseConfigsArgs(args);
   return await runTool(
     io,
-    `Error while executing config command with args '${args.join(" ")}': `,
+    // The arguments may carry SCRAM passwords: they never reach the output.
+    `Error while executing config command with args '${
+      args.join(" ").replace(/password=[^,\]\s]*/gi, "password=[hidden]")
+    }': `,
     async () => {
       const admin = new Admin(
         clientOptions(a.bootstrapServer, await loadProperties(a.commandConfig)),
@@ -204,7 +275,48 @@ async function runConfigs(args: string[], io: CliIo): Promise<number> {
   );
 }
 
+async function alterUser(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<number> {
+  const user = a.entityName!;
+  const alterations: ScramAlteration[] = [];
+  for (const [key, value] of a.add) {
+    const parsed = parseScramArgument(`${key}=[${value}]`);
+    if ("error" in parsed) throw new UsageError(`configs: ${parsed.error}`);
+    if (parsed.password === null) {
+      throw new UsageError(`configs: ${key} needs password=<secret>`);
+    }
+    alterations.push({
+      kind: "upsert",
+      user,
+      mechanism: parsed.mechanism.name,
+      password: parsed.password,
+      iterations: parsed.iterations,
+    });
+  }
+  for (const key of a.remove) {
+    alterations.push({ kind: "delete", user, mechanism: key.toUpperCase() });
+  }
+  await admin.alterUserScramCredentials(alterations);
+  io.out(`Completed updating config for user ${user}.`);
+  return 0;
+}
+
+async function describeUsers(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<number> {
+  let users: UserScramCredentials[];
+  try {
+    users = await admin.describeUserScramCredentials(
+      a.entityName === undefined ? undefined : [a.entityName],
+    );
+  } catch (error) {
+    // Kafka's ConfigCommand prints nothing for a user without credentials.
+    if (error instanceof KafkaError && error.code === ErrorCode.RESOURCE_NOT_FOUND) return 0;
+    throw error;
+  }
+  for (const u of users) io.out(formatScramCredentials(u));
+  return 0;
+}
+
 async function alter(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<number> {
+  if (a.entityType === "users") return await alterUser(admin, a, io);
   const name = a.entityName!;
   if (a.entityType === "topics") await admin.describeTopics([name]);
   await admin.alterConfigs([{
@@ -220,6 +332,7 @@ async function alter(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<number> {
 }
 
 async function describe(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<number> {
+  if (a.entityType === "users") return await describeUsers(admin, a, io);
   let names: string[];
   if (a.entityName !== undefined) names = [a.entityName];
   else if (a.entityType === "topics") names = await admin.listTopics({ includeInternal: true });

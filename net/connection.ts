@@ -16,6 +16,11 @@ import { KafkaError } from "./protocol/errors.ts";
 import { API_TABLE, ApiKey } from "./protocol/generated/api_table.ts";
 import { ErrorCode } from "./protocol/generated/errors.ts";
 import type { ApiVersionsResponse } from "./protocol/generated/api_versions_response.ts";
+import type { SaslHandshakeResponse } from "./protocol/generated/sasl_handshake_response.ts";
+import type { SaslAuthenticateResponse } from "./protocol/generated/sasl_authenticate_response.ts";
+import { plainClientMessage } from "../core/security/plain.ts";
+import { nonceFromBytes, SCRAM_MECHANISMS, ScramClient } from "../core/security/scram.ts";
+import { SaslFailure } from "../core/security/sasl_failure.ts";
 
 /** Options for {@link KafkaConnection.connect}. */
 export interface ConnectOptions {
@@ -34,6 +39,18 @@ export interface ConnectOptions {
    * when absent). The server's certificate must name `host`.
    */
   tls?: { caCerts?: string[] };
+  /**
+   * Authenticate with SASL after ApiVersions (a `SASL_PLAINTEXT`/`SASL_SSL` listener): SaslHandshake
+   * v1, then the mechanism's tokens in SaslAuthenticate requests, as Kafka's Java client does.
+   */
+  sasl?: SaslCredentials;
+}
+
+/** What a client authenticates with (Kafka's `sasl.mechanism` and the JAAS username/password). */
+export interface SaslCredentials {
+  mechanism: "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
+  username: string;
+  password: string;
 }
 
 interface Pending {
@@ -119,9 +136,10 @@ export class KafkaConnection {
       clearTimeout(timer);
     }
     const conn = new KafkaConnection(tcp, host, port, options);
-    if (!options.skipApiVersions) {
+    if (!options.skipApiVersions || options.sasl !== undefined) {
       try {
         await conn.#negotiate();
+        if (options.sasl !== undefined) await conn.#authenticate(options.sasl);
       } catch (error) {
         conn.close();
         throw error;
@@ -156,6 +174,58 @@ export class KafkaConnection {
       const min = Math.max(key.minVersion, api.minVersion);
       const max = Math.min(key.maxVersion, api.maxVersion);
       if (min <= max) this.versions.set(key.apiKey, { min, max });
+    }
+  }
+
+  /**
+   * SASL as Kafka's SaslClientAuthenticator runs it: SaslHandshake v1 names the mechanism, then
+   * each token travels in a SaslAuthenticate request. Throws a KafkaError with the broker's own
+   * message (SASL_AUTHENTICATION_FAILED, UNSUPPORTED_SASL_MECHANISM), never the password.
+   */
+  async #authenticate(sasl: SaslCredentials): Promise<void> {
+    const handshake = await this.send<SaslHandshakeResponse>(
+      ApiKey.SASL_HANDSHAKE,
+      { mechanism: sasl.mechanism },
+      { version: this.versionFor(ApiKey.SASL_HANDSHAKE, 1) },
+    );
+    if (handshake.errorCode !== ErrorCode.NONE) {
+      throw new KafkaError(
+        handshake.errorCode,
+        `${this.host}:${this.port} does not accept SASL mechanism ${sasl.mechanism} (enabled: ${
+          handshake.mechanisms.join(", ") || "none"
+        })`,
+      );
+    }
+    const version = this.versionFor(ApiKey.SASL_AUTHENTICATE, 2);
+    const exchange = async (token: Uint8Array): Promise<Uint8Array> => {
+      const response = await this.send<SaslAuthenticateResponse>(
+        ApiKey.SASL_AUTHENTICATE,
+        { authBytes: token },
+        { version },
+      );
+      if (response.errorCode !== ErrorCode.NONE) {
+        throw new KafkaError(
+          response.errorCode,
+          response.errorMessage ?? `SASL authentication to ${this.host}:${this.port} failed`,
+        );
+      }
+      return response.authBytes;
+    };
+    if (sasl.mechanism === "PLAIN") {
+      await exchange(plainClientMessage(sasl.username, sasl.password));
+      return;
+    }
+    const mechanism = SCRAM_MECHANISMS.get(sasl.mechanism)!;
+    const nonce = nonceFromBytes(crypto.getRandomValues(new Uint8Array(24)));
+    const client = new ScramClient(mechanism, sasl.username, sasl.password, nonce);
+    try {
+      const serverFirst = await exchange(client.first());
+      client.verify(await exchange(await client.final(serverFirst)));
+    } catch (error) {
+      if (error instanceof SaslFailure) {
+        throw new KafkaError(ErrorCode.SASL_AUTHENTICATION_FAILED, error.message);
+      }
+      throw error;
     }
   }
 

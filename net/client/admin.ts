@@ -74,6 +74,18 @@ import {
 import type { DescribeQuorumResponse } from "../protocol/generated/describe_quorum_response.ts";
 import type { DescribeTopicPartitionsResponse } from "../protocol/generated/describe_topic_partitions_response.ts";
 import { readConsumerProtocolAssignment } from "../protocol/generated/consumer_protocol_assignment.ts";
+import type { DescribeUserScramCredentialsResponse } from "../protocol/generated/describe_user_scram_credentials_response.ts";
+import { createUserName } from "../protocol/generated/describe_user_scram_credentials_request.ts";
+import {
+  createScramCredentialDeletion,
+  createScramCredentialUpsertion,
+} from "../protocol/generated/alter_user_scram_credentials_request.ts";
+import type { AlterUserScramCredentialsResponse } from "../protocol/generated/alter_user_scram_credentials_response.ts";
+import {
+  saltedPassword,
+  SCRAM_MECHANISMS,
+  scramMechanismByType,
+} from "../../core/security/scram.ts";
 import {
   type BrokerAddress,
   check,
@@ -82,6 +94,17 @@ import {
   isRetriableFailure as isRetriable,
   kafkaError,
 } from "./cluster.ts";
+
+/** A user's SCRAM credentials as DescribeUserScramCredentials shows them (never a key). */
+export interface UserScramCredentials {
+  user: string;
+  credentials: { mechanism: string; iterations: number }[];
+}
+
+/** One change of AlterUserScramCredentials. */
+export type ScramAlteration =
+  | { kind: "upsert"; user: string; mechanism: string; password: string; iterations?: number }
+  | { kind: "delete"; user: string; mechanism: string };
 
 /** A topic to create. Leave partitions/replicationFactor out for the broker defaults. */
 export interface NewTopic {
@@ -1184,6 +1207,71 @@ export class Admin {
       }
     }
     return deleted;
+  }
+
+  /**
+   * The SCRAM mechanisms and iterations of `users` (all users with credentials when omitted),
+   * as Kafka's `Admin.describeUserScramCredentials` (KIP-554). Throws the first user's error
+   * (RESOURCE_NOT_FOUND for a user without credentials).
+   */
+  async describeUserScramCredentials(
+    users?: readonly string[],
+  ): Promise<UserScramCredentials[]> {
+    const r = await this.#any<DescribeUserScramCredentialsResponse>(
+      ApiKey.DESCRIBE_USER_SCRAM_CREDENTIALS,
+      { users: users === undefined ? null : users.map((name) => createUserName({ name })) },
+    );
+    check(r.errorCode, "SCRAM credentials", r.errorMessage);
+    return r.results.map((result) => {
+      check(result.errorCode, `SCRAM credentials of user ${result.user}`, result.errorMessage);
+      return {
+        user: result.user,
+        credentials: result.credentialInfos.map((c) => ({
+          mechanism: scramMechanismByType(c.mechanism)?.name ?? `mechanism ${c.mechanism}`,
+          iterations: c.iterations,
+        })),
+      };
+    });
+  }
+
+  /**
+   * Adds, replaces or deletes SCRAM credentials (Kafka's `Admin.alterUserScramCredentials`):
+   * the password is salted and iterated here, and only the salt and salted password travel, as
+   * Kafka's admin does. Throws the first user's error.
+   */
+  async alterUserScramCredentials(alterations: readonly ScramAlteration[]): Promise<void> {
+    const upsertions = [];
+    const deletions = [];
+    for (const a of alterations) {
+      const mechanism = SCRAM_MECHANISMS.get(a.mechanism);
+      if (mechanism === undefined) {
+        throw new KafkaError(
+          ErrorCode.UNSUPPORTED_SASL_MECHANISM,
+          `Unknown SCRAM mechanism ${a.mechanism}`,
+        );
+      }
+      if (a.kind === "delete") {
+        deletions.push(createScramCredentialDeletion({ name: a.user, mechanism: mechanism.type }));
+        continue;
+      }
+      const iterations = a.iterations ?? 4096;
+      const salt = crypto.getRandomValues(new Uint8Array(32));
+      upsertions.push(createScramCredentialUpsertion({
+        name: a.user,
+        mechanism: mechanism.type,
+        iterations,
+        salt,
+        // The controller refuses too few iterations; Hi() itself needs a positive count.
+        saltedPassword: await saltedPassword(mechanism, a.password, salt, Math.max(1, iterations)),
+      }));
+    }
+    const r = await this.#any<AlterUserScramCredentialsResponse>(
+      ApiKey.ALTER_USER_SCRAM_CREDENTIALS,
+      { deletions, upsertions },
+    );
+    for (const result of r.results) {
+      check(result.errorCode, `SCRAM credentials of user ${result.user}`, result.errorMessage);
+    }
   }
 
   /** Closes every connection. */

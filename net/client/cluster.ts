@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ConnectionError, KafkaConnection } from "../connection.ts";
+import { ConnectionError, KafkaConnection, type SaslCredentials } from "../connection.ts";
 import { KafkaError } from "../protocol/errors.ts";
 import { ApiKey } from "../protocol/generated/api_table.ts";
 import { ErrorCode, errorMessage, errorName } from "../protocol/generated/errors.ts";
@@ -32,6 +32,10 @@ export interface ClientOptions {
   retries?: number;
   /** First backoff between retries in milliseconds, doubled up to 1000 (default 100). */
   retryBackoffMs?: number;
+  /** Connect with TLS (`security.protocol=SSL|SASL_SSL`), trusting these PEM CA certificates. */
+  tls?: { caCerts?: string[] };
+  /** Authenticate with SASL (`security.protocol=SASL_PLAINTEXT|SASL_SSL`). */
+  sasl?: SaslCredentials;
 }
 
 /** One partition as Metadata describes it. */
@@ -151,7 +155,9 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * ```
  */
 export class Cluster {
-  readonly options: Required<Omit<ClientOptions, "bootstrapServers">>;
+  readonly options:
+    & Required<Omit<ClientOptions, "bootstrapServers" | "tls" | "sasl">>
+    & Pick<ClientOptions, "tls" | "sasl">;
   readonly bootstrap: { host: string; port: number }[];
   #brokers = new Map<number, BrokerAddress>();
   #topics = new Map<string, TopicMetadata>();
@@ -169,6 +175,8 @@ export class Cluster {
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       retries: options.retries ?? 10,
       retryBackoffMs: options.retryBackoffMs ?? 100,
+      tls: options.tls,
+      sasl: options.sasl,
     };
   }
 
@@ -193,6 +201,8 @@ export class Cluster {
       clientId: this.options.clientId,
       connectTimeoutMs: this.options.connectTimeoutMs,
       requestTimeoutMs: this.options.requestTimeoutMs,
+      tls: this.options.tls,
+      sasl: this.options.sasl,
     });
     this.#pool.set(key, opening);
     opening.catch(() => {

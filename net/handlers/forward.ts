@@ -50,6 +50,20 @@ const voterChangeError: ErrorResponse = (_request, errorCode, message) => ({
   _unknownTaggedFields: [],
 });
 
+/** AlterUserScramCredentials answers once per user named in its deletions and upsertions. */
+const scramUsersError: ErrorResponse = (request, errorCode, message) => ({
+  throttleTimeMs: 0,
+  results: [
+    ...new Set(
+      [
+        ...((request.deletions as { name: string }[]) ?? []),
+        ...((request.upsertions as { name: string }[]) ?? []),
+      ].map((u) => u.name),
+    ),
+  ].map((user) => ({ user, errorCode, errorMessage: message, _unknownTaggedFields: [] })),
+  _unknownTaggedFields: [],
+});
+
 /**
  * How long a voter change may wait at the controller, in milliseconds: AddRaftVoter carries its
  * own `timeoutMs`; RemoveRaftVoter has none (the controller bounds it by 2 minutes).
@@ -175,6 +189,7 @@ const FORWARDED: [
       _unknownTaggedFields: [],
     }),
   ],
+  [ApiKey.ALTER_USER_SCRAM_CREDENTIALS, 0, scramUsersError],
   [
     ApiKey.ADD_RAFT_VOTER,
     0,

@@ -43,6 +43,10 @@ import {
 import { SaslFailure } from "../../core/security/sasl_failure.ts";
 import type { Logger } from "../../core/log.ts";
 import type { Dispatcher } from "../dispatcher.ts";
+import type { MetadataImage } from "../../core/metadata/image.ts";
+import { describeUserScramCredentials } from "../../core/metadata/scram_control.ts";
+import type { DescribeUserScramCredentialsRequest } from "../protocol/generated/describe_user_scram_credentials_request.ts";
+import type { DescribeUserScramCredentialsResponse } from "../protocol/generated/describe_user_scram_credentials_response.ts";
 
 /** What one SASL listener authenticates with. */
 export interface SaslListenerOptions {
@@ -349,14 +353,30 @@ function sizePrefixed(token: Uint8Array): Uint8Array {
 /**
  * Registers SaslHandshake and SaslAuthenticate on a listener's dispatcher: ApiVersions then
  * advertises them, and they answer ILLEGAL_SASL_STATE once a connection is authenticated (or on
- * a listener without SASL), as Kafka's request handlers do.
+ * a listener without SASL), as Kafka's request handlers do. With `scramImage` (brokers) also
+ * DescribeUserScramCredentials.
  *
  * @example
  * ```ts ignore
  * registerSaslHandlers(dispatcher);
  * ```
  */
-export function registerSaslHandlers(dispatcher: Dispatcher): void {
+export function registerSaslHandlers(
+  dispatcher: Dispatcher,
+  options: { scramImage?: () => MetadataImage } = {},
+): void {
+  const image = options.scramImage;
+  if (image !== undefined) {
+    // KIP-554: brokers describe SCRAM users from their metadata image (mechanism and iterations).
+    dispatcher.register<DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse>(
+      ApiKey.DESCRIBE_USER_SCRAM_CREDENTIALS,
+      {
+        minVersion: 0,
+        maxVersion: 0,
+        handle: (request) => describeUserScramCredentials(image(), request),
+      },
+    );
+  }
   dispatcher.register<SaslHandshakeRequest, SaslHandshakeResponse>(ApiKey.SASL_HANDSHAKE, {
     minVersion: 0,
     maxVersion: 1,
