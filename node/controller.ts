@@ -59,10 +59,7 @@ import type { RoleChange } from "../core/raft/ready.ts";
 import { batchesIn } from "../net/protocol/record_batch.ts";
 import { decodeBatch } from "../net/protocol/records.ts";
 import { BOOTSTRAP_CHECKPOINT_FILE } from "../storage/bootstrap.ts";
-import {
-  alterUserScramCredentials,
-  deriveUpsertionKeys,
-} from "../core/metadata/scram_control.ts";
+import { alterUserScramCredentials, deriveUpsertionKeys } from "../core/metadata/scram_control.ts";
 import type { AlterUserScramCredentialsRequest } from "../net/protocol/generated/alter_user_scram_credentials_request.ts";
 
 /** How often the active controller checks broker sessions, in milliseconds. */
@@ -71,11 +68,7 @@ const SESSION_CHECK_INTERVAL_MS = 250;
 const LEADER_IMBALANCE_CHECK_INTERVAL_MS_DEFAULT = 300_000;
 const UNCLEAN_LEADER_ELECTION_INTERVAL_MS_DEFAULT = 300_000;
 
-type Outcome<R> = {
-  records: MetadataRecord[];
-  response: R;
-  sessions?: BrokerSessions;
-};
+type Outcome<R> = { records: MetadataRecord[]; response: R; sessions?: BrokerSessions };
 
 /** Options for {@link Controller}. */
 export interface ControllerOptions {
@@ -99,9 +92,7 @@ interface PendingOp {
 }
 
 /** Reads the FeatureLevelRecords `storage format` wrote into `bootstrap.checkpoint`. */
-export async function readBootstrapRecords(
-  metadataLogDir: string,
-): Promise<MetadataRecord[]> {
+export async function readBootstrapRecords(metadataLogDir: string): Promise<MetadataRecord[]> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(join(metadataLogDir, BOOTSTRAP_CHECKPOINT_FILE));
@@ -113,9 +104,7 @@ export async function readBootstrapRecords(
     const batch = decodeBatch(bytes.subarray(pos, pos + sizeBytes));
     if ((batch.header.attributes & 0x20) !== 0) continue; // control batches
     for (const record of batch.records) {
-      if (record.value !== null) {
-        records.push(decodeMetadataRecord(record.value));
-      }
+      if (record.value !== null) records.push(decodeMetadataRecord(record.value));
     }
   }
   return records;
@@ -153,10 +142,7 @@ export class Controller {
 
   async start(): Promise<void> {
     this.#bootstrap = await readBootstrapRecords(this.#options.metadataLogDir);
-    this.#timer = setInterval(
-      () => this.#checkSessions(),
-      SESSION_CHECK_INTERVAL_MS,
-    );
+    this.#timer = setInterval(() => this.#checkSessions(), SESSION_CHECK_INTERVAL_MS);
   }
 
   stop(): void {
@@ -172,9 +158,7 @@ export class Controller {
   onRoleChange(change: RoleChange): void {
     if (change.role !== "leader") {
       if (this.#active) {
-        this.#options.logger.info(
-          `Renouncing controller leadership in epoch ${change.epoch}`,
-        );
+        this.#options.logger.info(`Renouncing controller leadership in epoch ${change.epoch}`);
       }
       this.#active = false;
       return;
@@ -183,11 +167,7 @@ export class Controller {
     this.#enqueue(async () => {
       const raft = this.#options.raft();
       // Bounded by the raft loop committing the LeaderChange record (or losing leadership).
-      for (
-        let i = 0;
-        i < 3000 && !raft.isLeaderReady && raft.epoch === change.epoch;
-        i++
-      ) {
+      for (let i = 0; i < 3000 && !raft.isLeaderReady && raft.epoch === change.epoch; i++) {
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
       if (!raft.isLeaderReady || raft.epoch !== change.epoch) return;
@@ -199,8 +179,7 @@ export class Controller {
         // A combined node's own broker from an earlier process is gone for sure (it lived in
         // this process's predecessor), so its restart need not wait out the old session.
         if (
-          id === this.#options.nodeId &&
-          broker.incarnationId !== this.#options.localIncarnationId()
+          id === this.#options.nodeId && broker.incarnationId !== this.#options.localIncarnationId()
         ) {
           continue;
         }
@@ -209,15 +188,11 @@ export class Controller {
       this.#sessions = sessions;
       const config = this.#options.config;
       this.#nextBalanceAtMs = now +
-        (config.leaderImbalanceCheckIntervalMs ??
-          LEADER_IMBALANCE_CHECK_INTERVAL_MS_DEFAULT);
+        (config.leaderImbalanceCheckIntervalMs ?? LEADER_IMBALANCE_CHECK_INTERVAL_MS_DEFAULT);
       this.#nextUncleanAtMs = now +
-        (config.uncleanLeaderElectionIntervalMs ??
-          UNCLEAN_LEADER_ELECTION_INTERVAL_MS_DEFAULT);
+        (config.uncleanLeaderElectionIntervalMs ?? UNCLEAN_LEADER_ELECTION_INTERVAL_MS_DEFAULT);
       this.#active = true;
-      this.#options.logger.info(
-        `Became the active controller in epoch ${change.epoch}`,
-      );
+      this.#options.logger.info(`Became the active controller in epoch ${change.epoch}`);
       if (!this.#options.metadata.image.features.has("metadata.version")) {
         if (this.#bootstrap.length === 0) {
           this.#options.logger.error(
@@ -225,15 +200,11 @@ export class Controller {
           );
         } else {
           await this.#propose(this.#bootstrap);
-          this.#options.logger.info(
-            `Wrote ${this.#bootstrap.length} bootstrap metadata records`,
-          );
+          this.#options.logger.info(`Wrote ${this.#bootstrap.length} bootstrap metadata records`);
         }
       }
     }).catch((error) =>
-      this.#options.logger.warn(
-        `Controller activation failed: ${error.message}`,
-      )
+      this.#options.logger.warn(`Controller activation failed: ${error.message}`)
     );
   }
 
@@ -245,9 +216,7 @@ export class Controller {
 
   async #propose(records: MetadataRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const offset = await this.#options.raft().propose(
-      records.map(encodeMetadataRecord),
-    );
+    const offset = await this.#options.raft().propose(records.map(encodeMetadataRecord));
     await this.#options.metadata.waitForOffset(offset);
   }
 
@@ -267,15 +236,10 @@ export class Controller {
    * the image including the records of those before them, and committed together in one
    * proposal (one fsync), so concurrent admin requests do not each wait a full commit.
    */
-  run<R>(
-    handler: (image: MetadataImage, ctx: ControllerContext) => Outcome<R>,
-  ): Promise<R> {
+  run<R>(handler: (image: MetadataImage, ctx: ControllerContext) => Outcome<R>): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.#pendingOps.push({
-        handler: handler as (
-          image: MetadataImage,
-          ctx: ControllerContext,
-        ) => Outcome<unknown>,
+        handler: handler as (image: MetadataImage, ctx: ControllerContext) => Outcome<unknown>,
         resolve: resolve as (response: unknown) => void,
         reject,
       });
@@ -298,9 +262,7 @@ export class Controller {
     for (const op of ops) {
       try {
         const outcome = op.handler(image, { ...this.#context(), nextOffset });
-        const next = outcome.records.length > 0
-          ? applyRecords(image, outcome.records)
-          : image;
+        const next = outcome.records.length > 0 ? applyRecords(image, outcome.records) : image;
         if (outcome.sessions) this.#sessions = outcome.sessions;
         image = next;
         records.push(...outcome.records);
@@ -326,12 +288,8 @@ export class Controller {
       return { records, sessions, response: null };
     }).catch(() => {});
     const now = Date.now();
-    if (now >= this.#nextBalanceAtMs && !this.#balanceRunning) {
-      this.#balanceLeaders();
-    }
-    if (now >= this.#nextUncleanAtMs && !this.#uncleanRunning) {
-      this.#electUncleanLeaders();
-    }
+    if (now >= this.#nextBalanceAtMs && !this.#balanceRunning) this.#balanceLeaders();
+    if (now >= this.#nextUncleanAtMs && !this.#uncleanRunning) this.#electUncleanLeaders();
   }
 
   /**
@@ -408,14 +366,9 @@ export class Controller {
         maxVersion,
         handle: async (request, context) => {
           try {
-            return await this.run((image, ctx) =>
-              handler(image, request, ctx, context.apiVersion)
-            );
+            return await this.run((image, ctx) => handler(image, request, ctx, context.apiVersion));
           } catch (error) {
-            if (
-              error instanceof NotControllerError ||
-              (error as Error).name === "NotLeaderError"
-            ) {
+            if (error instanceof NotControllerError || (error as Error).name === "NotLeaderError") {
               return notController(request);
             }
             throw error;
@@ -462,8 +415,7 @@ export class Controller {
     api(
       ApiKey.CREATE_TOPICS,
       7,
-      (image, req, ctx, apiVersion) =>
-        createTopics(image, req as never, { ...ctx, apiVersion }),
+      (image, req, ctx, apiVersion) => createTopics(image, req as never, { ...ctx, apiVersion }),
       (req: { topics: { name: string }[] }) => ({
         throttleTimeMs: 0,
         topics: req.topics.map((t) => ({
@@ -484,18 +436,10 @@ export class Controller {
       ApiKey.DELETE_TOPICS,
       6,
       (image, req, ctx) => deleteTopics(image, req as never, ctx),
-      (
-        req: {
-          topicNames: string[];
-          topics: { name: string | null; topicId: string }[];
-        },
-      ) => ({
+      (req: { topicNames: string[]; topics: { name: string | null; topicId: string }[] }) => ({
         throttleTimeMs: 0,
         responses: [
-          ...req.topicNames.map((name) => ({
-            name,
-            topicId: "AAAAAAAAAAAAAAAAAAAAAA",
-          })),
+          ...req.topicNames.map((name) => ({ name, topicId: "AAAAAAAAAAAAAAAAAAAAAA" })),
           ...req.topics,
         ].map((t) => ({
           name: t.name,
@@ -574,18 +518,11 @@ export class Controller {
         handle: async (request) => {
           const keys = await deriveUpsertionKeys(request);
           try {
-            return await this.run((image) =>
-              alterUserScramCredentials(image, request, keys)
-            );
+            return await this.run((image) => alterUserScramCredentials(image, request, keys));
           } catch (error) {
-            if (
-              error instanceof NotControllerError ||
-              (error as Error).name === "NotLeaderError"
-            ) {
+            if (error instanceof NotControllerError || (error as Error).name === "NotLeaderError") {
               const users = new Set(
-                [...request.deletions, ...request.upsertions].map((u) =>
-                  u.name
-                ),
+                [...request.deletions, ...request.upsertions].map((u) => u.name),
               );
               return {
                 throttleTimeMs: 0,
@@ -630,8 +567,7 @@ export class Controller {
     api(
       ApiKey.ALTER_PARTITION,
       3,
-      (image, req, ctx, apiVersion) =>
-        alterPartition(image, req as never, { ...ctx, apiVersion }),
+      (image, req, ctx, apiVersion) => alterPartition(image, req as never, { ...ctx, apiVersion }),
       () => ({
         throttleTimeMs: 0,
         errorCode: NOT_CONTROLLER,
@@ -654,11 +590,7 @@ export class Controller {
       ApiKey.ELECT_LEADERS,
       2,
       (image, req, ctx) => electLeaders(image, req as never, ctx),
-      (
-        req: {
-          topicPartitions: { topic: string; partitions: number[] }[] | null;
-        },
-      ) => ({
+      (req: { topicPartitions: { topic: string; partitions: number[] }[] | null }) => ({
         throttleTimeMs: 0,
         errorCode: NOT_CONTROLLER,
         replicaElectionResults: (req.topicPartitions ?? []).map((t) => ({
@@ -685,8 +617,7 @@ export class Controller {
     api(
       ApiKey.ALTER_PARTITION_REASSIGNMENTS,
       0,
-      (image, req, ctx) =>
-        alterPartitionReassignments(image, req as never, ctx),
+      (image, req, ctx) => alterPartitionReassignments(image, req as never, ctx),
       reassignmentsNotController,
     );
     api(

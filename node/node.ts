@@ -46,10 +46,7 @@ import { registerAclApis, registerDescribeAcls } from "../net/handlers/acls.ts";
 import { authorizationGuard } from "../net/handlers/authorization.ts";
 import { authorizationFor } from "./authorization.ts";
 import { registerDescribeConfigs } from "../net/handlers/describe_configs.ts";
-import {
-  EndpointType,
-  registerDescribeCluster,
-} from "../net/handlers/describe_cluster.ts";
+import { EndpointType, registerDescribeCluster } from "../net/handlers/describe_cluster.ts";
 import { controllerConfigHooks } from "../net/handlers/config_validation.ts";
 import { createLogger } from "./logger.ts";
 import { ReplicaManager } from "./replica_manager.ts";
@@ -95,8 +92,7 @@ function logTopicChanges(
         } partitions`,
       );
     } else if (record.type === MetadataRecordType.REMOVE_TOPIC) {
-      const name = previous.topics.byId.get(record.data.topicId)?.name ??
-        record.data.topicId;
+      const name = previous.topics.byId.get(record.data.topicId)?.name ?? record.data.topicId;
       logger.info(`Deleted topic ${name}`);
     }
   }
@@ -118,18 +114,14 @@ export async function startNode(
   config: ServerConfig,
   options: StartNodeOptions = {},
 ): Promise<KraftlingNode> {
-  const logger = options.logger ??
-    createLogger(`KafkaNode id=${config.nodeId}`);
+  const logger = options.logger ?? createLogger(`KafkaNode id=${config.nodeId}`);
   const check = await checkStorageFormatted(config);
   if (!check.ok) throw new Error(check.error);
   // Like Kafka's .lock files: a second process on the same directories must fail before it
   // touches the logs or quorum-state (Kafka's raft manager locks its directory before the socket
   // server binds, so a second copy of a running node reports the directory, not the port).
   // Released when this node stops (or by the OS on kill -9).
-  const locks = await lockDirectories([
-    ...config.logDirs,
-    config.metadataLogDir,
-  ]);
+  const locks = await lockDirectories([...config.logDirs, config.metadataLogDir]);
   // Then every listener is bound before anything starts, as Kafka's SocketServer binds its
   // acceptors first: a port in use fails the start at once, not after an election and a
   // registration. Connections wait in the backlog until each listener's handlers are ready.
@@ -137,23 +129,17 @@ export async function startNode(
   let http: NodeHttp | null = null;
   try {
     listeners = bindListeners(config, logger);
-    if (config.httpListener !== null) {
-      http = bindNodeHttp(config.httpListener, logger);
-    }
+    if (config.httpListener !== null) http = bindNodeHttp(config.httpListener, logger);
   } catch (error) {
     // A failing bindListeners closes what it bound; a failing HTTP bind leaves the others bound.
-    const bound = [
-      ...(listeners! ?? new Map<string, BoundListener>()).values(),
-    ];
+    const bound = [...(listeners! ?? new Map<string, BoundListener>()).values()];
     await Promise.all(bound.map((l) => l.server.stop(0)));
     locks.release();
     throw error;
   }
   const closeUnstarted = () =>
     Promise.all(
-      [...listeners.values()].filter((l) => !l.started).map((l) =>
-        l.server.stop(0)
-      ),
+      [...listeners.values()].filter((l) => !l.started).map((l) => l.server.stop(0)),
     ).then(() => {});
   const clusterId = check.clusterId;
   const metadata = new MetadataState(logger);
@@ -162,10 +148,7 @@ export async function startNode(
   metadata.subscribe((image, records, previous) => {
     if (live) logTopicChanges(logger, image, records, previous);
   });
-  const stack: (() => Promise<void> | void)[] = [
-    () => locks.release(),
-    closeUnstarted,
-  ];
+  const stack: (() => Promise<void> | void)[] = [() => locks.release(), closeUnstarted];
   if (http !== null) stack.push(() => http.stop());
   const stopAll = async () => {
     for (const stop of stack.reverse()) {
@@ -198,14 +181,10 @@ export async function startNode(
           nodeId: config.nodeId,
           autoLeaderRebalanceEnable: config.autoLeaderRebalanceEnable,
           leaderImbalanceCheckIntervalMs: config.leaderImbalanceCheckIntervalMs,
-          leaderImbalancePerBrokerPercentage:
-            config.leaderImbalancePerBrokerPercentage,
-          uncleanLeaderElectionIntervalMs:
-            config.uncleanLeaderElectionIntervalMs,
+          leaderImbalancePerBrokerPercentage: config.leaderImbalancePerBrokerPercentage,
+          uncleanLeaderElectionIntervalMs: config.uncleanLeaderElectionIntervalMs,
           supportedFeatures: new Map(
-            SUPPORTED_FEATURES.map((
-              f,
-            ) => [f.name, { min: f.minVersion, max: f.maxVersion }]),
+            SUPPORTED_FEATURES.map((f) => [f.name, { min: f.minVersion, max: f.maxVersion }]),
           ),
           ...controllerConfigHooks(config),
         },
@@ -216,8 +195,7 @@ export async function startNode(
       })
       : undefined;
     await controller?.start();
-    const controllerListenerName = config.controllerListenerNames[0] ??
-      "CONTROLLER";
+    const controllerListenerName = config.controllerListenerNames[0] ?? "CONTROLLER";
     const staticVoterEndpoints = config.quorumVoters.map((v) => ({
       nodeId: v.nodeId,
       host: v.host || "127.0.0.1",
@@ -260,8 +238,7 @@ export async function startNode(
       },
       logger,
       snapshotPolicy: {
-        maxRecordBytesBetweenSnapshots:
-          config.metadataLogMaxRecordBytesBetweenSnapshots,
+        maxRecordBytesBetweenSnapshots: config.metadataLogMaxRecordBytesBetweenSnapshots,
         maxSnapshotIntervalMs: config.metadataLogMaxSnapshotIntervalMs,
       },
       listener: {
@@ -271,10 +248,7 @@ export async function startNode(
         // a loaded snapshot is decoded and applied a slice at a time.
         snapshotPayloads: () => imagePayloads(metadata.image),
         onSnapshotLoaded: (contents, snapshotId) =>
-          metadata.loadSnapshotPayloads(
-            contents.payloads,
-            snapshotId.offset - 1,
-          ),
+          metadata.loadSnapshotPayloads(contents.payloads, snapshotId.offset - 1),
         onRoleChange: (change) => {
           logger.info(
             `Raft role ${change.role} in epoch ${change.epoch} (leader ${change.leaderId})`,
@@ -295,10 +269,7 @@ export async function startNode(
 
     const features = (): FeatureInfo => ({
       supported: SUPPORTED_FEATURES.map((f) => ({ ...f })),
-      finalized: finalizedFeatures(
-        metadata.image.features,
-        raftDriver.kraftVersion,
-      ),
+      finalized: finalizedFeatures(metadata.image.features, raftDriver.kraftVersion),
       finalizedEpoch: BigInt(Math.max(-1, metadata.appliedOffset)),
     });
     const describeQuorum = (): DescribeQuorumResponse =>
@@ -311,11 +282,7 @@ export async function startNode(
       });
 
     const ports = new Map<string, number>();
-    const startServer = (
-      listenerName: string,
-      host: string,
-      dispatcher: Dispatcher,
-    ) => {
+    const startServer = (listenerName: string, host: string, dispatcher: Dispatcher) => {
       const listener = listeners.get(listenerName)!;
       listener.route.dispatcher = dispatcher;
       listener.route.scram = imageScramLookup(() => metadata.image);
@@ -327,11 +294,7 @@ export async function startNode(
       listener.started = true;
       listener.server.start();
       ports.set(listenerName, listener.server.port);
-      logger.info(
-        `Listening for ${listenerName} on ${
-          host || "0.0.0.0"
-        }:${listener.server.port}`,
-      );
+      logger.info(`Listening for ${listenerName} on ${host || "0.0.0.0"}:${listener.server.port}`);
       stack.push(() => listener.server.stop());
     };
 
@@ -343,9 +306,7 @@ export async function startNode(
     };
     if (controller) {
       const dispatcher = new Dispatcher({ logger, features });
-      if (authorization !== null) {
-        dispatcher.setGuard(authorizationGuard(authorization));
-      }
+      if (authorization !== null) dispatcher.setGuard(authorizationGuard(authorization));
       controller.registerHandlers(dispatcher);
       registerDescribeAcls(dispatcher, aclAccess);
       registerRaftHandlers(dispatcher, {
@@ -410,9 +371,7 @@ export async function startNode(
         brokerEpoch: () => lifecycle!.brokerEpoch,
       };
       const dispatcher = new Dispatcher({ logger, features });
-      if (authorization !== null) {
-        dispatcher.setGuard(authorizationGuard(authorization));
-      }
+      if (authorization !== null) dispatcher.setGuard(authorizationGuard(authorization));
       registerMetadata(dispatcher, ctx);
       registerForwardedApis(dispatcher, ctx);
       registerAclApis(dispatcher, {
@@ -422,29 +381,18 @@ export async function startNode(
       });
       registerDescribeConfigs(dispatcher, ctx);
       // KRaft brokers name a live broker (themselves) as the controller: clients send admin requests there.
-      registerDescribeCluster(dispatcher, ctx, {
-        controllerId: () => config.nodeId,
-      });
+      registerDescribeCluster(dispatcher, ctx, { controllerId: () => config.nodeId });
       // Like Kafka's brokers: DescribeQuorum is answered by the raft leader (the active controller).
-      dispatcher.register<DescribeQuorumRequest, DescribeQuorumResponse>(
-        ApiKey.DESCRIBE_QUORUM,
-        {
-          minVersion: 0,
-          maxVersion: 2,
-          handle: (request, context) =>
-            raftDriver.leaderId === config.nodeId
-              ? describeQuorum()
-              : channel.send<
-                DescribeQuorumResponse
-              >(
-                ApiKey.DESCRIBE_QUORUM,
-                request as unknown as Record<string, unknown>,
-                {
-                  version: context.apiVersion,
-                },
-              ),
-        },
-      );
+      dispatcher.register<DescribeQuorumRequest, DescribeQuorumResponse>(ApiKey.DESCRIBE_QUORUM, {
+        minVersion: 0,
+        maxVersion: 2,
+        handle: (request, context) =>
+          raftDriver.leaderId === config.nodeId ? describeQuorum() : channel.send<
+            DescribeQuorumResponse
+          >(ApiKey.DESCRIBE_QUORUM, request as unknown as Record<string, unknown>, {
+            version: context.apiVersion,
+          }),
+      });
       const replicas = new ReplicaManager(ctx);
       replicas.registerHandlers(dispatcher);
       const groups = new GroupManager(ctx, offsetsLogStore(replicas));
@@ -465,9 +413,7 @@ export async function startNode(
       // Only once caught up: the replica manager deletes local logs the image does not assign here.
       await replicas.start();
       stack.push(() => replicas.close());
-      const fdWarning = openFilesLimitWarning({
-        partitions: replicas.partitions().length,
-      });
+      const fdWarning = openFilesLimitWarning({ partitions: replicas.partitions().length });
       if (fdWarning !== null) logger.warn(fdWarning);
       await groups.start();
       stack.push(() => groups.close());
@@ -476,9 +422,7 @@ export async function startNode(
       const brokerListeners = config.listeners.filter(
         (l) => !config.controllerListenerNames.includes(l.listenerName),
       );
-      for (const l of brokerListeners) {
-        startServer(l.listenerName, l.host, dispatcher);
-      }
+      for (const l of brokerListeners) startServer(l.listenerName, l.host, dispatcher);
     }
 
     live = true;
@@ -489,9 +433,7 @@ export async function startNode(
           [...new Set([...listeners.values()].map((l) => l.route.dispatcher))]
             .flatMap((d) => d === undefined ? [] : [d.requestCounts]),
         connections: () =>
-          new Map(
-            [...listeners].map(([name, l]) => [name, l.server.connectionCount]),
-          ),
+          new Map([...listeners].map(([name, l]) => [name, l.server.connectionCount])),
         raft: raftDriver,
         controller,
         broker: brokerMetrics,
@@ -505,13 +447,7 @@ export async function startNode(
           : null,
     );
     logger.info(`Kafka node ${config.nodeId} started (cluster ${clusterId})`);
-    return {
-      config,
-      clusterId,
-      ports,
-      httpPort: http?.port ?? null,
-      stop: stopAll,
-    };
+    return { config, clusterId, ports, httpPort: http?.port ?? null, stop: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
@@ -550,16 +486,11 @@ export function listenerBindError(
 }
 
 /** Binds every listener this node's roles serve; on a failure, closes the others and throws. */
-function bindListeners(
-  config: ServerConfig,
-  logger: Logger,
-): Map<string, BoundListener> {
+function bindListeners(config: ServerConfig, logger: Logger): Map<string, BoundListener> {
   const endpoints = [
     ...(config.isController ? config.controllerListeners : []),
     ...(config.isBroker
-      ? config.listeners.filter((l) =>
-        !config.controllerListenerNames.includes(l.listenerName)
-      )
+      ? config.listeners.filter((l) => !config.controllerListenerNames.includes(l.listenerName))
       : []),
   ];
   // Key stores are read before any port is bound, so a bad one leaves nothing to close.
@@ -570,26 +501,19 @@ function bindListeners(
 
   const bound = new Map<string, BoundListener>();
   for (const endpoint of endpoints) {
-    const route: { dispatcher?: Dispatcher; scram?: ScramCredentialLookup } =
-      {};
+    const route: { dispatcher?: Dispatcher; scram?: ScramCredentialLookup } = {};
     const tls = keyMaterial.get(endpoint.listenerName);
     const server = new KafkaServer({
       listenerName: endpoint.listenerName,
       hostname: endpoint.host === "" ? "0.0.0.0" : endpoint.host,
       port: endpoint.port,
-      handler: (frame, info) =>
-        route.dispatcher!.handleFrameChunks(frame, info),
+      handler: (frame, info) => route.dispatcher!.handleFrameChunks(frame, info),
       releasesFrame: (frame) => route.dispatcher?.releasesFrame(frame) ?? false,
       logger,
       frameBytesMax: config.socketRequestMaxBytes,
       inFlightMax: Math.max(1, Math.min(config.queuedMaxRequests, 500)),
       tls,
-      authenticator: saslAuthenticatorFor(
-        config,
-        endpoint.listenerName,
-        logger,
-        route,
-      ),
+      authenticator: saslAuthenticatorFor(config, endpoint.listenerName, logger, route),
     });
     try {
       server.bind();
@@ -599,9 +523,7 @@ function bindListeners(
       const reason = cause instanceof Deno.errors.AddrInUse
         ? "the port is already in use"
         : ((cause ?? error) as Error).message;
-      throw new Error(
-        listenerBindError(endpoint, config.controllerListenerNames, reason),
-      );
+      throw new Error(listenerBindError(endpoint, config.controllerListenerNames, reason));
     }
     bound.set(endpoint.listenerName, { server, route, started: false });
   }
