@@ -189,6 +189,7 @@ export function producerOptions(
     compression: compression as CompressionType,
     lingerMs: flags.lingerMs ?? num(props.get("linger.ms")),
     batchSizeBytes: flags.batchSizeBytes ?? num(props.get("batch.size")),
+    bufferMemoryBytes: num(props.get("buffer.memory")),
     idempotent: props.get("enable.idempotence") === "true" && acks === -1,
   };
 }

@@ -38,6 +38,8 @@ export interface ProducerOptions extends ClientOptions {
   compression?: CompressionType;
   /** Idempotent batches via InitProducerId and sequence numbers (requires acks -1). */
   idempotent?: boolean;
+  /** Record bytes that may wait unacknowledged before `send` waits (Kafka's buffer.memory; 32 MiB). */
+  bufferMemoryBytes?: number;
 }
 
 /** Header values may be strings (UTF-8) or bytes. */
@@ -71,11 +73,14 @@ const CODECS: Record<CompressionType, number> = {
   zstd: Codec.ZSTD,
 };
 
+/** Called once per record: with its metadata once acknowledged, or with the error that failed it. */
+export type DeliveryCallback = (error: Error | null, metadata: RecordMetadata | null) => void;
+
 interface Pending {
   record: BatchRecord;
   timestamp: number;
-  resolve: (m: RecordMetadata) => void;
-  reject: (e: Error) => void;
+  sizeBytes: number;
+  done: DeliveryCallback | undefined;
 }
 
 interface Batch {
@@ -87,6 +92,25 @@ interface Batch {
   /** Lingered out or full while the previous batch was in flight: send when it is answered. */
   ready?: boolean;
 }
+
+/** A record waiting for its topic's metadata before it can be given a partition. */
+interface Unrouted {
+  topic: string;
+  key: Uint8Array | null;
+  pending: Pending;
+}
+
+/** Cached partitioning metadata of a topic (refetched after {@link METADATA_MAX_AGE_MS}). */
+interface TopicRoute {
+  count: number;
+  available: number[];
+  fetchedAtMs: number;
+}
+
+/** Kafka's metadata.max.age.ms: how long partition counts are trusted for partitioning. */
+const METADATA_MAX_AGE_MS = 300_000;
+/** Kafka's buffer.memory default: what {@link Producer.send} lets wait before it blocks. */
+const BUFFER_MEMORY_BYTES_DEFAULT = 32 * 1024 * 1024;
 
 const encoder = new TextEncoder();
 
@@ -131,11 +155,18 @@ export class Producer {
   readonly #batchSizeBytes: number;
   readonly #codec: number;
   readonly #idempotent: boolean;
-  #batches = new Map<string, Batch>();
+  readonly #bufferMemoryBytes: number;
+  /** Per partition, the batches not yet sent (oldest first; the last one grows). */
+  #batches = new Map<string, Batch[]>();
   #inflight = new Map<string, Promise<void>>();
   #sticky = new Map<string, number>();
   #sequences = new Map<string, number>();
+  #routes = new Map<string, TopicRoute>();
+  /** Records of topics whose metadata is being fetched, by topic. */
+  #unrouted = new Map<string, Unrouted[]>();
   #producerId: Promise<{ id: bigint; epoch: number }> | undefined;
+  #bufferedBytes = 0;
+  #bufferWaiters: { belowBytes: number; resolve: () => void }[] = [];
   #closed = false;
 
   constructor(options: ProducerOptions) {
@@ -151,67 +182,144 @@ export class Producer {
     if (this.#idempotent && this.#acks !== -1) {
       throw new RangeError("An idempotent producer needs acks=-1 (all)");
     }
+    this.#bufferMemoryBytes = options.bufferMemoryBytes ?? BUFFER_MEMORY_BYTES_DEFAULT;
+  }
+
+  /** Record bytes queued or in flight, not yet acknowledged. */
+  get bufferedBytes(): number {
+    return this.#bufferedBytes;
+  }
+
+  /** Resolves once fewer than `bytes` record bytes wait unacknowledged. */
+  async whenBufferedBelow(bytes: number): Promise<void> {
+    if (this.#bufferedBytes < bytes) return;
+    await new Promise<void>((resolve) => this.#bufferWaiters.push({ belowBytes: bytes, resolve }));
   }
 
   /** Queues one record; resolves once its batch is acknowledged (at once with acks 0). */
   async send(record: ProducerRecord): Promise<RecordMetadata> {
     if (this.#closed) throw new Error("Cannot send: the producer is closed");
-    const key = toBytes(record.key);
-    const partition = record.partition ?? await this.#partitionFor(record.topic, key);
-    const timestamp = record.timestamp ?? Date.now();
-    const value = toBytes(record.value);
-    const headers = toHeaders(record.headers);
-    const tp = `${record.topic}\u0000${partition}`;
-    // Backpressure: a full batch waiting behind an in-flight one is sent when that is answered.
-    for (let round = 0; round < 1000; round++) {
-      const waiting = this.#batches.get(tp);
-      const inflight = this.#inflight.get(tp);
-      if (waiting === undefined || waiting.sizeBytes < BATCH_BYTES_MAX || inflight === undefined) {
-        break;
-      }
-      await inflight;
-    }
-    let batch = this.#batches.get(tp);
-    if (batch === undefined) {
-      batch = { topic: record.topic, partition, pending: [], sizeBytes: 0 };
-      this.#batches.set(tp, batch);
-    }
-    const entry = { offsetDelta: 0, timestampDelta: 0, key, value, headers };
-    const result = new Promise<RecordMetadata>((resolve, reject) => {
-      batch.pending.push({ record: entry, timestamp, resolve, reject });
-    });
-    batch.sizeBytes += (key?.length ?? 0) + (value?.length ?? 0) + 16 +
-      headers.reduce((n, h) => n + h.key.length + (h.value?.length ?? 0), 0);
-    if (batch.sizeBytes >= this.#batchSizeBytes && !this.#inflight.has(tp)) this.#drain(tp);
-    else if (batch.sizeBytes >= BATCH_BYTES_MAX) this.#drain(tp); // marks it ready
-    else if (batch.timer === undefined && !batch.ready) {
-      batch.timer = setTimeout(() => this.#drain(tp), this.#lingerMs);
-    }
-    return await result;
+    await this.whenBufferedBelow(this.#bufferMemoryBytes);
+    return await new Promise<RecordMetadata>((resolve, reject) =>
+      this.produce(record, (error, metadata) => error === null ? resolve(metadata!) : reject(error))
+    );
   }
 
-  async #partitionFor(topic: string, key: Uint8Array | null): Promise<number> {
-    const meta = await this.cluster.retrying(() => this.cluster.topic(topic, false, true));
-    const count = meta.partitions.length;
-    if (key !== null) return partitionForKey(key, count);
+  /**
+   * Queues one record without waiting (Kafka's `send(record, callback)`): `onDelivery` is called
+   * once, when the record's batch is acknowledged or has failed. Nothing here blocks; callers that
+   * produce faster than the cluster takes records bound themselves with {@link whenBufferedBelow}.
+   */
+  produce(record: ProducerRecord, onDelivery?: DeliveryCallback): void {
+    if (this.#closed) throw new Error("Cannot send: the producer is closed");
+    const key = toBytes(record.key);
+    const value = toBytes(record.value);
+    const headers = toHeaders(record.headers);
+    let sizeBytes = (key?.length ?? 0) + (value?.length ?? 0) + 16;
+    for (const h of headers) sizeBytes += h.key.length + (h.value?.length ?? 0);
+    const pending: Pending = {
+      record: { offsetDelta: 0, timestampDelta: 0, key, value, headers },
+      timestamp: record.timestamp ?? Date.now(),
+      sizeBytes,
+      done: onDelivery,
+    };
+    this.#bufferedBytes += sizeBytes;
+    if (record.partition !== undefined) {
+      this.#append(record.topic, record.partition, pending);
+      return;
+    }
+    const route = this.#routes.get(record.topic);
+    if (route !== undefined && Date.now() - route.fetchedAtMs < METADATA_MAX_AGE_MS) {
+      this.#append(record.topic, this.#choosePartition(record.topic, key, route), pending);
+      return;
+    }
+    let waiting = this.#unrouted.get(record.topic);
+    if (waiting === undefined) {
+      this.#unrouted.set(record.topic, waiting = []);
+      void this.#route(record.topic);
+    }
+    waiting.push({ topic: record.topic, key, pending });
+  }
+
+  /** Fetches a topic's partitions, then places the records that waited for them. */
+  async #route(topic: string): Promise<void> {
+    let error: Error | null = null;
+    try {
+      const meta = await this.cluster.retrying(() => this.cluster.topic(topic, false, true));
+      const available = meta.partitions.filter((p) => p.leader >= 0).map((p) => p.partition);
+      this.#routes.set(topic, {
+        count: meta.partitions.length,
+        available,
+        fetchedAtMs: Date.now(),
+      });
+    } catch (e) {
+      error = e as Error;
+    }
+    const waiting = this.#unrouted.get(topic) ?? [];
+    this.#unrouted.delete(topic);
+    const route = this.#routes.get(topic);
+    for (const u of waiting) {
+      if (error !== null || route === undefined) {
+        this.#settle(u.pending, error ?? new Error(`No metadata for topic ${topic}`), null);
+      } else {
+        this.#append(topic, this.#choosePartition(topic, u.key, route), u.pending);
+      }
+    }
+  }
+
+  #choosePartition(topic: string, key: Uint8Array | null, route: TopicRoute): number {
+    if (key !== null) return partitionForKey(key, route.count);
     let sticky = this.#sticky.get(topic);
-    if (sticky === undefined || sticky >= count) {
-      const available = meta.partitions.filter((p) => p.leader >= 0);
-      const pool = available.length > 0 ? available : meta.partitions;
-      sticky = pool[Math.floor(Math.random() * pool.length)]!.partition;
+    if (sticky === undefined || sticky >= route.count) {
+      const pool = route.available.length > 0
+        ? route.available
+        : Array.from({ length: route.count }, (_, i) => i);
+      sticky = pool[Math.floor(Math.random() * pool.length)]!;
       this.#sticky.set(topic, sticky);
     }
     return sticky;
   }
 
+  #settle(p: Pending, error: Error | null, metadata: RecordMetadata | null): void {
+    this.#bufferedBytes -= p.sizeBytes;
+    if (this.#bufferWaiters.length > 0) {
+      this.#bufferWaiters = this.#bufferWaiters.filter((w) => {
+        if (this.#bufferedBytes >= w.belowBytes) return true;
+        w.resolve();
+        return false;
+      });
+    }
+    p.done?.(error, metadata);
+  }
+
+  /** Adds a record to its partition's newest batch, starting one when that is full. */
+  #append(topic: string, partition: number, pending: Pending): void {
+    const tp = `${topic}\u0000${partition}`;
+    let queue = this.#batches.get(tp);
+    if (queue === undefined) this.#batches.set(tp, queue = []);
+    let batch = queue.at(-1);
+    if (batch === undefined || batch.sizeBytes + pending.sizeBytes > BATCH_BYTES_MAX) {
+      if (batch !== undefined) batch.ready = true;
+      batch = { topic, partition, pending: [], sizeBytes: 0 };
+      queue.push(batch);
+    }
+    batch.pending.push(pending);
+    batch.sizeBytes += pending.sizeBytes;
+    if (batch.sizeBytes >= this.#batchSizeBytes) this.#drain(tp);
+    else if (batch.timer === undefined) {
+      batch.timer = setTimeout(() => this.#drain(tp), this.#lingerMs);
+    }
+  }
+
   /**
-   * Sends the batch of `tp` now, or, while the partition's previous batch is still in flight,
-   * lets it keep growing (up to the max batch size) and sends it the moment that one is answered.
-   * One batch in flight per partition keeps records in order; growing the next batch meanwhile
-   * keeps throughput up when each answer waits for an fsync.
+   * Sends the oldest batch of `tp` now, or, while the partition's previous batch is still in
+   * flight, marks it ready so it goes the moment that one is answered. One batch in flight per
+   * partition keeps records in order; the batches behind it keep growing (up to the max batch
+   * size) meanwhile, which keeps throughput up when each answer waits for an fsync.
    */
   #drain(tp: string): void {
-    const batch = this.#batches.get(tp);
+    const queue = this.#batches.get(tp);
+    const batch = queue?.[0];
     if (batch === undefined) return;
     clearTimeout(batch.timer);
     batch.timer = undefined;
@@ -219,15 +327,16 @@ export class Producer {
       batch.ready = true;
       return;
     }
-    this.#batches.delete(tp);
+    queue!.shift();
+    if (queue!.length === 0) this.#batches.delete(tp);
     if (this.#sticky.get(batch.topic) === batch.partition) this.#sticky.delete(batch.topic);
     const next = this.#sendBatch(batch).catch((error: Error) => {
-      for (const p of batch.pending) p.reject(error);
+      for (const p of batch.pending) this.#settle(p, error, null);
     });
     this.#inflight.set(tp, next);
     next.then(() => {
       if (this.#inflight.get(tp) === next) this.#inflight.delete(tp);
-      const waiting = this.#batches.get(tp);
+      const waiting = this.#batches.get(tp)?.[0];
       if (waiting?.ready || (waiting && waiting.sizeBytes >= this.#batchSizeBytes)) this.#drain(tp);
     });
   }
@@ -250,11 +359,11 @@ export class Producer {
   async #sendBatch(batch: Batch): Promise<void> {
     const tp = `${batch.topic}\u0000${batch.partition}`;
     const baseTimestamp = batch.pending[0]!.timestamp;
-    const records = batch.pending.map((p, i) => ({
-      ...p.record,
-      offsetDelta: i,
-      timestampDelta: p.timestamp - baseTimestamp,
-    }));
+    const records = batch.pending.map((p, i) => {
+      p.record.offsetDelta = i;
+      p.record.timestampDelta = p.timestamp - baseTimestamp;
+      return p.record;
+    });
     let producer: { producerId?: number; producerEpoch?: number; baseSequence?: number } = {};
     if (this.#idempotent) {
       const { id, epoch } = await this.#initProducerId();
@@ -271,7 +380,7 @@ export class Producer {
     });
     const baseOffset = await this.cluster.retrying(() => this.#produce(batch, bytes));
     batch.pending.forEach((p, i) =>
-      p.resolve({
+      this.#settle(p, null, {
         topic: batch.topic,
         partition: batch.partition,
         offset: baseOffset < 0 ? -1 : baseOffset + i,
@@ -322,8 +431,15 @@ export class Producer {
 
   /** Sends every queued batch and waits for all answers. */
   async flush(): Promise<void> {
-    for (const tp of [...this.#batches.keys()]) this.#drain(tp);
-    for (let round = 0; round < 1000 && this.#inflight.size > 0; round++) {
+    for (let round = 0; round < 100_000; round++) {
+      // Records still waiting for their topic's metadata first become batches.
+      if (this.#unrouted.size > 0) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        continue;
+      }
+      for (const queue of this.#batches.values()) for (const b of queue) b.ready = true;
+      for (const tp of [...this.#batches.keys()]) this.#drain(tp);
+      if (this.#inflight.size === 0 && this.#batches.size === 0) return;
       await Promise.all([...this.#inflight.values()]);
     }
   }
