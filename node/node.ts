@@ -57,6 +57,9 @@ import { offsetsLogStore } from "./group_log_store.ts";
 import type { FeatureInfo } from "../net/dispatcher.ts";
 import { bindNodeHttp, type NodeHttp } from "./http_server.ts";
 import type { BrokerMetricsSource } from "./node_metrics.ts";
+import { RequestMetrics } from "./request_metrics.ts";
+import type { ConsoleBroker } from "./console/console.ts";
+import { inProcessCaller } from "./console/in_process.ts";
 
 /** Options for {@link startNode}. */
 export interface StartNodeOptions {
@@ -127,8 +130,9 @@ export async function startNode(
   // registration. Connections wait in the backlog until each listener's handlers are ready.
   let listeners: Map<string, BoundListener>;
   let http: NodeHttp | null = null;
+  const requestMetrics = new RequestMetrics();
   try {
-    listeners = bindListeners(config, logger);
+    listeners = bindListeners(config, logger, requestMetrics);
     if (config.httpListener !== null) http = bindNodeHttp(config.httpListener, logger);
   } catch (error) {
     // A failing bindListeners closes what it bound; a failing HTTP bind leaves the others bound.
@@ -167,6 +171,7 @@ export async function startNode(
     });
     let lifecycle: BrokerLifecycle | undefined;
     let brokerMetrics: BrokerMetricsSource | undefined;
+    let brokerConsole: ConsoleBroker | undefined;
     // The controller is built before the raft driver it proposes to (the driver's listener needs it).
     const raftRef: { driver?: RaftDriver } = {};
     const controller = config.isController
@@ -397,6 +402,12 @@ export async function startNode(
       replicas.registerHandlers(dispatcher);
       const groups = new GroupManager(ctx, offsetsLogStore(replicas));
       brokerMetrics = { replicas, groups };
+      brokerConsole = {
+        hostedPartition: (topic, partition) => replicas.hostedPartition(topic, partition),
+        groups,
+        call: inProcessCaller(dispatcher),
+        throughput: () => ({ ...replicas.topicStats.all }),
+      };
       groups.registerHandlers(dispatcher);
       const txns = new TxnManager(ctx, txnStateLogStore(replicas), {
         allocateProducerId: () => replicas.allocateProducerId(),
@@ -438,6 +449,7 @@ export async function startNode(
         controller,
         broker: brokerMetrics,
         memory: () => Deno.memoryUsage(),
+        requests: requestMetrics,
       },
       () =>
         raftDriver.leaderId < 0
@@ -445,6 +457,17 @@ export async function startNode(
           : lifecycle?.fenced
           ? "the broker is fenced"
           : null,
+      {
+        nodeId: config.nodeId,
+        clusterId,
+        roles: [...config.processRoles],
+        image: () => metadata.image,
+        raft: raftDriver,
+        voterIds: () => [...raftDriver.voters].sort((a, b) => a - b),
+        describeQuorum: () => raftDriver.leaderId === config.nodeId ? describeQuorum() : null,
+        broker: brokerConsole,
+        nowMs: () => Date.now(),
+      },
     );
     logger.info(`Kafka node ${config.nodeId} started (cluster ${clusterId})`);
     return { config, clusterId, ports, httpPort: http?.port ?? null, stop: stopAll };
@@ -486,7 +509,11 @@ export function listenerBindError(
 }
 
 /** Binds every listener this node's roles serve; on a failure, closes the others and throws. */
-function bindListeners(config: ServerConfig, logger: Logger): Map<string, BoundListener> {
+function bindListeners(
+  config: ServerConfig,
+  logger: Logger,
+  requestMetrics: RequestMetrics,
+): Map<string, BoundListener> {
   const endpoints = [
     ...(config.isController ? config.controllerListeners : []),
     ...(config.isBroker
@@ -507,7 +534,10 @@ function bindListeners(config: ServerConfig, logger: Logger): Map<string, BoundL
       listenerName: endpoint.listenerName,
       hostname: endpoint.host === "" ? "0.0.0.0" : endpoint.host,
       port: endpoint.port,
-      handler: (frame, info) => route.dispatcher!.handleFrameChunks(frame, info),
+      handler: requestMetrics.instrument(
+        endpoint.listenerName,
+        (frame, info) => route.dispatcher!.handleFrameChunks(frame, info),
+      ),
       releasesFrame: (frame) => route.dispatcher?.releasesFrame(frame) ?? false,
       logger,
       frameBytesMax: config.socketRequestMaxBytes,
