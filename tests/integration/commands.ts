@@ -20,6 +20,8 @@ export interface RunOptions {
   stdin?: string;
   timeoutMs?: number;
   cwd?: string;
+  /** Extra environment variables (e.g. NODE_PATH). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -38,7 +40,7 @@ export async function runCommand(
   const child = new Deno.Command(command, {
     args,
     cwd: options.cwd,
-    env: { PYTHONDONTWRITEBYTECODE: "1" },
+    env: { PYTHONDONTWRITEBYTECODE: "1", ...options.env },
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",

@@ -1,12 +1,17 @@
-// SASL_PLAINTEXT listeners against real clients: kcat and confluent-kafka (librdkafka, SaslHandshake
-// v1 + SaslAuthenticate) and kafka-python (SaslHandshake v0, then bare tokens) produce and consume
-// with PLAIN (users from the listener's PlainLoginModule) and SCRAM-SHA-256/512 (users bootstrapped
-// with `storage format --add-scram`, KIP-900); a wrong password fails with the client's normal
-// authentication error, an unauthenticated request closes only its own connection, and the
-// PLAINTEXT listener beside it keeps serving.
+// SASL_PLAINTEXT listeners against real clients: kcat and confluent-kafka (librdkafka 2.0,
+// SaslHandshake v1 + SaslAuthenticate), librdkafka 2.15 (@confluentinc/kafka-javascript), KafkaJS,
+// and kafka-python (SaslHandshake v0, then bare tokens) produce and consume with PLAIN (users from
+// the listener's PlainLoginModule) and SCRAM-SHA-256/512 (users bootstrapped with
+// `storage format --add-scram`, KIP-900, and added with `configs --entity-type users`, KIP-554);
+// a wrong password fails with the client's normal authentication error and never reaches a log,
+// an unauthenticated request closes only its own connection, and the PLAINTEXT listener beside it
+// keeps serving.
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { freePort, hasCommand, hasPythonModule, startNode, type TestNode } from "./harness.ts";
 import { checkCommand, runCommand } from "./commands.ts";
+import { Kafka, logLevel } from "kafkajs";
+import { join } from "node:path";
+import { REPO_ROOT, runMain } from "./harness.ts";
 import { ConnectionError, KafkaConnection } from "../../net/connection.ts";
 import { ApiKey } from "../../net/protocol/generated/api_table.ts";
 import { ErrorCode } from "../../net/protocol/generated/errors.ts";
@@ -16,7 +21,21 @@ import type { SaslAuthenticateResponse } from "../../net/protocol/generated/sasl
 const noKcat = !hasCommand("kcat");
 const noConfluent = !hasPythonModule("confluent_kafka");
 const noKafkaPython = !hasPythonModule("kafka");
+const CKJS_DIR = Deno.env.get("KRAFTLING_CKJS_DIR") ?? "/var/cache/kraftling-ckjs";
+const noCkjs =
+  !exists(join(CKJS_DIR, "node_modules/@confluentinc/kafka-javascript/build/Release")) ||
+  !exists("/usr/bin/node");
 if (noKcat) console.warn("sasl_test: kcat tests skipped (kcat not installed)");
+if (noCkjs) console.warn(`sasl_test: librdkafka 2.15 test skipped (not built in ${CKJS_DIR})`);
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 if (noConfluent) console.warn("sasl_test: confluent-kafka tests skipped (python3-confluent-kafka)");
 if (noKafkaPython) console.warn("sasl_test: kafka-python tests skipped (python3-kafka)");
 
@@ -147,7 +166,7 @@ async function python(script: string, args: string[]): Promise<Record<string, un
 
 Deno.test({
   name:
-    "a SASL_PLAINTEXT listener serves kcat, confluent-kafka and kafka-python with PLAIN and SCRAM",
+    "a SASL_PLAINTEXT listener serves kcat, librdkafka, KafkaJS, kafka-python and the CLI with PLAIN and SCRAM",
   ignore: noKcat,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -297,6 +316,174 @@ Deno.test({
           }
         },
       });
+
+      await t.step(
+        "KafkaJS produces and consumes with SCRAM-SHA-256 and is refused with a wrong password",
+        async () => {
+          const kafka = (password: string) =>
+            new Kafka({
+              brokers: [`127.0.0.1:${saslPort}`],
+              clientId: "kafkajs-sasl",
+              logLevel: logLevel.NOTHING,
+              sasl: { mechanism: "scram-sha-256", username: "alice", password },
+              retry: { retries: 0 },
+            });
+          const producer = kafka("alice-secret").producer();
+          await producer.connect();
+          await producer.send({
+            topic: "sasl-kafkajs",
+            messages: [{ value: "k1" }, { value: "k2" }],
+          });
+          await producer.disconnect();
+          const consumer = kafka("alice-secret").consumer({ groupId: "kafkajs-sasl" });
+          await consumer.connect();
+          await consumer.subscribe({ topic: "sasl-kafkajs", fromBeginning: true });
+          const got: string[] = [];
+          await consumer.run({
+            eachMessage: async ({ message }) => void got.push(String(message.value)),
+          });
+          const deadline = Date.now() + 30_000;
+          while (got.length < 2 && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          await consumer.disconnect();
+          assertEquals(got, ["k1", "k2"]);
+          const wrong = kafka("nope").admin();
+          const error = await wrong.connect().then(() => null, (e: Error) => e);
+          await wrong.disconnect();
+          ok(error !== null, "KafkaJS connected with a wrong password");
+          ok(
+            /SASL SCRAM SHA256 authentication failed|SASL_AUTHENTICATION_FAILED|Authentication failed/
+              .test(String(error)),
+            String(error),
+          );
+        },
+      );
+
+      await t.step({
+        name:
+          "librdkafka 2.15 (@confluentinc/kafka-javascript) produces and consumes with SCRAM-SHA-512 and PLAIN",
+        ignore: noCkjs,
+        fn: async () => {
+          const script = join(REPO_ROOT, "tests/integration/node/sasl_ckjs.mjs");
+          const run = async (mechanism: string, user: string, password: string) => {
+            const out = await checkCommand("/usr/bin/node", [
+              script,
+              `127.0.0.1:${saslPort}`,
+              mechanism,
+              user,
+              password,
+              `sasl-ckjs-${mechanism}`,
+            ], { env: { NODE_PATH: join(CKJS_DIR, "node_modules") }, timeoutMs: 90_000 });
+            return JSON.parse(out.trim().split("\n").at(-1)!);
+          };
+          const scram = await run("SCRAM-SHA-512", "alice", "alice-secret");
+          assertEquals(scram.consumed, ["a", "b", "c"], JSON.stringify(scram));
+          const plain = await run("PLAIN", "bob", "bob-secret");
+          assertEquals(plain.consumed, ["a", "b", "c"], JSON.stringify(plain));
+          const wrong = await run("SCRAM-SHA-512", "alice", "nope");
+          ok(String(wrong.error ?? "").length > 0, JSON.stringify(wrong));
+        },
+      });
+
+      await t.step(
+        "the CLI connects with --command-config, adds a SCRAM user with configs, and the user can log in",
+        async () => {
+          const config = join(node.dataDir, "client.properties");
+          await Deno.writeTextFile(
+            config,
+            [
+              "security.protocol=SASL_PLAINTEXT",
+              "sasl.mechanism=SCRAM-SHA-256",
+              'sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="alice" password="alice-secret";',
+            ].join("\n") + "\n",
+          );
+          const cli = (...args: string[]) =>
+            runMain([
+              "configs",
+              "--bootstrap-server",
+              `127.0.0.1:${saslPort}`,
+              "--command-config",
+              config,
+              ...args,
+            ]);
+          const added = await cli(
+            "--alter",
+            "--entity-type",
+            "users",
+            "--entity-name",
+            "dave",
+            "--add-config",
+            "SCRAM-SHA-512=[iterations=8192,password=dave-secret],SCRAM-SHA-256=[password=dave-secret]",
+          );
+          assertEquals([added.code, added.stdout.trim()], [
+            0,
+            "Completed updating config for user dave.",
+          ], added.stderr);
+          let described = "";
+          for (let i = 0; i < 50 && !described.includes("'dave'"); i++) {
+            described = (await cli("--describe", "--entity-type", "users")).stdout;
+          }
+          ok(
+            described.includes(
+              "SCRAM credential configs for user-principal 'dave' are SCRAM-SHA-256=iterations=4096, SCRAM-SHA-512=iterations=8192",
+            ),
+            described,
+          );
+          ok(
+            described.includes(
+              "SCRAM credential configs for user-principal 'alice' are SCRAM-SHA-256=iterations=4096, SCRAM-SHA-512=iterations=8192",
+            ),
+            described,
+          );
+          await checkCommand("kcat", [
+            ...kcatSasl(saslPort, "SCRAM-SHA-512", "dave", "dave-secret"),
+            "-L",
+          ]);
+          const deleted = await cli(
+            "--alter",
+            "--entity-type",
+            "users",
+            "--entity-name",
+            "dave",
+            "--delete-config",
+            "SCRAM-SHA-512",
+          );
+          assertEquals(deleted.code, 0, deleted.stderr);
+          let refused = false;
+          for (let i = 0; i < 20 && !refused; i++) {
+            const out = await runCommand("kcat", [
+              ...kcatSasl(saslPort, "SCRAM-SHA-512", "dave", "dave-secret"),
+              "-L",
+              "-m",
+              "2",
+            ], { timeoutMs: 30_000 });
+            refused = out.code !== 0;
+          }
+          ok(refused, "dave still logs in with SCRAM-SHA-512 after --delete-config");
+          const bad = await cli(
+            "--alter",
+            "--entity-type",
+            "users",
+            "--entity-name",
+            "dave",
+            "--add-config",
+            "SCRAM-SHA-256=[iterations=100,password=dave-secret]",
+          );
+          ok(bad.code !== 0, "configs accepted 100 iterations");
+          ok(!(bad.stdout + bad.stderr).includes("dave-secret"), bad.stdout + bad.stderr);
+          ok(!node.logs().includes("dave-secret"), "a password reached the node's log");
+          const topics = await runMain([
+            "topics",
+            "--bootstrap-server",
+            `127.0.0.1:${saslPort}`,
+            "--command-config",
+            config,
+            "--list",
+          ]);
+          ok(topics.stdout.includes("sasl-kcat"), topics.stdout + topics.stderr);
+        },
+      );
 
       await t.step({
         name: "kafka-python with a wrong password fails instead of connecting",
