@@ -36,6 +36,37 @@ export interface HttpServerOptions {
   readiness: ReadinessCheck;
   /** The console's answer, or null for a path it does not serve (404). Absent: no console. */
   console?: (request: Request) => Promise<Response | null>;
+  /**
+   * The Host headers accepted (lower case, with the port), or null for any. A listener bound to
+   * loopback accepts only loopback names: a page on another site whose name an attacker points at
+   * 127.0.0.1 (DNS rebinding) then cannot read the console or post to it as "same origin".
+   */
+  allowedHosts?: ReadonlySet<string> | null;
+}
+
+/**
+ * The Host headers a listener on `address` accepts: for a loopback address, `127.0.0.1`,
+ * `localhost` and `[::1]` with its port; otherwise null (any, as the name clients use is unknown).
+ *
+ * @example
+ * ```ts
+ * import { loopbackHosts } from "./http_server.ts";
+ * loopbackHosts({ host: "127.0.0.1", port: 8080 })?.has("localhost:8080"); // true
+ * loopbackHosts({ host: "0.0.0.0", port: 8080 }); // null
+ * ```
+ */
+export function loopbackHosts(address: HostPort): ReadonlySet<string> | null {
+  const host = address.host.toLowerCase();
+  const loopback = host === "localhost" || host === "::1" || host === "[::1]" ||
+    /^127\.\d+\.\d+\.\d+$/.test(host);
+  if (!loopback) return null;
+  const names = ["127.0.0.1", "localhost", "[::1]", host.includes(":") ? `[${host}]` : host];
+  // Browsers leave out the default port 80.
+  return new Set(
+    names.flatMap((name) =>
+      address.port === 80 ? [name, `${name}:80`] : [`${name}:${address.port}`]
+    ),
+  );
 }
 
 const ROUTES = new Set(["/metrics", "/healthz", "/readyz"]);
@@ -63,6 +94,10 @@ export function handleHttpRequest(
   options: HttpServerOptions,
 ): Response | Promise<Response> {
   if (request.url.length > HTTP_URL_BYTES_MAX) return text(414, "URI too long\n");
+  const host = request.headers.get("host")?.toLowerCase() ?? "";
+  if (options.allowedHosts && !options.allowedHosts.has(host)) {
+    return text(403, `Host ${JSON.stringify(host)} is not this loopback listener's address\n`);
+  }
   const path = new URL(request.url).pathname;
   const toConsole = !ROUTES.has(path) && options.console !== undefined;
   const bodyBytesMax = toConsole ? CONSOLE_FORM_BYTES_MAX : HTTP_REQUEST_BODY_BYTES_MAX;
@@ -175,29 +210,31 @@ export function bindNodeHttp(address: HostPort, logger: Logger): NodeHttp {
   let consoleSource: ConsoleSource | null = null;
   const eventLoop = startEventLoopMonitor();
   let listener: HttpListener;
+  const options: HttpServerOptions = {
+    logger,
+    metrics: () =>
+      encodeMetrics(
+        source === null
+          ? []
+          : collectNodeMetrics({ eventLoop, process: readProcessStats, ...source }),
+      ),
+    readiness: () => readiness(),
+    console: (request) =>
+      consoleSource !== null ? handleConsoleRequest(request, consoleSource) : Promise.resolve(
+        consoleServes(request)
+          ? new Response("The console is not serving: the node is starting or stopping\n", {
+            status: 503,
+          })
+          : null,
+      ),
+  };
   try {
-    listener = serveHttp(address, {
-      logger,
-      metrics: () =>
-        encodeMetrics(
-          source === null
-            ? []
-            : collectNodeMetrics({ eventLoop, process: readProcessStats, ...source }),
-        ),
-      readiness: () => readiness(),
-      console: (request) =>
-        consoleSource !== null ? handleConsoleRequest(request, consoleSource) : Promise.resolve(
-          consoleServes(request)
-            ? new Response("The console is not serving: the node is starting or stopping\n", {
-              status: 503,
-            })
-            : null,
-        ),
-    });
+    listener = serveHttp(address, options);
   } catch (error) {
     eventLoop.stop();
     throw error;
   }
+  options.allowedHosts = loopbackHosts({ host: address.host, port: listener.port });
   const url = `http://${formatHostPort({ host: address.host, port: listener.port })}`;
   logger.info(
     `Serving ${url}/metrics, ${url}/healthz and ${url}/readyz, and the console at ${url}/`,

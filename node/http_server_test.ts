@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import {
+  bindNodeHttp,
   handleHttpRequest,
   HTTP_REQUEST_BODY_BYTES_MAX,
   type HttpServerOptions,
+  loopbackHosts,
   serveHttp,
 } from "./http_server.ts";
 import { CONSOLE_FORM_BYTES_MAX } from "./console/console.ts";
@@ -147,4 +149,51 @@ Deno.test("a malformed kraftling.http.listener is a config error naming the key"
       ),
     /kraftling\.http\.listener entry localhost is not in the form host:port/,
   );
+});
+
+Deno.test("a loopback listener accepts only loopback Host names with its port", async () => {
+  const hosts = loopbackHosts({ host: "127.0.0.1", port: 8080 });
+  assert.deepEqual([...hosts!].sort(), [
+    "127.0.0.1:8080",
+    "[::1]:8080",
+    "localhost:8080",
+  ]);
+  assert.equal(loopbackHosts({ host: "0.0.0.0", port: 8080 }), null);
+  assert.equal(loopbackHosts({ host: "10.1.2.3", port: 8080 }), null);
+  const guarded: HttpServerOptions = { ...options, allowedHosts: hosts };
+  const as = (host: string) => get("/healthz", { headers: { host } }, guarded);
+  assert.equal((await as("localhost:8080")).status, 200);
+  assert.equal((await as("evil.example:8080")).status, 403);
+  assert.equal((await as("127.0.0.1:9999")).status, 403);
+});
+
+/** The status line a raw HTTP/1.1 request with `host` gets from 127.0.0.1:`port`. */
+async function statusWithHost(port: number, host: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(
+      new TextEncoder().encode(
+        `GET /healthz HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+      ),
+    );
+    const buffer = new Uint8Array(1024);
+    const n = await conn.read(buffer);
+    return new TextDecoder().decode(buffer.subarray(0, n ?? 0)).split("\r\n")[0]!;
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("a node's loopback HTTP listener refuses another site's name (DNS rebinding) with 403", async () => {
+  const http = bindNodeHttp({ host: "127.0.0.1", port: 0 }, silentLogger);
+  try {
+    assert.equal(await statusWithHost(http.port, `127.0.0.1:${http.port}`), "HTTP/1.1 200 OK");
+    assert.equal(await statusWithHost(http.port, `localhost:${http.port}`), "HTTP/1.1 200 OK");
+    assert.equal(
+      await statusWithHost(http.port, `rebound.example:${http.port}`),
+      "HTTP/1.1 403 Forbidden",
+    );
+  } finally {
+    await http.stop();
+  }
 });
