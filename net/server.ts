@@ -12,6 +12,7 @@
 
 import { FrameBufferPool, FrameReader } from "./frame_reader.ts";
 import { DecodeError } from "./protocol/errors.ts";
+import type { ConnectionQuotas } from "./connection_quotas.ts";
 import type { Logger } from "../core/log.ts";
 
 /** What a handler knows about the connection a request arrived on. */
@@ -97,6 +98,13 @@ export interface KafkaServerOptions {
    * (Kafka's connection.failed.authentication.delay.ms, 100 by default): slows password guessing.
    */
   failedAuthenticationDelayMs?: number;
+  /** The node's connection limits, shared by its listeners (absent: unlimited). */
+  quotas?: ConnectionQuotas;
+  /**
+   * `connections.max.idle.ms`: a connection that neither sent nor was sent anything for this long,
+   * with nothing outstanding, is closed. Absent or negative: never.
+   */
+  idleTimeoutMs?: number;
 }
 
 let nextConnectionId = 1;
@@ -117,7 +125,8 @@ const FRAME_POOL_BYTES_MAX = 64 * 1024 * 1024;
 export class KafkaServer {
   readonly options: KafkaServerOptions;
   #listener: Deno.Listener | undefined;
-  #connections = new Map<Deno.Conn, { queued: () => number }>();
+  #connections = new Map<Deno.Conn, { queued: () => number; lastActiveMs: number }>();
+  #idleTimer: ReturnType<typeof setInterval> | undefined;
   #served = new Set<Promise<void>>();
   #stopping = false;
   #acceptLoop: Promise<void> | undefined;
@@ -164,10 +173,37 @@ export class KafkaServer {
   start(): void {
     this.bind();
     this.#acceptLoop = this.#accept(this.#listener!);
+    const idleMs = this.options.idleTimeoutMs ?? -1;
+    if (idleMs > 0) {
+      this.#idleTimer = setInterval(
+        () => this.#closeIdle(idleMs),
+        Math.max(100, Math.min(idleMs / 4, 10_000)),
+      );
+    }
+  }
+
+  /** Closes connections idle for `idleMs` with nothing outstanding (connections.max.idle.ms). */
+  #closeIdle(idleMs: number): void {
+    const now = Date.now();
+    for (const [conn, state] of this.#connections) {
+      if (state.queued() > 0 || now - state.lastActiveMs < idleMs) continue;
+      this.options.logger.debug(
+        `${this.options.listenerName}: closing a connection idle for ${
+          now - state.lastActiveMs
+        } ms`,
+      );
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+    }
   }
 
   async #accept(listener: Deno.Listener): Promise<void> {
+    const quotas = this.options.quotas;
     while (!this.#stopping) {
+      // max.connections: at the cap, stop accepting until a connection closes (as Kafka does).
+      if (quotas !== undefined) await quotas.whenBelowCapacity(this.options.listenerName);
+      if (this.#stopping) return;
       let conn: Deno.Conn;
       try {
         conn = await listener.accept();
@@ -178,9 +214,20 @@ export class KafkaServer {
         );
         continue;
       }
+      const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
+      if (quotas !== undefined && !quotas.admit(ip, this.options.listenerName)) {
+        this.options.logger.info(
+          `${this.options.listenerName}: refused a connection from ${ip}: max.connections.per.ip reached`,
+        );
+        try {
+          conn.close();
+        } catch { /* already closed */ }
+        continue;
+      }
       const served = this.#serve(conn).finally(() => {
         this.#connections.delete(conn);
         this.#served.delete(served);
+        quotas?.release(ip);
       });
       this.#served.add(served);
     }
@@ -209,7 +256,8 @@ export class KafkaServer {
     let inFlightBytes = 0;
     const full = () =>
       queue.length >= inFlightMax || (queue.length > 0 && inFlightBytes >= inFlightBytesMax);
-    this.#connections.set(conn, { queued: () => queue.length });
+    const activity = { queued: () => queue.length, lastActiveMs: Date.now() };
+    this.#connections.set(conn, activity);
     let wake: (() => void) | undefined;
     let readerDone = false;
     let failed = false;
@@ -231,6 +279,7 @@ export class KafkaServer {
         }
         queue.shift();
         inFlightBytes -= queuedSizes.shift()!;
+        activity.lastActiveMs = Date.now();
         if (response !== null) {
           try {
             if (response instanceof Uint8Array) await writeAll(conn, response);
@@ -270,6 +319,7 @@ export class KafkaServer {
           break;
         }
         if (received === null) break;
+        activity.lastActiveMs = Date.now();
         let closing = false;
         for (const frame of received) {
           if (authenticator !== undefined) {
@@ -330,6 +380,8 @@ export class KafkaServer {
   /** Stops accepting, lets in-flight requests finish (bounded by `graceMs`), then closes. */
   async stop(graceMs = 5_000): Promise<void> {
     this.#stopping = true;
+    clearInterval(this.#idleTimer);
+    this.options.quotas?.wakeAll();
     try {
       this.#listener?.close();
     } catch { /* already closed */ }

@@ -41,6 +41,7 @@ import { ControllerChannel } from "./controller_channel.ts";
 import { BrokerLifecycle, SUPPORTED_FEATURES } from "./broker_lifecycle.ts";
 import type { BrokerContext } from "./broker_context.ts";
 import { registerMetadata } from "../net/handlers/metadata.ts";
+import { ConnectionQuotas } from "../net/connection_quotas.ts";
 import { registerForwardedApis } from "../net/handlers/forward.ts";
 import { registerAclApis, registerDescribeAcls } from "../net/handlers/acls.ts";
 import { authorizationGuard } from "../net/handlers/authorization.ts";
@@ -527,6 +528,13 @@ function bindListeners(
   if (config.isBroker) interBrokerConnectTls(config); // a bad trust store fails the start, not a fetch
 
   const bound = new Map<string, BoundListener>();
+  // max.connections / max.connections.per.ip count every listener of this node together.
+  const quotas = new ConnectionQuotas({
+    maxConnections: config.maxConnections,
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    perIpOverrides: config.maxConnectionsPerIpOverrides,
+    interBrokerListener: config.interBrokerListenerName,
+  });
   for (const endpoint of endpoints) {
     const route: { dispatcher?: Dispatcher; scram?: ScramCredentialLookup } = {};
     const tls = keyMaterial.get(endpoint.listenerName);
@@ -542,6 +550,8 @@ function bindListeners(
       logger,
       frameBytesMax: config.socketRequestMaxBytes,
       inFlightMax: Math.max(1, Math.min(config.queuedMaxRequests, 500)),
+      quotas,
+      idleTimeoutMs: config.connectionsMaxIdleMs,
       tls,
       authenticator: saslAuthenticatorFor(config, endpoint.listenerName, logger, route),
     });

@@ -94,6 +94,8 @@ export const BROKER_CONFIGS: ReadonlyMap<string, ConfigDef> = new Map(
     def("num.io.threads", "int", "8", { validator: atLeast(1), ...CLUSTER }),
     def("connections.max.idle.ms", "long", "600000"),
     def("max.connections", "int", String(INT_MAX), { validator: atLeast(0), ...CLUSTER }),
+    def("max.connections.per.ip", "int", String(INT_MAX), { validator: atLeast(0), ...CLUSTER }),
+    def("max.connections.per.ip.overrides", "string", "", { ...CLUSTER }),
     // Topics and logs (ServerLogConfigs, ServerConfigs)
     def("log.dir", "string", "/tmp/kraft-combined-logs"),
     def("log.dirs", "string", null),
@@ -251,8 +253,6 @@ export const IGNORED_BROKER_KEYS: ReadonlySet<string> = new Set([
   "security.providers",
   "connection.failed.authentication.delay.ms",
   "connections.max.reauth.ms",
-  "max.connections.per.ip",
-  "max.connections.per.ip.overrides",
   "max.connection.creation.rate",
   "socket.listen.backlog.size",
   "socket.connection.setup.timeout.ms",

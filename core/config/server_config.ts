@@ -85,6 +85,12 @@ export interface ServerConfig {
   socketRequestMaxBytes: number;
   queuedMaxRequests: number;
   connectionsMaxIdleMs: number;
+  /** max.connections: every listener's connections together (the inter-broker one exempt). */
+  maxConnections: number;
+  /** max.connections.per.ip */
+  maxConnectionsPerIp: number;
+  /** max.connections.per.ip.overrides: host or address -> limit. */
+  maxConnectionsPerIpOverrides: Map<string, number>;
   replicaFetchMaxBytes: number;
   replicaLagTimeMaxMs: number;
   /** Leader balance on the active controller: `auto.leader.rebalance.enable`. */
@@ -283,6 +289,24 @@ function parseProtocolMap(
     map.set(name, protocol);
   }
   return map;
+}
+
+/** `max.connections.per.ip.overrides` (`host:count,host:count`) as a map. */
+function perIpOverrides(text: string | null): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const entry of (text ?? "").split(",").map((e) => e.trim()).filter((e) => e !== "")) {
+    const colon = entry.lastIndexOf(":");
+    const host = entry.slice(0, colon).trim();
+    const count = Number(entry.slice(colon + 1).trim());
+    if (colon <= 0 || host === "" || !Number.isInteger(count) || count < 0) {
+      throw new ConfigError(
+        "max.connections.per.ip.overrides",
+        `Invalid max.connections.per.ip.overrides entry ${entry}: expected <host>:<count>`,
+      );
+    }
+    out.set(host, count);
+  }
+  return out;
 }
 
 /** Kafka's KRaft authorizer, the one `authorizer.class.name` may name. */
@@ -657,6 +681,9 @@ function buildServerConfig(props: ReadonlyMap<string, string>): ServerConfigResu
     socketRequestMaxBytes: num(values, "socket.request.max.bytes"),
     queuedMaxRequests: num(values, "queued.max.requests"),
     connectionsMaxIdleMs: num(values, "connections.max.idle.ms"),
+    maxConnections: num(values, "max.connections"),
+    maxConnectionsPerIp: num(values, "max.connections.per.ip"),
+    maxConnectionsPerIpOverrides: perIpOverrides(str(values, "max.connections.per.ip.overrides")),
     replicaFetchMaxBytes: num(values, "replica.fetch.max.bytes"),
     replicaLagTimeMaxMs: num(values, "replica.lag.time.max.ms"),
     autoLeaderRebalanceEnable: bool(values, "auto.leader.rebalance.enable"),

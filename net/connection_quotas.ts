@@ -1,0 +1,86 @@
+/**
+ * Connection limits shared by every listener of a node, as Kafka's ConnectionQuotas enforces them:
+ * `max.connections.per.ip` (and its `max.connections.per.ip.overrides`) refuses a new connection
+ * from an address that already has that many; `max.connections` caps the node's connections, and
+ * a listener at the cap stops accepting until one closes. The inter-broker listener is exempt from
+ * `max.connections` (Kafka lets brokers in even at the cap).
+ *
+ * @example
+ * ```ts
+ * import { ConnectionQuotas } from "./connection_quotas.ts";
+ * const quotas = new ConnectionQuotas({ maxConnections: 100, maxConnectionsPerIp: 1 });
+ * quotas.admit("10.0.0.1", "PLAINTEXT"); // true
+ * quotas.admit("10.0.0.1", "PLAINTEXT"); // false: a second connection from the same address
+ * ```
+ *
+ * @module
+ */
+
+/** How a node limits its connections. */
+export interface ConnectionLimits {
+  /** `max.connections`. */
+  maxConnections: number;
+  /** `max.connections.per.ip`. */
+  maxConnectionsPerIp: number;
+  /** `max.connections.per.ip.overrides`: per host name or address. */
+  perIpOverrides?: ReadonlyMap<string, number>;
+  /** The listener exempt from `max.connections` (the inter-broker one). */
+  interBrokerListener?: string;
+}
+
+/** The connection counts of one node. */
+export class ConnectionQuotas {
+  readonly #limits: ConnectionLimits;
+  readonly #perIp = new Map<string, number>();
+  #total = 0;
+  #waiters: (() => void)[] = [];
+
+  constructor(limits: ConnectionLimits) {
+    this.#limits = limits;
+  }
+
+  /** Connections open now. */
+  get total(): number {
+    return this.#total;
+  }
+
+  /** True when the node is at `max.connections` for this listener (accepting should wait). */
+  atCapacity(listenerName: string): boolean {
+    return listenerName !== this.#limits.interBrokerListener &&
+      this.#total >= this.#limits.maxConnections;
+  }
+
+  /** Resolves once a connection closes (or at once when below the cap). */
+  async whenBelowCapacity(listenerName: string): Promise<void> {
+    if (!this.atCapacity(listenerName)) return;
+    await new Promise<void>((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Counts a new connection from `ip`; false (nothing counted) when its address is at its limit. */
+  admit(ip: string, _listenerName: string): boolean {
+    const limit = this.#limits.perIpOverrides?.get(ip) ?? this.#limits.maxConnectionsPerIp;
+    const count = this.#perIp.get(ip) ?? 0;
+    if (count >= limit) return false;
+    this.#perIp.set(ip, count + 1);
+    this.#total++;
+    return true;
+  }
+
+  /** Uncounts a closed connection admitted from `ip`. */
+  release(ip: string): void {
+    const count = this.#perIp.get(ip) ?? 0;
+    if (count <= 1) this.#perIp.delete(ip);
+    else this.#perIp.set(ip, count - 1);
+    this.#total = Math.max(0, this.#total - 1);
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Wakes every waiting accept loop (a listener stopping). */
+  wakeAll(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+}

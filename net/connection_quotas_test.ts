@@ -1,0 +1,119 @@
+// max.connections, max.connections.per.ip (with overrides) and connections.max.idle.ms, enforced
+// by real listeners on loopback.
+import assert from "node:assert/strict";
+import { silentLogger } from "../core/log.ts";
+import { encodeFrame } from "./protocol/frame.ts";
+import { ConnectionQuotas } from "./connection_quotas.ts";
+import { KafkaServer } from "./server.ts";
+
+function echoServer(quotas: ConnectionQuotas, idleTimeoutMs?: number): KafkaServer {
+  const server = new KafkaServer({
+    listenerName: "PLAINTEXT",
+    hostname: "127.0.0.1",
+    port: 0,
+    handler: (frame) => Promise.resolve(encodeFrame(frame)),
+    logger: silentLogger,
+    frameBytesMax: 1 << 20,
+    quotas,
+    idleTimeoutMs,
+  });
+  server.start();
+  return server;
+}
+
+/** True when the connection answers an echo request; false when the server closed it. */
+async function answers(conn: Deno.Conn, timeoutMs = 2_000): Promise<boolean> {
+  try {
+    await conn.write(encodeFrame(new Uint8Array([7])));
+  } catch {
+    return false;
+  }
+  const buf = new Uint8Array(5);
+  const timer = setTimeout(() => conn.close(), timeoutMs);
+  try {
+    const n = await conn.read(buf);
+    return n !== null && n > 0;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("a second connection from an address at max.connections.per.ip is closed", async () => {
+  const quotas = new ConnectionQuotas({ maxConnections: 100, maxConnectionsPerIp: 1 });
+  const server = echoServer(quotas);
+  const first = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  const second = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    assert.ok(await answers(first));
+    assert.ok(!await answers(second), "the second connection was refused");
+    assert.equal(quotas.total, 1);
+  } finally {
+    first.close();
+    try {
+      second.close();
+    } catch { /* closed by the timeout */ }
+    await server.stop();
+  }
+});
+
+Deno.test("max.connections.per.ip.overrides raises the limit for one address", async () => {
+  const quotas = new ConnectionQuotas({
+    maxConnections: 100,
+    maxConnectionsPerIp: 0,
+    perIpOverrides: new Map([["127.0.0.1", 2]]),
+  });
+  const server = echoServer(quotas);
+  const conns = await Promise.all(
+    [0, 1].map(() => Deno.connect({ hostname: "127.0.0.1", port: server.port })),
+  );
+  try {
+    for (const c of conns) assert.ok(await answers(c));
+  } finally {
+    for (const c of conns) c.close();
+    await server.stop();
+  }
+});
+
+Deno.test("at max.connections the listener waits for a connection to close before accepting", async () => {
+  const quotas = new ConnectionQuotas({ maxConnections: 1, maxConnectionsPerIp: 100 });
+  const server = echoServer(quotas);
+  const first = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  assert.ok(await answers(first));
+  const second = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    // Accepted by the OS backlog, not served while the first is open.
+    const pending = answers(second, 5_000);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(quotas.total, 1);
+    first.close();
+    assert.ok(await pending, "served once the first closed");
+  } finally {
+    second.close();
+    await server.stop();
+  }
+});
+
+Deno.test("connections.max.idle.ms closes a connection that stays quiet", async () => {
+  const quotas = new ConnectionQuotas({ maxConnections: 100, maxConnectionsPerIp: 100 });
+  const server = echoServer(quotas, 300);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    assert.ok(await answers(conn));
+    const buf = new Uint8Array(1);
+    const deadline = Date.now() + 5_000;
+    let closed = false;
+    while (!closed && Date.now() < deadline) {
+      closed = (await conn.read(buf).catch(() => null)) === null;
+    }
+    assert.ok(closed, "the idle connection was closed by the server");
+    for (let i = 0; i < 50 && quotas.total > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(quotas.total, 0, "its slot was released");
+  } finally {
+    try {
+      conn.close();
+    } catch { /* closed */ }
+    await server.stop();
+  }
+});
