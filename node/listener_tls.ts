@@ -7,6 +7,7 @@
 
 import { type ListenerTls, pemCertificates, splitPemKeyStore } from "../core/config/tls_config.ts";
 import type { ServerConfig } from "../core/config/server_config.ts";
+import type { SaslCredentials } from "../net/connection.ts";
 
 /**
  * The private key and certificate chain of one listener, or a one-line error naming the key.
@@ -38,6 +39,20 @@ export function loadListenerTls(tls: ListenerTls): { key: string; cert: string }
     throw new Error(`${where} for listener ${tls.listenerName} ${split.error}`);
   }
   return { key: split.privateKeyPem, cert: split.certificateChainPem };
+}
+
+/**
+ * The SASL option of `KafkaConnection.connect` for connections to other brokers' inter-broker
+ * listener: the broker's own credentials when it is `SASL_*`, else undefined.
+ *
+ * @example
+ * ```ts ignore
+ * KafkaConnection.connect(host, port, { sasl: interBrokerConnectSasl(config) });
+ * ```
+ */
+export function interBrokerConnectSasl(config: ServerConfig): SaslCredentials | undefined {
+  // Hand-built test configs may leave the field out: no SASL then.
+  return config.interBrokerSasl ?? undefined;
 }
 
 /** Trust stores already read, by location (read once: every inter-broker connection uses one). */

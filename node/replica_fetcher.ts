@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { KafkaConnection } from "../net/connection.ts";
+import { KafkaConnection, type SaslCredentials } from "../net/connection.ts";
 import { ApiKey } from "../net/protocol/generated/api_table.ts";
 import { ErrorCode } from "../net/protocol/generated/errors.ts";
 import type { FetchResponse, PartitionData } from "../net/protocol/generated/fetch_response.ts";
@@ -74,6 +74,8 @@ export interface ReplicaFetcherManagerOptions {
   config: ReplicaFetcherConfig;
   /** TLS for an `SSL` inter-broker listener (`KafkaConnection`'s option); absent for PLAINTEXT. */
   tls?: { caCerts?: string[] };
+  /** SASL for a `SASL_*` inter-broker listener (`KafkaConnection`'s option). */
+  sasl?: SaslCredentials;
 }
 
 function keyOf(p: Partition): string {
@@ -295,6 +297,7 @@ class ReplicaFetcher {
       connectTimeoutMs: 2_000,
       requestTimeoutMs: this.#options.config.requestTimeoutMs,
       tls: this.#options.tls,
+      sasl: this.#options.sasl,
     });
     return this.#connection;
   }

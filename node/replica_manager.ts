@@ -93,7 +93,7 @@ import { deleteRecordsHandler } from "../net/handlers/delete_records.ts";
 import { describeLogDirsHandler } from "../net/handlers/describe_log_dirs.ts";
 import { initProducerIdHandler } from "../net/handlers/init_producer_id.ts";
 import { BrokerTopicStats } from "../core/metrics/broker_topic_stats.ts";
-import { interBrokerConnectTls } from "./listener_tls.ts";
+import { interBrokerConnectSasl, interBrokerConnectTls } from "./listener_tls.ts";
 
 /** Called when this broker becomes or stops being the leader of a partition. */
 export type LeaderChangeListener = (topic: string, partition: number, isLeader: boolean) => void;
@@ -279,6 +279,7 @@ export class ReplicaManager implements ReplicaAccess {
       },
       logger: ctx.logger,
       tls: interBrokerConnectTls(ctx.config),
+      sasl: interBrokerConnectSasl(ctx.config),
       config: {
         waitMaxMs: numberValue(ctx, "replica.fetch.wait.max.ms", 500),
         minBytes: numberValue(ctx, "replica.fetch.min.bytes", 1),

@@ -24,7 +24,7 @@ import { ApiKey } from "../net/protocol/generated/api_table.ts";
 import { ErrorCode } from "../net/protocol/generated/errors.ts";
 import type { WriteTxnMarkersResponse } from "../net/protocol/generated/write_txn_markers_response.ts";
 import type { BrokerContext } from "./broker_context.ts";
-import { interBrokerConnectTls } from "./listener_tls.ts";
+import { interBrokerConnectSasl, interBrokerConnectTls } from "./listener_tls.ts";
 
 /** One transaction's markers to deliver. */
 export interface MarkerJob {
@@ -239,6 +239,7 @@ export class TxnMarkerChannel {
       connectTimeoutMs: 2_000,
       requestTimeoutMs: this.#requestTimeoutMs,
       tls: interBrokerConnectTls(this.#ctx.config),
+      sasl: interBrokerConnectSasl(this.#ctx.config),
     });
     this.#connections.set(brokerId, connecting);
     connecting.catch(() => this.#connections.delete(brokerId));

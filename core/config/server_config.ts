@@ -31,7 +31,12 @@ import {
   type TrustStore,
 } from "./tls_config.ts";
 import { TOPIC_CONFIGS } from "./topic_configs.ts";
-import { type ListenerSasl, parseListenerSasl } from "../security/sasl_config.ts";
+import {
+  type InterBrokerSasl,
+  type ListenerSasl,
+  parseInterBrokerSasl,
+  parseListenerSasl,
+} from "../security/sasl_config.ts";
 
 /** A KRaft process role (`process.roles`). */
 export type ProcessRole = "broker" | "controller";
@@ -68,6 +73,12 @@ export interface ServerConfig {
   listenerTls: ReadonlyMap<string, ListenerTls>;
   /** SASL settings of every `SASL_PLAINTEXT` and `SASL_SSL` listener, by listener name. */
   listenerSasl?: ReadonlyMap<string, ListenerSasl>;
+  /**
+   * How brokers log in to each other when the inter-broker listener is `SASL_*`
+   * (`sasl.mechanism.inter.broker.protocol` and the listener's JAAS username/password); null
+   * otherwise.
+   */
+  interBrokerSasl?: InterBrokerSasl | null;
   /**
    * How brokers connect to each other (replica fetchers, transaction markers) when the
    * inter-broker listener is `SSL`: the CA certificates to trust (null: the system's roots).
@@ -432,14 +443,6 @@ function parseAllListeners(
         })`,
       );
     }
-    const interBrokerProtocol = protocolMap.get(interBrokerListenerName) ?? "";
-    if (interBrokerProtocol.startsWith("SASL_")) {
-      // Replica fetchers and transaction marker senders connect without SASL so far.
-      throw new ConfigError(
-        "inter.broker.listener.name",
-        `inter.broker.listener.name ${interBrokerListenerName} uses security protocol ${interBrokerProtocol}, but kraftling's brokers do not authenticate to each other with SASL yet (sasl.mechanism.inter.broker.protocol is not built); use a PLAINTEXT or SSL listener between brokers`,
-      );
-    }
     for (const e of advertisedListeners) {
       if (e.host === "0.0.0.0" || e.host === "::") {
         const where = advertisedText === null
@@ -652,6 +655,8 @@ function buildServerConfig(props: ReadonlyMap<string, string>): ServerConfigResu
   const rollMs = optNum(values, "log.roll.ms") ?? num(values, "log.roll.hours") * 3_600_000;
   const jitterMs = optNum(values, "log.roll.jitter.ms") ??
     num(values, "log.roll.jitter.hours") * 3_600_000;
+  const listenerSasl = parseListenerSasl(props, l.listeners);
+  const interBrokerSasl = listenerSasl.get(l.interBrokerListenerName);
   const config: ServerConfig = {
     processRoles,
     isBroker: processRoles.includes("broker"),
@@ -667,8 +672,11 @@ function buildServerConfig(props: ReadonlyMap<string, string>): ServerConfigResu
     interBrokerListenerName: l.interBrokerListenerName,
     listenerSecurityProtocolMap: l.protocolMap,
     listenerTls: parseListenerTls(props, l.listeners),
-    listenerSasl: parseListenerSasl(props, l.listeners),
-    interBrokerTls: l.protocolMap.get(l.interBrokerListenerName) === "SSL"
+    listenerSasl,
+    interBrokerSasl: processRoles.includes("broker") && interBrokerSasl !== undefined
+      ? parseInterBrokerSasl(props, interBrokerSasl)
+      : null,
+    interBrokerTls: ["SSL", "SASL_SSL"].includes(l.protocolMap.get(l.interBrokerListenerName) ?? "")
       ? { trustStore: parseTrustStore(props, l.interBrokerListenerName) }
       : null,
     logDirs,

@@ -11,7 +11,7 @@
 
 import { ConfigError } from "../config/config_def.ts";
 import type { Endpoint } from "../config/endpoints.ts";
-import { parseJaasConfig, PLAIN_LOGIN_MODULE } from "./jaas.ts";
+import { parseJaasConfig, PLAIN_LOGIN_MODULE, SCRAM_LOGIN_MODULE } from "./jaas.ts";
 import { SCRAM_MECHANISMS } from "./scram.ts";
 
 /** The SASL mechanisms kraftling serves. */
@@ -148,6 +148,73 @@ function plainUsersOf(
     if (option.startsWith("user_")) users.set(option.slice("user_".length), value);
   }
   return users;
+}
+
+/** How a broker logs in to other brokers' SASL inter-broker listener. */
+export interface InterBrokerSasl {
+  mechanism: "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512";
+  username: string;
+  password: string;
+}
+
+/**
+ * The credentials a broker authenticates with on a SASL inter-broker listener:
+ * `sasl.mechanism.inter.broker.protocol` (which the listener must enable, as Kafka requires) and
+ * the `username`/`password` of that mechanism's login module in the listener's JAAS config
+ * (`listener.name.<listener>.<mechanism>.sasl.jaas.config`).
+ *
+ * @example
+ * ```ts
+ * import { parseInterBrokerSasl } from "./sasl_config.ts";
+ * const jaas = 'org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="b";';
+ * parseInterBrokerSasl(
+ *   new Map([["sasl.mechanism.inter.broker.protocol", "SCRAM-SHA-512"], ["listener.name.internal.scram-sha-512.sasl.jaas.config", jaas]]),
+ *   { listenerName: "INTERNAL", mechanisms: ["SCRAM-SHA-512"], plainUsers: new Map(), connectionsMaxReauthMs: 0 },
+ * ).username; // "broker"
+ * ```
+ */
+export function parseInterBrokerSasl(
+  originals: ReadonlyMap<string, string>,
+  listener: ListenerSasl,
+): InterBrokerSasl {
+  const key = "sasl.mechanism.inter.broker.protocol";
+  const mechanism = (originals.get(key) ?? "GSSAPI").trim().toUpperCase();
+  if (!SASL_MECHANISMS.includes(mechanism)) {
+    throw new ConfigError(
+      key,
+      `${key} is ${mechanism}${
+        originals.has(key) ? "" : " (Kafka's default)"
+      }, but kraftling's brokers authenticate to each other with PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; set ${key}`,
+    );
+  }
+  if (!listener.mechanisms.includes(mechanism)) {
+    throw new ConfigError(
+      key,
+      `${key} must be included in sasl.enabled.mechanisms when SASL is used for inter-broker communication (listener ${listener.listenerName} enables ${
+        listener.mechanisms.join(",")
+      })`,
+    );
+  }
+  const wanted =
+    `listener.name.${listener.listenerName.toLowerCase()}.${mechanism.toLowerCase()}.sasl.jaas.config`;
+  const jaas = jaasConfigFor(originals, listener.listenerName, mechanism);
+  const parsed = jaas === null ? null : parseJaasConfig(jaas.value);
+  if (parsed !== null && "error" in parsed) {
+    throw new ConfigError(jaas!.key, `${jaas!.key} cannot be parsed: ${parsed.error}`);
+  }
+  const module = mechanism === "PLAIN" ? PLAIN_LOGIN_MODULE : SCRAM_LOGIN_MODULE;
+  const options = parsed?.find((m) => m.loginModule === module)?.options;
+  const username = options?.get("username");
+  const password = options?.get("password");
+  if (username === undefined || password === undefined) {
+    throw new ConfigError(
+      jaas?.key ?? wanted,
+      `${
+        jaas?.key ?? wanted
+      } needs a ${module} with username and password: the credentials this broker logs in with to the other brokers (${key}=${mechanism})`,
+    );
+  }
+  return { mechanism: mechanism as InterBrokerSasl["mechanism"], username, password };
 }
 
 /** Whether `mechanism` is a SCRAM mechanism kraftling serves. */

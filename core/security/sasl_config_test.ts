@@ -88,14 +88,36 @@ Deno.test("PLAIN without a PlainLoginModule is refused, and a bad JAAS value is 
   equal(bad.message.includes("s3cret"), false);
 });
 
-Deno.test("a SASL inter-broker listener is refused: brokers do not authenticate to each other with SASL yet", () => {
-  const { key, message } = errorOf({
-    "sasl.enabled.mechanisms": "SCRAM-SHA-256",
+const SCRAM_BROKER_JAAS =
+  'org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="broker-secret";';
+
+Deno.test("a SASL inter-broker listener logs in with sasl.mechanism.inter.broker.protocol and the listener's JAAS username", () => {
+  const config = load({
+    "sasl.enabled.mechanisms": "SCRAM-SHA-512",
     "inter.broker.listener.name": "SASL_PLAINTEXT",
+    "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+    "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": SCRAM_BROKER_JAAS,
   });
-  equal(key, "inter.broker.listener.name");
+  deepEqual(config.interBrokerSasl, {
+    mechanism: "SCRAM-SHA-512",
+    username: "broker",
+    password: "broker-secret",
+  });
+});
+
+Deno.test("a SASL inter-broker listener needs a mechanism it enables and a JAAS username and password", () => {
+  const base = {
+    "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+    "inter.broker.listener.name": "SASL_PLAINTEXT",
+  };
   equal(
-    message,
-    "inter.broker.listener.name SASL_PLAINTEXT uses security protocol SASL_PLAINTEXT, but kraftling's brokers do not authenticate to each other with SASL yet (sasl.mechanism.inter.broker.protocol is not built); use a PLAINTEXT or SSL listener between brokers",
+    errorOf(base).message,
+    "sasl.mechanism.inter.broker.protocol is GSSAPI (Kafka's default), but kraftling's brokers authenticate to each other with PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; set sasl.mechanism.inter.broker.protocol",
   );
+  equal(
+    errorOf({ ...base, "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-256" }).message,
+    "sasl.mechanism.inter.broker.protocol must be included in sasl.enabled.mechanisms when SASL is used for inter-broker communication (listener SASL_PLAINTEXT enables SCRAM-SHA-512)",
+  );
+  const missing = errorOf({ ...base, "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512" });
+  equal(missing.key, "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config");
 });

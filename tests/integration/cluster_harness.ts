@@ -79,6 +79,8 @@ export interface ClusterOptions {
    * other controllers are formatted with `--no-initial-controllers` and start as observers.
    */
   dynamicQuorum?: { initialVoters?: number };
+  /** Extra `storage format` flags for every node, e.g. `--add-scram` (KIP-900). */
+  formatArgs?: string[];
 }
 
 /** A formatted (and possibly running) cluster. */
@@ -346,6 +348,7 @@ export async function createCluster(options: ClusterOptions = {}): Promise<TestC
       "-c",
       propertiesPath,
       ...formatFlags(nodeId, role),
+      ...(options.formatArgs ?? []),
     ]);
     if (format.code !== 0) {
       throw new Error(`storage format of ${role} ${nodeId} failed: ${format.stderr.trim()}`);

@@ -9,6 +9,7 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { freePort, hasCommand, hasPythonModule, startNode, type TestNode } from "./harness.ts";
 import { checkCommand, runCommand } from "./commands.ts";
+import { startCluster } from "./cluster_harness.ts";
 import { Kafka, logLevel } from "kafkajs";
 import { join } from "node:path";
 import { REPO_ROOT, runMain } from "./harness.ts";
@@ -340,7 +341,10 @@ Deno.test({
           await consumer.subscribe({ topic: "sasl-kafkajs", fromBeginning: true });
           const got: string[] = [];
           await consumer.run({
-            eachMessage: async ({ message }) => void got.push(String(message.value)),
+            eachMessage: ({ message }) => {
+              got.push(String(message.value));
+              return Promise.resolve();
+            },
           });
           const deadline = Date.now() + 30_000;
           while (got.length < 2 && Date.now() < deadline) {
@@ -609,6 +613,73 @@ Deno.test({
       );
     } finally {
       await node.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "brokers replicate to each other over a SASL_PLAINTEXT inter-broker listener, logging in with SCRAM-SHA-512",
+  ignore: noKcat,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // The harness names each broker's one listener PLAINTEXT; mapping that name to SASL_PLAINTEXT
+    // makes it the SASL inter-broker (and client) listener. The broker user is bootstrapped.
+    const cluster = await startCluster({
+      controllers: 1,
+      brokers: 2,
+      brokerProps: {
+        "listener.security.protocol.map": "PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+        "listener.name.plaintext.scram-sha-512.sasl.jaas.config":
+          'org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="broker-secret";',
+      },
+      props: { "default.replication.factor": "2", "min.insync.replicas": "2" },
+      formatArgs: [
+        "--add-scram",
+        "SCRAM-SHA-512=[name=broker,password=broker-secret]",
+        "--add-scram",
+        "SCRAM-SHA-512=[name=alice,password=alice-secret]",
+      ],
+    });
+    try {
+      const kcat = (port: number) => kcatSasl(port, "SCRAM-SHA-512", "alice", "alice-secret");
+      // acks=all with min.insync.replicas=2 is answered only once the follower fetched over SASL.
+      await checkCommand(
+        "kcat",
+        [...kcat(cluster.brokers[0]!.port), "-X", "acks=all", "-P", "-t", "sasl-replicated"],
+        { stdin: "r1\nr2\nr3\n" },
+      );
+      for (const b of cluster.brokers) {
+        const out = await checkCommand("kcat", [
+          ...kcat(b.port),
+          "-C",
+          "-t",
+          "sasl-replicated",
+          "-o",
+          "beginning",
+          "-e",
+          "-q",
+        ]);
+        assertEquals(out.trim().split("\n"), ["r1", "r2", "r3"]);
+      }
+      const metadata = await checkCommand("kcat", [
+        ...kcat(cluster.brokers[0]!.port),
+        "-L",
+        "-t",
+        "sasl-replicated",
+      ]);
+      ok(/replicas: \d+,\d+, isrs: \d+,\d+/.test(metadata), metadata);
+      for (const n of cluster.nodes) {
+        ok(!n.logs().includes("broker-secret"), `node ${n.nodeId} logged a password`);
+      }
+    } catch (error) {
+      for (const n of cluster.nodes) console.error(`--- node ${n.nodeId}\n${n.logs()}`);
+      throw error;
+    } finally {
+      await cluster.stop();
     }
   },
 });

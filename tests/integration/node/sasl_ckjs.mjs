@@ -32,7 +32,12 @@ try {
   await consumer.connect();
   await consumer.subscribe({ topic });
   const got = [];
-  await consumer.run({ eachMessage: async ({ message }) => got.push(message.value.toString()) });
+  await consumer.run({
+    eachMessage: ({ message }) => {
+      got.push(message.value.toString());
+      return Promise.resolve();
+    },
+  });
   const deadline = Date.now() + 30_000;
   while (got.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   await consumer.disconnect();
