@@ -683,3 +683,64 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "the StandardAuthorizer sees the SASL principal: alice may produce and consume by ACL, bob is refused",
+  ignore: noKcat,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // The PLAINTEXT listener (brokers and controllers talk there too) is User:ANONYMOUS, made a
+    // super user so the node and the acls tool keep working while everyone else needs ACLs.
+    const { node, saslPort, plainPort } = await startSaslNode({
+      "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+      "super.users": "User:ANONYMOUS",
+      "allow.everyone.if.no.acl.found": "false",
+    });
+    try {
+      const acls = (...args: string[]) =>
+        runMain(["acls", "--bootstrap-server", `127.0.0.1:${plainPort}`, "--add", ...args]);
+      for (
+        const args of [
+          ["--allow-principal", "User:alice", "--producer", "--topic", "sasl-acl"],
+          ["--allow-principal", "User:alice", "--consumer", "--topic", "sasl-acl", "--group", "g"],
+        ]
+      ) {
+        const out = await acls(...args);
+        assertEquals(out.code, 0, out.stderr);
+      }
+      const alice = kcatSasl(saslPort, "SCRAM-SHA-256", "alice", "alice-secret");
+      const bob = kcatSasl(saslPort, "PLAIN", "bob", "bob-secret");
+      let produced = false;
+      for (let i = 0; i < 20 && !produced; i++) {
+        const out = await runCommand("kcat", [...alice, "-P", "-t", "sasl-acl"], {
+          stdin: "a1\na2\n",
+          timeoutMs: 30_000,
+        });
+        produced = out.code === 0;
+        if (!produced) await new Promise((r) => setTimeout(r, 250));
+      }
+      ok(produced, "alice could not produce with a WRITE ACL");
+      const read = await checkCommand("kcat", [
+        ...alice,
+        "-G",
+        "g",
+        "-X",
+        "auto.offset.reset=earliest",
+        "-e",
+        "-q",
+        "sasl-acl",
+      ]);
+      assertEquals(read.trim().split("\n"), ["a1", "a2"]);
+      const refused = await runCommand("kcat", [...bob, "-P", "-t", "sasl-acl"], {
+        stdin: "b1\n",
+        timeoutMs: 30_000,
+      });
+      ok(refused.code !== 0, "bob produced without an ACL");
+      ok(/[Aa]uthoriz/.test(refused.stderr), refused.stderr);
+    } finally {
+      await node.stop();
+    }
+  },
+});
