@@ -584,6 +584,55 @@ Deno.test({
         },
       );
 
+      await t.step("malformed SASL frames close only their own connection", async () => {
+        const random = (n: number) => crypto.getRandomValues(new Uint8Array(n));
+        const frame = (body: Uint8Array) => {
+          const out = new Uint8Array(4 + body.length);
+          new DataView(out.buffer).setInt32(0, body.length);
+          out.set(body, 4);
+          return out;
+        };
+        const mechanism = [0, 13, ...new TextEncoder().encode("SCRAM-SHA-256")];
+        // SaslHandshake v1 / v0 headers (api key 17, correlation id 1, client id ""), then the mechanism.
+        const handshakeV1 = [0, 17, 0, 1, 0, 0, 0, 1, 0, 0, ...mechanism];
+        const handshakeV0 = [0, 17, 0, 0, 0, 0, 0, 1, 0, 0, ...mechanism];
+        // SaslAuthenticate v1 (api key 36, correlation id 2, client id ""), then int32-sized bytes.
+        const authenticate = (
+          token: Uint8Array,
+        ) => [0, 36, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, token.length, ...token];
+        // Garbage instead of a request, a truncated SaslHandshake, and garbage SCRAM tokens, in a
+        // SaslAuthenticate request and bare after a v0 handshake.
+        const cases: Uint8Array[][] = [
+          [frame(random(64))],
+          [frame(new Uint8Array([0, 17, 0, 1, 0, 0]))],
+          [frame(new Uint8Array(handshakeV1)), frame(new Uint8Array(authenticate(random(40))))],
+          [frame(new Uint8Array(handshakeV0)), frame(random(40))],
+        ];
+        for (const frames of cases) {
+          const conn = await Deno.connect({ hostname: "127.0.0.1", port: saslPort });
+          for (const f of frames) await conn.write(f).catch(() => 0);
+          // Read until the node closes the connection (answers, if any, come first).
+          const buffer = new Uint8Array(4096);
+          const deadline = Date.now() + 10_000;
+          let closed = false;
+          while (!closed && Date.now() < deadline) {
+            const n = await conn.read(buffer).catch(() => null);
+            closed = n === null;
+          }
+          conn.close();
+          ok(closed, "the node kept a connection open after a malformed SASL frame");
+        }
+        const conn = await connect();
+        await conn.send(ApiKey.SASL_HANDSHAKE, { mechanism: "PLAIN" }, { version: 1 });
+        const auth = await conn.send<SaslAuthenticateResponse>(
+          ApiKey.SASL_AUTHENTICATE,
+          { authBytes: new TextEncoder().encode("\0bob\0bob-secret") },
+          { version: 2 },
+        );
+        assertEquals(auth.errorCode, ErrorCode.NONE);
+        conn.close();
+      });
+
       await t.step(
         "after PLAIN succeeds, Metadata is served and a second SaslAuthenticate is ILLEGAL_SASL_STATE",
         async () => {
