@@ -91,6 +91,9 @@ export class KafkaConnection {
   #closed = false;
   #writeChain: Promise<void> = Promise.resolve();
   #splitter: FrameSplitter;
+  /** Set while a KIP-368 re-authentication runs: new requests wait for it. */
+  #gate: Promise<void> | undefined;
+  #reauthTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(conn: Deno.Conn, host: string, port: number, options: ConnectOptions) {
     this.#conn = conn;
@@ -183,7 +186,13 @@ export class KafkaConnection {
    * message (SASL_AUTHENTICATION_FAILED, UNSUPPORTED_SASL_MECHANISM), never the password.
    */
   async #authenticate(sasl: SaslCredentials): Promise<void> {
-    const handshake = await this.send<SaslHandshakeResponse>(
+    const lifetimeMs = await this.#saslExchange(sasl);
+    this.#scheduleReauthentication(sasl, lifetimeMs);
+  }
+
+  /** One SASL exchange; resolves with the session lifetime the broker announced (0: none). */
+  async #saslExchange(sasl: SaslCredentials): Promise<number> {
+    const handshake = await this.#sendNow<SaslHandshakeResponse>(
       ApiKey.SASL_HANDSHAKE,
       { mechanism: sasl.mechanism },
       { version: this.versionFor(ApiKey.SASL_HANDSHAKE, 1) },
@@ -197,8 +206,9 @@ export class KafkaConnection {
       );
     }
     const version = this.versionFor(ApiKey.SASL_AUTHENTICATE, 2);
+    let lifetimeMs = 0;
     const exchange = async (token: Uint8Array): Promise<Uint8Array> => {
-      const response = await this.send<SaslAuthenticateResponse>(
+      const response = await this.#sendNow<SaslAuthenticateResponse>(
         ApiKey.SASL_AUTHENTICATE,
         { authBytes: token },
         { version },
@@ -209,11 +219,12 @@ export class KafkaConnection {
           response.errorMessage ?? `SASL authentication to ${this.host}:${this.port} failed`,
         );
       }
+      lifetimeMs = Number(response.sessionLifetimeMs);
       return response.authBytes;
     };
     if (sasl.mechanism === "PLAIN") {
       await exchange(plainClientMessage(sasl.username, sasl.password));
-      return;
+      return lifetimeMs;
     }
     const mechanism = SCRAM_MECHANISMS.get(sasl.mechanism)!;
     const nonce = nonceFromBytes(crypto.getRandomValues(new Uint8Array(24)));
@@ -227,6 +238,47 @@ export class KafkaConnection {
       }
       throw error;
     }
+    return lifetimeMs;
+  }
+
+  /**
+   * KIP-368: re-authenticates on the same connection at 85-95% of the session lifetime the broker
+   * announced, as Kafka's clients do. New requests wait while it runs and nothing else is in
+   * flight (the broker takes only SaslAuthenticate until it is done); a failure closes the
+   * connection, and the next request opens a new one.
+   */
+  #scheduleReauthentication(sasl: SaslCredentials, lifetimeMs: number): void {
+    if (lifetimeMs <= 0 || this.#closed) return;
+    const delayMs = Math.floor(lifetimeMs * (0.85 + Math.random() * 0.1));
+    this.#reauthTimer = setTimeout(() => {
+      this.#reauthTimer = undefined;
+      let open!: () => void;
+      this.#gate = new Promise<void>((resolve) => (open = resolve));
+      void this.#reauthenticate(sasl).then(
+        (nextLifetimeMs) => this.#scheduleReauthentication(sasl, nextLifetimeMs),
+        (error) =>
+          this.#fail(
+            new ConnectionError(
+              `Re-authentication to ${this.host}:${this.port} failed: ${(error as Error).message}`,
+            ),
+          ),
+      ).finally(() => {
+        this.#gate = undefined;
+        open();
+      });
+    }, delayMs);
+    // A pending re-authentication must not keep a finished tool's process alive.
+    Deno.unrefTimer(this.#reauthTimer as unknown as number);
+  }
+
+  async #reauthenticate(sasl: SaslCredentials): Promise<number> {
+    const deadline = Date.now() + this.#requestTimeoutMs;
+    while (this.#pending.size > 0) {
+      if (this.#closed) throw new ConnectionError("the connection closed");
+      if (Date.now() > deadline) throw new ConnectionError("requests stayed in flight");
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return await this.#saslExchange(sasl);
   }
 
   /** The version to use for `apiKey`: the highest both sides support, capped by `maxVersion`. */
@@ -253,6 +305,17 @@ export class KafkaConnection {
    * fields take the schema defaults. With `expectResponse: false` (Produce acks=0) resolves at once.
    */
   send<T>(
+    apiKey: number,
+    body: Record<string, unknown>,
+    options: { version?: number; timeoutMs?: number; expectResponse?: boolean } = {},
+  ): Promise<T> {
+    // During a KIP-368 re-authentication requests wait (the broker would close on them).
+    const gate = this.#gate;
+    if (gate !== undefined) return gate.then(() => this.send<T>(apiKey, body, options));
+    return this.#sendNow<T>(apiKey, body, options);
+  }
+
+  #sendNow<T>(
     apiKey: number,
     body: Record<string, unknown>,
     options: { version?: number; timeoutMs?: number; expectResponse?: boolean } = {},
@@ -356,6 +419,7 @@ export class KafkaConnection {
   }
 
   #fail(error: Error): void {
+    clearTimeout(this.#reauthTimer);
     if (!this.#closed) {
       this.#closed = true;
       try {

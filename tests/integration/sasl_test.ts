@@ -793,3 +793,58 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "KIP-368: with connections.max.reauth.ms our client re-authenticates in place, and a session left to expire is closed",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const { node, saslPort } = await startSaslNode({
+      "listener.name.sasl_plaintext.connections.max.reauth.ms": "2000",
+    });
+    try {
+      await t.step("a SCRAM connection keeps serving for three session lifetimes", async () => {
+        const conn = await KafkaConnection.connect("127.0.0.1", saslPort, {
+          sasl: { mechanism: "SCRAM-SHA-512", username: "alice", password: "alice-secret" },
+        });
+        try {
+          for (let i = 0; i < 12; i++) {
+            await new Promise((r) => setTimeout(r, 500));
+            const metadata = await conn.send<{ brokers: unknown[] }>(
+              ApiKey.METADATA,
+              { topics: null },
+              { version: 12 },
+            );
+            assertEquals(metadata.brokers.length, 1);
+          }
+          ok(!conn.closed, "the connection was closed although it re-authenticated");
+        } finally {
+          conn.close();
+        }
+      });
+
+      await t.step(
+        "a client that does not re-authenticate is closed on its first request after the session",
+        async () => {
+          const conn = await KafkaConnection.connect("127.0.0.1", saslPort);
+          await conn.send(ApiKey.SASL_HANDSHAKE, { mechanism: "PLAIN" }, { version: 1 });
+          const auth = await conn.send<SaslAuthenticateResponse>(
+            ApiKey.SASL_AUTHENTICATE,
+            { authBytes: new TextEncoder().encode("\0bob\0bob-secret") },
+            { version: 2 },
+          );
+          assertEquals(auth.sessionLifetimeMs, 2000n);
+          await new Promise((r) => setTimeout(r, 2_500));
+          const closed = await conn.send(ApiKey.METADATA, { topics: null }, { version: 12 }).then(
+            () => false,
+            (e) => e instanceof ConnectionError,
+          );
+          ok(closed, "the broker served a request after the session expired");
+        },
+      );
+    } finally {
+      await node.stop();
+    }
+  },
+});
