@@ -49,7 +49,14 @@ async function run(args: string[], io: CliIo): Promise<number> {
   for (const warning of warnings) logger.warn(warning);
   let node;
   try {
-    node = await startNode(config, { logger });
+    node = await startNode(config, {
+      logger,
+      // Kafka halts when its log dirs fail (KIP-858): nothing it would still write can be trusted.
+      onFatal: (reason) => {
+        logger.error(reason);
+        Deno.exit(1);
+      },
+    });
   } catch (error) {
     io.err(`server-start: ${(error as Error).message}`);
     return 1;

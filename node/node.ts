@@ -66,6 +66,12 @@ import { inProcessCaller } from "./console/in_process.ts";
 export interface StartNodeOptions {
   /** Where log lines go (default: stderr at info level). */
   logger?: Logger;
+  /**
+   * Called when the broker must stop at once because its log dirs failed (KIP-858), where Kafka
+   * halts the process (`server-start` exits with code 1). Default, for a node embedded in another
+   * program: log the reason and stop the node.
+   */
+  onFatal?: (reason: string) => void;
 }
 
 /** A running node. */
@@ -125,7 +131,12 @@ export async function startNode(
   // touches the logs or quorum-state (Kafka's raft manager locks its directory before the socket
   // server binds, so a second copy of a running node reports the directory, not the port).
   // Released when this node stops (or by the OS on kill -9).
-  const locks = await lockDirectories([...config.logDirs, config.metadataLogDir]);
+  for (const dir of check.failedLogDirs) {
+    logger.error(`Log directory ${dir} cannot be read: starting without it (KIP-112)`);
+  }
+  const locks = await lockDirectories(
+    [...config.logDirs, config.metadataLogDir].filter((d) => !check.failedLogDirs.includes(d)),
+  );
   // Then every listener is bound before anything starts, as Kafka's SocketServer binds its
   // acceptors first: a port in use fails the start at once, not after an election and a
   // registration. Connections wait in the backlog until each listener's handlers are ready.
@@ -359,6 +370,11 @@ export async function startNode(
         timeoutMs: config.quorumRequestTimeoutMs * 5,
       });
       stack.push(() => channel.close());
+      // Kafka halts here (Exit.halt): nothing this broker would still write can be trusted.
+      const halt = options.onFatal ?? ((reason: string) => {
+        logger.error(`${reason} Stopping the node.`);
+        void stopAll();
+      });
       lifecycle = new BrokerLifecycle({
         config,
         clusterId,
@@ -366,6 +382,7 @@ export async function startNode(
         controller: channel,
         metadata,
         logger,
+        onFatal: halt,
       });
       const ctx: BrokerContext = {
         config,
@@ -399,7 +416,15 @@ export async function startNode(
             version: context.apiVersion,
           }),
       });
-      const replicas = new ReplicaManager(ctx);
+      const brokerLifecycleRef = lifecycle;
+      const replicas = new ReplicaManager(ctx, {
+        directoryIds: check.directoryIds,
+        failedLogDirs: check.failedLogDirs,
+        onLogDirFailure: ({ directoryId }) => {
+          if (directoryId !== null) brokerLifecycleRef.reportOfflineDir(directoryId);
+        },
+        onFatal: halt,
+      });
       replicas.registerHandlers(dispatcher);
       const groups = new GroupManager(ctx, offsetsLogStore(replicas));
       brokerMetrics = { replicas, groups };
