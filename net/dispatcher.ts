@@ -57,6 +57,21 @@ export type RequestGuard = (
   context: RequestContext,
 ) => GuardOutcome;
 
+/** What a {@link RequestThrottle} sees of one answered request. */
+export interface ThrottleInput {
+  apiKey: number;
+  request: unknown;
+  response: unknown;
+  context: RequestContext;
+  /** The request frame's size. */
+  requestBytes: number;
+  /** Event-loop time the handler's synchronous part took, in ms (request_percentage). */
+  loopMs: number;
+}
+
+/** Decides how long (ms) to throttle a client after a request (quotas); 0: not at all. */
+export type RequestThrottle = (input: ThrottleInput) => number;
+
 /** Supported-feature entries for ApiVersions v3+ (KIP-584). */
 export interface FeatureInfo {
   supported: { name: string; minVersion: number; maxVersion: number }[];
@@ -89,6 +104,7 @@ export class Dispatcher {
   /** Requests received per api key since start (`/metrics`: Kafka's RequestsPerSec). */
   readonly requestCounts = new Map<number, number>();
   #guard: RequestGuard | null = null;
+  #throttle: RequestThrottle | null = null;
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -116,6 +132,11 @@ export class Dispatcher {
   /** Sets the guard every request passes before its handler (null: none). */
   setGuard(guard: RequestGuard | null): void {
     this.#guard = guard;
+  }
+
+  /** Sets the throttle applied after every request (client quotas; null: none). */
+  setThrottle(throttle: RequestThrottle | null): void {
+    this.#throttle = throttle;
   }
 
   /** The advertised version range of each registered api key. */
@@ -261,13 +282,23 @@ export class Dispatcher {
           this.#options.logger.info(`Closing connection from ${info.clientHost}: ${outcome.close}`);
           throw new KafkaError(ErrorCode.CLUSTER_AUTHORIZATION_FAILED, outcome.close);
         }
-        return this.#frame(apiKey, version, header.correlationId, outcome.response, referenceBytesMin);
+        return this.#frame(
+          apiKey,
+          version,
+          header.correlationId,
+          outcome.response,
+          referenceBytesMin,
+        );
       }
       if (outcome.request !== undefined) request = outcome.request;
       after = outcome.after;
     }
+    const startMs = performance.now();
+    let loopMs = 0;
     try {
-      response = await handler.handle(request as never, context);
+      const pending = handler.handle(request as never, context);
+      loopMs = performance.now() - startMs;
+      response = await pending;
       if (after !== undefined && response !== null) response = after(response);
     } catch (error) {
       if (error instanceof KafkaError) {
@@ -286,6 +317,23 @@ export class Dispatcher {
       throw error;
     }
     if (response === null) return null;
+    if (this.#throttle !== null) {
+      const throttleMs = this.#throttle({
+        apiKey,
+        request,
+        response,
+        context,
+        requestBytes: frame.length,
+        loopMs,
+      });
+      if (throttleMs > 0) {
+        const r = response as { throttleTimeMs?: number };
+        if (typeof r.throttleTimeMs === "number") {
+          r.throttleTimeMs = Math.max(r.throttleTimeMs, throttleMs);
+        }
+        info.mutedUntilMs = Math.max(info.mutedUntilMs ?? 0, Date.now() + throttleMs);
+      }
+    }
     try {
       return this.#frame(apiKey, version, header.correlationId, response, referenceBytesMin);
     } catch (error) {

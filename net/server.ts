@@ -28,6 +28,11 @@ export interface ConnectionInfo {
    * means Kafka's `User:ANONYMOUS` (PLAINTEXT and SSL listeners).
    */
   principal?: string;
+  /**
+   * Set by a quota throttle (KIP-219): the server reads no further request from the connection
+   * before this time (ms since the epoch).
+   */
+  mutedUntilMs?: number;
 }
 
 /**
@@ -110,6 +115,8 @@ export interface KafkaServerOptions {
 let nextConnectionId = 1;
 
 const IN_FLIGHT_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
+/** The longest one mute step waits (a stopping server notices within it). */
+const MUTE_MS_MAX = 1_000;
 /** Free large-frame buffers a listener keeps for reuse (see `FrameBufferPool`). */
 const FRAME_POOL_BYTES_MAX = 64 * 1024 * 1024;
 
@@ -303,6 +310,12 @@ export class KafkaServer {
       while (!this.#stopping && !failed) {
         if (full()) {
           await new Promise<void>((resolve) => (drained = resolve));
+          continue;
+        }
+        const mutedMs = (info.mutedUntilMs ?? 0) - Date.now();
+        if (mutedMs > 0) {
+          // A throttled client: its channel stays muted for the throttle time (KIP-219).
+          await new Promise((resolve) => setTimeout(resolve, Math.min(mutedMs, MUTE_MS_MAX)));
           continue;
         }
         let received: Uint8Array[] | null;

@@ -41,6 +41,12 @@ import {
 } from "../core/metadata/broker_control.ts";
 import { assignReplicasToDirs } from "../core/metadata/directory_control.ts";
 import { createAcls, deleteAcls } from "../core/metadata/acl_control.ts";
+import { alterClientQuotas } from "../core/metadata/quota_control.ts";
+import type { AlterClientQuotasRequest } from "../net/protocol/generated/alter_client_quotas_request.ts";
+import {
+  type AlterClientQuotasResponse,
+  createAlterClientQuotasResponse,
+} from "../net/protocol/generated/alter_client_quotas_response.ts";
 import type {
   BrokerSessions,
   ControllerConfig,
@@ -479,6 +485,20 @@ export class Controller {
         })),
         _unknownTaggedFields: [],
       }),
+    );
+    api(
+      ApiKey.ALTER_CLIENT_QUOTAS,
+      1,
+      (image, req: AlterClientQuotasRequest) => alterClientQuotas(image, req),
+      (req: AlterClientQuotasRequest): AlterClientQuotasResponse =>
+        createAlterClientQuotasResponse({
+          entries: req.entries.map((e) => ({
+            errorCode: NOT_CONTROLLER,
+            errorMessage: null,
+            entity: e.entity,
+            _unknownTaggedFields: [],
+          })),
+        }),
     );
     api(
       ApiKey.CREATE_PARTITIONS,

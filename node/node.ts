@@ -44,6 +44,8 @@ import { registerMetadata } from "../net/handlers/metadata.ts";
 import { ConnectionQuotas } from "../net/connection_quotas.ts";
 import { registerForwardedApis } from "../net/handlers/forward.ts";
 import { registerAclApis, registerDescribeAcls } from "../net/handlers/acls.ts";
+import { quotaThrottle, registerClientQuotaApis } from "../net/handlers/client_quotas.ts";
+import { ClientQuotaEnforcer } from "../core/quota/client_quotas.ts";
 import { authorizationGuard } from "../net/handlers/authorization.ts";
 import { authorizationFor } from "./authorization.ts";
 import { registerDescribeConfigs } from "../net/handlers/describe_configs.ts";
@@ -397,6 +399,21 @@ export async function startNode(
       if (authorization !== null) dispatcher.setGuard(authorizationGuard(authorization));
       registerMetadata(dispatcher, ctx);
       registerForwardedApis(dispatcher, ctx);
+      registerClientQuotaApis(dispatcher, {
+        quotas: () => metadata.image.clientQuotas.values(),
+        forward: (apiKey, request, version) =>
+          channel.send(apiKey, request as Record<string, unknown>, { version }),
+      });
+      // Client quotas (producer/consumer byte rates, request time) throttle every client request.
+      dispatcher.setThrottle(
+        quotaThrottle(
+          () => metadata.image.clientQuotas,
+          new ClientQuotaEnforcer({
+            windowCount: config.quotaWindowCount,
+            windowSizeMs: config.quotaWindowSizeMs,
+          }),
+        ),
+      );
       registerAclApis(dispatcher, {
         ...aclAccess,
         forward: (apiKey, request, version) =>

@@ -96,6 +96,9 @@ export const BROKER_CONFIGS: ReadonlyMap<string, ConfigDef> = new Map(
     def("max.connections", "int", String(INT_MAX), { validator: atLeast(0), ...CLUSTER }),
     def("max.connections.per.ip", "int", String(INT_MAX), { validator: atLeast(0), ...CLUSTER }),
     def("max.connections.per.ip.overrides", "string", "", { ...CLUSTER }),
+    // Client quotas (QuotaConfig): the windows rates are sampled over
+    def("quota.window.num", "int", "11", { validator: atLeast(1) }),
+    def("quota.window.size.seconds", "int", "1", { validator: atLeast(1) }),
     // Topics and logs (ServerLogConfigs, ServerConfigs)
     def("log.dir", "string", "/tmp/kraft-combined-logs"),
     def("log.dirs", "string", null),
@@ -258,8 +261,6 @@ export const IGNORED_BROKER_KEYS: ReadonlySet<string> = new Set([
   "socket.connection.setup.timeout.ms",
   "socket.connection.setup.timeout.max.ms",
   "num.quota.samples",
-  "quota.window.num",
-  "quota.window.size.seconds",
   "replication.quota.window.num",
   "replication.quota.window.size.seconds",
   "alter.log.dirs.replication.quota.window.num",

@@ -100,6 +100,10 @@ export interface ServerConfig {
   maxConnections: number;
   /** max.connections.per.ip */
   maxConnectionsPerIp: number;
+  /** quota.window.num: samples a client quota's rate is measured over. */
+  quotaWindowCount: number;
+  /** quota.window.size.seconds, in ms. */
+  quotaWindowSizeMs: number;
   /** max.connections.per.ip.overrides: host or address -> limit. */
   maxConnectionsPerIpOverrides: Map<string, number>;
   replicaFetchMaxBytes: number;
@@ -691,6 +695,8 @@ function buildServerConfig(props: ReadonlyMap<string, string>): ServerConfigResu
     connectionsMaxIdleMs: num(values, "connections.max.idle.ms"),
     maxConnections: num(values, "max.connections"),
     maxConnectionsPerIp: num(values, "max.connections.per.ip"),
+    quotaWindowCount: num(values, "quota.window.num"),
+    quotaWindowSizeMs: num(values, "quota.window.size.seconds") * 1000,
     maxConnectionsPerIpOverrides: perIpOverrides(str(values, "max.connections.per.ip.overrides")),
     replicaFetchMaxBytes: num(values, "replica.fetch.max.bytes"),
     replicaLagTimeMaxMs: num(values, "replica.lag.time.max.ms"),

@@ -13,6 +13,14 @@ import type { CreateAclsResponse } from "../protocol/generated/create_acls_respo
 import type { DescribeAclsResponse } from "../protocol/generated/describe_acls_response.ts";
 import { createDeleteAclsFilter } from "../protocol/generated/delete_acls_request.ts";
 import type { DeleteAclsResponse } from "../protocol/generated/delete_acls_response.ts";
+import { createComponentData } from "../protocol/generated/describe_client_quotas_request.ts";
+import type { DescribeClientQuotasResponse } from "../protocol/generated/describe_client_quotas_response.ts";
+import {
+  createEntityData as createAlterEntityData,
+  createEntryData as createAlterEntryData,
+  createOpData,
+} from "../protocol/generated/alter_client_quotas_request.ts";
+import type { AlterClientQuotasResponse } from "../protocol/generated/alter_client_quotas_response.ts";
 import { Reader } from "../protocol/reader.ts";
 import { ApiKey } from "../protocol/generated/api_table.ts";
 import { ErrorCode, errorMessage } from "../protocol/generated/errors.ts";
@@ -1274,10 +1282,58 @@ export class Admin {
     }
   }
 
+  /**
+   * The client quotas whose entity matches `components` (DescribeClientQuotas): matchType 0 an
+   * exact name, 1 the default (null name), 2 any; `strict` excludes entities naming other types.
+   */
+  async describeClientQuotas(
+    components: readonly { entityType: string; matchType: number; match: string | null }[],
+    strict = false,
+  ): Promise<ClientQuotaEntry[]> {
+    const r = await this.#any<DescribeClientQuotasResponse>(ApiKey.DESCRIBE_CLIENT_QUOTAS, {
+      components: components.map((c) => createComponentData(c)),
+      strict,
+    });
+    check(r.errorCode, "client quotas", r.errorMessage);
+    return (r.entries ?? []).map((e) => ({
+      entity: e.entity.map((x) => ({ entityType: x.entityType, entityName: x.entityName })),
+      values: new Map(e.values.map((v) => [v.key, v.value])),
+    }));
+  }
+
+  /**
+   * Sets (value) or removes (null) client quotas of one entity (AlterClientQuotas); throws the
+   * broker's refusal (INVALID_REQUEST with the reason, CLUSTER_AUTHORIZATION_FAILED).
+   */
+  async alterClientQuotas(
+    entity: readonly { entityType: string; entityName: string | null }[],
+    ops: ReadonlyMap<string, number | null>,
+    validateOnly = false,
+  ): Promise<void> {
+    const r = await this.#any<AlterClientQuotasResponse>(ApiKey.ALTER_CLIENT_QUOTAS, {
+      entries: [
+        createAlterEntryData({
+          entity: entity.map((e) => createAlterEntityData(e)),
+          ops: [...ops].map(([key, value]) =>
+            createOpData({ key, value: value ?? 0, remove: value === null })
+          ),
+        }),
+      ],
+      validateOnly,
+    });
+    for (const e of r.entries) check(e.errorCode, "client quotas", e.errorMessage);
+  }
+
   /** Closes every connection. */
   close(): void {
     this.cluster.close();
   }
+}
+
+/** One entity's client quotas, as DescribeClientQuotas lists them. */
+export interface ClientQuotaEntry {
+  entity: { entityType: string; entityName: string | null }[];
+  values: Map<string, number>;
 }
 
 function unknownTopicMessage(code: number, name: string): string | null {

@@ -1,0 +1,115 @@
+// Client quotas on a real node: set and described through the Admin API (AlterClientQuotas /
+// DescribeClientQuotas), enforced on librdkafka (confluent-kafka) producers and consumers, which
+// see the broker's throttle_time_ms in their statistics; a client without a quota is not throttled.
+import assert from "node:assert/strict";
+import { startNode, type TestNode } from "./harness.ts";
+import { runCommand } from "./commands.ts";
+import { Admin } from "../../net/client/admin.ts";
+
+const SCRIPT = `
+import json, sys, time
+from confluent_kafka import Producer, Consumer
+bootstrap, client_id, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+throttle = {"max": 0}
+def stats(text):
+    for b in json.loads(text).get("brokers", {}).values():
+        throttle["max"] = max(throttle["max"], b.get("throttle", {}).get("max", 0))
+common = {"bootstrap.servers": bootstrap, "client.id": client_id,
+          "statistics.interval.ms": 200, "stats_cb": stats}
+if mode == "produce":
+    p = Producer({**common, "linger.ms": 5})
+    for i in range(400):
+        p.produce("quota", b"x" * 1000)
+        p.poll(0)
+    p.flush(60)
+    deadline = time.time() + 3
+    while time.time() < deadline:
+        p.poll(0.2)
+else:
+    c = Consumer({**common, "group.id": client_id, "auto.offset.reset": "earliest",
+                  "max.partition.fetch.bytes": 100000})
+    c.subscribe(["quota"])
+    got = 0
+    deadline = time.time() + 30
+    while got < 400 and time.time() < deadline:
+        m = c.poll(0.2)
+        if m is not None and m.error() is None:
+            got += 1
+    deadline = time.time() + 2
+    while time.time() < deadline:
+        c.poll(0.2)
+    c.close()
+print(json.dumps({"throttle_max_ms": throttle["max"]}))
+`;
+
+async function client(bootstrap: string, clientId: string, mode: "produce" | "consume") {
+  const out = await runCommand("/usr/bin/python3", ["-c", SCRIPT, bootstrap, clientId, mode], {
+    timeoutMs: 90_000,
+  });
+  assert.equal(out.code, 0, out.stderr);
+  return JSON.parse(out.stdout) as { throttle_max_ms: number };
+}
+
+Deno.test({
+  name: "client quotas throttle the client ids they name and no one else",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    let node: TestNode | undefined;
+    const admin = () => new Admin({ bootstrapServers: node!.bootstrap });
+    try {
+      node = await startNode();
+      const a = admin();
+      try {
+        await a.createTopics([{ name: "quota", numPartitions: 1, replicationFactor: 1 }]);
+        await a.alterClientQuotas(
+          [{ entityType: "client-id", entityName: "slow" }],
+          new Map([["producer_byte_rate", 20_000], ["consumer_byte_rate", 20_000]]),
+        );
+        const described = await a.describeClientQuotas([
+          { entityType: "client-id", matchType: 0, match: "slow" },
+        ]);
+        assert.deepEqual(described.map((d) => Object.fromEntries(d.values)), [
+          { producer_byte_rate: 20_000, consumer_byte_rate: 20_000 },
+        ]);
+        await assert.rejects(
+          a.alterClientQuotas(
+            [{ entityType: "user", entityName: null }],
+            new Map([["controller_mutation_rate", 5]]),
+          ),
+          /not enforced by kraftling/,
+        );
+      } finally {
+        a.close();
+      }
+      const slow = await client(node.bootstrap, "slow", "produce");
+      assert.ok(
+        slow.throttle_max_ms > 0,
+        `the slow producer was throttled: ${JSON.stringify(slow)}`,
+      );
+      const fast = await client(node.bootstrap, "fast", "produce");
+      assert.equal(fast.throttle_max_ms, 0, "a client without a quota is not throttled");
+      const slowReader = await client(node.bootstrap, "slow", "consume");
+      assert.ok(slowReader.throttle_max_ms > 0, "the slow consumer was throttled");
+
+      const b = admin();
+      try {
+        await b.alterClientQuotas(
+          [{ entityType: "client-id", entityName: "slow" }],
+          new Map([["producer_byte_rate", null], ["consumer_byte_rate", null]]),
+        );
+        assert.deepEqual(
+          await b.describeClientQuotas([{ entityType: "client-id", matchType: 2, match: null }]),
+          [],
+        );
+      } finally {
+        b.close();
+      }
+    } catch (error) {
+      if (node !== undefined) console.error(node.logs().slice(-6000));
+      throw error;
+    } finally {
+      await node?.stop();
+    }
+  },
+});
