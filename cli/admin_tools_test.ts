@@ -111,9 +111,37 @@ Deno.test("configs resolves entity shortcuts and checks alter arguments", () => 
     () => parseConfigsArgs([...B, "--alter", "--topic", "t"]),
     /--add-config or --delete-config/,
   );
+  assertEquals(
+    parseConfigsArgs([...B, "--describe", "--entity-type", "users"]).entityType,
+    "users",
+  );
   assertThrows(
-    () => parseConfigsArgs([...B, "--describe", "--entity-type", "users"]),
-    /topics or brokers/,
+    () => parseConfigsArgs([...B, "--describe", "--entity-type", "clients"]),
+    /client quotas are not built/,
+  );
+  assertThrows(
+    () =>
+      parseConfigsArgs([
+        ...B,
+        "--alter",
+        "--user",
+        "alice",
+        "--add-config",
+        "producer_byte_rate=1024",
+      ]),
+    /user quotas are not built/,
+  );
+  assertThrows(
+    () =>
+      parseConfigsArgs([
+        ...B,
+        "--alter",
+        "--user",
+        "alice",
+        "--add-config",
+        "SCRAM-SHA-256=[password=s3cret",
+      ]),
+    (e: Error) => !e.message.includes("s3cret"),
   );
   assertThrows(() => parseConfigsArgs([...B, "--describe", "--broker", "x"]), /integer broker id/);
 });

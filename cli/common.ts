@@ -59,7 +59,8 @@ export function parseConfigList(text: string): Map<string, string> {
   for (const m of text.matchAll(pattern)) {
     const between = text.slice(consumed, m.index).replace(/,/g, "").trim();
     if (between !== "") break;
-    const value = m[2]!.startsWith("[") ? m[2]!.slice(1, -1) : m[2]!;
+    // Only a closed `[...]` is a list; an unclosed one is kept as given (and fails later).
+    const value = m[2]!.startsWith("[") && m[2]!.endsWith("]") ? m[2]!.slice(1, -1) : m[2]!;
     out.set(m[1]!.trim(), value.trim());
     consumed = m.index! + m[0].length;
   }

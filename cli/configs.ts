@@ -196,6 +196,10 @@ function checkUserConfigs(add: string | undefined, remove: string[] | undefined)
       `configs: ${other} is not a SCRAM mechanism (SCRAM-SHA-256, SCRAM-SHA-512); user quotas are not built in kraftling`,
     );
   }
+  for (const [key, value] of add === undefined ? [] : configList(add, "users")) {
+    const parsed = parseScramArgument(`${key}=[${value}]`);
+    if ("error" in parsed) throw new UsageError(`configs: ${parsed.error}`);
+  }
 }
 
 /**
