@@ -4,7 +4,7 @@
 // and a group denied. Connections are PLAINTEXT, so every client is User:ANONYMOUS; with
 // allow.everyone.if.no.acl.found=true the cluster and unnamed resources stay open, as in Kafka.
 import assert from "node:assert/strict";
-import { runMain, startNode, type TestNode } from "./harness.ts";
+import { freePort, runMain, startNode, type TestNode } from "./harness.ts";
 import { runCommand } from "./commands.ts";
 import { Admin } from "../../net/client/admin.ts";
 
@@ -198,6 +198,95 @@ Deno.test({
       const out = await runMain(["acls", "--bootstrap-server", node.bootstrap, "--list"]);
       assert.equal(out.code, 1);
       assert.match(out.stderr, /No Authorizer is configured/);
+    } finally {
+      await node.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "SASL users get what their ACLs grant: alice reads and writes orders, bob is refused",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const plainPort = freePort();
+    const saslPort = freePort();
+    const controllerPort = freePort();
+    const node = await startNode({
+      props: {
+        "controller.quorum.voters": `1@127.0.0.1:${controllerPort}`,
+        "listeners":
+          `PLAINTEXT://127.0.0.1:${plainPort},SASL_PLAINTEXT://127.0.0.1:${saslPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+        "advertised.listeners":
+          `PLAINTEXT://127.0.0.1:${plainPort},SASL_PLAINTEXT://127.0.0.1:${saslPort}`,
+        "listener.security.protocol.map":
+          "PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config":
+          "org.apache.kafka.common.security.plain.PlainLoginModule required " +
+          'username="admin" password="admin-secret" user_alice="alice-secret" user_bob="bob-secret";',
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        // The brokers (and this test's admin) use the PLAINTEXT listener as User:ANONYMOUS.
+        "super.users": "User:ANONYMOUS",
+        "allow.everyone.if.no.acl.found": "false",
+      },
+    });
+    const sasl = (user: string) => [
+      "-b",
+      `127.0.0.1:${saslPort}`,
+      "-X",
+      "security.protocol=SASL_PLAINTEXT",
+      "-X",
+      "sasl.mechanism=PLAIN",
+      "-X",
+      `sasl.username=${user}`,
+      "-X",
+      `sasl.password=${user}-secret`,
+    ];
+    try {
+      const b = `127.0.0.1:${plainPort}`;
+      const admin = new Admin({ bootstrapServers: b });
+      try {
+        await admin.createTopics([{ name: "orders", numPartitions: 1, replicationFactor: 1 }]);
+      } finally {
+        admin.close();
+      }
+      await acls(
+        b,
+        "--add",
+        "--allow-principal",
+        "User:alice",
+        "--producer",
+        "--consumer",
+        "--topic",
+        "orders",
+        "--group",
+        "alice-app",
+      );
+      const produced = await runCommand("kcat", [...sasl("alice"), "-P", "-t", "orders"], {
+        stdin: "from-alice\n",
+      });
+      assert.equal(produced.code, 0, produced.stderr);
+      const read = await runCommand("kcat", [
+        ...sasl("alice"),
+        "-C",
+        "-t",
+        "orders",
+        "-o",
+        "beginning",
+        "-e",
+      ]);
+      assert.match(read.stdout, /from-alice/);
+      const bobList = await runCommand("kcat", [...sasl("bob"), "-L"]);
+      assert.doesNotMatch(bobList.stdout, /topic "orders"/, "bob does not see orders");
+      const bobWrite = await runCommand("kcat", [...sasl("bob"), "-P", "-t", "orders"], {
+        stdin: "from-bob\n",
+      });
+      assert.match(bobWrite.stderr, /authorization failed/i);
+    } catch (error) {
+      console.error(node.logs().slice(-8000));
+      throw error;
     } finally {
       await node.stop();
     }
