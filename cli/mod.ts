@@ -33,6 +33,7 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
   (await import("./configs.ts")).configsCommand,
   (await import("./get_offsets.ts")).getOffsetsCommand,
   (await import("./delete_records.ts")).deleteRecordsCommand,
+  (await import("./log_dirs.ts")).logDirsCommand,
   (await import("./leader_election.ts")).leaderElectionCommand,
   (await import("./reassign_partitions.ts")).reassignPartitionsCommand,
   (await import("./producer_perf_test.ts")).producerPerfTestCommand,

@@ -12,8 +12,8 @@
  * - broker 2 stays up and reports the directory; the controller moves the leadership of the
  *   partitions in `logs2` to brokers 3 and 4 and drops broker 2 from their ISR;
  * - the partitions in `logs` are still led by broker 2, with it in their ISR (still serving);
- * - DescribeLogDirs on broker 2 answers `logs2` with KAFKA_STORAGE_ERROR, and `topics --describe`
- *   shows the moved leaders;
+ * - DescribeLogDirs on broker 2 answers `logs2` with KAFKA_STORAGE_ERROR (`log-dirs --describe`
+ *   prints Kafka's KafkaStorageException), and `topics --describe` shows the moved leaders;
  * - every acknowledged record is read back exactly once.
  * A restart with `logs2` still broken starts the broker without it (Kafka's `errorLogDirs`): its
  * replicas in `logs` rejoin the ISR, those of `logs2` stay out. Then `logs` fails too: with no log
@@ -240,6 +240,26 @@ Deno.test({
         [logs2, ErrorCode.KAFKA_STORAGE_ERROR, []],
       ]);
       assert.ok(!producerDone, "the producer finished before the failure: spread it more");
+      // kafka-log-dirs.sh names the failed directory's error as Kafka does.
+      const tool = await runMain([
+        "log-dirs",
+        "--bootstrap-server",
+        cluster.bootstrapServers,
+        "--describe",
+        "--broker-list",
+        "2",
+        "--topic-list",
+        TOPIC,
+      ], { timeoutMs: 30_000 });
+      assert.equal(tool.code, 0, tool.stderr);
+      const described = JSON.parse(tool.stdout.trim().split("\n").at(-1)!);
+      assert.deepEqual(
+        described.brokers[0].logDirs.map((d: { logDir: string; error: string | null }) => [
+          d.logDir,
+          d.error,
+        ]),
+        [[logs, null], [logs2, "org.apache.kafka.common.errors.KafkaStorageException"]],
+      );
 
       const out = await producing;
       const delivered: string[] = [];
