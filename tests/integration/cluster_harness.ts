@@ -204,7 +204,18 @@ function clusterNode(init: NodeInit): ClusterNode {
       if (child !== null) return;
       exitRequested = false;
       const process = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", join(REPO_ROOT, "main.ts"), "server-start", init.propertiesPath],
+        args: [
+          "run",
+          "-A",
+          // KRAFTLING_CPU_PROF_DIR: every node writes a V8 CPU profile there when it exits
+          // (`deno task bench` cases run under it to see where a cluster spends its time).
+          ...(Deno.env.get("KRAFTLING_CPU_PROF_DIR")
+            ? ["--cpu-prof", `--cpu-prof-dir=${Deno.env.get("KRAFTLING_CPU_PROF_DIR")}`]
+            : []),
+          join(REPO_ROOT, "main.ts"),
+          "server-start",
+          init.propertiesPath,
+        ],
         cwd: REPO_ROOT,
         stdin: "null",
         stdout: "piped",
