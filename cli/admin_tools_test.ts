@@ -115,21 +115,34 @@ Deno.test("configs resolves entity shortcuts and checks alter arguments", () => 
     parseConfigsArgs([...B, "--describe", "--entity-type", "users"]).entityType,
     "users",
   );
+  assertEquals(
+    parseConfigsArgs([...B, "--describe", "--entity-type", "clients"]).entityType,
+    "clients",
+  );
+  const quota = parseConfigsArgs([
+    ...B,
+    "--alter",
+    "--user",
+    "alice",
+    "--client",
+    "app",
+    "--add-config",
+    "producer_byte_rate=1024",
+  ]);
+  assertEquals(quota.quotaEntity, { user: "alice", clientId: "app" });
+  assertEquals(
+    parseConfigsArgs([...B, "--describe", "--entity-type", "users", "--entity-default"])
+      .quotaEntity,
+    { user: null },
+  );
   assertThrows(
-    () => parseConfigsArgs([...B, "--describe", "--entity-type", "clients"]),
-    /client quotas are not built/,
+    () => parseConfigsArgs([...B, "--alter", "--client", "c", "--add-config", "x_rate=1"]),
+    /not a SCRAM mechanism .* or a client quota/,
   );
   assertThrows(
     () =>
-      parseConfigsArgs([
-        ...B,
-        "--alter",
-        "--user",
-        "alice",
-        "--add-config",
-        "producer_byte_rate=1024",
-      ]),
-    /user quotas are not built/,
+      parseConfigsArgs([...B, "--alter", "--client", "c", "--add-config", "producer_byte_rate=z"]),
+    /must be a number/,
   );
   assertThrows(
     () =>

@@ -2,13 +2,16 @@
  * `configs`: Kafka's `kafka-configs.sh` (ConfigCommand) for topics and brokers: `--describe`
  * (dynamic configs, or `--all`) and `--alter --add-config/--delete-config` (incremental); for
  * users, their SCRAM credentials (KIP-554): `--add-config 'SCRAM-SHA-512=[iterations=8192,password=...]'`,
- * `--delete-config SCRAM-SHA-512` and `--describe`. User and client quotas are not built.
+ * `--delete-config SCRAM-SHA-512` and `--describe`; and client quotas of users, client ids, both and
+ * their defaults (`--add-config 'producer_byte_rate=1048576,consumer_byte_rate=2097152'`) through
+ * AlterClientQuotas/DescribeClientQuotas.
  *
  * @module
  */
 
 import {
   Admin,
+  type ClientQuotaEntry,
   CONFIG_SOURCE_NAMES,
   type ConfigEntry,
   ResourceType,
@@ -33,23 +36,29 @@ import {
 const USAGE =
   `Usage: deno run -A main.ts configs --bootstrap-server <host:port> (--describe | --alter) [options]
 
-Describe or change the configs of topics and brokers, and users' SCRAM credentials
-(kafka-configs.sh).
+Describe or change the configs of topics and brokers, users' SCRAM credentials, and the client
+quotas of users and client ids (kafka-configs.sh).
 
 Options:
   --bootstrap-server <host:port>  The Kafka server to connect to. Required.
   --command-config <file>         A client properties file.
   --describe                      List the configs of the entity.
   --alter                         Change the configs of the entity.
-  --entity-type <topics|brokers|users>  The entity type.
-  --entity-name <name>            The topic name, broker id or user name.
-  --entity-default                The cluster-wide broker default (with --entity-type brokers).
+  --entity-type <topics|brokers|users|clients>  The entity type.
+  --entity-name <name>            The topic name, broker id, user name or client id.
+  --entity-default                The default broker, user or client id.
   --topic <name>                  Same as --entity-type topics --entity-name <name>.
   --broker <id>                   Same as --entity-type brokers --entity-name <id>.
   --broker-defaults               Same as --entity-type brokers --entity-default.
   --user <name>                   Same as --entity-type users --entity-name <name>.
+  --client <id>                   Same as --entity-type clients --entity-name <id>; with --user,
+                                  the quotas of that user with that client id.
+  --user-defaults                 The default user (quotas).
+  --client-defaults               The default client id (quotas).
   --add-config <k=v,k2=[a,b]>     Configs to set (with --alter); for users
-                                  'SCRAM-SHA-256=[iterations=4096,password=<secret>]'.
+                                  'SCRAM-SHA-256=[iterations=4096,password=<secret>]'; for users
+                                  and clients the quotas producer_byte_rate, consumer_byte_rate,
+                                  request_percentage.
   --delete-config <k,k2>          Configs to remove (with --alter).
   --all                           With --describe: every config, not only dynamic ones.
   -h, --help                      Show this help.`;
@@ -65,6 +74,9 @@ const FLAGS = {
   "broker": { type: "string" },
   "broker-defaults": { type: "boolean" },
   "user": { type: "string" },
+  "client": { type: "string" },
+  "user-defaults": { type: "boolean" },
+  "client-defaults": { type: "boolean" },
   "add-config": { type: "string" },
   "delete-config": { type: "string", multiple: true },
   "all": { type: "boolean" },
@@ -73,7 +85,8 @@ const FLAGS = {
 /** `configs`: the registry entry. */
 export const configsCommand: Subcommand = {
   name: "configs",
-  summary: "Describe and alter topic and broker configs and SCRAM users (kafka-configs.sh).",
+  summary:
+    "Describe and alter topic and broker configs, SCRAM users and client quotas (kafka-configs.sh).",
   usage: USAGE,
   run: runConfigs,
 };
@@ -83,9 +96,14 @@ export interface ConfigsArgs {
   action: "describe" | "alter";
   bootstrapServer: string;
   commandConfig?: string;
-  entityType: "topics" | "brokers" | "users";
+  entityType: "topics" | "brokers" | "users" | "clients";
   /** undefined: every entity of the type; "": the broker default. */
   entityName?: string;
+  /**
+   * For users and clients: the quota entity (a name, null for the default, absent when the
+   * command does not name that type).
+   */
+  quotaEntity?: { user?: string | null; clientId?: string | null };
   add: Map<string, string>;
   remove: string[];
   all: boolean;
@@ -110,21 +128,41 @@ export function parseConfigsArgs(args: string[]): ConfigsArgs {
   let entityName = values["entity-name"];
   if (values.topic !== undefined) [entityType, entityName] = ["topics", values.topic];
   if (values.broker !== undefined) [entityType, entityName] = ["brokers", values.broker];
-  if (values.user !== undefined) [entityType, entityName] = ["users", values.user];
-  if (values["broker-defaults"] || values["entity-default"]) {
+  if (values["broker-defaults"]) [entityType, entityName] = ["brokers", ""];
+  if (values["entity-default"]) {
     entityType ??= "brokers";
     entityName = "";
   }
-  if (entityType !== "topics" && entityType !== "brokers" && entityType !== "users") {
-    throw new UsageError(
-      `configs: --entity-type must be topics, brokers or users${
-        entityType ? ` (got ${entityType})` : ""
-      }${entityType === "clients" ? ": client quotas are not built in kraftling" : ""}`,
-    );
+  // Users and client ids, alone or together, name client quotas (and users SCRAM credentials).
+  const quotaEntity: { user?: string | null; clientId?: string | null } = {};
+  if (entityType === "users") quotaEntity.user = entityName === "" ? null : entityName;
+  if (entityType === "clients") quotaEntity.clientId = entityName === "" ? null : entityName;
+  if (values.user !== undefined) quotaEntity.user = values.user;
+  if (values["user-defaults"]) quotaEntity.user = null;
+  if (values.client !== undefined) quotaEntity.clientId = values.client;
+  if (values["client-defaults"]) quotaEntity.clientId = null;
+  if ("user" in quotaEntity || "clientId" in quotaEntity) {
+    entityType = "user" in quotaEntity ? "users" : "clients";
+    entityName = "user" in quotaEntity ? (quotaEntity.user ?? "") : (quotaEntity.clientId ?? "");
+    // An omitted name (--entity-type users alone) means every user.
+    if (
+      values["entity-name"] === undefined && !values["entity-default"] &&
+      values.user === undefined && values.client === undefined && !values["user-defaults"] &&
+      !values["client-defaults"]
+    ) {
+      entityName = undefined;
+      if (entityType === "users") delete quotaEntity.user;
+      else delete quotaEntity.clientId;
+    }
   }
-  if (entityType === "users" && entityName === "") {
+  if (
+    entityType !== "topics" && entityType !== "brokers" && entityType !== "users" &&
+    entityType !== "clients"
+  ) {
     throw new UsageError(
-      "configs: --entity-default applies to brokers only (user quotas are not built)",
+      `configs: --entity-type must be topics, brokers, users or clients${
+        entityType ? ` (got ${entityType})` : ""
+      }`,
     );
   }
   if (entityType === "topics" && entityName === "") {
@@ -138,7 +176,10 @@ export function parseConfigsArgs(args: string[]): ConfigsArgs {
     }
   }
   const action = values.describe ? "describe" : "alter";
-  if (entityType === "users") checkUserConfigs(values["add-config"], values["delete-config"]);
+  const isQuotaEntity = entityType === "users" || entityType === "clients";
+  if (isQuotaEntity) {
+    checkUserConfigs(values["add-config"], values["delete-config"], quotaEntity);
+  }
   const add = values["add-config"] === undefined
     ? new Map<string, string>()
     : configList(values["add-config"], entityType);
@@ -150,6 +191,9 @@ export function parseConfigsArgs(args: string[]): ConfigsArgs {
     }
     if (add.size === 0 && remove.length === 0) {
       throw new UsageError("configs: --alter needs --add-config or --delete-config");
+    }
+    if (isQuotaEntity && entityName === undefined) {
+      throw new UsageError("configs: --alter needs --entity-name or --entity-default");
     }
     const both = remove.find((k) => add.has(k));
     if (both !== undefined) {
@@ -169,6 +213,7 @@ export function parseConfigsArgs(args: string[]): ConfigsArgs {
     add,
     remove,
     all: values.all ?? false,
+    ...(isQuotaEntity ? { quotaEntity } : {}),
   };
 }
 
@@ -184,22 +229,78 @@ function configList(text: string, entityType: string): Map<string, string> {
   }
 }
 
-/** Users carry SCRAM credentials only: their quotas are not built. */
-function checkUserConfigs(add: string | undefined, remove: string[] | undefined): void {
+/** The client quota keys Kafka's ConfigCommand accepts for users and clients. */
+const QUOTA_KEYS = new Set([
+  "producer_byte_rate",
+  "consumer_byte_rate",
+  "request_percentage",
+  "controller_mutation_rate",
+]);
+
+/**
+ * Users carry SCRAM credentials (a named user alone) and quotas; client ids carry quotas. Quota
+ * values must be numbers; SCRAM arguments are checked before connecting (no password printed).
+ */
+function checkUserConfigs(
+  add: string | undefined,
+  remove: string[] | undefined,
+  entity: { user?: string | null; clientId?: string | null },
+): void {
+  const added = add === undefined ? new Map<string, string>() : configList(add, "users");
   const keys = [
-    ...(add === undefined ? [] : configList(add, "users").keys()),
+    ...added.keys(),
     ...(remove ?? []).flatMap((d) => d.split(",")).map((d) => d.trim()).filter((d) => d !== ""),
   ];
-  const other = keys.find((k) => !SCRAM_MECHANISMS.has(k.toUpperCase()));
-  if (other !== undefined) {
-    throw new UsageError(
-      `configs: ${other} is not a SCRAM mechanism (SCRAM-SHA-256, SCRAM-SHA-512); user quotas are not built in kraftling`,
-    );
+  const scramAllowed = typeof entity.user === "string" && !("clientId" in entity);
+  for (const k of keys) {
+    if (SCRAM_MECHANISMS.has(k.toUpperCase())) {
+      if (!scramAllowed) {
+        throw new UsageError(
+          `configs: ${k} (SCRAM credentials) applies to a named user alone, not to client ids or defaults`,
+        );
+      }
+    } else if (!QUOTA_KEYS.has(k)) {
+      throw new UsageError(
+        `configs: ${k} is not a SCRAM mechanism (SCRAM-SHA-256, SCRAM-SHA-512) or a client quota (${
+          [...QUOTA_KEYS].join(", ")
+        })`,
+      );
+    }
   }
-  for (const [key, value] of add === undefined ? [] : configList(add, "users")) {
+  for (const [key, value] of added) {
+    if (QUOTA_KEYS.has(key)) {
+      if (!/^\d+(\.\d+)?$/.test(value.trim())) {
+        throw new UsageError(`configs: The quota ${key} must be a number, got '${value}'`);
+      }
+      continue;
+    }
     const parsed = parseScramArgument(`${key}=[${value}]`);
     if ("error" in parsed) throw new UsageError(`configs: ${parsed.error}`);
   }
+}
+
+/**
+ * Kafka's describe line of one entity's client quotas.
+ *
+ * @example
+ * ```ts
+ * import { formatQuotas } from "./configs.ts";
+ * formatQuotas({ entity: [{ entityType: "user", entityName: "alice" }],
+ *   values: new Map([["producer_byte_rate", 1024]]) });
+ * // "Quota configs for user-principal 'alice' are producer_byte_rate=1024.0"
+ * ```
+ */
+export function formatQuotas(q: ClientQuotaEntry): string {
+  const part = (type: string, label: string) => {
+    const e = q.entity.find((x) => x.entityType === type);
+    if (e === undefined) return null;
+    return e.entityName === null ? `the default ${label}` : `${label} '${e.entityName}'`;
+  };
+  const who = [part("user", "user-principal"), part("client-id", "client-id")]
+    .filter((x) => x !== null).join(", ");
+  const values = [...q.values].sort(([a], [b]) => a < b ? -1 : 1)
+    .map(([k, v]) => `${k}=${Number.isInteger(v) ? v.toFixed(1) : String(v)}`).join(", ");
+  return `Quota configs for ${who} are ${values}`;
 }
 
 /**
@@ -279,10 +380,38 @@ async function runConfigs(args: string[], io: CliIo): Promise<number> {
   );
 }
 
+function quotaEntityList(e: { user?: string | null; clientId?: string | null }) {
+  return [
+    ...("user" in e ? [{ entityType: "user", entityName: e.user ?? null }] : []),
+    ...("clientId" in e ? [{ entityType: "client-id", entityName: e.clientId ?? null }] : []),
+  ];
+}
+
+function quotaEntityLabel(e: { user?: string | null; clientId?: string | null }): string {
+  const parts = [
+    "user" in e ? (e.user === null ? "default user" : `user ${e.user}`) : null,
+    "clientId" in e ? (e.clientId === null ? "default client" : `client ${e.clientId}`) : null,
+  ].filter((x) => x !== null);
+  return parts.join(", ");
+}
+
+async function alterQuotaEntity(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<number> {
+  const entity = a.quotaEntity!;
+  const quotaOps = new Map<string, number | null>();
+  for (const [k, v] of a.add) if (QUOTA_KEYS.has(k)) quotaOps.set(k, Number(v));
+  for (const k of a.remove) if (QUOTA_KEYS.has(k)) quotaOps.set(k, null);
+  if (quotaOps.size > 0) await admin.alterClientQuotas(quotaEntityList(entity), quotaOps);
+  const scram = [...a.add.keys(), ...a.remove].some((k) => !QUOTA_KEYS.has(k));
+  if (scram) return await alterUser(admin, a, io);
+  io.out(`Completed updating config for ${quotaEntityLabel(entity)}.`);
+  return 0;
+}
+
 async function alterUser(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<number> {
   const user = a.entityName!;
   const alterations: ScramAlteration[] = [];
   for (const [key, value] of a.add) {
+    if (QUOTA_KEYS.has(key)) continue;
     const parsed = parseScramArgument(`${key}=[${value}]`);
     if ("error" in parsed) throw new UsageError(`configs: ${parsed.error}`);
     if (parsed.password === null) {
@@ -297,6 +426,7 @@ async function alterUser(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<numbe
     });
   }
   for (const key of a.remove) {
+    if (QUOTA_KEYS.has(key)) continue;
     alterations.push({ kind: "delete", user, mechanism: key.toUpperCase() });
   }
   await admin.alterUserScramCredentials(alterations);
@@ -304,7 +434,33 @@ async function alterUser(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<numbe
   return 0;
 }
 
+async function describeQuotas(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<void> {
+  const e = a.quotaEntity ?? {};
+  const components = [
+    ...("user" in e
+      ? [{ entityType: "user", matchType: e.user === null ? 1 : 0, match: e.user ?? null }]
+      : a.entityType === "users"
+      ? [{ entityType: "user", matchType: 2, match: null }]
+      : []),
+    ...("clientId" in e
+      ? [{
+        entityType: "client-id",
+        matchType: e.clientId === null ? 1 : 0,
+        match: e.clientId ?? null,
+      }]
+      : a.entityType === "clients"
+      ? [{ entityType: "client-id", matchType: 2, match: null }]
+      : []),
+  ];
+  for (const q of await admin.describeClientQuotas(components, true)) io.out(formatQuotas(q));
+}
+
 async function describeUsers(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<number> {
+  await describeQuotas(admin, a, io);
+  if (a.entityType === "clients" || (a.quotaEntity !== undefined && "clientId" in a.quotaEntity)) {
+    return 0;
+  }
+  if (a.entityName === "") return 0; // the default user has quotas only
   let users: UserScramCredentials[];
   try {
     users = await admin.describeUserScramCredentials(
@@ -320,7 +476,9 @@ async function describeUsers(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<n
 }
 
 async function alter(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<number> {
-  if (a.entityType === "users") return await alterUser(admin, a, io);
+  if (a.entityType === "users" || a.entityType === "clients") {
+    return await alterQuotaEntity(admin, a, io);
+  }
   const name = a.entityName!;
   if (a.entityType === "topics") await admin.describeTopics([name]);
   await admin.alterConfigs([{
@@ -336,7 +494,9 @@ async function alter(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<number> {
 }
 
 async function describe(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<number> {
-  if (a.entityType === "users") return await describeUsers(admin, a, io);
+  if (a.entityType === "users" || a.entityType === "clients") {
+    return await describeUsers(admin, a, io);
+  }
   let names: string[];
   if (a.entityName !== undefined) names = [a.entityName];
   else if (a.entityType === "topics") names = await admin.listTopics({ includeInternal: true });

@@ -2,7 +2,7 @@
 // DescribeClientQuotas), enforced on librdkafka (confluent-kafka) producers and consumers, which
 // see the broker's throttle_time_ms in their statistics; a client without a quota is not throttled.
 import assert from "node:assert/strict";
-import { startNode, type TestNode } from "./harness.ts";
+import { runMain, startNode, type TestNode } from "./harness.ts";
 import { runCommand } from "./commands.ts";
 import { Admin } from "../../net/client/admin.ts";
 
@@ -110,6 +110,61 @@ Deno.test({
       throw error;
     } finally {
       await node?.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "configs sets, describes and deletes user and client quotas as kafka-configs.sh does",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const node = await startNode();
+    const configs = async (...args: string[]) => {
+      const out = await runMain(["configs", "--bootstrap-server", node.bootstrap, ...args]);
+      return { ...out, text: out.stdout.trim() };
+    };
+    try {
+      const set = await configs(
+        "--alter",
+        "--entity-type",
+        "users",
+        "--entity-name",
+        "alice",
+        "--add-config",
+        "producer_byte_rate=1024,consumer_byte_rate=2048",
+      );
+      assert.equal(set.code, 0, set.stderr);
+      assert.equal(set.text, "Completed updating config for user alice.");
+      assert.equal(
+        (await configs("--alter", "--client-defaults", "--add-config", "request_percentage=25"))
+          .code,
+        0,
+      );
+      assert.equal(
+        (await configs("--describe", "--entity-type", "users", "--entity-name", "alice")).text,
+        "Quota configs for user-principal 'alice' are consumer_byte_rate=2048.0, producer_byte_rate=1024.0",
+      );
+      assert.equal(
+        (await configs("--describe", "--entity-type", "clients")).text,
+        "Quota configs for the default client-id are request_percentage=25.0",
+      );
+      await configs("--alter", "--user", "alice", "--delete-config", "consumer_byte_rate");
+      assert.equal(
+        (await configs("--describe", "--user", "alice")).text,
+        "Quota configs for user-principal 'alice' are producer_byte_rate=1024.0",
+      );
+      const refused = await configs(
+        "--alter",
+        "--user",
+        "bob",
+        "--add-config",
+        "controller_mutation_rate=5",
+      );
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /not enforced by kraftling/);
+    } finally {
+      await node.stop();
     }
   },
 });
