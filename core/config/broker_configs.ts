@@ -174,6 +174,10 @@ export const BROKER_CONFIGS: ReadonlyMap<string, ConfigDef> = new Map(
     def("num.recovery.threads.per.data.dir", "int", "2", { validator: atLeast(1), ...CLUSTER }),
     // Replication
     def("replica.fetch.max.bytes", "int", "1048576", { validator: atLeast(0) }),
+    def("replica.fetch.min.bytes", "int", "1", { validator: atLeast(1) }),
+    def("replica.fetch.wait.max.ms", "int", "500", { validator: atLeast(0) }),
+    def("replica.fetch.backoff.ms", "int", "1000", { validator: atLeast(0) }),
+    def("replica.fetch.response.max.bytes", "int", "10485760", { validator: atLeast(0) }),
     def("replica.lag.time.max.ms", "long", "30000"),
     def("replica.high.watermark.checkpoint.interval.ms", "long", "5000", {
       validator: atLeast(1),
@@ -232,10 +236,6 @@ export const IGNORED_BROKER_KEYS: ReadonlySet<string> = new Set([
   "background.threads",
   "num.replica.fetchers",
   "num.replica.alter.log.dirs.threads",
-  "replica.fetch.min.bytes",
-  "replica.fetch.wait.max.ms",
-  "replica.fetch.backoff.ms",
-  "replica.fetch.response.max.bytes",
   "replica.socket.timeout.ms",
   "replica.socket.receive.buffer.bytes",
   "replica.selector.class",
