@@ -486,6 +486,15 @@ Deno.test({
             "--list",
           ]);
           ok(topics.stdout.includes("sasl-kcat"), topics.stdout + topics.stderr);
+          // The JAAS config holds PLAIN's passwords: DescribeConfigs shows it as sensitive, no value.
+          const broker = await cli("--describe", "--broker", "1", "--all");
+          ok(
+            broker.stdout.includes(
+              "listener.name.sasl_plaintext.plain.sasl.jaas.config=null sensitive=true",
+            ),
+            broker.stdout,
+          );
+          ok(!broker.stdout.includes("-secret"), "configs --describe showed a password");
         },
       );
 
