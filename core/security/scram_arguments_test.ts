@@ -1,5 +1,11 @@
 import { deepEqual, equal } from "node:assert/strict";
 import { parseScramArgument } from "./scram_arguments.ts";
+import {
+  credentialFromSaltedPassword,
+  saltedPassword,
+  SCRAM_MECHANISMS,
+  scramCredential,
+} from "./scram.ts";
 
 Deno.test("a KIP-900 --add-scram argument names the mechanism, user and password, iterations 4096 by default", () => {
   const parsed = parseScramArgument('SCRAM-SHA-256=[name=alice,password="alice,secret"]');
@@ -50,4 +56,25 @@ Deno.test("malformed SCRAM arguments get one sentence that never repeats the pas
     deepEqual("error" in parsed ? parsed.error : null, error, text);
     equal(error.includes("s3cret"), false);
   }
+});
+
+Deno.test("KIP-900's salt and saltedpassword (base64) give the same credential as the password", async () => {
+  const m = SCRAM_MECHANISMS.get("SCRAM-SHA-256")!;
+  const salt = new TextEncoder().encode("1lv4pdnw4fwq7notcxm0yy1k7q");
+  const salted = await saltedPassword(m, "alice-secret", salt, 8192);
+  const b64 = (b: Uint8Array) => btoa(String.fromCharCode(...b));
+  const parsed = parseScramArgument(
+    `SCRAM-SHA-256=[name=alice,iterations=8192,salt="${b64(salt)}",saltedpassword="${
+      b64(salted)
+    }"]`,
+  );
+  if ("error" in parsed) throw new Error(parsed.error);
+  equal(parsed.password, null);
+  const fromSalted = await credentialFromSaltedPassword(
+    m,
+    parsed.saltedPassword!,
+    parsed.salt!,
+    8192,
+  );
+  deepEqual(fromSalted, await scramCredential(m, "alice-secret", salt, 8192));
 });

@@ -385,8 +385,6 @@ Deno.test({
           assertEquals(scram.consumed, ["a", "b", "c"], JSON.stringify(scram));
           const plain = await run("PLAIN", "bob", "bob-secret");
           assertEquals(plain.consumed, ["a", "b", "c"], JSON.stringify(plain));
-          const wrong = await run("SCRAM-SHA-512", "alice", "nope");
-          ok(String(wrong.error ?? "").length > 0, JSON.stringify(wrong));
         },
       });
 
