@@ -57,6 +57,33 @@ export function readAtSync(file: Deno.FsFile, position: number, into: Uint8Array
 }
 
 /**
+ * Reads up to `into.length` bytes of `filePath` from `position` without blocking the event loop:
+ * a handle of its own (so no other reader's or writer's file position is touched), and every
+ * open, seek and read runs on Deno's blocking-I/O threads. Returns the count read (fewer at the
+ * end of the file).
+ *
+ * @example
+ * ```ts ignore
+ * const n = await readAtAsync("/data/t-0/00000000000000000000.log", 4096, new Uint8Array(1024));
+ * ```
+ */
+export async function readAtAsync(
+  filePath: string,
+  position: number,
+  into: Uint8Array,
+): Promise<number> {
+  using file = await Deno.open(filePath, { read: true });
+  await file.seek(position, Deno.SeekMode.Start);
+  let read = 0;
+  while (read < into.length) {
+    const n = await file.read(into.subarray(read));
+    if (n === null || n === 0) break;
+    read += n;
+  }
+  return read;
+}
+
+/**
  * Replaces `filePath` with `bytes` atomically and durably: write `<file>.tmp`, fsync it, rename it
  * over the target, fsync the directory.
  *

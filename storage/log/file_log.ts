@@ -69,6 +69,9 @@ import {
 import { exactOffsetForTimestamp } from "./timestamp_search.ts";
 import { maxTimestampOfRecords, untrustedMaxTimestamp } from "./log_validator.ts";
 
+/** Bytes at the end of the active segment read synchronously (written recently: in the page cache). */
+const HOT_TAIL_BYTES = 16 * 1024 * 1024;
+
 /** File names inside a partition directory. */
 export const LEADER_EPOCH_CHECKPOINT_FILE = "leader-epoch-checkpoint";
 export const PARTITION_METADATA_FILE = "partition.metadata";
@@ -666,10 +669,46 @@ export class FileLog implements PartitionLog {
 
   async read(fetchOffset: number, options: ReadOptions): Promise<ReadResult> {
     this.#checkUsable();
-    return await Promise.resolve(this.#readSync(fetchOffset, options));
+    // A segment deleted or replaced while its bytes were being read is planned again.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const plan = this.#planRead(fetchOffset, options);
+      if ("result" in plan) return plan.result;
+      const { segment, position, length } = plan;
+      // Recent bytes of the active segment are in the page cache: read them at once. Anything
+      // older may need the disk, so it is read off the event loop (issue #13).
+      const hot = segment === this.#active &&
+        segment.sizeBytes - position <= HOT_TAIL_BYTES;
+      const bytes = hot
+        ? segment.readBytes(position, length)
+        : await segment.readBytesAsync(position, length);
+      if (bytes === null) continue;
+      return {
+        records: bytes.subarray(0, wholeBatchesBelow(bytes, plan.bound)),
+        firstOffset: plan.firstOffset,
+        logStartOffset: plan.logStartOffset,
+        logEndOffset: plan.logEndOffset,
+      };
+    }
+    return {
+      records: new Uint8Array(0),
+      firstOffset: fetchOffset,
+      logStartOffset: this.#logStartOffset,
+      logEndOffset: this.logEndOffset,
+    };
   }
 
-  #readSync(fetchOffset: number, options: ReadOptions): ReadResult {
+  /** Where the batches to return start and how many bytes to read, or the (empty) answer. */
+  #planRead(fetchOffset: number, options: ReadOptions):
+    | { result: ReadResult }
+    | {
+      segment: LogSegment;
+      position: number;
+      length: number;
+      bound: number;
+      firstOffset: number;
+      logStartOffset: number;
+      logEndOffset: number;
+    } {
     const logStartOffset = this.#logStartOffset;
     const logEndOffset = this.logEndOffset;
     if (fetchOffset < logStartOffset || fetchOffset > logEndOffset) {
@@ -679,10 +718,12 @@ export class FileLog implements PartitionLog {
       );
     }
     const empty = {
-      records: new Uint8Array(0),
-      firstOffset: fetchOffset,
-      logStartOffset,
-      logEndOffset,
+      result: {
+        records: new Uint8Array(0),
+        firstOffset: fetchOffset,
+        logStartOffset,
+        logEndOffset,
+      },
     };
     const bound = Math.min(options.maxOffset ?? logEndOffset, logEndOffset);
     if (fetchOffset >= bound) return empty;
@@ -694,13 +735,11 @@ export class FileLog implements PartitionLog {
       if (first.lastOffset >= bound) return empty;
       if (!minOne && first.sizeBytes > options.maxBytes) return empty;
       const wanted = Math.max(options.maxBytes, minOne ? first.sizeBytes : 0);
-      const bytes = segment.readBytes(
-        first.position,
-        Math.min(wanted, segment.sizeBytes - first.position),
-      );
-      const end = wholeBatchesBelow(bytes, bound);
       return {
-        records: bytes.subarray(0, end),
+        segment,
+        position: first.position,
+        length: Math.min(wanted, segment.sizeBytes - first.position),
+        bound,
         firstOffset: first.baseOffset,
         logStartOffset,
         logEndOffset,

@@ -252,3 +252,32 @@ Deno.test("an expired active segment is rolled and deleted, and the log start st
     }
   });
 });
+
+Deno.test("reads of older segments run off the event loop and stay exact while appends go on", async () => {
+  await withDir(async (root) => {
+    const config = logConfig({ segmentBytes: 4000, indexIntervalBytes: 100 });
+    const log = await FileLog.open({ dir: `${root}/t-0`, config, warn: quiet, nowMs: NOW_MS });
+    const memory = new MemoryLog({ config, nowMs: NOW_MS });
+    for (let i = 0; i < 40; i++) {
+      const options = { valueBytes: 500, timestampMs: i };
+      await log.append(makeBatch(options), { leaderEpoch: 0, nowMs: NOW_MS });
+      await memory.append(makeBatch(options), { leaderEpoch: 0, nowMs: NOW_MS });
+    }
+    assert.ok(log.segmentCount > 3, "several segments, so offset 0 is in a cold one");
+    // Start reads of the first segment, then append while they are in flight.
+    const reads = [0, 3, 6].map((offset) => log.read(offset, { maxBytes: 3000 }));
+    const appends = [];
+    for (let i = 0; i < 10; i++) {
+      const options = { valueBytes: 500, timestampMs: 100 + i };
+      appends.push(log.append(makeBatch(options), { leaderEpoch: 0, nowMs: NOW_MS }));
+      await memory.append(makeBatch(options), { leaderEpoch: 0, nowMs: NOW_MS });
+    }
+    await Promise.all(appends);
+    const results = await Promise.all(reads);
+    for (const [i, offset] of [0, 3, 6].entries()) {
+      const expected = await memory.read(offset, { maxBytes: 3000 });
+      assert.deepEqual(results[i]!.records, expected.records, `bytes at offset ${offset}`);
+    }
+    await log.close();
+  });
+});

@@ -27,7 +27,7 @@ import {
   readInt64Number,
   verifyBatchCrc,
 } from "../../net/protocol/record_batch.ts";
-import { readAtSync, writeAllSync } from "../fs.ts";
+import { readAtAsync, readAtSync, writeAllSync } from "../fs.ts";
 import {
   type CachedFile,
   type HandleCache,
@@ -285,6 +285,23 @@ export class LogSegment {
     const n = this.#file.use((file) => readAtSync(file, position, out));
     assert(n === available, `short read of ${this.logPath} at ${position}`);
     return out;
+  }
+
+  /**
+   * Reads `length` bytes at `position` (fewer at the end of the segment) off the event loop, for
+   * fetches of data that may not be in the page cache. Null when the file is gone (the segment
+   * was deleted or replaced meanwhile): the caller reads again from the log's current segments.
+   */
+  async readBytesAsync(position: number, length: number): Promise<Uint8Array | null> {
+    const available = Math.max(0, Math.min(length, this.shape.sizeBytes - position));
+    const out = new Uint8Array(available);
+    try {
+      const n = await readAtAsync(this.logPath, position, out);
+      return n === available ? out : out.subarray(0, n);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return null;
+      throw error;
+    }
   }
 
   /**
