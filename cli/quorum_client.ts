@@ -97,6 +97,8 @@ async function askQuorum(
     clientId: options.clientId,
     connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
     requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+    tls: options.tls,
+    sasl: options.sasl,
   });
   try {
     const response = await conn.send<DescribeQuorumResponse>(
@@ -207,6 +209,8 @@ async function anyBroker(options: ClientOptions): Promise<KafkaConnection> {
         clientId: options.clientId,
         connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
         requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+        tls: options.tls,
+        sasl: options.sasl,
       });
     } catch (error) {
       last = error;

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { KafkaConnection } from "../net/connection.ts";
+import { KafkaConnection, type SaslCredentials } from "../net/connection.ts";
 import { KafkaError } from "../net/protocol/errors.ts";
 import { ErrorCode } from "../net/protocol/generated/errors.ts";
 import type { Logger } from "../core/log.ts";
@@ -37,6 +37,8 @@ export interface ControllerChannelOptions {
   logger: Logger;
   /** Overall time budget of one call, retries included (request.timeout.ms). */
   timeoutMs?: number;
+  /** SASL for a `SASL_PLAINTEXT` controller listener (`sasl.mechanism.controller.protocol`). */
+  sasl?: SaslCredentials;
 }
 
 /**
@@ -110,6 +112,7 @@ export class ControllerChannel {
       clientId: this.#options.clientId,
       connectTimeoutMs: 2_000,
       requestTimeoutMs: this.#options.timeoutMs ?? 30_000,
+      sasl: this.#options.sasl,
     });
     this.#connection = conn;
     this.#connectedTo = target.nodeId;

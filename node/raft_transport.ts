@@ -17,7 +17,7 @@
  * @module
  */
 
-import { ConnectionError, KafkaConnection } from "../net/connection.ts";
+import { ConnectionError, KafkaConnection, type SaslCredentials } from "../net/connection.ts";
 import { KafkaError } from "../net/protocol/errors.ts";
 import { ErrorCode } from "../net/protocol/generated/errors.ts";
 import type { RaftMessage } from "../core/raft/messages.ts";
@@ -76,6 +76,8 @@ export interface KafkaRaftTransportOptions {
   /** `controller.quorum.request.timeout.ms`. */
   requestTimeoutMs: number;
   logger: Logger;
+  /** SASL for a `SASL_PLAINTEXT` controller listener (`sasl.mechanism.controller.protocol`). */
+  sasl?: SaslCredentials;
 }
 
 /** The pseudo node id of the i-th bootstrap server (Kafka numbers them -2, -3, ...). */
@@ -526,6 +528,7 @@ export class KafkaRaftTransport implements RaftTransport, RaftExchange {
         clientId: `raft-client-${this.nodeId}`,
         connectTimeoutMs: this.#options.requestTimeoutMs,
         requestTimeoutMs: this.#options.requestTimeoutMs,
+        sasl: this.#options.sasl,
       });
       if (this.#closed) {
         connection.close();

@@ -34,6 +34,7 @@ import { TOPIC_CONFIGS } from "./topic_configs.ts";
 import {
   type InterBrokerSasl,
   type ListenerSasl,
+  parseControllerSasl,
   parseInterBrokerSasl,
   parseListenerSasl,
 } from "../security/sasl_config.ts";
@@ -73,6 +74,11 @@ export interface ServerConfig {
   listenerTls: ReadonlyMap<string, ListenerTls>;
   /** SASL settings of every `SASL_PLAINTEXT` and `SASL_SSL` listener, by listener name. */
   listenerSasl?: ReadonlyMap<string, ListenerSasl>;
+  /**
+   * How this node logs in to the controllers when their listener is `SASL_PLAINTEXT`
+   * (`sasl.mechanism.controller.protocol`, PLAIN); null otherwise.
+   */
+  controllerSasl?: InterBrokerSasl | null;
   /**
    * How brokers log in to each other when the inter-broker listener is `SASL_*`
    * (`sasl.mechanism.inter.broker.protocol` and the listener's JAAS username/password); null
@@ -408,11 +414,11 @@ function parseAllListeners(
         `controller.listener.names entry ${name} has no security protocol in listener.security.protocol.map`,
       );
     }
-    if (protocol !== "PLAINTEXT") {
-      // Raft and the broker-to-controller channel connect only in plaintext so far.
+    if (protocol !== "PLAINTEXT" && protocol !== "SASL_PLAINTEXT") {
+      // Raft and the broker-to-controller channel connect without TLS so far.
       throw new ConfigError(
         "controller.listener.names",
-        `controller.listener.names entry ${name} uses security protocol ${protocol}, but kraftling's controller listeners support only PLAINTEXT for now (node-to-node TLS is not built yet)`,
+        `controller.listener.names entry ${name} uses security protocol ${protocol}, but kraftling's controller listeners support only PLAINTEXT and SASL_PLAINTEXT for now (node-to-node TLS is not built yet)`,
       );
     }
   }
@@ -677,6 +683,9 @@ function buildServerConfig(props: ReadonlyMap<string, string>): ServerConfigResu
     listenerSecurityProtocolMap: l.protocolMap,
     listenerTls: parseListenerTls(props, l.listeners),
     listenerSasl,
+    controllerSasl: l.protocolMap.get(controllerListenerNames[0] ?? "") === "SASL_PLAINTEXT"
+      ? parseControllerSasl(props, controllerListenerNames[0]!)
+      : null,
     interBrokerSasl: processRoles.includes("broker") && interBrokerSasl !== undefined
       ? parseInterBrokerSasl(props, interBrokerSasl)
       : null,

@@ -242,12 +242,12 @@ Deno.test("a broker must advertise its inter-broker listener and no controller l
   );
 });
 
-Deno.test("a SASL controller listener is refused: raft and the controller channel connect in plaintext", () => {
+Deno.test("a SASL_SSL controller listener is refused: raft and the controller channel connect without TLS", () => {
   equal(
     errorOf(COMBINED, {
-      "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+      "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_SSL",
     }),
-    "controller.listener.names entry CONTROLLER uses security protocol SASL_PLAINTEXT, but kraftling's controller listeners support only PLAINTEXT for now (node-to-node TLS is not built yet)",
+    "controller.listener.names entry CONTROLLER uses security protocol SASL_SSL, but kraftling's controller listeners support only PLAINTEXT and SASL_PLAINTEXT for now (node-to-node TLS is not built yet)",
   );
 });
 

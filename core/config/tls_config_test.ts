@@ -161,7 +161,7 @@ Deno.test("an SSL controller listener is refused: raft and the controller channe
   equal(controller.key, "controller.listener.names");
   equal(
     controller.message,
-    "controller.listener.names entry CONTROLLER uses security protocol SSL, but kraftling's controller listeners support only PLAINTEXT for now (node-to-node TLS is not built yet)",
+    "controller.listener.names entry CONTROLLER uses security protocol SSL, but kraftling's controller listeners support only PLAINTEXT and SASL_PLAINTEXT for now (node-to-node TLS is not built yet)",
   );
 });
 

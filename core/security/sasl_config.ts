@@ -217,6 +217,56 @@ export function parseInterBrokerSasl(
   return { mechanism: mechanism as InterBrokerSasl["mechanism"], username, password };
 }
 
+/**
+ * The credentials a node logs in with on a `SASL_PLAINTEXT` controller listener (raft between
+ * controllers, brokers to controllers): `sasl.mechanism.controller.protocol`, PLAIN only, with the
+ * `username`/`password` of the listener's PlainLoginModule. SCRAM is refused: its credentials live
+ * in the metadata log, which the controllers must agree on before anyone could log in with them.
+ *
+ * @example
+ * ```ts
+ * import { parseControllerSasl } from "./sasl_config.ts";
+ * const jaas = 'org.apache.kafka.common.security.plain.PlainLoginModule required username="ctl" password="c" user_ctl="c";';
+ * parseControllerSasl(
+ *   new Map([["sasl.mechanism.controller.protocol", "PLAIN"], ["listener.name.controller.plain.sasl.jaas.config", jaas]]),
+ *   "CONTROLLER",
+ * ).username; // "ctl"
+ * ```
+ */
+export function parseControllerSasl(
+  originals: ReadonlyMap<string, string>,
+  listenerName: string,
+): InterBrokerSasl {
+  const key = "sasl.mechanism.controller.protocol";
+  const mechanism = (originals.get(key) ?? "GSSAPI").trim().toUpperCase();
+  if (mechanism !== "PLAIN") {
+    throw new ConfigError(
+      key,
+      `${key} is ${mechanism}${
+        originals.has(key) ? "" : " (Kafka's default)"
+      }, but kraftling's nodes authenticate to a SASL controller listener with PLAIN only (SCRAM credentials live in the metadata log the controllers serve); set ${key}=PLAIN`,
+    );
+  }
+  const wanted = `listener.name.${listenerName.toLowerCase()}.plain.sasl.jaas.config`;
+  const jaas = jaasConfigFor(originals, listenerName, mechanism);
+  const parsed = jaas === null ? null : parseJaasConfig(jaas.value);
+  if (parsed !== null && "error" in parsed) {
+    throw new ConfigError(jaas!.key, `${jaas!.key} cannot be parsed: ${parsed.error}`);
+  }
+  const options = parsed?.find((m) => m.loginModule === PLAIN_LOGIN_MODULE)?.options;
+  const username = options?.get("username");
+  const password = options?.get("password");
+  if (username === undefined || password === undefined) {
+    throw new ConfigError(
+      jaas?.key ?? wanted,
+      `${
+        jaas?.key ?? wanted
+      } needs a ${PLAIN_LOGIN_MODULE} with username and password: the credentials this node logs in with to the controllers (${key}=PLAIN)`,
+    );
+  }
+  return { mechanism: "PLAIN", username, password };
+}
+
 /** Whether `mechanism` is a SCRAM mechanism kraftling serves. */
 export function isScram(mechanism: string): boolean {
   return SCRAM_MECHANISMS.has(mechanism);

@@ -1,6 +1,6 @@
 // SASL listeners configured with Kafka's keys: sasl.enabled.mechanisms (global and per
 // listener), the PlainLoginModule's user_<name> options, connections.max.reauth.ms (KIP-368).
-import { deepEqual, equal } from "node:assert/strict";
+import { deepEqual, equal, ok } from "node:assert/strict";
 import { ConfigError } from "../config/config_def.ts";
 import { parseProperties } from "../config/properties.ts";
 import { parseServerConfig } from "../config/server_config.ts";
@@ -120,4 +120,37 @@ Deno.test("a SASL inter-broker listener needs a mechanism it enables and a JAAS 
   );
   const missing = errorOf({ ...base, "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512" });
   equal(missing.key, "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config");
+});
+
+const CONTROLLER_JAAS =
+  'org.apache.kafka.common.security.plain.PlainLoginModule required username="ctl" password="ctl-secret" user_ctl="ctl-secret";';
+
+Deno.test("a SASL_PLAINTEXT controller listener: nodes log in with PLAIN from its JAAS config", () => {
+  const config = load({
+    "listener.security.protocol.map":
+      "PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+    "sasl.enabled.mechanisms": "PLAIN",
+    "sasl.mechanism.controller.protocol": "PLAIN",
+    "listener.name.controller.plain.sasl.jaas.config": CONTROLLER_JAAS,
+    "listener.name.sasl_plaintext.plain.sasl.jaas.config": PLAIN_JAAS,
+  });
+  deepEqual(config.controllerSasl, { mechanism: "PLAIN", username: "ctl", password: "ctl-secret" });
+  deepEqual(Object.fromEntries(config.listenerSasl!.get("CONTROLLER")!.plainUsers), {
+    ctl: "ctl-secret",
+  });
+});
+
+Deno.test("a SASL controller listener refuses SCRAM and Kafka's default GSSAPI for sasl.mechanism.controller.protocol", () => {
+  const base = {
+    "listener.security.protocol.map":
+      "PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+    "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256",
+    "listener.name.controller.plain.sasl.jaas.config": CONTROLLER_JAAS,
+    "listener.name.sasl_plaintext.plain.sasl.jaas.config": PLAIN_JAAS,
+  };
+  equal(errorOf(base).key, "sasl.mechanism.controller.protocol");
+  ok(
+    errorOf({ ...base, "sasl.mechanism.controller.protocol": "SCRAM-SHA-256" }).message
+      .includes("PLAIN only"),
+  );
 });

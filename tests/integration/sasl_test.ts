@@ -855,3 +855,91 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a SASL_PLAINTEXT controller listener: three controllers and a broker log in with PLAIN, anonymous requests are closed",
+  ignore: noKcat,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    const cluster = await startCluster({
+      controllers: 3,
+      brokers: 1,
+      props: {
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+        "sasl.enabled.mechanisms": "PLAIN",
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config":
+          'org.apache.kafka.common.security.plain.PlainLoginModule required username="ctl" password="ctl-secret" user_ctl="ctl-secret";',
+      },
+    });
+    try {
+      const controller = cluster.controllers[0]!;
+      const broker = cluster.brokers[0]!;
+      await t.step("the broker registered over SASL and serves produce and consume", async () => {
+        await checkCommand("kcat", ["-b", `127.0.0.1:${broker.port}`, "-P", "-t", "ctl-sasl"], {
+          stdin: "c1\nc2\n",
+        });
+        const out = await checkCommand("kcat", [
+          "-b",
+          `127.0.0.1:${broker.port}`,
+          "-C",
+          "-t",
+          "ctl-sasl",
+          "-o",
+          "beginning",
+          "-e",
+          "-q",
+        ]);
+        assertEquals(out.trim().split("\n"), ["c1", "c2"]);
+      });
+
+      await t.step("a request to the controller without SASL closes the connection", async () => {
+        const conn = await KafkaConnection.connect("127.0.0.1", controller.port);
+        const closed = await conn.send(ApiKey.DESCRIBE_QUORUM, { topics: [] }, { version: 0 }).then(
+          () => false,
+          (e) => e instanceof ConnectionError,
+        );
+        ok(closed, "the controller answered an unauthenticated DescribeQuorum");
+      });
+
+      await t.step(
+        "metadata-quorum --bootstrap-controller logs in with --command-config",
+        async () => {
+          const config = join(cluster.root, "controller-client.properties");
+          await Deno.writeTextFile(
+            config,
+            [
+              "security.protocol=SASL_PLAINTEXT",
+              "sasl.mechanism=PLAIN",
+              'sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="ctl" password="ctl-secret";',
+            ].join("\n") + "\n",
+          );
+          const out = await runMain([
+            "metadata-quorum",
+            "--bootstrap-controller",
+            `127.0.0.1:${controller.port}`,
+            "--command-config",
+            config,
+            "describe",
+            "--status",
+          ]);
+          assertEquals(out.code, 0, out.stderr);
+          // Three voters agreed on a leader over SASL (Vote, BeginQuorumEpoch, Fetch).
+          const voters = /CurrentVoters:.*$/m.exec(out.stdout)?.[0] ?? "";
+          assertEquals((voters.match(/"id":/g) ?? []).length, 3, out.stdout);
+          ok(/LeaderId:\s*\d+/.test(out.stdout), out.stdout);
+        },
+      );
+      for (const n of cluster.nodes) {
+        ok(!n.logs().includes("ctl-secret"), `node ${n.nodeId} logged a password`);
+      }
+    } catch (error) {
+      for (const n of cluster.nodes) console.error(`--- node ${n.nodeId}\n${n.logs()}`);
+      throw error;
+    } finally {
+      await cluster.stop();
+    }
+  },
+});
