@@ -239,6 +239,7 @@ export async function startNode(
       listenerName: controllerListenerName,
       requestTimeoutMs: config.quorumRequestTimeoutMs,
       logger,
+      sasl: config.controllerSasl ?? undefined,
     });
     const raftDriver = await RaftDriver.start({
       nodeId: config.nodeId,
@@ -368,6 +369,7 @@ export async function startNode(
         },
         leaderId: () => raftDriver.leaderId,
         clientId: `broker-${config.nodeId}-to-controller`,
+        sasl: config.controllerSasl ?? undefined,
         logger,
         timeoutMs: config.quorumRequestTimeoutMs * 5,
       });
