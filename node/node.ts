@@ -63,6 +63,7 @@ import type { BrokerMetricsSource } from "./node_metrics.ts";
 import { RequestMetrics } from "./request_metrics.ts";
 import type { ConsoleBroker } from "./console/console.ts";
 import { inProcessCaller } from "./console/in_process.ts";
+import { RemoteEndOffsets } from "./remote_end_offsets.ts";
 
 /** Options for {@link startNode}. */
 export interface StartNodeOptions {
@@ -446,8 +447,14 @@ export async function startNode(
       });
       replicas.registerHandlers(dispatcher);
       const groups = new GroupManager(ctx, offsetsLogStore(replicas));
-      brokerMetrics = { replicas, groups };
+      // Lag of partitions other brokers lead: their high watermarks, fetched every few seconds.
+      const remoteEnds = new RemoteEndOffsets(config, logger);
+      stack.push(() => remoteEnds.close());
+      const remoteEndOffset = (topic: string, partition: number) =>
+        remoteEnds.endOffset(topic, partition);
+      brokerMetrics = { replicas, groups, remoteEndOffset };
       brokerConsole = {
+        remoteEndOffset,
         hostedPartition: (topic, partition) => replicas.hostedPartition(topic, partition),
         groups,
         call: inProcessCaller(dispatcher),

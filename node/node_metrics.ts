@@ -34,6 +34,8 @@ export interface BrokerMetricsSource {
     hostedPartition(topic: string, partition: number): PartitionMetricsView | undefined;
   };
   groups: Pick<GroupService, "listGroups" | "offsetFetch">;
+  /** The last known high watermark of a partition another broker leads (for lag), if any. */
+  remoteEndOffset?: (topic: string, partition: number) => number | undefined;
 }
 
 /** Everything `/metrics` reads. Roles a node does not run are absent. */
@@ -240,7 +242,8 @@ function brokerFamilies(broker: BrokerMetricsSource, image: MetadataImage): Metr
 
 /**
  * kafka-exporter's lag: a group's committed offset against the high watermark, for the groups
- * this broker coordinates and the partitions it leads (the two values it knows first-hand).
+ * this broker coordinates: its own high watermark where it leads, the leader's (fetched every few
+ * seconds) elsewhere.
  */
 function lagFamilies(broker: BrokerMetricsSource): MetricFamily[] {
   const lag: MetricSample[] = [];
@@ -252,10 +255,13 @@ function lagFamilies(broker: BrokerMetricsSource): MetricFamily[] {
       for (const p of topic.partitions) {
         if (p.committedOffset < 0) continue;
         const hosted = broker.replicas.hostedPartition(topic.name, p.partitionIndex);
-        if (hosted === undefined || !hosted.isLeader) continue;
+        const endOffset = hosted?.isLeader
+          ? hosted.highWatermark
+          : broker.remoteEndOffset?.(topic.name, p.partitionIndex);
+        if (endOffset === undefined) continue;
         const labels = { consumergroup: groupId, topic: topic.name, partition: p.partitionIndex };
         current.push({ labels, value: p.committedOffset });
-        lag.push({ labels, value: Math.max(0, hosted.highWatermark - p.committedOffset) });
+        lag.push({ labels, value: Math.max(0, endOffset - p.committedOffset) });
       }
     }
   }

@@ -89,6 +89,8 @@ export interface ConsoleBroker {
   call: InProcessCall;
   /** Cumulative produce and fetch counters (the BrokerTopicStats totals). */
   throughput(): { messagesIn: number; bytesIn: number; bytesOut: number };
+  /** The last known high watermark of a partition another broker leads (for lag), if any. */
+  remoteEndOffset?: (topic: string, partition: number) => number | undefined;
 }
 
 /** Everything the console reads. */
@@ -400,7 +402,7 @@ function quorumView(source: ConsoleSource): QuorumView {
   };
 }
 
-/** Lag per committed partition of a group, where this broker leads the partition. */
+/** Lag per committed partition of a group (the leader's high watermark, here or fetched). */
 function groupOffsets(broker: ConsoleBroker, groupId: string) {
   const fetched = broker.groups.offsetFetch({ groupId, topics: null, requireStable: false });
   const rows = [];
@@ -408,7 +410,9 @@ function groupOffsets(broker: ConsoleBroker, groupId: string) {
     for (const p of topic.partitions) {
       if (p.committedOffset < 0) continue;
       const hosted = broker.hostedPartition(topic.name, p.partitionIndex);
-      const endOffset = hosted?.isLeader ? hosted.highWatermark : null;
+      const endOffset = hosted?.isLeader
+        ? hosted.highWatermark
+        : broker.remoteEndOffset?.(topic.name, p.partitionIndex) ?? null;
       rows.push({
         topic: topic.name,
         partition: p.partitionIndex,
@@ -492,7 +496,7 @@ export function overviewView(source: ConsoleSource): OverviewView {
     groups,
     groupsNote: groups === null || brokerIds.length <= 1
       ? null
-      : "Groups coordinated by other brokers are listed on their consoles; lag is counted for partitions this broker leads.",
+      : "Groups coordinated by other brokers are listed on their consoles; lag of partitions other brokers lead is refreshed every 10 s.",
   };
 }
 
