@@ -41,6 +41,7 @@ import { ControllerChannel } from "./controller_channel.ts";
 import { BrokerLifecycle, SUPPORTED_FEATURES } from "./broker_lifecycle.ts";
 import type { BrokerContext } from "./broker_context.ts";
 import { registerMetadata } from "../net/handlers/metadata.ts";
+import { registerDescribeTopicPartitions } from "../net/handlers/describe_topic_partitions.ts";
 import { ConnectionQuotas } from "../net/connection_quotas.ts";
 import { registerForwardedApis } from "../net/handlers/forward.ts";
 import { registerAclApis, registerDescribeAcls } from "../net/handlers/acls.ts";
@@ -401,6 +402,7 @@ export async function startNode(
       const dispatcher = new Dispatcher({ logger, features });
       if (authorization !== null) dispatcher.setGuard(authorizationGuard(authorization));
       registerMetadata(dispatcher, ctx);
+      registerDescribeTopicPartitions(dispatcher, ctx);
       registerForwardedApis(dispatcher, ctx);
       registerClientQuotaApis(dispatcher, {
         quotas: () => metadata.image.clientQuotas.values(),
