@@ -129,6 +129,26 @@ Deno.test("KIP-848 consumer group records and tombstones round-trip", () => {
         subscribedTopicRegex: null,
         rebalanceTimeoutMs: 30000,
         serverAssignor: "uniform",
+        classicMemberMetadata: null,
+      },
+    },
+    {
+      // A classic member of a consumer group (KIP-848 online migration): tagged field 0.
+      type: "consumerGroupMemberMetadata",
+      key: { group: "g", memberId: "classic" },
+      value: {
+        instanceId: "i-1",
+        rackId: null,
+        clientId: "rdkafka",
+        clientHost: "/127.0.0.1",
+        subscribedTopicNames: ["t"],
+        subscribedTopicRegex: null,
+        rebalanceTimeoutMs: 45000,
+        serverAssignor: null,
+        classicMemberMetadata: {
+          sessionTimeoutMs: 10000,
+          supportedProtocols: [{ name: "range", metadata: new Uint8Array([0, 1, 0, 0, 0, 0]) }],
+        },
       },
     },
     {
