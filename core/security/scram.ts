@@ -308,6 +308,10 @@ export class ScramServer {
 
   #first(response: Uint8Array): Uint8Array {
     const first = parseClientFirstMessage(response);
+    if (first.extensions.get("tokenauth") === "true") {
+      // Delegation tokens (KIP-48) are not built: a token id is never a user name.
+      throw new SaslFailure(`Token Authentication failed: Invalid tokenId : ${first.username}`);
+    }
     const credential = this.#lookup(first.username, this.mechanism);
     if (credential === undefined) {
       throw new SaslFailure("Authentication failed: Invalid user credentials");

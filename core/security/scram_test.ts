@@ -128,3 +128,13 @@ Deno.test("the server refuses a final message whose nonce is not its own", async
   );
   assertEquals(error.message, "Invalid client nonce in the final client message.");
 });
+
+Deno.test("a delegation-token login (tokenauth=true) fails: tokens are not built, and a token id is no user", async () => {
+  const credential = await scramCredential(sha256, "pw", bytes("salt"), 4096);
+  const server = new ScramServer(sha256, () => credential, "servernonce");
+  const error = await assertRejects(
+    () => server.evaluate(bytes("n,,n=alice,r=clientnonce,tokenauth=true")),
+    SaslFailure,
+  );
+  assertEquals(error.clientVisible, false);
+});
