@@ -72,6 +72,34 @@ export interface ThrottleInput {
 /** Decides how long (ms) to throttle a client after a request (quotas); 0: not at all. */
 export type RequestThrottle = (input: ThrottleInput) => number;
 
+/**
+ * Runs `guards` in order as one: each sees the request the previous one let through; a refusal
+ * stops there; the `after` steps run last-guard first on the response.
+ *
+ * @example
+ * ```ts ignore
+ * dispatcher.setGuard(composeGuards([authorizationGuard(view), mutationQuotaGuard(...)]));
+ * ```
+ */
+export function composeGuards(guards: readonly RequestGuard[]): RequestGuard {
+  return (apiKey, request, context) => {
+    let current = request;
+    const afters: ((response: unknown) => unknown)[] = [];
+    for (const guard of guards) {
+      const outcome = guard(apiKey, current, context);
+      if (!outcome.allow) return outcome;
+      if (outcome.request !== undefined) current = outcome.request;
+      if (outcome.after !== undefined) afters.push(outcome.after);
+    }
+    if (current === request && afters.length === 0) return { allow: true };
+    return {
+      allow: true,
+      request: current,
+      after: (response) => afters.reduceRight((r, after) => after(r), response),
+    };
+  };
+}
+
 /** Supported-feature entries for ApiVersions v3+ (KIP-584). */
 export interface FeatureInfo {
   supported: { name: string; minVersion: number; maxVersion: number }[];

@@ -11,7 +11,7 @@ import type { Logger } from "../core/log.ts";
 import { checkStorageFormatted } from "../storage/meta_properties.ts";
 import { openFilesLimitWarning } from "../storage/fd_limit.ts";
 import { lockDirectories } from "../storage/dir_lock.ts";
-import { Dispatcher } from "../net/dispatcher.ts";
+import { composeGuards, Dispatcher } from "../net/dispatcher.ts";
 import { KafkaServer } from "../net/server.ts";
 import { interBrokerConnectTls, loadListenerTls } from "./listener_tls.ts";
 import { imageScramLookup, saslAuthenticatorFor } from "./listener_sasl.ts";
@@ -45,8 +45,12 @@ import { registerDescribeTopicPartitions } from "../net/handlers/describe_topic_
 import { ConnectionQuotas } from "../net/connection_quotas.ts";
 import { registerForwardedApis } from "../net/handlers/forward.ts";
 import { registerAclApis, registerDescribeAcls } from "../net/handlers/acls.ts";
-import { quotaThrottle, registerClientQuotaApis } from "../net/handlers/client_quotas.ts";
-import { ClientQuotaEnforcer } from "../core/quota/client_quotas.ts";
+import {
+  mutationQuotaGuard,
+  quotaThrottle,
+  registerClientQuotaApis,
+} from "../net/handlers/client_quotas.ts";
+import { ClientQuotaEnforcer, MutationQuotaEnforcer } from "../core/quota/client_quotas.ts";
 import { authorizationGuard } from "../net/handlers/authorization.ts";
 import { authorizationFor } from "./authorization.ts";
 import { registerDescribeConfigs } from "../net/handlers/describe_configs.ts";
@@ -400,7 +404,26 @@ export async function startNode(
         brokerEpoch: () => lifecycle!.brokerEpoch,
       };
       const dispatcher = new Dispatcher({ logger, features });
-      if (authorization !== null) dispatcher.setGuard(authorizationGuard(authorization));
+      // Authorization first, then the controller mutation quota on what it let through.
+      dispatcher.setGuard(composeGuards([
+        ...(authorization !== null ? [authorizationGuard(authorization)] : []),
+        mutationQuotaGuard(
+          () => metadata.image.clientQuotas,
+          new MutationQuotaEnforcer({
+            windowCount: config.quotaWindowCount,
+            windowSizeMs: config.quotaWindowSizeMs,
+          }),
+          {
+            defaultPartitions: () => config.numPartitions,
+            partitionsOf: (t) => {
+              const topics = metadata.image.topics;
+              const topic = (t.name ? topics.byName.get(t.name) : undefined) ??
+                (t.topicId ? topics.byId.get(t.topicId) : undefined);
+              return topic?.partitions.size ?? 0;
+            },
+          },
+        ),
+      ]));
       registerMetadata(dispatcher, ctx);
       registerDescribeTopicPartitions(dispatcher, ctx);
       registerForwardedApis(dispatcher, ctx);

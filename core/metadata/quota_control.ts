@@ -63,7 +63,7 @@ function invalidOp(entity: Entity, key: string, value: number, remove: boolean):
   }
   if (remove) return null;
   if (!Number.isFinite(value) || value <= 0) return `Quota ${key} must be a positive number`;
-  if (key !== "request_percentage" && !Number.isInteger(value)) {
+  if (key.endsWith("_byte_rate") && !Number.isInteger(value)) {
     return `Quota ${key} must be a whole number of bytes per second`;
   }
   return null;

@@ -62,7 +62,6 @@ Deno.test("quotas Kafka or kraftling would refuse are INVALID_REQUEST with the r
     /ip cannot be combined/,
   );
   refused([["user", "a"]], [["connection_creation_rate", 1, false]], /Invalid configuration key/);
-  refused([["user", "a"]], [["controller_mutation_rate", 1, false]], /not enforced by kraftling/);
   refused([["user", "a"]], [["producer_byte_rate", -5, false]], /positive/);
   refused([["user", "a"]], [["producer_byte_rate", 1.5, false]], /whole number/);
 });

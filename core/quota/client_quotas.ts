@@ -38,6 +38,7 @@ export const ENFORCED_QUOTA_KEYS: ReadonlySet<string> = new Set([
   "producer_byte_rate",
   "consumer_byte_rate",
   "request_percentage",
+  "controller_mutation_rate",
 ]);
 
 /** The user name of a principal (`User:alice` -> `alice`), or "" for others. */
@@ -214,5 +215,46 @@ export class ClientQuotaEnforcer {
       Math.round(((perSecond - bound) / bound) * spanMs),
       maxThrottleMs(this.#windows),
     );
+  }
+}
+
+/**
+ * `controller_mutation_rate` (KIP-599): partitions created or deleted per second, as a token
+ * bucket per quota entity whose burst is the rate times the quota windows. A request arriving while
+ * the bucket is negative is refused with THROTTLING_QUOTA_EXCEEDED and a throttle time until it
+ * refills; an accepted one may drive it below zero.
+ */
+export class MutationQuotaEnforcer {
+  readonly #windows: QuotaWindows;
+  readonly #buckets = new Map<string, { tokens: number; atMs: number }>();
+
+  constructor(windows: QuotaWindows) {
+    this.#windows = windows;
+  }
+
+  /**
+   * For `partitions` mutations by the user and client id at `nowMs`: 0 when accepted (and
+   * recorded), else the throttle time in ms before any is accepted again. Without a quota: 0.
+   */
+  tryMutate(
+    quotas: ReadonlyMap<string, StoredQuota> | Iterable<StoredQuota>,
+    user: string,
+    clientId: string,
+    partitions: number,
+    nowMs: number,
+  ): number {
+    const values = quotas instanceof Map ? quotas.values() : quotas as Iterable<StoredQuota>;
+    const quota = resolveQuota(values, user, clientId, "controller_mutation_rate");
+    if (quota === null) return 0;
+    const rate = quota.value; // mutations per second
+    const burst = rate * this.#windows.windowCount * (this.#windows.windowSizeMs / 1000);
+    const key = `${quota.byUser ? user : "\u0000"}|${quota.byClientId ? clientId : "\u0000"}`;
+    const bucket = this.#buckets.get(key) ?? { tokens: burst, atMs: nowMs };
+    bucket.tokens = Math.min(burst, bucket.tokens + (rate * (nowMs - bucket.atMs)) / 1000);
+    bucket.atMs = nowMs;
+    this.#buckets.set(key, bucket);
+    if (bucket.tokens < 0) return Math.ceil((-bucket.tokens / rate) * 1000);
+    bucket.tokens -= partitions;
+    return 0;
   }
 }

@@ -1,5 +1,11 @@
 import { strict as assert } from "node:assert";
-import { ClientQuotaEnforcer, resolveQuota, type StoredQuota, userOf } from "./client_quotas.ts";
+import {
+  ClientQuotaEnforcer,
+  MutationQuotaEnforcer,
+  resolveQuota,
+  type StoredQuota,
+  userOf,
+} from "./client_quotas.ts";
 
 function quota(entity: [string, string | null][], key: string, value: number): StoredQuota {
   return {
@@ -57,4 +63,14 @@ Deno.test("request_percentage counts event-loop milliseconds against percent of 
   const enforcer = new ClientQuotaEnforcer({ windowCount: 2, windowSizeMs: 1000 });
   assert.equal(enforcer.record(quotas, "", "busy", "request_percentage", 50, 0), 0);
   assert.ok(enforcer.record(quotas, "", "busy", "request_percentage", 500, 10) > 0);
+});
+
+Deno.test("controller_mutation_rate is a token bucket: a burst passes, then requests wait (KIP-599)", () => {
+  const quotas = [quota([["client-id", "c"]], "controller_mutation_rate", 2)];
+  const enforcer = new MutationQuotaEnforcer({ windowCount: 5, windowSizeMs: 1000 }); // burst 10
+  assert.equal(enforcer.tryMutate(quotas, "", "c", 8, 0), 0);
+  assert.equal(enforcer.tryMutate(quotas, "", "c", 8, 0), 0, "tokens 2 left: accepted, now -6");
+  assert.equal(enforcer.tryMutate(quotas, "", "c", 1, 0), 3000, "6 tokens at 2/s");
+  assert.equal(enforcer.tryMutate(quotas, "", "c", 1, 3000), 0, "refilled to 0 after 3 s");
+  assert.equal(enforcer.tryMutate(quotas, "", "other", 100, 0), 0, "no quota for others");
 });

@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { Dispatcher, RequestThrottle } from "../dispatcher.ts";
+import type { Dispatcher, GuardOutcome, RequestGuard, RequestThrottle } from "../dispatcher.ts";
 import { ApiKey } from "../protocol/generated/api_table.ts";
 import { ErrorCode } from "../protocol/generated/errors.ts";
 import { KafkaError } from "../protocol/errors.ts";
@@ -41,6 +41,7 @@ import {
 } from "../../core/metadata/quota_control.ts";
 import {
   type ClientQuotaEnforcer,
+  type MutationQuotaEnforcer,
   type StoredQuota,
   userOf,
 } from "../../core/quota/client_quotas.ts";
@@ -216,5 +217,124 @@ export function quotaThrottle(
     }
     const requestMs = enforcer.record(all, user, clientId, "request_percentage", loopMs, now);
     return Math.max(throttleMs, requestMs);
+  };
+}
+
+/** What the mutation quota needs to count partitions. */
+export interface MutationCounts {
+  /** num.partitions, for CreateTopics with numPartitions -1. */
+  defaultPartitions(): number;
+  /** The partition count of an existing topic by name or id, or 0. */
+  partitionsOf(topic: { name?: string | null; topicId?: string }): number;
+}
+
+// deno-lint-ignore no-explicit-any
+type Message = Record<string, any>;
+
+/**
+ * The dispatcher guard enforcing `controller_mutation_rate` (KIP-599) on CreateTopics (v6+),
+ * CreatePartitions (v3+) and DeleteTopics (v5+): topics over the quota are answered with
+ * THROTTLING_QUOTA_EXCEEDED and the response carries the throttle time; the rest go through.
+ * Older versions (which cannot carry that error) are not limited, as in Kafka.
+ *
+ * @example
+ * ```ts ignore
+ * mutationQuotaGuard(() => image.clientQuotas, new MutationQuotaEnforcer(windows), counts);
+ * ```
+ */
+export function mutationQuotaGuard(
+  quotas: () => ReadonlyMap<string, StoredQuota>,
+  enforcer: MutationQuotaEnforcer,
+  counts: MutationCounts,
+  nowMs: () => number = Date.now,
+): RequestGuard {
+  return (apiKey, request, context): GuardOutcome => {
+    const r = request as Message;
+    const version = context.apiVersion;
+    const all = quotas();
+    if (all.size === 0) return { allow: true };
+    const user = userOf(context.principal ?? "User:ANONYMOUS");
+    const clientId = context.header.clientId ?? "";
+    let listKey: string;
+    let responseKey: string;
+    let mutations: (t: Message) => number;
+    let refused: (t: Message, throttleMs: number) => Message;
+    if (apiKey === ApiKey.CREATE_TOPICS && version >= 6 && !r.validateOnly) {
+      [listKey, responseKey] = ["topics", "topics"];
+      mutations = (t) =>
+        t.assignments.length > 0
+          ? t.assignments.length
+          : t.numPartitions === -1
+          ? counts.defaultPartitions()
+          : t.numPartitions;
+      refused = (t, throttleMs) => ({
+        name: t.name,
+        topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+        errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED,
+        errorMessage: `The controller mutation quota is exceeded; retry in ${throttleMs} ms`,
+        topicConfigErrorCode: 0,
+        numPartitions: -1,
+        replicationFactor: -1,
+        configs: null,
+        _unknownTaggedFields: [],
+      });
+    } else if (apiKey === ApiKey.CREATE_PARTITIONS && version >= 3 && !r.validateOnly) {
+      [listKey, responseKey] = ["topics", "results"];
+      mutations = (t) => Math.max(0, t.count - counts.partitionsOf({ name: t.name }));
+      refused = (t, throttleMs) => ({
+        name: t.name,
+        errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED,
+        errorMessage: `The controller mutation quota is exceeded; retry in ${throttleMs} ms`,
+        _unknownTaggedFields: [],
+      });
+    } else if (apiKey === ApiKey.DELETE_TOPICS && version >= 6) {
+      [listKey, responseKey] = ["topics", "responses"];
+      mutations = (t) => counts.partitionsOf(t);
+      refused = (t, throttleMs) => ({
+        name: t.name,
+        topicId: t.topicId,
+        errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED,
+        errorMessage: `The controller mutation quota is exceeded; retry in ${throttleMs} ms`,
+        _unknownTaggedFields: [],
+      });
+    } else if (apiKey === ApiKey.DELETE_TOPICS && version === 5) {
+      [listKey, responseKey] = ["topicNames", "responses"];
+      mutations = (t) => counts.partitionsOf({ name: t as unknown as string });
+      refused = (t, _throttleMs) => ({
+        name: t as unknown as string,
+        topicId: "AAAAAAAAAAAAAAAAAAAAAA",
+        errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED,
+        errorMessage: null,
+        _unknownTaggedFields: [],
+      });
+    } else {
+      return { allow: true };
+    }
+    const list = (r[listKey] ?? []) as Message[];
+    const kept: Message[] = [];
+    const denied: { t: Message; throttleMs: number }[] = [];
+    const now = nowMs();
+    for (const t of list) {
+      const throttleMs = enforcer.tryMutate(all, user, clientId, mutations(t), now);
+      if (throttleMs > 0) denied.push({ t, throttleMs });
+      else kept.push(t);
+    }
+    if (denied.length === 0) return { allow: true };
+    const throttleMs = Math.max(...denied.map((d) => d.throttleMs));
+    return {
+      allow: true,
+      request: { ...r, [listKey]: kept },
+      after: (response) => {
+        const res = response as Message;
+        return {
+          ...res,
+          throttleTimeMs: Math.max(res.throttleTimeMs ?? 0, throttleMs),
+          [responseKey]: [
+            ...(res[responseKey] as Message[]),
+            ...denied.map((d) => refused(d.t, d.throttleMs)),
+          ],
+        };
+      },
+    };
   };
 }

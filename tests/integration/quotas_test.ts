@@ -74,8 +74,8 @@ Deno.test({
         ]);
         await assert.rejects(
           a.alterClientQuotas(
-            [{ entityType: "user", entityName: null }],
-            new Map([["controller_mutation_rate", 5]]),
+            [{ entityType: "ip", entityName: "10.0.0.1" }],
+            new Map([["connection_creation_rate", 5]]),
           ),
           /not enforced by kraftling/,
         );
@@ -159,10 +159,56 @@ Deno.test({
         "--user",
         "bob",
         "--add-config",
-        "controller_mutation_rate=5",
+        "connection_creation_rate=5",
       );
       assert.equal(refused.code, 1);
-      assert.match(refused.stderr, /not enforced by kraftling/);
+      assert.match(
+        refused.stderr,
+        /connection_creation_rate is not a SCRAM mechanism .* or a client quota/,
+      );
+    } finally {
+      await node.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "controller_mutation_rate refuses topic creations over the quota (KIP-599)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const node = await startNode();
+    try {
+      const root = new Admin({ bootstrapServers: node.bootstrap });
+      try {
+        await root.alterClientQuotas(
+          [{ entityType: "client-id", entityName: "builder" }],
+          new Map([["controller_mutation_rate", 1]]),
+        );
+      } finally {
+        root.close();
+      }
+      // One mutation per second, a burst of 11 (quota.window.num x 1 s): 10 + 10 partitions
+      // pass (the second drives the bucket below zero), the third request is refused.
+      const builder = new Admin({ bootstrapServers: node.bootstrap, clientId: "builder" });
+      const other = new Admin({ bootstrapServers: node.bootstrap, clientId: "other" });
+      try {
+        await builder.createTopics([{ name: "m1", numPartitions: 10, replicationFactor: 1 }]);
+        await builder.createTopics([{ name: "m2", numPartitions: 10, replicationFactor: 1 }]);
+        await assert.rejects(
+          builder.createTopics([{ name: "m3", numPartitions: 1, replicationFactor: 1 }]),
+          /mutation quota is exceeded|THROTTLING_QUOTA_EXCEEDED/i,
+        );
+        // Another client id has no quota.
+        await other.createTopics([{ name: "m4", numPartitions: 10, replicationFactor: 1 }]);
+        assert.deepEqual(
+          (await other.listTopics()).filter((t) => t.startsWith("m")).sort(),
+          ["m1", "m2", "m4"],
+        );
+      } finally {
+        builder.close();
+        other.close();
+      }
     } finally {
       await node.stop();
     }
