@@ -44,7 +44,7 @@ Options:
   --command-config <file>         A client properties file.
   --describe                      List the configs of the entity.
   --alter                         Change the configs of the entity.
-  --entity-type <topics|brokers|users|clients>  The entity type.
+  --entity-type <topics|brokers|users|clients|ips>  The entity type.
   --entity-name <name>            The topic name, broker id, user name or client id.
   --entity-default                The default broker, user or client id.
   --topic <name>                  Same as --entity-type topics --entity-name <name>.
@@ -58,7 +58,8 @@ Options:
   --add-config <k=v,k2=[a,b]>     Configs to set (with --alter); for users
                                   'SCRAM-SHA-256=[iterations=4096,password=<secret>]'; for users
                                   and clients the quotas producer_byte_rate, consumer_byte_rate,
-                                  request_percentage.
+                                  request_percentage, controller_mutation_rate; for ips
+                                  connection_creation_rate.
   --delete-config <k,k2>          Configs to remove (with --alter).
   --all                           With --describe: every config, not only dynamic ones.
   -h, --help                      Show this help.`;
@@ -96,14 +97,14 @@ export interface ConfigsArgs {
   action: "describe" | "alter";
   bootstrapServer: string;
   commandConfig?: string;
-  entityType: "topics" | "brokers" | "users" | "clients";
+  entityType: "topics" | "brokers" | "users" | "clients" | "ips";
   /** undefined: every entity of the type; "": the broker default. */
   entityName?: string;
   /**
    * For users and clients: the quota entity (a name, null for the default, absent when the
    * command does not name that type).
    */
-  quotaEntity?: { user?: string | null; clientId?: string | null };
+  quotaEntity?: { user?: string | null; clientId?: string | null; ip?: string | null };
   add: Map<string, string>;
   remove: string[];
   all: boolean;
@@ -134,8 +135,13 @@ export function parseConfigsArgs(args: string[]): ConfigsArgs {
     entityName = "";
   }
   // Users and client ids, alone or together, name client quotas (and users SCRAM credentials).
-  const quotaEntity: { user?: string | null; clientId?: string | null } = {};
+  const quotaEntity: { user?: string | null; clientId?: string | null; ip?: string | null } = {};
   if (entityType === "users") quotaEntity.user = entityName === "" ? null : entityName;
+  if (entityType === "ips") {
+    if (entityName === undefined) {
+      // --entity-type ips alone: every IP quota.
+    } else quotaEntity.ip = entityName === "" ? null : entityName;
+  }
   if (entityType === "clients") quotaEntity.clientId = entityName === "" ? null : entityName;
   if (values.user !== undefined) quotaEntity.user = values.user;
   if (values["user-defaults"]) quotaEntity.user = null;
@@ -157,10 +163,10 @@ export function parseConfigsArgs(args: string[]): ConfigsArgs {
   }
   if (
     entityType !== "topics" && entityType !== "brokers" && entityType !== "users" &&
-    entityType !== "clients"
+    entityType !== "clients" && entityType !== "ips"
   ) {
     throw new UsageError(
-      `configs: --entity-type must be topics, brokers, users or clients${
+      `configs: --entity-type must be topics, brokers, users, clients or ips${
         entityType ? ` (got ${entityType})` : ""
       }`,
     );
@@ -176,9 +182,15 @@ export function parseConfigsArgs(args: string[]): ConfigsArgs {
     }
   }
   const action = values.describe ? "describe" : "alter";
-  const isQuotaEntity = entityType === "users" || entityType === "clients";
+  const isQuotaEntity = entityType === "users" || entityType === "clients" ||
+    entityType === "ips";
   if (isQuotaEntity) {
-    checkUserConfigs(values["add-config"], values["delete-config"], quotaEntity);
+    checkUserConfigs(
+      values["add-config"],
+      values["delete-config"],
+      quotaEntity,
+      entityType === "ips",
+    );
   }
   const add = values["add-config"] === undefined
     ? new Map<string, string>()
@@ -244,7 +256,8 @@ const QUOTA_KEYS = new Set([
 function checkUserConfigs(
   add: string | undefined,
   remove: string[] | undefined,
-  entity: { user?: string | null; clientId?: string | null },
+  entity: { user?: string | null; clientId?: string | null; ip?: string | null },
+  isIp = false,
 ): void {
   const added = add === undefined ? new Map<string, string>() : configList(add, "users");
   const keys = [
@@ -252,6 +265,18 @@ function checkUserConfigs(
     ...(remove ?? []).flatMap((d) => d.split(",")).map((d) => d.trim()).filter((d) => d !== ""),
   ];
   const scramAllowed = typeof entity.user === "string" && !("clientId" in entity);
+  if (isIp) {
+    const other = keys.find((k) => k !== "connection_creation_rate");
+    if (other !== undefined) {
+      throw new UsageError(`configs: ${other} is not an IP quota (connection_creation_rate)`);
+    }
+    for (const [key, value] of added) {
+      if (!/^\d+(\.\d+)?$/.test(value.trim())) {
+        throw new UsageError(`configs: The quota ${key} must be a number, got '${value}'`);
+      }
+    }
+    return;
+  }
   for (const k of keys) {
     if (SCRAM_MECHANISMS.has(k.toUpperCase())) {
       if (!scramAllowed) {
@@ -296,7 +321,7 @@ export function formatQuotas(q: ClientQuotaEntry): string {
     if (e === undefined) return null;
     return e.entityName === null ? `the default ${label}` : `${label} '${e.entityName}'`;
   };
-  const who = [part("user", "user-principal"), part("client-id", "client-id")]
+  const who = [part("user", "user-principal"), part("client-id", "client-id"), part("ip", "ip")]
     .filter((x) => x !== null).join(", ");
   const values = [...q.values].sort(([a], [b]) => a < b ? -1 : 1)
     .map(([k, v]) => `${k}=${Number.isInteger(v) ? v.toFixed(1) : String(v)}`).join(", ");
@@ -380,15 +405,21 @@ async function runConfigs(args: string[], io: CliIo): Promise<number> {
   );
 }
 
-function quotaEntityList(e: { user?: string | null; clientId?: string | null }) {
+function quotaEntityList(
+  e: { user?: string | null; clientId?: string | null; ip?: string | null },
+) {
   return [
+    ...("ip" in e ? [{ entityType: "ip", entityName: e.ip ?? null }] : []),
     ...("user" in e ? [{ entityType: "user", entityName: e.user ?? null }] : []),
     ...("clientId" in e ? [{ entityType: "client-id", entityName: e.clientId ?? null }] : []),
   ];
 }
 
-function quotaEntityLabel(e: { user?: string | null; clientId?: string | null }): string {
+function quotaEntityLabel(
+  e: { user?: string | null; clientId?: string | null; ip?: string | null },
+): string {
   const parts = [
+    "ip" in e ? (e.ip === null ? "default ip" : `ip ${e.ip}`) : null,
     "user" in e ? (e.user === null ? "default user" : `user ${e.user}`) : null,
     "clientId" in e ? (e.clientId === null ? "default client" : `client ${e.clientId}`) : null,
   ].filter((x) => x !== null);
@@ -398,10 +429,11 @@ function quotaEntityLabel(e: { user?: string | null; clientId?: string | null })
 async function alterQuotaEntity(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<number> {
   const entity = a.quotaEntity!;
   const quotaOps = new Map<string, number | null>();
-  for (const [k, v] of a.add) if (QUOTA_KEYS.has(k)) quotaOps.set(k, Number(v));
-  for (const k of a.remove) if (QUOTA_KEYS.has(k)) quotaOps.set(k, null);
+  const isQuota = (k: string) => QUOTA_KEYS.has(k) || k === "connection_creation_rate";
+  for (const [k, v] of a.add) if (isQuota(k)) quotaOps.set(k, Number(v));
+  for (const k of a.remove) if (isQuota(k)) quotaOps.set(k, null);
   if (quotaOps.size > 0) await admin.alterClientQuotas(quotaEntityList(entity), quotaOps);
-  const scram = [...a.add.keys(), ...a.remove].some((k) => !QUOTA_KEYS.has(k));
+  const scram = [...a.add.keys(), ...a.remove].some((k) => !isQuota(k));
   if (scram) return await alterUser(admin, a, io);
   io.out(`Completed updating config for ${quotaEntityLabel(entity)}.`);
   return 0;
@@ -437,6 +469,11 @@ async function alterUser(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<numbe
 async function describeQuotas(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<void> {
   const e = a.quotaEntity ?? {};
   const components = [
+    ...("ip" in e
+      ? [{ entityType: "ip", matchType: e.ip === null ? 1 : 0, match: e.ip ?? null }]
+      : a.entityType === "ips"
+      ? [{ entityType: "ip", matchType: 2, match: null }]
+      : []),
     ...("user" in e
       ? [{ entityType: "user", matchType: e.user === null ? 1 : 0, match: e.user ?? null }]
       : a.entityType === "users"
@@ -457,7 +494,10 @@ async function describeQuotas(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<
 
 async function describeUsers(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<number> {
   await describeQuotas(admin, a, io);
-  if (a.entityType === "clients" || (a.quotaEntity !== undefined && "clientId" in a.quotaEntity)) {
+  if (
+    a.entityType === "clients" || a.entityType === "ips" ||
+    (a.quotaEntity !== undefined && "clientId" in a.quotaEntity)
+  ) {
     return 0;
   }
   if (a.entityName === "") return 0; // the default user has quotas only
@@ -476,7 +516,7 @@ async function describeUsers(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<n
 }
 
 async function alter(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<number> {
-  if (a.entityType === "users" || a.entityType === "clients") {
+  if (a.entityType === "users" || a.entityType === "clients" || a.entityType === "ips") {
     return await alterQuotaEntity(admin, a, io);
   }
   const name = a.entityName!;
@@ -494,7 +534,7 @@ async function alter(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<number> {
 }
 
 async function describe(admin: Admin, a: ConfigsArgs, io: CliIo): Promise<number> {
-  if (a.entityType === "users" || a.entityType === "clients") {
+  if (a.entityType === "users" || a.entityType === "clients" || a.entityType === "ips") {
     return await describeUsers(admin, a, io);
   }
   let names: string[];

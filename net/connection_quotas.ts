@@ -26,6 +26,15 @@ export interface ConnectionLimits {
   perIpOverrides?: ReadonlyMap<string, number>;
   /** The listener exempt from `max.connections` (the inter-broker one). */
   interBrokerListener?: string;
+  /**
+   * `connection_creation_rate` of an address (IP client quota, KIP-612), in connections per second,
+   * or null when none applies; read on every new connection.
+   */
+  ipConnectionRate?: (ip: string) => number | null;
+  /** How the rate is sampled: quota.window.num windows of quota.window.size.seconds. */
+  rateWindows?: { windowCount: number; windowSizeMs: number };
+  /** Listeners IP quotas do not apply to (inter-broker and controller ones, as in Kafka). */
+  ipQuotaExemptListeners?: readonly string[];
 }
 
 /** The connection counts of one node. */
@@ -34,6 +43,8 @@ export class ConnectionQuotas {
   readonly #perIp = new Map<string, number>();
   #total = 0;
   #waiters: (() => void)[] = [];
+  /** Connection start times per address, within the rate windows (connection_creation_rate). */
+  readonly #starts = new Map<string, number[]>();
 
   constructor(limits: ConnectionLimits) {
     this.#limits = limits;
@@ -64,6 +75,34 @@ export class ConnectionQuotas {
     this.#perIp.set(ip, count + 1);
     this.#total++;
     return true;
+  }
+
+  /**
+   * Records a new connection from `ip` against its `connection_creation_rate` and returns how long
+   * (ms) the connection should be held before it is closed unserved, 0 when it may be served
+   * (KIP-612: a throttled connection is closed after the throttle time, so the client backs off).
+   */
+  connectionThrottleMs(ip: string, listenerName: string, nowMs: number): number {
+    if (this.#limits.ipQuotaExemptListeners?.includes(listenerName)) return 0;
+    const rate = this.#limits.ipConnectionRate?.(ip) ?? null;
+    if (rate === null) {
+      this.#starts.delete(ip);
+      return 0;
+    }
+    const windows = this.#limits.rateWindows ?? { windowCount: 11, windowSizeMs: 1000 };
+    const spanMs = windows.windowCount * windows.windowSizeMs;
+    const starts = (this.#starts.get(ip) ?? []).filter((t) => nowMs - t < spanMs);
+    starts.push(nowMs);
+    this.#starts.set(ip, starts);
+    // As Kafka's Rate: measured over at least the full windows before the current one.
+    const measuredMs = Math.max(
+      nowMs - starts[0]!,
+      (windows.windowCount - 1) * windows.windowSizeMs,
+    );
+    const perSecond = starts.length / (measuredMs / 1000);
+    if (!(rate > 0)) return spanMs;
+    if (perSecond <= rate) return 0;
+    return Math.min(Math.round(((perSecond - rate) / rate) * measuredMs), spanMs);
   }
 
   /** Uncounts a closed connection admitted from `ip`. */

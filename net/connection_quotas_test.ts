@@ -117,3 +117,40 @@ Deno.test("connections.max.idle.ms closes a connection that stays quiet", async 
     await server.stop();
   }
 });
+
+Deno.test("connection_creation_rate holds new connections over an address's rate, then closes them (KIP-612)", async () => {
+  const quotas = new ConnectionQuotas({
+    maxConnections: 100,
+    maxConnectionsPerIp: 100,
+    ipConnectionRate: (ip) => ip === "127.0.0.1" ? 1.5 : null, // measured over at least 1 s
+    rateWindows: { windowCount: 2, windowSizeMs: 1000 },
+  });
+  const server = echoServer(quotas);
+  const conns: Deno.Conn[] = [];
+  try {
+    conns.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
+    assert.ok(await answers(conns[0]!), "the first connection is within the rate");
+    conns.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
+    assert.ok(!await answers(conns[1]!, 3_000), "the second is held and closed unserved");
+  } finally {
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+    }
+    await server.stop(0);
+  }
+});
+
+Deno.test("IP quotas do not apply to exempt (inter-broker, controller) listeners", () => {
+  const quotas = new ConnectionQuotas({
+    maxConnections: 100,
+    maxConnectionsPerIp: 100,
+    ipConnectionRate: () => 0.001,
+    ipQuotaExemptListeners: ["REPLICATION"],
+  });
+  assert.equal(quotas.connectionThrottleMs("10.0.0.1", "REPLICATION", 0), 0);
+  assert.equal(quotas.connectionThrottleMs("10.0.0.1", "REPLICATION", 1), 0);
+  assert.ok(quotas.connectionThrottleMs("10.0.0.1", "CLIENT", 0) >= 0);
+  assert.ok(quotas.connectionThrottleMs("10.0.0.1", "CLIENT", 1) > 0);
+});

@@ -231,6 +231,27 @@ export class KafkaServer {
         } catch { /* already closed */ }
         continue;
       }
+      const throttleMs = quotas?.connectionThrottleMs(ip, this.options.listenerName, Date.now()) ??
+        0;
+      if (throttleMs > 0) {
+        // connection_creation_rate exceeded: held, then closed unserved (KIP-612).
+        this.options.logger.debug(
+          `${this.options.listenerName}: connection from ${ip} throttled for ${throttleMs} ms`,
+        );
+        const closing = new Promise<void>((resolve) =>
+          setTimeout(() => {
+            try {
+              conn.close();
+            } catch { /* already closed */ }
+            resolve();
+          }, throttleMs)
+        ).finally(() => {
+          this.#served.delete(closing);
+          quotas?.release(ip);
+        });
+        this.#served.add(closing);
+        continue;
+      }
       const served = this.#serve(conn).finally(() => {
         this.#connections.delete(conn);
         this.#served.delete(served);

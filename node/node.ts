@@ -50,7 +50,11 @@ import {
   quotaThrottle,
   registerClientQuotaApis,
 } from "../net/handlers/client_quotas.ts";
-import { ClientQuotaEnforcer, MutationQuotaEnforcer } from "../core/quota/client_quotas.ts";
+import {
+  ClientQuotaEnforcer,
+  ipConnectionRate,
+  MutationQuotaEnforcer,
+} from "../core/quota/client_quotas.ts";
 import { authorizationGuard } from "../net/handlers/authorization.ts";
 import { authorizationFor } from "./authorization.ts";
 import { registerDescribeConfigs } from "../net/handlers/describe_configs.ts";
@@ -150,9 +154,14 @@ export async function startNode(
   // registration. Connections wait in the backlog until each listener's handlers are ready.
   let listeners: Map<string, BoundListener>;
   let http: NodeHttp | null = null;
+  let imageForQuotas: (() => MetadataImage) | undefined;
   const requestMetrics = new RequestMetrics();
   try {
-    listeners = bindListeners(config, logger, requestMetrics);
+    // IP quotas (connection_creation_rate) live in the image, which exists once metadata loads.
+    listeners = bindListeners(config, logger, requestMetrics, (ip) => {
+      const image = imageForQuotas?.();
+      return image === undefined ? null : ipConnectionRate(image.clientQuotas.values(), ip);
+    });
     if (config.httpListener !== null) http = bindNodeHttp(config.httpListener, logger);
   } catch (error) {
     // A failing bindListeners closes what it bound; a failing HTTP bind leaves the others bound.
@@ -167,6 +176,7 @@ export async function startNode(
     ).then(() => {});
   const clusterId = check.clusterId;
   const metadata = new MetadataState(logger);
+  imageForQuotas = () => metadata.image;
   // Replaying the snapshot and log at start-up would repeat every old topic: log changes once live.
   let live = false;
   metadata.subscribe((image, records, previous) => {
@@ -590,6 +600,7 @@ function bindListeners(
   config: ServerConfig,
   logger: Logger,
   requestMetrics: RequestMetrics,
+  ipConnectionRate: (ip: string) => number | null,
 ): Map<string, BoundListener> {
   const endpoints = [
     ...(config.isController ? config.controllerListeners : []),
@@ -610,6 +621,9 @@ function bindListeners(
     maxConnectionsPerIp: config.maxConnectionsPerIp,
     perIpOverrides: config.maxConnectionsPerIpOverrides,
     interBrokerListener: config.interBrokerListenerName,
+    ipConnectionRate,
+    ipQuotaExemptListeners: [config.interBrokerListenerName, ...config.controllerListenerNames],
+    rateWindows: { windowCount: config.quotaWindowCount, windowSizeMs: config.quotaWindowSizeMs },
   });
   for (const endpoint of endpoints) {
     const route: { dispatcher?: Dispatcher; scram?: ScramCredentialLookup } = {};

@@ -39,6 +39,7 @@ export const ENFORCED_QUOTA_KEYS: ReadonlySet<string> = new Set([
   "consumer_byte_rate",
   "request_percentage",
   "controller_mutation_rate",
+  "connection_creation_rate",
 ]);
 
 /** The user name of a principal (`User:alice` -> `alice`), or "" for others. */
@@ -257,4 +258,26 @@ export class MutationQuotaEnforcer {
     bucket.tokens -= partitions;
     return 0;
   }
+}
+
+/**
+ * The `connection_creation_rate` that applies to an address: its own, else the IP default.
+ *
+ * @example
+ * ```ts
+ * import { ipConnectionRate } from "./client_quotas.ts";
+ * ipConnectionRate([{ entity: [{ entityType: "ip", entityName: null }],
+ *   key: "connection_creation_rate", value: 5 }], "10.0.0.1"); // 5
+ * ```
+ */
+export function ipConnectionRate(quotas: Iterable<StoredQuota>, ip: string): number | null {
+  let fallback: number | null = null;
+  for (const q of quotas) {
+    if (q.key !== "connection_creation_rate" || q.entity.length !== 1) continue;
+    const e = q.entity[0]!;
+    if (e.entityType !== "ip") continue;
+    if (e.entityName === ip) return q.value;
+    if (e.entityName === null) fallback = q.value;
+  }
+  return fallback;
 }

@@ -72,12 +72,22 @@ Deno.test({
         assert.deepEqual(described.map((d) => Object.fromEntries(d.values)), [
           { producer_byte_rate: 20_000, consumer_byte_rate: 20_000 },
         ]);
+        // IP quotas stand alone: ip cannot be combined with a user or client id.
         await assert.rejects(
           a.alterClientQuotas(
-            [{ entityType: "ip", entityName: "10.0.0.1" }],
+            [{ entityType: "ip", entityName: "10.0.0.1" }, { entityType: "user", entityName: "u" }],
             new Map([["connection_creation_rate", 5]]),
           ),
-          /not enforced by kraftling/,
+          /ip cannot be combined/,
+        );
+        await a.alterClientQuotas(
+          [{ entityType: "ip", entityName: "10.0.0.1" }],
+          new Map([["connection_creation_rate", 5]]),
+        );
+        assert.equal(
+          (await a.describeClientQuotas([{ entityType: "ip", matchType: 0, match: "10.0.0.1" }]))
+            .length,
+          1,
         );
       } finally {
         a.close();
