@@ -37,8 +37,10 @@ export interface ControllerChannelOptions {
   logger: Logger;
   /** Overall time budget of one call, retries included (request.timeout.ms). */
   timeoutMs?: number;
-  /** SASL for a `SASL_PLAINTEXT` controller listener (`sasl.mechanism.controller.protocol`). */
+  /** SASL for a `SASL_*` controller listener (`sasl.mechanism.controller.protocol`). */
   sasl?: SaslCredentials;
+  /** TLS for an `SSL`/`SASL_SSL` controller listener, trusting these CA certificates. */
+  tls?: { caCerts?: string[] };
 }
 
 /**
@@ -113,6 +115,7 @@ export class ControllerChannel {
       connectTimeoutMs: 2_000,
       requestTimeoutMs: this.#options.timeoutMs ?? 30_000,
       sasl: this.#options.sasl,
+      tls: this.#options.tls,
     });
     this.#connection = conn;
     this.#connectedTo = target.nodeId;

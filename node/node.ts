@@ -73,6 +73,7 @@ import { RequestMetrics } from "./request_metrics.ts";
 import type { ConsoleBroker } from "./console/console.ts";
 import { inProcessCaller } from "./console/in_process.ts";
 import { RemoteEndOffsets } from "./remote_end_offsets.ts";
+import { controllerConnectTls } from "./controller_tls.ts";
 
 /** Options for {@link startNode}. */
 export interface StartNodeOptions {
@@ -256,6 +257,7 @@ export async function startNode(
       requestTimeoutMs: config.quorumRequestTimeoutMs,
       logger,
       sasl: config.controllerSasl ?? undefined,
+      tls: controllerConnectTls(config),
     });
     const raftDriver = await RaftDriver.start({
       nodeId: config.nodeId,
@@ -386,6 +388,7 @@ export async function startNode(
         leaderId: () => raftDriver.leaderId,
         clientId: `broker-${config.nodeId}-to-controller`,
         sasl: config.controllerSasl ?? undefined,
+        tls: controllerConnectTls(config),
         logger,
         timeoutMs: config.quorumRequestTimeoutMs * 5,
       });

@@ -76,8 +76,10 @@ export interface KafkaRaftTransportOptions {
   /** `controller.quorum.request.timeout.ms`. */
   requestTimeoutMs: number;
   logger: Logger;
-  /** SASL for a `SASL_PLAINTEXT` controller listener (`sasl.mechanism.controller.protocol`). */
+  /** SASL for a `SASL_*` controller listener (`sasl.mechanism.controller.protocol`). */
   sasl?: SaslCredentials;
+  /** TLS for an `SSL`/`SASL_SSL` controller listener, trusting these CA certificates. */
+  tls?: { caCerts?: string[] };
 }
 
 /** The pseudo node id of the i-th bootstrap server (Kafka numbers them -2, -3, ...). */
@@ -529,6 +531,7 @@ export class KafkaRaftTransport implements RaftTransport, RaftExchange {
         connectTimeoutMs: this.#options.requestTimeoutMs,
         requestTimeoutMs: this.#options.requestTimeoutMs,
         sasl: this.#options.sasl,
+        tls: this.#options.tls,
       });
       if (this.#closed) {
         connection.close();

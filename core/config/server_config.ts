@@ -80,6 +80,11 @@ export interface ServerConfig {
    */
   controllerSasl?: InterBrokerSasl | null;
   /**
+   * How this node connects to the controllers when their listener is `SSL` or `SASL_SSL`: the
+   * trust store (`ssl.truststore.*`, also per listener); null for PLAINTEXT/SASL_PLAINTEXT.
+   */
+  controllerTls?: { trustStore: TrustStore | null } | null;
+  /**
    * How brokers log in to each other when the inter-broker listener is `SASL_*`
    * (`sasl.mechanism.inter.broker.protocol` and the listener's JAAS username/password); null
    * otherwise.
@@ -414,13 +419,6 @@ function parseAllListeners(
         `controller.listener.names entry ${name} has no security protocol in listener.security.protocol.map`,
       );
     }
-    if (protocol !== "PLAINTEXT" && protocol !== "SASL_PLAINTEXT") {
-      // Raft and the broker-to-controller channel connect without TLS so far.
-      throw new ConfigError(
-        "controller.listener.names",
-        `controller.listener.names entry ${name} uses security protocol ${protocol}, but kraftling's controller listeners support only PLAINTEXT and SASL_PLAINTEXT for now (node-to-node TLS is not built yet)`,
-      );
-    }
   }
   if (roles.includes("broker")) {
     if (!roles.includes("controller") && controllerListeners.length > 0) {
@@ -683,8 +681,15 @@ function buildServerConfig(props: ReadonlyMap<string, string>): ServerConfigResu
     listenerSecurityProtocolMap: l.protocolMap,
     listenerTls: parseListenerTls(props, l.listeners),
     listenerSasl,
-    controllerSasl: l.protocolMap.get(controllerListenerNames[0] ?? "") === "SASL_PLAINTEXT"
+    controllerSasl: ["SASL_PLAINTEXT", "SASL_SSL"].includes(
+        l.protocolMap.get(controllerListenerNames[0] ?? "") ?? "",
+      )
       ? parseControllerSasl(props, controllerListenerNames[0]!)
+      : null,
+    controllerTls: ["SSL", "SASL_SSL"].includes(
+        l.protocolMap.get(controllerListenerNames[0] ?? "") ?? "",
+      )
+      ? { trustStore: parseTrustStore(props, controllerListenerNames[0]!) }
       : null,
     interBrokerSasl: processRoles.includes("broker") && interBrokerSasl !== undefined
       ? parseInterBrokerSasl(props, interBrokerSasl)

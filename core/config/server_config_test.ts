@@ -242,13 +242,16 @@ Deno.test("a broker must advertise its inter-broker listener and no controller l
   );
 });
 
-Deno.test("a SASL_SSL controller listener is refused: raft and the controller channel connect without TLS", () => {
-  equal(
-    errorOf(COMBINED, {
-      "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:SASL_SSL",
-    }),
-    "controller.listener.names entry CONTROLLER uses security protocol SASL_SSL, but kraftling's controller listeners support only PLAINTEXT and SASL_PLAINTEXT for now (node-to-node TLS is not built yet)",
-  );
+Deno.test("an SSL controller listener gives raft and the controller channel a trust store", () => {
+  const { config } = load(COMBINED, {
+    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:SSL",
+    "ssl.keystore.type": "PEM",
+    "ssl.keystore.location": "/etc/k/server.pem",
+    "ssl.truststore.type": "PEM",
+    "ssl.truststore.location": "/etc/k/ca.pem",
+  });
+  equal(config.controllerTls?.trustStore?.kind, "file");
+  equal(load(COMBINED).config.controllerTls, null, "plaintext controllers: no TLS");
 });
 
 Deno.test("a listener without a security protocol is an error naming it", () => {

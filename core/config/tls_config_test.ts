@@ -153,16 +153,14 @@ Deno.test("a JKS trust store is refused with one line naming the key", () => {
   );
 });
 
-Deno.test("an SSL controller listener is refused: raft and the controller channel are plaintext", () => {
-  const controller = errorOf({
+Deno.test("an SSL controller listener is served with the node's key store", () => {
+  const config = load({
+    "ssl.keystore.type": "PEM",
     "ssl.keystore.location": "/etc/k/server.pem",
     "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:SSL,SSL:SSL",
   });
-  equal(controller.key, "controller.listener.names");
-  equal(
-    controller.message,
-    "controller.listener.names entry CONTROLLER uses security protocol SSL, but kraftling's controller listeners support only PLAINTEXT and SASL_PLAINTEXT for now (node-to-node TLS is not built yet)",
-  );
+  equal(config.listenerTls.has("CONTROLLER"), true);
+  equal(config.controllerTls === null || config.controllerTls === undefined, false);
 });
 
 Deno.test("a SASL_SSL listener needs a key store like an SSL one", () => {
