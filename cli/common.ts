@@ -7,7 +7,7 @@
  */
 
 import { ConnectionError, type SaslCredentials } from "../net/connection.ts";
-import { pemCertificates } from "../core/config/tls_config.ts";
+import { pemCertificates, splitPemKeyStore } from "../core/config/tls_config.ts";
 import { parseJaasConfig, PLAIN_LOGIN_MODULE, SCRAM_LOGIN_MODULE } from "../core/security/jaas.ts";
 import { KafkaError } from "../net/protocol/errors.ts";
 import type { ClientOptions } from "../net/client/cluster.ts";
@@ -145,7 +145,9 @@ export async function loadProperties(path: string | undefined): Promise<Map<stri
  * Client options from Kafka client properties: `client.id`, `request.timeout.ms`,
  * `retries`, `retry.backoff.ms`, and security as Kafka's clients configure it:
  * `security.protocol` (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL), `ssl.truststore.location` /
- * `ssl.truststore.certificates` (PEM), `sasl.mechanism` (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and
+ * `ssl.truststore.certificates` (PEM), the client certificate for mutual TLS as
+ * `ssl.keystore.location` (a PEM file with the private key and certificate chain) or
+ * `ssl.keystore.key` + `ssl.keystore.certificate.chain`, `sasl.mechanism` (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and
  * `sasl.jaas.config` (a PlainLoginModule or ScramLoginModule with username and password). What
  * cannot be served is refused in one line that never repeats a password.
  *
@@ -166,7 +168,9 @@ export function clientOptions(
     );
   }
   const security: Pick<ClientOptions, "tls" | "sasl"> = {};
-  if (protocol === "SSL" || protocol === "SASL_SSL") security.tls = clientTls(props);
+  if (protocol === "SSL" || protocol === "SASL_SSL") {
+    security.tls = { ...clientTls(props), ...clientKeyStore(props) };
+  }
   if (protocol.startsWith("SASL_")) security.sasl = clientSasl(props);
   const int = (key: string) => {
     const raw = props.get(key);
@@ -217,6 +221,58 @@ function clientTls(props: ReadonlyMap<string, string>): { caCerts?: string[] } {
     );
   }
   return { caCerts };
+}
+
+/** The client certificate and key a TLS client presents (mutual TLS): `ssl.keystore.*` (PEM). */
+function clientKeyStore(props: ReadonlyMap<string, string>): { cert?: string; key?: string } {
+  const type = props.get("ssl.keystore.type");
+  if (type !== undefined && type.trim().toUpperCase() !== "PEM") {
+    throw new UsageError(
+      `ssl.keystore.type=${type} is not supported: kraftling's clients read PEM key stores only`,
+    );
+  }
+  if (props.get("ssl.key.password") !== undefined) {
+    throw new UsageError(
+      "ssl.key.password is set, but kraftling's clients cannot use encrypted PEM keys; decrypt the key (openssl pkey) and remove ssl.key.password",
+    );
+  }
+  const location = props.get("ssl.keystore.location");
+  const key = props.get("ssl.keystore.key");
+  const chain = props.get("ssl.keystore.certificate.chain");
+  if (location === undefined && key === undefined && chain === undefined) return {};
+  if (location !== undefined && (key !== undefined || chain !== undefined)) {
+    throw new UsageError(
+      "set either ssl.keystore.location or ssl.keystore.key with ssl.keystore.certificate.chain, not both",
+    );
+  }
+  if (location === undefined && (key === undefined || chain === undefined)) {
+    throw new UsageError(
+      `${
+        key === undefined ? "ssl.keystore.certificate.chain" : "ssl.keystore.key"
+      } is set without ${
+        key === undefined ? "ssl.keystore.key" : "ssl.keystore.certificate.chain"
+      }; a PEM key store needs both`,
+    );
+  }
+  let text = `${key}\n${chain}`;
+  if (location !== undefined) {
+    try {
+      text = Deno.readTextFileSync(location);
+    } catch (error) {
+      throw new UsageError(
+        `Cannot read ssl.keystore.location ${location}: ${(error as Error).message}`,
+      );
+    }
+  }
+  const split = splitPemKeyStore(text);
+  if ("error" in split) {
+    throw new UsageError(
+      `${
+        location !== undefined ? `ssl.keystore.location ${location}` : "ssl.keystore.key"
+      } ${split.error}`,
+    );
+  }
+  return { cert: split.certificateChainPem, key: split.privateKeyPem };
 }
 
 /** `sasl.mechanism` and the username/password of `sasl.jaas.config`. */

@@ -36,9 +36,10 @@ export interface ConnectOptions {
   skipApiVersions?: boolean;
   /**
    * Connect with TLS (an `SSL` listener), trusting these PEM CA certificates (the system's roots
-   * when absent). The server's certificate must name `host`.
+   * when absent). The server's certificate must name `host`. `cert` (PEM chain) and `key` (PEM
+   * private key) are presented to a listener that asks for a client certificate (mutual TLS).
    */
-  tls?: { caCerts?: string[] };
+  tls?: { caCerts?: string[]; cert?: string; key?: string };
   /**
    * Authenticate with SASL after ApiVersions (a `SASL_PLAINTEXT`/`SASL_SSL` listener): SaslHandshake
    * v1, then the mechanism's tokens in SaslAuthenticate requests, as Kafka's Java client does.
@@ -130,7 +131,14 @@ export class KafkaConnection {
     try {
       const connecting = options.tls === undefined
         ? Deno.connect({ hostname: host, port })
-        : Deno.connectTls({ hostname: host, port, caCerts: options.tls.caCerts });
+        : Deno.connectTls({
+          hostname: host,
+          port,
+          caCerts: options.tls.caCerts,
+          ...(options.tls.cert !== undefined && options.tls.key !== undefined
+            ? { cert: options.tls.cert, key: options.tls.key }
+            : {}),
+        });
       tcp = await Promise.race([connecting, timeout]);
     } catch (error) {
       if (error instanceof ConnectionError) throw error;

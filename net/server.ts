@@ -14,6 +14,7 @@ import { FrameBufferPool, FrameReader } from "./frame_reader.ts";
 import { DecodeError } from "./protocol/errors.ts";
 import type { ConnectionQuotas } from "./connection_quotas.ts";
 import type { Logger } from "../core/log.ts";
+import { NodeTlsListener } from "./tls_node_listener.ts";
 
 /** What a handler knows about the connection a request arrived on. */
 export interface ConnectionInfo {
@@ -24,8 +25,8 @@ export interface ConnectionInfo {
   /** A process-unique id of the connection (fetch sessions, logging). */
   connectionId: number;
   /**
-   * Who the connection authenticated as (`User:<name>` after SASL), for an authorizer; absent
-   * means Kafka's `User:ANONYMOUS` (PLAINTEXT and SSL listeners).
+   * Who the connection authenticated as (`User:<name>` after SASL or from a mutual-TLS client
+   * certificate), for an authorizer; absent means Kafka's `User:ANONYMOUS`.
    */
   principal?: string;
   /**
@@ -95,7 +96,19 @@ export interface KafkaServerOptions {
    * Serve TLS (an `SSL` listener) with this PEM private key and certificate chain. A client that
    * fails the handshake (plaintext on the TLS port, garbage) loses only its own connection.
    */
-  tls?: { key: string; cert: string };
+  tls?: {
+    key: string;
+    cert: string;
+    /**
+     * Mutual TLS (`ssl.client.auth`): the listener asks for a client certificate chaining to
+     * `caCerts`, and `principalOf` names the connection's principal (see `NodeTlsListener`).
+     */
+    clientAuth?: {
+      mode: "requested" | "required";
+      caCerts: string[];
+      principalOf: (certificateDer: Uint8Array) => { principal: string } | { error: string };
+    };
+  };
   /** Authenticates each connection (a SASL listener); absent: every connection is served. */
   authenticator?: (info: ConnectionInfo) => ConnectionAuthenticator;
   /**
@@ -131,7 +144,7 @@ const FRAME_POOL_BYTES_MAX = 64 * 1024 * 1024;
  */
 export class KafkaServer {
   readonly options: KafkaServerOptions;
-  #listener: Deno.Listener | undefined;
+  #listener: Deno.Listener | NodeTlsListener | undefined;
   #connections = new Map<Deno.Conn, { queued: () => number; lastActiveMs: number }>();
   #idleTimer: ReturnType<typeof setInterval> | undefined;
   #served = new Set<Promise<void>>();
@@ -163,9 +176,24 @@ export class KafkaServer {
     if (this.#listener !== undefined) return;
     try {
       const address = { hostname: this.options.hostname, port: this.options.port };
-      this.#listener = this.options.tls === undefined
-        ? Deno.listen(address)
-        : Deno.listenTls({ ...address, ...this.options.tls });
+      const tls = this.options.tls;
+      const clientAuth = tls?.clientAuth;
+      if (tls === undefined) this.#listener = Deno.listen(address);
+      else if (clientAuth === undefined) {
+        this.#listener = Deno.listenTls({ ...address, key: tls.key, cert: tls.cert });
+      } else {
+        // Deno.listenTls cannot request client certificates; node:tls can.
+        this.#listener = new NodeTlsListener({
+          ...address,
+          key: tls.key,
+          cert: tls.cert,
+          caCerts: clientAuth.caCerts,
+          clientAuth: clientAuth.mode,
+          principalOf: clientAuth.principalOf,
+          onRefused: (reason) =>
+            this.options.logger.info(`${this.options.listenerName}: refused a client: ${reason}`),
+        });
+      }
     } catch (error) {
       throw new Error(
         `Cannot listen on ${this.options.hostname}:${this.options.port} for ${this.options.listenerName}: ${
@@ -205,7 +233,7 @@ export class KafkaServer {
     }
   }
 
-  async #accept(listener: Deno.Listener): Promise<void> {
+  async #accept(listener: { accept(): Promise<Deno.Conn> }): Promise<void> {
     const quotas = this.options.quotas;
     while (!this.#stopping) {
       // max.connections: at the cap, stop accepting until a connection closes (as Kafka does).
@@ -270,6 +298,9 @@ export class KafkaServer {
       clientHost: `/${remote.hostname}`,
       connectionId: nextConnectionId++,
     };
+    // Mutual TLS: the client certificate's principal (SASL, if any, replaces it on success).
+    const tlsPrincipal = (conn as { tlsPrincipal?: string }).tlsPrincipal;
+    if (tlsPrincipal !== undefined) info.principal = tlsPrincipal;
     const frames = new FrameReader(conn, {
       frameBytesMax: this.options.frameBytesMax,
       pool: this.#framePool,

@@ -5,19 +5,56 @@
  * @module
  */
 
-import { type ListenerTls, pemCertificates, splitPemKeyStore } from "../core/config/tls_config.ts";
+import {
+  type ListenerTls,
+  pemCertificates,
+  splitPemKeyStore,
+  type TrustStore,
+} from "../core/config/tls_config.ts";
+import { certificateSubjectDn, mapSslPrincipal } from "../core/config/ssl_principal.ts";
+import type { KafkaServerOptions } from "../net/server.ts";
 import type { ServerConfig } from "../core/config/server_config.ts";
 import type { SaslCredentials } from "../net/connection.ts";
 
 /**
- * The private key and certificate chain of one listener, or a one-line error naming the key.
+ * The private key and certificate chain of one listener, and for mutual TLS
+ * (`ssl.client.auth=required|requested`) its trust store and principal mapping, as `KafkaServer`'s
+ * `tls` option; throws a one-line error naming the key.
  *
  * @example
  * ```ts ignore
  * const { key, cert } = loadListenerTls({ listenerName: "SSL", keyStore: { kind: "file", key: "ssl.keystore.location", location: "/etc/kafka/server.pem" } });
  * ```
  */
-export function loadListenerTls(tls: ListenerTls): { key: string; cert: string } {
+export function loadListenerTls(tls: ListenerTls): NonNullable<KafkaServerOptions["tls"]> {
+  const { key, cert } = loadKeyStore(tls);
+  if (tls.clientAuth === undefined || tls.clientAuth === "none") return { key, cert };
+  const rules = tls.principalRules ?? [{ kind: "default" }];
+  return {
+    key,
+    cert,
+    clientAuth: {
+      mode: tls.clientAuth,
+      caCerts: readTrustStore(tls.trustStore!),
+      principalOf: (der) => {
+        let dn: string;
+        try {
+          dn = certificateSubjectDn(der);
+        } catch (error) {
+          return { error: `unreadable client certificate: ${(error as Error).message}` };
+        }
+        const name = mapSslPrincipal(rules, dn);
+        if (name === null) {
+          return { error: `no ssl.principal.mapping.rules rule applies to ${dn}` };
+        }
+        return { principal: `User:${name}` };
+      },
+    },
+  };
+}
+
+/** The PEM private key and certificate chain of a listener's key store. */
+function loadKeyStore(tls: ListenerTls): { key: string; cert: string } {
   const store = tls.keyStore;
   let text: string;
   if (store.kind === "file") {
@@ -60,23 +97,45 @@ const trustStoreCache = new Map<string, string[]>();
 
 /**
  * The TLS option of `KafkaConnection.connect` for connections to other brokers' inter-broker
- * listener: undefined when it is PLAINTEXT. Throws a one-line error naming the key when the trust
- * store cannot be read or holds no certificate.
+ * listener: undefined when it is PLAINTEXT. When that listener asks for client certificates
+ * (`ssl.client.auth`), the broker presents its own key store, as Kafka's inter-broker client does.
+ * Throws a one-line error naming the key when a store cannot be read or holds no certificate.
  *
  * @example
  * ```ts ignore
  * KafkaConnection.connect(host, port, { tls: interBrokerConnectTls(config) });
  * ```
  */
-export function interBrokerConnectTls(config: ServerConfig): { caCerts?: string[] } | undefined {
+export function interBrokerConnectTls(
+  config: ServerConfig,
+): { caCerts?: string[]; cert?: string; key?: string } | undefined {
   // Hand-built test configs may leave the field out: that is PLAINTEXT too.
   const tls = config.interBrokerTls ?? null;
   if (tls === null) return undefined;
-  const store = tls.trustStore;
-  if (store === null) return {};
+  const listener = config.listenerTls?.get(config.interBrokerListenerName);
+  const identity = listener !== undefined && (listener.clientAuth ?? "none") !== "none"
+    ? cachedKeyStore(listener)
+    : {};
+  if (tls.trustStore === null) return { ...identity };
+  return { caCerts: readTrustStore(tls.trustStore), ...identity };
+}
+
+/** Key stores already read for inter-broker connections, by listener. */
+const keyStoreCache = new Map<string, { key: string; cert: string }>();
+
+function cachedKeyStore(tls: ListenerTls): { key: string; cert: string } {
+  const cached = keyStoreCache.get(tls.listenerName);
+  if (cached !== undefined) return cached;
+  const loaded = loadKeyStore(tls);
+  keyStoreCache.set(tls.listenerName, loaded);
+  return loaded;
+}
+
+/** The CA certificates of a PEM trust store (read once per location). */
+function readTrustStore(store: TrustStore): string[] {
   const cacheKey = store.kind === "file" ? `file:${store.location}` : `inline:${store.key}`;
   const cached = trustStoreCache.get(cacheKey);
-  if (cached !== undefined) return { caCerts: cached };
+  if (cached !== undefined) return cached;
   let text: string;
   if (store.kind === "file") {
     try {
@@ -93,5 +152,5 @@ export function interBrokerConnectTls(config: ServerConfig): { caCerts?: string[
     throw new Error(`${where} holds no certificate (-----BEGIN CERTIFICATE-----)`);
   }
   trustStoreCache.set(cacheKey, caCerts);
-  return { caCerts };
+  return caCerts;
 }

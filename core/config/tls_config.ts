@@ -8,16 +8,26 @@
 
 import { ConfigError } from "./config_def.ts";
 import type { Endpoint } from "./endpoints.ts";
+import { parseSslPrincipalMappingRules, type SslPrincipalRule } from "./ssl_principal.ts";
 
 /** Where a listener's private key and certificate chain come from (PEM only). */
 export type KeyStore =
   | { kind: "file"; key: string; location: string }
   | { kind: "inline"; key: string; privateKeyPem: string; certificateChainPem: string };
 
+/** Kafka's `ssl.client.auth`: whether the listener asks clients for a certificate. */
+export type SslClientAuth = "none" | "requested" | "required";
+
 /** The TLS settings of one `SSL` or `SASL_SSL` listener. */
 export interface ListenerTls {
   listenerName: string;
   keyStore: KeyStore;
+  /** Absent (hand-built configs) means `none`. */
+  clientAuth?: SslClientAuth;
+  /** The CA certificates client certificates must chain to (set when `clientAuth` is not none). */
+  trustStore?: TrustStore;
+  /** `ssl.principal.mapping.rules` (absent: DEFAULT). */
+  principalRules?: SslPrincipalRule[];
 }
 
 /** The config key `name` as set for `listenerName`: the per-listener key first, then the global one. */
@@ -37,7 +47,8 @@ function lookup(
 /**
  * The TLS settings of every `SSL` listener in `endpoints`, keyed by listener name. Throws a
  * one-line `ConfigError` naming the key for what kraftling cannot serve: JKS/PKCS12 key stores,
- * encrypted keys (`ssl.key.password`), mutual TLS (`ssl.client.auth`), or no key store at all.
+ * encrypted keys (`ssl.key.password`), no key store at all, or `ssl.client.auth=required|requested`
+ * (mutual TLS) without a trust store.
  *
  * @example
  * ```ts
@@ -75,11 +86,12 @@ export function parseListenerTls(
         `${password.key} is set, but kraftling cannot use encrypted PEM keys (Deno's TLS takes only unencrypted keys); decrypt the key (openssl pkey -in key.pem -out plain.pem) and remove ${password.key}`,
       );
     }
-    const clientAuth = get("ssl.client.auth");
-    if (clientAuth !== null && clientAuth.value.toLowerCase() !== "none") {
+    const clientAuthKey = get("ssl.client.auth");
+    const clientAuth = (clientAuthKey?.value.toLowerCase() ?? "none") as SslClientAuth;
+    if (!["none", "requested", "required"].includes(clientAuth)) {
       throw new ConfigError(
-        clientAuth.key,
-        `${clientAuth.key} is ${clientAuth.value}, but kraftling does not support mutual TLS yet; set it to none`,
+        clientAuthKey!.key,
+        `${clientAuthKey!.key} is ${clientAuthKey!.value}; it must be required, requested or none`,
       );
     }
     const location = get("ssl.keystore.location");
@@ -123,7 +135,24 @@ export function parseListenerTls(
         `listener ${name} uses security protocol ${protocol} but has no key store; set ssl.keystore.location (a PEM file with the private key and certificate chain) or ssl.keystore.key and ssl.keystore.certificate.chain`,
       );
     }
-    result.set(name, { listenerName: name, keyStore });
+    const listenerTls: ListenerTls = { listenerName: name, keyStore, clientAuth };
+    if (clientAuth !== "none") {
+      const trustStore = parseTrustStore(originals, name);
+      if (trustStore === null) {
+        throw new ConfigError(
+          "ssl.truststore.location",
+          `listener ${name} sets ${
+            clientAuthKey!.key
+          }=${clientAuth} but has no trust store to check client certificates with; set ssl.truststore.location (a PEM file of CA certificates) or ssl.truststore.certificates`,
+        );
+      }
+      listenerTls.trustStore = trustStore;
+      const rules = get("ssl.principal.mapping.rules");
+      if (rules !== null) {
+        listenerTls.principalRules = parseSslPrincipalMappingRules(rules.value, rules.key);
+      }
+    }
+    result.set(name, listenerTls);
   }
   return result;
 }

@@ -107,16 +107,55 @@ Deno.test("ssl.key.password is refused because Deno cannot use encrypted PEM key
   equal(message.includes("secret-pw"), false, "the password never appears in the error");
 });
 
-Deno.test("mutual TLS (ssl.client.auth=required) is refused as not built yet", () => {
-  const { key, message } = errorOf({
+Deno.test("ssl.client.auth=required takes the listener's trust store and principal mapping rules", () => {
+  const config = load({
+    "ssl.keystore.location": "/etc/k/server.pem",
+    "listener.name.ssl.ssl.client.auth": "REQUIRED",
+    "ssl.truststore.location": "/etc/k/ca.pem",
+    "ssl.principal.mapping.rules": "RULE:^CN=([^,]*),.*$/$1/L,DEFAULT",
+  });
+  const tls = config.listenerTls.get("SSL")!;
+  equal(tls.clientAuth, "required");
+  deepEqual(tls.trustStore, {
+    kind: "file",
+    key: "ssl.truststore.location",
+    location: "/etc/k/ca.pem",
+  });
+  deepEqual(tls.principalRules?.map((r) => r.kind), ["rule", "default"]);
+});
+
+Deno.test("ssl.client.auth defaults to none, and none needs no trust store", () => {
+  equal(
+    load({ "ssl.keystore.location": "/etc/k/server.pem" }).listenerTls.get("SSL")!.clientAuth,
+    "none",
+  );
+  equal(
+    load({ "ssl.keystore.location": "/etc/k/server.pem", "ssl.client.auth": "none" })
+      .listenerTls.get("SSL")!.trustStore,
+    undefined,
+  );
+});
+
+Deno.test("mutual TLS without a trust store, or an unknown ssl.client.auth, is refused in one line", () => {
+  const missing = errorOf({
+    "ssl.keystore.location": "/etc/k/server.pem",
+    "ssl.client.auth": "requested",
+  });
+  equal(missing.key, "ssl.truststore.location");
+  equal(missing.message.includes("no trust store"), true, missing.message);
+  const unknown = errorOf({
+    "ssl.keystore.location": "/etc/k/server.pem",
+    "ssl.client.auth": "sometimes",
+  });
+  equal(unknown.key, "ssl.client.auth");
+  equal(unknown.message, "ssl.client.auth is sometimes; it must be required, requested or none");
+  const badRule = errorOf({
     "ssl.keystore.location": "/etc/k/server.pem",
     "ssl.client.auth": "required",
+    "ssl.truststore.location": "/etc/k/ca.pem",
+    "ssl.principal.mapping.rules": "RULE:nope",
   });
-  equal(key, "ssl.client.auth");
-  equal(
-    message,
-    "ssl.client.auth is required, but kraftling does not support mutual TLS yet; set it to none",
-  );
+  equal(badRule.key, "ssl.principal.mapping.rules");
 });
 
 Deno.test("an SSL inter-broker listener takes its trust store from ssl.truststore.*", () => {

@@ -32,8 +32,11 @@ export interface ClientOptions {
   retries?: number;
   /** First backoff between retries in milliseconds, doubled up to 1000 (default 100). */
   retryBackoffMs?: number;
-  /** Connect with TLS (`security.protocol=SSL|SASL_SSL`), trusting these PEM CA certificates. */
-  tls?: { caCerts?: string[] };
+  /**
+   * Connect with TLS (`security.protocol=SSL|SASL_SSL`), trusting these PEM CA certificates; `cert`
+   * and `key` (PEM) are presented to a listener that asks for a client certificate.
+   */
+  tls?: { caCerts?: string[]; cert?: string; key?: string };
   /** Authenticate with SASL (`security.protocol=SASL_PLAINTEXT|SASL_SSL`). */
   sasl?: SaslCredentials;
 }
