@@ -73,6 +73,7 @@ import { RequestMetrics } from "./request_metrics.ts";
 import type { ConsoleBroker } from "./console/console.ts";
 import { inProcessCaller } from "./console/in_process.ts";
 import { RemoteEndOffsets } from "./remote_end_offsets.ts";
+import { RemoteGroups } from "./remote_groups.ts";
 import { controllerConnectTls } from "./controller_tls.ts";
 
 /** Options for {@link startNode}. */
@@ -491,8 +492,19 @@ export async function startNode(
       const remoteEndOffset = (topic: string, partition: number) =>
         remoteEnds.endOffset(topic, partition);
       brokerMetrics = { replicas, groups, remoteEndOffset };
+      // The overview lists the groups other brokers coordinate too (refreshed in the background).
+      const remoteGroups = new RemoteGroups(config, logger, {
+        isLocal: (groupId) =>
+          groups.listGroups({ statesFilter: [] }).groups.some((g) => g.groupId === groupId),
+        endOffset: (topic, partition) => {
+          const hosted = replicas.hostedPartition(topic, partition);
+          return hosted?.isLeader ? hosted.highWatermark : remoteEnds.endOffset(topic, partition);
+        },
+      });
+      stack.push(() => remoteGroups.close());
       brokerConsole = {
         remoteEndOffset,
+        remoteGroups: () => remoteGroups.summaries(),
         hostedPartition: (topic, partition) => replicas.hostedPartition(topic, partition),
         groups,
         call: inProcessCaller(dispatcher),

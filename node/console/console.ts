@@ -54,6 +54,7 @@ import { CONSOLE_CSS, CONSOLE_JS } from "./assets.ts";
 import type { SafeHtml } from "./html.ts";
 import { formatBytes, RECORD_FORMATS, type RecordFormat } from "./record_format.ts";
 import {
+  type GroupSummaryView,
   type GroupView,
   type OverviewView,
   type QuorumView,
@@ -91,6 +92,13 @@ export interface ConsoleBroker {
   throughput(): { messagesIn: number; bytesIn: number; bytesOut: number };
   /** The last known high watermark of a partition another broker leads (for lag), if any. */
   remoteEndOffset?: (topic: string, partition: number) => number | undefined;
+  /** Groups other brokers coordinate, with their lag (refreshed in the background). */
+  remoteGroups?: () => readonly {
+    groupId: string;
+    state: string;
+    protocolType: string;
+    totalLag: number | null;
+  }[];
 }
 
 /** Everything the console reads. */
@@ -459,7 +467,7 @@ export function overviewView(source: ConsoleSource): OverviewView {
       sizeBytes: size,
     };
   }).sort((a, b) => a.name < b.name ? -1 : 1);
-  let groups = null;
+  let groups: GroupSummaryView[] | null = null;
   if (broker !== undefined) {
     const listed = broker.groups.listGroups({ statesFilter: [] }).groups;
     groups = listed.map((g) => {
@@ -472,7 +480,11 @@ export function overviewView(source: ConsoleSource): OverviewView {
         members: groupMembers(broker, g.groupId, g.groupType).members.length,
         totalLag: known.length === 0 ? null : known.reduce((n, o) => n + o.lag!, 0),
       };
-    }).sort((a, b) => a.groupId < b.groupId ? -1 : 1);
+    });
+    for (const r of broker.remoteGroups?.() ?? []) {
+      groups.push({ ...r, members: null, remote: true });
+    }
+    groups.sort((a, b) => a.groupId < b.groupId ? -1 : 1);
   }
   const brokerIds = [...image.cluster.brokers.keys()].sort((a, b) => a - b);
   return {
@@ -496,7 +508,7 @@ export function overviewView(source: ConsoleSource): OverviewView {
     groups,
     groupsNote: groups === null || brokerIds.length <= 1
       ? null
-      : "Groups coordinated by other brokers are listed on their consoles; lag of partitions other brokers lead is refreshed every 10 s.",
+      : "Groups other brokers coordinate, and the lag of partitions other brokers lead, are refreshed every 10 s; a group's page is on its coordinator's console.",
   };
 }
 

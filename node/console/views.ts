@@ -57,9 +57,12 @@ export interface GroupSummaryView {
   groupId: string;
   state: string;
   protocolType: string;
-  members: number;
+  /** Null for a group another broker coordinates (its page is on that broker's console). */
+  members: number | null;
   /** Sum of the lag this broker can compute; null when it knows none. */
   totalLag: number | null;
+  /** True when another broker coordinates the group. */
+  remote?: boolean;
 }
 
 /** The cluster overview. */
@@ -305,7 +308,11 @@ function groupsTable(view: OverviewView): SafeHtml {
     return markup`${heading}${note}<p class="muted">No consumer groups.</p>`;
   }
   const rows = view.groups.map((g) =>
-    markup`<tr><td><a href="${groupHref(g.groupId)}">${g.groupId}</a></td><td>${g.state}</td><td>${
+    markup`<tr><td>${
+      g.remote
+        ? markup`${g.groupId} <span class="muted">(another broker)</span>`
+        : markup`<a href="${groupHref(g.groupId)}">${g.groupId}</a>`
+    }</td><td>${g.state}</td><td>${
       g.protocolType || "—"
     }</td><td class="num">${g.members}</td><td class="num${warnIf((g.totalLag ?? 0) > 0)}">${
       num(g.totalLag)

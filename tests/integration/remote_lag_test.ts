@@ -24,7 +24,8 @@ async function lagOf(node: ClusterNode): Promise<Map<string, number>> {
 }
 
 Deno.test({
-  name: "the coordinator reports lag for partitions led by other brokers too",
+  name:
+    "the coordinator reports lag for partitions led by other brokers, and other brokers' consoles list its groups",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -61,6 +62,25 @@ Deno.test({
         await new Promise((r) => setTimeout(r, 500));
       }
       assert.deepEqual(Object.fromEntries(seen), { "lagged-0": 7, "lagged-1": 6 });
+
+      // The other broker's console lists the group too, with its total lag.
+      const reports = await Promise.all(cluster.brokers.map(lagOf));
+      const other = cluster.brokers[reports.findIndex((r) => r.size === 0)]!;
+      const overviewDeadline = Date.now() + 30_000;
+      let page = "";
+      while (Date.now() < overviewDeadline) {
+        page = await (await fetch(`http://127.0.0.1:${httpPortOf(other)}/`)).text();
+        if (
+          /g <span class="muted">\(another broker\)<\/span>.*?<td class="num warn">13<\/td>/s.test(
+            page,
+          )
+        ) {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      assert.match(page, /g <span class="muted">\(another broker\)<\/span>/);
+      assert.match(page, /<td class="num warn">13<\/td>/);
     } finally {
       await cluster.stop();
     }
