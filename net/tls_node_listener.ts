@@ -150,7 +150,8 @@ export class NodeTlsListener {
   /** Binds at once: a taken port throws here, as `Deno.listen` does. */
   constructor(options: NodeTlsListenerOptions) {
     // node:tls binds asynchronously, so the port is claimed (and port 0 resolved) by a Deno
-    // listener first, then handed over.
+    // listener first, then handed over: a taken port still fails here. A client connecting in
+    // the moment between the two binds is refused and retries, as clients do while a broker starts.
     const probe = Deno.listen({ hostname: options.hostname, port: options.port });
     this.addr = probe.addr as Deno.NetAddr;
     probe.close();
