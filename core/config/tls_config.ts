@@ -136,6 +136,17 @@ export function parseListenerTls(
       );
     }
     const listenerTls: ListenerTls = { listenerName: name, keyStore, clientAuth };
+    const controllerNames = (originals.get("controller.listener.names") ?? "").split(",")
+      .map((n) => n.trim().toUpperCase());
+    if (clientAuth !== "none" && controllerNames.includes(name.toUpperCase())) {
+      // Raft and the broker-to-controller channel would connect without a certificate.
+      throw new ConfigError(
+        clientAuthKey!.key,
+        `${
+          clientAuthKey!.key
+        }=${clientAuth} applies to controller listener ${name}, but kraftling's nodes do not present client certificates to controllers yet; set listener.name.${name.toLowerCase()}.ssl.client.auth=none`,
+      );
+    }
     if (clientAuth !== "none") {
       const trustStore = parseTrustStore(originals, name);
       if (trustStore === null) {

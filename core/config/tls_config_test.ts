@@ -136,6 +136,29 @@ Deno.test("ssl.client.auth defaults to none, and none needs no trust store", () 
   );
 });
 
+Deno.test("mutual TLS on a controller listener is refused: nodes do not present certificates to it yet", () => {
+  const { key, message } = errorOf({
+    "ssl.keystore.location": "/etc/k/server.pem",
+    "ssl.truststore.location": "/etc/k/ca.pem",
+    "ssl.client.auth": "required",
+    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:SSL,SSL:SSL",
+  });
+  equal(key, "ssl.client.auth");
+  equal(
+    message,
+    "ssl.client.auth=required applies to controller listener CONTROLLER, but kraftling's nodes do not present client certificates to controllers yet; set listener.name.controller.ssl.client.auth=none",
+  );
+  const config = load({
+    "ssl.keystore.location": "/etc/k/server.pem",
+    "ssl.truststore.location": "/etc/k/ca.pem",
+    "ssl.client.auth": "required",
+    "listener.name.controller.ssl.client.auth": "none",
+    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:SSL,SSL:SSL",
+  });
+  equal(config.listenerTls.get("SSL")!.clientAuth, "required");
+  equal(config.listenerTls.get("CONTROLLER")!.clientAuth, "none");
+});
+
 Deno.test("mutual TLS without a trust store, or an unknown ssl.client.auth, is refused in one line", () => {
   const missing = errorOf({
     "ssl.keystore.location": "/etc/k/server.pem",
