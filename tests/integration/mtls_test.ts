@@ -345,6 +345,57 @@ Deno.test({
 });
 
 Deno.test({
+  name: "on a SASL_SSL listener requiring client certificates the SASL login is the principal",
+  ignore: noTools,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const pki = await makePki();
+    const { plainPort, sslPort, props } = mtlsNodeProps(pki, {
+      "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,SSL:SASL_SSL,CONTROLLER:PLAINTEXT",
+      "listener.name.ssl.sasl.enabled.mechanisms": "PLAIN",
+      "listener.name.ssl.plain.sasl.jaas.config":
+        'org.apache.kafka.common.security.plain.PlainLoginModule required user_carol="carol-secret";',
+      "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+      "allow.everyone.if.no.acl.found": "false",
+      "super.users": "User:ANONYMOUS",
+    });
+    const node = await startNode({ props });
+    const plain = `127.0.0.1:${plainPort}`;
+    const carol = (who?: Identity) => [
+      ...kcatMtls(sslPort, pki, who),
+      "-X",
+      "security.protocol=sasl_ssl",
+      "-X",
+      "sasl.mechanism=PLAIN",
+      "-X",
+      "sasl.username=carol",
+      "-X",
+      "sasl.password=carol-secret",
+    ]; // deno-fmt-ignore
+    try {
+      await check("kcat", ["-b", plain, "-P", "-t", "carols"], "c1\n");
+      const added = await runMain([
+        "acls", "--bootstrap-server", plain, "--add", "--allow-principal", "User:carol",
+        "--operation", "Read", "--topic", "carols",
+      ]); // deno-fmt-ignore
+      assertEquals(added.code, 0, added.stderr);
+      // Alice's certificate has no ACL: reading works only because the principal is User:carol.
+      const out = await check("kcat", [...carol(pki.alice), ...consumeAll("carols")]);
+      assertEquals(out.trim(), "c1");
+      const noCert = await runCommand("kcat", [...carol(), "-L", "-m", "5"], { timeoutMs: 20_000 });
+      ok(noCert.code !== 0, `SASL without a client certificate got metadata:\n${noCert.stdout}`);
+    } catch (error) {
+      console.error(node.logs());
+      throw error;
+    } finally {
+      await node.stop();
+      await Deno.remove(pki.dir, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
   name: "brokers replicate over an inter-broker SSL listener that requires client certificates",
   ignore: noTools,
   sanitizeResources: false,
