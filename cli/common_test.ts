@@ -75,3 +75,48 @@ Deno.test("what the clients cannot do is refused in one line that never shows th
     }, JSON.stringify(props));
   }
 });
+
+const KEY = "-----BEGIN PRIVATE KEY-----\nS0VZ\n-----END PRIVATE KEY-----\n";
+
+Deno.test("SSL presents the client certificate of ssl.keystore.location (mutual TLS)", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.writeTextFileSync(`${dir}/client.pem`, KEY + CA);
+    const options = clientOptions(
+      "b:9093",
+      new Map([
+        ["security.protocol", "SSL"],
+        ["ssl.truststore.certificates", CA],
+        ["ssl.keystore.type", "PEM"],
+        ["ssl.keystore.location", `${dir}/client.pem`],
+      ]),
+    );
+    deepEqual(options.tls, { caCerts: [CA], cert: CA, key: KEY });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("ssl.keystore.key with ssl.keystore.certificate.chain is a client key store too", () => {
+  const options = clientOptions(
+    "b:9093",
+    new Map([
+      ["security.protocol", "SSL"],
+      ["ssl.keystore.key", KEY],
+      ["ssl.keystore.certificate.chain", CA],
+    ]),
+  );
+  deepEqual(options.tls, { cert: CA, key: KEY });
+});
+
+Deno.test("a client key store kraftling cannot use is refused in one line", () => {
+  const ssl = (extra: [string, string][]) =>
+    clientOptions("b:9093", new Map([["security.protocol", "SSL"], ...extra]));
+  throws(() => ssl([["ssl.keystore.key", KEY]]), /ssl.keystore.certificate.chain/);
+  throws(() => ssl([["ssl.keystore.type", "PKCS12"]]), /PEM key stores only/);
+  throws(() => ssl([["ssl.keystore.location", "/nonexistent/client.pem"]]), /Cannot read/);
+  throws(
+    () => ssl([["ssl.keystore.key", CA], ["ssl.keystore.certificate.chain", CA]]),
+    /no private key/,
+  );
+});
