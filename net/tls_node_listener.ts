@@ -52,6 +52,8 @@ export class NodeTlsConn {
   #error: Error | undefined;
   #wake: (() => void) | undefined;
   #closed = false;
+  /** Writes not yet taken by the socket: rejected when it closes, so no writer waits forever. */
+  #pendingWrites = new Set<(error: Error) => void>();
 
   constructor(socket: tls.TLSSocket, principal: string | undefined) {
     this.#socket = socket;
@@ -82,8 +84,16 @@ export class NodeTlsConn {
     });
     socket.on("close", () => {
       this.#ended = true;
+      this.#failWrites();
       this.#notify();
     });
+  }
+
+  #failWrites(): void {
+    for (const reject of this.#pendingWrites) {
+      reject(new Deno.errors.BadResource("connection closed"));
+    }
+    this.#pendingWrites.clear();
   }
 
   #notify(): void {
@@ -117,7 +127,12 @@ export class NodeTlsConn {
       return Promise.reject(new Deno.errors.BadResource("connection closed"));
     }
     return new Promise((resolve, reject) => {
-      this.#socket.write(bytes, (error) => error ? reject(error) : resolve(bytes.length));
+      this.#pendingWrites.add(reject);
+      this.#socket.write(bytes, (error) => {
+        this.#pendingWrites.delete(reject);
+        if (error) reject(error);
+        else resolve(bytes.length);
+      });
     });
   }
 
@@ -126,6 +141,7 @@ export class NodeTlsConn {
     if (this.#closed) return;
     this.#closed = true;
     this.#socket.destroy();
+    this.#failWrites();
     this.#notify();
   }
 }

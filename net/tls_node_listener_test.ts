@@ -90,9 +90,13 @@ async function startServer(pki: Pki, mode: "requested" | "required"): Promise<Ka
     port: 0,
     logger: silentLogger,
     frameBytesMax: 8 << 20,
+    // A frame of 9 bytes asks for a 6 MiB answer (the write path); others are answered with
+    // the principal and the frame's length.
     handler: (frame, info) =>
       Promise.resolve(
-        encodeFrame(new TextEncoder().encode(`${info.principal ?? "ANONYMOUS"} ${frame.length}`)),
+        frame.length === 9 ? encodeFrame(new Uint8Array(6 << 20).fill(5)) : encodeFrame(
+          new TextEncoder().encode(`${info.principal ?? "ANONYMOUS"} ${frame.length}`),
+        ),
       ),
     tls: {
       key: pki.server.key,
@@ -229,6 +233,49 @@ Deno.test({
     const server = await startServer(pki, "required");
     try {
       assert.equal(await ask(server, pki, pki.alice, 6 << 20), `User:CN=alice,O=acme ${6 << 20}`);
+    } finally {
+      await server.stop(0);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a 6 MiB answer reaches a slow reader whole, and one that leaves mid-answer frees its connection",
+  ignore: !hasOpenssl,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const pki = await makePki(dir);
+    const server = await startServer(pki, "required");
+    const connect = () =>
+      Deno.connectTls({
+        hostname: "127.0.0.1",
+        port: server.port,
+        caCerts: [pki.ca.cert],
+        cert: pki.alice.cert,
+        key: pki.alice.key,
+      });
+    try {
+      const slow = await connect();
+      await slow.write(encodeFrame(new Uint8Array(9)));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const size = await readExactly(slow, 4);
+      assert.equal(new DataView(size!.buffer).getInt32(0), 6 << 20);
+      const body = await readExactly(slow, 6 << 20);
+      assert.ok(body !== null && body.every((b) => b === 5), "the answer arrived whole");
+      slow.close();
+
+      const leaver = await connect();
+      await leaver.write(encodeFrame(new Uint8Array(9)));
+      await readExactly(leaver, 1024);
+      leaver.close();
+      const deadline = Date.now() + 10_000;
+      while (server.connectionCount > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.equal(server.connectionCount, 0, "a connection whose client left is still held");
+      assert.equal(await ask(server, pki, pki.alice), "User:CN=alice,O=acme 8");
     } finally {
       await server.stop(0);
       await Deno.remove(dir, { recursive: true });
