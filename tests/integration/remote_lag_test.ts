@@ -38,6 +38,11 @@ Deno.test({
       const admin = new Admin({ bootstrapServers: cluster.bootstrapServers });
       const producer = new Producer({ bootstrapServers: cluster.bootstrapServers });
       try {
+        // Both brokers unfenced first, so the two partitions are placed one on each.
+        const deadline = Date.now() + 30_000;
+        while ((await admin.describeCluster()).brokers.length < 2 && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 200));
+        }
         await admin.createTopics([{ name: "lagged", numPartitions: 2, replicationFactor: 1 }]);
         const [described] = await admin.describeTopics(["lagged"]);
         const leaders = new Set(described!.partitions.map((p) => p.leader));
@@ -53,9 +58,9 @@ Deno.test({
         await producer.close();
         admin.close();
       }
-      const deadline = Date.now() + 40_000;
+      const lagDeadline = Date.now() + 40_000;
       let seen = new Map<string, number>();
-      while (Date.now() < deadline) {
+      while (Date.now() < lagDeadline) {
         const reports = await Promise.all(cluster.brokers.map(lagOf));
         seen = reports.find((r) => r.size > 0) ?? new Map();
         if (seen.size === 2) break;
