@@ -5,6 +5,7 @@
  * @module
  */
 
+import { decryptPrivateKeyPem, isEncryptedKeyPem } from "../core/security/encrypted_key.ts";
 import {
   type ListenerTls,
   pemCertificates,
@@ -26,8 +27,18 @@ import type { SaslCredentials } from "../net/connection.ts";
  * const { key, cert } = loadListenerTls({ listenerName: "SSL", keyStore: { kind: "file", key: "ssl.keystore.location", location: "/etc/kafka/server.pem" } });
  * ```
  */
-export function loadListenerTls(tls: ListenerTls): NonNullable<KafkaServerOptions["tls"]> {
-  const { key, cert } = loadKeyStore(tls);
+export function loadListenerTls(
+  tls: ListenerTls,
+  decryptedKeyPem?: string,
+): NonNullable<KafkaServerOptions["tls"]> {
+  const store = loadKeyStore(tls);
+  const cert = store.cert;
+  const key = decryptedKeyPem ?? store.key;
+  if (decryptedKeyPem === undefined && isEncryptedKeyPem(key)) {
+    throw new Error(
+      `The private key of listener ${tls.listenerName} is encrypted: set ssl.key.password (or listener.name.${tls.listenerName.toLowerCase()}.ssl.key.password)`,
+    );
+  }
   if (tls.clientAuth === undefined || tls.clientAuth === "none") return { key, cert };
   const rules = tls.principalRules ?? [{ kind: "default" }];
   return {
@@ -53,6 +64,38 @@ export function loadListenerTls(tls: ListenerTls): NonNullable<KafkaServerOption
   };
 }
 
+/**
+ * The decrypted private keys of the listeners whose key store holds an `ENCRYPTED PRIVATE KEY`
+ * and sets `ssl.key.password` (PKCS#8 PBES2, decrypted with WebCrypto before any port is bound);
+ * a wrong password is a one-line error naming the key.
+ *
+ * @example
+ * ```ts ignore
+ * const keys = await decryptListenerKeys(config.listenerTls);
+ * loadListenerTls(tls, keys.get(tls.listenerName));
+ * ```
+ */
+export async function decryptListenerKeys(
+  listeners: ReadonlyMap<string, ListenerTls>,
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const [name, tls] of listeners) {
+    if (tls.keyPassword === undefined) continue;
+    const { key } = loadKeyStore(tls);
+    if (!isEncryptedKeyPem(key)) continue; // Kafka ignores a password for a plain key too
+    try {
+      out.set(name, await decryptPrivateKeyPem(key, tls.keyPassword.value));
+    } catch (error) {
+      throw new Error(
+        `${tls.keyPassword.key} cannot decrypt the key of listener ${name}: ${
+          (error as Error).message
+        }`,
+      );
+    }
+  }
+  return out;
+}
+
 /** The PEM private key and certificate chain of a listener's key store. */
 function loadKeyStore(tls: ListenerTls): { key: string; cert: string } {
   const store = tls.keyStore;
@@ -70,7 +113,7 @@ function loadKeyStore(tls: ListenerTls): { key: string; cert: string } {
   } else {
     text = `${store.privateKeyPem}\n${store.certificateChainPem}`;
   }
-  const split = splitPemKeyStore(text);
+  const split = splitPemKeyStore(text, { allowEncrypted: true });
   if ("error" in split) {
     const where = store.kind === "file" ? `${store.key} ${store.location}` : store.key;
     throw new Error(`${where} for listener ${tls.listenerName} ${split.error}`);

@@ -13,7 +13,7 @@ import { openFilesLimitWarning } from "../storage/fd_limit.ts";
 import { lockDirectories } from "../storage/dir_lock.ts";
 import { composeGuards, Dispatcher } from "../net/dispatcher.ts";
 import { KafkaServer } from "../net/server.ts";
-import { interBrokerConnectTls, loadListenerTls } from "./listener_tls.ts";
+import { decryptListenerKeys, interBrokerConnectTls, loadListenerTls } from "./listener_tls.ts";
 import { imageScramLookup, saslAuthenticatorFor } from "./listener_sasl.ts";
 import { registerSaslHandlers } from "../net/handlers/sasl_authenticator.ts";
 import type { ScramCredentialLookup } from "../core/security/scram.ts";
@@ -160,10 +160,12 @@ export async function startNode(
   const requestMetrics = new RequestMetrics();
   try {
     // IP quotas (connection_creation_rate) live in the image, which exists once metadata loads.
+    // ssl.key.password: encrypted key stores are decrypted (WebCrypto) before any port is bound.
+    const decryptedKeys = await decryptListenerKeys(config.listenerTls);
     listeners = bindListeners(config, logger, requestMetrics, (ip) => {
       const image = imageForQuotas?.();
       return image === undefined ? null : ipConnectionRate(image.clientQuotas.values(), ip);
-    });
+    }, decryptedKeys);
     if (config.httpListener !== null) http = bindNodeHttp(config.httpListener, logger);
   } catch (error) {
     // A failing bindListeners closes what it bound; a failing HTTP bind leaves the others bound.
@@ -616,6 +618,7 @@ function bindListeners(
   logger: Logger,
   requestMetrics: RequestMetrics,
   ipConnectionRate: (ip: string) => number | null,
+  decryptedKeys: ReadonlyMap<string, string>,
 ): Map<string, BoundListener> {
   const endpoints = [
     ...(config.isController ? config.controllerListeners : []),
@@ -625,7 +628,9 @@ function bindListeners(
   ];
   // Key stores are read before any port is bound, so a bad one leaves nothing to close.
   const keyMaterial = new Map(
-    [...config.listenerTls].map(([name, tls]) => [name, loadListenerTls(tls)]),
+    [...config.listenerTls].map((
+      [name, tls],
+    ) => [name, loadListenerTls(tls, decryptedKeys.get(name))]),
   );
   if (config.isBroker) interBrokerConnectTls(config); // a bad trust store fails the start, not a fetch
 

@@ -28,6 +28,8 @@ export interface ListenerTls {
   trustStore?: TrustStore;
   /** `ssl.principal.mapping.rules` (absent: DEFAULT). */
   principalRules?: SslPrincipalRule[];
+  /** `ssl.key.password`: decrypts an `ENCRYPTED PRIVATE KEY` (PKCS#8 PBES2) key store. */
+  keyPassword?: { key: string; value: string };
 }
 
 /** The config key `name` as set for `listenerName`: the per-listener key first, then the global one. */
@@ -80,12 +82,6 @@ export function parseListenerTls(
       );
     }
     const password = get("ssl.key.password");
-    if (password !== null) {
-      throw new ConfigError(
-        password.key,
-        `${password.key} is set, but kraftling cannot use encrypted PEM keys (Deno's TLS takes only unencrypted keys); decrypt the key (openssl pkey -in key.pem -out plain.pem) and remove ${password.key}`,
-      );
-    }
     const clientAuthKey = get("ssl.client.auth");
     const clientAuth = (clientAuthKey?.value.toLowerCase() ?? "none") as SslClientAuth;
     if (!["none", "requested", "required"].includes(clientAuth)) {
@@ -163,6 +159,7 @@ export function parseListenerTls(
         listenerTls.principalRules = parseSslPrincipalMappingRules(rules.value, rules.key);
       }
     }
+    if (password !== null) listenerTls.keyPassword = password;
     result.set(name, listenerTls);
   }
   return result;
@@ -181,12 +178,19 @@ export function parseListenerTls(
  */
 export function splitPemKeyStore(
   pem: string,
+  options: { allowEncrypted?: boolean } = {},
 ): { privateKeyPem: string; certificateChainPem: string } | { error: string } {
   const blocks = [...pem.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g)];
-  if (blocks.some((b) => b[1] === "ENCRYPTED PRIVATE KEY") || /Proc-Type: 4,ENCRYPTED/.test(pem)) {
+  if (/Proc-Type: 4,ENCRYPTED/.test(pem)) {
     return {
       error:
-        "holds an encrypted private key, which kraftling cannot use (Deno's TLS takes only unencrypted keys); decrypt it with openssl pkey",
+        "holds a key in OpenSSL's legacy encrypted format; convert it with openssl pkcs8 -topk8 -v2 aes-256-cbc (then set ssl.key.password) or decrypt it with openssl pkey",
+    };
+  }
+  if (!options.allowEncrypted && blocks.some((b) => b[1] === "ENCRYPTED PRIVATE KEY")) {
+    return {
+      error:
+        "holds an encrypted private key; set ssl.key.password, or decrypt it with openssl pkey",
     };
   }
   const keys = blocks.filter((b) => /PRIVATE KEY$/.test(b[1]!));

@@ -97,14 +97,15 @@ Deno.test("JKS and PKCS12 key stores are refused with one line naming the key an
   equal(p12.message.includes("\n"), false);
 });
 
-Deno.test("ssl.key.password is refused because Deno cannot use encrypted PEM keys", () => {
-  const { key, message } = errorOf({
+Deno.test("ssl.key.password is kept for the listener (its key is decrypted at start)", () => {
+  const config = load({
     "ssl.keystore.location": "/etc/k/server.pem",
-    "ssl.key.password": "secret-pw",
+    "listener.name.ssl.ssl.key.password": "secret-pw",
   });
-  equal(key, "ssl.key.password");
-  equal(message.includes("cannot use encrypted PEM keys"), true, message);
-  equal(message.includes("secret-pw"), false, "the password never appears in the error");
+  deepEqual(config.listenerTls.get("SSL")!.keyPassword, {
+    key: "listener.name.ssl.ssl.key.password",
+    value: "secret-pw",
+  });
 });
 
 Deno.test("ssl.client.auth=required takes the listener's trust store and principal mapping rules", () => {
