@@ -17,12 +17,24 @@ async function withDir(body: (root: string) => Promise<void>): Promise<void> {
 }
 
 /** Descriptors this process holds (Linux), or null elsewhere. */
-function openDescriptors(): number | null {
+/**
+ * Descriptors this process holds on files under `root` (null when /proc is absent). Counting only
+ * the test's own directory keeps the count exact while other tests run in parallel workers.
+ */
+function openDescriptors(root: string): number | null {
+  let entries: Deno.DirEntry[];
   try {
-    return [...Deno.readDirSync("/proc/self/fd")].length;
+    entries = [...Deno.readDirSync("/proc/self/fd")];
   } catch {
     return null;
   }
+  let count = 0;
+  for (const e of entries) {
+    try {
+      if (Deno.readLinkSync(`/proc/self/fd/${e.name}`).startsWith(root)) count++;
+    } catch { /* closed meanwhile */ }
+  }
+  return count;
 }
 
 const RW = { read: true, append: true, create: true };
@@ -105,8 +117,7 @@ Deno.test("compaction, retention and reads work when every file use evicts anoth
 });
 
 Deno.test("idle file logs hold no descriptors beyond the cache bound", async () => {
-  const before = openDescriptors();
-  if (before === null) return; // not Linux
+  if (openDescriptors("/") === null) return; // not Linux
   await withDir(async (root) => {
     const cache = new HandleCache(8);
     const config = logConfig({ segmentBytes: 300 });
@@ -124,7 +135,7 @@ Deno.test("idle file logs hold no descriptors beyond the cache bound", async () 
       logs.push(log);
     }
     assert.ok(logs[0]!.segmentCount > 1, "old segments exist");
-    const held = openDescriptors()! - before;
+    const held = openDescriptors(root)!;
     assert.ok(held <= cache.handlesMax, `${held} descriptors held for 100 logs`);
     await Promise.all(logs.map((log) => log.close()));
   });
