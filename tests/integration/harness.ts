@@ -87,6 +87,8 @@ export async function startNode(
     props?: Record<string, string>;
     /** Extra `storage format` flags, e.g. `--add-scram` (KIP-900). */
     formatArgs?: string[];
+    /** Extra environment of the node process (tests run in parallel: never set it globally). */
+    env?: Record<string, string>;
   } = {},
 ): Promise<TestNode> {
   const dataDir = await Deno.makeTempDir({ prefix: "kraftling-test-" });
@@ -132,6 +134,7 @@ export async function startNode(
     const process = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", join(REPO_ROOT, "main.ts"), "server-start", propertiesPath],
       cwd: REPO_ROOT,
+      env: options.env,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",

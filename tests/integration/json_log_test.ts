@@ -6,16 +6,8 @@ import { startNode } from "./harness.ts";
 Deno.test({
   name: "with KRAFTLING_LOG_FORMAT=json every line a node logs is one JSON object",
   fn: async () => {
-    const previous = Deno.env.get("KRAFTLING_LOG_FORMAT");
-    // The node process inherits the test's environment.
-    Deno.env.set("KRAFTLING_LOG_FORMAT", "json");
-    let node;
-    try {
-      node = await startNode();
-    } finally {
-      if (previous === undefined) Deno.env.delete("KRAFTLING_LOG_FORMAT");
-      else Deno.env.set("KRAFTLING_LOG_FORMAT", previous);
-    }
+    // Only the node's environment: other test modules run beside this one in parallel.
+    const node = await startNode({ env: { KRAFTLING_LOG_FORMAT: "json" } });
     await node.stop();
     const lines = node.logs().split("\n").filter((line) => line.trim() !== "");
     assert.ok(lines.length > 3, `too few lines:\n${node.logs()}`);
