@@ -588,7 +588,7 @@ export function renderGroup(view: GroupView): SafeHtml {
 <h2>Members</h2>
 ${members}
 <h2>Offsets and lag</h2>
-<p class="muted">Partitions the group never committed are not listed; lag is counted where this broker leads.</p>
+<p class="muted">Partitions the group never committed are not listed; the end offsets of partitions other brokers lead are refreshed every 10 s.</p>
 ${offsets}
 <h2>Reset offsets</h2>
 <p class="muted">Like <code>kafka-consumer-groups --reset-offsets</code>: the group must have no members. Preview first.</p>

@@ -3,7 +3,10 @@
 // Chromium loads the overview (brokers, topics, the group with its lag), the records page (the
 // produced records, the <script> shown as text, JSON pretty-printed) and a topic created through
 // the console's form; the group's offsets are reset with a dry run first; and /metrics, parsed by
-// the strict exposition parser, holds latency histograms per API after the workload.
+// the strict exposition parser, holds latency histograms per API after the workload. A second test
+// drives the pages as a person would, through the DevTools protocol (chromium_cdp.ts): fills the
+// create-topic form and presses Create, follows "Browse records" and asks from an offset, previews
+// a group's reset and then executes it.
 //
 // Chromium and kcat are required: when absent the test fails naming the package to install
 // (`.ci/run` installs both), it never skips.
@@ -12,6 +15,8 @@ import { freePort, hasCommand, hasPythonModule, startNode } from "./harness.ts";
 import { type ClusterNode, startCluster } from "./cluster_harness.ts";
 import { checkCommand } from "./commands.ts";
 import { parsePrometheusText } from "../../core/metrics/prometheus_text_parser.ts";
+import { launchChromium } from "./chromium_cdp.ts";
+import { Admin } from "../../net/client/admin.ts";
 
 const TOPIC = "console-orders";
 const GROUP = "console-readers";
@@ -317,4 +322,61 @@ Deno.test({
       await cluster.stop();
     }
   },
+});
+
+Deno.test("a person at the console: create a topic, browse its records, reset a group after a dry run", async () => {
+  requireClients();
+  const httpPort = freePort();
+  const node = await startNode({ props: { "kraftling.http.listener": `127.0.0.1:${httpPort}` } });
+  const base = `http://127.0.0.1:${httpPort}`;
+  try {
+    await checkCommand("kcat", ["-P", "-b", node.bootstrap, "-t", "ui-input"], {
+      stdin: "first\nsecond\nthird\n",
+    });
+    await checkCommand("/usr/bin/python3", [
+      "-c",
+      CONSUME_AND_COMMIT,
+      node.bootstrap,
+      "ui-input",
+      "ui-group",
+      "3",
+    ]);
+    await using page = await launchChromium();
+
+    // Create a topic by filling the form and pressing Create.
+    await page.navigate(`${base}/topics`);
+    await page.fill('form[action="/topics"] input[name="name"]', "made-in-browser");
+    await page.fill('form[action="/topics"] input[name="partitions"]', "3");
+    await page.clickAndWait('form[action="/topics"] button[type="submit"]');
+    // The answer says so and links to the new topic's page.
+    assert.match(await page.text(), /Created topic made-in-browser with 3 partitions/);
+    const admin = new Admin({ bootstrapServers: node.bootstrap });
+    try {
+      const [created] = await admin.describeTopics(["made-in-browser"]);
+      assert.equal(created!.partitions.length, 3);
+    } finally {
+      admin.close();
+    }
+
+    // Browse records: the topic page's link, then the form from offset 1.
+    await page.navigate(`${base}/topics/ui-input`);
+    await page.clickAndWait('a[href$="/records"]');
+    await page.fill('input[name="offset"]', "1");
+    await page.clickAndWait('form[action$="/records"] button[type="submit"]');
+    const records = await page.text();
+    assert.match(records, /second/);
+    assert.match(records, /third/);
+    assert.doesNotMatch(records, /\bfirst\b/);
+
+    // Reset the group to the earliest offsets: a dry run first, then execute.
+    await page.navigate(`${base}/groups/ui-group`);
+    assert.match(await page.text(), /total lag 0/);
+    await page.fill('select[name="strategy"]', "to-earliest");
+    await page.clickAndWait('button[value="dry-run"]');
+    assert.match(await page.text(), /Execute this reset/, "the dry run offers to execute");
+    await page.clickAndWait('button[value="execute"]');
+    assert.match(await page.text(), /total lag 3/, "the group is back at the start");
+  } finally {
+    await node.stop();
+  }
 });
