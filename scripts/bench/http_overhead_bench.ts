@@ -77,9 +77,19 @@ function scrapeEverySecond(base: string): { stop(): Promise<number> } {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 
-if (import.meta.main) {
-  const records = Number(Deno.args[0] ?? 100_000);
-  const rounds = Number(Deno.args[1] ?? 3);
+/**
+ * Runs the comparison and returns its Markdown table (`deno task bench http`).
+ *
+ * @example
+ * ```ts ignore
+ * console.log(await runHttpOverheadBench({ records: 50_000, rounds: 3 }));
+ * ```
+ */
+export async function runHttpOverheadBench(
+  options: { records?: number; rounds?: number } = {},
+): Promise<string> {
+  const records = options.records ?? 100_000;
+  const rounds = options.rounds ?? 3;
   const httpPort = freePort();
   const off = await startNode();
   const on = await startNode({ props: { "kraftling.http.listener": `127.0.0.1:${httpPort}` } });
@@ -109,11 +119,20 @@ if (import.meta.main) {
       ((n / o - 1) * 100).toFixed(1)
     }% |`;
   };
-  console.log(
+  return [
     `${records} records of ${RECORD_BYTES} B, ${PARTITIONS} partitions, ${scrapes} scrapes of /metrics and / while on\n`,
+    "| load | listener off | on, scraped every 1 s | change |",
+    "| --- | ---: | ---: | ---: |",
+    row("produce"),
+    row("consume"),
+  ].join("\n");
+}
+
+if (import.meta.main) {
+  console.log(
+    await runHttpOverheadBench({
+      records: Number(Deno.args[0] ?? 100_000),
+      rounds: Number(Deno.args[1] ?? 3),
+    }),
   );
-  console.log("| load | listener off | on, scraped every 1 s | change |");
-  console.log("| --- | ---: | ---: | ---: |");
-  console.log(row("produce"));
-  console.log(row("consume"));
 }

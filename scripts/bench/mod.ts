@@ -14,6 +14,7 @@ import { runFailoverBench } from "./failover_bench.ts";
 import { runMetadataBench } from "./metadata_bench.ts";
 import { runReplicationBench } from "./replication_bench.ts";
 import { runTransactionsBench } from "./transactions_bench.ts";
+import { runHttpOverheadBench } from "./http_overhead_bench.ts";
 
 const BENCHES: Record<string, () => Promise<string>> = {
   codec: runCodecBench,
@@ -25,6 +26,7 @@ const BENCHES: Record<string, () => Promise<string>> = {
   metadata: () => runMetadataBench(),
   replication: () => runReplicationBench(),
   transactions: () => runTransactionsBench(),
+  http: () => runHttpOverheadBench(),
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(BENCHES);
