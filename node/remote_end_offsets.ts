@@ -17,8 +17,8 @@
 
 import type { ServerConfig } from "../core/config/server_config.ts";
 import type { Logger } from "../core/log.ts";
-import { Admin } from "../net/client/admin.ts";
-import { interBrokerConnectSasl, interBrokerConnectTls } from "./listener_tls.ts";
+import type { Admin } from "../net/client/admin.ts";
+import { interBrokerAdmin } from "./inter_broker_admin.ts";
 
 /** How often wanted end offsets are fetched again, in milliseconds. */
 const REFRESH_MS_DEFAULT = 10_000;
@@ -75,21 +75,7 @@ export class RemoteEndOffsets {
   }
 
   #adminClient(): Admin | undefined {
-    if (this.#admin !== undefined) return this.#admin;
-    const name = this.#config.interBrokerListenerName;
-    const endpoint = this.#config.advertisedListeners.find((e) => e.listenerName === name) ??
-      this.#config.listeners.find((e) => e.listenerName === name);
-    if (endpoint === undefined) return undefined;
-    const host = endpoint.host === "" || endpoint.host === "0.0.0.0" ? "127.0.0.1" : endpoint.host;
-    const tls = interBrokerConnectTls(this.#config);
-    const sasl = interBrokerConnectSasl(this.#config);
-    this.#admin = new Admin({
-      bootstrapServers: `${host}:${endpoint.port}`,
-      clientId: `broker-${this.#config.nodeId}-end-offsets`,
-      retries: 1,
-      ...(tls !== undefined ? { tls } : {}),
-      ...(sasl !== undefined ? { sasl } : {}),
-    });
+    this.#admin ??= interBrokerAdmin(this.#config, "end-offsets");
     return this.#admin;
   }
 

@@ -17,8 +17,8 @@
 
 import type { ServerConfig } from "../core/config/server_config.ts";
 import type { Logger } from "../core/log.ts";
-import { Admin } from "../net/client/admin.ts";
-import { interBrokerConnectSasl, interBrokerConnectTls } from "./listener_tls.ts";
+import type { Admin } from "../net/client/admin.ts";
+import { interBrokerAdmin } from "./inter_broker_admin.ts";
 
 /** One group another broker coordinates, as the overview lists it. */
 export interface RemoteGroupSummary {
@@ -73,21 +73,7 @@ export class RemoteGroups {
   }
 
   #adminClient(): Admin | undefined {
-    if (this.#admin !== undefined) return this.#admin;
-    const name = this.#config.interBrokerListenerName;
-    const endpoint = this.#config.advertisedListeners.find((e) => e.listenerName === name) ??
-      this.#config.listeners.find((e) => e.listenerName === name);
-    if (endpoint === undefined) return undefined;
-    const host = endpoint.host === "" || endpoint.host === "0.0.0.0" ? "127.0.0.1" : endpoint.host;
-    const tls = interBrokerConnectTls(this.#config);
-    const sasl = interBrokerConnectSasl(this.#config);
-    this.#admin = new Admin({
-      bootstrapServers: `${host}:${endpoint.port}`,
-      clientId: `broker-${this.#config.nodeId}-console`,
-      retries: 1,
-      ...(tls !== undefined ? { tls } : {}),
-      ...(sasl !== undefined ? { sasl } : {}),
-    });
+    this.#admin ??= interBrokerAdmin(this.#config, "console");
     return this.#admin;
   }
 
