@@ -21,6 +21,10 @@ export interface ServerCertificates {
   caPath: string;
   /** Private key + server certificate + CA: Kafka's PEM key store file. */
   keyStorePath: string;
+  /** The server's private key, PEM. */
+  keyPem: string;
+  /** The server certificate then the CA, PEM. */
+  chainPem: string;
 }
 
 /** Makes a CA and a server certificate (X.509 v3) in a new temp directory. */
@@ -64,8 +68,9 @@ export async function makeServerCertificates(): Promise<ServerCertificates> {
     "-out",
     p("server.crt"),
   ]); // deno-fmt-ignore
-  const keyStore = (await Deno.readTextFile(p("server.key"))) +
-    (await Deno.readTextFile(p("server.crt"))) + (await Deno.readTextFile(p("ca.pem")));
-  await Deno.writeTextFile(p("server.pem"), keyStore);
-  return { dir, caPath: p("ca.pem"), keyStorePath: p("server.pem") };
+  const keyPem = await Deno.readTextFile(p("server.key"));
+  const chainPem = (await Deno.readTextFile(p("server.crt"))) +
+    (await Deno.readTextFile(p("ca.pem")));
+  await Deno.writeTextFile(p("server.pem"), keyPem + chainPem);
+  return { dir, caPath: p("ca.pem"), keyStorePath: p("server.pem"), keyPem, chainPem };
 }

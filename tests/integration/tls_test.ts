@@ -7,6 +7,7 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { join } from "node:path";
 import { freePort, hasCommand, hasPythonModule, runMain, startNode } from "./harness.ts";
 import { startCluster } from "./cluster_harness.ts";
+import { makeServerCertificates, type ServerCertificates } from "./certificates.ts";
 import { checkCommand, type CommandOutput, runCommand } from "./commands.ts";
 
 const noOpenssl = !hasCommand("openssl");
@@ -32,63 +33,9 @@ function check(command: string, args: string[], stdin?: string): Promise<string>
   return checkCommand(command, args, { stdin });
 }
 
-/** A CA and a server certificate for 127.0.0.1/localhost signed by it, made with openssl. */
-interface Certificates {
-  dir: string;
-  /** The CA certificate (the clients' trust store). */
-  caPath: string;
-  /** Private key + server certificate + CA: Kafka's PEM key store file. */
-  keyStorePath: string;
-  keyPem: string;
-  chainPem: string;
-}
-
-async function makeCertificates(): Promise<Certificates> {
-  const dir = await Deno.makeTempDir({ prefix: "kraftling-tls-" });
-  const p = (name: string) => join(dir, name);
-  await check("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=kraftling-test-ca",
-    "-keyout",
-    p("ca.key"),
-    "-out",
-    p("ca.pem"),
-  ]); // deno-fmt-ignore
-  await check("openssl", [
-    "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-    "-keyout", p("server.key"), "-out", p("server.csr"),
-  ]); // deno-fmt-ignore
-  await Deno.writeTextFile(p("ext.cnf"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
-  await check("openssl", [
-    "x509",
-    "-req",
-    "-days",
-    "1",
-    "-in",
-    p("server.csr"),
-    "-CA",
-    p("ca.pem"),
-    "-CAkey",
-    p("ca.key"),
-    "-CAcreateserial",
-    "-extfile",
-    p("ext.cnf"),
-    "-out",
-    p("server.crt"),
-  ]); // deno-fmt-ignore
-  const keyPem = await Deno.readTextFile(p("server.key"));
-  const chainPem = (await Deno.readTextFile(p("server.crt"))) +
-    (await Deno.readTextFile(p("ca.pem")));
-  await Deno.writeTextFile(p("server.pem"), keyPem + chainPem);
-  return { dir, caPath: p("ca.pem"), keyStorePath: p("server.pem"), keyPem, chainPem };
-}
+type Certificates = ServerCertificates;
+/** A CA and a server certificate for 127.0.0.1/localhost, made by openssl at run time. */
+const makeCertificates = makeServerCertificates;
 
 /** Props for a combined node with a PLAINTEXT and an SSL broker listener on fresh ports. */
 function sslNodeProps(ssl: Record<string, string>) {
