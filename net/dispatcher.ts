@@ -59,8 +59,14 @@ export type RequestGuard = (
 
 /** What a {@link RequestThrottle} sees of one answered request. */
 export interface ThrottleInput {
+  /**
+   * "request": before the handler (what the request itself costs, e.g. produced bytes, so the
+   * connection is muted before its next request is read); "response": after it.
+   */
+  phase: "request" | "response";
   apiKey: number;
   request: unknown;
+  /** Undefined in the "request" phase. */
   response: unknown;
   context: RequestContext;
   /** The request frame's size. */
@@ -321,6 +327,20 @@ export class Dispatcher {
       if (outcome.request !== undefined) request = outcome.request;
       after = outcome.after;
     }
+    // Client quotas charge what the request costs before it runs (KIP-219 muting takes effect
+    // before the connection's next request is read).
+    const earlyThrottleMs = this.#throttle?.({
+      phase: "request",
+      apiKey,
+      request,
+      response: undefined,
+      context,
+      requestBytes: frame.length,
+      loopMs: 0,
+    }) ?? 0;
+    if (earlyThrottleMs > 0) {
+      info.mutedUntilMs = Math.max(info.mutedUntilMs ?? 0, Date.now() + earlyThrottleMs);
+    }
     const startMs = performance.now();
     let loopMs = 0;
     try {
@@ -346,14 +366,18 @@ export class Dispatcher {
     }
     if (response === null) return null;
     if (this.#throttle !== null) {
-      const throttleMs = this.#throttle({
-        apiKey,
-        request,
-        response,
-        context,
-        requestBytes: frame.length,
-        loopMs,
-      });
+      const throttleMs = Math.max(
+        earlyThrottleMs,
+        this.#throttle({
+          phase: "response",
+          apiKey,
+          request,
+          response,
+          context,
+          requestBytes: frame.length,
+          loopMs,
+        }),
+      );
       if (throttleMs > 0) {
         const r = response as { throttleTimeMs?: number };
         if (typeof r.throttleTimeMs === "number") {

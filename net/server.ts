@@ -387,6 +387,12 @@ export class KafkaServer {
         activity.lastActiveMs = Date.now();
         let closing = false;
         for (const frame of received) {
+          // A throttled client's frames already read wait too, as if still in the socket.
+          while ((info.mutedUntilMs ?? 0) > Date.now() && !this.#stopping) {
+            await new Promise((resolve) =>
+              setTimeout(resolve, Math.min((info.mutedUntilMs ?? 0) - Date.now(), MUTE_MS_MAX))
+            );
+          }
           if (authenticator !== undefined) {
             const pending = authenticator.receive(frame);
             const step = pending instanceof Promise ? await pending : pending;

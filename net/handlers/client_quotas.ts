@@ -193,15 +193,21 @@ export function quotaThrottle(
   enforcer: ClientQuotaEnforcer,
   nowMs: () => number = Date.now,
 ): RequestThrottle {
-  return ({ apiKey, request, response, context, requestBytes, loopMs }) => {
+  return ({ phase, apiKey, request, response, context, requestBytes, loopMs }) => {
     const all = quotas();
     if (all.size === 0 || EXEMPT.has(apiKey)) return 0;
     const user = userOf(context.principal ?? "User:ANONYMOUS");
     const clientId = context.header.clientId ?? "";
     const now = nowMs();
+    if (phase === "request") {
+      // Produced bytes are known on arrival: charge them before the request runs.
+      return apiKey === ApiKey.PRODUCE
+        ? enforcer.record(all, user, clientId, "producer_byte_rate", requestBytes, now)
+        : 0;
+    }
     let throttleMs = 0;
     if (apiKey === ApiKey.PRODUCE) {
-      throttleMs = enforcer.record(all, user, clientId, "producer_byte_rate", requestBytes, now);
+      throttleMs = 0; // charged in the request phase
     } else if (apiKey === ApiKey.FETCH) {
       const r = request as { replicaId: number; replicaState?: { replicaId: number } };
       const follower = (r.replicaState?.replicaId ?? -1) >= 0 || r.replicaId >= 0;

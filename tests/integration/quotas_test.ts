@@ -224,3 +224,67 @@ Deno.test({
     }
   },
 });
+
+const RATE_SCRIPT = `
+import json, sys, time
+from confluent_kafka import Producer
+bootstrap, client_id, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
+p = Producer({"bootstrap.servers": bootstrap, "client.id": client_id, "linger.ms": 5,
+              "batch.size": 16384, "acks": 1})
+start = time.time()
+for i in range(total // 1000):
+    while True:
+        try:
+            p.produce("rated", b"x" * 1000)
+            break
+        except BufferError:
+            p.poll(0.05)
+    p.poll(0)
+p.flush(120)
+print(json.dumps({"bytes_per_second": total / (time.time() - start)}))
+`;
+
+Deno.test({
+  name:
+    "a producer limited to 200 KB/s measures about that, and an unlimited one beside it does not",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // Two 1 s windows, so the rate follows the quota within a few seconds.
+    const node = await startNode({
+      props: { "quota.window.num": "2", "quota.window.size.seconds": "1" },
+    });
+    try {
+      const admin = new Admin({ bootstrapServers: node.bootstrap });
+      try {
+        await admin.createTopics([{ name: "rated", numPartitions: 1, replicationFactor: 1 }]);
+        await admin.alterClientQuotas(
+          [{ entityType: "client-id", entityName: "limited" }],
+          new Map([["producer_byte_rate", 200_000]]),
+        );
+      } finally {
+        admin.close();
+      }
+      const run = async (clientId: string, total: number) => {
+        const out = await runCommand(
+          "/usr/bin/python3",
+          ["-c", RATE_SCRIPT, node.bootstrap, clientId, String(total)],
+          { timeoutMs: 120_000 },
+        );
+        assert.equal(out.code, 0, out.stderr);
+        return (JSON.parse(out.stdout) as { bytes_per_second: number }).bytes_per_second;
+      };
+      const [limited, free] = await Promise.all([
+        run("limited", 1_500_000),
+        run("free", 6_000_000),
+      ]);
+      assert.ok(
+        limited > 100_000 && limited < 300_000,
+        `the limited producer measured ${limited.toFixed(0)} B/s for a quota of 200000`,
+      );
+      assert.ok(free > 3 * limited, `the unlimited producer measured only ${free.toFixed(0)} B/s`);
+    } finally {
+      await node.stop();
+    }
+  },
+});
