@@ -2,11 +2,15 @@
 
 usage: load_gen.py produce BOOTSTRAP TOPIC COUNT SIZE ACKS [RATE]
        load_gen.py consume BOOTSTRAP TOPIC COUNT
-Prints one JSON line with what it measured.
+Prints one JSON line with what it measured. KRAFTLING_LOAD_GEN_CONFIG (a JSON object) adds
+client properties to both, e.g. security.protocol and sasl.* for the security bench.
 """
 import json
+import os
 import sys
 import time
+
+EXTRA = json.loads(os.environ.get("KRAFTLING_LOAD_GEN_CONFIG", "{}"))
 
 from confluent_kafka import Consumer, Producer
 
@@ -20,6 +24,7 @@ def produce(bootstrap, topic, count, size, acks, rate):
         "queue.buffering.max.messages": 1000000,
         "queue.buffering.max.kbytes": 1048576,
         "enable.idempotence": False,
+        **EXTRA,
     })
     payload = b"x" * size
     latencies = []
@@ -88,6 +93,7 @@ def consume(bootstrap, topic, count):
         "enable.auto.commit": False,
         "fetch.max.bytes": 52428800,
         "max.partition.fetch.bytes": 10485760,
+        **EXTRA,
     })
     consumer.subscribe([topic])
     seen = 0

@@ -15,6 +15,7 @@ import { runMetadataBench } from "./metadata_bench.ts";
 import { runReplicationBench } from "./replication_bench.ts";
 import { runTransactionsBench } from "./transactions_bench.ts";
 import { runHttpOverheadBench } from "./http_overhead_bench.ts";
+import { runSecurityBench } from "./security_bench.ts";
 
 const BENCHES: Record<string, () => Promise<string>> = {
   codec: runCodecBench,
@@ -27,6 +28,7 @@ const BENCHES: Record<string, () => Promise<string>> = {
   replication: () => runReplicationBench(),
   transactions: () => runTransactionsBench(),
   http: () => runHttpOverheadBench(),
+  security: () => runSecurityBench(),
 };
 
 const wanted = Deno.args.length > 0 ? Deno.args : Object.keys(BENCHES);
