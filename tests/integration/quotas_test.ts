@@ -229,8 +229,12 @@ const RATE_SCRIPT = `
 import json, sys, time
 from confluent_kafka import Producer
 bootstrap, client_id, total = sys.argv[1], sys.argv[2], int(sys.argv[3])
+throttle = {"max": 0}
+def stats(text):
+    for b in json.loads(text).get("brokers", {}).values():
+        throttle["max"] = max(throttle["max"], b.get("throttle", {}).get("max", 0))
 p = Producer({"bootstrap.servers": bootstrap, "client.id": client_id, "linger.ms": 5,
-              "batch.size": 16384, "acks": 1})
+              "batch.size": 16384, "acks": 1, "statistics.interval.ms": 200, "stats_cb": stats})
 start = time.time()
 for i in range(total // 1000):
     while True:
@@ -241,12 +245,16 @@ for i in range(total // 1000):
             p.poll(0.05)
     p.poll(0)
 p.flush(120)
-print(json.dumps({"bytes_per_second": total / (time.time() - start)}))
+elapsed = time.time() - start
+deadline = time.time() + 1
+while time.time() < deadline:
+    p.poll(0.2)
+print(json.dumps({"bytes_per_second": total / elapsed, "throttle_max_ms": throttle["max"]}))
 `;
 
 Deno.test({
   name:
-    "a producer limited to 200 KB/s measures about that, and an unlimited one beside it does not",
+    "a producer limited to 1 MB/s measures about that and sees throttle times, and an unlimited one beside it does not",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -260,7 +268,7 @@ Deno.test({
         await admin.createTopics([{ name: "rated", numPartitions: 1, replicationFactor: 1 }]);
         await admin.alterClientQuotas(
           [{ entityType: "client-id", entityName: "limited" }],
-          new Map([["producer_byte_rate", 200_000]]),
+          new Map([["producer_byte_rate", 1_000_000]]),
         );
       } finally {
         admin.close();
@@ -272,17 +280,22 @@ Deno.test({
           { timeoutMs: 120_000 },
         );
         assert.equal(out.code, 0, out.stderr);
-        return (JSON.parse(out.stdout) as { bytes_per_second: number }).bytes_per_second;
+        return JSON.parse(out.stdout) as { bytes_per_second: number; throttle_max_ms: number };
       };
       const [limited, free] = await Promise.all([
-        run("limited", 1_500_000),
-        run("free", 6_000_000),
+        run("limited", 6_000_000),
+        run("free", 30_000_000),
       ]);
       assert.ok(
-        limited > 100_000 && limited < 300_000,
-        `the limited producer measured ${limited.toFixed(0)} B/s for a quota of 200000`,
+        limited.bytes_per_second > 500_000 && limited.bytes_per_second < 1_500_000,
+        `the limited producer measured ${limited.bytes_per_second.toFixed(0)} B/s for 1000000`,
       );
-      assert.ok(free > 3 * limited, `the unlimited producer measured only ${free.toFixed(0)} B/s`);
+      assert.ok(limited.throttle_max_ms > 0, "the limited producer saw no throttle time");
+      assert.ok(
+        free.bytes_per_second > 3 * limited.bytes_per_second,
+        `the unlimited producer measured only ${free.bytes_per_second.toFixed(0)} B/s`,
+      );
+      assert.equal(free.throttle_max_ms, 0, "the unlimited producer was throttled");
     } finally {
       await node.stop();
     }
