@@ -31,7 +31,7 @@ export function loadListenerTls(
   tls: ListenerTls,
   decryptedKeyPem?: string,
 ): NonNullable<KafkaServerOptions["tls"]> {
-  const store = loadKeyStore(tls);
+  const store = readKeyStore(tls);
   const cert = store.cert;
   const key = decryptedKeyPem ?? store.key;
   if (decryptedKeyPem === undefined && isEncryptedKeyPem(key)) {
@@ -81,7 +81,7 @@ export async function decryptListenerKeys(
   const out = new Map<string, string>();
   for (const [name, tls] of listeners) {
     if (tls.keyPassword === undefined) continue;
-    const { key } = loadKeyStore(tls);
+    const { key } = readKeyStore(tls);
     if (!isEncryptedKeyPem(key)) continue; // Kafka ignores a password for a plain key too
     try {
       out.set(name, await decryptPrivateKeyPem(key, tls.keyPassword.value));
@@ -96,8 +96,18 @@ export async function decryptListenerKeys(
   return out;
 }
 
-/** The PEM private key and certificate chain of a listener's key store. */
-function loadKeyStore(tls: ListenerTls): { key: string; cert: string } {
+/**
+ * The PEM private key (possibly still encrypted) and certificate chain of a listener's key store;
+ * throws a one-line error naming the key when the store cannot be read or lacks either.
+ *
+ * @example
+ * ```ts ignore
+ * const { key, cert } = readKeyStore({ listenerName: "CONTROLLER", keyStore });
+ * ```
+ */
+export function readKeyStore(
+  tls: Pick<ListenerTls, "listenerName" | "keyStore">,
+): { key: string; cert: string } {
   const store = tls.keyStore;
   let text: string;
   if (store.kind === "file") {
@@ -169,7 +179,7 @@ const keyStoreCache = new Map<string, { key: string; cert: string }>();
 function cachedKeyStore(tls: ListenerTls): { key: string; cert: string } {
   const cached = keyStoreCache.get(tls.listenerName);
   if (cached !== undefined) return cached;
-  const loaded = loadKeyStore(tls);
+  const loaded = readKeyStore(tls);
   keyStoreCache.set(tls.listenerName, loaded);
   return loaded;
 }

@@ -74,7 +74,7 @@ import type { ConsoleBroker } from "./console/console.ts";
 import { inProcessCaller } from "./console/in_process.ts";
 import { RemoteEndOffsets } from "./remote_end_offsets.ts";
 import { RemoteGroups } from "./remote_groups.ts";
-import { controllerConnectTls } from "./controller_tls.ts";
+import { type ControllerConnectTls, loadControllerConnectTls } from "./controller_tls.ts";
 
 /** Options for {@link startNode}. */
 export interface StartNodeOptions {
@@ -157,11 +157,14 @@ export async function startNode(
   let listeners: Map<string, BoundListener>;
   let http: NodeHttp | null = null;
   let imageForQuotas: (() => MetadataImage) | undefined;
+  // TLS (and client certificate) for raft and the controller channel, read before any bind.
+  let controllerTls: ControllerConnectTls | undefined;
   const requestMetrics = new RequestMetrics();
   try {
     // IP quotas (connection_creation_rate) live in the image, which exists once metadata loads.
     // ssl.key.password: encrypted key stores are decrypted (WebCrypto) before any port is bound.
     const decryptedKeys = await decryptListenerKeys(config.listenerTls);
+    controllerTls = await loadControllerConnectTls(config);
     listeners = bindListeners(config, logger, requestMetrics, (ip) => {
       const image = imageForQuotas?.();
       return image === undefined ? null : ipConnectionRate(image.clientQuotas.values(), ip);
@@ -260,7 +263,7 @@ export async function startNode(
       requestTimeoutMs: config.quorumRequestTimeoutMs,
       logger,
       sasl: config.controllerSasl ?? undefined,
-      tls: controllerConnectTls(config),
+      tls: controllerTls,
     });
     const raftDriver = await RaftDriver.start({
       nodeId: config.nodeId,
@@ -391,7 +394,7 @@ export async function startNode(
         leaderId: () => raftDriver.leaderId,
         clientId: `broker-${config.nodeId}-to-controller`,
         sasl: config.controllerSasl ?? undefined,
-        tls: controllerConnectTls(config),
+        tls: controllerTls,
         logger,
         timeoutMs: config.quorumRequestTimeoutMs * 5,
       });

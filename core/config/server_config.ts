@@ -25,7 +25,9 @@ import {
   type QuorumVoter,
 } from "./endpoints.ts";
 import {
+  type ControllerClientTls,
   type ListenerTls,
+  parseControllerClientTls,
   parseListenerTls,
   parseTrustStore,
   type TrustStore,
@@ -81,9 +83,10 @@ export interface ServerConfig {
   controllerSasl?: InterBrokerSasl | null;
   /**
    * How this node connects to the controllers when their listener is `SSL` or `SASL_SSL`: the
-   * trust store (`ssl.truststore.*`, also per listener); null for PLAINTEXT/SASL_PLAINTEXT.
+   * trust store (`ssl.truststore.*`, also per listener) and the key store it presents to
+   * controllers that ask for client certificates; null for PLAINTEXT/SASL_PLAINTEXT.
    */
-  controllerTls?: { trustStore: TrustStore | null } | null;
+  controllerTls?: ControllerClientTls | null;
   /**
    * How brokers log in to each other when the inter-broker listener is `SASL_*`
    * (`sasl.mechanism.inter.broker.protocol` and the listener's JAAS username/password); null
@@ -689,7 +692,7 @@ function buildServerConfig(props: ReadonlyMap<string, string>): ServerConfigResu
     controllerTls: ["SSL", "SASL_SSL"].includes(
         l.protocolMap.get(controllerListenerNames[0] ?? "") ?? "",
       )
-      ? { trustStore: parseTrustStore(props, controllerListenerNames[0]!) }
+      ? parseControllerClientTls(props, controllerListenerNames[0]!)
       : null,
     interBrokerSasl: processRoles.includes("broker") && interBrokerSasl !== undefined
       ? parseInterBrokerSasl(props, interBrokerSasl)

@@ -74,13 +74,6 @@ export function parseListenerTls(
     }
     const name = endpoint.listenerName;
     const get = (key: string) => lookup(originals, name, key);
-    const type = get("ssl.keystore.type");
-    if (type !== null && type.value.toUpperCase() !== "PEM") {
-      throw new ConfigError(
-        type.key,
-        `${type.key} is ${type.value}, but kraftling reads only PEM key stores; convert it (openssl pkcs12 -in store.p12 -nodes) and set ${type.key}=PEM`,
-      );
-    }
     const password = get("ssl.key.password");
     const clientAuthKey = get("ssl.client.auth");
     const clientAuth = (clientAuthKey?.value.toLowerCase() ?? "none") as SslClientAuth;
@@ -90,59 +83,14 @@ export function parseListenerTls(
         `${clientAuthKey!.key} is ${clientAuthKey!.value}; it must be required, requested or none`,
       );
     }
-    const location = get("ssl.keystore.location");
-    const key = get("ssl.keystore.key");
-    const chain = get("ssl.keystore.certificate.chain");
-    if (location !== null && (key !== null || chain !== null)) {
-      throw new ConfigError(
-        location.key,
-        `listener ${name} sets both ${location.key} and ${
-          (key ?? chain)!.key
-        }; set either a key store file or the PEM text, not both`,
-      );
-    }
-    let keyStore: KeyStore;
-    if (location !== null) {
-      if (/\.(jks|p12|pfx|keystore)$/i.test(location.value)) {
-        throw new ConfigError(
-          location.key,
-          `${location.key} ${location.value} looks like a JKS/PKCS12 store, but kraftling reads only PEM key stores; point it at a PEM file with the private key and certificate chain`,
-        );
-      }
-      keyStore = { kind: "file", key: location.key, location: location.value };
-    } else if (key !== null && chain !== null) {
-      keyStore = {
-        kind: "inline",
-        key: key.key,
-        privateKeyPem: key.value,
-        certificateChainPem: chain.value,
-      };
-    } else if (key !== null || chain !== null) {
-      const missing = key === null ? "ssl.keystore.key" : "ssl.keystore.certificate.chain";
-      throw new ConfigError(
-        missing,
-        `listener ${name} sets ${
-          (key ?? chain)!.key
-        } but not ${missing}; PEM key stores in the config need both`,
-      );
-    } else {
+    const keyStore = parseKeyStore(originals, name);
+    if (keyStore === null) {
       throw new ConfigError(
         "ssl.keystore.location",
         `listener ${name} uses security protocol ${protocol} but has no key store; set ssl.keystore.location (a PEM file with the private key and certificate chain) or ssl.keystore.key and ssl.keystore.certificate.chain`,
       );
     }
     const listenerTls: ListenerTls = { listenerName: name, keyStore, clientAuth };
-    const controllerNames = (originals.get("controller.listener.names") ?? "").split(",")
-      .map((n) => n.trim().toUpperCase());
-    if (clientAuth !== "none" && controllerNames.includes(name.toUpperCase())) {
-      // Raft and the broker-to-controller channel would connect without a certificate.
-      throw new ConfigError(
-        clientAuthKey!.key,
-        `${
-          clientAuthKey!.key
-        }=${clientAuth} applies to controller listener ${name}, but kraftling's nodes do not present client certificates to controllers yet; set listener.name.${name.toLowerCase()}.ssl.client.auth=none`,
-      );
-    }
     if (clientAuth !== "none") {
       const trustStore = parseTrustStore(originals, name);
       if (trustStore === null) {
@@ -162,6 +110,110 @@ export function parseListenerTls(
     if (password !== null) listenerTls.keyPassword = password;
     result.set(name, listenerTls);
   }
+  return result;
+}
+
+/**
+ * The key store set for `listenerName` (`ssl.keystore.location`, or `ssl.keystore.key` with
+ * `ssl.keystore.certificate.chain`, each also per listener), or null when none is set. Throws a
+ * one-line `ConfigError` for JKS/PKCS12 files and half-given or doubly-given PEM text.
+ *
+ * @example
+ * ```ts
+ * import { parseKeyStore } from "./tls_config.ts";
+ * parseKeyStore(new Map([["ssl.keystore.location", "/etc/kafka/node.pem"]]), "CONTROLLER");
+ * // { kind: "file", key: "ssl.keystore.location", location: "/etc/kafka/node.pem" }
+ * ```
+ */
+export function parseKeyStore(
+  originals: ReadonlyMap<string, string>,
+  name: string,
+): KeyStore | null {
+  const get = (key: string) => lookup(originals, name, key);
+  const type = get("ssl.keystore.type");
+  if (type !== null && type.value.toUpperCase() !== "PEM") {
+    throw new ConfigError(
+      type.key,
+      `${type.key} is ${type.value}, but kraftling reads only PEM key stores; convert it (openssl pkcs12 -in store.p12 -nodes) and set ${type.key}=PEM`,
+    );
+  }
+  const location = get("ssl.keystore.location");
+  const key = get("ssl.keystore.key");
+  const chain = get("ssl.keystore.certificate.chain");
+  if (location !== null && (key !== null || chain !== null)) {
+    throw new ConfigError(
+      location.key,
+      `listener ${name} sets both ${location.key} and ${
+        (key ?? chain)!.key
+      }; set either a key store file or the PEM text, not both`,
+    );
+  }
+  if (location !== null) {
+    if (/\.(jks|p12|pfx|keystore)$/i.test(location.value)) {
+      throw new ConfigError(
+        location.key,
+        `${location.key} ${location.value} looks like a JKS/PKCS12 store, but kraftling reads only PEM key stores; point it at a PEM file with the private key and certificate chain`,
+      );
+    }
+    return { kind: "file", key: location.key, location: location.value };
+  } else if (key !== null && chain !== null) {
+    return {
+      kind: "inline",
+      key: key.key,
+      privateKeyPem: key.value,
+      certificateChainPem: chain.value,
+    };
+  } else if (key !== null || chain !== null) {
+    const missing = key === null ? "ssl.keystore.key" : "ssl.keystore.certificate.chain";
+    throw new ConfigError(
+      missing,
+      `listener ${name} sets ${
+        (key ?? chain)!.key
+      } but not ${missing}; PEM key stores in the config need both`,
+    );
+  }
+  return null;
+}
+
+/** How a node connects to the controllers' `SSL`/`SASL_SSL` listener. */
+export interface ControllerClientTls {
+  /** The CA certificates to trust (null: the system's roots). */
+  trustStore: TrustStore | null;
+  /**
+   * The node's own certificate for controllers that ask for one (`ssl.client.auth` on the
+   * controller listener), from the controller listener's key store keys; null when none is set.
+   */
+  keyStore: KeyStore | null;
+  /** `ssl.key.password` for an encrypted `keyStore`. */
+  keyPassword?: { key: string; value: string };
+}
+
+/**
+ * The TLS settings a node uses as a client of the controller listener `listenerName`: its trust
+ * store and, when a key store is set for that listener (per listener or globally), the certificate
+ * it presents, as Kafka's raft and broker-to-controller clients take the controller listener's
+ * `ssl.*` keys.
+ *
+ * @example
+ * ```ts
+ * import { parseControllerClientTls } from "./tls_config.ts";
+ * parseControllerClientTls(new Map([
+ *   ["listener.name.controller.ssl.truststore.location", "/etc/kafka/ca.pem"],
+ *   ["listener.name.controller.ssl.keystore.location", "/etc/kafka/node.pem"],
+ * ]), "CONTROLLER").keyStore;
+ * // { kind: "file", key: "listener.name.controller.ssl.keystore.location", location: "/etc/kafka/node.pem" }
+ * ```
+ */
+export function parseControllerClientTls(
+  originals: ReadonlyMap<string, string>,
+  listenerName: string,
+): ControllerClientTls {
+  const result: ControllerClientTls = {
+    trustStore: parseTrustStore(originals, listenerName),
+    keyStore: parseKeyStore(originals, listenerName),
+  };
+  const password = lookup(originals, listenerName, "ssl.key.password");
+  if (result.keyStore !== null && password !== null) result.keyPassword = password;
   return result;
 }
 

@@ -137,27 +137,52 @@ Deno.test("ssl.client.auth defaults to none, and none needs no trust store", () 
   );
 });
 
-Deno.test("mutual TLS on a controller listener is refused: nodes do not present certificates to it yet", () => {
-  const { key, message } = errorOf({
-    "ssl.keystore.location": "/etc/k/server.pem",
-    "ssl.truststore.location": "/etc/k/ca.pem",
-    "ssl.client.auth": "required",
-    "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:SSL,SSL:SSL",
-  });
-  equal(key, "ssl.client.auth");
-  equal(
-    message,
-    "ssl.client.auth=required applies to controller listener CONTROLLER, but kraftling's nodes do not present client certificates to controllers yet; set listener.name.controller.ssl.client.auth=none",
-  );
+Deno.test("mutual TLS on a controller listener: nodes present the controller listener's key store to it", () => {
   const config = load({
     "ssl.keystore.location": "/etc/k/server.pem",
     "ssl.truststore.location": "/etc/k/ca.pem",
-    "ssl.client.auth": "required",
-    "listener.name.controller.ssl.client.auth": "none",
+    "listener.name.controller.ssl.client.auth": "required",
+    "listener.name.controller.ssl.keystore.location": "/etc/k/node.pem",
+    "listener.name.controller.ssl.key.password": "pw",
     "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:SSL,SSL:SSL",
   });
-  equal(config.listenerTls.get("SSL")!.clientAuth, "required");
-  equal(config.listenerTls.get("CONTROLLER")!.clientAuth, "none");
+  equal(config.listenerTls.get("CONTROLLER")!.clientAuth, "required");
+  equal(config.listenerTls.get("SSL")!.clientAuth, "none");
+  deepEqual(config.controllerTls, {
+    trustStore: { kind: "file", key: "ssl.truststore.location", location: "/etc/k/ca.pem" },
+    keyStore: {
+      kind: "file",
+      key: "listener.name.controller.ssl.keystore.location",
+      location: "/etc/k/node.pem",
+    },
+    keyPassword: { key: "listener.name.controller.ssl.key.password", value: "pw" },
+  });
+});
+
+Deno.test("a broker-only node takes its controller client certificate from the controller listener's keys", () => {
+  const props = parseProperties(`
+process.roles=broker
+node.id=4
+controller.quorum.voters=1@localhost:9093
+controller.listener.names=CONTROLLER
+listeners=PLAINTEXT://:9092
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:SSL
+listener.name.controller.ssl.truststore.location=/etc/k/ca.pem
+`);
+  equal(parseServerConfig(props).config.controllerTls!.keyStore, null, "no key store: none sent");
+  props.set("listener.name.controller.ssl.keystore.location", "/etc/k/broker4.pem");
+  deepEqual(parseServerConfig(props).config.controllerTls!.keyStore, {
+    kind: "file",
+    key: "listener.name.controller.ssl.keystore.location",
+    location: "/etc/k/broker4.pem",
+  });
+  props.set("listener.name.controller.ssl.keystore.location", "/etc/k/broker4.p12");
+  try {
+    parseServerConfig(props);
+    throw new Error("a PKCS12 controller client key store was accepted");
+  } catch (e) {
+    equal((e as ConfigError).key, "listener.name.controller.ssl.keystore.location");
+  }
 });
 
 Deno.test("mutual TLS without a trust store, or an unknown ssl.client.auth, is refused in one line", () => {
