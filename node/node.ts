@@ -156,6 +156,8 @@ export async function startNode(
   // registration. Connections wait in the backlog until each listener's handlers are ready.
   let listeners: Map<string, BoundListener>;
   let http: NodeHttp | null = null;
+  // Assigned once metadata exists, after the listeners (which read it) are bound.
+  // deno-lint-ignore prefer-const
   let imageForQuotas: (() => MetadataImage) | undefined;
   // TLS (and client certificate) for raft and the controller channel, read before any bind.
   let controllerTls: ControllerConnectTls | undefined;

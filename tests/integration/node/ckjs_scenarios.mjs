@@ -219,14 +219,16 @@ async function migration() {
   await produce(topic, 0, 40, 4);
   const a = await startConsumer("g-migrate", "classic", { topics: [topic] });
   const b = await startConsumer("g-migrate", "classic", { topics: [topic] });
-  const all = () => [...a.seen, ...b.seen, ...(c?.seen ?? [])];
-  let c;
+  // c joins later; `all` reads it through the holder so it can be defined first.
+  const joined = { c: undefined };
+  const all = () => [...a.seen, ...b.seen, ...(joined.c?.seen ?? [])];
   await until(
     "two classic members splitting four partitions and reading 40 records",
     () => partitionsOf(a).length === 2 && partitionsOf(b).length === 2 && distinct(all()) >= 40,
   );
   const classicSplit = { a: partitionsOf(a), b: partitionsOf(b) };
-  c = await startConsumer("g-migrate", "consumer", { topics: [topic] });
+  const c = await startConsumer("g-migrate", "consumer", { topics: [topic] });
+  joined.c = c;
   let cConnected = true;
   const disjoint = () => {
     const owned = [...partitionsOf(a), ...partitionsOf(b), ...(cConnected ? partitionsOf(c) : [])];
