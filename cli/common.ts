@@ -8,6 +8,7 @@
 
 import { ConnectionError, type SaslCredentials } from "../net/connection.ts";
 import { pemCertificates, splitPemKeyStore } from "../core/config/tls_config.ts";
+import { decryptPrivateKeyPem, isEncryptedKeyPem } from "../core/security/encrypted_key.ts";
 import { parseJaasConfig, PLAIN_LOGIN_MODULE, SCRAM_LOGIN_MODULE } from "../core/security/jaas.ts";
 import { KafkaError } from "../net/protocol/errors.ts";
 import type { ClientOptions } from "../net/client/cluster.ts";
@@ -136,9 +137,74 @@ export function requireBootstrap(where: string, value: string | undefined): stri
   return value;
 }
 
-/** Reads `--command-config` (or another properties file) when given; empty otherwise. */
+/**
+ * Reads `--command-config` (or another client properties file) when given; empty otherwise. An
+ * encrypted client key store (`ssl.key.password`) comes back decrypted, see
+ * {@link decryptClientKeyStore}.
+ */
 export async function loadProperties(path: string | undefined): Promise<Map<string, string>> {
-  return path === undefined ? new Map() : await readPropertiesFile(path);
+  return path === undefined
+    ? new Map()
+    : await decryptClientKeyStore(await readPropertiesFile(path));
+}
+
+/**
+ * Client properties whose key store (`ssl.keystore.location`, or `ssl.keystore.key` with
+ * `ssl.keystore.certificate.chain`) holds an `ENCRYPTED PRIVATE KEY` and set `ssl.key.password`,
+ * with the key decrypted (PKCS#8 PBES2, WebCrypto) and given inline instead, so the synchronous
+ * {@link clientOptions} can use it; properties without `ssl.key.password` come back unchanged. A
+ * password that does not decrypt is a one-line `UsageError` that never repeats it.
+ *
+ * @example
+ * ```ts
+ * import { decryptClientKeyStore } from "./common.ts";
+ * const props = await decryptClientKeyStore(new Map([["security.protocol", "SSL"]]));
+ * props.get("security.protocol"); // "SSL"
+ * ```
+ */
+export async function decryptClientKeyStore(
+  props: ReadonlyMap<string, string>,
+): Promise<Map<string, string>> {
+  const out = new Map(props);
+  const password = props.get("ssl.key.password");
+  if (password === undefined) return out;
+  const location = props.get("ssl.keystore.location");
+  const inlineKey = props.get("ssl.keystore.key");
+  const where = location !== undefined ? `ssl.keystore.location ${location}` : "ssl.keystore.key";
+  let text: string;
+  if (location !== undefined) {
+    try {
+      text = await Deno.readTextFile(location);
+    } catch (error) {
+      throw new UsageError(
+        `Cannot read ssl.keystore.location ${location}: ${(error as Error).message}`,
+      );
+    }
+  } else if (inlineKey !== undefined) {
+    text = `${inlineKey}\n${props.get("ssl.keystore.certificate.chain") ?? ""}`;
+  } else {
+    throw new UsageError(
+      "ssl.key.password is set but there is no key store (ssl.keystore.location or ssl.keystore.key) for it to decrypt",
+    );
+  }
+  const split = splitPemKeyStore(text, { allowEncrypted: true });
+  if ("error" in split) throw new UsageError(`${where} ${split.error}`);
+  let key = split.privateKeyPem;
+  if (isEncryptedKeyPem(key)) {
+    try {
+      key = await decryptPrivateKeyPem(key, password);
+    } catch (error) {
+      throw new UsageError(
+        `ssl.key.password cannot decrypt the key in ${where}: ${(error as Error).message}`,
+      );
+    }
+  }
+  // Kafka ignores a password for a key that is not encrypted; so does this.
+  out.delete("ssl.key.password");
+  out.delete("ssl.keystore.location");
+  out.set("ssl.keystore.key", key);
+  out.set("ssl.keystore.certificate.chain", split.certificateChainPem);
+  return out;
 }
 
 /**
@@ -232,8 +298,10 @@ function clientKeyStore(props: ReadonlyMap<string, string>): { cert?: string; ke
     );
   }
   if (props.get("ssl.key.password") !== undefined) {
+    // loadProperties/decryptClientKeyStore decrypt the key first; properties that skipped them
+    // (hand-built maps) still hold it encrypted.
     throw new UsageError(
-      "ssl.key.password is set, but kraftling's clients cannot use encrypted PEM keys; decrypt the key (openssl pkey) and remove ssl.key.password",
+      "ssl.key.password is set, but the key store was not decrypted: pass the properties through decryptClientKeyStore, or decrypt the key (openssl pkey)",
     );
   }
   const location = props.get("ssl.keystore.location");

@@ -16,6 +16,7 @@ import { type CliIo, parseFlags, type Subcommand, UsageError } from "./command.t
 import {
   CLIENT_FLAGS,
   clientOptions,
+  decryptClientKeyStore,
   failureMessage,
   intFlag,
   loadProperties,
@@ -245,7 +246,9 @@ async function runConsoleConsumer(args: string[], io: CliIo): Promise<number> {
   let consumer: Consumer | undefined;
   let exitCode = 0;
   try {
-    const props = new Map([...(await loadProperties(a.configPath)), ...a.consumerProps]);
+    const props = await decryptClientKeyStore(
+      new Map([...(await loadProperties(a.configPath)), ...a.consumerProps]),
+    );
     const reset = props.get("auto.offset.reset") as ConsumerOptions["autoOffsetReset"];
     consumer = new Consumer({
       ...clientOptions(a.bootstrapServer, props),

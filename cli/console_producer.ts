@@ -11,6 +11,7 @@ import { type CliIo, parseFlags, type Subcommand, UsageError } from "./command.t
 import {
   CLIENT_FLAGS,
   clientOptions,
+  decryptClientKeyStore,
   failureMessage,
   intFlag,
   loadProperties,
@@ -205,7 +206,9 @@ async function runConsoleProducer(args: string[], io: CliIo): Promise<number> {
   const extra = parseKeyValues("console-producer", values["producer-property"]);
   const configPath = values["producer.config"] ?? values["command-config"];
   return await runTool(io, "ERROR ", async () => {
-    const props = new Map([...(await loadProperties(configPath)), ...extra]);
+    const props = await decryptClientKeyStore(
+      new Map([...(await loadProperties(configPath)), ...extra]),
+    );
     const options = producerOptions(bootstrap, props, {
       acks: values["request-required-acks"],
       compression: values["compression-codec"],
