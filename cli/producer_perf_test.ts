@@ -9,6 +9,7 @@
 import { Producer } from "../net/client/producer.ts";
 import { type CliIo, parseFlags, type Subcommand, UsageError } from "./command.ts";
 import {
+  decryptClientKeyStore,
   failureMessage,
   fixed,
   intFlag,
@@ -162,10 +163,12 @@ async function runProducerPerfTest(argv: string[], io: CliIo): Promise<number> {
       `${where}: Either --producer-props or --producer.config must be specified.`,
     );
   }
-  const props = new Map([
-    ...(await loadProperties(configPath)),
-    ...parseKeyValues(where, propsList ?? []),
-  ]);
+  const props = await decryptClientKeyStore(
+    new Map([
+      ...(await loadProperties(configPath)),
+      ...parseKeyValues(where, propsList ?? []),
+    ]),
+  );
   const bootstrap = values["bootstrap-server"] ?? props.get("bootstrap.servers");
   if (bootstrap === undefined) {
     throw new UsageError(
