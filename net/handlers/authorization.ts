@@ -24,6 +24,7 @@ import {
   type StandardAuthorizer,
 } from "../../core/security/acl.ts";
 import type { GuardOutcome, RequestContext, RequestGuard } from "../dispatcher.ts";
+import { ZERO_UUID } from "../protocol/uuid.ts";
 
 /** What the guards read besides the request. */
 export interface AuthorizationView {
@@ -43,7 +44,6 @@ const CLUSTER_ACTION_APIS = new Set<number>([
   ApiKey.STOP_REPLICA,
   ApiKey.UPDATE_METADATA,
   ApiKey.CONTROLLED_SHUTDOWN,
-  ApiKey.WRITE_TXN_MARKERS,
   ApiKey.VOTE,
   ApiKey.BEGIN_QUORUM_EPOCH,
   ApiKey.END_QUORUM_EPOCH,
@@ -69,7 +69,6 @@ const CLUSTER_DESCRIBE_APIS = new Set<number>([
   ApiKey.LIST_PARTITION_REASSIGNMENTS,
   ApiKey.DESCRIBE_USER_SCRAM_CREDENTIALS,
   ApiKey.DESCRIBE_QUORUM,
-  ApiKey.DESCRIBE_CLIENT_QUOTAS,
 ]);
 
 /** APIs every connection may send (before or without authorization). */
@@ -753,21 +752,177 @@ const RULES = new Map<number, Rule>([
       }),
     };
   }],
-  [ApiKey.DESCRIBE_TOPIC_PARTITIONS, (request, check) => ({
-    allow: true,
-    request: {
-      ...request,
-      topics: (request.topics as Message[]).filter((t) => check.topic(Op.DESCRIBE, t.name)),
-    },
-    after: (response) => {
-      const r = response as Message;
-      return {
-        ...r,
-        topics: (r.topics as Message[]).filter((t) => check.topic(Op.DESCRIBE, t.name)),
-      };
-    },
-  })],
+  [ApiKey.DESCRIBE_TOPIC_PARTITIONS, (request, check) => {
+    // As Metadata: a topic named in the request and not describable is answered
+    // TOPIC_AUTHORIZATION_FAILED (without saying whether it exists); a listing leaves it out.
+    const denied = (request.topics as Message[]).filter((t) => !check.topic(Op.DESCRIBE, t.name));
+    return {
+      allow: true,
+      request: {
+        ...request,
+        topics: (request.topics as Message[]).filter((t) => !denied.includes(t)),
+      },
+      after: (response) => {
+        const r = response as Message;
+        return {
+          ...r,
+          topics: [
+            ...(r.topics as Message[]).filter((t) => check.topic(Op.DESCRIBE, t.name)),
+            ...denied.map((t) => ({
+              errorCode: TOPIC_DENIED,
+              name: t.name,
+              topicId: ZERO_UUID,
+              isInternal: false,
+              partitions: [],
+              topicAuthorizedOperations: -2147483648,
+              _unknownTaggedFields: [],
+            })),
+          ],
+        };
+      },
+    };
+  }],
+  // A follower (CLUSTER_ACTION) may ask about any topic; a consumer validating its position
+  // after a leader change needs DESCRIBE on each topic it names.
+  [
+    ApiKey.OFFSET_FOR_LEADER_EPOCH,
+    (request, check) =>
+      check.cluster(Op.CLUSTER_ACTION) ? ALLOW : splitTopics(
+        request,
+        "topics",
+        (t) => t.topic,
+        (name) => check.topic(Op.DESCRIBE, name),
+        "topics",
+        (t) => ({
+          topic: t.topic,
+          partitions: partitionErrors(t.partitions, (p) => p.partition, (partition) => ({
+            errorCode: TOPIC_DENIED,
+            partition,
+            leaderEpoch: -1,
+            endOffset: -1n,
+            _unknownTaggedFields: [],
+          })),
+          _unknownTaggedFields: [],
+        }),
+      ),
+  ],
+  // APIs whose responses carry an error per entry, not one for the whole request: a refusal
+  // answers every entry with CLUSTER_AUTHORIZATION_FAILED, as Kafka does, instead of a closed
+  // connection the client would take for a network failure.
+  [
+    ApiKey.CREATE_ACLS,
+    clusterPerEntry(ApiKey.CREATE_ACLS, Op.ALTER, (request, message) => ({
+      results: (request.creations as Message[]).map(() => ({
+        errorCode: CLUSTER_DENIED,
+        errorMessage: message,
+        _unknownTaggedFields: [],
+      })),
+    })),
+  ],
+  [
+    ApiKey.DELETE_ACLS,
+    clusterPerEntry(ApiKey.DELETE_ACLS, Op.ALTER, (request, message) => ({
+      filterResults: (request.filters as Message[]).map(() => ({
+        errorCode: CLUSTER_DENIED,
+        errorMessage: message,
+        matchingAcls: [],
+        _unknownTaggedFields: [],
+      })),
+    })),
+  ],
+  [
+    ApiKey.DESCRIBE_CLIENT_QUOTAS,
+    (_request, check) =>
+      check.cluster(Op.DESCRIBE_CONFIGS)
+        ? ALLOW
+        : denyWhole(ApiKey.DESCRIBE_CLIENT_QUOTAS, CLUSTER_DENIED, check),
+  ],
+  [
+    ApiKey.ALTER_CLIENT_QUOTAS,
+    clusterPerEntry(ApiKey.ALTER_CLIENT_QUOTAS, Op.ALTER_CONFIGS, (request, message) => ({
+      entries: (request.entries as Message[]).map((e) => ({
+        errorCode: CLUSTER_DENIED,
+        errorMessage: message,
+        entity: (e.entity as Message[]).map((x) => ({
+          entityType: x.entityType,
+          entityName: x.entityName,
+          _unknownTaggedFields: [],
+        })),
+        _unknownTaggedFields: [],
+      })),
+    })),
+  ],
+  [
+    ApiKey.ALTER_USER_SCRAM_CREDENTIALS,
+    clusterPerEntry(ApiKey.ALTER_USER_SCRAM_CREDENTIALS, Op.ALTER, (request, message) => ({
+      results: [
+        ...new Set([
+          ...(request.deletions as Message[]).map((d) => d.name as string),
+          ...(request.upsertions as Message[]).map((u) => u.name as string),
+        ]),
+      ].map((user) => ({
+        user,
+        errorCode: CLUSTER_DENIED,
+        errorMessage: message,
+        _unknownTaggedFields: [],
+      })),
+    })),
+  ],
+  [
+    ApiKey.ALTER_REPLICA_LOG_DIRS,
+    clusterPerEntry(ApiKey.ALTER_REPLICA_LOG_DIRS, Op.ALTER, (request) => ({
+      results: (request.dirs as Message[]).flatMap((d) =>
+        (d.topics as Message[]).map((t) => ({
+          topicName: t.name,
+          partitions: (t.partitions as number[]).map((partitionIndex) => ({
+            partitionIndex,
+            errorCode: CLUSTER_DENIED,
+            _unknownTaggedFields: [],
+          })),
+          _unknownTaggedFields: [],
+        }))
+      ),
+    })),
+  ],
+  [
+    ApiKey.WRITE_TXN_MARKERS,
+    clusterPerEntry(ApiKey.WRITE_TXN_MARKERS, Op.CLUSTER_ACTION, (request) => ({
+      markers: (request.markers as Message[]).map((m) => ({
+        producerId: m.producerId,
+        topics: (m.topics as Message[]).map((t) => ({
+          name: t.name,
+          partitions: (t.partitionIndexes as number[]).map((partitionIndex) => ({
+            partitionIndex,
+            errorCode: CLUSTER_DENIED,
+            _unknownTaggedFields: [],
+          })),
+          _unknownTaggedFields: [],
+        })),
+        _unknownTaggedFields: [],
+      })),
+    })),
+  ],
 ]);
+
+/**
+ * A rule for an API that needs `operation` on the cluster and whose response has an error per
+ * entry: `entries` builds the response fields that answer every entry refused.
+ */
+function clusterPerEntry(
+  apiKey: number,
+  operation: number,
+  entries: (request: Message, message: string) => Message,
+): Rule {
+  return (request, check) => {
+    if (check.cluster(operation)) return ALLOW;
+    const api = API_TABLE.get(apiKey)!;
+    const response = {
+      ...(api.createResponse() as Message),
+      ...entries(request, `${check.describe()} is not authorized to send ${api.name}`),
+    };
+    return { allow: false, response };
+  };
+}
 
 function alteredError(r: Message, errorCode: number): Message {
   return {

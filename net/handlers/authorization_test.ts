@@ -345,7 +345,21 @@ const ROWS: Row[] = [
     version: 0,
     request: { topics: [{ name: "t" }] },
     needs: [TOPIC(Op.DESCRIBE)],
-    code: -1,
+    code: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
+  },
+  {
+    // A consumer validating its position after a leader change (replicaId -1).
+    apiKey: ApiKey.OFFSET_FOR_LEADER_EPOCH,
+    version: 4,
+    request: {
+      replicaId: -1,
+      topics: [{
+        topic: "t",
+        partitions: [{ partition: 0, currentLeaderEpoch: 3, leaderEpoch: 2 }],
+      }],
+    },
+    needs: [TOPIC(Op.DESCRIBE)],
+    code: ErrorCode.TOPIC_AUTHORIZATION_FAILED,
   },
 ];
 
@@ -362,8 +376,8 @@ const CLUSTER_ROWS: [number, number][] = [
   [ApiKey.DESCRIBE_QUORUM, Op.DESCRIBE],
   [ApiKey.DESCRIBE_USER_SCRAM_CREDENTIALS, Op.DESCRIBE],
   [ApiKey.ALTER_USER_SCRAM_CREDENTIALS, Op.ALTER],
-  [ApiKey.DESCRIBE_CLIENT_QUOTAS, Op.DESCRIBE],
-  [ApiKey.ALTER_CLIENT_QUOTAS, Op.ALTER],
+  [ApiKey.DESCRIBE_CLIENT_QUOTAS, Op.DESCRIBE_CONFIGS],
+  [ApiKey.ALTER_CLIENT_QUOTAS, Op.ALTER_CONFIGS],
   [ApiKey.ADD_RAFT_VOTER, Op.ALTER],
   [ApiKey.REMOVE_RAFT_VOTER, Op.ALTER],
   [ApiKey.UNREGISTER_BROKER, Op.ALTER],
@@ -501,8 +515,61 @@ Deno.test("cluster APIs need their cluster permission; nothing else is open but 
         "FindCoordinator",
         "AddPartitionsToTxn",
         "ShareGroupDescribe",
+        "OffsetForLeaderEpoch",
       ].includes(name),
       `${name} is open to a principal without ACLs`,
     );
   }
+});
+
+Deno.test("a refusal is answered in the response's own error fields; only APIs without any close the connection", () => {
+  const closing: string[] = [];
+  for (const [apiKey, api] of API_TABLE) {
+    if (
+      ([ApiKey.API_VERSIONS, ApiKey.SASL_HANDSHAKE, ApiKey.SASL_AUTHENTICATE] as number[]).includes(
+        apiKey,
+      )
+    ) continue;
+    const outcome = run([], apiKey, api.maxVersion, {});
+    if (!outcome.allow && "close" in outcome) closing.push(api.name);
+  }
+  // Share groups (KIP-932) are not served (ApiVersions leaves them out), so no client reaches
+  // these.
+  assert.deepEqual(closing.sort(), [
+    "DeleteShareGroupState",
+    "InitializeShareGroupState",
+    "ReadShareGroupState",
+    "ReadShareGroupStateSummary",
+    "ShareGroupDescribe",
+    "WriteShareGroupState",
+  ]);
+});
+
+Deno.test("per-entry refusals name every entry: AlterClientQuotas, CreateAcls, AlterUserScramCredentials", () => {
+  const quotas = run([], ApiKey.ALTER_CLIENT_QUOTAS, 1, {
+    entries: [{
+      entity: [{ entityType: "user", entityName: "bob" }],
+      ops: [{ key: "producer_byte_rate", value: 1, remove: false }],
+    }],
+  });
+  assert.ok(!quotas.allow && "response" in quotas);
+  const entries = (quotas.response as Message).entries as Message[];
+  assert.equal(entries.length, 1);
+  assert.equal(entries[0]!.errorCode, ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+  assert.deepEqual(entries[0]!.entity[0].entityName, "bob");
+  const acls = run([], ApiKey.CREATE_ACLS, 3, { creations: [{}, {}] });
+  assert.ok(!acls.allow && "response" in acls);
+  assert.deepEqual(
+    ((acls.response as Message).results as Message[]).map((r) => r.errorCode),
+    [ErrorCode.CLUSTER_AUTHORIZATION_FAILED, ErrorCode.CLUSTER_AUTHORIZATION_FAILED],
+  );
+  const scram = run([], ApiKey.ALTER_USER_SCRAM_CREDENTIALS, 0, {
+    deletions: [{ name: "a", mechanism: 1 }],
+    upsertions: [{ name: "b", mechanism: 1 }, { name: "a", mechanism: 2 }],
+  });
+  assert.ok(!scram.allow && "response" in scram);
+  assert.deepEqual(
+    ((scram.response as Message).results as Message[]).map((r) => [r.user, r.errorCode]),
+    [["a", ErrorCode.CLUSTER_AUTHORIZATION_FAILED], ["b", ErrorCode.CLUSTER_AUTHORIZATION_FAILED]],
+  );
 });
