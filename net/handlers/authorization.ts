@@ -461,32 +461,40 @@ const RULES = new Map<number, Rule>([
   [
     ApiKey.DESCRIBE_GROUPS,
     (request, check) =>
-      groupList(request, "groups", "groups", check, Op.DESCRIBE, (groupId) => ({
-        errorCode: GROUP_DENIED,
-        groupId,
-        groupState: "",
-        protocolType: "",
-        protocolData: "",
-        members: [],
-        authorizedOperations: -2147483648,
-        _unknownTaggedFields: [],
-      })),
+      withGroupOperations(
+        request,
+        check,
+        groupList(request, "groups", "groups", check, Op.DESCRIBE, (groupId) => ({
+          errorCode: GROUP_DENIED,
+          groupId,
+          groupState: "",
+          protocolType: "",
+          protocolData: "",
+          members: [],
+          authorizedOperations: -2147483648,
+          _unknownTaggedFields: [],
+        })),
+      ),
   ],
   [
     ApiKey.CONSUMER_GROUP_DESCRIBE,
     (request, check) =>
-      groupList(request, "groupIds", "groups", check, Op.DESCRIBE, (groupId) => ({
-        errorCode: GROUP_DENIED,
-        errorMessage: null,
-        groupId,
-        groupState: "",
-        groupEpoch: -1,
-        assignmentEpoch: -1,
-        assignorName: "",
-        members: [],
-        authorizedOperations: -2147483648,
-        _unknownTaggedFields: [],
-      })),
+      withGroupOperations(
+        request,
+        check,
+        groupList(request, "groupIds", "groups", check, Op.DESCRIBE, (groupId) => ({
+          errorCode: GROUP_DENIED,
+          errorMessage: null,
+          groupId,
+          groupState: "",
+          groupEpoch: -1,
+          assignmentEpoch: -1,
+          assignorName: "",
+          members: [],
+          authorizedOperations: -2147483648,
+          _unknownTaggedFields: [],
+        })),
+      ),
   ],
   [
     ApiKey.DELETE_GROUPS,
@@ -767,7 +775,11 @@ const RULES = new Map<number, Rule>([
         return {
           ...r,
           topics: [
-            ...(r.topics as Message[]).filter((t) => check.topic(Op.DESCRIBE, t.name)),
+            // Kafka always fills each described topic's authorized operations here.
+            ...(r.topics as Message[]).filter((t) => check.topic(Op.DESCRIBE, t.name)).map((t) => ({
+              ...t,
+              topicAuthorizedOperations: check.operations(RT.TOPIC, t.name),
+            })),
             ...denied.map((t) => ({
               errorCode: TOPIC_DENIED,
               name: t.name,
@@ -988,6 +1000,30 @@ function groupList(
     after: (response) => {
       const r = response as Message;
       return { ...r, [responseKey]: [...(r[responseKey] as Message[]), ...denied.map(failed)] };
+    },
+  };
+}
+
+/**
+ * DescribeGroups/ConsumerGroupDescribe with `includeAuthorizedOperations`: each described group
+ * reports what this principal may do with it (the handler, which has no authorizer, reports every
+ * operation a group supports).
+ */
+function withGroupOperations(request: Message, check: Check, outcome: GuardOutcome): GuardOutcome {
+  if (request.includeAuthorizedOperations !== true || !outcome.allow) return outcome;
+  const before = outcome.after;
+  return {
+    ...outcome,
+    after: (response) => {
+      const r = (before === undefined ? response : before(response)) as Message;
+      return {
+        ...r,
+        groups: (r.groups as Message[]).map((g) =>
+          g.errorCode === 0
+            ? { ...g, authorizedOperations: check.operations(RT.GROUP, g.groupId) }
+            : g
+        ),
+      };
     },
   };
 }

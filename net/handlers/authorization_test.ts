@@ -573,3 +573,29 @@ Deno.test("per-entry refusals name every entry: AlterClientQuotas, CreateAcls, A
     [["a", ErrorCode.CLUSTER_AUTHORIZATION_FAILED], ["b", ErrorCode.CLUSTER_AUTHORIZATION_FAILED]],
   );
 });
+
+Deno.test("DescribeGroups and DescribeTopicPartitions report what the principal may do, not every operation", () => {
+  const acls = [GROUP(Op.READ), TOPIC(Op.WRITE)];
+  const groups = run(acls, ApiKey.DESCRIBE_GROUPS, 5, {
+    groups: ["g"],
+    includeAuthorizedOperations: true,
+  });
+  assert.ok(groups.allow && groups.after !== undefined);
+  const handlerAnswer = {
+    ...(API_TABLE.get(ApiKey.DESCRIBE_GROUPS)!.createResponse() as Message),
+    groups: [{ errorCode: 0, groupId: "g", authorizedOperations: 0x7fff }],
+  };
+  const described = (groups.after(handlerAnswer) as Message).groups[0];
+  // READ implies DESCRIBE: bits 3 and 8, nothing else.
+  assert.equal(described.authorizedOperations, (1 << Op.READ) | (1 << Op.DESCRIBE));
+  const topics = run(acls, ApiKey.DESCRIBE_TOPIC_PARTITIONS, 0, { topics: [{ name: "t" }] });
+  assert.ok(topics.allow && topics.after !== undefined);
+  const answer = {
+    ...(API_TABLE.get(ApiKey.DESCRIBE_TOPIC_PARTITIONS)!.createResponse() as Message),
+    topics: [{ errorCode: 0, name: "t", topicAuthorizedOperations: -2147483648 }],
+  };
+  assert.equal(
+    (topics.after(answer) as Message).topics[0].topicAuthorizedOperations,
+    (1 << Op.WRITE) | (1 << Op.DESCRIBE),
+  );
+});
