@@ -265,6 +265,28 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
         (consumed.records! / consumed.seconds!).toFixed(0)
       } | | | |`,
     );
+    // Our own consumer through the Kafka-named tool, on the same topic as the librdkafka row.
+    const consumerPerf = await runMain([
+      "consumer-perf-test",
+      "--bootstrap-server",
+      node.bootstrap,
+      "--topic",
+      "bench-all-8",
+      "--messages",
+      String(records),
+      "--hide-header",
+    ]);
+    // start, end, MB, MB/s, messages, messages/s, rebalance ms, fetch ms, fetch MB/s, fetch msg/s
+    const fields = consumerPerf.stdout.trim().split("\n").at(-1)?.split(", ") ?? [];
+    rows.push(
+      consumerPerf.code !== 0 || fields.length < 10
+        ? `| consumer-perf-test (our client), 8 partitions | failed: ${
+          consumerPerf.stderr.split("\n")[0]
+        } | | | | |`
+        : `| consumer-perf-test (our client), 8 partitions (fetch time only, as Kafka prints it) | ${
+          Number(fields[8]).toFixed(0)
+        } | ${Number(fields[9]).toFixed(0)} | | | |`,
+    );
     // Our own client through the Kafka-named tool, beside the librdkafka rows above.
     const perf = await runMain([
       "producer-perf-test",
