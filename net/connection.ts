@@ -8,7 +8,7 @@
  * @module
  */
 
-import { FrameSplitter } from "./protocol/frame.ts";
+import { FrameReader } from "./frame_reader.ts";
 import { readResponseHeader, writeRequestHeader } from "./protocol/header.ts";
 import { Reader } from "./protocol/reader.ts";
 import { Writer } from "./protocol/writer.ts";
@@ -91,7 +91,7 @@ export class KafkaConnection {
   #pending = new Map<number, Pending>();
   #closed = false;
   #writeChain: Promise<void> = Promise.resolve();
-  #splitter: FrameSplitter;
+  readonly #frameBytesMax: number;
   /** Set while a KIP-368 re-authentication runs: new requests wait for it. */
   #gate: Promise<void> | undefined;
   #reauthTimer: ReturnType<typeof setTimeout> | undefined;
@@ -102,7 +102,7 @@ export class KafkaConnection {
     this.port = port;
     this.#clientId = options.clientId ?? "kraftling";
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.#splitter = new FrameSplitter({ frameBytesMax: options.frameBytesMax ?? 0x7fffffff });
+    this.#frameBytesMax = options.frameBytesMax ?? 0x7fffffff;
     // Deno.TlsConn has no setNoDelay, so only plaintext connections get it.
     if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
     this.#readLoop();
@@ -388,11 +388,17 @@ export class KafkaConnection {
 
   async #readLoop(): Promise<void> {
     try {
+      // Large responses (fetches) are read straight into a buffer of their own and small ones
+      // many at a time, each handed out as a view: no byte is copied after the kernel's read.
+      // Decoded records may keep views of a frame, so no buffer is ever reused.
+      const frames = new FrameReader(this.#conn, {
+        frameBytesMax: this.#frameBytesMax,
+        receiveBufferBytes: 256 * 1024,
+      });
       while (!this.#closed) {
-        const buf = new Uint8Array(256 * 1024);
-        const n = await this.#conn.read(buf);
-        if (n === null) break;
-        for (const frame of this.#splitter.push(buf.subarray(0, n))) this.#onFrame(frame);
+        const received = await frames.next();
+        if (received === null) break;
+        for (const frame of received) this.#onFrame(frame);
       }
       this.#fail(new ConnectionError(`Connection to ${this.host}:${this.port} closed by peer`));
     } catch (error) {
