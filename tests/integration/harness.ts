@@ -14,12 +14,32 @@ export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 /** How long a node may take to start before the test fails, in milliseconds. */
 const START_TIMEOUT_MS = 30_000;
 
+/** Where {@link freePort} looks: below Linux's default ephemeral range. */
+const PORT_RANGE_START = 20_000;
+const PORT_RANGE_SIZE = 12_000;
+/** Ports this process handed out already: never twice, even once released. */
+const portsHandedOut = new Set<number>();
+
 /** A free TCP port on 127.0.0.1 (bound and released). */
 export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
+  // Not port 0: the kernel picks those from the ephemeral range (32768-60999 on Linux), where it
+  // also picks the source port of every outgoing connection, so with test modules running in
+  // parallel a port released here was sometimes taken by some client socket before the node
+  // bound it ("the port is already in use"). Below that range only listeners compete.
+  for (let attempt = 0; attempt < 1000; attempt++) {
+    const port = PORT_RANGE_START + Math.floor(Math.random() * PORT_RANGE_SIZE);
+    if (portsHandedOut.has(port)) continue;
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+    } catch {
+      continue; // in use
+    }
+    portsHandedOut.add(port);
+    return port;
+  }
+  throw new Error(
+    `freePort: no free port in ${PORT_RANGE_START}-${PORT_RANGE_START + PORT_RANGE_SIZE}`,
+  );
 }
 
 /** Runs `deno run -A main.ts ...args` to completion; returns exit code and output. */
