@@ -168,27 +168,13 @@ export async function decryptClientKeyStore(
   const out = new Map(props);
   const password = props.get("ssl.key.password");
   if (password === undefined) return out;
-  const location = props.get("ssl.keystore.location");
-  const inlineKey = props.get("ssl.keystore.key");
-  const where = location !== undefined ? `ssl.keystore.location ${location}` : "ssl.keystore.key";
-  let text: string;
-  if (location !== undefined) {
-    try {
-      text = await Deno.readTextFile(location);
-    } catch (error) {
-      throw new UsageError(
-        `Cannot read ssl.keystore.location ${location}: ${(error as Error).message}`,
-      );
-    }
-  } else if (inlineKey !== undefined) {
-    text = `${inlineKey}\n${props.get("ssl.keystore.certificate.chain") ?? ""}`;
-  } else {
+  const store = readClientKeyStore(props, { allowEncrypted: true });
+  if (store === null) {
     throw new UsageError(
       "ssl.key.password is set but there is no key store (ssl.keystore.location or ssl.keystore.key) for it to decrypt",
     );
   }
-  const split = splitPemKeyStore(text, { allowEncrypted: true });
-  if ("error" in split) throw new UsageError(`${where} ${split.error}`);
+  const { split, where } = store;
   let key = split.privateKeyPem;
   if (isEncryptedKeyPem(key)) {
     try {
@@ -304,10 +290,25 @@ function clientKeyStore(props: ReadonlyMap<string, string>): { cert?: string; ke
       "ssl.key.password is set, but the key store was not decrypted: pass the properties through decryptClientKeyStore, or decrypt the key (openssl pkey)",
     );
   }
+  const store = readClientKeyStore(props, { allowEncrypted: false });
+  if (store === null) return {};
+  const { split } = store;
+  return { cert: split.certificateChainPem, key: split.privateKeyPem };
+}
+
+/**
+ * The client key store of `ssl.keystore.location`, or of `ssl.keystore.key` with
+ * `ssl.keystore.certificate.chain`, split into key and chain; null when none is set. `where` names
+ * the key for error messages. Half-given or doubly-given stores are one-line errors.
+ */
+function readClientKeyStore(
+  props: ReadonlyMap<string, string>,
+  options: { allowEncrypted: boolean },
+): { split: { privateKeyPem: string; certificateChainPem: string }; where: string } | null {
   const location = props.get("ssl.keystore.location");
   const key = props.get("ssl.keystore.key");
   const chain = props.get("ssl.keystore.certificate.chain");
-  if (location === undefined && key === undefined && chain === undefined) return {};
+  if (location === undefined && key === undefined && chain === undefined) return null;
   if (location !== undefined && (key !== undefined || chain !== undefined)) {
     throw new UsageError(
       "set either ssl.keystore.location or ssl.keystore.key with ssl.keystore.certificate.chain, not both",
@@ -322,6 +323,7 @@ function clientKeyStore(props: ReadonlyMap<string, string>): { cert?: string; ke
       }; a PEM key store needs both`,
     );
   }
+  const where = location !== undefined ? `ssl.keystore.location ${location}` : "ssl.keystore.key";
   let text = `${key}\n${chain}`;
   if (location !== undefined) {
     try {
@@ -332,15 +334,9 @@ function clientKeyStore(props: ReadonlyMap<string, string>): { cert?: string; ke
       );
     }
   }
-  const split = splitPemKeyStore(text);
-  if ("error" in split) {
-    throw new UsageError(
-      `${
-        location !== undefined ? `ssl.keystore.location ${location}` : "ssl.keystore.key"
-      } ${split.error}`,
-    );
-  }
-  return { cert: split.certificateChainPem, key: split.privateKeyPem };
+  const split = splitPemKeyStore(text, options);
+  if ("error" in split) throw new UsageError(`${where} ${split.error}`);
+  return { split, where };
 }
 
 /** `sasl.mechanism` and the username/password of `sasl.jaas.config`. */

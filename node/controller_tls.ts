@@ -16,7 +16,7 @@
 
 import type { ServerConfig } from "../core/config/server_config.ts";
 import { decryptPrivateKeyPem, isEncryptedKeyPem } from "../core/security/encrypted_key.ts";
-import { interBrokerConnectTls, readKeyStore } from "./listener_tls.ts";
+import { readKeyStore, readTrustStore } from "./listener_tls.ts";
 
 /** The TLS option of connections to the controller listener. */
 export interface ControllerConnectTls {
@@ -35,12 +35,10 @@ export async function loadControllerConnectTls(
 ): Promise<ControllerConnectTls | undefined> {
   const tls = config.controllerTls ?? null;
   if (tls === null) return undefined;
-  // The same trust-store reading (and one-line errors) as inter-broker connections.
-  const trust: ControllerConnectTls = interBrokerConnectTls({
-    ...config,
-    interBrokerTls: { trustStore: tls.trustStore },
-    listenerTls: new Map(),
-  }) ?? {};
+  // No trust store: the system's roots, as for inter-broker connections.
+  const trust: ControllerConnectTls = tls.trustStore === null
+    ? {}
+    : { caCerts: readTrustStore(tls.trustStore) };
   if (tls.keyStore === null) return { ...trust };
   const listenerName = config.controllerListenerNames[0] ?? "CONTROLLER";
   const { key, cert } = readKeyStore({ listenerName, keyStore: tls.keyStore });

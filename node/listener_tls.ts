@@ -184,8 +184,16 @@ function cachedKeyStore(tls: ListenerTls): { key: string; cert: string } {
   return loaded;
 }
 
-/** The CA certificates of a PEM trust store (read once per location). */
-function readTrustStore(store: TrustStore): string[] {
+/**
+ * The CA certificates of a PEM trust store (read once per location); throws a one-line error
+ * naming the key when it cannot be read or holds no certificate.
+ *
+ * @example
+ * ```ts ignore
+ * const caCerts = readTrustStore({ kind: "file", key: "ssl.truststore.location", location: "/etc/kafka/ca.pem" });
+ * ```
+ */
+export function readTrustStore(store: TrustStore): string[] {
   const cacheKey = store.kind === "file" ? `file:${store.location}` : `inline:${store.key}`;
   const cached = trustStoreCache.get(cacheKey);
   if (cached !== undefined) return cached;

@@ -7,7 +7,34 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { freePort, runMain, startNode } from "./harness.ts";
 import { checkCommand, runCommand } from "./commands.ts";
-import { makeServerCertificates } from "./certificates.ts";
+import { makeServerCertificates, type ServerCertificates } from "./certificates.ts";
+
+/**
+ * A PEM key store holding the server key encrypted with `password` (PKCS#8 PBES2, as
+ * `openssl pkcs8 -topk8 -v2 aes-256-cbc` writes it) and the certificate chain.
+ */
+async function encryptedKeyStore(
+  certs: ServerCertificates,
+  name: string,
+  password: string,
+): Promise<string> {
+  const encryptedKey = join(certs.dir, `${name}.enc.key`);
+  await checkCommand("openssl", [
+    "pkcs8",
+    "-topk8",
+    "-v2",
+    "aes-256-cbc",
+    "-in",
+    join(certs.dir, "server.key"),
+    "-out",
+    encryptedKey,
+    "-passout",
+    `pass:${password}`,
+  ]); // deno-fmt-ignore
+  const store = join(certs.dir, `${name}.enc.pem`);
+  await Deno.writeTextFile(store, (await Deno.readTextFile(encryptedKey)) + certs.chainPem);
+  return store;
+}
 
 Deno.test({
   name: "an encrypted key store with ssl.key.password serves TLS; a wrong password is one line",
@@ -15,25 +42,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const certs = await makeServerCertificates();
-    const encryptedKey = join(certs.dir, "server.enc.key");
-    await checkCommand("openssl", [
-      "pkcs8",
-      "-topk8",
-      "-v2",
-      "aes-256-cbc",
-      "-in",
-      join(certs.dir, "server.key"),
-      "-out",
-      encryptedKey,
-      "-passout",
-      "pass:key-secret",
-    ]); // deno-fmt-ignore
-    const store = join(certs.dir, "server.enc.pem");
-    await Deno.writeTextFile(
-      store,
-      (await Deno.readTextFile(encryptedKey)) +
-        (await Deno.readTextFile(join(certs.dir, "server.crt"))),
-    );
+    const store = await encryptedKeyStore(certs, "server", "key-secret");
     const plainPort = freePort();
     const sslPort = freePort();
     const controllerPort = freePort();
@@ -105,24 +114,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const certs = await makeServerCertificates();
-    const encryptedKey = join(certs.dir, "client.enc.key");
-    await checkCommand("openssl", [
-      "pkcs8",
-      "-topk8",
-      "-v2",
-      "aes-256-cbc",
-      "-in",
-      join(certs.dir, "server.key"),
-      "-out",
-      encryptedKey,
-      "-passout",
-      "pass:client-key-secret",
-    ]); // deno-fmt-ignore
-    const clientStore = join(certs.dir, "client.enc.pem");
-    await Deno.writeTextFile(
-      clientStore,
-      (await Deno.readTextFile(encryptedKey)) + certs.chainPem,
-    );
+    const clientStore = await encryptedKeyStore(certs, "client", "client-key-secret");
     const plainPort = freePort();
     const sslPort = freePort();
     const controllerPort = freePort();
