@@ -44,8 +44,15 @@ Deno.test({
           await new Promise((r) => setTimeout(r, 200));
         }
         await admin.createTopics([{ name: "lagged", numPartitions: 2, replicationFactor: 1 }]);
-        const [described] = await admin.describeTopics(["lagged"]);
-        const leaders = new Set(described!.partitions.map((p) => p.leader));
+        // CreateTopics answers once the controller committed it; the broker asked next may not
+        // have the record yet (UNKNOWN_TOPIC_OR_PARTITION), as in Kafka.
+        let described: Awaited<ReturnType<Admin["describeTopics"]>>[number] | undefined;
+        while (described === undefined && Date.now() < deadline) {
+          described = (await admin.describeTopics(["lagged"]).catch(() => []))[0];
+          if (described === undefined) await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.ok(described !== undefined, "no broker reported topic lagged within 30 s");
+        const leaders = new Set(described.partitions.map((p) => p.leader));
         assert.equal(leaders.size, 2, "each broker leads one partition");
         for (let i = 0; i < 20; i++) {
           await producer.send({ topic: "lagged", partition: i % 2, value: `v${i}` });
