@@ -8,7 +8,7 @@
  * @module
  */
 
-import { FrameReader } from "./frame_reader.ts";
+import { type FrameBufferPool, FrameReader } from "./frame_reader.ts";
 import { readResponseHeader, writeRequestHeader } from "./protocol/header.ts";
 import { Reader } from "./protocol/reader.ts";
 import { Writer } from "./protocol/writer.ts";
@@ -34,6 +34,13 @@ export interface ConnectOptions {
   frameBytesMax?: number;
   /** Skip the ApiVersions exchange (then every request must name its version). */
   skipApiVersions?: boolean;
+  /**
+   * Large response frames are read into buffers of this pool, and the caller gives each back
+   * (`pool.give(view)`, any view of the frame) once nothing holds a view of it any more. Without
+   * it every large response gets fresh memory, whose first touch costs more than the read into
+   * it (a replica fetcher reads its leader's whole log this way).
+   */
+  framePool?: FrameBufferPool;
   /**
    * Connect with TLS (an `SSL` listener), trusting these PEM CA certificates (the system's roots
    * when absent). The server's certificate must name `host`. `cert` (PEM chain) and `key` (PEM
@@ -92,6 +99,7 @@ export class KafkaConnection {
   #closed = false;
   #writeChain: Promise<void> = Promise.resolve();
   readonly #frameBytesMax: number;
+  readonly #framePool: FrameBufferPool | undefined;
   /** Set while a KIP-368 re-authentication runs: new requests wait for it. */
   #gate: Promise<void> | undefined;
   #reauthTimer: ReturnType<typeof setTimeout> | undefined;
@@ -103,6 +111,7 @@ export class KafkaConnection {
     this.#clientId = options.clientId ?? "kraftling";
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#frameBytesMax = options.frameBytesMax ?? 0x7fffffff;
+    this.#framePool = options.framePool;
     // Deno.TlsConn has no setNoDelay, so only plaintext connections get it.
     if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
     this.#readLoop();
@@ -390,10 +399,12 @@ export class KafkaConnection {
     try {
       // Large responses (fetches) are read straight into a buffer of their own and small ones
       // many at a time, each handed out as a view: no byte is copied after the kernel's read.
-      // Decoded records may keep views of a frame, so no buffer is ever reused.
+      // Decoded records may keep views of a frame, so no buffer is reused unless the caller
+      // lent a pool and gives each frame back when done with it.
       const frames = new FrameReader(this.#conn, {
         frameBytesMax: this.#frameBytesMax,
         receiveBufferBytes: 256 * 1024,
+        pool: this.#framePool,
       });
       while (!this.#closed) {
         const received = await frames.next();

@@ -70,9 +70,16 @@ export class FrameBufferPool {
     return this.#freeBytes;
   }
 
-  /** A buffer of exactly `size` bytes (a view of a pooled or fresh one); contents undefined. */
+  /**
+   * A buffer of exactly `size` bytes (a view of the smallest pooled one that fits, so a small
+   * frame does not tie up a large buffer, or a fresh one); contents undefined.
+   */
   take(size: number): Uint8Array {
-    const i = this.#free.findIndex((b) => b.length >= size);
+    let i = -1;
+    for (let j = 0; j < this.#free.length; j++) {
+      const length = this.#free[j]!.length;
+      if (length >= size && (i < 0 || length < this.#free[i]!.length)) i = j;
+    }
     if (i >= 0) {
       const buffer = this.#free.splice(i, 1)[0]!;
       this.#freeBytes -= buffer.length;

@@ -103,3 +103,14 @@ Deno.test("the frame buffer pool keeps at most its byte bound of free buffers", 
   const again = [pool.take(100_000), pool.take(100_000)];
   assert.notEqual(again[0]!.buffer, again[1]!.buffer);
 });
+
+Deno.test("the frame buffer pool lends the smallest free buffer that fits", () => {
+  const pool = new FrameBufferPool(1 << 24);
+  const large = pool.take(4_000_000);
+  const small = pool.take(100_000);
+  pool.give(large);
+  pool.give(small);
+  // A small frame must not tie up the large buffer a later large frame needs.
+  assert.equal(pool.take(90_000).buffer, small.buffer);
+  assert.equal(pool.take(3_000_000).buffer, large.buffer);
+});

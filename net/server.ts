@@ -93,6 +93,11 @@ export interface KafkaServerOptions {
    */
   releasesFrame?: (frame: Uint8Array) => boolean;
   /**
+   * Pieces of a written response that came from this pool (record bytes a Fetch read into it)
+   * go back to it once the socket took them, for the next read.
+   */
+  responseBuffers?: FrameBufferPool;
+  /**
    * Serve TLS (an `SSL` listener) with this PEM private key and certificate chain. A client that
    * fails the handshake (plaintext on the TLS port, garbage) loses only its own connection.
    */
@@ -342,7 +347,11 @@ export class KafkaServer {
         if (response !== null) {
           try {
             if (response instanceof Uint8Array) await writeAll(conn, response);
-            else for (const chunk of response) await writeAll(conn, chunk);
+            else {
+              for (const chunk of response) await writeAll(conn, chunk);
+              const pool = this.options.responseBuffers;
+              if (pool !== undefined) { for (const chunk of response) pool.give(chunk); }
+            }
           } catch {
             failed = true;
             break;

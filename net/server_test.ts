@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { silentLogger } from "../core/log.ts";
 import { encodeFrame } from "./protocol/frame.ts";
 import { type ChunkedFrameHandler, KafkaServer } from "./server.ts";
+import { FrameBufferPool } from "./frame_reader.ts";
 
 async function readExactly(conn: Deno.Conn, n: number): Promise<Uint8Array> {
   const out = new Uint8Array(n);
@@ -14,8 +15,13 @@ async function readExactly(conn: Deno.Conn, n: number): Promise<Uint8Array> {
   return out;
 }
 
-function startServer(handler: ChunkedFrameHandler, inFlightBytesMax?: number): KafkaServer {
+function startServer(
+  handler: ChunkedFrameHandler,
+  inFlightBytesMax?: number,
+  responseBuffers?: FrameBufferPool,
+): KafkaServer {
   const server = new KafkaServer({
+    responseBuffers,
     listenerName: "PLAINTEXT",
     hostname: "127.0.0.1",
     port: 0,
@@ -81,6 +87,37 @@ Deno.test("reading pauses while the connection's requests exceed the in-flight b
       [0, 0, 0, 1, 0xa0, 0, 0, 0, 1, 0xa1, 0, 0, 0, 1, 0xa2],
     );
     assert.deepEqual(seen, [100_000, 100_001, 100_002]);
+  } finally {
+    conn.close();
+    await server.stop();
+  }
+});
+
+Deno.test("pooled pieces of a response go back to the pool once written, others are left alone", async () => {
+  const pool = new FrameBufferPool(1 << 20);
+  const pooled = pool.take(70_000).fill(5); // as a Fetch read would fill it
+  const own = new Uint8Array([6, 6]);
+  const server = startServer(
+    () => {
+      const size = new Uint8Array(4);
+      new DataView(size.buffer).setInt32(0, pooled.length + own.length);
+      return Promise.resolve([size, pooled, own]);
+    },
+    undefined,
+    pool,
+  );
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    await conn.write(encodeFrame(new Uint8Array([1])));
+    const got = await readExactly(conn, 4 + pooled.length + own.length);
+    assert.equal(got[4], 5);
+    assert.equal(got.at(-1), 6);
+    // The writer gives the pieces back right after the socket took them.
+    for (let i = 0; i < 50 && pool.freeBytes === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(pool.freeBytes, pooled.buffer.byteLength);
+    assert.equal(pool.take(70_000).buffer, pooled.buffer);
   } finally {
     conn.close();
     await server.stop();

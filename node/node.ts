@@ -70,11 +70,15 @@ import type { FeatureInfo } from "../net/dispatcher.ts";
 import { bindNodeHttp, type NodeHttp } from "./http_server.ts";
 import type { BrokerMetricsSource } from "./node_metrics.ts";
 import { RequestMetrics } from "./request_metrics.ts";
+import { FrameBufferPool } from "../net/frame_reader.ts";
 import type { ConsoleBroker } from "./console/console.ts";
 import { inProcessCaller } from "./console/in_process.ts";
 import { RemoteEndOffsets } from "./remote_end_offsets.ts";
 import { RemoteGroups } from "./remote_groups.ts";
 import { type ControllerConnectTls, loadControllerConnectTls } from "./controller_tls.ts";
+
+/** Free Fetch read buffers a node keeps for reuse (see `KafkaServerOptions.responseBuffers`). */
+const RESPONSE_BUFFERS_BYTES_MAX = 64 * 1024 * 1024;
 
 /** Options for {@link startNode}. */
 export interface StartNodeOptions {
@@ -162,15 +166,24 @@ export async function startNode(
   // TLS (and client certificate) for raft and the controller channel, read before any bind.
   let controllerTls: ControllerConnectTls | undefined;
   const requestMetrics = new RequestMetrics();
+  // Fetch reads land in these buffers and every listener gives them back after writing the answer.
+  const responseBuffers = new FrameBufferPool(RESPONSE_BUFFERS_BYTES_MAX);
   try {
     // IP quotas (connection_creation_rate) live in the image, which exists once metadata loads.
     // ssl.key.password: encrypted key stores are decrypted (WebCrypto) before any port is bound.
     const decryptedKeys = await decryptListenerKeys(config.listenerTls);
     controllerTls = await loadControllerConnectTls(config);
-    listeners = bindListeners(config, logger, requestMetrics, (ip) => {
-      const image = imageForQuotas?.();
-      return image === undefined ? null : ipConnectionRate(image.clientQuotas.values(), ip);
-    }, decryptedKeys);
+    listeners = bindListeners(
+      config,
+      logger,
+      requestMetrics,
+      (ip) => {
+        const image = imageForQuotas?.();
+        return image === undefined ? null : ipConnectionRate(image.clientQuotas.values(), ip);
+      },
+      decryptedKeys,
+      responseBuffers,
+    );
     if (config.httpListener !== null) http = bindNodeHttp(config.httpListener, logger);
   } catch (error) {
     // A failing bindListeners closes what it bound; a failing HTTP bind leaves the others bound.
@@ -490,6 +503,7 @@ export async function startNode(
           if (directoryId !== null) brokerLifecycleRef.reportOfflineDir(directoryId);
         },
         onFatal: halt,
+        readBuffers: responseBuffers,
       });
       replicas.registerHandlers(dispatcher);
       const groups = new GroupManager(ctx, offsetsLogStore(replicas));
@@ -624,6 +638,7 @@ function bindListeners(
   requestMetrics: RequestMetrics,
   ipConnectionRate: (ip: string) => number | null,
   decryptedKeys: ReadonlyMap<string, string>,
+  responseBuffers: FrameBufferPool,
 ): Map<string, BoundListener> {
   const endpoints = [
     ...(config.isController ? config.controllerListeners : []),
@@ -662,6 +677,7 @@ function bindListeners(
         (frame, info) => route.dispatcher!.handleFrameChunks(frame, info),
       ),
       releasesFrame: (frame) => route.dispatcher?.releasesFrame(frame) ?? false,
+      responseBuffers,
       logger,
       frameBytesMax: config.socketRequestMaxBytes,
       inFlightMax: Math.max(1, Math.min(config.queuedMaxRequests, 500)),

@@ -644,6 +644,7 @@ export class Partition implements HostedPartition {
     const appending = this.#io(this.log.append(batches, {
       leaderEpoch: Math.max(0, this.leaderEpoch),
       nowMs,
+      crcVerified: origin === "client",
     }));
     if (this.log.logEndOffset === before) {
       // The log refused the batches synchronously (CRC, size): the promise carries the error.
@@ -785,6 +786,7 @@ export class Partition implements HostedPartition {
       maxBytes: Math.max(0, options.maxBytes),
       maxOffset: bound,
       minOneMessage: options.minOneMessage,
+      buffers: options.buffers,
     }));
     const readCommitted = !options.upToLogEnd &&
       options.isolationLevel === IsolationLevel.READ_COMMITTED;

@@ -19,6 +19,7 @@
  * @module
  */
 import { KafkaConnection, type SaslCredentials } from "../net/connection.ts";
+import { FrameBufferPool } from "../net/frame_reader.ts";
 import { ApiKey } from "../net/protocol/generated/api_table.ts";
 import { ErrorCode } from "../net/protocol/generated/errors.ts";
 import type { FetchResponse, PartitionData } from "../net/protocol/generated/fetch_response.ts";
@@ -172,6 +173,13 @@ class ReplicaFetcher {
   /** The leader's high watermark as last answered, per partition. */
   readonly #leaderHighWatermark = new Map<string, number>();
   #connection: KafkaConnection | null = null;
+  /**
+   * Buffers for fetch responses: each is given back once its batches are appended (written to
+   * the segment file, nothing keeps a view), so the next response lands in memory already
+   * touched instead of a fresh 1-10 MiB buffer per round (a third of a follower's CPU went to
+   * reading responses into fresh memory and collecting it).
+   */
+  readonly #framePool: FrameBufferPool;
   /** The fetch session with the leader: id 0 means the next fetch is full and opens one. */
   #sessionId = 0;
   #sessionEpoch = 0;
@@ -184,6 +192,7 @@ class ReplicaFetcher {
     this.leaderId = leaderId;
     this.#options = options;
     this.#onStop = onStop;
+    this.#framePool = new FrameBufferPool(2 * options.config.responseMaxBytes);
   }
 
   get stopped(): boolean {
@@ -298,6 +307,7 @@ class ReplicaFetcher {
       requestTimeoutMs: this.#options.config.requestTimeoutMs,
       tls: this.#options.tls,
       sasl: this.#options.sasl,
+      framePool: this.#framePool,
     });
     return this.#connection;
   }
@@ -416,16 +426,20 @@ class ReplicaFetcher {
     }
     const byId = new Map(due.map((p) => [p.topicId, p.topic]));
     const work: Promise<void>[] = [];
+    let frameView: Uint8Array | null = null; // any view of the response frame
     for (const t of response.responses) {
       const topic = usesTopicIds ? byId.get(t.topicId) : t.topic;
       if (topic === undefined) continue;
       for (const data of t.partitions) {
         const s = sent.get(`${topic}-${data.partitionIndex}`);
         if (s === undefined) continue;
+        if (data.records !== null && data.records.length > 0) frameView = data.records;
         work.push(this.#apply(s, data));
       }
     }
     await Promise.all(work);
+    // Every answer is applied (appended and written, or dropped): no view of the frame is left.
+    if (frameView !== null) this.#framePool.give(frameView);
   }
 
   /** Applies one partition's answer, unless the partition moved on meanwhile. */

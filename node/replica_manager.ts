@@ -179,6 +179,8 @@ export interface ReplicaManagerOptions {
    * as Kafka halts. Default: log the reason.
    */
   onFatal?: (reason: string) => void;
+  /** Memory for Fetch reads, refilled by the listeners after each answer is written. */
+  readBuffers?: { take(sizeBytes: number): Uint8Array };
 }
 
 /** A replica whose log dir failed: not served until the broker restarts. */
@@ -213,6 +215,7 @@ export class ReplicaManager implements ReplicaAccess {
   readonly ctx: BrokerContext;
   readonly fetchSessions: FetchSessionCache;
   readonly topicStats = new BrokerTopicStats();
+  readonly readBuffers: { take(sizeBytes: number): Uint8Array } | undefined;
   readonly #options: ReplicaManagerOptions;
   #managers: LogManager[] = [];
   #partitions = new Map<string, Partition>();
@@ -253,6 +256,7 @@ export class ReplicaManager implements ReplicaAccess {
   constructor(ctx: BrokerContext, options: ReplicaManagerOptions = {}) {
     this.ctx = ctx;
     this.#options = options;
+    this.readBuffers = options.readBuffers;
     this.#dirFailures = new LogDirFailureChannel((logDir, error) =>
       this.#handleLogDirFailure(logDir, error)
     );

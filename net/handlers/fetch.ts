@@ -207,6 +207,7 @@ async function readTarget(
       minOneMessage: limits.minOneMessage,
       isolationLevel: params.isolationLevel,
       upToLogEnd: params.fromFollower,
+      buffers: replicas.readBuffers,
     });
     const records = params.legacyMagic === null ? read.records : downConvertBatches(read.records, {
       magic: params.legacyMagic,

@@ -51,6 +51,8 @@ export interface PartitionReadOptions {
   isolationLevel: number;
   /** Follower / debug reads see up to the log end. */
   upToLogEnd?: boolean;
+  /** Memory for the read bytes (the storage log's `ReadBuffers`); default: fresh memory. */
+  buffers?: { take(sizeBytes: number): Uint8Array };
 }
 
 /** An end-transaction marker from the transaction coordinator (WriteTxnMarkers). */
@@ -152,6 +154,11 @@ export interface ReplicaAccess {
   readonly fetchSessions: FetchSessionCache;
   /** Messages and bytes in and out (`/metrics`); absent where nothing reads them (tests). */
   readonly topicStats?: BrokerTopicStats;
+  /**
+   * Where Fetch reads put record bytes: a pool the listener refills after writing each answer
+   * (see `KafkaServerOptions.responseBuffers`). Absent: fresh memory per read.
+   */
+  readonly readBuffers?: { take(sizeBytes: number): Uint8Array };
   /**
    * The partition if this broker leads it; else UNKNOWN_TOPIC_OR_PARTITION (no such topic or
    * partition in the image), KAFKA_STORAGE_ERROR (its replica here is in a failed log directory)

@@ -29,6 +29,8 @@ export interface ValidateOptions {
   leader: boolean;
   /** Followers may receive a partial batch at the end of a fetch; it is ignored. */
   allowPartialTail: boolean;
+  /** False when the caller verified the CRCs already (default true). */
+  checkCrc?: boolean;
 }
 
 function corrupt(message: string, cause?: unknown): LogError {
@@ -71,7 +73,9 @@ export function validateBatches(buf: Uint8Array, options: ValidateOptions): Vali
       throw corrupt(`Batch at byte ${pos} has ${sizeBytes} bytes, less than a v2 header.`);
     }
     const header = readHeader(buf, pos);
-    if (!verifyBatchCrc(buf, pos)) throw corrupt(`Batch at byte ${pos} fails its CRC32C check.`);
+    if (options.checkCrc !== false && !verifyBatchCrc(buf, pos)) {
+      throw corrupt(`Batch at byte ${pos} fails its CRC32C check.`);
+    }
     checkCounts(header, pos, options.leader);
     batches.push({ pos, sizeBytes, header });
     pos += sizeBytes;

@@ -69,8 +69,14 @@ import {
 import { exactOffsetForTimestamp } from "./timestamp_search.ts";
 import { maxTimestampOfRecords, untrustedMaxTimestamp } from "./log_validator.ts";
 
-/** Bytes at the end of the active segment read synchronously (written recently: in the page cache). */
-const HOT_TAIL_BYTES = 16 * 1024 * 1024;
+/**
+ * Bytes at the end of the active segment read synchronously: written recently, so in the page
+ * cache, and a synchronous read of them costs one syscall and a copy where the asynchronous path
+ * costs an open, a seek, reads and a close on the blocking pool. Followers and tailing consumers
+ * that fall behind under load read here (at 16 MiB, replica fetches under a flood of acks=all
+ * produce fell behind it and went to the slow path, which made them fall further behind).
+ */
+const HOT_TAIL_BYTES = 64 * 1024 * 1024;
 
 /** File names inside a partition directory. */
 export const LEADER_EPOCH_CHECKPOINT_FILE = "leader-epoch-checkpoint";
@@ -486,6 +492,7 @@ export class FileLog implements PartitionLog {
       maxMessageBytes: this.config.maxMessageBytes,
       leader: true,
       allowPartialTail: false,
+      checkCrc: options.crcVerified !== true,
     });
     const appendTimeMs = this.config.messageTimestampType === "LogAppendTime"
       ? options.logAppendTimeMs ?? options.nowMs
@@ -679,8 +686,8 @@ export class FileLog implements PartitionLog {
       const hot = segment === this.#active &&
         segment.sizeBytes - position <= HOT_TAIL_BYTES;
       const bytes = hot
-        ? segment.readBytes(position, length)
-        : await segment.readBytesAsync(position, length);
+        ? segment.readBytes(position, length, options.buffers)
+        : await segment.readBytesAsync(position, length, options.buffers);
       if (bytes === null) continue;
       return {
         records: bytes.subarray(0, wholeBatchesBelow(bytes, plan.bound)),

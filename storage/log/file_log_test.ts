@@ -281,3 +281,48 @@ Deno.test("reads of older segments run off the event loop and stay exact while a
     await log.close();
   });
 });
+
+Deno.test("reads of 64 KiB and more land in the caller's buffers, smaller ones in fresh memory", async () => {
+  await withDir(async (root) => {
+    const config = logConfig({ segmentBytes: 1 << 20 });
+    const log = await FileLog.open({ dir: `${root}/t-0`, config, warn: quiet, nowMs: NOW_MS });
+    const memory = new MemoryLog({ config, nowMs: NOW_MS });
+    for (let i = 0; i < 100; i++) {
+      const options = { valueBytes: 1000, timestampMs: i };
+      await log.append(makeBatch(options), { leaderEpoch: 0, nowMs: NOW_MS });
+      await memory.append(makeBatch(options), { leaderEpoch: 0, nowMs: NOW_MS });
+    }
+    const lent: Uint8Array[] = [];
+    const buffers = {
+      take: (sizeBytes: number) => {
+        const buffer = new Uint8Array(sizeBytes).fill(0xee); // stale bytes of an earlier read
+        lent.push(buffer);
+        return buffer;
+      },
+    };
+    const large = await log.read(0, { maxBytes: 80_000, buffers });
+    assert.equal(lent.length, 1);
+    assert.equal(large.records.buffer, lent[0]!.buffer);
+    assert.deepEqual(large.records, (await memory.read(0, { maxBytes: 80_000 })).records);
+    const small = await log.read(5, { maxBytes: 3_000, buffers });
+    assert.equal(lent.length, 1, "a small read takes no pooled buffer");
+    assert.deepEqual(small.records, (await memory.read(5, { maxBytes: 3_000 })).records);
+    await log.close();
+  });
+});
+
+Deno.test("an append whose CRCs the caller verified skips the check, others still refuse a bad CRC", async () => {
+  await withDir(async (root) => {
+    const config = logConfig({});
+    const log = await FileLog.open({ dir: `${root}/t-0`, config, warn: quiet, nowMs: NOW_MS });
+    const corrupt = makeBatch({ valueBytes: 10 });
+    corrupt[corrupt.length - 1]! ^= 0xff; // a value byte: the CRC no longer matches
+    await assert.rejects(log.append(corrupt, { leaderEpoch: 0, nowMs: NOW_MS }), /CRC/);
+    assert.equal(log.logEndOffset, 0);
+    // The broker's LogValidator checked these already (Partition.appendFromClient).
+    const checked = makeBatch({ valueBytes: 10 });
+    await log.append(checked, { leaderEpoch: 0, nowMs: NOW_MS, crcVerified: true });
+    assert.equal(log.logEndOffset, 1);
+    await log.close();
+  });
+});

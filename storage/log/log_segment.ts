@@ -36,9 +36,18 @@ import {
 } from "./handle_cache.ts";
 import { OffsetIndex, TimeIndex } from "./index_file.ts";
 import type { LogConfig } from "./log_config.ts";
+import type { ReadBuffers } from "./partition_log.ts";
 import { maxTimestampOfRecords, untrustedMaxTimestamp } from "./log_validator.ts";
 import { type BatchSummary, SegmentShape } from "./segment_shape.ts";
 
+/** Reads below this size get fresh memory: cheap at that size, and no pooled buffer is tied up. */
+const POOLED_READ_BYTES_MIN = 64 * 1024;
+
+function readBuffer(sizeBytes: number, buffers: ReadBuffers | undefined): Uint8Array {
+  return buffers !== undefined && sizeBytes >= POOLED_READ_BYTES_MIN
+    ? buffers.take(sizeBytes)
+    : new Uint8Array(sizeBytes);
+}
 /** Bytes read at a time when walking batch headers or verifying a segment. */
 const SCAN_CHUNK_BYTES = 64 * 1024;
 const RECOVER_CHUNK_BYTES = 8 * 1024 * 1024;
@@ -279,9 +288,9 @@ export class LogSegment {
   }
 
   /** Reads `length` bytes at `position` (fewer at the end of the segment). */
-  readBytes(position: number, length: number): Uint8Array {
+  readBytes(position: number, length: number, buffers?: ReadBuffers): Uint8Array {
     const available = Math.max(0, Math.min(length, this.shape.sizeBytes - position));
-    const out = new Uint8Array(available);
+    const out = readBuffer(available, buffers);
     const n = this.#file.use((file) => readAtSync(file, position, out));
     assert(n === available, `short read of ${this.logPath} at ${position}`);
     return out;
@@ -292,9 +301,13 @@ export class LogSegment {
    * fetches of data that may not be in the page cache. Null when the file is gone (the segment
    * was deleted or replaced meanwhile): the caller reads again from the log's current segments.
    */
-  async readBytesAsync(position: number, length: number): Promise<Uint8Array | null> {
+  async readBytesAsync(
+    position: number,
+    length: number,
+    buffers?: ReadBuffers,
+  ): Promise<Uint8Array | null> {
     const available = Math.max(0, Math.min(length, this.shape.sizeBytes - position));
-    const out = new Uint8Array(available);
+    const out = readBuffer(available, buffers);
     try {
       const n = await readAtAsync(this.logPath, position, out);
       return n === available ? out : out.subarray(0, n);
