@@ -1,8 +1,10 @@
 """librdkafka load generator for `deno task bench` (run with /usr/bin/python3).
 
-usage: load_gen.py produce BOOTSTRAP TOPIC COUNT SIZE ACKS [RATE]
+usage: load_gen.py produce BOOTSTRAP TOPIC COUNT SIZE ACKS [RATE [WARMUP_S]]
        load_gen.py consume BOOTSTRAP TOPIC COUNT
-Prints one JSON line with what it measured. KRAFTLING_LOAD_GEN_CONFIG (a JSON object) adds
+Prints one JSON line with what it measured. With a RATE, latencies of records sent in the first
+WARMUP_S seconds (default 0) are left out of the percentiles: one-time start-up (connections,
+JIT, the first fetch rounds of a new topic's followers) is not the steady state being measured. KRAFTLING_LOAD_GEN_CONFIG (a JSON object) adds
 client properties to both, e.g. security.protocol and sasl.* for the security bench.
 """
 import json
@@ -15,7 +17,7 @@ EXTRA = json.loads(os.environ.get("KRAFTLING_LOAD_GEN_CONFIG", "{}"))
 from confluent_kafka import Consumer, Producer
 
 
-def produce(bootstrap, topic, count, size, acks, rate):
+def produce(bootstrap, topic, count, size, acks, rate, warmup_s=0.0):
     producer = Producer({
         "bootstrap.servers": bootstrap,
         "acks": acks,
@@ -33,7 +35,7 @@ def produce(bootstrap, topic, count, size, acks, rate):
     def delivered(err, _msg, sent=None):
         if err is not None:
             errors[0] += 1
-        elif sent is not None:
+        elif sent is not None and sent - start >= warmup_s:
             latencies.append(time.perf_counter() - sent)
 
     # Learn the topic's partitions before the clock starts: otherwise a first produce() that races
@@ -117,6 +119,8 @@ if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "produce":
         rate = float(sys.argv[7]) if len(sys.argv) > 7 else 0
-        produce(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], rate)
+        warmup_s = float(sys.argv[8]) if len(sys.argv) > 8 else 0.0
+        produce(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], rate,
+                warmup_s)
     else:
         consume(sys.argv[2], sys.argv[3], int(sys.argv[4]))
