@@ -136,6 +136,7 @@ async function runConsumerPerfTest(args: string[], io: CliIo): Promise<number> {
     const startMs = Date.now();
     let rebalanceMs = 0;
     let lastRecordMs = Date.now();
+    let endMs = startMs;
     try {
       consumer.subscribe([topic]);
       let joined = false;
@@ -157,10 +158,11 @@ async function runConsumerPerfTest(args: string[], io: CliIo): Promise<number> {
           break;
         }
       }
+      // Taken before close, as ConsumerPerformance does: leaving the group is not consuming.
+      endMs = Date.now();
     } finally {
       await consumer.close().catch(() => {});
     }
-    const endMs = Date.now();
     if (!values["hide-header"]) io.out(PERF_HEADER);
     io.out(formatPerfLine({ startMs, endMs, bytes, messages: count, rebalanceMs }));
     return 0;

@@ -68,6 +68,15 @@ export interface BrokerAddress {
   rack: string | null;
 }
 
+/**
+ * Which of a client's connections to one broker a request takes. A broker answers one
+ * connection's requests in order, so a Fetch parked there for up to fetch.max.wait.ms would hold
+ * back every heartbeat, commit and metadata request behind it: fetches take a "fetch" connection
+ * of their own, everything else the "main" one (Kafka's consumer likewise talks to its group
+ * coordinator over a separate connection).
+ */
+export type ConnectionLane = "main" | "fetch";
+
 /** Error codes after which a client refreshes metadata and retries. */
 const RETRIABLE = new Set<number>([
   ErrorCode.NOT_LEADER_OR_FOLLOWER,
@@ -188,10 +197,14 @@ export class Cluster {
     return [...this.#brokers.values()].sort((a, b) => a.nodeId - b.nodeId);
   }
 
-  /** The pooled connection to `host:port`, opened on first use. */
-  connect(host: string, port: number): Promise<KafkaConnection> {
+  /** The pooled connection to `host:port` in `lane` (default "main"), opened on first use. */
+  connect(
+    host: string,
+    port: number,
+    options: { lane?: ConnectionLane } = {},
+  ): Promise<KafkaConnection> {
     if (this.#closed) return Promise.reject(new ConnectionError("The client is closed"));
-    const key = `${host}:${port}`;
+    const key = `${host}:${port}/${options.lane ?? "main"}`;
     const existing = this.#pool.get(key);
     if (existing !== undefined) {
       return existing.then((c) => (c.closed ? this.#reopen(key, host, port) : c));
@@ -214,8 +227,11 @@ export class Cluster {
     return opening;
   }
 
-  /** The connection to broker `nodeId` (refreshing metadata once when it is unknown). */
-  async connectionTo(nodeId: number): Promise<KafkaConnection> {
+  /** The connection to broker `nodeId` in `lane` (refreshing metadata once when it is unknown). */
+  async connectionTo(
+    nodeId: number,
+    options: { lane?: ConnectionLane } = {},
+  ): Promise<KafkaConnection> {
     let broker = this.#brokers.get(nodeId);
     if (broker === undefined) {
       await this.refreshMetadata([]);
@@ -227,7 +243,7 @@ export class Cluster {
         `Broker ${nodeId} is not in the cluster`,
       );
     }
-    return this.connect(broker.host, broker.port);
+    return this.connect(broker.host, broker.port, options);
   }
 
   /** A connection to any reachable broker: known brokers first, then the bootstrap list. */

@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { KafkaConnection } from "../connection.ts";
 import { KafkaError } from "../protocol/errors.ts";
 import { Reader } from "../protocol/reader.ts";
 import { Writer } from "../protocol/writer.ts";
@@ -22,13 +23,22 @@ import {
   batchesIn,
   CONTROL_FLAG_MASK,
   magicAt,
+  readBatchHeader,
   TIMESTAMP_TYPE_MASK,
   TRANSACTIONAL_FLAG_MASK,
 } from "../protocol/record_batch.ts";
 import { ApiKey } from "../protocol/generated/api_table.ts";
 import { ErrorCode } from "../protocol/generated/errors.ts";
-import { createFetchPartition, createFetchTopic } from "../protocol/generated/fetch_request.ts";
-import type { FetchResponse, PartitionData } from "../protocol/generated/fetch_response.ts";
+import {
+  createFetchPartition,
+  createFetchTopic,
+  type FetchPartition,
+} from "../protocol/generated/fetch_request.ts";
+import type {
+  FetchableTopicResponse,
+  FetchResponse,
+  PartitionData,
+} from "../protocol/generated/fetch_response.ts";
 import { createJoinGroupRequestProtocol } from "../protocol/generated/join_group_request.ts";
 import type { JoinGroupResponse } from "../protocol/generated/join_group_response.ts";
 import { createSyncGroupRequestAssignment } from "../protocol/generated/sync_group_request.ts";
@@ -96,6 +106,37 @@ export interface ConsumerRecord {
 export type StartOffset = number | "earliest" | "latest";
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** `promise`'s value, or undefined when it has not settled within `waitMs`. */
+async function settledWithin<T>(promise: Promise<T>, waitMs: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), waitMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The offset after the last whole v2 batch of `records`, as decoding them advances a position
+ * that starts at `from`; undefined when a batch header is corrupt.
+ */
+function offsetAfterBatches(records: Uint8Array, from: number): number | undefined {
+  let next = from;
+  try {
+    for (const { pos } of batchesIn(records)) {
+      if (magicAt(records, pos) !== 2) continue;
+      const header = readBatchHeader(records, pos);
+      next = Math.max(next, header.baseOffset + header.lastOffsetDelta + 1);
+    }
+  } catch {
+    return undefined;
+  }
+  return next;
+}
 
 /**
  * Kafka's RangeAssignor: per topic, members sorted by id take consecutive ranges, the first
@@ -188,6 +229,18 @@ export function encodeAssignment(partitions: readonly TopicPartition[]): Uint8Ar
   return w.finish();
 }
 
+/** One Fetch answer with the offsets it asked for (an answer for any other position is stale). */
+interface FetchedResponse {
+  nodeId: number;
+  version: number;
+  response: FetchResponse;
+  /** The fetch offset of every partition asked, by partition key. */
+  offsets: ReadonlyMap<string, number>;
+}
+
+/** A Fetch sent ahead: its answers, or the error the next poll throws. */
+type FetchAhead = Promise<{ responses: FetchedResponse[] } | { error: unknown }>;
+
 interface PartitionState {
   topic: string;
   partition: number;
@@ -226,6 +279,8 @@ export class Consumer {
   /** Heartbeats are sent one at a time, in order. */
   #heartbeatChain: Promise<void> = Promise.resolve();
   #heartbeatIntervalMs = 5000;
+  /** The Fetch sent while the previous answer was decoded; see #maybeFetchAhead. */
+  #fetchAhead: FetchAhead | undefined;
 
   constructor(options: ConsumerOptions) {
     this.#options = options;
@@ -246,6 +301,7 @@ export class Consumer {
   assign(partitions: readonly (TopicPartition & { offset?: StartOffset })[]): void {
     this.#subscription = undefined;
     this.#partitions.clear();
+    this.#fetchAhead = undefined; // its answer, if it comes, is for partitions no longer read
     for (const p of partitions) {
       this.#partitions.set(`${p.topic}\u0000${p.partition}`, {
         topic: p.topic,
@@ -261,6 +317,7 @@ export class Consumer {
     if (this.#groupId === undefined) throw new RangeError("subscribe needs a groupId");
     this.#subscription = [...topics];
     this.#partitions.clear();
+    this.#fetchAhead = undefined;
     this.#needsJoin = true;
   }
 
@@ -550,13 +607,97 @@ export class Consumer {
     return this.#options.isolationLevel === "read_committed" ? 1 : 0;
   }
 
+  /**
+   * One round of fetching: takes the Fetch sent ahead by the previous round (waiting at most
+   * `maxWaitMs` for it) or sends one now, sends the next one ahead, then decodes this one.
+   */
   async #fetchOnce(maxWaitMs: number): Promise<ConsumerRecord[]> {
-    const byLeader = new Map<number, PartitionState[]>();
-    for (const p of this.#partitions.values()) {
-      if (p.position === undefined) continue;
+    let fetched: FetchedResponse[];
+    const ahead = this.#fetchAhead;
+    if (ahead !== undefined) {
+      const outcome = await settledWithin(ahead, maxWaitMs);
+      if (outcome === undefined) return []; // still in flight: a later poll takes it
+      this.#fetchAhead = undefined;
+      if ("error" in outcome) throw outcome.error;
+      fetched = outcome.responses;
+    } else {
+      fetched = await this.#fetchAll(this.#positions(), maxWaitMs);
+    }
+    await this.#maybeFetchAhead(fetched);
+    const out: ConsumerRecord[] = [];
+    for (const f of fetched) await this.#collect(f, out);
+    return out;
+  }
+
+  /** Every resolved position, by partition key. */
+  #positions(): Map<string, number> {
+    const positions = new Map<string, number>();
+    for (const [key, p] of this.#partitions) {
+      if (p.position !== undefined) positions.set(key, p.position);
+    }
+    return positions;
+  }
+
+  /**
+   * While data flows, sends the next Fetch before this response is decoded, so the broker reads
+   * the next chunk while this process decodes (Kafka's consumer pipelines its fetches the same
+   * way). It asks for where each partition will be once this response is decoded; #collect drops
+   * a partition's answer when the position moved elsewhere meanwhile (a seek, a rebalance, a batch
+   * that failed to decode). After an empty or failed response nothing is sent ahead, so an idle
+   * consumer keeps no long poll parked at the broker in front of its commits and heartbeats.
+   */
+  async #maybeFetchAhead(fetched: readonly FetchedResponse[]): Promise<void> {
+    if (this.#closed || this.#needsJoin || this.#pendingAssignment !== null) return;
+    const next = this.#positions();
+    let flowing = false;
+    for (const f of fetched) {
+      for (const t of f.response.responses) {
+        const topic = this.#topicOf(f, t);
+        for (const p of t.partitions) {
+          if (p.errorCode !== ErrorCode.NONE) return;
+          const key = `${topic}\u0000${p.partitionIndex}`;
+          const from = f.offsets.get(key);
+          if (p.records === null || from === undefined || next.get(key) !== from) continue;
+          const after = offsetAfterBatches(p.records, from);
+          if (after === undefined) return; // a corrupt header: decoding reports it
+          flowing ||= after > from;
+          next.set(key, after);
+        }
+      }
+    }
+    if (!flowing) return;
+    const sending = this.#sendFetches(next, this.#options.fetchMaxWaitMs ?? 500);
+    this.#fetchAhead = sending.then((answers) => Promise.all(answers)).then(
+      (answers) => ({ responses: answers.filter((a) => a !== null) }),
+      (error: unknown) => ({ error }),
+    );
+    await sending.catch(() => {}); // its failure surfaces from #fetchAhead on the next poll
+  }
+
+  /** One Fetch per leader at `offsets`; retriable failures are dropped (metadata refreshed). */
+  async #fetchAll(
+    offsets: ReadonlyMap<string, number>,
+    maxWaitMs: number,
+  ): Promise<FetchedResponse[]> {
+    const answers = await Promise.all(await this.#sendFetches(offsets, maxWaitMs));
+    return answers.filter((a) => a !== null);
+  }
+
+  /**
+   * Sends one Fetch per leader of the partitions in `offsets` and resolves once every request is
+   * handed to its connection, to the promises of their answers (null after a retriable failure).
+   */
+  async #sendFetches(
+    offsets: ReadonlyMap<string, number>,
+    maxWaitMs: number,
+  ): Promise<Promise<FetchedResponse | null>[]> {
+    const byLeader = new Map<number, string[]>();
+    for (const key of offsets.keys()) {
+      const p = this.#partitions.get(key);
+      if (p === undefined) continue;
       try {
         const leader = await this.#cluster.leaderFor(p.topic, p.partition);
-        byLeader.set(leader, [...(byLeader.get(leader) ?? []), p]);
+        byLeader.set(leader, [...(byLeader.get(leader) ?? []), key]);
       } catch (error) {
         if (!isRetriableFailure(error)) throw error;
         this.#cluster.invalidate(p.topic);
@@ -566,27 +707,52 @@ export class Consumer {
       await sleep(Math.min(maxWaitMs, 100));
       return [];
     }
-    const results = await Promise.all(
-      [...byLeader].map(([nodeId, states]) =>
-        this.#fetchFrom(nodeId, states, maxWaitMs).catch((error) => {
-          if (!isRetriableFailure(error)) throw error;
-          this.#cluster.invalidate();
-          return [] as ConsumerRecord[];
-        })
-      ),
-    );
-    return results.flat();
+    const retriableAsNull = (error: unknown): null => {
+      if (!isRetriableFailure(error)) throw error;
+      this.#cluster.invalidate();
+      return null;
+    };
+    const answers: Promise<FetchedResponse | null>[] = [];
+    for (const [nodeId, keys] of byLeader) {
+      try {
+        const conn = await this.#cluster.connectionTo(nodeId, { lane: "fetch" });
+        answers.push(
+          this.#fetchFrom(conn, { nodeId, keys, offsets, maxWaitMs }).catch(retriableAsNull),
+        );
+      } catch (error) {
+        retriableAsNull(error);
+      }
+    }
+    return answers;
   }
 
+  /** Sends one Fetch (before its first await) and returns its answer. */
   async #fetchFrom(
-    nodeId: number,
-    states: PartitionState[],
-    maxWaitMs: number,
-  ): Promise<ConsumerRecord[]> {
-    const conn = await this.#cluster.connectionTo(nodeId);
+    conn: KafkaConnection,
+    request: {
+      nodeId: number;
+      keys: readonly string[];
+      offsets: ReadonlyMap<string, number>;
+      maxWaitMs: number;
+    },
+  ): Promise<FetchedResponse> {
+    const { nodeId, offsets, maxWaitMs } = request;
     const version = conn.versionFor(ApiKey.FETCH, 16);
-    const byTopic = new Map<string, PartitionState[]>();
-    for (const s of states) byTopic.set(s.topic, [...(byTopic.get(s.topic) ?? []), s]);
+    const byTopic = new Map<string, FetchPartition[]>();
+    for (const key of request.keys) {
+      const state = this.#partitions.get(key)!;
+      byTopic.set(state.topic, [
+        ...(byTopic.get(state.topic) ?? []),
+        createFetchPartition({
+          partition: state.partition,
+          currentLeaderEpoch: -1,
+          fetchOffset: BigInt(offsets.get(key)!),
+          lastFetchedEpoch: -1,
+          logStartOffset: -1n,
+          partitionMaxBytes: this.#options.maxPartitionFetchBytes ?? 1_048_576,
+        }),
+      ]);
+    }
     const response = await conn.send<FetchResponse>(ApiKey.FETCH, {
       replicaId: -1,
       maxWaitMs,
@@ -595,36 +761,36 @@ export class Consumer {
       isolationLevel: this.#isolationLevel(),
       sessionId: 0,
       sessionEpoch: -1,
-      topics: [...byTopic].map(([topic, ps]) =>
+      topics: [...byTopic].map(([topic, partitions]) =>
         createFetchTopic({
           topic,
           topicId: this.#cluster.topicIdOf(topic) ?? "AAAAAAAAAAAAAAAAAAAAAA",
-          partitions: ps.map((p) =>
-            createFetchPartition({
-              partition: p.partition,
-              currentLeaderEpoch: -1,
-              fetchOffset: BigInt(p.position!),
-              lastFetchedEpoch: -1,
-              logStartOffset: -1n,
-              partitionMaxBytes: this.#options.maxPartitionFetchBytes ?? 1_048_576,
-            })
-          ),
+          partitions,
         })
       ),
       forgottenTopicsData: [],
       rackId: "",
     }, { version, timeoutMs: maxWaitMs + this.#cluster.options.requestTimeoutMs });
     check(response.errorCode, `fetch from broker ${nodeId}`);
-    const out: ConsumerRecord[] = [];
-    for (const t of response.responses) {
-      const topic = version >= 13 ? this.#cluster.topicNameOf(t.topicId) ?? t.topic : t.topic;
+    return { nodeId, version, response, offsets };
+  }
+
+  #topicOf(f: FetchedResponse, t: FetchableTopicResponse): string {
+    return f.version >= 13 ? this.#cluster.topicNameOf(t.topicId) ?? t.topic : t.topic;
+  }
+
+  /** Decodes the records of one answer into `out`, advancing positions. */
+  async #collect(f: FetchedResponse, out: ConsumerRecord[]): Promise<void> {
+    for (const t of f.response.responses) {
+      const topic = this.#topicOf(f, t);
       for (const p of t.partitions) {
-        const state = this.#partitions.get(`${topic}\u0000${p.partitionIndex}`);
-        if (state === undefined || state.position === undefined) continue;
+        const key = `${topic}\u0000${p.partitionIndex}`;
+        const state = this.#partitions.get(key);
+        // Data fetched for a position the partition no longer has is stale.
+        if (state?.position === undefined || state.position !== f.offsets.get(key)) continue;
         await this.#handlePartition(state, p, out);
       }
     }
-    return out;
   }
 
   async #handlePartition(
@@ -703,6 +869,7 @@ export class Consumer {
       }
     } finally {
       this.#closed = true;
+      this.#fetchAhead = undefined; // closing the connections fails it, and no one awaits it
       this.#stopHeartbeat();
       this.admin.close();
     }
