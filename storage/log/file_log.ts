@@ -40,13 +40,7 @@ import { type EpochEndOffset, LeaderEpochCache } from "./leader_epoch_cache.ts";
 import { type FlushPolicy, flushPolicyOf, type LogConfig, logConfig } from "./log_config.ts";
 import { LogError, LogErrorCode } from "./log_error.ts";
 import { type HandleCache, isTooManyOpenFiles, sharedHandleCache } from "./handle_cache.ts";
-import {
-  LogSegment,
-  type LogWarn,
-  offsetFileStem,
-  type PlacedBatch,
-  type StoredBatchHeader,
-} from "./log_segment.ts";
+import { LogSegment, type LogWarn, offsetFileStem, type PlacedBatch } from "./log_segment.ts";
 import type {
   AppendOptions,
   AppendResult,
@@ -922,10 +916,12 @@ export class FileLog implements PartitionLog {
     if (count === 0) return 0;
     // Deleting the active segment: roll an empty one at the log end first (Kafka does too).
     if (count === this.#segments.length) this.#roll(this.logEndOffset, options.nowMs);
-    for (const segment of this.#segments.splice(0, count)) segment.deleteSync();
+    // Renamed now, unlinked off the event loop (a 1 GiB segment's unlink blocks for a while).
+    const deletions = this.#segments.splice(0, count).map((segment) => segment.deleteAsync());
     this.#dirNeedsSync = true;
     this.#logStartOffset = Math.max(this.#logStartOffset, this.#segments[0]!.baseOffset);
     if (this.#epochs.truncateFromStart(this.#logStartOffset)) this.#persistEpochs();
+    await Promise.all(deletions);
     await this.#epochWrite;
     return count;
   }
@@ -983,9 +979,9 @@ export class FileLog implements PartitionLog {
       last.nextOffset;
     let batches = 0;
     for (const segment of segments) {
-      for (const header of batchHeadersOf(segment)) {
+      // Old segments may not be in the page cache: read off the event loop.
+      for await (const { header, bytes } of segment.readBatchesAsync()) {
         if (segment.closed) return Math.min(mapEnd, segment.baseOffset);
-        const bytes = segment.readBytes(header.position, header.sizeBytes);
         if (!addBatchToMap(map, bytes, this.#cleanerAborted)) {
           this.#warn(`Offset map of ${this.dir} is full at offset ${header.baseOffset}`);
           return header.baseOffset;
@@ -1026,9 +1022,8 @@ export class FileLog implements PartitionLog {
     try {
       for (const segment of group) {
         result.bytesBefore += segment.sizeBytes;
-        for (const header of batchHeadersOf(segment)) {
+        for await (const { bytes } of segment.readBatchesAsync()) {
           if (segment.closed) return; // truncated or deleted meanwhile; the .cleaned files go
-          const bytes = segment.readBytes(header.position, header.sizeBytes);
           const out = cleanBatch(bytes, map, mapEnd, pass);
           if (out.kind !== "kept") removed += out.removed;
           if (out.kind !== "dropped") appendCleaned(cleaned, out.bytes, this.config);
@@ -1240,16 +1235,6 @@ const CLEANER_YIELD_BATCHES = 64;
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
-/** Headers of every batch in a segment (collected first, so the walk holds no read state). */
-function batchHeadersOf(segment: LogSegment): StoredBatchHeader[] {
-  const headers: StoredBatchHeader[] = [];
-  segment.walkHeaders(0, (h) => {
-    headers.push(h);
-    return true;
-  });
-  return headers;
 }
 
 /** Consecutive segments grouped so that each group stays within `segmentBytes` (Kafka does too). */

@@ -50,6 +50,8 @@ function readBuffer(sizeBytes: number, buffers: ReadBuffers | undefined): Uint8A
 }
 /** Bytes read at a time when walking batch headers or verifying a segment. */
 const SCAN_CHUNK_BYTES = 64 * 1024;
+/** Bytes read at a time by {@link LogSegment.readBatchesAsync}. */
+const BATCH_READ_CHUNK_BYTES = 1024 * 1024;
 const RECOVER_CHUNK_BYTES = 8 * 1024 * 1024;
 
 /** `00000000000000000042` for 42. */
@@ -337,6 +339,42 @@ export class LogSegment {
         off += header.sizeBytes;
       }
       if (off === 0) return;
+      pos += off;
+    }
+  }
+
+  /**
+   * Every whole batch of the segment with its bytes, read in chunks off the event loop (the log
+   * cleaner reads old segments, which may not be in the page cache). Ends where a header cannot
+   * be real, when the segment closes, or when its file is gone.
+   */
+  async *readBatchesAsync(
+    chunkBytes = BATCH_READ_CHUNK_BYTES,
+  ): AsyncGenerator<{ header: StoredBatchHeader; bytes: Uint8Array }> {
+    const end = this.shape.sizeBytes;
+    let pos = 0;
+    // Every step advances by at least one batch (> 0 bytes) or ends the walk.
+    for (let steps = 0; pos + BATCH_HEADER_BYTES <= end && steps < end; steps++) {
+      if (this.#closed) return;
+      const chunk = await this.readBytesAsync(pos, Math.min(chunkBytes, end - pos));
+      if (chunk === null || chunk.length < BATCH_HEADER_BYTES) return;
+      const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      let off = 0;
+      while (off + BATCH_HEADER_BYTES <= chunk.length) {
+        const header = tryPeekHeader(view, off, pos + off);
+        if (header === null || header.position + header.sizeBytes > end) return;
+        if (off + header.sizeBytes > chunk.length) {
+          if (off > 0) break; // the rest comes with the next chunk
+          // One batch larger than the chunk: read it whole.
+          const whole = await this.readBytesAsync(pos, header.sizeBytes);
+          if (whole === null || whole.length < header.sizeBytes) return;
+          yield { header, bytes: whole };
+          off = header.sizeBytes;
+          break;
+        }
+        yield { header, bytes: chunk.subarray(off, off + header.sizeBytes) };
+        off += header.sizeBytes;
+      }
       pos += off;
     }
   }
@@ -647,16 +685,57 @@ export class LogSegment {
    * directory agree at every await; a new segment may reuse the name right after).
    */
   deleteSync(): void {
-    if (!this.#closed) {
-      this.#closed = true;
-      this.#file.close();
-      this.offsetIndex.close();
-      this.timeIndex.close();
+    this.#closeForDelete();
+    for (const file of this.#files()) removeSyncIfExists(file);
+  }
+
+  /**
+   * Closes the segment and renames its files to `.deleted` at once (so the log's view and the
+   * directory agree at every await, and a new segment may take the name right after), then
+   * removes them off the event loop, as Kafka's asynchronous segment deletion does: unlinking a
+   * large file can hold the caller for milliseconds. A crash in between leaves `.deleted` files,
+   * which the next open of the log removes.
+   */
+  deleteAsync(): Promise<void> {
+    this.#closeForDelete();
+    const renamed: string[] = [];
+    for (const file of this.#files()) {
+      try {
+        Deno.renameSync(file, `${file}${DELETED_SUFFIX}`);
+        renamed.push(`${file}${DELETED_SUFFIX}`);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
     }
-    for (const file of [this.logPath, this.offsetIndex.filePath, this.timeIndex.filePath]) {
-      removeSyncIfExists(file);
-    }
-    removeSyncIfExists(this.logPath.replace(/\.log$/, ".txnindex"));
+    return Promise.all(renamed.map(removeIfExists)).then(() => {});
+  }
+
+  #closeForDelete(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#file.close();
+    this.offsetIndex.close();
+    this.timeIndex.close();
+  }
+
+  #files(): string[] {
+    return [
+      this.logPath,
+      this.offsetIndex.filePath,
+      this.timeIndex.filePath,
+      this.logPath.replace(/\.log$/, ".txnindex"),
+    ];
+  }
+}
+
+/** Suffix of segment files on their way out (removed by the next open if a crash left them). */
+const DELETED_SUFFIX = ".deleted";
+
+async function removeIfExists(filePath: string): Promise<void> {
+  try {
+    await Deno.remove(filePath);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
 }
 

@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { LogSegment, type PlacedBatch } from "./log_segment.ts";
+import { logConfig } from "./log_config.ts";
+import { HandleCache } from "./handle_cache.ts";
+import { makeBatch } from "./test_batches.ts";
+import { readBatchHeader } from "../../net/protocol/record_batch.ts";
+
+const NOW_MS = 1_700_000_000_000;
+
+/** A segment at offset 0 holding one batch per entry of `valueBytes`, and the batches' bytes. */
+async function segmentWith(dir: string, valueBytes: number[]) {
+  const config = logConfig({});
+  const segment = LogSegment.create(dir, 0, config, NOW_MS, new HandleCache(8));
+  const batches: Uint8Array[] = [];
+  for (const [i, size] of valueBytes.entries()) {
+    const bytes = makeBatch({ baseOffset: i, valueBytes: size, fill: i });
+    const h = readBatchHeader(bytes, 0);
+    const placed: PlacedBatch = {
+      pos: 0,
+      sizeBytes: bytes.length,
+      baseOffset: h.baseOffset,
+      lastOffset: h.baseOffset + h.lastOffsetDelta,
+      maxTimestamp: h.maxTimestamp,
+    };
+    segment.append(bytes, [placed], config.indexIntervalBytes);
+    batches.push(bytes);
+  }
+  await segment.sync();
+  return { segment, batches };
+}
+
+Deno.test("readBatchesAsync yields every batch whole, also across chunks and larger than one", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // With 1000-byte chunks: small batches share chunks, split across them, and one is larger.
+    const { segment, batches } = await segmentWith(dir, [100, 300, 700, 2500, 50, 900]);
+    const seen: Uint8Array[] = [];
+    for await (const { header, bytes } of segment.readBatchesAsync(1000)) {
+      assert.equal(header.baseOffset, seen.length);
+      seen.push(bytes.slice());
+    }
+    assert.deepEqual(seen, batches);
+    segment.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deleteAsync frees the names at once and removes the files when it resolves", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { segment } = await segmentWith(dir, [100, 200]);
+    const deleting = segment.deleteAsync();
+    // The log may create a segment of the same name before the removal finishes.
+    const names = async () => {
+      const out: string[] = [];
+      for await (const e of Deno.readDir(dir)) out.push(e.name);
+      return out.sort();
+    };
+    assert.ok((await names()).every((n) => n.endsWith(".deleted")), "renamed synchronously");
+    const again = LogSegment.create(dir, 0, logConfig({}), NOW_MS, new HandleCache(8));
+    await deleting;
+    assert.deepEqual(await names(), [
+      "00000000000000000000.index",
+      "00000000000000000000.log",
+      "00000000000000000000.timeindex",
+    ]);
+    assert.equal(segment.closed, true);
+    again.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
