@@ -271,7 +271,7 @@ export class FileLog implements PartitionLog {
     this.#fillNextOffsets();
     const epochsLoaded = await this.#loadEpochCheckpoint();
     const epochsBefore = epochsLoaded ? this.#epochs.entries() : null;
-    this.#recover(options, indexProblemSegments);
+    await this.#recover(options, indexProblemSegments);
     this.#logStartOffset = Math.max(options.logStartOffset ?? 0, this.#segments[0]!.baseOffset);
     if (this.#logStartOffset > this.logEndOffset) {
       this.#warn(
@@ -407,7 +407,7 @@ export class FileLog implements PartitionLog {
    * re-read and validated; the first invalid batch truncates the log there. Earlier segments are
    * trusted unless their indexes are damaged. After a clean shutdown only the tail is verified.
    */
-  #recover(options: FileLogOptions, indexProblemSegments: Set<number>): void {
+  async #recover(options: FileLogOptions, indexProblemSegments: Set<number>): Promise<void> {
     const last = this.#segments.length - 1;
     let from = last + 1;
     if (!options.hadCleanShutdown) {
@@ -428,7 +428,8 @@ export class FileLog implements PartitionLog {
     for (let i = 0; i < this.#segments.length; i++) {
       if (i < from && !indexProblemSegments.has(i)) continue;
       const segment = this.#segments[i]!;
-      const truncated = segment.recover(this.config, this.#warn, (batch) => {
+      // Off the event loop: this re-reads up to every segment after a crash.
+      const truncated = await segment.recoverAsync(this.config, this.#warn, (batch) => {
         if (i >= from) this.#assignEpochFromBatch(batch.leaderEpoch, batch.baseOffset);
       });
       if (truncated > 0 && i < this.#segments.length - 1) {

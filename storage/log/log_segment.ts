@@ -67,6 +67,13 @@ export interface StoredBatchHeader extends BatchSummary {
   baseTimestamp: number;
 }
 
+/** Sees each valid batch of a scan, or the first problem (batch null); false stops the scan. */
+type ScanVisitor = (
+  batch: StoredBatchHeader | null,
+  problem: string | null,
+  position: number,
+) => boolean;
+
 /** A batch to append plus where its bytes sit in the caller's buffer. */
 export interface PlacedBatch extends BatchSummary {
   pos: number;
@@ -426,6 +433,27 @@ export class LogSegment {
     warn: LogWarn,
     onBatch: (batch: StoredBatchHeader) => void,
   ): number {
+    const recovery = this.#beginRecovery(config, warn, onBatch);
+    this.#scanValid(0, recovery.visit, recovery.size);
+    return this.#endRecovery(recovery.size, recovery.validBytes());
+  }
+
+  /**
+   * {@link recover} with the segment read off the event loop: a broker opening a partition after
+   * a crash must not stall its other connections (and a combined node's raft) while it re-reads
+   * up to a whole segment.
+   */
+  async recoverAsync(
+    config: LogConfig,
+    warn: LogWarn,
+    onBatch: (batch: StoredBatchHeader) => void,
+  ): Promise<number> {
+    const recovery = this.#beginRecovery(config, warn, onBatch);
+    await this.#scanValidAsync(0, recovery.visit, recovery.size);
+    return this.#endRecovery(recovery.size, recovery.validBytes());
+  }
+
+  #beginRecovery(config: LogConfig, warn: LogWarn, onBatch: (batch: StoredBatchHeader) => void) {
     const shape = new SegmentShape(this.baseOffset, this.shape.createdMs);
     this.offsetIndex.reset();
     this.timeIndex.reset();
@@ -433,7 +461,7 @@ export class LogSegment {
     const size = this.#file.use((file) => file.statSync().size);
     shape.sizeBytes = 0;
     let validBytes = 0;
-    this.#scanValid(0, (batch, problem, position) => {
+    const visit: ScanVisitor = (batch, problem, position) => {
       if (problem !== null) {
         warn(
           `Dropping ${size - position} bytes of ${this.logPath} from byte ${position}: ${problem}`,
@@ -444,7 +472,11 @@ export class LogSegment {
       validBytes = position + batch!.sizeBytes;
       onBatch(batch!);
       return true;
-    }, size);
+    };
+    return { size, visit, validBytes: () => validBytes };
+  }
+
+  #endRecovery(size: number, validBytes: number): number {
     if (validBytes < size) this.#file.use((file) => file.truncateSync(validBytes));
     this.#appendFinalTimeEntry();
     this.offsetIndex.writeToFile();
@@ -474,28 +506,40 @@ export class LogSegment {
   }
 
   /** Reads full batches from `fromPosition`, reporting each valid one or the first problem. */
-  #scanValid(
-    fromPosition: number,
-    visit: (batch: StoredBatchHeader | null, problem: string | null, position: number) => boolean,
-    fileSize = this.shape.sizeBytes,
-  ): void {
-    this.#file.use((file) => this.#scanValidIn(file, fromPosition, { visit, fileSize }));
+  #scanValid(fromPosition: number, visit: ScanVisitor, fileSize = this.shape.sizeBytes): void {
+    this.#file.use((file) => {
+      const steps = this.#scanSteps(fromPosition, visit, fileSize);
+      for (let step = steps.next(); !step.done;) {
+        const bytes = new Uint8Array(step.value.length);
+        readAtSync(file, step.value.position, bytes);
+        step = steps.next(bytes);
+      }
+    });
   }
 
-  #scanValidIn(
-    file: Deno.FsFile,
+  /** {@link #scanValid} with every read off the event loop. */
+  async #scanValidAsync(fromPosition: number, visit: ScanVisitor, fileSize: number): Promise<void> {
+    const steps = this.#scanSteps(fromPosition, visit, fileSize);
+    for (let step = steps.next(); !step.done;) {
+      const bytes = new Uint8Array(step.value.length);
+      await readAtAsync(this.logPath, step.value.position, bytes);
+      step = steps.next(bytes);
+    }
+  }
+
+  /**
+   * The scan itself, apart from how bytes are read: it yields each read it needs (position and
+   * length) and is resumed with the bytes, so the synchronous and the asynchronous scans share it.
+   */
+  *#scanSteps(
     fromPosition: number,
-    options: {
-      visit: (batch: StoredBatchHeader | null, problem: string | null, position: number) => boolean;
-      fileSize: number;
-    },
-  ): void {
-    const { visit, fileSize } = options;
+    visit: ScanVisitor,
+    fileSize: number,
+  ): Generator<{ position: number; length: number }, void, Uint8Array> {
     let pos = fromPosition;
     let expectedMin = this.baseOffset;
     for (let steps = 0; pos < fileSize && steps <= fileSize; steps++) {
-      const chunk = new Uint8Array(Math.min(RECOVER_CHUNK_BYTES, fileSize - pos));
-      readAtSync(file, pos, chunk);
+      const chunk = yield { position: pos, length: Math.min(RECOVER_CHUNK_BYTES, fileSize - pos) };
       const view = new DataView(chunk.buffer);
       let off = 0;
       while (off < chunk.length) {
@@ -518,8 +562,7 @@ export class LogSegment {
         if (size > remaining) {
           if (size > chunk.length) {
             // Re-read with a chunk that holds this batch.
-            const big = new Uint8Array(size);
-            readAtSync(file, pos + off, big);
+            const big = yield { position: pos + off, length: size };
             const problem = this.#checkBatch(big, 0, expectedMin);
             const header = problem === null
               ? peekHeader(new DataView(big.buffer), 0, pos + off)
