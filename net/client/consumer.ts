@@ -15,8 +15,8 @@ import { Reader } from "../protocol/reader.ts";
 import { Writer } from "../protocol/writer.ts";
 import {
   ControlRecordType,
-  decodeBatch,
   decodeControlKey,
+  openBatch,
   type RecordHeader,
 } from "../protocol/records.ts";
 import {
@@ -822,7 +822,9 @@ export class Consumer {
     const abortedProducers = new Set<number>();
     for (const { pos, sizeBytes } of batchesIn(p.records)) {
       if (magicAt(p.records, pos) !== 2) continue;
-      const { header, records } = decodeBatch(p.records.subarray(pos, pos + sizeBytes));
+      // The cursor builds no intermediate Record per record; every record is still read (and a
+      // corrupt one fails the poll) whether or not it is returned.
+      const { header, records } = openBatch(p.records.subarray(pos, pos + sizeBytes));
       const lastOffset = header.baseOffset + header.lastOffsetDelta;
       while (aborted.length > 0 && aborted[0]!.firstOffset <= lastOffset) {
         abortedProducers.add(aborted.shift()!.producerId);
@@ -830,22 +832,28 @@ export class Consumer {
       const control = (header.attributes & CONTROL_FLAG_MASK) !== 0;
       const transactional = (header.attributes & TRANSACTIONAL_FLAG_MASK) !== 0;
       if (control) {
-        const type = records[0] ? decodeControlKey(records[0].key).type : -1;
+        const type = records.next() ? decodeControlKey(records.key).type : -1;
+        while (records.next());
         if (type === ControlRecordType.ABORT) abortedProducers.delete(header.producerId);
-      } else if (!(transactional && abortedProducers.has(header.producerId))) {
+      } else if (transactional && abortedProducers.has(header.producerId)) {
+        while (records.next());
+      } else {
         const logAppend = (header.attributes & TIMESTAMP_TYPE_MASK) !== 0;
-        for (const r of records) {
-          const offset = header.baseOffset + r.offsetDelta;
-          if (offset < state.position!) continue;
+        const position = state.position!;
+        while (records.next()) {
+          const offset = header.baseOffset + records.offsetDelta;
+          if (offset < position) continue;
           out.push({
             topic: state.topic,
             partition: state.partition,
             offset,
-            timestamp: logAppend ? header.maxTimestamp : header.baseTimestamp + r.timestampDelta,
+            timestamp: logAppend
+              ? header.maxTimestamp
+              : header.baseTimestamp + records.timestampDelta,
             timestampType: logAppend ? "LogAppendTime" : "CreateTime",
-            key: r.key,
-            value: r.value,
-            headers: r.headers,
+            key: records.key,
+            value: records.value,
+            headers: records.headers,
             leaderEpoch: header.partitionLeaderEpoch,
           });
         }

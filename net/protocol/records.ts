@@ -103,9 +103,12 @@ const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
 
 // ---------------------------------------------------------------- varints
 
-/** A bounded cursor over record bytes whose every failure is a CorruptBatchError. */
+/**
+ * A bounded cursor over record bytes whose every failure is a CorruptBatchError. `end` narrows to
+ * one record's body while it is read, so no reader is allocated per record.
+ */
 class RecordReader {
-  constructor(readonly buf: Uint8Array, public pos: number, readonly end: number) {}
+  constructor(readonly buf: Uint8Array, public pos: number, public end: number) {}
 
   varint(): number {
     let value = 0;
@@ -209,43 +212,110 @@ function writeVarlong(buf: Uint8Array, at: number, value: number): number {
 
 // ---------------------------------------------------------------- records
 
-function decodeRecord(r: RecordReader): Record {
+/** Reads the record at `r.pos` into `into`'s fields and moves `r` past it. */
+function readRecord(r: RecordReader, into: RecordCursor): void {
   const bodyBytes = r.varint();
   if (bodyBytes < 0 || bodyBytes > r.end - r.pos) {
     throw new CorruptBatchError(
       `Record at offset ${r.pos} claims ${bodyBytes} bytes but ${r.end - r.pos} remain.`,
     );
   }
-  const body = new RecordReader(r.buf, r.pos, r.pos + bodyBytes);
-  body.int8(); // attributes, unused
-  const timestampDelta = body.varlong();
-  const offsetDelta = body.varint();
-  const key = body.nullableBytes("key");
-  const value = body.nullableBytes("value");
-  const headerCount = body.varint();
+  const start = r.pos;
+  const outerEnd = r.end;
+  r.end = start + bodyBytes;
+  r.int8(); // attributes, unused
+  into.timestampDelta = r.varlong();
+  into.offsetDelta = r.varint();
+  into.key = r.nullableBytes("key");
+  into.value = r.nullableBytes("value");
+  const headerCount = r.varint();
   if (headerCount < 0) {
     throw new CorruptBatchError(`Record has negative header count ${headerCount}.`);
   }
   const headers: RecordHeader[] = [];
   for (let i = 0; i < headerCount; i++) {
-    const keyLength = body.varint();
+    const keyLength = r.varint();
     if (keyLength < 0) throw new CorruptBatchError("Record header has a null key.");
-    const keyBytes = body.bytes(keyLength, "header key");
+    const keyBytes = r.bytes(keyLength, "header key");
     let headerKey: string;
     try {
       headerKey = utf8Decoder.decode(keyBytes);
     } catch {
       throw new CorruptBatchError("Record header key is not valid UTF-8.");
     }
-    headers.push({ key: headerKey, value: body.nullableBytes("header value") });
+    headers.push({ key: headerKey, value: r.nullableBytes("header value") });
   }
-  if (body.pos !== body.end) {
+  into.headers = headers;
+  if (r.pos !== r.end) {
     throw new CorruptBatchError(
-      `Record claims ${bodyBytes} bytes but its fields take ${body.pos - r.pos}.`,
+      `Record claims ${bodyBytes} bytes but its fields take ${r.pos - start}.`,
     );
   }
-  r.pos = body.end;
-  return { offsetDelta, timestampDelta, key, value, headers };
+  r.end = outerEnd;
+}
+
+/**
+ * Steps through the `count` records of a batch body one at a time: after each `next()` that
+ * returns true its fields hold the current record (keys, values and header values are views
+ * into `bytes`). It checks exactly what {@link decodeRecords} checks, in the same order, but
+ * allocates no Record per record, for a reader that copies the fields into objects of its own.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const list: Record[] = [
+ *   { offsetDelta: 0, timestampDelta: 0, key: null, value: new Uint8Array([1]), headers: [] },
+ *   { offsetDelta: 1, timestampDelta: 5, key: new Uint8Array([2]), value: null, headers: [] },
+ * ];
+ * const cursor = new RecordCursor(encodeRecords(list), list.length);
+ * const offsetDeltas: number[] = [];
+ * while (cursor.next()) offsetDeltas.push(cursor.offsetDelta);
+ * assert.deepEqual(offsetDeltas, [0, 1]);
+ * ```
+ */
+export class RecordCursor {
+  offsetDelta = 0;
+  timestampDelta = 0;
+  key: Uint8Array | null = null;
+  value: Uint8Array | null = null;
+  headers: RecordHeader[] = [];
+  readonly #reader: RecordReader;
+  readonly #count: number;
+  #index = 0;
+
+  /** Throws CorruptBatchError when `count` is negative. */
+  constructor(bytes: Uint8Array, count: number) {
+    if (count < 0) {
+      throw new CorruptBatchError(`Batch declares a negative record count ${count}.`);
+    }
+    this.#reader = new RecordReader(bytes, 0, bytes.length);
+    this.#count = count;
+  }
+
+  /**
+   * Moves to the next record; false after the last one, once no bytes are left over. Throws
+   * CorruptBatchError on a malformed record, on fewer records than declared, or on bytes after
+   * the last one.
+   */
+  next(): boolean {
+    const r = this.#reader;
+    if (this.#index === this.#count) {
+      if (r.pos !== r.end) {
+        throw new CorruptBatchError(
+          `Batch holds ${r.end - r.pos} bytes after its ${this.#count} declared records.`,
+        );
+      }
+      return false;
+    }
+    if (r.pos >= r.end) {
+      throw new CorruptBatchError(
+        `Batch declares ${this.#count} records but holds only ${this.#index}.`,
+      );
+    }
+    readRecord(r, this);
+    this.#index++;
+    return true;
+  }
 }
 
 interface SizedRecord {
@@ -323,19 +393,11 @@ export function encodeRecords(records: Record[]): Uint8Array {
  * ```
  */
 export function decodeRecords(bytes: Uint8Array, count: number): Record[] {
-  if (count < 0) throw new CorruptBatchError(`Batch declares a negative record count ${count}.`);
-  const r = new RecordReader(bytes, 0, bytes.length);
+  const cursor = new RecordCursor(bytes, count);
   const records: Record[] = [];
-  for (let i = 0; i < count; i++) {
-    if (r.pos >= r.end) {
-      throw new CorruptBatchError(`Batch declares ${count} records but holds only ${i}.`);
-    }
-    records.push(decodeRecord(r));
-  }
-  if (r.pos !== r.end) {
-    throw new CorruptBatchError(
-      `Batch holds ${r.end - r.pos} bytes after its ${count} declared records.`,
-    );
+  while (cursor.next()) {
+    const { offsetDelta, timestampDelta, key, value, headers } = cursor;
+    records.push({ offsetDelta, timestampDelta, key, value, headers });
   }
   return records;
 }
@@ -352,6 +414,43 @@ export function decodeRecords(bytes: Uint8Array, count: number): Record[] {
  * ```
  */
 export function decodeBatch(bytes: Uint8Array, options: DecodeBatchOptions = {}): DecodedBatch {
+  const { header, plain } = openBatchBody(bytes, options);
+  return { header, records: decodeRecords(plain, header.recordCount) };
+}
+
+/**
+ * Like {@link decodeBatch}, but hands back a {@link RecordCursor} over the records instead of
+ * Record objects: the header, CRC and decompression are checked here, each record as the cursor
+ * reaches it (a batch is whole only once `next()` returned false).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const value = new Uint8Array([7]);
+ * const bytes = encodeBatch({
+ *   baseOffset: 10,
+ *   records: [{ offsetDelta: 0, timestampDelta: 0, key: null, value, headers: [] }],
+ * });
+ * const { header, records } = openBatch(bytes);
+ * assert.equal(records.next(), true);
+ * assert.equal(header.baseOffset + records.offsetDelta, 10);
+ * assert.deepEqual(records.value, value);
+ * assert.equal(records.next(), false);
+ * ```
+ */
+export function openBatch(
+  bytes: Uint8Array,
+  options: DecodeBatchOptions = {},
+): { header: BatchHeader; records: RecordCursor } {
+  const { header, plain } = openBatchBody(bytes, options);
+  return { header, records: new RecordCursor(plain, header.recordCount) };
+}
+
+/** The header and the decompressed record bytes of the batch at the start of `bytes`. */
+function openBatchBody(
+  bytes: Uint8Array,
+  options: DecodeBatchOptions,
+): { header: BatchHeader; plain: Uint8Array } {
   const header = readBatchHeader(bytes, 0);
   const end = LOG_OVERHEAD_BYTES + header.batchLength;
   if (!options.skipCrcCheck) {
@@ -367,7 +466,7 @@ export function decodeBatch(bytes: Uint8Array, options: DecodeBatchOptions = {})
   const plain = codec === 0
     ? stored
     : decompress(codec, stored, options.decompressedBytesMax ?? DECOMPRESSED_BYTES_MAX_DEFAULT);
-  return { header, records: decodeRecords(plain, header.recordCount) };
+  return { header, plain };
 }
 
 function attributesOf(o: EncodeBatchOptions): number {

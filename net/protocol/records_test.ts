@@ -11,6 +11,7 @@ import {
   encodeControlKey,
   encodeEndTxnMarkerValue,
   encodeRecords,
+  openBatch,
   type Record,
   sizeOfVarint,
   sizeOfVarlong,
@@ -227,6 +228,44 @@ Deno.test("decodeBatch throws only CorruptBatchError on random and mutated input
     }
   }
   assert.ok(performance.now() - started < 20_000, "fuzzing took too long");
+});
+
+Deno.test("openBatch's cursor yields decodeBatch's records and fails where decodeBatch fails", () => {
+  const outcome = (decode: () => Record[]) => {
+    try {
+      return { records: decode() };
+    } catch (e) {
+      assert.ok(isCorrupt(e), String(e));
+      return { error: (e as Error).message };
+    }
+  };
+  const drain = (input: Uint8Array) => () => {
+    const { records } = openBatch(input, { skipCrcCheck: true });
+    const out: Record[] = [];
+    while (records.next()) {
+      const { offsetDelta, timestampDelta, key, value, headers } = records;
+      out.push({ offsetDelta, timestampDelta, key, value, headers });
+    }
+    return out;
+  };
+  const rand = prng(0x5eed);
+  const seeds = [0, 1].map((compression) =>
+    encodeBatch({ baseOffset: 3, records: sampleRecords(6), compression })
+  );
+  for (let iter = 0; iter < 2000; iter++) {
+    const input = seeds[iter % seeds.length]!.slice();
+    const flips = Math.floor(rand() * 3);
+    for (let f = 0; f < flips; f++) {
+      input[61 + Math.floor(rand() * (input.length - 61))] = Math.floor(rand() * 256);
+    }
+    const cut = rand() < 0.2 ? Math.floor(rand() * input.length) : input.length;
+    const bytes = input.subarray(0, cut);
+    assert.deepEqual(
+      outcome(drain(bytes)),
+      outcome(() => decodeBatch(bytes, { skipCrcCheck: true }).records),
+      `iteration ${iter}`,
+    );
+  }
 });
 
 Deno.test("decodeBatch rejects records that decompress past the limit", () => {
