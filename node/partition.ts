@@ -501,14 +501,18 @@ export class Partition implements HostedPartition {
     if (records.length > 0) {
       const before = this.log.logEndOffset;
       await this.#io(this.log.appendAsFollower(records, { nowMs: Date.now() }));
+      const indexSyncs: Promise<void>[] = [];
       for (const { pos, sizeBytes } of batchesIn(records)) {
         if (magicAt(records, pos) !== 2) continue;
         const h = readBatchHeader(records, pos);
         if (h.baseOffset < before) continue;
         const aborted = this.#replayBatch(records.subarray(pos, pos + sizeBytes), h);
-        if (aborted !== null) this.#txnIndex.append(aborted, this.log.segmentBaseOffsets());
+        if (aborted !== null) {
+          indexSyncs.push(this.#txnIndex.append(aborted, this.log.segmentBaseOffsets()));
+        }
       }
       this.#snapshotOnRoll();
+      await this.#io(Promise.all(indexSyncs));
     }
     await this.#followLeaderOffsets(leader);
   }
@@ -722,25 +726,30 @@ export class Partition implements HostedPartition {
       return appending.then(() => assert.fail("a marker append that assigned no offset resolved"));
     }
     const completed = this.producers.recordMarker(marker, before, nowMs);
-    if (completed !== null) this.#indexCompleted(completed);
+    const indexed = completed === null ? null : this.#indexCompleted(completed);
     this.#notifyLogEnd();
-    return appending.then((result) => {
-      assert.equal(result.baseOffset, before, "the log assigned offsets other than predicted");
-      this.#leaderProgress();
-      return {
-        baseOffset: result.baseOffset,
-        lastOffset: result.lastOffset,
-        logAppendTimeMs: result.logAppendTimeMs,
-        logStartOffset: result.logStartOffset,
-        duplicate: false,
-      };
-    });
+    return Promise.all([appending, indexed === null ? null : this.#io(indexed)]).then(
+      ([result]) => {
+        assert.equal(result.baseOffset, before, "the log assigned offsets other than predicted");
+        this.#leaderProgress();
+        return {
+          baseOffset: result.baseOffset,
+          lastOffset: result.lastOffset,
+          logAppendTimeMs: result.logAppendTimeMs,
+          logStartOffset: result.logStartOffset,
+          duplicate: false,
+        };
+      },
+    );
   }
 
-  /** Writes an aborted transaction's `.txnindex` entry; a committed one needs none. */
-  #indexCompleted(completed: CompletedTxn): void {
+  /**
+   * Writes an aborted transaction's `.txnindex` entry (a committed one needs none); the promise
+   * resolves once it is durable.
+   */
+  #indexCompleted(completed: CompletedTxn): Promise<void> | null {
     const entry = this.#abortedEntry(completed);
-    if (entry !== null) this.#txnIndex.append(entry, this.log.segmentBaseOffsets());
+    return entry === null ? null : this.#txnIndex.append(entry, this.log.segmentBaseOffsets());
   }
 
   /** The `.txnindex` entry of a completed transaction: only an aborted one has one. */

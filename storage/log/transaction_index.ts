@@ -194,10 +194,12 @@ export class TransactionIndex {
   }
 
   /**
-   * Records an aborted transaction and appends it, fsynced, to the file of the segment holding
-   * its marker. Aborts are rare, and a synced entry never lags the log it describes.
+   * Records an aborted transaction and appends it to the file of the segment holding its marker
+   * at once (entries stay in order); resolves once the file is fsynced, which runs off the event
+   * loop. The caller acknowledges the marker only after that, so a synced entry never lags the
+   * log it describes.
    */
-  append(entry: AbortedTxn, segmentBases: readonly number[]): void {
+  append(entry: AbortedTxn, segmentBases: readonly number[]): Promise<void> {
     const last = this.#entries.at(-1);
     assert(
       last === undefined || entry.lastOffset > last.lastOffset,
@@ -212,10 +214,11 @@ export class TransactionIndex {
       const bytes = encodeAbortedTxns([entry]);
       let written = 0;
       while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
-      file.syncDataSync();
-    } finally {
+    } catch (error) {
       file.close();
+      return Promise.reject(error);
     }
+    return file.syncData().finally(() => file.close());
   }
 
   /**

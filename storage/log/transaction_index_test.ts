@@ -46,8 +46,8 @@ Deno.test("an aborted transaction is written to the file of the segment holding 
   const dir = await Deno.makeTempDir();
   try {
     const index = await TransactionIndex.open(dir, [0, 100], quiet);
-    index.append(aborted(7, 10, 50), [0, 100]);
-    index.append(aborted(8, 90, 120), [0, 100]);
+    await index.append(aborted(7, 10, 50), [0, 100]);
+    await index.append(aborted(8, 90, 120), [0, 100]);
     assertEquals(decodeAbortedTxns(await Deno.readFile(txnIndexPath(dir, 0))).entries, [
       aborted(7, 10, 50),
     ]);
@@ -65,9 +65,9 @@ Deno.test("a fetch range gets the aborted transactions overlapping it", async ()
   const dir = await Deno.makeTempDir();
   try {
     const index = await TransactionIndex.open(dir, [0], quiet);
-    index.append(aborted(1, 0, 5), [0]);
-    index.append(aborted(2, 3, 12), [0]);
-    index.append(aborted(3, 20, 25), [0]);
+    await index.append(aborted(1, 0, 5), [0]);
+    await index.append(aborted(2, 3, 12), [0]);
+    await index.append(aborted(3, 20, 25), [0]);
     // Kafka's collectAbortedTransactions: marker at or after the start, first record before the end.
     assertEquals(index.collect(6, 20), [{ producerId: 2, firstOffset: 3 }]);
     assertEquals(index.collect(0, 4), [
@@ -84,8 +84,8 @@ Deno.test("truncation drops entries whose marker it removed, from memory and fil
   const dir = await Deno.makeTempDir();
   try {
     const index = await TransactionIndex.open(dir, [0], quiet);
-    index.append(aborted(1, 0, 5), [0]);
-    index.append(aborted(2, 6, 9), [0]);
+    await index.append(aborted(1, 0, 5), [0]);
+    await index.append(aborted(2, 6, 9), [0]);
     index.truncateFrom(8, [0]);
     assertEquals(index.entries, [aborted(1, 0, 5)]);
     const reopened = await TransactionIndex.open(dir, [0], quiet);
