@@ -29,6 +29,18 @@ const LATENCY_WARMUP_S = 1;
 /** Linux's clock ticks per second for /proc/<pid>/stat CPU times (USER_HZ). */
 const CLOCK_TICKS_PER_S = 100;
 
+/** Peak resident memory (VmHWM) of each process in MiB (Linux /proc), or null elsewhere. */
+function peakRssMiB(pids: readonly number[]): number[] | null {
+  try {
+    return pids.map((pid) => {
+      const kib = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))?.[1];
+      return kib === undefined ? NaN : Number(kib) / 1024;
+    });
+  } catch {
+    return null;
+  }
+}
+
 /** User + system CPU seconds the processes have used so far (Linux /proc), or null elsewhere. */
 function cpuSeconds(pids: readonly number[]): number | null {
   let ticks = 0;
@@ -181,6 +193,14 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
         (rf3 / rf1).toFixed(2)
       } | | ${cpuRatio} | | ${p99Ratio.toFixed(2)} |`,
     );
+    const rss = peakRssMiB(brokerPids);
+    if (rss !== null) {
+      rows.push(
+        `| peak RSS of the three brokers after all cases (VmHWM), MiB | ${
+          rss.map((m) => m.toFixed(0)).join(" / ")
+        } | | | | |`,
+      );
+    }
     return rows.join("\n");
   } finally {
     await cluster.stop();
