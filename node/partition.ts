@@ -55,7 +55,7 @@ import {
   writeProducerSnapshot,
 } from "../storage/log/producer_snapshot_file.ts";
 import type { FileLog } from "../storage/log/file_log.ts";
-import type { TimestampAndOffset } from "../storage/log/partition_log.ts";
+import type { AppendResult, TimestampAndOffset } from "../storage/log/partition_log.ts";
 import { clientBatchRules, validateClientBatches } from "../storage/log/log_validator.ts";
 import type { Logger } from "../core/log.ts";
 import { LeaderState } from "../core/replication/leader_state.ts";
@@ -661,17 +661,24 @@ export class Partition implements HostedPartition {
     }
     // Followers long-polling for new data read up to the log end: wake them now, not after fsync.
     this.#notifyLogEnd();
-    return appending.then((result) => {
-      assert.equal(result.baseOffset, before, "the log assigned offsets other than predicted");
-      this.#leaderProgress();
-      return {
-        baseOffset: result.baseOffset,
-        lastOffset: result.lastOffset,
-        logAppendTimeMs: result.logAppendTimeMs,
-        logStartOffset: result.logStartOffset,
-        duplicate: false,
-      };
-    });
+    return appending.then((result) => this.#appended(result, before));
+  }
+
+  /** An append as leader is durable: the high watermark may move; its answer to the caller. */
+  #appended(result: AppendResult, expectedBaseOffset: number): AppendInfo {
+    assert.equal(
+      result.baseOffset,
+      expectedBaseOffset,
+      "the log assigned offsets other than predicted",
+    );
+    this.#leaderProgress();
+    return {
+      baseOffset: result.baseOffset,
+      lastOffset: result.lastOffset,
+      logAppendTimeMs: result.logAppendTimeMs,
+      logStartOffset: result.logStartOffset,
+      duplicate: false,
+    };
   }
 
   async #answerDuplicate(firstOffset: number, lastOffset: number): Promise<AppendInfo> {
@@ -728,19 +735,9 @@ export class Partition implements HostedPartition {
     const completed = this.producers.recordMarker(marker, before, nowMs);
     const indexed = completed === null ? null : this.#indexCompleted(completed);
     this.#notifyLogEnd();
-    return Promise.all([appending, indexed === null ? null : this.#io(indexed)]).then(
-      ([result]) => {
-        assert.equal(result.baseOffset, before, "the log assigned offsets other than predicted");
-        this.#leaderProgress();
-        return {
-          baseOffset: result.baseOffset,
-          lastOffset: result.lastOffset,
-          logAppendTimeMs: result.logAppendTimeMs,
-          logStartOffset: result.logStartOffset,
-          duplicate: false,
-        };
-      },
-    );
+    return Promise.all([appending, indexed === null ? null : this.#io(indexed)]).then((
+      [result],
+    ) => this.#appended(result, before));
   }
 
   /**
