@@ -3,37 +3,31 @@
  * (confluent-kafka under /usr/bin/python3) in another process, beside a raw disk baseline and
  * the load generator's own ceiling (the same load against a sink that stores nothing), both
  * measured in the same run: a produce rate near the ceiling says the client, not the broker,
- * is the limit. Also start-up time to the first Metadata response.
+ * is the limit. Also start-up time to the first Metadata response. A second table holds the
+ * targets of issue #13, each beside its baseline from the same run and the ratio
+ * (`broker_targets.ts`).
  *
  * @module
  */
 
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { hasPythonModule, runMain, startNode } from "../../tests/integration/harness.ts";
 import { KafkaConnection } from "../../net/connection.ts";
-import { Admin } from "../../net/client/admin.ts";
 import { ApiKey } from "../../net/protocol/generated/api_table.ts";
-import { Dispatcher } from "../../net/dispatcher.ts";
-import { KafkaServer } from "../../net/server.ts";
-import { silentLogger } from "../../core/log.ts";
-import type { MetadataRequest } from "../../net/protocol/generated/metadata_request.ts";
+import { loadGen } from "./load_gen_client.ts";
+import { sinkProduceRate } from "./produce_sink.ts";
 import {
-  createMetadataResponse,
-  createMetadataResponseBroker,
-  createMetadataResponsePartition,
-  createMetadataResponseTopic,
-  type MetadataResponse,
-} from "../../net/protocol/generated/metadata_response.ts";
-import type { ProduceRequest } from "../../net/protocol/generated/produce_request.ts";
-import {
-  createPartitionProduceResponse,
-  createProduceResponse,
-  createTopicProduceResponse,
-  type ProduceResponse,
-} from "../../net/protocol/generated/produce_response.ts";
+  coldRecordCount,
+  createTopic,
+  failedTarget,
+  formatTargets,
+  measureColdCatchUp,
+  measureConsumeVsCopy,
+  measureSmallRecords,
+  measureTmpfsTargets,
+  type TargetRow,
+} from "./broker_targets.ts";
 
-const LOAD_GEN = fileURLToPath(new URL("./load_gen.py", import.meta.url));
 const RECORD_BYTES = 1024;
 const MIB = 1024 * 1024;
 
@@ -41,15 +35,6 @@ const MIB = 1024 * 1024;
 export interface BrokerBenchOptions {
   /** Records per produce case (1 KiB each). */
   records?: number;
-}
-
-async function python(args: string[]): Promise<Record<string, number>> {
-  const out = await new Deno.Command("/usr/bin/python3", { args: [LOAD_GEN, ...args] }).output();
-  const text = new TextDecoder().decode(out.stdout).trim();
-  if (out.code !== 0) {
-    throw new Error(`load generator failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
-  return JSON.parse(text.split("\n").at(-1)!);
 }
 
 /** The same bytes written raw in 1 MiB chunks, fdatasync after each: the disk's own speed. */
@@ -67,104 +52,6 @@ async function rawDiskMBps(totalBytes: number): Promise<number> {
   file.close();
   await Deno.remove(dir, { recursive: true });
   return totalBytes / MIB / seconds;
-}
-
-/**
- * A listener that answers Metadata (every asked topic: `partitions` partitions led by itself)
- * and acknowledges every Produce without storing anything: what the load generator reaches
- * against it is the client's own ceiling on this machine.
- */
-function startProduceSink(partitions: number): KafkaServer {
-  const dispatcher = new Dispatcher({ logger: silentLogger });
-  let offset = 0n;
-  const server = new KafkaServer({
-    listenerName: "PLAINTEXT",
-    hostname: "127.0.0.1",
-    port: 0,
-    handler: dispatcher.handleFrameChunks,
-    releasesFrame: dispatcher.releasesFrame,
-    logger: silentLogger,
-    frameBytesMax: 100 * MIB,
-  });
-  dispatcher.register<MetadataRequest, MetadataResponse>(ApiKey.METADATA, {
-    minVersion: 0,
-    maxVersion: 12,
-    handle: (request) =>
-      createMetadataResponse({
-        brokers: [
-          createMetadataResponseBroker({ nodeId: 1, host: "127.0.0.1", port: server.port }),
-        ],
-        clusterId: "produce-sink",
-        controllerId: 1,
-        topics: (request.topics ?? []).map((t) =>
-          createMetadataResponseTopic({
-            name: t.name,
-            topicId: "AAAAAAAAAAAAAAAAAAAAAA",
-            partitions: Array.from({ length: partitions }, (_, partitionIndex) =>
-              createMetadataResponsePartition({
-                partitionIndex,
-                leaderId: 1,
-                leaderEpoch: 0,
-                replicaNodes: [1],
-                isrNodes: [1],
-              })),
-          })
-        ),
-      }),
-  });
-  dispatcher.register<ProduceRequest, ProduceResponse>(ApiKey.PRODUCE, {
-    minVersion: 3,
-    maxVersion: 11,
-    handle: (request) =>
-      request.acks === 0 ? null : createProduceResponse({
-        responses: request.topicData.map((t) =>
-          createTopicProduceResponse({
-            name: t.name,
-            partitionResponses: t.partitionData.map((p) =>
-              createPartitionProduceResponse({
-                index: p.index,
-                baseOffset: offset++,
-                logAppendTimeMs: -1n,
-                logStartOffset: 0n,
-              })
-            ),
-          })
-        ),
-      }),
-  });
-  server.start();
-  return server;
-}
-
-/** Records/s of the load generator against {@link startProduceSink} (best of two runs). */
-async function clientCeilingRate(records: number, partitions: number): Promise<number> {
-  const sink = startProduceSink(partitions);
-  try {
-    let best = 0;
-    for (let run = 0; run < 2; run++) {
-      const r = await python([
-        "produce",
-        `127.0.0.1:${sink.port}`,
-        `sink-${run}`,
-        String(records),
-        String(RECORD_BYTES),
-        "1",
-      ]);
-      best = Math.max(best, records / r.seconds!);
-    }
-    return best;
-  } finally {
-    await sink.stop();
-  }
-}
-
-async function createTopic(bootstrap: string, topic: string, partitions: number): Promise<void> {
-  const admin = new Admin({ bootstrapServers: bootstrap });
-  try {
-    await admin.createTopics([{ name: topic, numPartitions: partitions, replicationFactor: 1 }]);
-  } finally {
-    admin.close();
-  }
 }
 
 /** Milliseconds from spawning `server-start` to the first successful Metadata response. */
@@ -191,8 +78,22 @@ async function startupMs(): Promise<number> {
   return elapsed;
 }
 
+/** The rows `measure` returns, or one row saying why it failed (the bench goes on). */
+async function attempt(
+  target: string,
+  goal: string,
+  measure: () => Promise<TargetRow | TargetRow[]>,
+): Promise<TargetRow[]> {
+  try {
+    return [await measure()].flat();
+  } catch (error) {
+    return [failedTarget(target, goal, error)];
+  }
+}
+
 /**
- * Runs the broker benchmark and returns a markdown table.
+ * Runs the broker benchmark and returns two markdown tables: the cases, then the targets of
+ * issue #13, each with its baseline from the same run and the ratio.
  *
  * @example
  * ```ts ignore
@@ -209,9 +110,13 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
     "| case | MB/s | records/s | p50 ms | p99 ms | p99.9 ms |",
     "| --- | ---: | ---: | ---: | ---: | ---: |",
   ];
+  // Filled in the order they run; printed in the issue's order.
+  let small: TargetRow[] = [];
+  let cold: TargetRow[] = [];
+  let consume: TargetRow[] = [];
   const raw = await rawDiskMBps(records * RECORD_BYTES);
   rows.push(`| raw disk: 1 MiB writes + fdatasync each (baseline) | ${raw.toFixed(0)} | | | | |`);
-  const ceiling = await clientCeilingRate(records, 1);
+  const ceiling = await sinkProduceRate({ records, recordBytes: RECORD_BYTES, partitions: 1 });
   rows.push(
     `| client alone: load generator against a sink that stores nothing (ceiling) | ${
       (ceiling * RECORD_BYTES / MIB).toFixed(0)
@@ -224,7 +129,7 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
       for (const partitions of [1, 8]) {
         const topic = `bench-${acks}-${partitions}`;
         await createTopic(node.bootstrap, topic, partitions);
-        const r = await python([
+        const r = await loadGen([
           "produce",
           node.bootstrap,
           topic,
@@ -245,7 +150,7 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
     // At least ~1 s of load (bounded by the case size), so start-up is not most of the sample.
     const latencyRecords = Math.min(records, Math.max(20_000, fixedRate));
     await createTopic(node.bootstrap, "bench-latency", 1);
-    const latency = await python([
+    const latency = await loadGen([
       "produce",
       node.bootstrap,
       "bench-latency",
@@ -259,7 +164,7 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
         latency.p50_ms!.toFixed(1)
       } | ${latency.p99_ms!.toFixed(1)} | ${latency.p999_ms!.toFixed(1)} |`,
     );
-    const consumed = await python(["consume", node.bootstrap, "bench-all-8", String(records)]);
+    const consumed = await loadGen(["consume", node.bootstrap, "bench-all-8", String(records)]);
     rows.push(
       `| consume, 8 partitions | ${(consumed.bytes! / MIB / consumed.seconds!).toFixed(0)} | ${
         (consumed.records! / consumed.seconds!).toFixed(0)
@@ -315,9 +220,34 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
           Number(summary[2]).toFixed(0)
         } | ${Number(summary[1]).toFixed(0)} | ${summary[3]} | ${summary[5]} | ${summary[6]} |`,
     );
+    small = await attempt(
+      "produce 100 B acks=all",
+      ">= 2,000,000 records/s",
+      () => measureSmallRecords(node, { records }),
+    );
+    // Last on this node: it writes the largest topic.
+    cold = await attempt(
+      "p99 at 20k records/s beside a cold catch-up",
+      "p99 <= 20 ms",
+      () => measureColdCatchUp(node, { records }),
+    );
+    // The catch-up's backlog (page cache warm now) when there is one: a longer, steadier read.
+    const backlog = cold[0]!.met === null
+      ? { topic: "bench-all-8", records }
+      : { topic: "cold-8", records: coldRecordCount(records) };
+    consume = await attempt(
+      "consume vs raw copy",
+      ">= 0.80",
+      () => measureConsumeVsCopy(node, backlog),
+    );
   } finally {
     await node.stop();
   }
+  const tmpfs = await attempt(
+    "produce acks=all on tmpfs; p99 at half its rate",
+    ">= 0.60; p99 <= 20 ms",
+    () => measureTmpfsTargets({ records }),
+  );
   const startups: number[] = [];
   for (let i = 0; i < 3; i++) startups.push(await startupMs());
   startups.sort((a, b) => a - b);
@@ -326,7 +256,7 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
       startups[1]!.toFixed(0)
     } ms | | | | |`,
   );
-  return rows.join("\n");
+  return `${rows.join("\n")}\n\n${formatTargets([...tmpfs, ...cold, ...consume, ...small])}`;
 }
 
 if (import.meta.main) {

@@ -2,17 +2,26 @@
 
 usage: load_gen.py produce BOOTSTRAP TOPIC COUNT SIZE ACKS [RATE [WARMUP_S]]
        load_gen.py consume BOOTSTRAP TOPIC COUNT
+       load_gen.py discard
 Prints one JSON line with what it measured. With a RATE, latencies of records sent in the first
 WARMUP_S seconds (default 0) are left out of the percentiles: one-time start-up (connections,
 JIT, the first fetch rounds of a new topic's followers) is not the steady state being measured. KRAFTLING_LOAD_GEN_CONFIG (a JSON object) adds
-client properties to both, e.g. security.protocol and sasl.* for the security bench.
+client properties to both, e.g. security.protocol and sasl.* for the security bench, or
+linger.ms (default 5). With a RATE, KRAFTLING_LOAD_GEN_STOP_FILE names a file whose appearance ends
+the run early (checked every 1000 records); "records" then says how many were sent. `consume`
+also prints the CPU seconds its process (Python and librdkafka's threads) spent while it read.
+`discard` is no Kafka client: it listens on a loopback port (printed first as {"port": N}),
+accepts one connection, reads it to the end into a reused buffer and prints the bytes and the
+seconds from the first byte to the end (the raw-copy baseline of the consume bench).
 """
 import json
 import os
+import socket
 import sys
 import time
 
 EXTRA = json.loads(os.environ.get("KRAFTLING_LOAD_GEN_CONFIG", "{}"))
+STOP_FILE = os.environ.get("KRAFTLING_LOAD_GEN_STOP_FILE")
 
 from confluent_kafka import Consumer, Producer
 
@@ -58,7 +67,11 @@ def produce(bootstrap, topic, count, size, acks, rate, warmup_s=0.0):
         elapsed = time.perf_counter() - start
         print(json.dumps({"records": count, "seconds": elapsed, "errors": errors[0]}))
         return
+    sent_count = 0
     for i in range(count):
+        if STOP_FILE is not None and i % 1000 == 0 and os.path.exists(STOP_FILE):
+            break
+        sent_count += 1
         if rate > 0:
             due = start + i / rate
             now = time.perf_counter()
@@ -82,7 +95,7 @@ def produce(bootstrap, topic, count, size, acks, rate, warmup_s=0.0):
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
 
     print(json.dumps({
-        "records": count, "seconds": elapsed, "errors": errors[0],
+        "records": sent_count, "seconds": elapsed, "errors": errors[0],
         "p50_ms": pct(0.5), "p99_ms": pct(0.99), "p999_ms": pct(0.999),
     }))
 
@@ -101,6 +114,7 @@ def consume(bootstrap, topic, count):
     seen = 0
     size = 0
     start = None
+    cpu_start = 0.0
     deadline = time.perf_counter() + 120
     while seen < count and time.perf_counter() < deadline:
         for msg in consumer.consume(10000, 1.0):
@@ -108,11 +122,38 @@ def consume(bootstrap, topic, count):
                 continue
             if start is None:
                 start = time.perf_counter()
+                cpu_start = time.process_time()
             seen += 1
             size += len(msg.value() or b"")
     elapsed = time.perf_counter() - (start or time.perf_counter())
+    cpu_seconds = time.process_time() - (cpu_start if start is not None else time.process_time())
     consumer.close()
-    print(json.dumps({"records": seen, "bytes": size, "seconds": elapsed}))
+    print(json.dumps({"records": seen, "bytes": size, "seconds": elapsed,
+                      "cpu_seconds": cpu_seconds}))
+
+
+def discard():
+    """Reads one loopback connection to its end and drops the bytes."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        listener.settimeout(60)
+        print(json.dumps({"port": listener.getsockname()[1]}), flush=True)
+        conn, _ = listener.accept()
+    conn.settimeout(60)
+    buffer = bytearray(1048576)
+    size = 0
+    start = None
+    with conn:
+        while True:
+            n = conn.recv_into(buffer)
+            if n == 0:
+                break
+            if start is None:
+                start = time.perf_counter()
+            size += n
+    elapsed = time.perf_counter() - (start or time.perf_counter())
+    print(json.dumps({"bytes": size, "seconds": elapsed}))
 
 
 if __name__ == "__main__":
@@ -122,5 +163,7 @@ if __name__ == "__main__":
         warmup_s = float(sys.argv[8]) if len(sys.argv) > 8 else 0.0
         produce(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], rate,
                 warmup_s)
+    elif mode == "discard":
+        discard()
     else:
         consume(sys.argv[2], sys.argv[3], int(sys.argv[4]))

@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { runBrokerBench } from "./broker_bench.ts";
+import { hasPythonModule } from "../../tests/integration/harness.ts";
+
+function shmBenchDirs(): Set<string> {
+  try {
+    return new Set(
+      [...Deno.readDirSync("/dev/shm")].map((e) => e.name).filter((n) =>
+        n.startsWith("kraftling-bench-")
+      ),
+    );
+  } catch {
+    return new Set();
+  }
+}
+
+// Issue #13: every target has its row, a baseline from the same run and a ratio. Few records
+// keep it short; no absolute number is asserted (the machine is shared).
+Deno.test({
+  name: "the broker bench measures every issue #13 target beside a baseline from the same run",
+  ignore: !hasPythonModule("confluent_kafka"),
+  fn: async () => {
+    const before = shmBenchDirs();
+    const output = await runBrokerBench({ records: 2000 });
+    for (
+      const row of [
+        "| produce 1 KiB acks=all, 8 partitions",
+        "| p99 produce latency, 1 KiB acks=all linger.ms=1",
+        "| p99 produce latency at 20000 records/s",
+        "| consume (librdkafka)",
+        "| produce 100 B records acks=all",
+        "| start-up: process spawn to first Metadata response",
+      ]
+    ) {
+      assert.ok(output.includes(row), `no row "${row}" in:\n${output}`);
+    }
+    assert.ok(!output.includes("failed:"), `a case failed:\n${output}`);
+    const measured = output.split("\n").filter((line) => /\| (yes|no) \|$/.test(line));
+    assert.equal(measured.length, 5, `expected 5 measured targets in:\n${output}`);
+    const left = [...shmBenchDirs()].filter((n) => !before.has(n));
+    assert.deepEqual(left, [], "the bench left directories in /dev/shm");
+  },
+});
