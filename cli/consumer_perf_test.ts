@@ -138,14 +138,17 @@ async function runConsumerPerfTest(args: string[], io: CliIo): Promise<number> {
     let lastRecordMs = Date.now();
     let endMs = startMs;
     try {
-      consumer.subscribe([topic]);
+      // As ConsumerPerformance's rebalance listener: the join ends when partitions are assigned,
+      // before the first fetch (whose bytes count, so its time must count too).
       let joined = false;
+      consumer.subscribe([topic], {
+        onPartitionsAssigned: () => {
+          if (!joined) rebalanceMs = Date.now() - startMs;
+          joined = true;
+        },
+      });
       while (count < messages) {
         const records = await consumer.poll({ timeoutMs: 1000 });
-        if (!joined && consumer.memberId !== "") {
-          joined = true;
-          rebalanceMs = Date.now() - startMs;
-        }
         for (const r of records) {
           count++;
           bytes += (r.key?.length ?? 0) + (r.value?.length ?? 0);

@@ -102,6 +102,15 @@ export interface ConsumerRecord {
   leaderEpoch: number;
 }
 
+/** Kafka's ConsumerRebalanceListener: told inside `poll` when the group hands partitions over. */
+export interface RebalanceListener {
+  /**
+   * Partitions this member now reads, once their positions are known and before they are
+   * fetched: the whole assignment under the classic protocol, the newly added ones under KIP-848.
+   */
+  onPartitionsAssigned?(partitions: TopicPartition[]): void;
+}
+
 /** Where assign() starts a partition: an offset, a named point, or (undefined) the group's commit. */
 export type StartOffset = number | "earliest" | "latest";
 
@@ -279,6 +288,7 @@ export class Consumer {
   /** Heartbeats are sent one at a time, in order. */
   #heartbeatChain: Promise<void> = Promise.resolve();
   #heartbeatIntervalMs = 5000;
+  #rebalanceListener: RebalanceListener = {};
   /** The Fetch sent while the previous answer was decoded; see #maybeFetchAhead. */
   #fetchAhead: FetchAhead | undefined;
 
@@ -313,8 +323,9 @@ export class Consumer {
   }
 
   /** Joins the group (on the next poll) with these topics. */
-  subscribe(topics: readonly string[]): void {
+  subscribe(topics: readonly string[], listener: RebalanceListener = {}): void {
     if (this.#groupId === undefined) throw new RangeError("subscribe needs a groupId");
+    this.#rebalanceListener = listener;
     this.#subscription = [...topics];
     this.#partitions.clear();
     this.#fetchAhead = undefined;
@@ -519,6 +530,7 @@ export class Consumer {
       if (state !== undefined) state.position = c.offset;
     }
     this.#startHeartbeat();
+    this.#rebalanceListener.onPartitionsAssigned?.(assigned);
   }
 
   async #assign(join: JoinGroupResponse) {
@@ -1038,6 +1050,7 @@ export class Consumer {
         const state = this.#partitions.get(key(c.topic, c.partition));
         if (state !== undefined) state.position = c.offset;
       }
+      this.#rebalanceListener.onPartitionsAssigned?.(added);
     }
     await this.#sendConsumerHeartbeat(this.#generationId).catch(() => {
       this.#cluster.forgetCoordinator(this.#groupId!);
