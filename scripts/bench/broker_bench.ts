@@ -11,7 +11,7 @@
  */
 
 import { join } from "node:path";
-import { hasPythonModule, runMain, startNode } from "../../tests/integration/harness.ts";
+import { freePort, hasPythonModule, runMain, startNode } from "../../tests/integration/harness.ts";
 import { KafkaConnection } from "../../net/connection.ts";
 import { ApiKey } from "../../net/protocol/generated/api_table.ts";
 import { loadGen } from "./load_gen_client.ts";
@@ -122,7 +122,9 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
       (ceiling * RECORD_BYTES / MIB).toFixed(0)
     } | ${ceiling.toFixed(0)} | | | |`,
   );
-  const node = await startNode();
+  // The HTTP listener serves /metrics, whose event-loop delay histogram the cold catch-up reads.
+  const httpAddress = `127.0.0.1:${freePort()}`;
+  const node = await startNode({ props: { "kraftling.http.listener": httpAddress } });
   try {
     let maxRate = 0;
     for (const acks of ["1", "all"]) {
@@ -229,7 +231,7 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
     cold = await attempt(
       "p99 at 20k records/s beside a cold catch-up",
       "p99 <= 20 ms",
-      () => measureColdCatchUp(node, { records }),
+      () => measureColdCatchUp(node, { records, metricsUrl: `http://${httpAddress}/metrics` }),
     );
     // The catch-up's backlog (page cache warm now) when there is one: a longer, steadier read.
     const backlog = cold[0]!.met === null

@@ -546,9 +546,37 @@ export function coldRecordCount(records: number): number {
  * const row = await measureColdCatchUp(node, { records: 100_000 });
  * ```
  */
+/** Cumulative counts of the node's event-loop delay histogram by bucket bound (seconds). */
+async function eventLoopBuckets(metricsUrl: string): Promise<Map<number, number>> {
+  const text = await (await fetch(metricsUrl)).text();
+  const buckets = new Map<number, number>();
+  for (
+    const m of text.matchAll(/^kraftling_eventloop_delay_seconds_bucket\{le="([^"]+)"\} (\d+)/gm)
+  ) {
+    buckets.set(m[1] === "+Inf" ? Infinity : Number(m[1]), Number(m[2]));
+  }
+  return buckets;
+}
+
+/**
+ * How late the node's 100 ms timer fired between two histogram readings: the bucket bound below
+ * which all samples fall, and the count of samples. Tells an event-loop stall (every connection
+ * waits) from a slow disk (only fsyncs wait).
+ */
+function eventLoopDelaySummary(before: Map<number, number>, after: Map<number, number>): string {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  if (total <= 0) return "event-loop delay: no samples";
+  const max = bounds.find((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0) === total)!;
+  const within = (bound: number) => (after.get(bound) ?? 0) - (before.get(bound) ?? 0);
+  const p99Bound = bounds.find((b) => within(b) >= total * 0.99)!;
+  const ms = (s: number) => (s === Infinity ? "more" : `${(s * 1000).toFixed(0)} ms`);
+  return `node's event-loop delay over ${total} samples: p99 <= ${ms(p99Bound)}, max <= ${ms(max)}`;
+}
+
 export async function measureColdCatchUp(
   node: TestNode,
-  options: { records: number },
+  options: { records: number; metricsUrl?: string },
 ): Promise<TargetRow> {
   const coldRecords = coldRecordCount(options.records);
   await createTopic(node.bootstrap, "cold-8", 8);
@@ -565,6 +593,10 @@ export async function measureColdCatchUp(
   await createTopic(node.bootstrap, "live-with-consumer", 1);
   await createTopic(node.bootstrap, "live-alone", 1);
   const stopDir = await Deno.makeTempDir({ prefix: "kraftling-stop-" });
+  const loopBefore = options.metricsUrl === undefined
+    ? null
+    : await eventLoopBuckets(options.metricsUrl);
+  let loop = "";
   let live: Record<string, number>;
   let consumed: Record<string, number>;
   try {
@@ -584,6 +616,9 @@ export async function measureColdCatchUp(
       await Deno.writeTextFile(stopFile, "");
       live = await producer;
     }
+    if (loopBefore !== null) {
+      loop = `; ${eventLoopDelaySummary(loopBefore, await eventLoopBuckets(options.metricsUrl!))}`;
+    }
   } finally {
     await Deno.remove(stopDir, { recursive: true }).catch(() => {});
   }
@@ -600,7 +635,7 @@ export async function measureColdCatchUp(
       (consumed.records! * RECORD_BYTES / MIB).toFixed(0)
     } MiB at ${mbps(consumed.bytes!, consumed.seconds!)} in ${
       consumed.seconds!.toFixed(1)
-    } s of the producer's ${live.seconds!.toFixed(1)} s`,
+    } s of the producer's ${live.seconds!.toFixed(1)} s${loop}`,
     baseline: `${percentiles(alone)}: the same producer, ${live.records} records, no consumer`,
     ratio: `${(live.p99_ms! / alone.p99_ms!).toFixed(1)} (p99 / p99 alone)`,
     goal: "p99 <= 20 ms",

@@ -73,8 +73,15 @@ async function loadGen(args: string[]): Promise<Record<string, number>> {
   return result;
 }
 
-/** Produces `records` 1 KiB records with acks=all as fast as librdkafka can; returns seconds. */
-async function produce(cluster: TestCluster, topic: string, records: number): Promise<number> {
+/**
+ * Produces `records` 1 KiB records with acks=all as fast as librdkafka can; returns the seconds
+ * and the CPU seconds of the client process (all its threads).
+ */
+async function produce(
+  cluster: TestCluster,
+  topic: string,
+  records: number,
+): Promise<{ seconds: number; clientCpuSeconds: number }> {
   const r = await loadGen([
     "produce",
     cluster.bootstrapServers,
@@ -83,7 +90,7 @@ async function produce(cluster: TestCluster, topic: string, records: number): Pr
     String(RECORD_BYTES),
     "all",
   ]);
-  return r.seconds!;
+  return { seconds: r.seconds!, clientCpuSeconds: r.cpu_seconds! };
 }
 
 /** Creates `topic` and waits (bounded) until every partition has a leader and a full ISR. */
@@ -128,6 +135,8 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
     await cluster.waitForLeader();
     const rates = new Map<number, number>();
     const cpuPerGiB = new Map<number, number | null>();
+    const clientCpuPerGiB = new Map<number, number>();
+    const gib = records * RECORD_BYTES / (1024 * MIB);
     const brokerPids = cluster.brokers.map((b) => b.pid!);
     for (const rf of [1, 3]) await createTopic(cluster, `bench-rf${rf}`, rf);
     // Every path JIT-compiled before anything is measured (a fresh cluster's first run was the
@@ -136,16 +145,15 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
     for (let round = 0; round < 2; round++) {
       for (const rf of [1, 3]) {
         const cpuBefore = cpuSeconds(brokerPids);
-        const seconds = await produce(cluster, `bench-rf${rf}`, records);
+        const { seconds, clientCpuSeconds } = await produce(cluster, `bench-rf${rf}`, records);
         const cpuAfter = cpuSeconds(brokerPids);
         if (records / seconds <= (rates.get(rf) ?? 0)) continue;
         rates.set(rf, records / seconds);
         cpuPerGiB.set(
           rf,
-          cpuBefore === null || cpuAfter === null
-            ? null
-            : (cpuAfter - cpuBefore) / (records * RECORD_BYTES / (1024 * MIB)),
+          cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / gib,
         );
+        clientCpuPerGiB.set(rf, clientCpuSeconds / gib);
       }
     }
     const rf1 = rates.get(1)!;
@@ -172,8 +180,8 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
     }
     const mbps = (rate: number) => (rate * RECORD_BYTES / MIB).toFixed(0);
     const rows = [
-      "| case (acks=all, 1 KiB, 3 partitions, 3 brokers) | MB/s | records/s | broker CPU s/GiB | p50 ms | p99 ms |",
-      "| --- | ---: | ---: | ---: | ---: | ---: |",
+      "| case (acks=all, 1 KiB, 3 partitions, 3 brokers) | MB/s | records/s | broker CPU s/GiB | client CPU s/GiB | p50 ms | p99 ms |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ];
     for (const rf of [1, 3]) {
       const rate = rates.get(rf)!;
@@ -181,7 +189,9 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
       rows.push(
         `| replication factor ${rf} | ${mbps(rate)} | ${rate.toFixed(0)} | ${
           cpuPerGiB.get(rf)?.toFixed(1) ?? "n/a"
-        } | ${l.p50_ms!.toFixed(1)} | ${l.p99_ms!.toFixed(1)} |`,
+        } | ${clientCpuPerGiB.get(rf)!.toFixed(1)} | ${l.p50_ms!.toFixed(1)} | ${
+          l.p99_ms!.toFixed(1)
+        } |`,
       );
     }
     const p99Ratio = latency.get(3)!.p99_ms! / latency.get(1)!.p99_ms!;
@@ -191,14 +201,16 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
     rows.push(
       `| RF=3 / RF=1 (latency at ${fixedRate} records/s) | ${
         (rf3 / rf1).toFixed(2)
-      } | | ${cpuRatio} | | ${p99Ratio.toFixed(2)} |`,
+      } | | ${cpuRatio} | ${(clientCpuPerGiB.get(3)! / clientCpuPerGiB.get(1)!).toFixed(2)} | | ${
+        p99Ratio.toFixed(2)
+      } |`,
     );
     const rss = peakRssMiB(brokerPids);
     if (rss !== null) {
       rows.push(
         `| peak RSS of the three brokers after all cases (VmHWM), MiB | ${
           rss.map((m) => m.toFixed(0)).join(" / ")
-        } | | | | |`,
+        } | | | | | |`,
       );
     }
     return rows.join("\n");

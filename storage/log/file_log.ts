@@ -61,16 +61,8 @@ import {
   OffsetMap,
 } from "./log_cleaner.ts";
 import { exactOffsetForTimestamp } from "./timestamp_search.ts";
+import { ReadPlacement } from "./read_placement.ts";
 import { maxTimestampOfRecords, untrustedMaxTimestamp } from "./log_validator.ts";
-
-/**
- * Bytes at the end of the active segment read synchronously: written recently, so in the page
- * cache, and a synchronous read of them costs one syscall and a copy where the asynchronous path
- * costs an open, a seek, reads and a close on the blocking pool. Followers and tailing consumers
- * that fall behind under load read here (at 16 MiB, replica fetches under a flood of acks=all
- * produce fell behind it and went to the slow path, which made them fall further behind).
- */
-const HOT_TAIL_BYTES = 64 * 1024 * 1024;
 
 /** File names inside a partition directory. */
 export const LEADER_EPOCH_CHECKPOINT_FILE = "leader-epoch-checkpoint";
@@ -147,6 +139,8 @@ export class FileLog implements PartitionLog {
   #warn: LogWarn;
   #handles: HandleCache;
   #segments: LogSegment[] = [];
+  /** Which reads run on the event loop (recent, small, and not found cold lately). */
+  readonly #readPlacement = new ReadPlacement<LogSegment>();
   #logStartOffset = 0;
   #recoveryPoint = 0;
   #epochs = new LeaderEpochCache();
@@ -678,11 +672,20 @@ export class FileLog implements PartitionLog {
       const { segment, position, length } = plan;
       // Recent bytes of the active segment are in the page cache: read them at once. Anything
       // older may need the disk, so it is read off the event loop (issue #13).
-      const hot = segment === this.#active &&
-        segment.sizeBytes - position <= HOT_TAIL_BYTES;
-      const bytes = hot
-        ? segment.readBytes(position, length, options.buffers)
-        : await segment.readBytesAsync(position, length, options.buffers);
+      const nowMs = Date.now();
+      const read = {
+        active: segment === this.#active,
+        bytesFromEnd: segment.sizeBytes - position,
+        length,
+      };
+      let bytes: Uint8Array | null;
+      if (this.#readPlacement.readSync(segment, read, nowMs)) {
+        const startMs = performance.now();
+        bytes = segment.readBytes(position, length, options.buffers);
+        this.#readPlacement.observeSyncRead(segment, performance.now() - startMs, nowMs);
+      } else {
+        bytes = await segment.readBytesAsync(position, length, options.buffers);
+      }
       if (bytes === null) continue;
       return {
         records: bytes.subarray(0, wholeBatchesBelow(bytes, plan.bound)),

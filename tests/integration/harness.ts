@@ -152,7 +152,17 @@ export async function startNode(
 
   const spawn = async () => {
     const process = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", join(REPO_ROOT, "main.ts"), "server-start", propertiesPath],
+      args: [
+        "run",
+        "-A",
+        // KRAFTLING_CPU_PROF_DIR: the node writes a V8 CPU profile there when it exits (benches).
+        ...(Deno.env.get("KRAFTLING_CPU_PROF_DIR")
+          ? ["--cpu-prof", `--cpu-prof-dir=${Deno.env.get("KRAFTLING_CPU_PROF_DIR")}`]
+          : []),
+        join(REPO_ROOT, "main.ts"),
+        "server-start",
+        propertiesPath,
+      ],
       cwd: REPO_ROOT,
       env: options.env,
       stdin: "null",
