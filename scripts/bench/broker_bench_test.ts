@@ -27,7 +27,8 @@ Deno.test({
         "| produce 1 KiB acks=all, 8 partitions",
         "| p99 produce latency, 1 KiB acks=all linger.ms=1",
         "| p99 produce latency at 20000 records/s",
-        "| consume (librdkafka)",
+        "| consume ",
+        "| (reference) librdkafka (confluent-kafka) consuming",
         "| produce 100 B records acks=all",
         "| start-up: process spawn to first Metadata response",
       ]
