@@ -791,3 +791,49 @@ Deno.test("a follower that stops fetching leaves the ISR through an AlterPartiti
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a fetch of several partitions fills the response limit in partition order, as Kafka's readFromLog", async () => {
+  await withHarness(async (h) => {
+    const multi = "bXVsdGlwYXJ0aXRpb25zQQ";
+    h.apply([
+      makeRecord(RecordType.TOPIC, 0, createTopicRecord({ name: "multi", topicId: multi })),
+      ...[0, 1, 2].map((i) => partitionRecord(multi, i, 1)),
+    ]);
+    await h.rm.settled();
+    await produce(h, batch(1, { valueBytes: 40 }), { topic: "multi", partition: 0 });
+    for (const partition of [1, 2]) {
+      for (let i = 0; i < 3; i++) {
+        await produce(h, batch(1, { valueBytes: 1000 }), { topic: "multi", partition });
+      }
+    }
+    const bigBatchBytes = batch(1, { valueBytes: 1000 }).length;
+    const request = createFetchRequest({
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: 2 * bigBatchBytes + 200, // room for partition 0 and one batch of each other
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [createFetchTopic({
+        topic: "multi",
+        partitions: [0, 1, 2].map((partition) =>
+          createFetchPartition({
+            partition,
+            fetchOffset: 0n,
+            partitionMaxBytes: bigBatchBytes + 500, // one big batch per partition
+          })
+        ),
+      })],
+    });
+    const f = await fetchHandler(h.rm).handle(request, ctxOf(12)) as FetchResponse;
+    const byPartition = new Map(
+      f.responses[0]!.partitions.map((p) => [p.partitionIndex, offsetsIn(p.records)]),
+    );
+    // Partition 0 used little of the limit, so 1 and 2 each still get a whole big batch (read
+    // with a smaller share first, partition 1 would have come back empty).
+    assertEquals(byPartition.get(0), [0]);
+    assertEquals(byPartition.get(1), [0]);
+    assertEquals(byPartition.get(2), [0]);
+  });
+});

@@ -255,29 +255,63 @@ async function readTarget(
   }
 }
 
-/** Reads every target in order under the response byte limit (Kafka's `readFromLog`). */
+/**
+ * Reads every target in order under the response byte limit (Kafka's `readFromLog`): each gets
+ * at most its partition limit and what the earlier ones left of the response limit.
+ *
+ * A consumer's reads of older data run off the event loop, and one after another each would wait
+ * its own round trip to the I/O threads. So the reads of the first targets start together, each
+ * with the limit it would get if every earlier one returned all it may; a result is kept only when
+ * it was read with exactly the limits the order above gives it, else that target is read again,
+ * so the answer is the sequential one. (Not for followers: their reads record their fetch.)
+ */
 async function readAll(
   replicas: ReplicaAccess,
   targets: readonly FetchTarget[],
   responseMaxBytes: number,
   params: FetchParams,
 ): Promise<ReadOutcome[]> {
+  const early = params.fromFollower
+    ? []
+    : startEarlyReads(replicas, targets, responseMaxBytes, params);
   let limitBytes = responseMaxBytes;
   let minOneMessage = true;
   const out: ReadOutcome[] = [];
-  for (const t of targets) {
-    const r = await readTarget(
-      replicas,
-      t,
-      { maxBytes: Math.max(0, Math.min(t.maxBytes, limitBytes)), minOneMessage },
-      params,
-    );
+  for (const [i, t] of targets.entries()) {
+    const limits = { maxBytes: Math.max(0, Math.min(t.maxBytes, limitBytes)), minOneMessage };
+    const started = early[i];
+    const r = started !== undefined && started.maxBytes === limits.maxBytes &&
+        started.minOneMessage === limits.minOneMessage
+      ? await started.read
+      : await readTarget(replicas, t, limits, params);
     const size = r.outcome.recordsBytes;
     if (size > 0) minOneMessage = false;
     limitBytes = Math.max(0, limitBytes - size);
     out.push(r);
   }
   return out;
+}
+
+/** Starts the reads of the targets that fit the response limit even at their full partition limits. */
+function startEarlyReads(
+  replicas: ReplicaAccess,
+  targets: readonly FetchTarget[],
+  responseMaxBytes: number,
+  params: FetchParams,
+): { maxBytes: number; minOneMessage: boolean; read: Promise<ReadOutcome> }[] {
+  const early: { maxBytes: number; minOneMessage: boolean; read: Promise<ReadOutcome> }[] = [];
+  if (targets.length < 2) return early; // nothing to overlap
+  let budgetBytes = responseMaxBytes;
+  for (const [i, t] of targets.entries()) {
+    const maxBytes = Math.max(0, Math.min(t.maxBytes, budgetBytes));
+    if (maxBytes === 0) break;
+    const limits = { maxBytes, minOneMessage: i === 0 };
+    const read = readTarget(replicas, t, limits, params);
+    read.catch(() => {}); // an unused early read's failure is not an unhandled rejection
+    early.push({ ...limits, read });
+    budgetBytes -= maxBytes;
+  }
+  return early;
 }
 
 /**
