@@ -113,6 +113,8 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
   // Filled in the order they run; printed in the issue's order.
   let small: TargetRow[] = [];
   let cold: TargetRow[] = [];
+  /** producer-perf-test and consumer-perf-test beside librdkafka (issue #13's 30% targets). */
+  const tools: TargetRow[] = [];
   let consume: TargetRow[] = [];
   const raw = await rawDiskMBps(records * RECORD_BYTES);
   rows.push(`| raw disk: 1 MiB writes + fdatasync each (baseline) | ${raw.toFixed(0)} | | | | |`);
@@ -127,6 +129,7 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
   const node = await startNode({ props: { "kraftling.http.listener": httpAddress } });
   try {
     let maxRate = 0;
+    let acks1OnePartitionMBps = 0;
     for (const acks of ["1", "all"]) {
       for (const partitions of [1, 8]) {
         const topic = `bench-${acks}-${partitions}`;
@@ -141,6 +144,7 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
         ]);
         const rate = records / r.seconds!;
         if (acks === "all" && partitions === 1) maxRate = rate;
+        if (acks === "1" && partitions === 1) acks1OnePartitionMBps = totalMiB / r.seconds!;
         rows.push(
           `| produce acks=${acks}, ${partitions} partition(s) | ${
             (totalMiB / r.seconds!).toFixed(0)
@@ -167,6 +171,7 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
       } | ${latency.p99_ms!.toFixed(1)} | ${latency.p999_ms!.toFixed(1)} |`,
     );
     const consumed = await loadGen(["consume", node.bootstrap, "bench-all-8", String(records)]);
+    const librdkafkaConsumeMBps = consumed.bytes! / MIB / consumed.seconds!;
     rows.push(
       `| consume, 8 partitions | ${(consumed.bytes! / MIB / consumed.seconds!).toFixed(0)} | ${
         (consumed.records! / consumed.seconds!).toFixed(0)
@@ -194,6 +199,18 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
           Number(fields[8]).toFixed(0)
         } | ${Number(fields[9]).toFixed(0)} | | | |`,
     );
+    if (consumerPerf.code === 0 && fields.length >= 10) {
+      const ours = Number(fields[8]);
+      tools.push({
+        target:
+          "consumer-perf-test (our client), 8 partitions, beside librdkafka on the same topic",
+        measured: `${ours.toFixed(0)} MB/s`,
+        baseline: `${librdkafkaConsumeMBps.toFixed(0)} MB/s: librdkafka consuming bench-all-8`,
+        ratio: (ours / librdkafkaConsumeMBps).toFixed(2),
+        goal: ">= 0.30",
+        met: ours / librdkafkaConsumeMBps >= 0.3,
+      });
+    }
     // Our own client through the Kafka-named tool, beside the librdkafka rows above.
     const perf = await runMain([
       "producer-perf-test",
@@ -222,6 +239,17 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
           Number(summary[2]).toFixed(0)
         } | ${Number(summary[1]).toFixed(0)} | ${summary[3]} | ${summary[5]} | ${summary[6]} |`,
     );
+    if (summary !== null) {
+      const ours = Number(summary[2]);
+      tools.push({
+        target: "producer-perf-test (our client), acks=1, 1 partition, beside librdkafka",
+        measured: `${ours.toFixed(0)} MB/s`,
+        baseline: `${acks1OnePartitionMBps.toFixed(0)} MB/s: librdkafka, acks=1, 1 partition`,
+        ratio: (ours / acks1OnePartitionMBps).toFixed(2),
+        goal: ">= 0.30",
+        met: ours / acks1OnePartitionMBps >= 0.3,
+      });
+    }
     small = await attempt(
       "produce 100 B acks=all",
       ">= 2,000,000 records/s",
@@ -258,7 +286,9 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
       startups[1]!.toFixed(0)
     } ms | | | | |`,
   );
-  return `${rows.join("\n")}\n\n${formatTargets([...tmpfs, ...cold, ...consume, ...small])}`;
+  return `${rows.join("\n")}\n\n${
+    formatTargets([...tmpfs, ...cold, ...tools, ...consume, ...small])
+  }`;
 }
 
 if (import.meta.main) {

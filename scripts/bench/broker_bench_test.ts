@@ -30,6 +30,8 @@ Deno.test({
         "| consume ",
         "| (reference) librdkafka (confluent-kafka) consuming",
         "| produce 100 B records acks=all",
+        "| producer-perf-test (our client), acks=1, 1 partition, beside librdkafka",
+        "| consumer-perf-test (our client), 8 partitions, beside librdkafka",
         "| start-up: process spawn to first Metadata response",
       ]
     ) {
@@ -37,7 +39,7 @@ Deno.test({
     }
     assert.ok(!output.includes("failed:"), `a case failed:\n${output}`);
     const measured = output.split("\n").filter((line) => /\| (yes|no) \|$/.test(line));
-    assert.equal(measured.length, 5, `expected 5 measured targets in:\n${output}`);
+    assert.equal(measured.length, 7, `expected 7 measured targets in:\n${output}`);
     const left = [...shmBenchDirs()].filter((n) => !before.has(n));
     assert.deepEqual(left, [], "the bench left directories in /dev/shm");
   },
