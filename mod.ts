@@ -122,11 +122,19 @@ export { Consumer } from "./net/client/consumer.ts";
  *
  * @example
  * ```ts
- * import type { ConsumerOptions } from "./mod.ts";
+ * import type { ConsumerOptions, RebalanceListener } from "./mod.ts";
  * const options: ConsumerOptions = { bootstrapServers: "127.0.0.1:9092", groupId: "billing" };
+ * const listener: RebalanceListener = {
+ *   onPartitionsAssigned: (partitions) => console.log("now reading", partitions),
+ * };
  * ```
  */
-export type { ConsumerOptions, ConsumerRecord, StartOffset } from "./net/client/consumer.ts";
+export type {
+  ConsumerOptions,
+  ConsumerRecord,
+  RebalanceListener,
+  StartOffset,
+} from "./net/client/consumer.ts";
 
 /**
  * Options every client accepts (bootstrap servers, client id, timeouts, retries).
