@@ -127,45 +127,12 @@ export interface GroupManagerOptions {
   loadRetryBackoffMs?: number;
 }
 
-/** Upper bound of one wait of the tick timer; the timer re-arms after it. */
-const TICK_DELAY_MAX_MS = 60_000;
-/** Upper bound on reads while loading one partition (a 1 MiB read each: 1 TiB). */
-const LOAD_READS_MAX = 1_048_576;
 /** The `timeoutMs` of the CreateTopics request for `__consumer_offsets`. */
 const CREATE_TOPIC_TIMEOUT_MS = 30_000;
 const EMPTY_BYTES = new Uint8Array(0);
 
-/**
- * Java's `String.hashCode()`: `s[0]*31^(n-1) + ... + s[n-1]` over UTF-16 code units, in int32.
- *
- * @example
- * ```ts
- * import { javaStringHashCode } from "./group_manager.ts";
- * javaStringHashCode("hello"); // 99162322
- * ```
- */
-export function javaStringHashCode(s: string): number {
-  let h = 0;
-  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
-  return h;
-}
-
-/**
- * The `__consumer_offsets` partition of a group: `Utils.abs(groupId.hashCode()) % partitions`,
- * where Kafka's `Utils.abs` maps Integer.MIN_VALUE to 0.
- *
- * @example
- * ```ts
- * import { partitionForGroup } from "./group_manager.ts";
- * partitionForGroup("my-group", 50);
- * ```
- */
-export function partitionForGroup(groupId: string, partitionCount: number): number {
-  assert(partitionCount > 0, `partitionCount must be positive, got ${partitionCount}.`);
-  const h = javaStringHashCode(groupId);
-  const abs = h === -2147483648 ? 0 : Math.abs(h);
-  return abs % partitionCount;
-}
+import { CoordinatorRuntime } from "./coordinator_runtime.ts";
+export { javaStringHashCode, partitionForGroup } from "./coordinator_runtime.ts";
 
 /** A parked request: the coordinator answers it with a `respond` effect, or we fail it. */
 interface Pending {
@@ -186,7 +153,6 @@ interface ResponseByApi {
 }
 
 type ResponseOf<A extends GroupResponse["api"]> = ResponseByApi[A];
-type Timer = ReturnType<typeof setTimeout>;
 
 /** One `__consumer_offsets` partition this broker leads. */
 interface Slot {
@@ -253,18 +219,11 @@ export class GroupManager implements GroupService, ConsumerGroupService {
   readonly #nowMs: () => number;
   readonly #config: Partial<GroupCoordinatorConfig>;
   readonly #generateMemberId: ReturnType<typeof randomMemberIdGenerator>;
-  readonly #loadReadBytes: number;
-  readonly #loadAttemptsMax: number;
-  readonly #loadRetryBackoffMs: number;
-  readonly #slots = new Map<number, Slot>();
-  readonly #retryTimers = new Set<Timer>();
-  #tickTimer: Timer | undefined;
-  #tickAtMs = Infinity;
+  /** Slots, loading, the deadline timer and routing, shared with the transaction coordinator. */
+  readonly #runtime: CoordinatorRuntime<GroupEffect<Pending>, GroupCoordinator<Pending>, Slot>;
   #creatingTopic: Promise<void> | null = null;
   /** The last "waiting for brokers" line logged, so it is logged once per change. */
   #lastOffsetsTopicWait = "";
-  #started = false;
-  #closed = false;
   /** One INFO line per burst of partition loads or unloads, not one per partition. */
   readonly #loadLog: GroupLoadLog;
 
@@ -274,9 +233,18 @@ export class GroupManager implements GroupService, ConsumerGroupService {
     this.#store = store;
     this.#nowMs = options.nowMs ?? Date.now;
     this.#generateMemberId = randomMemberIdGenerator(options.random ?? new SeededRandom(osSeed()));
-    this.#loadReadBytes = options.loadReadBytes ?? 1_048_576;
-    this.#loadAttemptsMax = options.loadAttemptsMax ?? 5;
-    this.#loadRetryBackoffMs = options.loadRetryBackoffMs ?? 500;
+    this.#runtime = new CoordinatorRuntime({
+      topic: OFFSETS_TOPIC,
+      logger: ctx.logger,
+      nowMs: this.#nowMs,
+      nodeId: ctx.nodeId,
+      image: () => ctx.metadata.image,
+      partitionCount: () => this.#partitionCount(),
+      runEffects: (slot, effects) => this.#runEffects(slot, effects),
+      loadReadBytes: options.loadReadBytes ?? 1_048_576,
+      loadRetryBackoffMs: options.loadRetryBackoffMs ?? 500,
+      loadAttemptsMax: options.loadAttemptsMax ?? 5,
+    });
     const c = ctx.config;
     this.#config = {
       groupMinSessionTimeoutMs: c.groupMinSessionTimeoutMs,
@@ -313,8 +281,8 @@ export class GroupManager implements GroupService, ConsumerGroupService {
 
   /** Starts following leadership of `__consumer_offsets` partitions. */
   start(): void {
-    assert(!this.#started, "GroupManager.start() was called twice.");
-    this.#started = true;
+    const first = this.#runtime.start();
+    assert(first, "GroupManager.start() was called twice.");
     this.#store.onLeaderChange((partition, isLeader) => {
       if (isLeader) this.#becomeLeader(partition);
       else this.#resign(partition);
@@ -324,13 +292,8 @@ export class GroupManager implements GroupService, ConsumerGroupService {
 
   /** Drops every coordinator (parked requests get NOT_COORDINATOR) and stops the timers. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const partition of [...this.#slots.keys()]) this.#resign(partition);
-    if (this.#tickTimer !== undefined) clearTimeout(this.#tickTimer);
-    this.#tickTimer = undefined;
-    for (const timer of this.#retryTimers) clearTimeout(timer);
-    this.#retryTimers.clear();
+    if (!this.#runtime.close()) return;
+    for (const partition of [...this.#runtime.slots.keys()]) this.#resign(partition);
     this.#loadLog.flush();
   }
 
@@ -343,17 +306,13 @@ export class GroupManager implements GroupService, ConsumerGroupService {
 
   /** The partitions whose coordinator is loaded (`active`) or loading, for tests and metrics. */
   partitionStates(): Map<number, "loading" | "active"> {
-    const states = new Map<number, "loading" | "active">();
-    for (const [p, slot] of this.#slots) {
-      if (slot.state !== "dropped") states.set(p, slot.state);
-    }
-    return states;
+    return this.#runtime.partitionStates();
   }
 
   // ---------------------------------------------------------------- leadership
 
   #becomeLeader(partition: number): void {
-    if (this.#closed || this.#slots.has(partition)) return;
+    if (this.#runtime.closed || this.#runtime.slots.has(partition)) return;
     const slot: Slot = {
       partition,
       state: "loading",
@@ -365,37 +324,32 @@ export class GroupManager implements GroupService, ConsumerGroupService {
       appendChain: Promise.resolve(),
       pending: new Set(),
     };
-    this.#slots.set(partition, slot);
+    this.#runtime.slots.set(partition, slot);
     this.#ctx.logger.debug(`Loading groups of ${OFFSETS_TOPIC}-${partition}`);
-    void this.#load(slot, 1);
+    const startedMs = this.#nowMs();
+    void this.#runtime.load(slot, {
+      read: async (s) => {
+        // Offsets of transactions not yet ended when the read reached them; fresh per attempt.
+        const openTransactions = new Map<bigint, GroupRecord[]>();
+        const records = await this.#runtime.readPartition(
+          s,
+          (partition, offset, maxBytes) => this.#store.read(partition, offset, maxBytes),
+          (chunk, offset) =>
+            decodeGroupRecordBatches(chunk.records, offset, chunk.highWatermark, openTransactions),
+        );
+        return { records, openTransactions };
+      },
+      onLoaded: (s, loaded) => this.#loaded(s, loaded.records, loaded.openTransactions, startedMs),
+      giveUp: (partition) => this.#resign(partition),
+    });
   }
 
-  async #load(slot: Slot, attempt: number): Promise<void> {
-    const startedMs = this.#nowMs();
-    let records: GroupRecord[];
-    const openTransactions = new Map<bigint, GroupRecord[]>();
-    try {
-      records = await this.#readAll(slot, openTransactions);
-    } catch (error) {
-      if (slot.state !== "loading") return;
-      const message =
-        `Cannot load ${OFFSETS_TOPIC}-${slot.partition} (attempt ${attempt} of ${this.#loadAttemptsMax}): ${
-          (error as Error).message
-        }`;
-      if (attempt >= this.#loadAttemptsMax) {
-        this.#ctx.logger.error(`${message}; giving the partition up until leadership changes`);
-        this.#resign(slot.partition);
-        return;
-      }
-      this.#ctx.logger.warn(message);
-      const timer = setTimeout(() => {
-        this.#retryTimers.delete(timer);
-        if (slot.state === "loading") void this.#load(slot, attempt + 1);
-      }, this.#loadRetryBackoffMs);
-      this.#retryTimers.add(timer);
-      return;
-    }
-    if (slot.state !== "loading") return;
+  #loaded(
+    slot: Slot,
+    records: GroupRecord[],
+    openTransactions: Map<bigint, GroupRecord[]>,
+    startedMs: number,
+  ): void {
     slot.coordinator.load(records, this.#nowMs());
     for (const [producerId, pending] of openTransactions) {
       slot.coordinator.loadPendingTxnOffsets(producerId, pending);
@@ -407,41 +361,13 @@ export class GroupManager implements GroupService, ConsumerGroupService {
       records: records.length,
       elapsedMs: this.#nowMs() - startedMs,
     });
-    this.#scheduleTick();
-  }
-
-  /** Reads the partition from offset 0 to its high watermark, decoding group records. */
-  async #readAll(
-    slot: Slot,
-    openTransactions: Map<bigint, GroupRecord[]>,
-  ): Promise<GroupRecord[]> {
-    const records: GroupRecord[] = [];
-    let offset = 0;
-    for (let reads = 0; reads < LOAD_READS_MAX; reads++) {
-      const chunk = await this.#store.read(slot.partition, offset, this.#loadReadBytes);
-      if (slot.state !== "loading") return records;
-      if (offset >= chunk.highWatermark) return records;
-      const decoded = decodeGroupRecordBatches(
-        chunk.records,
-        offset,
-        chunk.highWatermark,
-        openTransactions,
-      );
-      records.push(...decoded.records);
-      if (decoded.nextOffset <= offset) {
-        throw new Error(
-          `the read at offset ${offset} returned no batch below the high watermark ${chunk.highWatermark}`,
-        );
-      }
-      offset = decoded.nextOffset;
-    }
-    throw new Error(`the partition did not end within ${LOAD_READS_MAX} reads`);
+    this.#runtime.scheduleTick();
   }
 
   #resign(partition: number): void {
-    const slot = this.#slots.get(partition);
+    const slot = this.#runtime.slots.get(partition);
     if (slot === undefined) return;
-    this.#slots.delete(partition);
+    this.#runtime.slots.delete(partition);
     const wasActive = slot.state === "active";
     slot.state = "dropped";
     if (wasActive) {
@@ -449,7 +375,7 @@ export class GroupManager implements GroupService, ConsumerGroupService {
       this.#loadLog.unloaded(partition);
     }
     for (const pending of [...slot.pending]) pending.fail(ErrorCode.NOT_COORDINATOR);
-    this.#scheduleTick();
+    this.#runtime.scheduleTick();
   }
 
   // ---------------------------------------------------------------- effects and time
@@ -462,7 +388,7 @@ export class GroupManager implements GroupService, ConsumerGroupService {
         this.#append(slot, effect.appendId, effect.records, effect.transactional);
       }
     }
-    this.#scheduleTick();
+    this.#runtime.scheduleTick();
   }
 
   #append(
@@ -511,35 +437,7 @@ export class GroupManager implements GroupService, ConsumerGroupService {
 
   /** Fires every coordinator timer that is due (the timer calls this; tests may too). */
   tick(): void {
-    if (this.#closed) return;
-    const nowMs = this.#nowMs();
-    for (const slot of [...this.#slots.values()]) {
-      if (slot.state !== "active") continue;
-      const deadlineMs = slot.coordinator.nextDeadlineMs();
-      if (deadlineMs !== null && deadlineMs <= nowMs) {
-        this.#runEffects(slot, slot.coordinator.tick(nowMs));
-      }
-    }
-    this.#scheduleTick(true);
-  }
-
-  #scheduleTick(force = false): void {
-    if (this.#closed) return;
-    let earliest = Infinity;
-    for (const slot of this.#slots.values()) {
-      if (slot.state !== "active") continue;
-      earliest = Math.min(earliest, slot.coordinator.nextDeadlineMs() ?? Infinity);
-    }
-    if (!force && this.#tickTimer !== undefined && this.#tickAtMs <= earliest) return;
-    if (this.#tickTimer !== undefined) clearTimeout(this.#tickTimer);
-    this.#tickTimer = undefined;
-    this.#tickAtMs = earliest;
-    if (earliest === Infinity) return;
-    const delayMs = Math.min(Math.max(earliest - this.#nowMs(), 0), TICK_DELAY_MAX_MS);
-    this.#tickTimer = setTimeout(() => {
-      this.#tickTimer = undefined;
-      this.tick();
-    }, delayMs);
+    this.#runtime.tick();
   }
 
   // ---------------------------------------------------------------- routing
@@ -552,19 +450,11 @@ export class GroupManager implements GroupService, ConsumerGroupService {
 
   /** The `__consumer_offsets` partition of `groupId`. */
   partitionFor(groupId: string): number {
-    return partitionForGroup(groupId, this.#partitionCount());
+    return this.#runtime.partitionFor(groupId);
   }
 
   #route(groupId: string): Route {
-    if (this.#closed || !this.#started) {
-      return { slot: null, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
-    }
-    const slot = this.#slots.get(this.partitionFor(groupId));
-    if (slot === undefined) return { slot: null, errorCode: ErrorCode.NOT_COORDINATOR };
-    if (slot.state === "loading") {
-      return { slot: null, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
-    }
-    return { slot, errorCode: ErrorCode.NONE };
+    return this.#runtime.route(groupId);
   }
 
   /** Parks a request on `slot` until the coordinator answers it or the slot is dropped. */
@@ -623,30 +513,7 @@ export class GroupManager implements GroupService, ConsumerGroupService {
     if (keyType !== CoordinatorKeyType.GROUP) {
       return fail(ErrorCode.INVALID_REQUEST, `Unknown coordinator key type ${keyType}.`);
     }
-    if (this.#closed) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    const image = this.#ctx.metadata.image;
-    const topic = image.topics.byName.get(OFFSETS_TOPIC);
-    if (topic === undefined) {
-      this.#ensureOffsetsTopic();
-      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    }
-    const partition = this.partitionFor(key);
-    const leader = topic.partitions.get(partition)?.leader ?? -1;
-    const broker = leader < 0 ? undefined : image.cluster.brokers.get(leader);
-    if (broker === undefined || broker.fenced) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    if (leader === this.#ctx.nodeId && this.#slots.get(partition)?.state !== "active") {
-      // Our own partition is not loaded yet: let the client retry rather than hit loading errors.
-      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    }
-    const endpoint = broker.endpoints.find((e) => e.name === listenerName) ?? broker.endpoints[0];
-    if (endpoint === undefined) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    return {
-      errorCode: ErrorCode.NONE,
-      errorMessage: null,
-      nodeId: leader,
-      host: endpoint.host,
-      port: endpoint.port,
-    };
+    return this.#runtime.locate(key, listenerName, () => this.#ensureOffsetsTopic());
   }
 
   /**
@@ -806,7 +673,7 @@ export class GroupManager implements GroupService, ConsumerGroupService {
    * reads the marker from the log instead.
    */
   completeTransaction(partition: number, producerId: bigint, committed: boolean): void {
-    const slot = this.#slots.get(partition);
+    const slot = this.#runtime.slots.get(partition);
     if (slot === undefined || slot.state !== "active") return;
     this.#runEffects(
       slot,
@@ -877,12 +744,12 @@ export class GroupManager implements GroupService, ConsumerGroupService {
   }
 
   listGroups(input: ListGroupsInput): ListGroupsResult {
-    if (this.#closed || !this.#started) {
+    if (this.#runtime.closed || !this.#runtime.started) {
       return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groups: [] };
     }
     let errorCode: number = ErrorCode.NONE;
     const groups: ListedGroup[] = [];
-    for (const slot of this.#slots.values()) {
+    for (const slot of this.#runtime.slots.values()) {
       if (slot.state === "loading") errorCode = ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
       if (slot.state === "active") groups.push(...slot.coordinator.listGroups(input).groups);
     }

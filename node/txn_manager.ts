@@ -58,7 +58,7 @@ import {
 import type { CreateTopicsResponse } from "../net/protocol/generated/create_topics_response.ts";
 import { ErrorCode } from "../net/protocol/generated/errors.ts";
 import type { BrokerContext } from "./broker_context.ts";
-import { partitionForGroup } from "./group_manager.ts";
+import { CoordinatorRuntime } from "./coordinator_runtime.ts";
 import { TxnMarkerChannel } from "./txn_marker_channel.ts";
 import { decodeTxnRecordBatches, encodeTxnRecordBatch } from "./txn_records.ts";
 
@@ -103,8 +103,6 @@ export interface TxnManagerOptions {
   markers?: Pick<TxnMarkerChannel, "send" | "close">;
 }
 
-const TICK_DELAY_MAX_MS = 60_000;
-const LOAD_READS_MAX = 1_048_576;
 const CREATE_TOPIC_TIMEOUT_MS = 30_000;
 const OFFSETS_TOPIC = "__consumer_offsets";
 
@@ -158,18 +156,11 @@ export class TxnManager implements TransactionService {
   readonly #deps: TxnManagerDeps;
   readonly #nowMs: () => number;
   readonly #config: Partial<TxnCoordinatorConfig>;
-  readonly #loadReadBytes: number;
-  readonly #loadRetryBackoffMs: number;
-  readonly #loadAttemptsMax: number;
   readonly #markers: Pick<TxnMarkerChannel, "send" | "close">;
-  readonly #slots = new Map<number, Slot>();
-  readonly #retryTimers = new Set<Timer>();
-  #tickTimer: Timer | undefined;
-  #tickAtMs = Infinity;
+  /** Slots, loading, the deadline timer and routing, shared with the group coordinator. */
+  readonly #runtime: CoordinatorRuntime<TxnEffect<Pending>, TransactionCoordinator<Pending>, Slot>;
   #creatingTopic: Promise<void> | null = null;
   #lastTopicWait = "";
-  #started = false;
-  #closed = false;
 
   constructor(
     ctx: BrokerContext,
@@ -181,9 +172,18 @@ export class TxnManager implements TransactionService {
     this.#store = store;
     this.#deps = deps;
     this.#nowMs = options.nowMs ?? Date.now;
-    this.#loadReadBytes = options.loadReadBytes ?? 1_048_576;
-    this.#loadRetryBackoffMs = options.loadRetryBackoffMs ?? 500;
-    this.#loadAttemptsMax = options.loadAttemptsMax ?? 5;
+    this.#runtime = new CoordinatorRuntime({
+      topic: TRANSACTION_STATE_TOPIC,
+      logger: ctx.logger,
+      nowMs: this.#nowMs,
+      nodeId: ctx.nodeId,
+      image: () => ctx.metadata.image,
+      partitionCount: () => this.#partitionCount(),
+      runEffects: (slot, effects) => this.#runEffects(slot, effects),
+      loadReadBytes: options.loadReadBytes ?? 1_048_576,
+      loadRetryBackoffMs: options.loadRetryBackoffMs ?? 500,
+      loadAttemptsMax: options.loadAttemptsMax ?? 5,
+    });
     this.#markers = options.markers ?? new TxnMarkerChannel(ctx);
     this.#config = {
       transactionMaxTimeoutMs: numberValue(ctx, "transaction.max.timeout.ms", 900_000),
@@ -208,8 +208,8 @@ export class TxnManager implements TransactionService {
 
   /** Starts following leadership of `__transaction_state` partitions. */
   start(): void {
-    assert(!this.#started, "TxnManager.start() was called twice.");
-    this.#started = true;
+    const first = this.#runtime.start();
+    assert(first, "TxnManager.start() was called twice.");
     this.#store.onLeaderChange((partition, isLeader) => {
       if (isLeader) this.#becomeLeader(partition);
       else this.#resign(partition);
@@ -219,27 +219,20 @@ export class TxnManager implements TransactionService {
 
   /** Drops every coordinator and stops timers and marker deliveries. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const partition of [...this.#slots.keys()]) this.#resign(partition);
-    if (this.#tickTimer !== undefined) clearTimeout(this.#tickTimer);
-    this.#tickTimer = undefined;
-    for (const timer of this.#retryTimers) clearTimeout(timer);
-    this.#retryTimers.clear();
+    if (!this.#runtime.close()) return;
+    for (const partition of [...this.#runtime.slots.keys()]) this.#resign(partition);
     this.#markers.close();
   }
 
   /** The partitions whose coordinator is loaded or loading (tests). */
   partitionStates(): Map<number, "loading" | "active"> {
-    const states = new Map<number, "loading" | "active">();
-    for (const [p, slot] of this.#slots) if (slot.state !== "dropped") states.set(p, slot.state);
-    return states;
+    return this.#runtime.partitionStates();
   }
 
   // ---------------------------------------------------------------- leadership and loading
 
   #becomeLeader(partition: number): void {
-    if (this.#closed || this.#slots.has(partition)) return;
+    if (this.#runtime.closed || this.#runtime.slots.has(partition)) return;
     const slot: Slot = {
       partition,
       state: "loading",
@@ -248,34 +241,21 @@ export class TxnManager implements TransactionService {
       pending: new Set(),
       markerJobs: new Set(),
     };
-    this.#slots.set(partition, slot);
+    this.#runtime.slots.set(partition, slot);
     this.#ctx.logger.debug(`Loading transactions of ${TRANSACTION_STATE_TOPIC}-${partition}`);
-    void this.#load(slot, 1);
+    void this.#runtime.load(slot, {
+      read: (s) =>
+        this.#runtime.readPartition(
+          s,
+          (partition, offset, maxBytes) => this.#store.read(partition, offset, maxBytes),
+          (chunk, offset) => decodeTxnRecordBatches(chunk.records, offset, chunk.highWatermark),
+        ),
+      onLoaded: (s, records) => this.#loaded(s, records),
+      giveUp: (partition) => this.#resign(partition),
+    });
   }
 
-  async #load(slot: Slot, attempt: number): Promise<void> {
-    let records: TxnLogRecord[];
-    try {
-      records = await this.#readAll(slot);
-    } catch (error) {
-      if (slot.state !== "loading") return;
-      const message =
-        `Cannot load ${TRANSACTION_STATE_TOPIC}-${slot.partition} (attempt ${attempt}` +
-        ` of ${this.#loadAttemptsMax}): ${(error as Error).message}`;
-      if (attempt >= this.#loadAttemptsMax) {
-        this.#ctx.logger.error(`${message}; giving the partition up until leadership changes`);
-        this.#resign(slot.partition);
-        return;
-      }
-      this.#ctx.logger.warn(message);
-      const timer = setTimeout(() => {
-        this.#retryTimers.delete(timer);
-        if (slot.state === "loading") void this.#load(slot, attempt + 1);
-      }, this.#loadRetryBackoffMs);
-      this.#retryTimers.add(timer);
-      return;
-    }
-    if (slot.state !== "loading") return;
+  #loaded(slot: Slot, records: TxnLogRecord[]): void {
     slot.state = "active";
     const effects = slot.coordinator.load(records, this.#nowMs());
     // One line per partition that holds state; 50 empty partitions would drown the log.
@@ -288,29 +268,10 @@ export class TxnManager implements TransactionService {
     this.#runEffects(slot, effects);
   }
 
-  async #readAll(slot: Slot): Promise<TxnLogRecord[]> {
-    const records: TxnLogRecord[] = [];
-    let offset = 0;
-    for (let reads = 0; reads < LOAD_READS_MAX; reads++) {
-      const chunk = await this.#store.read(slot.partition, offset, this.#loadReadBytes);
-      if (slot.state !== "loading") return records;
-      if (offset >= chunk.highWatermark) return records;
-      const decoded = decodeTxnRecordBatches(chunk.records, offset, chunk.highWatermark);
-      records.push(...decoded.records);
-      if (decoded.nextOffset <= offset) {
-        throw new Error(
-          `the read at offset ${offset} returned no batch below the high watermark ${chunk.highWatermark}`,
-        );
-      }
-      offset = decoded.nextOffset;
-    }
-    throw new Error(`the partition did not end within ${LOAD_READS_MAX} reads`);
-  }
-
   #resign(partition: number): void {
-    const slot = this.#slots.get(partition);
+    const slot = this.#runtime.slots.get(partition);
     if (slot === undefined) return;
-    this.#slots.delete(partition);
+    this.#runtime.slots.delete(partition);
     const wasActive = slot.state === "active";
     slot.state = "dropped";
     for (const job of slot.markerJobs) job.cancel();
@@ -324,7 +285,7 @@ export class TxnManager implements TransactionService {
       );
     }
     for (const pending of [...slot.pending]) pending.settle(failed(ErrorCode.NOT_COORDINATOR));
-    this.#scheduleTick();
+    this.#runtime.scheduleTick();
   }
 
   // ---------------------------------------------------------------- effects and time
@@ -335,7 +296,7 @@ export class TxnManager implements TransactionService {
       else if (effect.type === "append") this.#append(slot, effect.appendId, effect.record);
       else this.#sendMarkers(slot, effect.markers);
     }
-    this.#scheduleTick();
+    this.#runtime.scheduleTick();
   }
 
   #sendMarkers(slot: Slot, markers: MarkerRequest): void {
@@ -406,35 +367,7 @@ export class TxnManager implements TransactionService {
 
   /** Fires every coordinator deadline that is due (the timer calls this; tests may too). */
   tick(): void {
-    if (this.#closed) return;
-    const nowMs = this.#nowMs();
-    for (const slot of [...this.#slots.values()]) {
-      if (slot.state !== "active") continue;
-      const deadlineMs = slot.coordinator.nextDeadlineMs();
-      if (deadlineMs !== null && deadlineMs <= nowMs) {
-        this.#runEffects(slot, slot.coordinator.tick(nowMs));
-      }
-    }
-    this.#scheduleTick(true);
-  }
-
-  #scheduleTick(force = false): void {
-    if (this.#closed) return;
-    let earliest = Infinity;
-    for (const slot of this.#slots.values()) {
-      if (slot.state !== "active") continue;
-      earliest = Math.min(earliest, slot.coordinator.nextDeadlineMs() ?? Infinity);
-    }
-    if (!force && this.#tickTimer !== undefined && this.#tickAtMs <= earliest) return;
-    if (this.#tickTimer !== undefined) clearTimeout(this.#tickTimer);
-    this.#tickTimer = undefined;
-    this.#tickAtMs = earliest;
-    if (earliest === Infinity) return;
-    const delayMs = Math.min(Math.max(earliest - this.#nowMs(), 0), TICK_DELAY_MAX_MS);
-    this.#tickTimer = setTimeout(() => {
-      this.#tickTimer = undefined;
-      this.tick();
-    }, delayMs);
+    this.#runtime.tick();
   }
 
   // ---------------------------------------------------------------- routing
@@ -447,19 +380,11 @@ export class TxnManager implements TransactionService {
 
   /** The `__transaction_state` partition of `transactionalId`. */
   partitionFor(transactionalId: string): number {
-    return partitionForGroup(transactionalId, this.#partitionCount());
+    return this.#runtime.partitionFor(transactionalId);
   }
 
   #route(transactionalId: string): Route {
-    if (this.#closed || !this.#started) {
-      return { slot: null, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
-    }
-    const slot = this.#slots.get(this.partitionFor(transactionalId));
-    if (slot === undefined) return { slot: null, errorCode: ErrorCode.NOT_COORDINATOR };
-    if (slot.state === "loading") {
-      return { slot: null, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
-    }
-    return { slot, errorCode: ErrorCode.NONE };
+    return this.#runtime.route(transactionalId);
   }
 
   #park(slot: Slot, start: (handle: Pending) => TxnEffect<Pending>[]): Promise<TxnResponse> {
@@ -490,29 +415,7 @@ export class TxnManager implements TransactionService {
     });
     // Kafka's handleFindCoordinatorRequest: an empty transactional id is INVALID_REQUEST.
     if (transactionalId === "") return fail(ErrorCode.INVALID_REQUEST);
-    if (this.#closed) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    const image = this.#ctx.metadata.image;
-    const topic = image.topics.byName.get(TRANSACTION_STATE_TOPIC);
-    if (topic === undefined) {
-      this.#ensureTopic();
-      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    }
-    const partition = this.partitionFor(transactionalId);
-    const leader = topic.partitions.get(partition)?.leader ?? -1;
-    const broker = leader < 0 ? undefined : image.cluster.brokers.get(leader);
-    if (broker === undefined || broker.fenced) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    if (leader === this.#ctx.nodeId && this.#slots.get(partition)?.state !== "active") {
-      return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    }
-    const endpoint = broker.endpoints.find((e) => e.name === listenerName) ?? broker.endpoints[0];
-    if (endpoint === undefined) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    return {
-      errorCode: ErrorCode.NONE,
-      errorMessage: null,
-      nodeId: leader,
-      host: endpoint.host,
-      port: endpoint.port,
-    };
+    return this.#runtime.locate(transactionalId, listenerName, () => this.#ensureTopic());
   }
 
   /**
@@ -737,8 +640,8 @@ export class TxnManager implements TransactionService {
     const nowMs = this.#nowMs();
     const views: TxnView[] = [];
     let errorCode: number = ErrorCode.NONE;
-    if (this.#closed) errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    for (const slot of this.#slots.values()) {
+    if (this.#runtime.closed) errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    for (const slot of this.#runtime.slots.values()) {
       if (slot.state === "loading") errorCode = ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;
       if (slot.state !== "active") continue;
       for (const id of slot.coordinator.transactionalIds()) {
