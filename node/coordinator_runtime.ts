@@ -16,6 +16,12 @@ import assert from "node:assert/strict";
 import type { Logger } from "../core/log.ts";
 import type { MetadataImage } from "../core/metadata/image.ts";
 import type { CoordinatorLocation } from "../net/handlers/group_service.ts";
+import { ApiKey } from "../net/protocol/generated/api_table.ts";
+import {
+  createCreatableTopic,
+  createCreatableTopicConfig,
+} from "../net/protocol/generated/create_topics_request.ts";
+import type { CreateTopicsResponse } from "../net/protocol/generated/create_topics_response.ts";
 
 /**
  * Java's `String.hashCode()`: `s[0]*31^(n-1) + ... + s[n-1]` over UTF-16 code units, in int32.
@@ -320,5 +326,108 @@ export class CoordinatorRuntime<
       return { slot: null, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
     }
     return { slot, errorCode: ErrorCode.NONE };
+  }
+}
+
+/** The `timeoutMs` of the CreateTopics request for an internal topic. */
+const CREATE_TOPIC_TIMEOUT_MS = 30_000;
+
+/** What {@link InternalTopicCreation} needs of the broker. */
+export interface InternalTopicDeps {
+  logger: Logger;
+  image: () => MetadataImage;
+  /** The active controller (CreateTopics). */
+  controller: { send<T>(apiKey: number, body: Record<string, unknown>): Promise<T> };
+}
+
+/** An internal topic as its coordinator creates it. */
+export interface InternalTopicSpec {
+  numPartitions: number;
+  replicationFactor: number;
+  /** The setting that asks for `replicationFactor` (named when too few brokers are live). */
+  replicationFactorKey: string;
+  configs: Record<string, string>;
+}
+
+/**
+ * Creates a coordinator's internal topic through the active controller once; concurrent callers
+ * share the request. As in Kafka, the topic gets its configured replication factor and is not
+ * created before that many brokers are live (FindCoordinator answers COORDINATOR_NOT_AVAILABLE
+ * meanwhile): quietly creating it with fewer would leave its state unreplicated for good.
+ *
+ * @example
+ * ```ts ignore
+ * const topic = new InternalTopicCreation("__consumer_offsets", { logger, image, controller });
+ * topic.ensure({ numPartitions: 50, replicationFactor: 3, replicationFactorKey: "offsets.topic.replication.factor", configs: { "cleanup.policy": "compact" } });
+ * await topic.settled();
+ * ```
+ */
+export class InternalTopicCreation {
+  readonly name: string;
+  readonly #deps: InternalTopicDeps;
+  #creating: Promise<void> | null = null;
+  #lastWait = "";
+
+  constructor(name: string, deps: InternalTopicDeps) {
+    this.name = name;
+    this.#deps = deps;
+  }
+
+  /** Starts the creation unless one is in flight or too few brokers are live (then says why). */
+  ensure(spec: InternalTopicSpec): void {
+    if (this.#creating !== null) return;
+    const { logger, image, controller } = this.#deps;
+    const liveBrokers = [...image().cluster.brokers.values()]
+      .filter((b) => !b.fenced && !b.inControlledShutdown).length;
+    const replicationFactor = Math.max(1, spec.replicationFactor);
+    if (liveBrokers < replicationFactor) {
+      const line = `Not creating ${this.name} yet: ${spec.replicationFactorKey} is ` +
+        `${replicationFactor} but ${liveBrokers} broker(s) are live (set it to at most the ` +
+        `number of brokers)`;
+      if (line !== this.#lastWait) logger.warn(line);
+      this.#lastWait = line;
+      return;
+    }
+    this.#lastWait = "";
+    const body = {
+      topics: [createCreatableTopic({
+        name: this.name,
+        numPartitions: spec.numPartitions,
+        replicationFactor,
+        configs: Object.entries(spec.configs).map(([name, value]) =>
+          createCreatableTopicConfig({ name, value })
+        ),
+      })],
+      timeoutMs: CREATE_TOPIC_TIMEOUT_MS,
+      validateOnly: false,
+    };
+    logger.info(
+      `Creating ${this.name} with ${spec.numPartitions} partitions and replication factor ` +
+        `${replicationFactor}`,
+    );
+    this.#creating = controller
+      .send<CreateTopicsResponse>(ApiKey.CREATE_TOPICS, body)
+      .then((response) => {
+        const result = response.topics.find((t) => t.name === this.name);
+        const code = result?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+        if (code !== ErrorCode.NONE && code !== ErrorCode.TOPIC_ALREADY_EXISTS) {
+          logger.warn(
+            `The controller did not create ${this.name}: error ${code} ${
+              result?.errorMessage ?? ""
+            }`,
+          );
+        }
+      })
+      .catch((error) => {
+        logger.warn(`Cannot create ${this.name}: ${(error as Error).message}`);
+      })
+      .finally(() => {
+        this.#creating = null;
+      });
+  }
+
+  /** Resolves when a creation in flight has settled (at once when none is). */
+  settled(): Promise<void> {
+    return this.#creating ?? Promise.resolve();
   }
 }

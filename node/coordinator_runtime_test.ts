@@ -5,6 +5,7 @@ import { EMPTY_IMAGE } from "../core/metadata/image.ts";
 import {
   CoordinatorRuntime,
   type CoordinatorSlot,
+  InternalTopicCreation,
   partitionForGroup,
 } from "./coordinator_runtime.ts";
 
@@ -144,4 +145,52 @@ Deno.test("tick fires the deadlines that are due, of active slots only, and the 
   for (let i = 0; i < 100 && ran.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
   assert.deepEqual(ran, ["0: fired at 1500", "0: fired at 1500"]);
   runtime.close();
+});
+
+Deno.test("an internal topic is created once, and not before enough brokers are live", async () => {
+  const brokers = new Map<number, { fenced: boolean; inControlledShutdown: boolean }>([
+    [1, { fenced: false, inControlledShutdown: false }],
+  ]);
+  const image = {
+    ...EMPTY_IMAGE,
+    cluster: { ...EMPTY_IMAGE.cluster, brokers },
+  } as unknown as typeof EMPTY_IMAGE;
+  const warnings: string[] = [];
+  const sent: unknown[] = [];
+  let answer!: () => void;
+  const topic = new InternalTopicCreation("__consumer_offsets", {
+    logger: { ...silentLogger, warn: (line: string) => warnings.push(line) },
+    image: () => image,
+    controller: {
+      send: <T>(_apiKey: number, body: Record<string, unknown>) => {
+        sent.push(body);
+        return new Promise<T>((resolve) => {
+          answer = () =>
+            resolve({ topics: [{ name: "__consumer_offsets", errorCode: 0 }] } as unknown as T);
+        });
+      },
+    },
+  });
+  const spec = {
+    numPartitions: 50,
+    replicationFactor: 2,
+    replicationFactorKey: "offsets.topic.replication.factor",
+    configs: { "cleanup.policy": "compact" },
+  };
+  topic.ensure(spec);
+  topic.ensure(spec);
+  assert.equal(sent.length, 0, "one live broker: no topic with replication factor 2");
+  assert.equal(warnings.length, 1, "the reason is logged once, not per FindCoordinator");
+  assert.match(warnings[0]!, /offsets.topic.replication.factor is 2 but 1 broker/);
+  brokers.set(2, { fenced: false, inControlledShutdown: false });
+  topic.ensure(spec);
+  topic.ensure(spec); // joins the creation in flight
+  assert.equal(sent.length, 1);
+  const settled = topic.settled();
+  answer();
+  await settled;
+  topic.ensure(spec); // a later call may ask again (the controller answers TOPIC_ALREADY_EXISTS)
+  assert.equal(sent.length, 2);
+  answer();
+  await topic.settled();
 });

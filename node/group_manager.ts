@@ -67,12 +67,6 @@ import {
   registerConsumerGroupHandlers,
 } from "../net/handlers/consumer_group.ts";
 import { KafkaError } from "../net/protocol/errors.ts";
-import { ApiKey } from "../net/protocol/generated/api_table.ts";
-import {
-  createCreatableTopic,
-  createCreatableTopicConfig,
-} from "../net/protocol/generated/create_topics_request.ts";
-import type { CreateTopicsResponse } from "../net/protocol/generated/create_topics_response.ts";
 import { ErrorCode } from "../net/protocol/generated/errors.ts";
 import type { BrokerContext } from "./broker_context.ts";
 import { decodeGroupRecordBatches, encodeGroupRecordBatch } from "./group_records.ts";
@@ -127,11 +121,9 @@ export interface GroupManagerOptions {
   loadRetryBackoffMs?: number;
 }
 
-/** The `timeoutMs` of the CreateTopics request for `__consumer_offsets`. */
-const CREATE_TOPIC_TIMEOUT_MS = 30_000;
 const EMPTY_BYTES = new Uint8Array(0);
 
-import { CoordinatorRuntime } from "./coordinator_runtime.ts";
+import { CoordinatorRuntime, InternalTopicCreation } from "./coordinator_runtime.ts";
 export { javaStringHashCode, partitionForGroup } from "./coordinator_runtime.ts";
 
 /** A parked request: the coordinator answers it with a `respond` effect, or we fail it. */
@@ -221,9 +213,7 @@ export class GroupManager implements GroupService, ConsumerGroupService {
   readonly #generateMemberId: ReturnType<typeof randomMemberIdGenerator>;
   /** Slots, loading, the deadline timer and routing, shared with the transaction coordinator. */
   readonly #runtime: CoordinatorRuntime<GroupEffect<Pending>, GroupCoordinator<Pending>, Slot>;
-  #creatingTopic: Promise<void> | null = null;
-  /** The last "waiting for brokers" line logged, so it is logged once per change. */
-  #lastOffsetsTopicWait = "";
+  readonly #offsetsTopic: InternalTopicCreation;
   /** One INFO line per burst of partition loads or unloads, not one per partition. */
   readonly #loadLog: GroupLoadLog;
 
@@ -233,6 +223,11 @@ export class GroupManager implements GroupService, ConsumerGroupService {
     this.#store = store;
     this.#nowMs = options.nowMs ?? Date.now;
     this.#generateMemberId = randomMemberIdGenerator(options.random ?? new SeededRandom(osSeed()));
+    this.#offsetsTopic = new InternalTopicCreation(OFFSETS_TOPIC, {
+      logger: ctx.logger,
+      image: () => ctx.metadata.image,
+      controller: ctx.controller,
+    });
     this.#runtime = new CoordinatorRuntime({
       topic: OFFSETS_TOPIC,
       logger: ctx.logger,
@@ -516,74 +511,24 @@ export class GroupManager implements GroupService, ConsumerGroupService {
     return this.#runtime.locate(key, listenerName, () => this.#ensureOffsetsTopic());
   }
 
-  /**
-   * Asks the controller to create `__consumer_offsets` once; concurrent callers share it. As in
-   * Kafka, the topic gets `offsets.topic.replication.factor` replicas and is not created before
-   * that many brokers are live (FindCoordinator answers COORDINATOR_NOT_AVAILABLE meanwhile):
-   * quietly creating it with fewer would leave committed offsets unreplicated for good.
-   */
+  /** Asks the controller to create `__consumer_offsets` (Kafka's configs for it). */
   #ensureOffsetsTopic(): void {
-    if (this.#creatingTopic !== null) return;
     const c = this.#ctx.config;
-    const image = this.#ctx.metadata.image;
-    const liveBrokers =
-      [...image.cluster.brokers.values()].filter((b) => !b.fenced && !b.inControlledShutdown)
-        .length;
-    const replicationFactor = Math.max(1, c.offsetsTopicReplicationFactor);
-    if (liveBrokers < replicationFactor) {
-      const line = `Not creating ${OFFSETS_TOPIC} yet: offsets.topic.replication.factor is ` +
-        `${replicationFactor} but ${liveBrokers} broker(s) are live (set it to at most the ` +
-        `number of brokers)`;
-      if (line !== this.#lastOffsetsTopicWait) this.#ctx.logger.warn(line);
-      this.#lastOffsetsTopicWait = line;
-      return;
-    }
-    this.#lastOffsetsTopicWait = "";
-    const body = {
-      topics: [createCreatableTopic({
-        name: OFFSETS_TOPIC,
-        numPartitions: c.offsetsTopicNumPartitions,
-        replicationFactor,
-        configs: [
-          createCreatableTopicConfig({ name: "cleanup.policy", value: "compact" }),
-          createCreatableTopicConfig({ name: "compression.type", value: "producer" }),
-          createCreatableTopicConfig({
-            name: "segment.bytes",
-            value: String(c.offsetsTopicSegmentBytes),
-          }),
-        ],
-      })],
-      timeoutMs: CREATE_TOPIC_TIMEOUT_MS,
-      validateOnly: false,
-    };
-    this.#ctx.logger.info(
-      `Creating ${OFFSETS_TOPIC} with ${c.offsetsTopicNumPartitions} partitions and replication ` +
-        `factor ${replicationFactor}`,
-    );
-    this.#creatingTopic = this.#ctx.controller
-      .send<CreateTopicsResponse>(ApiKey.CREATE_TOPICS, body)
-      .then((response) => {
-        const result = response.topics.find((t) => t.name === OFFSETS_TOPIC);
-        const code = result?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
-        if (code !== ErrorCode.NONE && code !== ErrorCode.TOPIC_ALREADY_EXISTS) {
-          this.#ctx.logger.warn(
-            `The controller did not create ${OFFSETS_TOPIC}: error ${code} ${
-              result?.errorMessage ?? ""
-            }`,
-          );
-        }
-      })
-      .catch((error) => {
-        this.#ctx.logger.warn(`Cannot create ${OFFSETS_TOPIC}: ${(error as Error).message}`);
-      })
-      .finally(() => {
-        this.#creatingTopic = null;
-      });
+    this.#offsetsTopic.ensure({
+      numPartitions: c.offsetsTopicNumPartitions,
+      replicationFactor: c.offsetsTopicReplicationFactor,
+      replicationFactorKey: "offsets.topic.replication.factor",
+      configs: {
+        "cleanup.policy": "compact",
+        "compression.type": "producer",
+        "segment.bytes": String(c.offsetsTopicSegmentBytes),
+      },
+    });
   }
 
   /** Resolves when a creation of `__consumer_offsets` started by FindCoordinator has settled. */
   offsetsTopicCreation(): Promise<void> {
-    return this.#creatingTopic ?? Promise.resolve();
+    return this.#offsetsTopic.settled();
   }
 
   topicExists(name: string): boolean {

@@ -51,14 +51,9 @@ import {
 } from "../net/handlers/transactions.ts";
 import { KafkaError } from "../net/protocol/errors.ts";
 import { ApiKey } from "../net/protocol/generated/api_table.ts";
-import {
-  createCreatableTopic,
-  createCreatableTopicConfig,
-} from "../net/protocol/generated/create_topics_request.ts";
-import type { CreateTopicsResponse } from "../net/protocol/generated/create_topics_response.ts";
 import { ErrorCode } from "../net/protocol/generated/errors.ts";
 import type { BrokerContext } from "./broker_context.ts";
-import { CoordinatorRuntime } from "./coordinator_runtime.ts";
+import { CoordinatorRuntime, InternalTopicCreation } from "./coordinator_runtime.ts";
 import { TxnMarkerChannel } from "./txn_marker_channel.ts";
 import { decodeTxnRecordBatches, encodeTxnRecordBatch } from "./txn_records.ts";
 
@@ -103,7 +98,6 @@ export interface TxnManagerOptions {
   markers?: Pick<TxnMarkerChannel, "send" | "close">;
 }
 
-const CREATE_TOPIC_TIMEOUT_MS = 30_000;
 const OFFSETS_TOPIC = "__consumer_offsets";
 
 /** A parked request: the coordinator answers it with a `respond` effect. */
@@ -159,8 +153,7 @@ export class TxnManager implements TransactionService {
   readonly #markers: Pick<TxnMarkerChannel, "send" | "close">;
   /** Slots, loading, the deadline timer and routing, shared with the group coordinator. */
   readonly #runtime: CoordinatorRuntime<TxnEffect<Pending>, TransactionCoordinator<Pending>, Slot>;
-  #creatingTopic: Promise<void> | null = null;
-  #lastTopicWait = "";
+  readonly #topic: InternalTopicCreation;
 
   constructor(
     ctx: BrokerContext,
@@ -172,6 +165,11 @@ export class TxnManager implements TransactionService {
     this.#store = store;
     this.#deps = deps;
     this.#nowMs = options.nowMs ?? Date.now;
+    this.#topic = new InternalTopicCreation(TRANSACTION_STATE_TOPIC, {
+      logger: ctx.logger,
+      image: () => ctx.metadata.image,
+      controller: ctx.controller,
+    });
     this.#runtime = new CoordinatorRuntime({
       topic: TRANSACTION_STATE_TOPIC,
       logger: ctx.logger,
@@ -418,77 +416,28 @@ export class TxnManager implements TransactionService {
     return this.#runtime.locate(transactionalId, listenerName, () => this.#ensureTopic());
   }
 
-  /**
-   * Asks the controller to create `__transaction_state` once; as Kafka, with
-   * `transaction.state.log.replication.factor` replicas and not before that many brokers are live.
-   */
+  /** Asks the controller to create `__transaction_state` (Kafka's configs for it). */
   #ensureTopic(): void {
-    if (this.#creatingTopic !== null) return;
     const c = this.#ctx.config;
-    const image = this.#ctx.metadata.image;
-    const liveBrokers =
-      [...image.cluster.brokers.values()].filter((b) => !b.fenced && !b.inControlledShutdown)
-        .length;
-    const replicationFactor = Math.max(1, c.transactionStateLogReplicationFactor);
-    if (liveBrokers < replicationFactor) {
-      const line = `Not creating ${TRANSACTION_STATE_TOPIC} yet: ` +
-        `transaction.state.log.replication.factor is ${replicationFactor} but ${liveBrokers} ` +
-        `broker(s) are live (set it to at most the number of brokers)`;
-      if (line !== this.#lastTopicWait) this.#ctx.logger.warn(line);
-      this.#lastTopicWait = line;
-      return;
-    }
-    this.#lastTopicWait = "";
-    const config = (name: string, value: string) => createCreatableTopicConfig({ name, value });
-    const body = {
-      topics: [createCreatableTopic({
-        name: TRANSACTION_STATE_TOPIC,
-        numPartitions: c.transactionStateLogNumPartitions,
-        replicationFactor,
-        configs: [
-          config("cleanup.policy", "compact"),
-          config("compression.type", "uncompressed"),
-          config("unclean.leader.election.enable", "false"),
-          config("min.insync.replicas", String(c.transactionStateLogMinIsr)),
-          config(
-            "segment.bytes",
-            String(numberValue(this.#ctx, "transaction.state.log.segment.bytes", 104_857_600)),
-          ),
-        ],
-      })],
-      timeoutMs: CREATE_TOPIC_TIMEOUT_MS,
-      validateOnly: false,
-    };
-    this.#ctx.logger.info(
-      `Creating ${TRANSACTION_STATE_TOPIC} with ${c.transactionStateLogNumPartitions} partitions ` +
-        `and replication factor ${replicationFactor}`,
-    );
-    this.#creatingTopic = this.#ctx.controller
-      .send<CreateTopicsResponse>(ApiKey.CREATE_TOPICS, body)
-      .then((response) => {
-        const result = response.topics.find((t) => t.name === TRANSACTION_STATE_TOPIC);
-        const code = result?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
-        if (code !== ErrorCode.NONE && code !== ErrorCode.TOPIC_ALREADY_EXISTS) {
-          this.#ctx.logger.warn(
-            `The controller did not create ${TRANSACTION_STATE_TOPIC}: error ${code} ${
-              result?.errorMessage ?? ""
-            }`,
-          );
-        }
-      })
-      .catch((error) => {
-        this.#ctx.logger.warn(
-          `Cannot create ${TRANSACTION_STATE_TOPIC}: ${(error as Error).message}`,
-        );
-      })
-      .finally(() => {
-        this.#creatingTopic = null;
-      });
+    this.#topic.ensure({
+      numPartitions: c.transactionStateLogNumPartitions,
+      replicationFactor: c.transactionStateLogReplicationFactor,
+      replicationFactorKey: "transaction.state.log.replication.factor",
+      configs: {
+        "cleanup.policy": "compact",
+        "compression.type": "uncompressed",
+        "unclean.leader.election.enable": "false",
+        "min.insync.replicas": String(c.transactionStateLogMinIsr),
+        "segment.bytes": String(
+          numberValue(this.#ctx, "transaction.state.log.segment.bytes", 104_857_600),
+        ),
+      },
+    });
   }
 
   /** Resolves when a creation of `__transaction_state` started by FindCoordinator has settled. */
   topicCreation(): Promise<void> {
-    return this.#creatingTopic ?? Promise.resolve();
+    return this.#topic.settled();
   }
 
   async initProducerId(input: {
