@@ -29,6 +29,8 @@ import {
   createCreatableTopicConfig,
 } from "../protocol/generated/create_topics_request.ts";
 import type { CreateTopicsResponse } from "../protocol/generated/create_topics_response.ts";
+import { createMetadataRequestTopic } from "../protocol/generated/metadata_request.ts";
+import type { MetadataResponse } from "../protocol/generated/metadata_response.ts";
 import { createDeleteTopicState } from "../protocol/generated/delete_topics_request.ts";
 import type { DeleteTopicsResponse } from "../protocol/generated/delete_topics_response.ts";
 import { createCreatePartitionsTopic } from "../protocol/generated/create_partitions_request.ts";
@@ -343,6 +345,9 @@ export function decodeAssignment(bytes: Uint8Array): TopicPartition[] {
   }
 }
 
+/** How long createTopics waits for one broker's Metadata answer before not waiting for it. */
+const LEADER_PROBE_MS = 1_000;
+
 /**
  * The administrative client.
  *
@@ -379,10 +384,19 @@ export class Admin {
     return await conn.send<T>(apiKey, body, { version: conn.versionFor(apiKey, maxVersion) });
   }
 
-  /** Creates topics; throws the first topic's error (TOPIC_ALREADY_EXISTS, INVALID_CONFIG, ...). */
+  /**
+   * Creates topics; throws the first topic's error (TOPIC_ALREADY_EXISTS, INVALID_CONFIG, ...).
+   *
+   * Then, unless `waitForLeaders` is false (or `validateOnly`), waits until every broker of the
+   * cluster serves the new topics with a leader for each partition, as KafkaJS's
+   * `createTopics({ waitForLeaders: true })` does by default: Kafka answers CreateTopics once the
+   * controller committed the topic, and a broker that has not applied that record yet answers
+   * UNKNOWN_TOPIC_OR_PARTITION to the producer or consumer asking it next. The wait is bounded by
+   * `timeoutMs` (a broker that is down then is not waited for past it).
+   */
   async createTopics(
     topics: readonly NewTopic[],
-    options: { validateOnly?: boolean; timeoutMs?: number } = {},
+    options: { validateOnly?: boolean; timeoutMs?: number; waitForLeaders?: boolean } = {},
   ): Promise<CreatedTopic[]> {
     const response = await this.#any<CreateTopicsResponse>(ApiKey.CREATE_TOPICS, {
       topics: topics.map((t) =>
@@ -399,12 +413,58 @@ export class Admin {
       validateOnly: options.validateOnly ?? false,
     });
     for (const r of response.topics) check(r.errorCode, `topic ${r.name}`, r.errorMessage);
+    if (!options.validateOnly && options.waitForLeaders !== false) {
+      await this.#waitForLeaders(response.topics.map((t) => t.name), options.timeoutMs ?? 30_000);
+    }
     return response.topics.map((r) => ({
       name: r.name,
       topicId: r.topicId,
       numPartitions: r.numPartitions,
       replicationFactor: r.replicationFactor,
     }));
+  }
+
+  /**
+   * Polls the brokers until each serves `names` with a leader per partition, or `timeoutMs`. A
+   * broker that cannot be reached or does not answer within {@link LEADER_PROBE_MS} is not waited
+   * for (it serves nobody now: killed, paused or partitioned away).
+   */
+  async #waitForLeaders(names: readonly string[], timeoutMs: number): Promise<void> {
+    if (names.length === 0) return;
+    const deadline = Date.now() + timeoutMs;
+    const body = {
+      topics: names.map((name) => createMetadataRequestTopic({ name })),
+      allowAutoTopicCreation: false,
+    };
+    const probe = async (nodeId: number): Promise<"ready" | "waiting" | "gone"> => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const silent = new Promise<"gone">((resolve) => {
+        timer = setTimeout(() => resolve("gone"), LEADER_PROBE_MS);
+      });
+      const asked = this.#toNode<MetadataResponse>(nodeId, ApiKey.METADATA, body, 12).then(
+        (r) =>
+          r.topics.length === names.length &&
+            r.topics.every((t) =>
+              t.errorCode === ErrorCode.NONE && t.partitions.length > 0 &&
+              t.partitions.every((p) => p.leaderId >= 0)
+            )
+            ? "ready" as const
+            : "waiting" as const,
+        () => "gone" as const,
+      );
+      try {
+        return await Promise.race([asked, silent]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    await this.cluster.refreshMetadata([]).catch(() => {});
+    let waiting = this.cluster.brokers.map((b) => b.nodeId);
+    while (waiting.length > 0 && Date.now() < deadline) {
+      const outcomes = await Promise.all(waiting.map(probe));
+      waiting = waiting.filter((_, i) => outcomes[i] === "waiting");
+      if (waiting.length > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   /** Deletes topics by name; throws the first error (UNKNOWN_TOPIC_OR_PARTITION, ...). */
