@@ -25,6 +25,7 @@ import {
   measureConsumeVsCopy,
   measureSmallRecords,
   measureTmpfsTargets,
+  peakRssMiB,
   type TargetRow,
 } from "./broker_targets.ts";
 
@@ -269,6 +270,13 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
       "consume vs raw copy",
       ">= 0.80",
       () => measureConsumeVsCopy(node, backlog),
+    );
+    // Memory after every case above ran on this node (issue #13: bounded, reported).
+    const peak = await peakRssMiB(node);
+    rows.push(
+      `| peak RSS of the node after every case above (VmHWM) | ${
+        peak === null ? "unknown" : `${peak.toFixed(0)} MiB`
+      } | | | | |`,
     );
   } finally {
     await node.stop();

@@ -33,11 +33,13 @@ Deno.test({
         "| producer-perf-test (our client), acks=1, 1 partition, beside librdkafka",
         "| consumer-perf-test (our client), 8 partitions, beside librdkafka",
         "| start-up: process spawn to first Metadata response",
+        "| peak RSS of the node after every case above (VmHWM) | ",
       ]
     ) {
       assert.ok(output.includes(row), `no row "${row}" in:\n${output}`);
     }
     assert.ok(!output.includes("failed:"), `a case failed:\n${output}`);
+    assert.match(output, /\(VmHWM\) \| \d+ MiB \|/, "the node's peak RSS is reported");
     const measured = output.split("\n").filter((line) => /\| (yes|no) \|$/.test(line));
     assert.equal(measured.length, 7, `expected 7 measured targets in:\n${output}`);
     const left = [...shmBenchDirs()].filter((n) => !before.has(n));

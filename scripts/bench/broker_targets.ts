@@ -341,6 +341,18 @@ async function fetchDrain(
   return JSON.parse(text.split("\n").at(-1)!);
 }
 
+/** Peak resident memory (VmHWM) of `node`'s server process in MiB, or null where unknown. */
+export async function peakRssMiB(node: TestNode): Promise<number | null> {
+  const pid = await nodePid(node);
+  if (pid === null) return null;
+  try {
+    const kib = /VmHWM:\s+(\d+) kB/.exec(await Deno.readTextFile(`/proc/${pid}/status`))?.[1];
+    return kib === undefined ? null : Number(kib) / 1024;
+  } catch {
+    return null;
+  }
+}
+
 /** The process id of `node`'s server (found by its properties file in /proc), or null. */
 async function nodePid(node: TestNode): Promise<number | null> {
   try {
