@@ -56,6 +56,33 @@ function cpuSeconds(pids: readonly number[]): number | null {
   return ticks / CLOCK_TICKS_PER_S;
 }
 
+/** One measured case: a topic's replication and configs. */
+interface BenchCase {
+  key: string;
+  label: string;
+  replicationFactor: number;
+  configs: Record<string, string>;
+}
+
+const CASES: readonly BenchCase[] = [
+  { key: "rf1", label: "replication factor 1", replicationFactor: 1, configs: {} },
+  {
+    key: "rf3",
+    label: "replication factor 3",
+    replicationFactor: 3,
+    configs: { "min.insync.replicas": "2" },
+  },
+  {
+    // What fsync costs: kraftling acknowledges acks=all once every in-sync replica fsynced the
+    // batch; with flush.ms set, leader and followers write and acknowledge without waiting for
+    // fsync, as Kafka does by default.
+    key: "rf3-flush-ms",
+    label: "replication factor 3, `flush.ms=1000` (acks without fsync, as Kafka's default)",
+    replicationFactor: 3,
+    configs: { "min.insync.replicas": "2", "flush.ms": "1000" },
+  },
+];
+
 /** Options for {@link runReplicationBench}. */
 export interface ReplicationBenchOptions {
   /** Records per throughput case (1 KiB each). */
@@ -94,14 +121,15 @@ async function produce(
 }
 
 /** Creates `topic` and waits (bounded) until every partition has a leader and a full ISR. */
-async function createTopic(cluster: TestCluster, topic: string, replicationFactor: number) {
+async function createTopic(cluster: TestCluster, topic: string, c: BenchCase) {
+  const replicationFactor = c.replicationFactor;
   const admin = new Admin({ bootstrapServers: cluster.bootstrapServers });
   try {
     await admin.createTopics([{
       name: topic,
       numPartitions: PARTITIONS,
       replicationFactor,
-      configs: replicationFactor > 1 ? { "min.insync.replicas": "2" } : {},
+      configs: c.configs,
     }]);
     const deadline = Date.now() + ISR_WAIT_MS;
     while (Date.now() < deadline) {
@@ -133,43 +161,43 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
   const cluster = await startCluster({ controllers: 3, brokers: 3 });
   try {
     await cluster.waitForLeader();
-    const rates = new Map<number, number>();
-    const cpuPerGiB = new Map<number, number | null>();
-    const clientCpuPerGiB = new Map<number, number>();
+    const rates = new Map<string, number>();
+    const cpuPerGiB = new Map<string, number | null>();
+    const clientCpuPerGiB = new Map<string, number>();
     const gib = records * RECORD_BYTES / (1024 * MIB);
     const brokerPids = cluster.brokers.map((b) => b.pid!);
-    for (const rf of [1, 3]) await createTopic(cluster, `bench-rf${rf}`, rf);
+    for (const c of CASES) await createTopic(cluster, `bench-${c.key}`, c);
     // Every path JIT-compiled before anything is measured (a fresh cluster's first run was the
     // slowest, and RF=1 ran first), then each case twice, alternating, keeping the faster run.
     await produce(cluster, "bench-rf3", Math.ceil(records / 2));
     for (let round = 0; round < 2; round++) {
-      for (const rf of [1, 3]) {
+      for (const c of CASES) {
         const cpuBefore = cpuSeconds(brokerPids);
-        const { seconds, clientCpuSeconds } = await produce(cluster, `bench-rf${rf}`, records);
+        const { seconds, clientCpuSeconds } = await produce(cluster, `bench-${c.key}`, records);
         const cpuAfter = cpuSeconds(brokerPids);
-        if (records / seconds <= (rates.get(rf) ?? 0)) continue;
-        rates.set(rf, records / seconds);
+        if (records / seconds <= (rates.get(c.key) ?? 0)) continue;
+        rates.set(c.key, records / seconds);
         cpuPerGiB.set(
-          rf,
+          c.key,
           cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / gib,
         );
-        clientCpuPerGiB.set(rf, clientCpuSeconds / gib);
+        clientCpuPerGiB.set(c.key, clientCpuSeconds / gib);
       }
     }
-    const rf1 = rates.get(1)!;
-    const rf3 = rates.get(3)!;
+    const rf1 = rates.get("rf1")!;
+    const rf3 = rates.get("rf3")!;
     // One rate for both, so the latencies compare the same load.
     const fixedRate = Math.max(500, Math.floor(rf3 / 2));
     const latencyRecords = fixedRate * LATENCY_RUN_S;
-    const latency = new Map<number, Record<string, number>>();
-    for (const rf of [1, 3]) {
-      await createTopic(cluster, `bench-latency-rf${rf}`, rf);
+    const latency = new Map<string, Record<string, number>>();
+    for (const c of CASES) {
+      await createTopic(cluster, `bench-latency-${c.key}`, c);
       latency.set(
-        rf,
+        c.key,
         await loadGen([
           "produce",
           cluster.bootstrapServers,
-          `bench-latency-rf${rf}`,
+          `bench-latency-${c.key}`,
           String(latencyRecords),
           String(RECORD_BYTES),
           "all",
@@ -183,27 +211,27 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
       "| case (acks=all, 1 KiB, 3 partitions, 3 brokers) | MB/s | records/s | broker CPU s/GiB | client CPU s/GiB | p50 ms | p99 ms |",
       "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ];
-    for (const rf of [1, 3]) {
-      const rate = rates.get(rf)!;
-      const l = latency.get(rf)!;
+    for (const c of CASES) {
+      const rate = rates.get(c.key)!;
+      const l = latency.get(c.key)!;
       rows.push(
-        `| replication factor ${rf} | ${mbps(rate)} | ${rate.toFixed(0)} | ${
-          cpuPerGiB.get(rf)?.toFixed(1) ?? "n/a"
-        } | ${clientCpuPerGiB.get(rf)!.toFixed(1)} | ${l.p50_ms!.toFixed(1)} | ${
+        `| ${c.label} | ${mbps(rate)} | ${rate.toFixed(0)} | ${
+          cpuPerGiB.get(c.key)?.toFixed(1) ?? "n/a"
+        } | ${clientCpuPerGiB.get(c.key)!.toFixed(1)} | ${l.p50_ms!.toFixed(1)} | ${
           l.p99_ms!.toFixed(1)
         } |`,
       );
     }
-    const p99Ratio = latency.get(3)!.p99_ms! / latency.get(1)!.p99_ms!;
-    const cpu1 = cpuPerGiB.get(1);
-    const cpu3 = cpuPerGiB.get(3);
+    const p99Ratio = latency.get("rf3")!.p99_ms! / latency.get("rf1")!.p99_ms!;
+    const cpu1 = cpuPerGiB.get("rf1");
+    const cpu3 = cpuPerGiB.get("rf3");
     const cpuRatio = cpu1 && cpu3 ? (cpu3 / cpu1).toFixed(2) : "n/a";
     rows.push(
       `| RF=3 / RF=1 (latency at ${fixedRate} records/s) | ${
         (rf3 / rf1).toFixed(2)
-      } | | ${cpuRatio} | ${(clientCpuPerGiB.get(3)! / clientCpuPerGiB.get(1)!).toFixed(2)} | | ${
-        p99Ratio.toFixed(2)
-      } |`,
+      } | | ${cpuRatio} | ${
+        (clientCpuPerGiB.get("rf3")! / clientCpuPerGiB.get("rf1")!).toFixed(2)
+      } | | ${p99Ratio.toFixed(2)} |`,
     );
     const rss = peakRssMiB(brokerPids);
     if (rss !== null) {
