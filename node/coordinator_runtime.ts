@@ -71,23 +71,35 @@ export interface CoordinatorSlot<Coordinator> {
 /** A key's coordinator, or the error that tells the client why there is none here. */
 export type SlotRoute<Slot> = { slot: Slot; errorCode: 0 } | { slot: null; errorCode: number };
 
+/** What the runtime needs of its broker (a `BrokerContext` has it all). */
+export interface CoordinatorBroker {
+  readonly logger: Logger;
+  readonly nodeId: number;
+  /** The metadata image now (FindCoordinator answers from it). */
+  readonly metadata: { readonly image: MetadataImage };
+  /** The active controller (CreateTopics of the internal topic). */
+  readonly controller: InternalTopicDeps["controller"];
+}
+
+/** How a partition is loaded (the managers' options; the defaults below otherwise). */
+export interface CoordinatorLoadOptions {
+  /** Bytes per read while loading a partition (default 1 MiB). */
+  loadReadBytes?: number;
+  /** Delay between load attempts (default 500 ms), at most `loadAttemptsMax` (default 5). */
+  loadRetryBackoffMs?: number;
+  loadAttemptsMax?: number;
+}
+
 /** Options of {@link CoordinatorRuntime}. */
-export interface CoordinatorRuntimeOptions<Effect, Slot> {
-  /** The internal topic (`__consumer_offsets`, `__transaction_state`), for log lines. */
+export interface CoordinatorRuntimeOptions<Effect, Slot> extends CoordinatorLoadOptions {
+  /** The internal topic (`__consumer_offsets`, `__transaction_state`). */
   topic: string;
-  logger: Logger;
+  broker: CoordinatorBroker;
   nowMs: () => number;
   /** Partitions of the topic (the image's count, or the configured one before it exists). */
   partitionCount: () => number;
-  /** This broker's id and the metadata image now (FindCoordinator answers from them). */
-  nodeId: number;
-  image: () => MetadataImage;
   /** Applies what a coordinator's tick returned. */
   runEffects: (slot: Slot, effects: Effect[]) => void;
-  /** Bytes per read while loading a partition. */
-  loadReadBytes: number;
-  loadRetryBackoffMs: number;
-  loadAttemptsMax: number;
 }
 
 /** The longest the tick timer waits before it looks again, in milliseconds. */
@@ -124,7 +136,12 @@ export class CoordinatorRuntime<
   Slot extends CoordinatorSlot<Coordinator>,
 > {
   readonly slots = new Map<number, Slot>();
+  /** Creates the internal topic when FindCoordinator finds it missing. */
+  readonly topicCreation: InternalTopicCreation;
   readonly #options: CoordinatorRuntimeOptions<Effect, Slot>;
+  readonly #loadReadBytes: number;
+  readonly #loadRetryBackoffMs: number;
+  readonly #loadAttemptsMax: number;
   readonly #retryTimers = new Set<ReturnType<typeof setTimeout>>();
   #tickTimer: ReturnType<typeof setTimeout> | undefined;
   #tickAtMs = Infinity;
@@ -133,6 +150,15 @@ export class CoordinatorRuntime<
 
   constructor(options: CoordinatorRuntimeOptions<Effect, Slot>) {
     this.#options = options;
+    this.#loadReadBytes = options.loadReadBytes ?? 1_048_576;
+    this.#loadRetryBackoffMs = options.loadRetryBackoffMs ?? 500;
+    this.#loadAttemptsMax = options.loadAttemptsMax ?? 5;
+    const { broker } = options;
+    this.topicCreation = new InternalTopicCreation(options.topic, {
+      logger: broker.logger,
+      image: () => broker.metadata.image,
+      controller: broker.controller,
+    });
   }
 
   get started(): boolean {
@@ -182,7 +208,9 @@ export class CoordinatorRuntime<
     },
     attempt = 1,
   ): Promise<void> {
-    const { topic, logger, loadAttemptsMax, loadRetryBackoffMs } = this.#options;
+    const { topic, broker: { logger } } = this.#options;
+    const loadAttemptsMax = this.#loadAttemptsMax;
+    const loadRetryBackoffMs = this.#loadRetryBackoffMs;
     let loaded: Loaded;
     try {
       loaded = await steps.read(slot);
@@ -221,7 +249,7 @@ export class CoordinatorRuntime<
     const records: Record[] = [];
     let offset = 0;
     for (let reads = 0; reads < LOAD_READS_MAX; reads++) {
-      const chunk = await read(slot.partition, offset, this.#options.loadReadBytes);
+      const chunk = await read(slot.partition, offset, this.#loadReadBytes);
       if (slot.state !== "loading") return records;
       if (offset >= chunk.highWatermark) return records;
       const decoded = decode(chunk, offset);
@@ -291,7 +319,8 @@ export class CoordinatorRuntime<
       port: -1,
     });
     if (this.#closed) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    const image = this.#options.image();
+    const self = this.#options.broker;
+    const image = self.metadata.image;
     const topic = image.topics.byName.get(this.#options.topic);
     if (topic === undefined) {
       createTopic();
@@ -301,7 +330,7 @@ export class CoordinatorRuntime<
     const leader = topic.partitions.get(partition)?.leader ?? -1;
     const broker = leader < 0 ? undefined : image.cluster.brokers.get(leader);
     if (broker === undefined || broker.fenced) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-    if (leader === this.#options.nodeId && this.slots.get(partition)?.state !== "active") {
+    if (leader === self.nodeId && this.slots.get(partition)?.state !== "active") {
       return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     }
     const endpoint = broker.endpoints.find((e) => e.name === listenerName) ?? broker.endpoints[0];

@@ -28,10 +28,13 @@ function setup(options: { loadAttemptsMax?: number } = {}) {
   const ran: string[] = [];
   const runtime = new CoordinatorRuntime<string, FakeCoordinator, Slot>({
     topic: "__consumer_offsets",
-    logger: silentLogger,
+    broker: {
+      logger: silentLogger,
+      nodeId: 1,
+      metadata: { image: EMPTY_IMAGE },
+      controller: { send: () => Promise.reject(new Error("no controller in this test")) },
+    },
     nowMs: () => nowMs,
-    nodeId: 1,
-    image: () => EMPTY_IMAGE,
     partitionCount: () => 4,
     runEffects: (slot, effects) => ran.push(...effects.map((e) => `${slot.partition}: ${e}`)),
     loadReadBytes: 100,

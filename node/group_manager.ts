@@ -108,22 +108,16 @@ export interface GroupLogStore {
 }
 
 /** Options for {@link GroupManager}; production uses the defaults. */
-export interface GroupManagerOptions {
+export interface GroupManagerOptions extends CoordinatorLoadOptions {
   /** The clock (default `Date.now`). */
   nowMs?: () => number;
   /** Source of member ids (default seeded from the OS). */
   random?: Random;
-  /** Bytes asked per read while loading a partition (default 1 MiB). */
-  loadReadBytes?: number;
-  /** How often a failed load is retried before the partition is given up (default 5). */
-  loadAttemptsMax?: number;
-  /** Delay between load attempts (default 500 ms). */
-  loadRetryBackoffMs?: number;
 }
 
 const EMPTY_BYTES = new Uint8Array(0);
 
-import { CoordinatorRuntime, InternalTopicCreation } from "./coordinator_runtime.ts";
+import { type CoordinatorLoadOptions, CoordinatorRuntime } from "./coordinator_runtime.ts";
 export { javaStringHashCode, partitionForGroup } from "./coordinator_runtime.ts";
 
 /** A parked request: the coordinator answers it with a `respond` effect, or we fail it. */
@@ -213,7 +207,6 @@ export class GroupManager implements GroupService, ConsumerGroupService {
   readonly #generateMemberId: ReturnType<typeof randomMemberIdGenerator>;
   /** Slots, loading, the deadline timer and routing, shared with the transaction coordinator. */
   readonly #runtime: CoordinatorRuntime<GroupEffect<Pending>, GroupCoordinator<Pending>, Slot>;
-  readonly #offsetsTopic: InternalTopicCreation;
   /** One INFO line per burst of partition loads or unloads, not one per partition. */
   readonly #loadLog: GroupLoadLog;
 
@@ -223,22 +216,15 @@ export class GroupManager implements GroupService, ConsumerGroupService {
     this.#store = store;
     this.#nowMs = options.nowMs ?? Date.now;
     this.#generateMemberId = randomMemberIdGenerator(options.random ?? new SeededRandom(osSeed()));
-    this.#offsetsTopic = new InternalTopicCreation(OFFSETS_TOPIC, {
-      logger: ctx.logger,
-      image: () => ctx.metadata.image,
-      controller: ctx.controller,
-    });
     this.#runtime = new CoordinatorRuntime({
+      loadReadBytes: options.loadReadBytes,
+      loadRetryBackoffMs: options.loadRetryBackoffMs,
+      loadAttemptsMax: options.loadAttemptsMax,
       topic: OFFSETS_TOPIC,
-      logger: ctx.logger,
+      broker: ctx,
       nowMs: this.#nowMs,
-      nodeId: ctx.nodeId,
-      image: () => ctx.metadata.image,
       partitionCount: () => this.#partitionCount(),
       runEffects: (slot, effects) => this.#runEffects(slot, effects),
-      loadReadBytes: options.loadReadBytes ?? 1_048_576,
-      loadRetryBackoffMs: options.loadRetryBackoffMs ?? 500,
-      loadAttemptsMax: options.loadAttemptsMax ?? 5,
     });
     const c = ctx.config;
     this.#config = {
@@ -514,7 +500,7 @@ export class GroupManager implements GroupService, ConsumerGroupService {
   /** Asks the controller to create `__consumer_offsets` (Kafka's configs for it). */
   #ensureOffsetsTopic(): void {
     const c = this.#ctx.config;
-    this.#offsetsTopic.ensure({
+    this.#runtime.topicCreation.ensure({
       numPartitions: c.offsetsTopicNumPartitions,
       replicationFactor: c.offsetsTopicReplicationFactor,
       replicationFactorKey: "offsets.topic.replication.factor",
@@ -528,7 +514,7 @@ export class GroupManager implements GroupService, ConsumerGroupService {
 
   /** Resolves when a creation of `__consumer_offsets` started by FindCoordinator has settled. */
   offsetsTopicCreation(): Promise<void> {
-    return this.#offsetsTopic.settled();
+    return this.#runtime.topicCreation.settled();
   }
 
   topicExists(name: string): boolean {

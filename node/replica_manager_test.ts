@@ -837,3 +837,38 @@ Deno.test("a fetch of several partitions fills the response limit in partition o
     assertEquals(byPartition.get(2), [0]);
   });
 });
+
+Deno.test("a fetch whose first partitions are empty still returns a later partition's oversized first batch", async () => {
+  await withHarness(async (h) => {
+    const topicId = "b3ZlcnNpemVkUGFydGl0aQ";
+    h.apply([
+      makeRecord(RecordType.TOPIC, 0, createTopicRecord({ name: "sparse", topicId })),
+      ...[0, 1].map((i) => partitionRecord(topicId, i, 1)),
+    ]);
+    await h.rm.settled();
+    await produce(h, batch(1, { valueBytes: 2000 }), { topic: "sparse", partition: 1 });
+    const request = createFetchRequest({
+      replicaId: -1,
+      maxWaitMs: 0,
+      minBytes: 1,
+      maxBytes: 50 << 20,
+      isolationLevel: 0,
+      sessionId: 0,
+      sessionEpoch: -1,
+      topics: [createFetchTopic({
+        topic: "sparse",
+        partitions: [0, 1].map((partition) =>
+          createFetchPartition({ partition, fetchOffset: 0n, partitionMaxBytes: 100 })
+        ),
+      })],
+    });
+    const f = await fetchHandler(h.rm).handle(request, ctxOf(12)) as FetchResponse;
+    const byPartition = new Map(
+      f.responses[0]!.partitions.map((p) => [p.partitionIndex, offsetsIn(p.records)]),
+    );
+    // Nothing came before it, so partition 1 returns its first batch although it exceeds 100
+    // bytes (Kafka's minOneMessage), as a sequential read would.
+    assertEquals(byPartition.get(0), []);
+    assertEquals(byPartition.get(1), [0]);
+  });
+});

@@ -53,7 +53,7 @@ import { KafkaError } from "../net/protocol/errors.ts";
 import { ApiKey } from "../net/protocol/generated/api_table.ts";
 import { ErrorCode } from "../net/protocol/generated/errors.ts";
 import type { BrokerContext } from "./broker_context.ts";
-import { CoordinatorRuntime, InternalTopicCreation } from "./coordinator_runtime.ts";
+import { type CoordinatorLoadOptions, CoordinatorRuntime } from "./coordinator_runtime.ts";
 import { TxnMarkerChannel } from "./txn_marker_channel.ts";
 import { decodeTxnRecordBatches, encodeTxnRecordBatch } from "./txn_records.ts";
 
@@ -87,13 +87,8 @@ export interface TxnManagerDeps {
 }
 
 /** Options for {@link TxnManager}; production uses the defaults. */
-export interface TxnManagerOptions {
+export interface TxnManagerOptions extends CoordinatorLoadOptions {
   nowMs?: () => number;
-  /** Bytes asked per read while loading a partition (default 1 MiB). */
-  loadReadBytes?: number;
-  /** Delay between load attempts (default 500 ms), at most `loadAttemptsMax` (default 5). */
-  loadRetryBackoffMs?: number;
-  loadAttemptsMax?: number;
   /** Delivers markers (default: a {@link TxnMarkerChannel} on the inter-broker listener). */
   markers?: Pick<TxnMarkerChannel, "send" | "close">;
 }
@@ -153,7 +148,6 @@ export class TxnManager implements TransactionService {
   readonly #markers: Pick<TxnMarkerChannel, "send" | "close">;
   /** Slots, loading, the deadline timer and routing, shared with the group coordinator. */
   readonly #runtime: CoordinatorRuntime<TxnEffect<Pending>, TransactionCoordinator<Pending>, Slot>;
-  readonly #topic: InternalTopicCreation;
 
   constructor(
     ctx: BrokerContext,
@@ -165,22 +159,15 @@ export class TxnManager implements TransactionService {
     this.#store = store;
     this.#deps = deps;
     this.#nowMs = options.nowMs ?? Date.now;
-    this.#topic = new InternalTopicCreation(TRANSACTION_STATE_TOPIC, {
-      logger: ctx.logger,
-      image: () => ctx.metadata.image,
-      controller: ctx.controller,
-    });
     this.#runtime = new CoordinatorRuntime({
+      loadReadBytes: options.loadReadBytes,
+      loadRetryBackoffMs: options.loadRetryBackoffMs,
+      loadAttemptsMax: options.loadAttemptsMax,
       topic: TRANSACTION_STATE_TOPIC,
-      logger: ctx.logger,
+      broker: ctx,
       nowMs: this.#nowMs,
-      nodeId: ctx.nodeId,
-      image: () => ctx.metadata.image,
       partitionCount: () => this.#partitionCount(),
       runEffects: (slot, effects) => this.#runEffects(slot, effects),
-      loadReadBytes: options.loadReadBytes ?? 1_048_576,
-      loadRetryBackoffMs: options.loadRetryBackoffMs ?? 500,
-      loadAttemptsMax: options.loadAttemptsMax ?? 5,
     });
     this.#markers = options.markers ?? new TxnMarkerChannel(ctx);
     this.#config = {
@@ -419,7 +406,7 @@ export class TxnManager implements TransactionService {
   /** Asks the controller to create `__transaction_state` (Kafka's configs for it). */
   #ensureTopic(): void {
     const c = this.#ctx.config;
-    this.#topic.ensure({
+    this.#runtime.topicCreation.ensure({
       numPartitions: c.transactionStateLogNumPartitions,
       replicationFactor: c.transactionStateLogReplicationFactor,
       replicationFactorKey: "transaction.state.log.replication.factor",
@@ -437,7 +424,7 @@ export class TxnManager implements TransactionService {
 
   /** Resolves when a creation of `__transaction_state` started by FindCoordinator has settled. */
   topicCreation(): Promise<void> {
-    return this.#topic.settled();
+    return this.#runtime.topicCreation.settled();
   }
 
   async initProducerId(input: {

@@ -279,17 +279,30 @@ async function readAll(
   const out: ReadOutcome[] = [];
   for (const [i, t] of targets.entries()) {
     const limits = { maxBytes: Math.max(0, Math.min(t.maxBytes, limitBytes)), minOneMessage };
-    const started = early[i];
-    const r = started !== undefined && started.maxBytes === limits.maxBytes &&
-        started.minOneMessage === limits.minOneMessage
-      ? await started.read
-      : await readTarget(replicas, t, limits, params);
+    const r = await earlyReadMatching(early[i], limits) ??
+      await readTarget(replicas, t, limits, params);
     const size = r.outcome.recordsBytes;
     if (size > 0) minOneMessage = false;
     limitBytes = Math.max(0, limitBytes - size);
     out.push(r);
   }
   return out;
+}
+
+/**
+ * The early read's result when it is what a read with `limits` gives: the same byte limit, and the
+ * same minOneMessage, or an early read without it that returned data (its first batch fit, so the
+ * flag changed nothing). A tailing consumer's first partition with new data is thus not read twice.
+ */
+async function earlyReadMatching(
+  started: { maxBytes: number; minOneMessage: boolean; read: Promise<ReadOutcome> } | undefined,
+  limits: { maxBytes: number; minOneMessage: boolean },
+): Promise<ReadOutcome | null> {
+  if (started === undefined || started.maxBytes !== limits.maxBytes) return null;
+  if (started.minOneMessage === limits.minOneMessage) return await started.read;
+  if (started.minOneMessage) return null;
+  const r = await started.read;
+  return r.outcome.recordsBytes > 0 ? r : null;
 }
 
 /** Starts the reads of the targets that fit the response limit even at their full partition limits. */
