@@ -1,5 +1,5 @@
-// Both CRC paths (slicing-by-8 in JavaScript below the WASM threshold, hash-wasm above it) agree
-// with a bit-at-a-time reference at every length around the threshold and at any byte offset.
+// The WASM slicing-by-16 CRC agrees with a bit-at-a-time reference at every length around its
+// 16-byte step, at odd offsets, and across its 1 MiB input window.
 import { strict as assert } from "node:assert";
 import { crc32, crc32c } from "./crc32c.ts";
 
@@ -28,5 +28,18 @@ Deno.test("every length from 0 to 4200 bytes, at odd offsets, matches the bit-wi
       assert.equal(crc32c(view), reference(0x82f63b78, view), `crc32c of ${length} at ${offset}`);
       assert.equal(crc32(view), reference(0xedb88320, view), `crc32 of ${length} at ${offset}`);
     }
+  }
+});
+
+Deno.test("inputs longer than the 1 MiB window match the reference across window boundaries", () => {
+  const mib = 1 << 20;
+  let seed = 777;
+  const data = new Uint8Array(2 * mib + 100).map(() =>
+    (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24
+  );
+  for (const length of [mib - 1, mib, mib + 1, mib + 17, 2 * mib + 99]) {
+    const view = data.subarray(1, 1 + length);
+    assert.equal(crc32c(view), reference(0x82f63b78, view), `crc32c of ${length}`);
+    assert.equal(crc32(view), reference(0xedb88320, view), `crc32 of ${length}`);
   }
 });
