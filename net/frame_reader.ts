@@ -118,6 +118,7 @@ export class FrameReader {
   #buf: Uint8Array;
   #start = 0; // first byte not yet returned
   #end = 0; // end of received bytes
+  #lentEnd = 0; // end of the last view of #buf handed out (0: none, so #buf may be rewritten)
   readonly #pool: FrameBufferPool;
 
   constructor(source: ByteSource, options: FrameReaderOptions) {
@@ -174,17 +175,27 @@ export class FrameReader {
       if (end > this.#end) break;
       frames.push(this.#buf.subarray(this.#start + 4, end));
       this.#start = end;
+      this.#lentEnd = end;
     }
     return frames;
   }
 
-  /** A fresh receive buffer holding the unreturned bytes (fewer than one small frame). */
+  /**
+   * Moves the unreturned bytes (fewer than one small frame) to the start of a receive buffer: the
+   * same one when no view of it was handed out (a connection that carries only large frames, as a
+   * follower's fetch answers, only ever starts one in it), else a fresh one.
+   */
   #renew(): void {
-    const next = new Uint8Array(this.#receiveBytes);
-    next.set(this.#buf.subarray(this.#start, this.#end));
+    if (this.#lentEnd === 0) {
+      this.#buf.copyWithin(0, this.#start, this.#end);
+    } else {
+      const next = new Uint8Array(this.#receiveBytes);
+      next.set(this.#buf.subarray(this.#start, this.#end));
+      this.#buf = next;
+      this.#lentEnd = 0;
+    }
     this.#end -= this.#start;
     this.#start = 0;
-    this.#buf = next;
   }
 
   /**

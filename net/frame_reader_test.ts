@@ -114,3 +114,29 @@ Deno.test("the frame buffer pool lends the smallest free buffer that fits", () =
   assert.equal(pool.take(90_000).buffer, small.buffer);
   assert.equal(pool.take(3_000_000).buffer, large.buffer);
 });
+
+Deno.test("a connection of large frames only keeps one receive buffer; mixed ones stay intact", async () => {
+  const large = Array.from({ length: 20 }, (_, i) => new Uint8Array(40_000 + i).fill(i + 1));
+  const stream = concat(large.map(encodeFrame));
+  const receiveBuffers = new Set<ArrayBufferLike>();
+  const source = sourceOf(stream, 5000);
+  const reader = new FrameReader({
+    read(into) {
+      if (into.buffer.byteLength === 16 * 1024) receiveBuffers.add(into.buffer);
+      return source.read(into);
+    },
+  }, { frameBytesMax: 1 << 20, receiveBufferBytes: 16 * 1024 });
+  assert.deepEqual(await readAll(reader), large);
+  assert.equal(receiveBuffers.size, 1);
+
+  // Small frames handed out before and after large ones are never overwritten.
+  const mixed = Array.from(
+    { length: 60 },
+    (_, i) => new Uint8Array(i % 3 === 0 ? 30_000 : 900 + i).fill(i + 1),
+  );
+  const mixedReader = new FrameReader(sourceOf(concat(mixed.map(encodeFrame)), 3000), {
+    frameBytesMax: 1 << 20,
+    receiveBufferBytes: 16 * 1024,
+  });
+  assert.deepEqual(await readAll(mixedReader), mixed);
+});
