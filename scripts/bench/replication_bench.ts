@@ -9,6 +9,12 @@
  * both at one fixed rate (half the RF=3 maximum, after one second of warm-up), and the RF=3 /
  * RF=1 ratios.
  *
+ * Each throughput run is 200,000 records (200 MiB; runs of 50,000 lasted a third of a second, and
+ * the ratio swung 0.36-0.62 between runs of the same code), and the client keeps librdkafka's
+ * default queue of 100,000 records: with `load_gen.py`'s 1,000,000 a producer facing the slower
+ * RF=3 topic held most of the run's records at once and spent twice the CPU per GiB doing so,
+ * taken from the brokers on this shared machine.
+ *
  * @module
  */
 
@@ -89,8 +95,14 @@ export interface ReplicationBenchOptions {
   records?: number;
 }
 
+/** librdkafka's default `queue.buffering.max.messages` (see the module comment). */
+const CLIENT_CONFIG = { "queue.buffering.max.messages": 100_000 };
+
 async function loadGen(args: string[]): Promise<Record<string, number>> {
-  const out = await new Deno.Command("/usr/bin/python3", { args: [LOAD_GEN, ...args] }).output();
+  const out = await new Deno.Command("/usr/bin/python3", {
+    args: [LOAD_GEN, ...args],
+    env: { KRAFTLING_LOAD_GEN_CONFIG: JSON.stringify(CLIENT_CONFIG) },
+  }).output();
   const text = new TextDecoder().decode(out.stdout).trim();
   if (out.code !== 0) {
     throw new Error(`load generator failed: ${new TextDecoder().decode(out.stderr)}`);
@@ -157,7 +169,7 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
   if (!hasPythonModule("confluent_kafka")) {
     return "skipped: /usr/bin/python3 lacks confluent_kafka (apt-get install python3-confluent-kafka)";
   }
-  const records = options.records ?? 50_000;
+  const records = options.records ?? 200_000;
   const cluster = await startCluster({ controllers: 3, brokers: 3 });
   try {
     await cluster.waitForLeader();
@@ -248,6 +260,6 @@ export async function runReplicationBench(options: ReplicationBenchOptions = {})
 }
 
 if (import.meta.main) {
-  const records = Number(Deno.args[0] ?? 50_000);
+  const records = Number(Deno.args[0] ?? 200_000);
   console.log(await runReplicationBench({ records }));
 }
