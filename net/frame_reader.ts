@@ -90,11 +90,24 @@ export class FrameBufferPool {
     return buffer.subarray(0, size);
   }
 
-  /** Takes back a buffer from {@link take}; others (and a second give) are ignored. */
+  /**
+   * Takes back a buffer from {@link take}; others (and a second give) are ignored. When the bound
+   * is reached, smaller free buffers make room for a larger one: a pool full of buffers slightly
+   * smaller than its frames would otherwise allocate fresh memory for every frame (a consumer of
+   * 50 MiB answers spent 0.7 s of CPU per GiB on page faults that way).
+   */
   give(frame: Uint8Array): void {
     const bytes = frame.buffer.byteLength;
-    if (!this.#owned.has(frame.buffer) || this.#freeBytes + bytes > this.bytesMax) return;
+    if (!this.#owned.has(frame.buffer) || bytes > this.bytesMax) return;
     if (this.#free.some((b) => b.buffer === frame.buffer)) return;
+    while (this.#freeBytes + bytes > this.bytesMax) {
+      let smallest = 0;
+      for (let j = 1; j < this.#free.length; j++) {
+        if (this.#free[j]!.length < this.#free[smallest]!.length) smallest = j;
+      }
+      if (this.#free[smallest]!.length >= bytes) return; // the given one is the smallest
+      this.#freeBytes -= this.#free.splice(smallest, 1)[0]!.length;
+    }
     this.#free.push(new Uint8Array(frame.buffer));
     this.#freeBytes += bytes;
   }

@@ -115,6 +115,22 @@ Deno.test("the frame buffer pool lends the smallest free buffer that fits", () =
   assert.equal(pool.take(3_000_000).buffer, large.buffer);
 });
 
+Deno.test("a full frame buffer pool trades its smaller free buffers for a larger one", () => {
+  const pool = new FrameBufferPool(2 * 1_048_576);
+  // Two buffers just too small for what follows fill the pool (buffers come in 64 KiB steps).
+  const small = [pool.take(950_000), pool.take(950_000)];
+  for (const loan of small) pool.give(loan);
+  const large = pool.take(1_000_000); // fits neither: fresh
+  assert.ok(small.every((b) => b.buffer !== large.buffer));
+  pool.give(large);
+  assert.ok(pool.freeBytes <= 2 * 1_048_576);
+  // Frames of that size now reuse it instead of allocating each time.
+  const next = pool.take(990_000);
+  assert.equal(next.buffer, large.buffer);
+  pool.give(next);
+  assert.equal(pool.take(1_000_000).buffer, large.buffer);
+});
+
 Deno.test("a connection of large frames only keeps one receive buffer; mixed ones stay intact", async () => {
   const large = Array.from({ length: 20 }, (_, i) => new Uint8Array(40_000 + i).fill(i + 1));
   const stream = concat(large.map(encodeFrame));
