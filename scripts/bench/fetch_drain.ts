@@ -18,7 +18,8 @@ import type { MetadataResponse } from "../../net/protocol/generated/metadata_res
 import { batchesIn, readBatchHeader } from "../../net/protocol/record_batch.ts";
 import { ZERO_UUID } from "../../net/protocol/uuid.ts";
 
-const PARTITION_MAX_BYTES = 10 * 1024 * 1024;
+/** The Java consumer's defaults: max.partition.fetch.bytes and fetch.max.bytes. */
+const PARTITION_MAX_BYTES = 1024 * 1024;
 const RESPONSE_MAX_BYTES = 50 * 1024 * 1024;
 /** Bound on fetch rounds (each returns data or the loop ends at the high watermarks). */
 const ROUNDS_MAX = 1_000_000;

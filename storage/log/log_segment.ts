@@ -50,6 +50,18 @@ function readBuffer(sizeBytes: number, buffers: ReadBuffers | undefined): Uint8A
 }
 /** Bytes read at a time when walking batch headers or verifying a segment. */
 const SCAN_CHUNK_BYTES = 64 * 1024;
+/**
+ * First read of a walk that looks for one batch (every fetch does): the offset index has an entry
+ * every `index.interval.bytes` (4 KiB by default), so the batch's header is nearly always within
+ * this much; reading 64 KiB into fresh memory to peek at one header cost more than the fetch's
+ * own bookkeeping.
+ */
+const FIND_CHUNK_BYTES = 8 * 1024;
+/**
+ * Where synchronous header walks read: headers are parsed into numbers and nothing keeps a view
+ * of it past one step, and a walk never awaits, so one buffer serves every segment.
+ */
+const walkScratch = new Uint8Array(SCAN_CHUNK_BYTES);
 /** Bytes read at a time by {@link LogSegment.readBatchesAsync}. */
 const BATCH_READ_CHUNK_BYTES = 1024 * 1024;
 const RECOVER_CHUNK_BYTES = 8 * 1024 * 1024;
@@ -328,15 +340,24 @@ export class LogSegment {
 
   /**
    * Walks batch headers from `fromPosition` until `visit` returns false or the segment ends.
-   * Headers only: records and CRCs are not read.
+   * Headers only: records and CRCs are not read. The first read takes `firstChunkBytes`, later
+   * ones {@link SCAN_CHUNK_BYTES}.
    */
-  walkHeaders(fromPosition: number, visit: (header: StoredBatchHeader) => boolean): void {
+  walkHeaders(
+    fromPosition: number,
+    visit: (header: StoredBatchHeader) => boolean,
+    firstChunkBytes = SCAN_CHUNK_BYTES,
+  ): void {
     const end = this.shape.sizeBytes;
     let pos = fromPosition;
+    let chunkBytes = Math.max(BATCH_HEADER_BYTES, Math.min(firstChunkBytes, SCAN_CHUNK_BYTES));
     const maxSteps = end; // every batch is > 0 bytes
     for (let steps = 0; pos + BATCH_HEADER_BYTES <= end && steps < maxSteps; steps++) {
-      const chunk = this.readBytes(pos, Math.min(SCAN_CHUNK_BYTES, end - pos));
-      const view = new DataView(chunk.buffer);
+      const chunk = walkScratch.subarray(0, Math.min(chunkBytes, end - pos));
+      const n = this.#file.use((file) => readAtSync(file, pos, chunk));
+      assert(n === chunk.length, `short read of ${this.logPath} at ${pos}`);
+      chunkBytes = SCAN_CHUNK_BYTES;
+      const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       let off = 0;
       while (off + BATCH_HEADER_BYTES <= chunk.length) {
         const header = tryPeekHeader(view, off, pos + off);
@@ -394,7 +415,7 @@ export class LogSegment {
       if (header.lastOffset < offset) return true;
       found = header;
       return false;
-    });
+    }, FIND_CHUNK_BYTES);
     return found;
   }
 

@@ -8,8 +8,8 @@ import { readBatchHeader } from "../../net/protocol/record_batch.ts";
 const NOW_MS = 1_700_000_000_000;
 
 /** A segment at offset 0 holding one batch per entry of `valueBytes`, and the batches' bytes. */
-async function segmentWith(dir: string, valueBytes: number[]) {
-  const config = logConfig({});
+async function segmentWith(dir: string, valueBytes: number[], indexIntervalBytes?: number) {
+  const config = logConfig(indexIntervalBytes === undefined ? {} : { indexIntervalBytes });
   const segment = LogSegment.create(dir, 0, config, NOW_MS, new HandleCache(8));
   const batches: Uint8Array[] = [];
   for (const [i, size] of valueBytes.entries()) {
@@ -97,6 +97,28 @@ Deno.test("recoverAsync rebuilds what recover does, reading off the event loop",
       0,
       "a second recovery finds it clean",
     );
+    segment.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("findBatch finds every batch, also past its small first read and across scan chunks", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // One index entry for the whole segment: every lookup walks from position 0, through more
+    // than the first 8 KiB read and more than one 64 KiB chunk, past batches that straddle them.
+    const sizes = Array.from({ length: 400 }, (_, i) => [150, 700, 3000][i % 3]!);
+    const { segment, batches } = await segmentWith(dir, sizes, 1 << 30);
+    let position = 0;
+    for (const [offset, bytes] of batches.entries()) {
+      const found = segment.findBatch(offset);
+      assert.equal(found?.baseOffset, offset);
+      assert.equal(found?.position, position);
+      assert.equal(found?.sizeBytes, bytes.length);
+      position += bytes.length;
+    }
+    assert.equal(segment.findBatch(batches.length), null);
     segment.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
