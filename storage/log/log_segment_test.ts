@@ -124,3 +124,31 @@ Deno.test("findBatch finds every batch, also past its small first read and acros
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("concurrent off-loop reads of one segment each get their own bytes; a deleted one reads null", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const sizes = Array.from({ length: 30 }, (_, i) => 500 + 97 * i);
+    const { segment, batches } = await segmentWith(dir, sizes);
+    const positions: number[] = [];
+    let at = 0;
+    for (const b of batches) {
+      positions.push(at);
+      at += b.length;
+    }
+    // Every read in flight at once, interleaved with synchronous reads on the writer's handle.
+    const reads = batches.map((b, i) => segment.readBytesAsync(positions[i]!, b.length));
+    for (const [i, b] of batches.entries()) {
+      assert.deepEqual(segment.readBytes(positions[i]!, b.length), b);
+    }
+    const got = await Promise.all(reads);
+    for (const [i, b] of batches.entries()) assert.deepEqual(got[i], b, `batch ${i}`);
+    const pending = segment.readBytesAsync(0, batches[0]!.length);
+    await segment.deleteAsync();
+    const afterDelete = await pending;
+    assert.ok(afterDelete === null || afterDelete.length === batches[0]!.length);
+    assert.equal(await segment.readBytesAsync(0, batches[0]!.length), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
