@@ -48,6 +48,54 @@ function readBuffer(sizeBytes: number, buffers: ReadBuffers | undefined): Uint8A
     ? buffers.take(sizeBytes)
     : new Uint8Array(sizeBytes);
 }
+/**
+ * Reads off the event loop run one at a time per log directory (one disk, as `log.dirs` are laid
+ * out). A consumer's Fetch starts the reads of all its partitions at once and the kernel reads
+ * ahead of each (8 MiB on this machine's disk), so eight of them queued ahead of the appends'
+ * fsyncs, which mq-deadline serves after reads: a producer's p99 beside a consumer catching up on
+ * cold data measured 30-46 ms with them all in flight, 19-25 ms with one at a time, the catch-up
+ * about as fast.
+ *
+ * @example
+ * ```ts
+ * import { OffLoopReadQueue } from "./log_segment.ts";
+ * const queue = new OffLoopReadQueue();
+ * const order: string[] = [];
+ * await Promise.all(["a", "b"].map((name) => queue.run(async () => order.push(name))));
+ * console.log(order); // ["a", "b"]
+ * ```
+ */
+export class OffLoopReadQueue {
+  #busy = false;
+  readonly #waiting: (() => void)[] = [];
+
+  /** Runs `read` once every read queued before it has settled. */
+  async run<T>(read: () => Promise<T>): Promise<T> {
+    // Every finished read hands the queue to the next waiter, so each waiter is woken once.
+    if (this.#busy) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#busy = true;
+    try {
+      return await read();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next === undefined) this.#busy = false;
+      else next();
+    }
+  }
+}
+
+/** One queue per log directory (a handful per process, never dropped). */
+const offLoopReadQueues = new Map<string, OffLoopReadQueue>();
+
+function offLoopReadQueueFor(logDir: string): OffLoopReadQueue {
+  let queue = offLoopReadQueues.get(logDir);
+  if (queue === undefined) {
+    queue = new OffLoopReadQueue();
+    offLoopReadQueues.set(logDir, queue);
+  }
+  return queue;
+}
+
 /** Bytes read at a time when walking batch headers or verifying a segment. */
 const SCAN_CHUNK_BYTES = 64 * 1024;
 /**
@@ -144,6 +192,8 @@ export class LogSegment {
   /** The segment is no longer active and its index files await their final fsync. */
   indexesNeedSync = false;
   #file: CachedFile;
+  /** Where this segment's reads off the event loop wait their turn (its log directory's). */
+  readonly #offLoopReads: OffLoopReadQueue;
   /** The `.log` handle is held until the next fsync (unsynced bytes). */
   #held = false;
   #closed = false;
@@ -172,6 +222,7 @@ export class LogSegment {
     );
     this.shape = new SegmentShape(baseOffset, options.createdMs);
     this.#file = handles.file(this.logPath, { read: true, append: true, create: true });
+    this.#offLoopReads = offLoopReadQueueFor(path.dirname(dir));
   }
 
   /** Creates an empty segment, replacing any files of that name. */
@@ -330,7 +381,7 @@ export class LogSegment {
     const available = Math.max(0, Math.min(length, this.shape.sizeBytes - position));
     const out = readBuffer(available, buffers);
     try {
-      const n = await readAtAsync(this.logPath, position, out);
+      const n = await this.#offLoopReads.run(() => readAtAsync(this.logPath, position, out));
       return n === available ? out : out.subarray(0, n);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return null;

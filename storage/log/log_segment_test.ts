@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LogSegment, type PlacedBatch } from "./log_segment.ts";
+import { LogSegment, OffLoopReadQueue, type PlacedBatch } from "./log_segment.ts";
 import { logConfig } from "./log_config.ts";
 import { HandleCache } from "./handle_cache.ts";
 import { makeBatch } from "./test_batches.ts";
@@ -151,4 +151,31 @@ Deno.test("concurrent off-loop reads of one segment each get their own bytes; a 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("off-loop reads of one log directory run one at a time, in order, past failures", async () => {
+  const queue = new OffLoopReadQueue();
+  let running = 0;
+  let most = 0;
+  const order: number[] = [];
+  const reads = Array.from({ length: 6 }, (_, i) =>
+    queue.run(async () => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      order.push(i);
+      running--;
+      if (i === 2) throw new Error("disk error");
+      return i;
+    }));
+  const settled = await Promise.allSettled(reads);
+  assert.equal(most, 1);
+  assert.deepEqual(order, [0, 1, 2, 3, 4, 5]);
+  assert.equal(settled[2]!.status, "rejected");
+  assert.deepEqual(
+    settled.filter((r) => r.status === "fulfilled").map((r) => r.value),
+    [0, 1, 3, 4, 5],
+  );
+  // Idle again: the next read runs at once.
+  assert.equal(await queue.run(() => Promise.resolve(7)), 7);
 });
