@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { runBrokerBench } from "./broker_bench.ts";
-import { hasPythonModule } from "../../tests/integration/harness.ts";
+import { hasCommand, hasPythonModule } from "../../tests/integration/harness.ts";
 
 function shmBenchDirs(): Set<string> {
   try {
@@ -37,6 +37,12 @@ Deno.test({
       ]
     ) {
       assert.ok(output.includes(row), `no row "${row}" in:\n${output}`);
+    }
+    if (hasCommand("kcat")) {
+      assert.ok(
+        output.includes("| (reference) the same with kcat -P"),
+        `no kcat row in:\n${output}`,
+      );
     }
     assert.ok(!output.includes("failed:"), `a case failed:\n${output}`);
     assert.match(output, /\(VmHWM\) \| \d+ MiB \|/, "the node's peak RSS is reported");
