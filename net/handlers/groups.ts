@@ -216,8 +216,24 @@ export async function leaveGroup(
 // ---------------------------------------------------------------- offsets
 
 /**
+ * Whether a committed offset survives the coordinator, which keeps offsets as JavaScript numbers:
+ * beyond 2^53 one would be stored rounded (near 2^63, not at all), so such a partition is
+ * answered INVALID_REQUEST instead. No log holds offsets that large.
+ *
+ * @example
+ * ```ts
+ * committableOffset(42n); // true
+ * committableOffset(9223372036854775807n); // false
+ * ```
+ */
+export function committableOffset(offset: bigint): boolean {
+  return offset >= BigInt(Number.MIN_SAFE_INTEGER) && offset <= BigInt(Number.MAX_SAFE_INTEGER);
+}
+
+/**
  * OffsetCommit v0-v9. Offsets for topics missing from the metadata image are answered
- * UNKNOWN_TOPIC_OR_PARTITION without reaching the coordinator, as KafkaApis does.
+ * UNKNOWN_TOPIC_OR_PARTITION without reaching the coordinator, as KafkaApis does; offsets no
+ * log can reach ({@link committableOffset}) INVALID_REQUEST.
  */
 export async function offsetCommit(
   service: GroupService,
@@ -226,11 +242,19 @@ export async function offsetCommit(
 ): Promise<OffsetCommitResponse> {
   const v = context.apiVersion;
   const known: OffsetCommitInputTopic[] = [];
+  const codes = new Map<string, number>();
   for (const topic of request.topics) {
     if (!service.topicExists(topic.name)) continue;
+    for (const p of topic.partitions) {
+      if (!committableOffset(p.committedOffset)) {
+        codes.set(`${topic.name}\u0000${p.partitionIndex}`, ErrorCode.INVALID_REQUEST);
+      }
+    }
+    const partitions = topic.partitions.filter((p) => committableOffset(p.committedOffset));
+    if (partitions.length === 0) continue;
     known.push({
       name: topic.name,
-      partitions: topic.partitions.map((p) => ({
+      partitions: partitions.map((p) => ({
         partitionIndex: p.partitionIndex,
         committedOffset: Number(p.committedOffset),
         committedLeaderEpoch: v >= 6 ? p.committedLeaderEpoch : -1,
@@ -239,7 +263,6 @@ export async function offsetCommit(
       })),
     });
   }
-  const codes = new Map<string, number>();
   if (known.length > 0) {
     const result = await service.offsetCommit({
       apiVersion: v,

@@ -315,6 +315,43 @@ Deno.test("OffsetCommit answers UNKNOWN_TOPIC_OR_PARTITION for topics that do no
   assert.equal(service.commits.length, 3, "nothing reaches the coordinator when no topic exists");
 });
 
+Deno.test("OffsetCommit answers INVALID_REQUEST for offsets beyond 2^53 and commits the rest", async () => {
+  const { service, dispatcher } = setup();
+  const response = await roundTrip<OffsetCommitResponse>(
+    dispatcher,
+    ApiKey.OFFSET_COMMIT,
+    8,
+    createOffsetCommitRequest({
+      groupId: "g",
+      generationIdOrMemberEpoch: 3,
+      memberId: "m",
+      topics: [createOffsetCommitRequestTopic({
+        name: "orders",
+        partitions: [
+          createOffsetCommitRequestPartition({ partitionIndex: 0, committedOffset: 7n }),
+          // Long.MAX_VALUE was stored as 2^63 and its append failed with an encoding error.
+          createOffsetCommitRequestPartition({
+            partitionIndex: 1,
+            committedOffset: 9223372036854775807n,
+          }),
+          createOffsetCommitRequestPartition({
+            partitionIndex: 2,
+            committedOffset: BigInt(Number.MAX_SAFE_INTEGER) + 2n,
+          }),
+        ],
+      })],
+    }),
+  );
+  assert.deepEqual(
+    response.topics[0]!.partitions.map((p) => [p.partitionIndex, p.errorCode]),
+    [[0, 0], [1, ErrorCode.INVALID_REQUEST], [2, ErrorCode.INVALID_REQUEST]],
+  );
+  assert.deepEqual(
+    service.commits[0]!.topics[0]!.partitions.map((p) => [p.partitionIndex, p.committedOffset]),
+    [[0, 7]],
+  );
+});
+
 Deno.test("OffsetFetch puts a group error on each partition before v2, at the top from v2", async () => {
   const { service, dispatcher } = setup();
   service.groupError = ErrorCode.COORDINATOR_LOAD_IN_PROGRESS;

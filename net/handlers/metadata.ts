@@ -147,7 +147,13 @@ export function registerMetadata(dispatcher: Dispatcher, ctx: BrokerView): void 
       } else {
         const missing: string[] = [];
         for (const t of request.topics!) {
-          if (t.name === null || t.name === "") {
+          if (version < 12 && (t.name === null || t.topicId !== ZERO_UUID)) {
+            // As KafkaApis: lookups by topic id start at v12 (a v10/v11 response cannot even
+            // carry a null name).
+            topics.push(errorTopic(t.name ?? "", t.topicId, ErrorCode.INVALID_REQUEST));
+            continue;
+          }
+          if (t.name === null || (t.name === "" && t.topicId !== ZERO_UUID)) {
             const topic = image.topics.byId.get(t.topicId);
             topics.push(
               topic

@@ -73,7 +73,11 @@ function partition(partitionId: number, replicas: number[], directories?: string
   );
 }
 
-async function allTopics(): Promise<MetadataResponse> {
+/** The Metadata response of a two-broker image with topic "orders", for `topics` (null: all). */
+async function metadata(
+  version = 12,
+  topics: { name: string | null; topicId: string }[] | null = null,
+): Promise<MetadataResponse> {
   const image = applyRecords(EMPTY_IMAGE, [
     makeRecord(
       RecordType.FEATURE_LEVEL,
@@ -100,7 +104,6 @@ async function allTopics(): Promise<MetadataResponse> {
   } as unknown as BrokerContext;
   const dispatcher = new Dispatcher({ logger: silentLogger });
   registerMetadata(dispatcher, ctx);
-  const version = 12;
   const w = new Writer();
   writeRequestHeader(
     w,
@@ -111,7 +114,13 @@ async function allTopics(): Promise<MetadataResponse> {
       clientId: "test",
     }),
   );
-  writeMetadataRequest(w, version, createMetadataRequest({ topics: null }));
+  writeMetadataRequest(
+    w,
+    version,
+    createMetadataRequest({
+      topics: topics === null ? null : topics.map((t) => ({ ...t, _unknownTaggedFields: [] })),
+    }),
+  );
   const frame = await dispatcher.handleFrame(w.finish(), {
     listenerName: "PLAINTEXT",
     clientHost: "127.0.0.1",
@@ -123,7 +132,7 @@ async function allTopics(): Promise<MetadataResponse> {
 }
 
 Deno.test("a full Metadata response lists partitions in index order with their offline replicas", async () => {
-  const response = await allTopics();
+  const response = await metadata();
   assert.deepEqual(response.brokers.map((b) => b.nodeId), [1]);
   const [topic] = response.topics;
   assert.equal(topic?.name, "orders");
@@ -137,4 +146,33 @@ Deno.test("a full Metadata response lists partitions in index order with their o
     ],
   );
   assert.ok(topic!.partitions.every((p) => p.errorCode === ErrorCode.NONE && p.leaderEpoch === 3));
+});
+
+Deno.test("topics asked by id before v12, or by an empty name, get errors every version can carry", async () => {
+  const ZERO = "AAAAAAAAAAAAAAAAAAAAAA";
+  const codes = async (version: number, topics: { name: string | null; topicId: string }[]) =>
+    (await metadata(version, topics)).topics.map((t) => [t.name, t.errorCode]);
+  // Names only before v10: an empty one is an invalid name (it used to be looked up as an id,
+  // and the answer's null name could not be encoded).
+  for (const version of [1, 9]) {
+    assert.deepEqual(await codes(version, [{ name: "", topicId: ZERO }]), [
+      ["", ErrorCode.INVALID_TOPIC_EXCEPTION],
+    ]);
+  }
+  // v10/v11 carry topic ids, but lookups by id start at v12 (as KafkaApis).
+  assert.deepEqual(await codes(11, [{ name: null, topicId: TOPIC_ID }]), [
+    ["", ErrorCode.INVALID_REQUEST],
+  ]);
+  assert.deepEqual(await codes(10, [{ name: "orders", topicId: TOPIC_ID }]), [
+    ["orders", ErrorCode.INVALID_REQUEST],
+  ]);
+  assert.deepEqual(await codes(12, [{ name: null, topicId: TOPIC_ID }]), [
+    ["orders", ErrorCode.NONE],
+  ]);
+  assert.deepEqual(await codes(12, [{ name: null, topicId: ZERO }]), [
+    [null, ErrorCode.UNKNOWN_TOPIC_ID],
+  ]);
+  assert.deepEqual(await codes(12, [{ name: "orders", topicId: ZERO }]), [
+    ["orders", ErrorCode.NONE],
+  ]);
 });

@@ -11,6 +11,7 @@
 import type { ApiHandler, Dispatcher } from "../dispatcher.ts";
 import { ApiKey } from "../protocol/generated/api_table.ts";
 import { ErrorCode } from "../protocol/generated/errors.ts";
+import { committableOffset } from "./groups.ts";
 import type { AddPartitionsToTxnRequest } from "../protocol/generated/add_partitions_to_txn_request.ts";
 import {
   type AddPartitionsToTxnResponse,
@@ -210,8 +211,11 @@ export function txnOffsetCommitHandler(
     minVersion: 0,
     maxVersion: 4,
     handle: async (request, context) => {
-      const known = request.topics.filter((t) => groups.topicExists(t.name));
-      const unknown = request.topics.filter((t) => !groups.topicExists(t.name));
+      // Offsets no log can reach (see committableOffset) are INVALID_REQUEST, not stored rounded.
+      const known = request.topics.filter((t) => groups.topicExists(t.name)).map((t) => ({
+        ...t,
+        partitions: t.partitions.filter((p) => committableOffset(p.committedOffset)),
+      })).filter((t) => t.partitions.length > 0);
       const v3 = context.apiVersion >= 3;
       const result = known.length === 0 ? { topics: [] } : await groups.txnOffsetCommit({
         groupId: request.groupId,
@@ -231,23 +235,26 @@ export function txnOffsetCommitHandler(
           })),
         })),
       });
+      const codes = new Map<string, number>();
+      for (const t of result.topics) {
+        for (const p of t.partitions) codes.set(`${t.name}\u0000${p.partitionIndex}`, p.errorCode);
+      }
+      // One entry per requested topic, in the request's order.
       return createTxnOffsetCommitResponse({
-        topics: [
-          ...result.topics.map((t) => ({
-            name: t.name,
-            partitions: t.partitions.map((p) => ({ ...p, _unknownTaggedFields: [] })),
+        topics: request.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({
+            partitionIndex: p.partitionIndex,
+            errorCode: !groups.topicExists(t.name)
+              ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION
+              : !committableOffset(p.committedOffset)
+              ? ErrorCode.INVALID_REQUEST
+              : codes.get(`${t.name}\u0000${p.partitionIndex}`) ??
+                ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
             _unknownTaggedFields: [],
           })),
-          ...unknown.map((t) => ({
-            name: t.name,
-            partitions: t.partitions.map((p) => ({
-              partitionIndex: p.partitionIndex,
-              errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-              _unknownTaggedFields: [],
-            })),
-            _unknownTaggedFields: [],
-          })),
-        ],
+          _unknownTaggedFields: [],
+        })),
       });
     },
   };
