@@ -1109,9 +1109,10 @@ export class GroupCoordinator<H = unknown> {
             leaderEpoch: p.committedLeaderEpoch,
             metadata,
             commitTimestamp,
+            // A retention of Long.MAX_VALUE means "keep": saturated, not overflowing int64.
             expireTimestamp: input.retentionTimeMs === -1
               ? -1
-              : this.#nowMs + input.retentionTimeMs,
+              : Math.min(this.#nowMs + input.retentionTimeMs, Number.MAX_SAFE_INTEGER),
           },
         });
       }

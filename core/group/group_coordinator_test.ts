@@ -626,6 +626,20 @@ Deno.test("a commit with a retention time expires at its own expire timestamp", 
   assert.equal(h.coordinator.group("g"), undefined);
 });
 
+Deno.test("a retention of Long.MAX_VALUE keeps the offset instead of overflowing its expire timestamp", () => {
+  const h = new Harness({ offsetsRetentionCheckIntervalMs: 1000 });
+  h.commit("c", {
+    apiVersion: 2,
+    retentionTimeMs: Number(9223372036854775807n),
+    topics: [{ name: "t", partitions: [partition(0, 1)] }],
+  });
+  const record = h.log[0];
+  assert.ok(record?.type === "offsetCommit" && record.value !== null);
+  assert.equal(record.value.expireTimestamp, Number.MAX_SAFE_INTEGER);
+  h.advance(365 * 24 * 3600 * 1000);
+  assert.equal(h.coordinator.group("g")?.offsetCount, 1);
+});
+
 Deno.test("OffsetDelete refuses topics a consumer group subscribes to", () => {
   const h = new Harness();
   const { a } = stableGroupOfTwo(h);

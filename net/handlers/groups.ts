@@ -245,12 +245,15 @@ export async function offsetCommit(
   const codes = new Map<string, number>();
   for (const topic of request.topics) {
     if (!service.topicExists(topic.name)) continue;
+    // v1 carries the commit's timestamp, which the coordinator keeps as a number too.
+    const representable = (p: (typeof topic.partitions)[number]) =>
+      committableOffset(p.committedOffset) && (v !== 1 || committableOffset(p.commitTimestamp));
     for (const p of topic.partitions) {
-      if (!committableOffset(p.committedOffset)) {
+      if (!representable(p)) {
         codes.set(`${topic.name}\u0000${p.partitionIndex}`, ErrorCode.INVALID_REQUEST);
       }
     }
-    const partitions = topic.partitions.filter((p) => committableOffset(p.committedOffset));
+    const partitions = topic.partitions.filter(representable);
     if (partitions.length === 0) continue;
     known.push({
       name: topic.name,

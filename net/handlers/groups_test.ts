@@ -350,6 +350,27 @@ Deno.test("OffsetCommit answers INVALID_REQUEST for offsets beyond 2^53 and comm
     service.commits[0]!.topics[0]!.partitions.map((p) => [p.partitionIndex, p.committedOffset]),
     [[0, 7]],
   );
+  // v1's commit timestamp is kept as a number too.
+  const v1 = await roundTrip<OffsetCommitResponse>(
+    dispatcher,
+    ApiKey.OFFSET_COMMIT,
+    1,
+    createOffsetCommitRequest({
+      groupId: "g",
+      generationIdOrMemberEpoch: 3,
+      memberId: "m",
+      topics: [createOffsetCommitRequestTopic({
+        name: "orders",
+        partitions: [createOffsetCommitRequestPartition({
+          partitionIndex: 0,
+          committedOffset: 7n,
+          commitTimestamp: 9223372036854775807n,
+        })],
+      })],
+    }),
+  );
+  assert.equal(v1.topics[0]!.partitions[0]!.errorCode, ErrorCode.INVALID_REQUEST);
+  assert.equal(service.commits.length, 1);
 });
 
 Deno.test("OffsetFetch puts a group error on each partition before v2, at the top from v2", async () => {
