@@ -181,6 +181,13 @@ export function collisionKey(name: string): string {
   return name.replaceAll(".", "_");
 }
 
+/**
+ * The most partitions one CreateTopics or CreatePartitions request may create, as Kafka's
+ * controller (`MAX_PARTITIONS_PER_BATCH`, `MAX_RECORDS_PER_USER_OP`): a request for 2^31
+ * partitions otherwise held the controller placing replicas until the node stopped answering.
+ */
+export const PARTITIONS_PER_REQUEST_MAX = 10_000;
+
 /** Options of {@link createTopics}. */
 export interface CreateTopicsOptions {
   /** The request's API version; configs, partitions and RF are reported from v5. Default 7. */
@@ -202,6 +209,26 @@ export function createTopics(
   request: CreateTopicsRequest,
   ctx: ControllerContext & CreateTopicsOptions,
 ): ControllerResult<CreateTopicsResponse> {
+  // An upper bound (topics refused later count too), checked before anything is placed.
+  const partitionsAsked = request.topics.reduce(
+    (sum, t) =>
+      sum +
+      (t.assignments.length > 0
+        ? t.assignments.length
+        : t.numPartitions === -1
+        ? ctx.config.defaultNumPartitions
+        : Math.max(0, t.numPartitions)),
+    0,
+  );
+  if (partitionsAsked > PARTITIONS_PER_REQUEST_MAX) {
+    const message = "Excessively large number of partitions per request.";
+    return {
+      records: [],
+      response: createCreateTopicsResponse({
+        topics: request.topics.map((t) => topicError(t.name, ErrorCode.POLICY_VIOLATION, message)),
+      }),
+    };
+  }
   const records: MetadataRecord[] = [];
   const counts = new Map<string, number>();
   for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
@@ -530,6 +557,25 @@ export function createPartitions(
   request: CreatePartitionsRequest,
   ctx: ControllerContext,
 ): ControllerResult<CreatePartitionsResponse> {
+  const partitionsAdded = request.topics.reduce((sum, t) => {
+    const current = image.topics.byName.get(t.name)?.partitions.size;
+    return sum + (current === undefined ? 0 : Math.max(0, t.count - current));
+  }, 0);
+  if (partitionsAdded > PARTITIONS_PER_REQUEST_MAX) {
+    // Kafka's controller fails the whole request once its records outgrow the bound.
+    return {
+      records: [],
+      response: createCreatePartitionsResponse({
+        results: request.topics.map((t) =>
+          createCreatePartitionsTopicResult({
+            name: t.name,
+            errorCode: ErrorCode.POLICY_VIOLATION,
+            errorMessage: "Unable to perform excessively large batch operation.",
+          })
+        ),
+      }),
+    };
+  }
   const records: MetadataRecord[] = [];
   const counts = new Map<string, number>();
   for (const t of request.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);

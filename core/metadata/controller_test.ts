@@ -410,3 +410,28 @@ Deno.test("metadata.version upgrades only within every node's supported range", 
   assert.equal(metadataVersion(cluster.image), 21);
   assert.ok(cluster.log.some((r) => r.type === RecordType.FEATURE_LEVEL));
 });
+
+Deno.test("a request for more than 10,000 partitions is POLICY_VIOLATION and creates nothing", () => {
+  const cluster = new TestCluster();
+  cluster.addBrokers([1]);
+  // 2^31 - 1 partitions held the controller placing replicas until the node stopped answering.
+  for (const topics of [[topic("huge", 2147483647)], [topic("a", 6000), topic("b", 5000)]]) {
+    const results = create(cluster, ...topics).topics;
+    assert.ok(results.every((r) => r.errorCode === ErrorCode.POLICY_VIOLATION));
+  }
+  assert.equal(cluster.image.topics.byName.size, 0);
+  assert.equal(create(cluster, topic("ok", 10_000)).topics[0]!.errorCode, ErrorCode.NONE);
+
+  create(cluster, topic("grow", 1));
+  const grow = (count: number) =>
+    cluster.run(createPartitions(
+      cluster.image,
+      createCreatePartitionsRequest({
+        topics: [createCreatePartitionsTopic({ name: "grow", count, assignments: null })],
+      }),
+      cluster.ctx(),
+    )).results[0]!.errorCode;
+  assert.equal(grow(2147483647), ErrorCode.POLICY_VIOLATION);
+  assert.equal(cluster.image.topics.byName.get("grow")!.partitions.size, 1);
+  assert.equal(grow(3), ErrorCode.NONE);
+});
