@@ -15,8 +15,8 @@ import {
   type SchemaSpec,
   snakeCase,
   SPEC_DIR,
-  structOf,
 } from "../../scripts/gen_protocol.ts";
+import { fieldPresentAt, structTable } from "../../scripts/schema_values.ts";
 import { DecodeError, KafkaError } from "./errors.ts";
 import { API_TABLE } from "./generated/api_table.ts";
 import { CONTROL_RECORDS, METADATA_RECORDS } from "./generated/metadata_records.ts";
@@ -64,26 +64,8 @@ interface Ctx {
   counter: number;
 }
 
-function structTable(spec: SchemaSpec): Map<string, FieldSpec[]> {
-  const out = new Map<string, FieldSpec[]>();
-  for (const c of spec.commonStructs ?? []) out.set(c.name, c.fields);
-  const visit = (fields: FieldSpec[]) => {
-    for (const f of fields) {
-      const s = structOf(f.type);
-      if (s !== undefined && f.fields) out.set(s, f.fields);
-      if (f.fields) visit(f.fields);
-    }
-  };
-  visit(spec.fields);
-  return out;
-}
-
 function presentAt(f: FieldSpec, ctx: Ctx): boolean {
-  if (!inRange(parseRange(f.versions), ctx.version)) return false;
-  if (f.tag !== undefined) {
-    return ctx.flexible && inRange(parseRange(f.taggedVersions), ctx.version);
-  }
-  return true;
+  return fieldPresentAt(f, ctx.version, ctx.flexible);
 }
 
 function defaultValue(f: FieldSpec, ctx: Ctx): unknown {
