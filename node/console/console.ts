@@ -658,10 +658,16 @@ async function deleteTopic(
 
 // ---- records ----
 
-/** A time typed as epoch milliseconds or an ISO-8601 date; null when neither. */
+/**
+ * A time typed as epoch milliseconds or an ISO-8601 date; null when neither, or when the digits
+ * are beyond 2^53 (ListOffsets would get a timestamp no int64 holds).
+ */
 function parseTime(text: string): number | null {
   const trimmed = text.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  if (/^\d+$/.test(trimmed)) {
+    const ms = Number(trimmed);
+    return Number.isSafeInteger(ms) ? ms : null;
+  }
   const ms = Date.parse(trimmed);
   return Number.isNaN(ms) ? null : ms;
 }
