@@ -23,6 +23,7 @@ import { CONTROL_RECORDS, METADATA_RECORDS } from "./generated/metadata_records.
 import { Reader } from "./reader.ts";
 import { uuidFromBytes } from "./uuid.ts";
 import { Writer } from "./writer.ts";
+import { SeededRandom } from "../../core/random.ts";
 
 const schemas: LoadedSchema[] = loadSchemas(SPEC_DIR);
 
@@ -40,18 +41,6 @@ async function codecOf(spec: SchemaSpec): Promise<Codec> {
   assert.equal(typeof write, "function");
   assert.equal(typeof create, "function");
   return { read, write, create } as Codec;
-}
-
-/** A deterministic PRNG (mulberry32) so failures replay. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Ctx {
@@ -295,7 +284,8 @@ Deno.test({
 Deno.test({
   name: "fuzzed request frames only ever throw DecodeError or KafkaError, in bounded time",
   async fn() {
-    const random = prng(20241025);
+    const seeded = new SeededRandom(20241025);
+    const random = () => seeded.next();
     const started = performance.now();
     let decoded = 0, rejected = 0;
     const requests = schemas.filter((s) => s.spec.type === "request" || s.spec.type === "header");

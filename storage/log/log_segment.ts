@@ -362,9 +362,13 @@ export class LogSegment {
   /** Reads `length` bytes at `position` (fewer at the end of the segment). */
   readBytes(position: number, length: number, buffers?: ReadBuffers): Uint8Array {
     const available = Math.max(0, Math.min(length, this.shape.sizeBytes - position));
-    const out = readBuffer(available, buffers);
+    return this.#readInto(position, readBuffer(available, buffers));
+  }
+
+  /** Fills `out` from `position` through the writer's handle (bytes the segment holds). */
+  #readInto(position: number, out: Uint8Array): Uint8Array {
     const n = this.#file.use((file) => readAtSync(file, position, out));
-    assert(n === available, `short read of ${this.logPath} at ${position}`);
+    assert(n === out.length, `short read of ${this.logPath} at ${position}`);
     return out;
   }
 
@@ -404,9 +408,7 @@ export class LogSegment {
     let chunkBytes = Math.max(BATCH_HEADER_BYTES, Math.min(firstChunkBytes, SCAN_CHUNK_BYTES));
     const maxSteps = end; // every batch is > 0 bytes
     for (let steps = 0; pos + BATCH_HEADER_BYTES <= end && steps < maxSteps; steps++) {
-      const chunk = walkScratch.subarray(0, Math.min(chunkBytes, end - pos));
-      const n = this.#file.use((file) => readAtSync(file, pos, chunk));
-      assert(n === chunk.length, `short read of ${this.logPath} at ${pos}`);
+      const chunk = this.#readInto(pos, walkScratch.subarray(0, Math.min(chunkBytes, end - pos)));
       chunkBytes = SCAN_CHUNK_BYTES;
       const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       let off = 0;

@@ -11,7 +11,7 @@
  */
 
 import { join } from "node:path";
-import { freePort, REPO_ROOT, runMain } from "./harness.ts";
+import { cpuProfileArgs, freePort, REPO_ROOT, runMain } from "./harness.ts";
 import { KafkaConnection } from "../../net/connection.ts";
 import { ApiKey } from "../../net/protocol/generated/api_table.ts";
 import { ErrorCode } from "../../net/protocol/generated/errors.ts";
@@ -207,11 +207,7 @@ function clusterNode(init: NodeInit): ClusterNode {
         args: [
           "run",
           "-A",
-          // KRAFTLING_CPU_PROF_DIR: every node writes a V8 CPU profile there when it exits
-          // (`deno task bench` cases run under it to see where a cluster spends its time).
-          ...(Deno.env.get("KRAFTLING_CPU_PROF_DIR")
-            ? ["--cpu-prof", `--cpu-prof-dir=${Deno.env.get("KRAFTLING_CPU_PROF_DIR")}`]
-            : []),
+          ...cpuProfileArgs(),
           join(REPO_ROOT, "main.ts"),
           "server-start",
           init.propertiesPath,

@@ -42,6 +42,21 @@ export function freePort(): number {
   );
 }
 
+/**
+ * Deno flags that make a node write a V8 CPU profile into `KRAFTLING_CPU_PROF_DIR` when it exits
+ * (benches set it to see where a node or a cluster spends its time); none when it is unset.
+ *
+ * @example
+ * ```ts
+ * import { cpuProfileArgs } from "./harness.ts";
+ * const args = ["run", "-A", ...cpuProfileArgs(), "main.ts", "server-start"];
+ * ```
+ */
+export function cpuProfileArgs(): string[] {
+  const dir = Deno.env.get("KRAFTLING_CPU_PROF_DIR");
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${dir}`] : [];
+}
+
 /** Runs `deno run -A main.ts ...args` to completion; returns exit code and output. */
 export async function runMain(
   args: string[],
@@ -155,10 +170,7 @@ export async function startNode(
       args: [
         "run",
         "-A",
-        // KRAFTLING_CPU_PROF_DIR: the node writes a V8 CPU profile there when it exits (benches).
-        ...(Deno.env.get("KRAFTLING_CPU_PROF_DIR")
-          ? ["--cpu-prof", `--cpu-prof-dir=${Deno.env.get("KRAFTLING_CPU_PROF_DIR")}`]
-          : []),
+        ...cpuProfileArgs(),
         join(REPO_ROOT, "main.ts"),
         "server-start",
         propertiesPath,

@@ -24,6 +24,7 @@ import { API_TABLE, ApiKey } from "../../net/protocol/generated/api_table.ts";
 import { uuidFromBytes } from "../../net/protocol/uuid.ts";
 import { Admin } from "../../net/client/admin.ts";
 import { startNode } from "./harness.ts";
+import { SeededRandom } from "../../core/random.ts";
 
 const SEED = 6;
 /** Requests per advertised API version. */
@@ -32,18 +33,6 @@ const VARIANTS = 4;
 const REQUEST_TIMEOUT_MS = 2_500;
 /** After this many hangs an API's remaining versions are skipped, to bound the test. */
 const HANGS_PER_API_MAX = 2;
-
-/** mulberry32: a deterministic PRNG, so a failing seed replays. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Random values for the fields of one schema at one version. */
 class RandomRequest {
@@ -148,7 +137,8 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const random = prng(SEED);
+    const seeded = new SeededRandom(SEED);
+    const random = () => seeded.next();
     const requestSpecs = new Map<number, SchemaSpec>();
     for (const { spec } of loadSchemas(SPEC_DIR)) {
       if (spec.type === "request") requestSpecs.set(spec.apiKey!, spec);
