@@ -171,7 +171,7 @@ export class BrokerLifecycle {
               maxSupportedVersion: f.maxVersion,
               _unknownTaggedFields: [],
             })),
-            rack: null,
+            rack: config.brokerRack,
             isMigratingZkBroker: false,
             logDirs: [...this.#options.directoryIds],
             previousBrokerEpoch,

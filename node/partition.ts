@@ -58,7 +58,7 @@ import type { FileLog } from "../storage/log/file_log.ts";
 import type { AppendResult, TimestampAndOffset } from "../storage/log/partition_log.ts";
 import { clientBatchRules, validateClientBatches } from "../storage/log/log_validator.ts";
 import type { Logger } from "../core/log.ts";
-import { LeaderState } from "../core/replication/leader_state.ts";
+import { type FollowerState, LeaderState } from "../core/replication/leader_state.ts";
 import {
   type AppendInfo,
   type AppendOrigin,
@@ -212,6 +212,11 @@ export class Partition implements HostedPartition {
   get role(): ReplicaRole {
     if (this.#closed || this.leaderId < 0) return "offline";
     return this.leaderId === this.#nodeId ? "leader" : "follower";
+  }
+
+  /** What this leader knows of its followers (KIP-392 read replicas); empty when not leader. */
+  followerStates(): readonly FollowerState[] {
+    return this.#leader === null ? [] : [...this.#leader.followers.values()];
   }
 
   /** The leader-side replication state (tests, DescribeLogDirs lag), null when not leader. */

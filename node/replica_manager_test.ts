@@ -21,6 +21,10 @@ import { ErrorCode } from "../net/protocol/generated/errors.ts";
 import { createFeatureLevelRecord } from "../net/protocol/generated/feature_level_record.ts";
 import { createPartitionChangeRecord } from "../net/protocol/generated/partition_change_record.ts";
 import { createPartitionRecord } from "../net/protocol/generated/partition_record.ts";
+import {
+  createBrokerEndpoint,
+  createRegisterBrokerRecord,
+} from "../net/protocol/generated/register_broker_record.ts";
 import { createConfigRecord } from "../net/protocol/generated/config_record.ts";
 import { createRemoveTopicRecord } from "../net/protocol/generated/remove_topic_record.ts";
 import { createTopicRecord } from "../net/protocol/generated/topic_record.ts";
@@ -95,7 +99,7 @@ class Harness {
   #offset = 0;
   pidAllocations = 0;
 
-  constructor(dir: string) {
+  constructor(dir: string, props: Record<string, string> = {}) {
     this.dir = dir;
     const { config } = parseServerConfig(
       new Map([
@@ -105,6 +109,7 @@ class Harness {
         ["controller.listener.names", "CONTROLLER"],
         ["listeners", "PLAINTEXT://localhost:9092"],
         ["log.dirs", path.join(dir, "logs")],
+        ...Object.entries(props),
       ]),
     );
     const controller = {
@@ -871,4 +876,181 @@ Deno.test("a fetch whose first partitions are empty still returns a later partit
     assertEquals(byPartition.get(0), []);
     assertEquals(byPartition.get(1), [0]);
   });
+});
+
+/** A registered, unfenced broker with a PLAINTEXT endpoint in `rack`. */
+function brokerInRack(brokerId: number, rack: string): MetadataRecord {
+  return makeRecord(
+    RecordType.REGISTER_BROKER,
+    3,
+    createRegisterBrokerRecord({
+      brokerId,
+      brokerEpoch: 10n,
+      incarnationId: "AAAAAAAAAAAAAAAAAAAAAg",
+      endPoints: [createBrokerEndpoint({ name: "PLAINTEXT", host: `b${brokerId}`, port: 9092 })],
+      rack,
+      fenced: false,
+    }),
+  );
+}
+
+/** A consumer's Fetch (v11+ carries its rack) of orders-0 from `offset`. */
+function consumerFetch(
+  h: Harness,
+  offset: number,
+  options: { rackId?: string; version?: number; leaderEpoch?: number } = {},
+) {
+  const version = options.version ?? 12;
+  return fetch(
+    h,
+    {
+      rackId: options.rackId ?? "",
+      topics: [createFetchTopic({
+        topic: "orders",
+        partitions: [createFetchPartition({
+          partition: 0,
+          fetchOffset: BigInt(offset),
+          currentLeaderEpoch: options.leaderEpoch ?? -1,
+          partitionMaxBytes: 1 << 20,
+        })],
+      })],
+    },
+    offset,
+    version,
+  ).then((r) => r.responses[0]!.partitions[0]!);
+}
+
+Deno.test("KIP-392: a rack-aware leader sends a consumer to the in-sync follower in its rack", async () => {
+  const dir = await Deno.makeTempDir();
+  const h = new Harness(dir, {
+    "broker.rack": "rack-a",
+    "replica.selector.class": "org.apache.kafka.common.replica.RackAwareReplicaSelector",
+  });
+  const records = baseRecords().slice(0, 2);
+  records.push(brokerInRack(1, "rack-a"), brokerInRack(2, "rack-b"), brokerInRack(3, "rack-c"));
+  records.push(makeRecord(
+    RecordType.PARTITION,
+    0,
+    createPartitionRecord({
+      partitionId: 0,
+      topicId: TOPIC_ID,
+      replicas: [1, 2, 3],
+      isr: [1, 2, 3],
+      leader: 1,
+      leaderEpoch: 3,
+      partitionEpoch: 0,
+    }),
+  ));
+  h.apply(records);
+  await h.rm.start();
+  const followerFetch = (replicaId: number, offset: number) =>
+    fetch(
+      h,
+      {
+        replicaState: { replicaId, replicaEpoch: 10n, _unknownTaggedFields: [] },
+        topics: [createFetchTopic({
+          topic: "",
+          topicId: TOPIC_ID,
+          partitions: [createFetchPartition({
+            partition: 0,
+            fetchOffset: BigInt(offset),
+            currentLeaderEpoch: 3,
+            partitionMaxBytes: 1 << 20,
+          })],
+        })],
+      },
+      offset,
+      15,
+    );
+  try {
+    await produce(h, batch(3), { acks: 1 });
+    await followerFetch(2, 0);
+    await followerFetch(2, 3);
+    await followerFetch(3, 3);
+    assertEquals(h.rm.hostedPartition("orders", 0)!.highWatermark, 3);
+
+    const toRackB = await consumerFetch(h, 0, { rackId: "rack-b" });
+    assertEquals(toRackB.preferredReadReplica, 2);
+    assertEquals(toRackB.records?.length, 0, "no records with a preferred read replica");
+    assertEquals(toRackB.highWatermark, 3n);
+    assertEquals((await consumerFetch(h, 0, { rackId: "rack-c" })).preferredReadReplica, 3);
+    // The leader's own rack, an unknown rack, no rack, or no client metadata (v10): the leader.
+    for (const options of [{ rackId: "rack-a" }, { rackId: "rack-z" }, {}, { version: 10 }]) {
+      const r = await consumerFetch(h, 0, options);
+      assertEquals(r.preferredReadReplica, -1, JSON.stringify(options));
+      assertEquals(offsetsIn(r.records), [0], JSON.stringify(options));
+    }
+    // A follower that does not have the fetch offset yet is no candidate.
+    await produce(h, batch(2), { acks: 1 });
+    await followerFetch(3, 5);
+    const ahead = await consumerFetch(h, 4, { rackId: "rack-b" });
+    assertEquals(ahead.preferredReadReplica, -1, "broker 2 is at offset 3");
+    assertEquals((await consumerFetch(h, 4, { rackId: "rack-c" })).preferredReadReplica, 3);
+  } finally {
+    await h.rm.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("KIP-392: a follower serves consumers (Fetch v11+) up to its own high watermark", async () => {
+  const dir = await Deno.makeTempDir();
+  const h = new Harness(dir, { "broker.rack": "rack-a" });
+  const records = baseRecords().slice(0, 2);
+  records.push(makeRecord(
+    RecordType.PARTITION,
+    0,
+    createPartitionRecord({
+      partitionId: 0,
+      topicId: TOPIC_ID,
+      replicas: [2, 1],
+      isr: [2, 1],
+      leader: 2,
+      leaderEpoch: 4,
+      partitionEpoch: 0,
+    }),
+  ));
+  h.apply(records);
+  await h.rm.start();
+  try {
+    const follower = h.rm.hostedPartition("orders", 0) as unknown as {
+      appendAsFollower(
+        records: Uint8Array,
+        leader: { highWatermark: number; logStartOffset: number },
+      ): Promise<void>;
+    };
+    const two = batch(2);
+    const one = encodeBatch({
+      baseOffset: 2,
+      records: [{ offsetDelta: 0, timestampDelta: 0, key: null, value: null, headers: [] }],
+      baseTimestamp: 1_000,
+    });
+    const both = new Uint8Array(two.length + one.length);
+    both.set(two);
+    both.set(one, two.length);
+    // The leader's high watermark is 2: the second batch is not committed yet.
+    await follower.appendAsFollower(both, { highWatermark: 2, logStartOffset: 0 });
+
+    const read = await consumerFetch(h, 0, { leaderEpoch: 4 });
+    assertEquals(read.errorCode, ErrorCode.NONE);
+    assertEquals(offsetsIn(read.records), [0], "only what is below the follower's high watermark");
+    assertEquals(read.highWatermark, 2n);
+    assertEquals(
+      (await consumerFetch(h, 2)).records?.length,
+      0,
+      "at the high watermark: nothing yet",
+    );
+    // Fetch before v11 has no client metadata: followers refuse it, as Kafka's do.
+    assertEquals(
+      (await consumerFetch(h, 0, { version: 10 })).errorCode,
+      ErrorCode.NOT_LEADER_OR_FOLLOWER,
+    );
+    assertEquals((await consumerFetch(h, 9)).errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
+    assertEquals(
+      (await consumerFetch(h, 0, { leaderEpoch: 3 })).errorCode,
+      ErrorCode.FENCED_LEADER_EPOCH,
+    );
+  } finally {
+    await h.rm.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -31,6 +31,13 @@ function def(
 const CLUSTER = { dynamic: "cluster-wide" } as const;
 const PER_BROKER = { dynamic: "per-broker" } as const;
 
+/**
+ * Kafka's rack-aware replica selector (KIP-392), the one `replica.selector.class` kraftling has:
+ * consumers that name their rack (`client.rack`) are sent to an in-sync replica in that rack.
+ */
+export const RACK_AWARE_REPLICA_SELECTOR =
+  "org.apache.kafka.common.replica.RackAwareReplicaSelector";
+
 /** Compression codecs a topic or broker may name (`compression.type`). */
 export const COMPRESSION_TYPES = ["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"];
 
@@ -173,6 +180,15 @@ export const BROKER_CONFIGS: ReadonlyMap<string, ConfigDef> = new Map(
     def("unclean.leader.election.enable", "boolean", "false", CLUSTER),
     def("num.recovery.threads.per.data.dir", "int", "2", { validator: atLeast(1), ...CLUSTER }),
     // Replication
+    // Rack awareness: replica placement across racks (the controller) and KIP-392 follower
+    // fetching, where a consumer in a rack reads from the in-sync replica in its rack.
+    def("broker.rack", "string", null),
+    def("replica.selector.class", "class", null, {
+      validator: (v) =>
+        v === null || v === RACK_AWARE_REPLICA_SELECTOR
+          ? null
+          : `kraftling has one replica selector: ${RACK_AWARE_REPLICA_SELECTOR}`,
+    }),
     def("replica.fetch.max.bytes", "int", "1048576", { validator: atLeast(0) }),
     def("replica.fetch.min.bytes", "int", "1", { validator: atLeast(1) }),
     def("replica.fetch.wait.max.ms", "int", "500", { validator: atLeast(0) }),
@@ -238,11 +254,9 @@ export const IGNORED_BROKER_KEYS: ReadonlySet<string> = new Set([
   "num.replica.alter.log.dirs.threads",
   "replica.socket.timeout.ms",
   "replica.socket.receive.buffer.bytes",
-  "replica.selector.class",
   "controlled.shutdown.enable",
   "controlled.shutdown.max.retries",
   "controlled.shutdown.retry.backoff.ms",
-  "broker.rack",
   "broker.id.generation.enable",
   "reserved.broker.max.id",
   "metric.reporters",

@@ -11,6 +11,7 @@ import {
   BROKER_CONFIGS,
   IGNORED_BROKER_KEY_PREFIXES,
   IGNORED_BROKER_KEYS,
+  RACK_AWARE_REPLICA_SELECTOR,
   SECURITY_PROTOCOLS,
 } from "./broker_configs.ts";
 import { ConfigError, type ConfigValue, invalidValue, resolveConfigValue } from "./config_def.ts";
@@ -120,6 +121,13 @@ export interface ServerConfig {
   quotaWindowSizeMs: number;
   /** max.connections.per.ip.overrides: host or address -> limit. */
   maxConnectionsPerIpOverrides: Map<string, number>;
+  /** `broker.rack`: registered with the controller (placement, Metadata, follower fetching). */
+  brokerRack: string | null;
+  /**
+   * `replica.selector.class`: true for Kafka's `RackAwareReplicaSelector` (KIP-392: a consumer
+   * that names its rack is sent to an in-sync replica there), false for none (leaders serve).
+   */
+  rackAwareReplicaSelector: boolean;
   replicaFetchMaxBytes: number;
   replicaLagTimeMaxMs: number;
   /** Leader balance on the active controller: `auto.leader.rebalance.enable`. */
@@ -715,6 +723,8 @@ function buildServerConfig(props: ReadonlyMap<string, string>): ServerConfigResu
     quotaWindowCount: num(values, "quota.window.num"),
     quotaWindowSizeMs: num(values, "quota.window.size.seconds") * 1000,
     maxConnectionsPerIpOverrides: perIpOverrides(str(values, "max.connections.per.ip.overrides")),
+    brokerRack: str(values, "broker.rack") || null,
+    rackAwareReplicaSelector: str(values, "replica.selector.class") === RACK_AWARE_REPLICA_SELECTOR,
     replicaFetchMaxBytes: num(values, "replica.fetch.max.bytes"),
     replicaLagTimeMaxMs: num(values, "replica.lag.time.max.ms"),
     autoLeaderRebalanceEnable: bool(values, "auto.leader.rebalance.enable"),

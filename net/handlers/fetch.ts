@@ -52,6 +52,7 @@ import {
 import { type HostedPartition as Partition, IsolationLevel } from "./replica_access.ts";
 import type { ReplicaAccess } from "./replica_access.ts";
 import { downConvertBatches } from "../protocol/message_set.ts";
+import { preferredReadReplica } from "../../core/replication/replica_selector.ts";
 
 /** Longest a fetch waits, whatever maxWaitMs says. */
 export const FETCH_WAIT_MS_MAX = 30_000;
@@ -71,7 +72,8 @@ export function fetchHandler(replicas: ReplicaAccess): ApiHandler<FetchRequest, 
   return {
     minVersion: 0,
     maxVersion: 17,
-    handle: (request, context) => handleFetch(replicas, request, context.apiVersion),
+    handle: (request, context) =>
+      handleFetch(replicas, request, context.apiVersion, context.listenerName),
   };
 }
 
@@ -94,6 +96,13 @@ interface FetchParams {
   usesTopicIds: boolean;
   /** The message format of Fetch v0-v3 responses; null for v4+ (batches as stored). */
   legacyMagic: 0 | 1 | null;
+  /**
+   * A consumer's `client.rack` (Fetch v11+ `rack_id`, "" when it named none); null before v11,
+   * which carries no client metadata: such a consumer reads from leaders only (KIP-392).
+   */
+  clientRack: string | null;
+  /** The listener the request came in on: a read replica must be reachable there. */
+  listenerName: string;
 }
 
 function errorData(
@@ -136,8 +145,8 @@ async function readTarget(
     return errorData(t.partition, ErrorCode.UNKNOWN_TOPIC_ID);
   }
   const found = replicas.leaderPartition(t.topic, t.partition);
-  if (found.partition === null) return errorData(t.partition, found.errorCode);
-  const p = found.partition;
+  const p = found.partition ?? followerForConsumer(replicas, t, found.errorCode, params);
+  if (p === null) return errorData(t.partition, found.errorCode);
   const epochError = p.checkLeaderEpoch(t.currentLeaderEpoch);
   if (epochError !== ErrorCode.NONE) return errorData(t.partition, epochError);
 
@@ -184,6 +193,34 @@ async function readTarget(
         logEndOffset: p.logEndOffset,
       };
     }
+  }
+  const readReplica = preferredReplicaFor(replicas, p, t.fetchOffset, params);
+  if (readReplica >= 0) {
+    // KIP-392: the consumer is sent to a replica in its rack, without records (as Kafka does).
+    const offsets = {
+      highWatermark: p.highWatermark,
+      lastStableOffset: p.lastStableOffset,
+      logStartOffset: p.logStartOffset,
+    };
+    return {
+      data: createPartitionData({
+        ...base,
+        preferredReadReplica: readReplica,
+        highWatermark: BigInt(offsets.highWatermark),
+        lastStableOffset: BigInt(offsets.lastStableOffset),
+        logStartOffset: BigInt(offsets.logStartOffset),
+        records: EMPTY_RECORDS,
+      }),
+      outcome: {
+        errorCode: 0,
+        ...offsets,
+        recordsBytes: 0,
+        diverging: false,
+        preferredReadReplica: readReplica,
+      },
+      partition: p,
+      logEndOffset: p.logEndOffset,
+    };
   }
   if (params.fromFollower) {
     // After the divergence check: a diverging follower's fetch offset is no log end to count.
@@ -253,6 +290,56 @@ async function readTarget(
     );
     return errorData(t.partition, ErrorCode.KAFKA_STORAGE_ERROR);
   }
+}
+
+/**
+ * KIP-392: a consumer's fetch (v11+) of a partition this broker follows is served here, up to this
+ * replica's high watermark (read_committed: its last stable offset), as Kafka serves consumers
+ * that a leader sent to a follower. Null when this broker has no open follower replica of it.
+ */
+function followerForConsumer(
+  replicas: ReplicaAccess,
+  t: FetchTarget,
+  leaderErrorCode: number,
+  params: FetchParams,
+): Partition | null {
+  if (params.fromFollower || params.clientRack === null) return null;
+  if (leaderErrorCode !== ErrorCode.NOT_LEADER_OR_FOLLOWER) return null;
+  const hosted = replicas.hostedPartition(t.topic, t.partition);
+  return hosted !== undefined && hosted.role === "follower" && !hosted.closed ? hosted : null;
+}
+
+/**
+ * The replica a consumer should read `p` from instead of this leader, or -1: only with
+ * `replica.selector.class` set to the rack-aware selector, for a consumer that named its rack.
+ */
+function preferredReplicaFor(
+  replicas: ReplicaAccess,
+  p: Partition,
+  fetchOffset: number,
+  params: FetchParams,
+): number {
+  if (params.fromFollower || !params.clientRack || !p.isLeader) return -1;
+  if (!replicas.ctx.config.rackAwareReplicaSelector) return -1;
+  if (fetchOffset < p.logStartOffset) return -1; // the leader answers OFFSET_OUT_OF_RANGE
+  const brokers = replicas.ctx.metadata.image.cluster.brokers;
+  const isr = new Set(p.isr);
+  return preferredReadReplica({
+    clientRack: params.clientRack,
+    fetchOffset,
+    leaderRack: brokers.get(replicas.ctx.nodeId)?.rack ?? null,
+    followers: p.followerStates().map((f) => {
+      const broker = brokers.get(f.replicaId);
+      return {
+        ...f,
+        inIsr: isr.has(f.replicaId),
+        alive: broker !== undefined && !broker.fenced && !broker.inControlledShutdown &&
+          broker.endpoints.some((e) => e.name === params.listenerName),
+        rack: broker?.rack ?? null,
+      };
+    }),
+    nowMs: params.nowMs,
+  });
 }
 
 /**
@@ -387,6 +474,7 @@ async function handleFetch(
   replicas: ReplicaAccess,
   request: FetchRequest,
   version: number,
+  listenerName: string,
 ): Promise<FetchResponse> {
   const usesTopicIds = version >= 13;
   const replicaId = version >= 15 ? request.replicaState.replicaId : request.replicaId;
@@ -399,6 +487,8 @@ async function handleFetch(
     nowMs,
     usesTopicIds,
     legacyMagic: version < 2 ? 0 : version < 4 ? 1 : null,
+    clientRack: version >= 11 ? request.rackId : null,
+    listenerName,
   };
   const { targets, forgotten } = resolveTargets(replicas, request, usesTopicIds);
   const sessionRequest = {
@@ -429,7 +519,10 @@ async function handleFetch(
     });
     const bytes = reads.reduce((sum, r) => sum + r.outcome.recordsBytes, 0);
     const settled = waitMs === 0 || context.targets.length === 0 || bytes >= request.minBytes ||
-      reads.some((r) => r.outcome.errorCode !== ErrorCode.NONE || r.outcome.diverging);
+      reads.some((r) =>
+        r.outcome.errorCode !== ErrorCode.NONE || r.outcome.diverging ||
+        (r.outcome.preferredReadReplica ?? -1) >= 0
+      );
     const remainingMs = deadline - Date.now();
     if (settled || remainingMs <= 0) break;
     await waitForData(reads, remainingMs, params.fromFollower);

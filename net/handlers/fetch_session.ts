@@ -54,6 +54,8 @@ export interface PartitionOutcome {
   logStartOffset: number;
   recordsBytes: number;
   diverging: boolean;
+  /** KIP-392: the replica the consumer should read from instead (absent or -1: none). */
+  preferredReadReplica?: number;
 }
 
 interface CachedPartition extends FetchTarget {
@@ -252,7 +254,8 @@ export class FetchSessionCache {
     for (const [key, cached] of session.partitions) {
       const o = outcomes.get(key);
       if (o === undefined) continue;
-      let must = o.recordsBytes > 0 || o.diverging;
+      // Kafka answers every partition that names a preferred read replica.
+      let must = o.recordsBytes > 0 || o.diverging || (o.preferredReadReplica ?? -1) >= 0;
       if (o.highWatermark !== cached.highWatermark) must = true;
       if (o.lastStableOffset !== cached.lastStableOffset) must = true;
       if (o.logStartOffset !== cached.logStartOffset) must = true;

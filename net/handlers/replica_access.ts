@@ -55,6 +55,14 @@ export interface PartitionReadOptions {
   buffers?: { take(sizeBytes: number): Uint8Array };
 }
 
+/** One follower as its leader knows it (Kafka's `ReplicaState`). */
+export interface FollowerView {
+  readonly replicaId: number;
+  /** Its log end as its last fetch showed it; -1 before its first fetch. */
+  readonly logEndOffset: number;
+  readonly lastCaughtUpTimeMs: number;
+}
+
 /** An end-transaction marker from the transaction coordinator (WriteTxnMarkers). */
 export interface TxnMarker {
   producerId: number;
@@ -89,6 +97,8 @@ export interface HostedPartition {
   readonly log: FileLog;
   readonly producers: { entries(): readonly ProducerView[] };
   readonly isLeader: boolean;
+  /** "offline" when it has no leader or is closed. */
+  readonly role: "leader" | "follower" | "offline";
   readonly closed: boolean;
   readonly leaderEpoch: number;
   readonly isr: readonly number[];
@@ -99,6 +109,8 @@ export interface HostedPartition {
   readonly logEndOffset: number;
   /** NONE, FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH for a request's currentLeaderEpoch. */
   checkLeaderEpoch(currentLeaderEpoch: number): number;
+  /** What this replica, as leader, knows of its followers; empty when it does not lead. */
+  followerStates(): readonly FollowerView[];
   /** NONE, or NOT_LEADER_OR_FOLLOWER for a broker that is no follower of this partition. */
   checkFollower(replicaId: number): number;
   /** NONE or NOT_ENOUGH_REPLICAS for an acks=all append. */

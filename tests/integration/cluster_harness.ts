@@ -67,6 +67,8 @@ export interface ClusterOptions {
   controllerProps?: Record<string, string>;
   /** Extra properties for brokers only. */
   brokerProps?: Record<string, string>;
+  /** Properties of one node (e.g. its `broker.rack`), over the ones above. */
+  nodeProps?: (nodeId: number, role: ClusterRole) => Record<string, string>;
   /** Where the node directories go (default: a new temp directory, removed by `stop()`). */
   rootDir?: string;
   /** Called with each chunk a node writes to stdout/stderr. */
@@ -340,6 +342,7 @@ export async function createCluster(options: ClusterOptions = {}): Promise<TestC
       ...quorumProps,
       ...options.props,
       ...(role === "controller" ? options.controllerProps : options.brokerProps),
+      ...options.nodeProps?.(nodeId, role),
       "process.roles": role,
       "node.id": `${nodeId}`,
       ...listener,

@@ -1,6 +1,7 @@
 """Reads every partition of TOPIC from the beginning to the high watermark without a group.
 
-Usage: consume_all.py BOOTSTRAP TOPIC
+Usage: consume_all.py BOOTSTRAP TOPIC [CLIENT_RACK]
+(with CLIENT_RACK, the consumer names its rack: KIP-392 may send it to a follower in that rack)
 
 Stdout: one JSON array of `{"p", "o", "k", "v", "h"}` objects in the order they arrived.
 """
@@ -16,6 +17,7 @@ consumer = Consumer({
     "group.id": "consume-all-unused",
     "enable.auto.commit": False,
     "enable.partition.eof": True,
+    **({"client.rack": sys.argv[3]} if len(sys.argv) > 3 else {}),
 })
 metadata = consumer.list_topics(topic, timeout=10)
 partitions = sorted(metadata.topics[topic].partitions)
