@@ -632,7 +632,7 @@ export class ReplicaManager implements ReplicaAccess {
     for (const id of c.change.changedTopicIds) pending.topicIds.add(id);
     for (const topic of c.change.deletedTopics.values()) pending.topicNames.add(topic.name);
     for (const record of c.records) {
-      if (needsFullPass(record)) pending.full = true;
+      if (needsFullPass(record) || this.#changesBrokerConfig(record)) pending.full = true;
       else if (
         record.type === RecordType.CONFIG &&
         record.data.resourceType === ConfigResourceType.TOPIC
@@ -647,6 +647,14 @@ export class ReplicaManager implements ReplicaAccess {
       return undefined;
     }
     return this.#scheduleApply();
+  }
+
+  /** A dynamic config of this broker or the cluster default: every topic may inherit it. */
+  #changesBrokerConfig(record: MetadataRecord): boolean {
+    if (record.type !== RecordType.CONFIG) return false;
+    if (record.data.resourceType !== ConfigResourceType.BROKER) return false;
+    const name = record.data.resourceName;
+    return name === "" || name === String(this.ctx.nodeId);
   }
 
   /** Applies the latest image after any pass in flight; coalesces bursts of changes. */

@@ -1054,3 +1054,24 @@ Deno.test("KIP-392: a follower serves consumers (Fetch v11+) up to its own high 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a dynamic broker config (the cluster default) reaches the logs of existing topics", async () => {
+  await withHarness(async (h) => {
+    assertEquals((await produce(h, batch(3, { valueBytes: 200 })))!.errorCode, ErrorCode.NONE);
+    h.apply([makeRecord(
+      RecordType.CONFIG,
+      0,
+      createConfigRecord({
+        resourceType: 4, // BROKER; "" is the cluster-wide default
+        resourceName: "",
+        name: "message.max.bytes",
+        value: "300",
+      }),
+    )]);
+    await h.rm.settled();
+    assertEquals(
+      (await produce(h, batch(3, { valueBytes: 200 })))!.errorCode,
+      ErrorCode.MESSAGE_TOO_LARGE,
+    );
+  });
+});

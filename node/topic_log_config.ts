@@ -1,6 +1,7 @@
 /**
  * The effective log config of a topic: its overrides from the metadata image over the broker's
- * defaults (`server.properties` synonyms such as `log.retention.ms`), over Kafka's defaults.
+ * dynamic configs (this broker's, then the cluster default), over `server.properties` synonyms such
+ * as `log.retention.ms`, over Kafka's defaults.
  *
  * `flush.messages` / `flush.ms` stay unset (appends are fsynced before they are acknowledged)
  * unless a topic or the broker sets them to something below Long.MAX_VALUE.
@@ -8,6 +9,8 @@
  * @module
  */
 import { type ServerConfig, topicDefault } from "../core/config/server_config.ts";
+import { inheritedTopicValue, setDynamically } from "../core/config/config_layers.ts";
+import { TOPIC_CONFIGS } from "../core/config/topic_configs.ts";
 import { ConfigResourceType, type MetadataImage, resourceConfigs } from "../core/metadata/image.ts";
 import { type LogConfig, logConfig, logConfigFromProperties } from "../storage/log/log_config.ts";
 
@@ -49,9 +52,20 @@ export function topicLogConfig(
   warn: (line: string) => void,
 ): LogConfig {
   const overrides = resourceConfigs(image, ConfigResourceType.TOPIC, topic);
+  // Dynamic broker configs (kafka-configs --entity-type brokers, this broker's or the cluster
+  // default) are in force for every topic that does not override them, as DescribeConfigs says.
+  const layers = {
+    perBroker: resourceConfigs(image, ConfigResourceType.BROKER, String(server.nodeId)),
+    clusterDefault: resourceConfigs(image, ConfigResourceType.BROKER, ""),
+    originals: server.originals,
+  };
   const props: Record<string, string> = {};
   for (const key of LOG_KEYS) {
-    const value = overrides.get(key) ?? topicDefault(server, key).value;
+    const synonym = TOPIC_CONFIGS.get(key)?.brokerSynonym;
+    const value = overrides.get(key) ??
+      (synonym !== undefined && setDynamically(layers, synonym)
+        ? inheritedTopicValue(layers, synonym)
+        : topicDefault(server, key).value);
     if (value === null || value === undefined) continue;
     if (FLUSH_KEYS.has(key)) {
       const n = Number(value);

@@ -25,6 +25,12 @@ import { BROKER_CONFIGS } from "../../core/config/broker_configs.ts";
 import type { ConfigDef, ConfigType } from "../../core/config/config_def.ts";
 import type { ServerConfig } from "../../core/config/server_config.ts";
 import { TOPIC_CONFIGS } from "../../core/config/topic_configs.ts";
+import {
+  type ConfigLayers,
+  inheritedTopicValue,
+  layeredValue,
+  staticDefault,
+} from "../../core/config/config_layers.ts";
 import { topicNameError } from "../../core/metadata/controller.ts";
 import {
   ConfigResourceType,
@@ -63,16 +69,6 @@ export interface DescribeConfigsContext {
   readonly metadata: { readonly image: MetadataImage };
 }
 
-/** The config layers of one broker, highest precedence first. */
-interface ConfigLayers {
-  /** Dynamic overrides of this broker (broker resource "<id>"). */
-  readonly perBroker: ReadonlyMap<string, string>;
-  /** Dynamic cluster-wide defaults (broker resource ""). */
-  readonly clusterDefault: ReadonlyMap<string, string>;
-  /** `server.properties` as given. */
-  readonly originals: ReadonlyMap<string, string>;
-}
-
 const EMPTY: ReadonlyMap<string, string> = new Map();
 
 function layersOf(ctx: DescribeConfigsContext): ConfigLayers {
@@ -82,17 +78,6 @@ function layersOf(ctx: DescribeConfigsContext): ConfigLayers {
     clusterDefault: resourceConfigs(image, ConfigResourceType.BROKER, ""),
     originals: ctx.config.originals,
   };
-}
-
-/** Topic configs by their broker synonym, for defaults of synonyms kraftling has no broker def of. */
-const TOPIC_BY_SYNONYM: ReadonlyMap<string, ConfigDef> = new Map(
-  [...TOPIC_CONFIGS.values()].flatMap((d) => d.brokerSynonym ? [[d.brokerSynonym, d]] : []),
-);
-
-/** Kafka's default of a broker config as a string, or null (no default, or a null default). */
-function staticDefault(name: string): string | null {
-  const def = BROKER_CONFIGS.get(name) ?? TOPIC_BY_SYNONYM.get(name);
-  return def?.defaultText ?? null;
 }
 
 /** The names that define one broker config, primary first (`DynamicBrokerConfig.brokerConfigSynonyms`). */
@@ -180,62 +165,6 @@ function formatValue(type: ConfigType, raw: string | null): string | null {
   }
 }
 
-/** The merged raw value of a broker config: dynamic per-broker, cluster default, static. */
-function rawValue(layers: ConfigLayers, name: string): string | undefined {
-  return layers.perBroker.get(name) ?? layers.clusterDefault.get(name) ??
-    layers.originals.get(name);
-}
-
-function integerOf(text: string | null | undefined): bigint | null {
-  if (text === undefined || text === null || !/^[+-]?\d+$/.test(text.trim())) return null;
-  return BigInt(text.trim());
-}
-
-/** The first of `names` that is set (or has a default), times its unit in milliseconds. */
-function firstMs(layers: ConfigLayers, names: [string, bigint][]): bigint | null {
-  for (const [name, msPerUnit] of names) {
-    const value = integerOf(rawValue(layers, name) ?? staticDefault(name));
-    if (value !== null) return value * msPerUnit;
-  }
-  return null;
-}
-
-/**
- * The value of broker config `name` a topic inherits, with `KafkaConfig`'s derivations
- * (log.retention.ms from minutes or hours, log.roll.ms from hours, log.flush.interval.ms from the
- * scheduler interval), as text.
- */
-function brokerValueForTopic(layers: ConfigLayers, name: string): string | null {
-  let derived: bigint | null = null;
-  switch (name) {
-    case "log.retention.ms":
-      derived = firstMs(layers, [
-        ["log.retention.ms", 1n],
-        ["log.retention.minutes", 60_000n],
-        ["log.retention.hours", 3_600_000n],
-      ]);
-      if (derived !== null && derived < 0n) derived = -1n;
-      break;
-    case "log.roll.ms":
-      derived = firstMs(layers, [["log.roll.ms", 1n], ["log.roll.hours", 3_600_000n]]);
-      break;
-    case "log.roll.jitter.ms":
-      derived = firstMs(layers, [["log.roll.jitter.ms", 1n], [
-        "log.roll.jitter.hours",
-        3_600_000n,
-      ]]);
-      break;
-    case "log.flush.interval.ms":
-      derived = firstMs(layers, [["log.flush.interval.ms", 1n], [
-        "log.flush.scheduler.interval.ms",
-        1n,
-      ]]);
-      break;
-  }
-  if (derived !== null) return String(derived);
-  return rawValue(layers, name) ?? staticDefault(name);
-}
-
 interface EntryOptions {
   includeSynonyms: boolean;
   includeDocumentation: boolean;
@@ -273,7 +202,7 @@ function topicEntry(
 ): DescribeConfigsResourceResult {
   const synonym = def.brokerSynonym;
   const synonyms = synonym === undefined ? [] : configSynonyms(layers, synonym, false);
-  const inherited = synonym === undefined ? def.defaultText : brokerValueForTopic(layers, synonym);
+  const inherited = synonym === undefined ? def.defaultText : inheritedTopicValue(layers, synonym);
   const value = formatValue(def.type, override ?? inherited);
   if (override !== undefined) {
     synonyms.unshift({
@@ -298,7 +227,7 @@ function brokerEntry(
   const sensitive = def === undefined || def.type === "password" || def.sensitive === true;
   const synonyms = configSynonyms(layers, name, sensitive)
     .filter((s) => perBroker || s.source === ConfigSourceId.DYNAMIC_DEFAULT_BROKER_CONFIG);
-  const raw = perBroker ? rawValue(layers, name) ?? def?.defaultText ?? null : layers
+  const raw = perBroker ? layeredValue(layers, name) ?? def?.defaultText ?? null : layers
     .clusterDefault.get(name) ?? null;
   const value = def === undefined || !perBroker ? raw : formatValue(def.type, raw);
   const source = synonyms[0]?.source ?? ConfigSourceId.DEFAULT_CONFIG;
