@@ -33,6 +33,9 @@ const LOG_KEYS = [
   "message.timestamp.difference.max.ms",
   "flush.messages",
   "flush.ms",
+  "compression.type",
+  "compression.gzip.level",
+  "compression.zstd.level",
 ] as const;
 
 const FLUSH_KEYS = new Set(["flush.messages", "flush.ms"]);

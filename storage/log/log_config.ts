@@ -44,11 +44,31 @@ export interface LogConfig {
   messageTimestampBeforeMaxMs: number;
   /** `message.timestamp.after.max.ms` (KIP-937): how far after the broker's clock it may lie. */
   messageTimestampAfterMaxMs: number;
+  /**
+   * `compression.type`: the codec batches are stored with ("producer": as the producer sent
+   * them; "uncompressed", "gzip", "snappy", "lz4", "zstd": recompressed to it when they differ).
+   */
+  compressionType: TopicCompression;
+  /** `compression.gzip.level` (KIP-390): -1 is the codec's default (6). */
+  compressionGzipLevel: number;
+  /** `compression.zstd.level` (KIP-390). */
+  compressionZstdLevel: number;
   /** `flush.messages`: null (the default) = every append is fsynced before it is acknowledged. */
   flushMessages: number | null;
   /** `flush.ms`: null (the default) = every append is fsynced before it is acknowledged. */
   flushMs: number | null;
 }
+
+/** The values of a topic's `compression.type`. */
+export type TopicCompression = "producer" | "uncompressed" | "gzip" | "snappy" | "lz4" | "zstd";
+const TOPIC_COMPRESSIONS: readonly TopicCompression[] = [
+  "producer",
+  "uncompressed",
+  "gzip",
+  "snappy",
+  "lz4",
+  "zstd",
+];
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Java's Long.MAX_VALUE as the nearest double: "no bound" for the timestamp settings. */
@@ -70,6 +90,9 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   messageTimestampType: "CreateTime",
   messageTimestampBeforeMaxMs: LONG_MAX,
   messageTimestampAfterMaxMs: LONG_MAX,
+  compressionType: "producer",
+  compressionGzipLevel: -1,
+  compressionZstdLevel: 3,
   flushMessages: null,
   flushMs: null,
 });
@@ -146,6 +169,8 @@ const NUMERIC_KEYS: Record<string, keyof LogConfig> = {
   "flush.ms": "flushMs",
   "message.timestamp.before.max.ms": "messageTimestampBeforeMaxMs",
   "message.timestamp.after.max.ms": "messageTimestampAfterMaxMs",
+  "compression.gzip.level": "compressionGzipLevel",
+  "compression.zstd.level": "compressionZstdLevel",
 };
 
 /**
@@ -175,6 +200,12 @@ export function logConfigFromProperties(
         throw new RangeError(`Cannot parse message.timestamp.type="${text}".`);
       }
       config.messageTimestampType = text;
+    } else if (key === "compression.type") {
+      const codec = text.trim().toLowerCase() as TopicCompression;
+      if (!TOPIC_COMPRESSIONS.includes(codec)) {
+        throw new RangeError(`Cannot parse compression.type="${text}".`);
+      }
+      config.compressionType = codec;
     } else if (key === "message.timestamp.difference.max.ms") {
       differenceMaxMs = parseNumber(key, text);
     }

@@ -20,13 +20,20 @@
  * -1, is never trusted) or set to now for LogAppendTime, with the timestamp-type bit and CRC
  * rewritten. A compressed batch whose records' offset deltas are not 0..n-1 is rebuilt and
  * recompressed with dense deltas, as Kafka rebuilds it; an uncompressed one keeps its deltas, as in
- * Kafka. Offsets and the leader epoch are assigned later by the log.
+ * Kafka. A topic whose `compression.type` names a codec other than the batch's has the batch
+ * rebuilt with that codec (Kafka's `buildRecordsAndAssignOffsets`), and the rebuilt batch must still
+ * fit `max.message.bytes`. Offsets and the leader epoch are assigned later by the log.
  *
  * Pure: bytes in, bytes out; time arrives as `nowMs`.
  *
  * @module
  */
-import { decompress, DECOMPRESSED_BYTES_MAX_DEFAULT } from "../../net/protocol/compression.ts";
+import {
+  Codec,
+  type CompressOptions,
+  decompress,
+  DECOMPRESSED_BYTES_MAX_DEFAULT,
+} from "../../net/protocol/compression.ts";
 import { KafkaError } from "../../net/protocol/errors.ts";
 import { ErrorCode } from "../../net/protocol/generated/errors.ts";
 import {
@@ -74,7 +81,25 @@ export interface ClientBatchRules {
   maxMessageBytes: number;
   /** Bound on one batch's decompressed records (default 64 MiB). */
   decompressedBytesMax?: number;
+  /**
+   * The codec batches are stored with (`compression.type`, a {@link Codec} id); null or absent:
+   * the producer's.
+   */
+  targetCodec?: number | null;
+  /** Levels for a recompression (`compression.gzip.level`, `compression.zstd.level`). */
+  compressOptions?: CompressOptions;
 }
+
+/** `compression.type` values as codec ids ("producer": keep the batch's own). */
+const CODEC_OF_TOPIC_COMPRESSION: { readonly [k in LogConfig["compressionType"]]: number | null } =
+  {
+    producer: null,
+    uncompressed: Codec.NONE,
+    gzip: Codec.GZIP,
+    snappy: Codec.SNAPPY,
+    lz4: Codec.LZ4,
+    zstd: Codec.ZSTD,
+  };
 
 /**
  * The rules a topic's log config sets for client batches appended at `nowMs`.
@@ -102,6 +127,11 @@ export function clientBatchRules(
     timestampAfterMaxMs: config.messageTimestampAfterMaxMs,
     compacted: config.cleanupPolicy.compact,
     maxMessageBytes: config.maxMessageBytes,
+    targetCodec: CODEC_OF_TOPIC_COMPRESSION[config.compressionType],
+    compressOptions: {
+      gzipLevel: config.compressionGzipLevel < 0 ? undefined : config.compressionGzipLevel,
+      zstdLevel: config.compressionZstdLevel,
+    },
   };
 }
 
@@ -191,9 +221,20 @@ function invalidRecord(message: string): KafkaError {
 export function validateClientBatches(batches: Uint8Array, rules: ClientBatchRules): Uint8Array {
   if (batches.length === 0) throw invalidRecord("Record batch has no batches at all");
   const batch = checkBatch(batches, rules);
-  if (!batch.denseOffsets) return rebuild(batches, batch, rules);
-  normalizeInPlace(batches, batch, rules);
-  return batches;
+  const codec = compressionOf(batch.header.attributes);
+  const targetCodec = rules.targetCodec ?? codec;
+  if (batch.denseOffsets && targetCodec === codec) {
+    normalizeInPlace(batches, batch, rules);
+    return batches;
+  }
+  const rebuilt = rebuild(batches, batch, rules, targetCodec);
+  if (rebuilt.length > rules.maxMessageBytes) {
+    throw new KafkaError(
+      ErrorCode.MESSAGE_TOO_LARGE,
+      `Message batch size is ${rebuilt.length} bytes in append to partition ${rules.topicPartition} which exceeds the maximum configured size of ${rules.maxMessageBytes}.`,
+    );
+  }
+  return rebuilt;
 }
 
 function checkBatch(buf: Uint8Array, rules: ClientBatchRules): CheckedBatch {
@@ -472,7 +513,12 @@ function normalizeInPlace(buf: Uint8Array, batch: CheckedBatch, rules: ClientBat
 }
 
 /** Kafka's `buildRecordsAndAssignOffsets`: the same records with offset deltas 0..n-1. */
-function rebuild(buf: Uint8Array, batch: CheckedBatch, rules: ClientBatchRules): Uint8Array {
+function rebuild(
+  buf: Uint8Array,
+  batch: CheckedBatch,
+  rules: ClientBatchRules,
+  codec: number,
+): Uint8Array {
   const { header } = batch;
   const plain = recordBytes(buf, batch.pos, batch.sizeBytes, header, rules);
   const decoded = decodeRecords(plain, header.recordCount);
@@ -489,7 +535,8 @@ function rebuild(buf: Uint8Array, batch: CheckedBatch, rules: ClientBatchRules):
   return encodeBatch({
     baseOffset: 0,
     records,
-    compression: compressionOf(header.attributes),
+    compression: codec,
+    compressOptions: rules.compressOptions,
     baseTimestamp,
     maxTimestamp: rules.timestampType === "LogAppendTime" ? rules.nowMs : batch.maxTimestamp,
     timestampType: rules.timestampType === "LogAppendTime" ? 1 : 0,

@@ -418,7 +418,68 @@ Deno.test("the rules come from the topic's message.timestamp.*, cleanup.policy a
     timestampAfterMaxMs: 60_000,
     compacted: true,
     maxMessageBytes: 2048,
+    targetCodec: null,
+    compressOptions: { gzipLevel: undefined, zstdLevel: 3 },
   });
+  const zstd = logConfigFromProperties({
+    "compression.type": "zstd",
+    "compression.zstd.level": "9",
+    "compression.gzip.level": "1",
+  });
+  const zstdRules = clientBatchRules(zstd, { topicPartition: "t-1", nowMs: 5 });
+  assert.equal(zstdRules.targetCodec, 4);
+  assert.deepEqual(zstdRules.compressOptions, { gzipLevel: 1, zstdLevel: 9 });
+  assert.throws(() => logConfigFromProperties({ "compression.type": "brotli" }), RangeError);
+});
+
+Deno.test("a topic's compression.type recompresses batches of another codec; producer keeps them", () => {
+  const sent = (codec: number) =>
+    encodeBatch({
+      baseOffset: 0,
+      baseTimestamp: NOW_MS,
+      compression: codec,
+      producerId: 7,
+      producerEpoch: 1,
+      baseSequence: 12,
+      transactional: true,
+      records: [record(0, 0), record(1, 4), record(2, 9)],
+    });
+  for (const from of CODECS) {
+    for (const to of CODECS) {
+      const original = decodeBatch(sent(from));
+      const stored = validateClientBatches(sent(from), rules({ targetCodec: to }));
+      assert.ok(verifyBatchCrc(stored, 0), `${from} -> ${to}: CRC`);
+      const { header, records } = decodeBatch(stored);
+      assert.equal(header.attributes & 0x07, to, `${from} -> ${to}: codec`);
+      assert.deepEqual(records, original.records, `${from} -> ${to}: records`);
+      assert.deepEqual(
+        [header.producerId, header.producerEpoch, header.baseSequence, header.maxTimestamp],
+        [7, 1, 12, NOW_MS + 9],
+      );
+      assert.equal(header.attributes & 0x10, 0x10, "still transactional");
+    }
+    const kept = sent(from);
+    assert.equal(validateClientBatches(kept, rules({ targetCodec: null })), kept, "producer");
+  }
+});
+
+Deno.test("a batch that grows beyond max.message.bytes when recompressed is MESSAGE_TOO_LARGE", () => {
+  const values = Array.from(
+    { length: 50 },
+    (_, i) => ({ ...record(i, 0), value: new Uint8Array(200) }),
+  );
+  const sent = encodeBatch({
+    baseOffset: 0,
+    baseTimestamp: NOW_MS,
+    compression: 4,
+    records: values,
+  });
+  const limit = sent.length + 100; // the zstd batch fits; uncompressed it is ~10 KiB
+  assert.equal(validateClientBatches(sent, rules({ maxMessageBytes: limit })).length, sent.length);
+  const refused = refusal(() =>
+    validateClientBatches(sent, rules({ maxMessageBytes: limit, targetCodec: 0 }))
+  );
+  assert.equal(refused.code, ErrorCode.MESSAGE_TOO_LARGE);
 });
 
 Deno.test("the deprecated message.timestamp.difference.max.ms bounds each side left unset (Kafka 3.6+)", () => {
