@@ -106,7 +106,17 @@ export const TOPIC_CONFIGS: ReadonlyMap<string, ConfigDef> = new Map(
     def("min.compaction.lag.ms", "long", "0", "log.cleaner.min.compaction.lag.ms", atLeast(0)),
     def("min.insync.replicas", "int", "1", "min.insync.replicas", atLeast(1)),
     def("preallocate", "boolean", "false", "log.preallocate"),
-    def("remote.storage.enable", "boolean", "false", undefined),
+    // kraftling has no tiered storage (Kafka's remote.log.storage.system.enable=false).
+    def(
+      "remote.storage.enable",
+      "boolean",
+      "false",
+      undefined,
+      (v) =>
+        v === true
+          ? "Tiered Storage functionality is disabled in the broker. Topic cannot be configured with remote log storage."
+          : null,
+    ),
     def("retention.bytes", "long", "-1", "log.retention.bytes"),
     def("retention.ms", "long", "604800000", "log.retention.ms", atLeast(-1)),
     def("segment.bytes", "int", "1073741824", "log.segment.bytes", atLeast(14)),

@@ -45,6 +45,9 @@ Deno.test("topic configs are checked by name, type and range", () => {
   assert.equal(topicConfigError("cleanup.policy", "compact,delete"), null);
   // Deleting is judged on what remains, so it is always acceptable.
   assert.equal(topicConfigError("foo", null), null);
+  // No tiered storage: a topic cannot ask for it (as Kafka with it disabled).
+  assert.match(topicConfigError("remote.storage.enable", "true")!, /Tiered Storage .* disabled/);
+  assert.equal(topicConfigError("remote.storage.enable", "false"), null);
 });
 
 Deno.test("only dynamic broker configs may change, with valid values", () => {
