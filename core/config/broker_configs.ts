@@ -266,7 +266,6 @@ export const IGNORED_BROKER_KEYS: ReadonlySet<string> = new Set([
   "kafka.metrics.reporters",
   "kafka.metrics.polling.interval.secs",
   "auto.include.jmx.reporter",
-  "principal.builder.class",
   "security.providers",
   "connection.failed.authentication.delay.ms",
   "connections.max.reauth.ms",
@@ -279,7 +278,6 @@ export const IGNORED_BROKER_KEYS: ReadonlySet<string> = new Set([
   "replication.quota.window.size.seconds",
   "alter.log.dirs.replication.quota.window.num",
   "alter.log.dirs.replication.quota.window.size.seconds",
-  "client.quota.callback.class",
   "delegation.token.master.key",
   "delegation.token.secret.key",
   "delegation.token.expiry.time.ms",
@@ -294,8 +292,6 @@ export const IGNORED_BROKER_KEYS: ReadonlySet<string> = new Set([
   "log.message.format.version",
   "log.message.timestamp.difference.max.ms",
   "log.initial.task.delay.ms",
-  "create.topic.policy.class.name",
-  "alter.config.policy.class.name",
   "offsets.load.buffer.size",
   "offsets.commit.required.acks",
   "group.coordinator.new.enable",
@@ -324,6 +320,23 @@ export const IGNORED_BROKER_KEYS: ReadonlySet<string> = new Set([
   "eligible.leader.replicas.enable",
   "telemetry.max.bytes",
   "config.providers",
+]);
+
+/**
+ * Keys naming Java classes that decide what the broker allows or who a client is. kraftling cannot
+ * load them, and a policy that silently does not run is worse than none, so a value other than
+ * Kafka's default (listed per key) is refused at start-up.
+ */
+export const JAVA_CLASS_BROKER_KEYS: ReadonlyMap<string, readonly string[]> = new Map([
+  ["create.topic.policy.class.name", []],
+  ["alter.config.policy.class.name", []],
+  [
+    "principal.builder.class",
+    ["org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder"],
+  ],
+  ["client.quota.callback.class", []],
+  // ${provider:path:key} placeholders would be used as literal values.
+  ["config.providers", []],
 ]);
 
 /** Key prefixes Kafka accepts for families of configs kraftling ignores (TLS, SASL, per-listener). */

@@ -11,6 +11,7 @@ import {
   BROKER_CONFIGS,
   IGNORED_BROKER_KEY_PREFIXES,
   IGNORED_BROKER_KEYS,
+  JAVA_CLASS_BROKER_KEYS,
   RACK_AWARE_REPLICA_SELECTOR,
   SECURITY_PROTOCOLS,
 } from "./broker_configs.ts";
@@ -539,7 +540,20 @@ function resolveValues(
   for (const [name, def] of BROKER_CONFIGS) {
     values.set(name, resolveConfigValue(def, props.get(name)));
   }
-  for (const key of props.keys()) {
+  for (const [key, value] of props) {
+    const defaults = JAVA_CLASS_BROKER_KEYS.get(key);
+    if (defaults !== undefined) {
+      const named = value.trim();
+      if (named !== "" && !defaults.includes(named)) {
+        throw new ConfigError(
+          key,
+          key === "config.providers"
+            ? `config.providers=${named}: kraftling does not resolve \${provider:path:key} values; remove it and write the values`
+            : `${key}=${named} names a Java class, which kraftling cannot load; remove it (it would not be enforced)`,
+        );
+      }
+      continue;
+    }
     if (BROKER_CONFIGS.has(key) || IGNORED_BROKER_KEYS.has(key)) continue;
     if (IGNORED_BROKER_KEY_PREFIXES.some((p) => key.startsWith(p))) continue;
     const suggestion = suggestKey(key, knownKeys());
@@ -602,7 +616,7 @@ export function parseServerConfig(props: ReadonlyMap<string, string>): ServerCon
 
 /** Every key a node knows, used or accepted and ignored (for "did you mean"). */
 function knownKeys(): string[] {
-  return [...BROKER_CONFIGS.keys(), ...IGNORED_BROKER_KEYS];
+  return [...BROKER_CONFIGS.keys(), ...IGNORED_BROKER_KEYS, ...JAVA_CLASS_BROKER_KEYS.keys()];
 }
 
 /**

@@ -1,5 +1,5 @@
 // Expected defaults and rules follow Kafka 3.9's KafkaConfig, KRaftConfigs and QuorumConfig.
-import { deepEqual, equal, throws } from "node:assert/strict";
+import { deepEqual, equal, match, throws } from "node:assert/strict";
 import { ConfigError } from "./config_def.ts";
 import { parseProperties } from "./properties.ts";
 import { parseServerConfig, topicDefault } from "./server_config.ts";
@@ -362,4 +362,22 @@ Deno.test("topic config validation names the key and the reason", () => {
   throws(() => validateTopicConfig("retention.mss", "1"), {
     message: "Unknown topic config name: retention.mss",
   });
+});
+
+Deno.test("keys naming Java classes kraftling cannot load are refused unless they name Kafka's default", () => {
+  match(
+    errorOf(COMBINED, { "create.topic.policy.class.name": "com.acme.TopicPolicy" }),
+    /create\.topic\.policy\.class\.name=com\.acme\.TopicPolicy names a Java class/,
+  );
+  match(
+    errorOf(COMBINED, { "principal.builder.class": "com.acme.Builder" }),
+    /principal\.builder\.class/,
+  );
+  match(errorOf(COMBINED, { "config.providers": "file" }), /does not resolve/);
+  const defaults = load(COMBINED, {
+    "principal.builder.class":
+      "org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder",
+    "create.topic.policy.class.name": "",
+  });
+  deepEqual(defaults.warnings, []);
 });
