@@ -3,9 +3,11 @@
  * `--generate` proposes a placement of topics on a broker list, `--execute` starts the moves of a
  * reassignment JSON file (AlterPartitionReassignments, KIP-455), `--verify` reports their progress,
  * `--cancel` reverts ongoing ones and `--list` shows every ongoing move. Output lines and JSON are
- * Kafka's. Replication throttles (`--throttle`, `--replica-alter-log-dirs-throttle`) and moves
- * between log directories (`log_dirs` other than "any") are refused in one line: kraftling has no
- * replication quotas and no AlterReplicaLogDirs.
+ * Kafka's. `--throttle` bounds the replication of the moves (KIP-73: the topics'
+ * `leader/follower.replication.throttled.replicas` and the brokers'
+ * `leader/follower.replication.throttled.rate`), and `--verify` / `--cancel` remove it. Moves
+ * between log directories (`log_dirs` other than "any") and `--replica-alter-log-dirs-throttle`
+ * are refused in one line: kraftling has no AlterReplicaLogDirs.
  *
  * @module
  */
@@ -50,6 +52,8 @@ Options:
   --broker-list <ids>             Brokers to place the topics on, e.g. "0,1,2" (--generate).
   --disable-rack-aware            Place replicas without regard to racks (--generate).
   --additional                    Execute in addition to ongoing reassignments (--execute).
+  --throttle <B/s>                Bound the replication of the moves (--execute); --verify
+                                  removes the throttle once they are done.
   --preserve-throttles            Leave throttle configs as they are (--verify, --cancel).
   --timeout <ms>                  Accepted for Kafka compatibility (log directory moves only).
   -h, --help                      Show this help.`;
@@ -129,6 +133,8 @@ export interface ReassignArgs {
   rackAware: boolean;
   additional: boolean;
   preserveThrottles: boolean;
+  /** `--throttle` in bytes per second; null when not given (or negative, Kafka's "none"). */
+  throttle: number | null;
 }
 
 /**
@@ -166,13 +172,16 @@ export function parseReassignArgs(args: string[]): ReassignArgs {
     }
     throw new UsageError(`${where}: Option "[${flag}]" can't be used with action "[${action}]"`);
   }
-  for (const flag of ["throttle", "replica-alter-log-dirs-throttle"] as const) {
-    const rate = intFlag(where, `--${flag}`, values[flag]);
-    if (rate !== undefined && rate >= 0) {
-      throw new UsageError(
-        `${where}: --${flag} is not supported: kraftling has no replication quotas`,
-      );
-    }
+  const throttle = intFlag(where, "--throttle", values.throttle);
+  const logDirThrottle = intFlag(
+    where,
+    "--replica-alter-log-dirs-throttle",
+    values["replica-alter-log-dirs-throttle"],
+  );
+  if (logDirThrottle !== undefined && logDirThrottle >= 0) {
+    throw new UsageError(
+      `${where}: --replica-alter-log-dirs-throttle is not supported: kraftling does not move replicas between log directories`,
+    );
   }
   intFlag(where, "--timeout", values.timeout);
   return {
@@ -185,6 +194,7 @@ export function parseReassignArgs(args: string[]): ReassignArgs {
     rackAware: !values["disable-rack-aware"],
     additional: values.additional ?? false,
     preserveThrottles: values["preserve-throttles"] ?? false,
+    throttle: throttle !== undefined && throttle >= 0 ? throttle : null,
   };
 }
 
@@ -432,7 +442,7 @@ async function runReassignPartitions(args: string[], io: CliIo): Promise<number>
           await generateAssignment(admin, generate!, a.rackAware, io);
           break;
         case "execute":
-          await executeAssignment(admin, reassignment!, a.additional, io);
+          await executeAssignment(admin, reassignment!, a.additional, a.throttle, io);
           break;
         case "verify":
           await verifyAssignment(admin, reassignment!, a.preserveThrottles, io);
@@ -501,6 +511,7 @@ async function executeAssignment(
   admin: Admin,
   targets: PartitionTarget[],
   additional: boolean,
+  throttle: number | null,
   io: CliIo,
 ): Promise<void> {
   const ongoing = await admin.listPartitionReassignments();
@@ -521,6 +532,13 @@ async function executeAssignment(
     `Current partition replica assignment\n\n${formatReassignmentJson(found)}\n\n` +
       "Save this to use as the --reassignment-json-file option during rollback",
   );
+  if (throttle !== null) {
+    io.out(
+      "Warning: You must run --verify periodically, until the reassignment completes, to ensure the throttle is removed.\n" +
+        `The inter-broker throttle limit was set to ${throttle} B/s`,
+    );
+    await setThrottles(admin, throttlesOf(targets, found), throttle);
+  }
   const outcomes = await admin.alterPartitionReassignments(targets);
   const failed = outcomes.filter((o) => o.error !== undefined).sort(byPartition);
   if (failed.length > 0) {
@@ -612,10 +630,88 @@ async function cancelAssignment(
   if (!preserveThrottles) await clearThrottles(admin, targets, io);
 }
 
+/** What `--throttle` marks: each topic's throttled replicas, and the brokers the moves touch. */
+export interface MoveThrottles {
+  /** Topic -> `leader.replication.throttled.replicas` (`partition:broker`, the current replicas). */
+  leader: Map<string, string>;
+  /** Topic -> `follower.replication.throttled.replicas` (the replicas being added). */
+  follower: Map<string, string>;
+  brokers: Set<number>;
+}
+
 /**
- * Kafka's clearAllThrottles: the topic-level throttle configs of the reassigned topics are
- * deleted. Broker-level throttle rates do not exist in kraftling (no replication quotas), so
- * there is nothing to delete on brokers; the line is printed as Kafka prints it.
+ * Kafka's calculateLeaderThrottles / calculateFollowerThrottles / calculateReassigningBrokers:
+ * every current replica of a reassigned partition may lead the copy (leader side), every replica
+ * the move adds fetches it (follower side), and all of those brokers get the rate.
+ *
+ * @example
+ * ```ts
+ * import { throttlesOf } from "./reassign_partitions.ts";
+ * const t = throttlesOf(
+ *   [{ topic: "orders", partition: 0, replicas: [2, 3] }],
+ *   [{ topic: "orders", partition: 0, replicas: [1, 2] }],
+ * );
+ * t.leader.get("orders"); // "0:1,0:2"
+ * t.follower.get("orders"); // "0:3"
+ * ```
+ */
+export function throttlesOf(
+  targets: readonly PartitionTarget[],
+  current: readonly PartitionTarget[],
+): MoveThrottles {
+  const out: MoveThrottles = { leader: new Map(), follower: new Map(), brokers: new Set() };
+  const add = (map: Map<string, string>, topic: string, entry: string) => {
+    const was = map.get(topic);
+    map.set(topic, was === undefined || was === "" ? entry : `${was},${entry}`);
+  };
+  for (const t of [...targets].sort(byPartition)) {
+    const now = current.find((c) => name(c) === name(t))?.replicas ?? [];
+    if (!out.leader.has(t.topic)) out.leader.set(t.topic, "");
+    if (!out.follower.has(t.topic)) out.follower.set(t.topic, "");
+    for (const r of now) {
+      add(out.leader, t.topic, `${t.partition}:${r}`);
+      out.brokers.add(r);
+    }
+    for (const r of t.replicas.filter((r) => !now.includes(r))) {
+      add(out.follower, t.topic, `${t.partition}:${r}`);
+      out.brokers.add(r);
+    }
+  }
+  return out;
+}
+
+/** Kafka's modifyTopicThrottles and modifyInterBrokerThrottle. */
+async function setThrottles(admin: Admin, throttles: MoveThrottles, rate: number): Promise<void> {
+  await admin.alterConfigs([
+    ...[...throttles.leader.keys()].map((topic) => ({
+      type: ResourceType.TOPIC,
+      name: topic,
+      set: {
+        "leader.replication.throttled.replicas": throttles.leader.get(topic)!,
+        "follower.replication.throttled.replicas": throttles.follower.get(topic)!,
+      },
+    })),
+    ...[...throttles.brokers].sort((a, b) => a - b).map((broker) => ({
+      type: ResourceType.BROKER,
+      name: String(broker),
+      set: {
+        "leader.replication.throttled.rate": String(rate),
+        "follower.replication.throttled.rate": String(rate),
+      },
+    })),
+  ]);
+}
+
+/** The broker-level throttle configs `--verify` and `--cancel` clear (BROKER_LEVEL_THROTTLES). */
+const BROKER_LEVEL_THROTTLES = [
+  "leader.replication.throttled.rate",
+  "follower.replication.throttled.rate",
+  "replica.alter.log.dirs.io.max.bytes.per.second",
+];
+
+/**
+ * Kafka's clearAllThrottles: the throttle rates of every broker (those of the cluster and those
+ * the moves name) and the topic-level throttle configs of the reassigned topics are deleted.
  */
 async function clearThrottles(
   admin: Admin,
@@ -628,6 +724,13 @@ async function clearThrottles(
     `Clearing broker-level throttles on broker${brokers.size === 1 ? "" : "s"} ${
       [...brokers].join(",")
     }`,
+  );
+  await admin.alterConfigs(
+    [...brokers].map((broker) => ({
+      type: ResourceType.BROKER,
+      name: String(broker),
+      delete: BROKER_LEVEL_THROTTLES,
+    })),
   );
   const topics = [...new Set(targets.map((t) => t.topic))];
   io.out(

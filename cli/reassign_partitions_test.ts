@@ -6,6 +6,7 @@ import {
   parseGenerateArgs,
   parseReassignArgs,
   parseReassignmentJson,
+  throttlesOf,
 } from "./reassign_partitions.ts";
 
 const B = ["--bootstrap-server", "127.0.0.1:9092"];
@@ -26,10 +27,26 @@ Deno.test("reassign-partitions takes one action with its required and permitted 
     () => parseReassignArgs([...B, "--verify", "--reassignment-json-file", "f", "--additional"]),
     /Option "\[additional\]" can't be used with action "\[verify\]"/,
   );
+  assert.equal(
+    parseReassignArgs([...B, "--execute", "--reassignment-json-file", "f", "--throttle", "1000"])
+      .throttle,
+    1000,
+  );
+  assert.equal(
+    parseReassignArgs([...B, "--execute", "--reassignment-json-file", "f"]).throttle,
+    null,
+  );
   assert.throws(
     () =>
-      parseReassignArgs([...B, "--execute", "--reassignment-json-file", "f", "--throttle", "1000"]),
-    /no replication quotas/,
+      parseReassignArgs([
+        ...B,
+        "--execute",
+        "--reassignment-json-file",
+        "f",
+        "--replica-alter-log-dirs-throttle",
+        "1000",
+      ]),
+    /does not move replicas between log directories/,
   );
   const a = parseReassignArgs([...B, "--execute", "--reassignment-json-file", "f", "--additional"]);
   assert.deepEqual([a.action, a.additional, a.reassignmentJsonFile], ["execute", true, "f"]);
@@ -124,4 +141,22 @@ Deno.test("JSON and --list output are Kafka's", () => {
       "t-0: replicas: 2,3,1. adding: 3. removing: 1.",
   );
   assert.equal(formatReassignments([]), "No partition reassignments found.");
+});
+
+Deno.test("--throttle marks the current replicas as leaders and the added ones as followers, as Kafka", () => {
+  const t = throttlesOf(
+    [
+      { topic: "orders", partition: 1, replicas: [3, 4] },
+      { topic: "orders", partition: 0, replicas: [1, 2, 4] },
+      { topic: "audit", partition: 0, replicas: [1] },
+    ],
+    [
+      { topic: "orders", partition: 0, replicas: [1, 2, 3] },
+      { topic: "orders", partition: 1, replicas: [1, 2] },
+      { topic: "audit", partition: 0, replicas: [1] },
+    ],
+  );
+  assert.deepEqual(Object.fromEntries(t.leader), { audit: "0:1", orders: "0:1,0:2,0:3,1:1,1:2" });
+  assert.deepEqual(Object.fromEntries(t.follower), { audit: "", orders: "0:4,1:3,1:4" });
+  assert.deepEqual([...t.brokers].sort(), [1, 2, 3, 4]);
 });

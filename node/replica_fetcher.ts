@@ -77,6 +77,14 @@ export interface ReplicaFetcherManagerOptions {
   tls?: { caCerts?: string[] };
   /** SASL for a `SASL_*` inter-broker listener (`KafkaConnection`'s option). */
   sasl?: SaslCredentials;
+  /**
+   * The follower side of the replication quota (KIP-73): partitions it holds are left out of
+   * fetches for now; fetched bytes of throttled replicas are counted. Absent: no quota.
+   */
+  throttle?: {
+    holds(p: Partition, nowMs: number): boolean;
+    record(p: Partition, bytes: number, nowMs: number): void;
+  };
 }
 
 function keyOf(p: Partition): string {
@@ -292,6 +300,7 @@ class ReplicaFetcher {
         continue;
       }
       if ((this.#delayedUntilMs.get(key) ?? 0) > nowMs) continue;
+      if (this.#options.throttle?.holds(p, nowMs)) continue;
       due.push(p);
     }
     return due;
@@ -469,6 +478,7 @@ class ReplicaFetcher {
     try {
       switch (action.kind) {
         case "append":
+          this.#options.throttle?.record(p, records.length, Date.now());
           this.#leaderHighWatermark.set(key, action.highWatermark);
           await p.appendAsFollower(records, {
             highWatermark: action.highWatermark,

@@ -77,12 +77,14 @@ import { resourceConfigs } from "../core/metadata/image.ts";
 import type { ImageChange } from "./metadata_state.ts";
 import { Partition } from "./partition.ts";
 import type {
+  LeaderThrottle,
   LogDirInfo,
   PartitionLookup,
   ReplicaAccess,
   TxnMarkerWritten,
 } from "../net/handlers/replica_access.ts";
 import { sameLogConfig, topicLogConfig } from "./topic_log_config.ts";
+import { ReplicationThrottle } from "./replication_throttle.ts";
 import { produceHandler } from "../net/handlers/produce.ts";
 import { fetchHandler } from "../net/handlers/fetch.ts";
 import { listOffsetsHandler } from "../net/handlers/list_offsets.ts";
@@ -215,6 +217,9 @@ export class ReplicaManager implements ReplicaAccess {
   readonly ctx: BrokerContext;
   readonly fetchSessions: FetchSessionCache;
   readonly topicStats = new BrokerTopicStats();
+  /** Replication quotas (KIP-73), both directions. */
+  readonly replicationThrottle: ReplicationThrottle;
+  readonly leaderThrottle: LeaderThrottle;
   readonly readBuffers: { take(sizeBytes: number): Uint8Array } | undefined;
   readonly #options: ReplicaManagerOptions;
   #managers: LogManager[] = [];
@@ -272,7 +277,10 @@ export class ReplicaManager implements ReplicaAccess {
       evictionMs: numberValue(ctx, "min.incremental.fetch.session.eviction.ms", 120_000),
     });
     const listener = ctx.config.interBrokerListenerName;
+    this.replicationThrottle = new ReplicationThrottle(ctx);
+    this.leaderThrottle = this.replicationThrottle.leader;
     this.#fetchers = new ReplicaFetcherManager({
+      throttle: this.replicationThrottle.follower,
       nodeId: ctx.nodeId,
       clusterId: ctx.clusterId,
       brokerEpoch: () => ctx.brokerEpoch(),

@@ -189,6 +189,17 @@ export const BROKER_CONFIGS: ReadonlyMap<string, ConfigDef> = new Map(
           ? null
           : `kraftling has one replica selector: ${RACK_AWARE_REPLICA_SELECTOR}`,
     }),
+    // Replication quotas (KIP-73): bytes per second for the replicas topics mark as throttled.
+    def("leader.replication.throttled.rate", "long", LONG_MAX_TEXT, {
+      validator: atLeast(0),
+      ...CLUSTER,
+    }),
+    def("follower.replication.throttled.rate", "long", LONG_MAX_TEXT, {
+      validator: atLeast(0),
+      ...CLUSTER,
+    }),
+    def("replication.quota.window.num", "int", "11", { validator: atLeast(1) }),
+    def("replication.quota.window.size.seconds", "int", "1", { validator: atLeast(1) }),
     def("replica.fetch.max.bytes", "int", "1048576", { validator: atLeast(0) }),
     def("replica.fetch.min.bytes", "int", "1", { validator: atLeast(1) }),
     def("replica.fetch.wait.max.ms", "int", "500", { validator: atLeast(0) }),
@@ -274,8 +285,6 @@ export const IGNORED_BROKER_KEYS: ReadonlySet<string> = new Set([
   "socket.connection.setup.timeout.ms",
   "socket.connection.setup.timeout.max.ms",
   "num.quota.samples",
-  "replication.quota.window.num",
-  "replication.quota.window.size.seconds",
   "alter.log.dirs.replication.quota.window.num",
   "alter.log.dirs.replication.quota.window.size.seconds",
   "delegation.token.master.key",

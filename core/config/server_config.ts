@@ -122,6 +122,10 @@ export interface ServerConfig {
   quotaWindowSizeMs: number;
   /** max.connections.per.ip.overrides: host or address -> limit. */
   maxConnectionsPerIpOverrides: Map<string, number>;
+  /** `replication.quota.window.num`: samples a replication quota's rate is measured over. */
+  replicationQuotaWindowCount: number;
+  /** `replication.quota.window.size.seconds`, in ms. */
+  replicationQuotaWindowSizeMs: number;
   /** `broker.rack`: registered with the controller (placement, Metadata, follower fetching). */
   brokerRack: string | null;
   /**
@@ -737,6 +741,8 @@ function buildServerConfig(props: ReadonlyMap<string, string>): ServerConfigResu
     quotaWindowCount: num(values, "quota.window.num"),
     quotaWindowSizeMs: num(values, "quota.window.size.seconds") * 1000,
     maxConnectionsPerIpOverrides: perIpOverrides(str(values, "max.connections.per.ip.overrides")),
+    replicationQuotaWindowCount: num(values, "replication.quota.window.num"),
+    replicationQuotaWindowSizeMs: num(values, "replication.quota.window.size.seconds") * 1000,
     brokerRack: str(values, "broker.rack") || null,
     rackAwareReplicaSelector: str(values, "replica.selector.class") === RACK_AWARE_REPLICA_SELECTOR,
     replicaFetchMaxBytes: num(values, "replica.fetch.max.bytes"),

@@ -32,6 +32,17 @@ function def(
   return { name, type, defaultText, brokerSynonym, validator };
 }
 
+/** Kafka's `ThrottledReplicaListValidator`: `*`, or `partition:broker` pairs. */
+function throttledReplicaList(name: string): Validator {
+  return (v) => {
+    const entries = Array.isArray(v) ? v.map((e) => e.trim()) : [];
+    if (entries.length === 1 && entries[0] === "*") return null;
+    return entries.every((e) => /^\d+:\d+$/.test(e))
+      ? null
+      : `${name} must be the literal '*' or a list of replicas in the following format: [partitionId]:[brokerId],[partitionId]:[brokerId],...`;
+  };
+}
+
 /**
  * Every topic config Kafka 3.9 defines. `defaultText` is Kafka's static default; the effective
  * default of a topic is the broker value of `brokerSynonym` (see `effectiveTopicDefault`).
@@ -53,9 +64,21 @@ export const TOPIC_CONFIGS: ReadonlyMap<string, ConfigDef> = new Map(
     def("file.delete.delay.ms", "long", "60000", "log.segment.delete.delay.ms", atLeast(0)),
     def("flush.messages", "long", LONG_MAX_TEXT, "log.flush.interval.messages", atLeast(1)),
     def("flush.ms", "long", LONG_MAX_TEXT, "log.flush.interval.ms", atLeast(0)),
-    def("follower.replication.throttled.replicas", "list", "", undefined),
+    def(
+      "follower.replication.throttled.replicas",
+      "list",
+      "",
+      undefined,
+      throttledReplicaList("follower.replication.throttled.replicas"),
+    ),
     def("index.interval.bytes", "int", "4096", "log.index.interval.bytes", atLeast(0)),
-    def("leader.replication.throttled.replicas", "list", "", undefined),
+    def(
+      "leader.replication.throttled.replicas",
+      "list",
+      "",
+      undefined,
+      throttledReplicaList("leader.replication.throttled.replicas"),
+    ),
     def("local.retention.bytes", "long", "-2", "log.local.retention.bytes", atLeast(-2)),
     def("local.retention.ms", "long", "-2", "log.local.retention.ms", atLeast(-2)),
     def(

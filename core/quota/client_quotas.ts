@@ -134,8 +134,18 @@ export interface QuotaWindows {
   windowSizeMs: number;
 }
 
-/** A rate over the last `windowCount` windows of `windowSizeMs` (Kafka's Rate with SampledStat). */
-class WindowedRate {
+/**
+ * A rate over the last `windowCount` windows of `windowSizeMs` (Kafka's Rate with SampledStat).
+ *
+ * @example
+ * ```ts
+ * import { WindowedRate } from "./client_quotas.ts";
+ * const rate = new WindowedRate({ windowCount: 11, windowSizeMs: 1000 });
+ * rate.record(10_000, 0);
+ * rate.measure(1_000).perSecond; // 1000: 10 kB over the 10 s the full windows span
+ * ```
+ */
+export class WindowedRate {
   readonly #windows: QuotaWindows;
   #samples: { startMs: number; value: number }[] = [];
 

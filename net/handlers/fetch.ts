@@ -238,10 +238,14 @@ async function readTarget(
       });
     }
   }
+  // KIP-73: a throttled follower gets no records while the leader's replication quota is spent.
+  const throttle = params.fromFollower ? replicas.leaderThrottle : undefined;
+  const throttled = throttle !== undefined && throttle.appliesTo(p, params.replicaId);
+  const held = throttled && throttle!.exceeded(params.nowMs);
   try {
     const read = await p.read(t.fetchOffset, {
-      maxBytes: limits.maxBytes,
-      minOneMessage: limits.minOneMessage,
+      maxBytes: held ? 0 : limits.maxBytes,
+      minOneMessage: held ? false : limits.minOneMessage,
       isolationLevel: params.isolationLevel,
       upToLogEnd: params.fromFollower,
       buffers: replicas.readBuffers,
@@ -251,6 +255,7 @@ async function readTarget(
       fromOffset: t.fetchOffset,
       sizeBytesMax: limits.maxBytes,
     });
+    if (throttled) throttle!.record(records.length, params.nowMs);
     return {
       data: createPartitionData({
         ...base,

@@ -63,6 +63,19 @@ export interface FollowerView {
   readonly lastCaughtUpTimeMs: number;
 }
 
+/**
+ * The leader side of this broker's replication quota (KIP-73): follower fetches of throttled
+ * replicas share one byte rate; over its bound they are answered without records.
+ */
+export interface LeaderThrottle {
+  /** Does follower `replicaId`'s fetch of `p` count against the quota (out of the ISR, named)? */
+  appliesTo(p: HostedPartition, replicaId: number): boolean;
+  /** Is the quota's bound passed now? */
+  exceeded(nowMs: number): boolean;
+  /** Counts bytes sent to a throttled follower. */
+  record(bytes: number, nowMs: number): void;
+}
+
 /** An end-transaction marker from the transaction coordinator (WriteTxnMarkers). */
 export interface TxnMarker {
   producerId: number;
@@ -164,6 +177,8 @@ export interface LogDirInfo {
 export interface ReplicaAccess {
   readonly ctx: BrokerView;
   readonly fetchSessions: FetchSessionCache;
+  /** Replication quotas for follower fetches (KIP-73); absent: none. */
+  readonly leaderThrottle?: LeaderThrottle;
   /** Messages and bytes in and out (`/metrics`); absent where nothing reads them (tests). */
   readonly topicStats?: BrokerTopicStats;
   /**

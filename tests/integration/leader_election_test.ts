@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import { runMain } from "./harness.ts";
 import { startCluster, type TestCluster } from "./cluster_harness.ts";
-import { Admin, type PartitionDescription } from "../../net/client/admin.ts";
+import { Admin, type PartitionDescription, ResourceType } from "../../net/client/admin.ts";
 import { ApiKey } from "../../net/protocol/generated/api_table.ts";
 import {
   createCreatableReplicaAssignment,
@@ -619,6 +619,129 @@ Deno.test({
       });
     } finally {
       await cluster.stop();
+    }
+  },
+});
+
+/** Bytes of `topic`-0's segment files on broker `node` (its replica, however far it got). */
+async function replicaBytes(cluster: TestCluster, node: number, topic: string): Promise<number> {
+  const dir = `${cluster.node(node).dir}/logs/${topic}-0`;
+  let bytes = 0;
+  try {
+    for (const e of Deno.readDirSync(dir)) {
+      if (e.name.endsWith(".log")) bytes += (await Deno.stat(`${dir}/${e.name}`)).size;
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return bytes;
+}
+
+Deno.test({
+  name:
+    "reassign-partitions --throttle bounds a move's replication (KIP-73); --additional raises it and --verify removes it",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const cluster = await startCluster({ controllers: 1, brokers: 2 });
+    const [a, b] = cluster.brokers.map((n) => n.nodeId) as [number, number];
+    const dir = await Deno.makeTempDir();
+    const reassign = (...args: string[]) =>
+      runMain(["reassign-partitions", "--bootstrap-server", cluster.bootstrapServers, ...args]);
+    const configsOf = (type: number, name: string) =>
+      withAdmin(cluster, async (admin) => {
+        const [described] = await admin.describeConfigs([{ type, name }]);
+        return new Map(described!.entries.map((e) => [e.name, e.value]));
+      });
+    try {
+      await cluster.waitForLeader();
+      await createAssigned(cluster, "bulk", [[a]]);
+      const records = 8_000; // 1 KiB each: ~8 MiB to copy
+      const produced = await runMain([
+        "producer-perf-test",
+        "--topic",
+        "bulk",
+        "--num-records",
+        `${records}`,
+        "--record-size",
+        "1024",
+        "--throughput",
+        "-1",
+        "--producer-props",
+        `bootstrap.servers=${cluster.bootstrapServers}`,
+        "acks=1",
+      ]);
+      assert.equal(produced.code, 0, produced.stderr);
+      const total = await replicaBytes(cluster, a, "bulk");
+      assert.ok(total > 8_000_000, `${total} bytes on the leader`);
+
+      const path = `${dir}/bulk.json`;
+      await Deno.writeTextFile(
+        path,
+        JSON.stringify({
+          version: 1,
+          partitions: [{ topic: "bulk", partition: 0, replicas: [a, b] }],
+        }),
+      );
+      const started = await reassign(
+        "--execute",
+        "--reassignment-json-file",
+        path,
+        "--throttle",
+        "100000",
+      );
+      assert.equal(started.code, 0, started.stdout + started.stderr);
+      assert.match(
+        started.stdout,
+        /Warning: You must run --verify periodically, until the reassignment completes, to ensure the throttle is removed\.\nThe inter-broker throttle limit was set to 100000 B\/s\n/,
+      );
+      const topicConfigs = await configsOf(ResourceType.TOPIC, "bulk");
+      assert.equal(topicConfigs.get("leader.replication.throttled.replicas"), `0:${a}`);
+      assert.equal(topicConfigs.get("follower.replication.throttled.replicas"), `0:${b}`);
+      for (const broker of [a, b]) {
+        const brokerConfigs = await configsOf(ResourceType.BROKER, String(broker));
+        assert.equal(brokerConfigs.get("leader.replication.throttled.rate"), "100000");
+        assert.equal(brokerConfigs.get("follower.replication.throttled.rate"), "100000");
+      }
+      // 100 kB/s, with the first windows' burst (10 x the rate) allowed as Kafka allows it.
+      await sleep(4_000);
+      const copied = await replicaBytes(cluster, b, "bulk");
+      assert.ok(copied < total / 3, `the new replica copied ${copied} of ${total} bytes in 4 s`);
+      const during = await reassign(
+        "--verify",
+        "--reassignment-json-file",
+        path,
+        "--preserve-throttles",
+      );
+      assert.match(during.stdout, /Reassignment of partition bulk-0 is still in progress\./);
+
+      const raised = await reassign(
+        "--execute",
+        "--reassignment-json-file",
+        path,
+        "--additional",
+        "--throttle",
+        "100000000",
+      );
+      assert.equal(raised.code, 0, raised.stdout + raised.stderr);
+      await eventually("the move to complete", 60_000, async () => {
+        const p = await partitionsNow(cluster, ["bulk"]);
+        assert.deepEqual(p.bulk!.replicas, [a, b]);
+        assert.deepEqual([...p.bulk!.isr].sort(), [a, b].sort());
+      });
+      assert.equal(await replicaBytes(cluster, b, "bulk"), total);
+      const done = await reassign("--verify", "--reassignment-json-file", path);
+      assert.equal(done.code, 0, done.stderr);
+      assert.match(done.stdout, /Reassignment of partition bulk-0 is completed\./);
+      assert.match(done.stdout, new RegExp(`Clearing broker-level throttles on brokers ${a},${b}`));
+      const cleared = await configsOf(ResourceType.TOPIC, "bulk");
+      assert.equal(cleared.get("leader.replication.throttled.replicas"), "");
+      assert.equal(cleared.get("follower.replication.throttled.replicas"), "");
+      const brokerCleared = await configsOf(ResourceType.BROKER, String(a));
+      assert.equal(brokerCleared.get("leader.replication.throttled.rate"), "9223372036854775807");
+    } finally {
+      await cluster.stop();
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });
