@@ -353,6 +353,8 @@ export class ReplicaManager implements ReplicaAccess {
         checkpointIntervalMs,
         retentionCheckIntervalMs: this.ctx.config.logRetentionCheckIntervalMs,
         flushCheckIntervalMs: 1_000,
+        cleanerBackoffMs: Math.max(10, numberValue(this.ctx, "log.cleaner.backoff.ms", 15_000)),
+        cleanerEnabled: this.ctx.config.values.get("log.cleaner.enable") !== false,
       });
     }
     this.#timers.push(setInterval(() => {

@@ -27,6 +27,7 @@ const LOG_KEYS = [
   "delete.retention.ms",
   "min.compaction.lag.ms",
   "min.cleanable.dirty.ratio",
+  "max.compaction.lag.ms",
   "message.timestamp.type",
   "message.timestamp.before.max.ms",
   "message.timestamp.after.max.ms",

@@ -153,6 +153,7 @@ export const BROKER_CONFIGS: ReadonlyMap<string, ConfigDef> = new Map(
     }),
     def("log.message.downconversion.enable", "boolean", "true", CLUSTER),
     def("log.cleaner.enable", "boolean", "true"),
+    def("log.cleaner.backoff.ms", "long", "15000", { validator: atLeast(0) }),
     def("log.cleaner.threads", "int", "1", { validator: atLeast(0), ...CLUSTER }),
     def("log.cleaner.delete.retention.ms", "long", "86400000", {
       validator: atLeast(0),
@@ -292,7 +293,6 @@ export const IGNORED_BROKER_KEYS: ReadonlySet<string> = new Set([
   "delegation.token.expiry.time.ms",
   "delegation.token.max.lifetime.ms",
   "delegation.token.expiry.check.interval.ms",
-  "log.cleaner.backoff.ms",
   "log.cleaner.dedupe.buffer.size",
   "log.cleaner.io.buffer.size",
   "log.cleaner.io.buffer.load.factor",

@@ -58,6 +58,7 @@ import {
   abortedBatchTest,
   addBatchToMap,
   cleanBatch,
+  deleteHorizonOf,
   OffsetMap,
 } from "./log_cleaner.ts";
 import { exactOffsetForTimestamp } from "./timestamp_search.ts";
@@ -83,6 +84,11 @@ export interface FileLogOptions {
   logStartOffset?: number;
   /** The log was closed cleanly: skip recovery (the tail is still verified). */
   hadCleanShutdown?: boolean;
+  /**
+   * Where compaction's dirty section starts, from the per-dir `cleaner-offset-checkpoint`
+   * (default: the log start: all of it is dirty).
+   */
+  firstDirtyOffset?: number;
   /** Written to `partition.metadata` when that file is missing. */
   topicId?: string;
   /** Wall-clock time at open (segment ages); default `Date.now()`. */
@@ -155,6 +161,10 @@ export class FileLog implements PartitionLog {
   #topicId: string | null = null;
   #flushCount = 0;
   #compacting = false;
+  /** Compaction's checkpoint: below it the log was cleaned (Kafka's first dirty offset). */
+  #firstDirtyOffset = 0;
+  /** The latest delete horizon a cleaning left on a tombstone batch, or null (KIP-534). */
+  #latestDeleteHorizonMs: number | null = null;
   /** The aborted-transaction test of the compaction running now. */
   #cleanerAborted: AbortedBatchTest = () => false;
   /**
@@ -282,6 +292,7 @@ export class FileLog implements PartitionLog {
     await this.#loadPartitionMetadata(options.topicId);
     this.#dirNeedsSync = true;
     this.#recoveryPoint = Math.min(options.recoveryPoint ?? 0, this.logEndOffset);
+    this.#firstDirtyOffset = options.firstDirtyOffset ?? this.#logStartOffset;
     if (created) await syncDir(path.dirname(this.dir));
     await this.flush();
   }
@@ -858,6 +869,8 @@ export class FileLog implements PartitionLog {
     active.truncateTo(offset);
     this.#logStartOffset = Math.min(this.#logStartOffset, this.logEndOffset);
     this.#recoveryPoint = Math.min(this.#recoveryPoint, this.logEndOffset);
+    // Records appended after the truncation were never cleaned.
+    this.#firstDirtyOffset = Math.min(this.#firstDirtyOffset, this.logEndOffset);
     if (this.#epochs.truncateFromEnd(this.logEndOffset)) this.#persistEpochs();
     await this.#flushUpTo(this.logEndOffset);
     return true;
@@ -874,6 +887,8 @@ export class FileLog implements PartitionLog {
     this.#dirNeedsSync = true;
     this.#logStartOffset = offset;
     this.#recoveryPoint = offset;
+    this.#firstDirtyOffset = offset;
+    this.#latestDeleteHorizonMs = null;
     this.#unflushedMessages = 0;
     if (this.#epochs.clear()) this.#persistEpochs();
     await this.#flushUpTo(offset);
@@ -937,6 +952,23 @@ export class FileLog implements PartitionLog {
    * reads go on meanwhile; cleaned segments are written as `.cleaned`, renamed to `.swap` and
    * swapped in at once, and a crash mid-swap is completed by the next open.
    */
+  /**
+   * Where compaction's dirty section starts (Kafka's cleaner checkpoint): everything below was
+   * cleaned, with every key of it unique then.
+   */
+  get firstDirtyOffset(): number {
+    return Math.min(Math.max(this.#firstDirtyOffset, this.#logStartOffset), this.logEndOffset);
+  }
+
+  /**
+   * Compacts the log when it is due, as Kafka's cleaner picks logs: the dirty share of the
+   * cleanable segments (inactive, below the high watermark and last stable offset, older than
+   * `min.compaction.lag.ms`) exceeds `min.cleanable.dirty.ratio`, or a dirty record is older than
+   * `max.compaction.lag.ms` (KIP-354), or the latest delete horizon a cleaning stamped has passed
+   * (KIP-534: its tombstones can go). A run builds the key map from the dirty section only and
+   * rewrites the cleanable segments up to its end; the dirty section then starts there. A log
+   * that is not due is not read.
+   */
   async compact(options: CompactOptions): Promise<CompactResult> {
     this.#checkUsable();
     const result = { segmentsCleaned: 0, recordsRemoved: 0, bytesBefore: 0, bytesAfter: 0 };
@@ -951,16 +983,46 @@ export class FileLog implements PartitionLog {
         highWatermark: Number.isFinite(bound) ? bound : undefined,
       });
       if (cleanable.length === 0) return result;
+      const firstDirty = this.firstDirtyOffset;
+      const dirty = cleanable.filter((s) => s.nextOffset > firstDirty);
+      if (!this.#cleaningDue(cleanable, dirty, options.nowMs)) return result;
+      const last = cleanable[cleanable.length - 1]!;
+      const cleanableEnd = this.#segments[this.#segments.indexOf(last) + 1]?.baseOffset ??
+        last.nextOffset;
       const map = new OffsetMap(options.offsetMapBytesMax ?? OFFSET_MAP_BYTES_DEFAULT);
-      const mapEnd = await this.#buildOffsetMap(cleanable, map);
+      const mapEnd = dirty.length === 0 ? cleanableEnd : await this.#buildOffsetMap(dirty, map);
+      const horizons = { latestMs: null as number | null };
       for (const group of groupBySize(cleanable, this.config.segmentBytes)) {
         if (group[0]!.baseOffset >= mapEnd) break;
-        await this.#cleanGroup(group, map, mapEnd, options.nowMs, result);
+        await this.#cleanGroup(group, map, mapEnd, options.nowMs, result, horizons);
       }
+      this.#firstDirtyOffset = Math.max(this.#firstDirtyOffset, mapEnd);
+      this.#latestDeleteHorizonMs = horizons.latestMs;
       return result;
     } finally {
       this.#compacting = false;
     }
+  }
+
+  /** Kafka's `grabFilthiestCompactedLog` tests for one log. */
+  #cleaningDue(
+    cleanable: readonly LogSegment[],
+    dirty: readonly LogSegment[],
+    nowMs: number,
+  ): boolean {
+    const horizon = this.#latestDeleteHorizonMs;
+    if (horizon !== null && horizon <= nowMs) return true;
+    if (dirty.length === 0) return false;
+    const dirtyBytes = dirty.reduce((n, s) => n + s.sizeBytes, 0);
+    const totalBytes = cleanable.reduce((n, s) => n + s.sizeBytes, 0);
+    if (dirtyBytes > 0 && dirtyBytes / totalBytes > this.config.minCleanableDirtyRatio) return true;
+    // KIP-354: a dirty record waiting longer than max.compaction.lag.ms is compacted now.
+    const maxLagMs = this.config.maxCompactionLagMs;
+    if (maxLagMs >= Number.MAX_SAFE_INTEGER) return false;
+    return dirty.some((s) => {
+      const firstMs = s.firstBatchTimestampMs();
+      return firstMs >= 0 && firstMs < nowMs - Math.max(0, maxLagMs);
+    });
   }
 
   #cleanableSegments(options: CompactOptions): LogSegment[] {
@@ -976,7 +1038,7 @@ export class FileLog implements PartitionLog {
     return cleanable;
   }
 
-  /** Pass 1: latest offset per key; returns the offset the map covers up to (exclusive). */
+  /** Pass 1 over the dirty segments: latest offset per key; returns where the map ends. */
   async #buildOffsetMap(segments: readonly LogSegment[], map: OffsetMap): Promise<number> {
     const last = segments[segments.length - 1]!;
     const mapEnd = this.#segments[this.#segments.indexOf(last) + 1]?.baseOffset ??
@@ -1007,6 +1069,7 @@ export class FileLog implements PartitionLog {
     mapEnd: number,
     nowMs: number,
     result: CompactResult,
+    horizons: { latestMs: number | null },
   ): Promise<void> {
     const base = group[0]!.baseOffset;
     const cleaned = LogSegment.createWithSuffix(this.dir, base, {
@@ -1030,7 +1093,13 @@ export class FileLog implements PartitionLog {
           if (segment.closed) return; // truncated or deleted meanwhile; the .cleaned files go
           const out = cleanBatch(bytes, map, mapEnd, pass);
           if (out.kind !== "kept") removed += out.removed;
-          if (out.kind !== "dropped") appendCleaned(cleaned, out.bytes, this.config);
+          if (out.kind !== "dropped") {
+            appendCleaned(cleaned, out.bytes, this.config);
+            const horizonMs = deleteHorizonOf(out.bytes);
+            if (horizonMs !== null && horizonMs > (horizons.latestMs ?? -Infinity)) {
+              horizons.latestMs = horizonMs;
+            }
+          }
           if (++batches % CLEANER_YIELD_BATCHES === 0) await yieldToEventLoop();
         }
       }

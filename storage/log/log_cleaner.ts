@@ -175,6 +175,26 @@ export function deleteHorizonMs(header: { attributes: number; baseTimestamp: num
 }
 
 /**
+ * The delete horizon of a stored batch's bytes (see {@link deleteHorizonMs}), read from its header
+ * without decoding the records.
+ *
+ * @example
+ * ```ts
+ * import { deleteHorizonOf } from "./log_cleaner.ts";
+ * // deleteHorizonOf(storedBatchBytes); // null, or the horizon in ms
+ * ```
+ */
+export function deleteHorizonOf(batchBytes: Uint8Array): number | null {
+  const view = new DataView(batchBytes.buffer, batchBytes.byteOffset, batchBytes.byteLength);
+  const attributes = view.getInt16(ATTRIBUTES_OFFSET);
+  if (!hasDeleteHorizon(attributes)) return null;
+  return Number(view.getBigInt64(BASE_TIMESTAMP_OFFSET));
+}
+
+/** Where a v2 batch header holds its base timestamp. */
+const BASE_TIMESTAMP_OFFSET = 27;
+
+/**
  * Cleans one stored batch against the offset map built for offsets below `mapEndOffset`: older
  * values of a key go, tombstones go once the batch's delete horizon has passed, and a kept batch
  * with a tombstone but no horizon yet gets one (`pass.nowMs + pass.deleteRetentionMs`).

@@ -401,3 +401,91 @@ test("aborted transactions never shadow a committed value and the cleaner stops 
   await log.close();
   await held.close();
 });
+
+/** Appends one batch of distinct keys `prefix-0..n-1` (padding the log without shadowing keys). */
+async function writeDistinct(log: FileLog, prefix: string, n: number, timestampMs: number) {
+  for (let i = 0; i < n; i++) {
+    await log.append(makeBatch({ keys: [`${prefix}-${i}`], valueBytes: 40, timestampMs }), {
+      leaderEpoch: 0,
+      nowMs: timestampMs,
+    });
+  }
+}
+
+test("a cleaned log is not cleaned again until its dirty share passes min.cleanable.dirty.ratio", async (root) => {
+  const log = await FileLog.open({ dir: `${root}/c-0`, config: CONFIG, warn: () => {} });
+  await writeUpdates(log, 20, 1000);
+  await writeDistinct(log, "pad", 40, 1000);
+  const first = await log.compact({ nowMs: 2000 });
+  assert.ok(first.segmentsCleaned > 0, "a new log is all dirty");
+  const cleanedUpTo = log.firstDirtyOffset;
+  assert.ok(cleanedUpTo > 0);
+  assert.deepEqual(await log.compact({ nowMs: 3000 }), {
+    segmentsCleaned: 0,
+    recordsRemoved: 0,
+    bytesBefore: 0,
+    bytesAfter: 0,
+  }, "nothing dirty: not even read");
+  // A little new data (a small share of the log) waits ...
+  await writeUpdates(log, 1, 4000);
+  await writeDistinct(log, "tail", 8, 4000);
+  assert.equal((await log.compact({ nowMs: 5000 })).segmentsCleaned, 0, "below the ratio");
+  const withOld = await records(log);
+  assert.ok(withOld.filter((r) => r.key === "k0").length >= 2, "k0 still has its older value");
+  // ... until the dirty share passes the ratio: then the clean part loses what the dirty part
+  // updated, and the dirty section starts after the cleaned range.
+  await writeUpdates(log, 12, 6000);
+  await writeDistinct(log, "more", 30, 6000);
+  const second = await log.compact({ nowMs: 7000 });
+  assert.ok(second.recordsRemoved > 0);
+  assert.ok(log.firstDirtyOffset > cleanedUpTo);
+  const after = await records(log);
+  const k0 = after.filter((r) => r.key === "k0");
+  assert.equal(k0.length, 1, "one k0 left");
+  assert.equal(k0[0]!.value, 11, "the latest round");
+  assert.equal(after.filter((r) => r.key.startsWith("pad-")).length, 40, "unique keys stay");
+  await log.close();
+});
+
+test("max.compaction.lag.ms cleans a log whose dirty records waited that long, whatever the ratio", async (root) => {
+  const config = logConfig({ ...CONFIG, minCleanableDirtyRatio: 0.99, maxCompactionLagMs: 60_000 });
+  const log = await FileLog.open({ dir: `${root}/c-0`, config, warn: () => {} });
+  await writeUpdates(log, 20, 1000);
+  await writeDistinct(log, "pad", 40, 1000);
+  await log.compact({ nowMs: 2000 }); // everything dirty: ratio 1 > 0.99
+  await writeUpdates(log, 2, 10_000);
+  await writeDistinct(log, "tail", 30, 10_000);
+  assert.equal((await log.compact({ nowMs: 20_000 })).segmentsCleaned, 0, "not waited long");
+  const late = await log.compact({ nowMs: 10_000 + 60_001 });
+  assert.ok(late.segmentsCleaned > 0 && late.recordsRemoved > 0, JSON.stringify(late));
+  await log.close();
+});
+
+test("a compacted log's active segment rolls by max.compaction.lag.ms", async (root) => {
+  const config = logConfig({ ...CONFIG, segmentBytes: 1 << 20, maxCompactionLagMs: 1_000 });
+  const log = await FileLog.open({ dir: `${root}/c-0`, config, warn: () => {} });
+  await writeDistinct(log, "a", 1, 1_000);
+  await writeDistinct(log, "b", 1, 1_500);
+  assert.equal(log.segmentCount, 1);
+  await writeDistinct(log, "c", 1, 2_001);
+  assert.equal(log.segmentCount, 2, "the first batch waited more than 1 s");
+  await log.close();
+});
+
+test("a passed delete horizon has the log cleaned again with nothing dirty, dropping the tombstone", async (root) => {
+  const log = await FileLog.open({ dir: `${root}/c-0`, config: CONFIG, warn: () => {} });
+  await log.append(makeBatch({ keys: ["gone"], timestampMs: 1000 }), { leaderEpoch: 0, nowMs: 1 });
+  await log.append(makeBatch({ keys: ["gone"], tombstones: [true], timestampMs: 1000 }), {
+    leaderEpoch: 0,
+    nowMs: 1000,
+  });
+  await writeUpdates(log, 10, 5000);
+  await log.compact({ nowMs: 10_000 });
+  assert.equal((await batchesWithKey(log, "gone")).length, 1, "the tombstone, stamped");
+  assert.equal((await log.compact({ nowMs: 10_000 + DAY_MS - 1 })).segmentsCleaned, 0);
+  const due = await log.compact({ nowMs: 10_000 + DAY_MS });
+  assert.ok(due.segmentsCleaned > 0, "the horizon makes it due");
+  assert.equal((await batchesWithKey(log, "gone")).length, 0);
+  assert.equal((await log.compact({ nowMs: 10_000 + 2 * DAY_MS })).segmentsCleaned, 0);
+  await log.close();
+});

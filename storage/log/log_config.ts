@@ -33,8 +33,13 @@ export interface LogConfig {
   deleteRetentionMs: number;
   /** `min.compaction.lag.ms`: records younger than this are not compacted. */
   minCompactionLagMs: number;
-  /** `min.cleanable.dirty.ratio`: compact when dirty bytes / total bytes reach this. */
+  /** `min.cleanable.dirty.ratio`: compact when dirty bytes / total bytes exceed this. */
   minCleanableDirtyRatio: number;
+  /**
+   * `max.compaction.lag.ms` (KIP-354): a record waits at most this long to be compacted (the log
+   * is cleaned whatever its dirty ratio, and a compacted log's active segment rolls by then).
+   */
+  maxCompactionLagMs: number;
   /** `message.timestamp.type`. */
   messageTimestampType: "CreateTime" | "LogAppendTime";
   /**
@@ -87,6 +92,7 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   deleteRetentionMs: DAY_MS,
   minCompactionLagMs: 0,
   minCleanableDirtyRatio: 0.5,
+  maxCompactionLagMs: LONG_MAX,
   messageTimestampType: "CreateTime",
   messageTimestampBeforeMaxMs: LONG_MAX,
   messageTimestampAfterMaxMs: LONG_MAX,
@@ -165,6 +171,7 @@ const NUMERIC_KEYS: Record<string, keyof LogConfig> = {
   "delete.retention.ms": "deleteRetentionMs",
   "min.compaction.lag.ms": "minCompactionLagMs",
   "min.cleanable.dirty.ratio": "minCleanableDirtyRatio",
+  "max.compaction.lag.ms": "maxCompactionLagMs",
   "flush.messages": "flushMessages",
   "flush.ms": "flushMs",
   "message.timestamp.before.max.ms": "messageTimestampBeforeMaxMs",

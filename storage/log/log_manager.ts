@@ -31,6 +31,8 @@ const METADATA_PARTITION_DIR = "__cluster_metadata-0";
 export const RECOVERY_POINT_CHECKPOINT_FILE = "recovery-point-offset-checkpoint";
 export const LOG_START_OFFSET_CHECKPOINT_FILE = "log-start-offset-checkpoint";
 export const CLEAN_SHUTDOWN_FILE = ".kafka_cleanshutdown";
+/** Kafka's per-dir file of where each compacted log's dirty section starts. */
+export const CLEANER_CHECKPOINT_FILE = "cleaner-offset-checkpoint";
 
 const PARTITION_DIR_PATTERN = /^(.+)-(\d+)$/;
 const DELETE_DIR_PATTERN = /^.+-\d+\.[0-9a-f]{32}-delete$/;
@@ -64,6 +66,8 @@ export interface BackgroundTaskOptions {
   flushCheckIntervalMs?: number;
   /** `log.cleaner.backoff.ms`: pause between compaction runs (default 15 000). */
   cleanerBackoffMs?: number;
+  /** `log.cleaner.enable` (default true): false runs no compaction at all. */
+  cleanerEnabled?: boolean;
 }
 
 /** A topic partition. */
@@ -127,6 +131,7 @@ export class LogManager {
     const hadCleanShutdown = await exists(cleanMarker);
     const recoveryPoints = await this.#readCheckpoint(RECOVERY_POINT_CHECKPOINT_FILE);
     const startOffsets = await this.#readCheckpoint(LOG_START_OFFSET_CHECKPOINT_FILE) ?? new Map();
+    const cleanerPoints = await this.#readCheckpoint(CLEANER_CHECKPOINT_FILE) ?? new Map();
     const found: TopicPartition[] = [];
     for await (const entry of Deno.readDir(this.logDir)) {
       if (!entry.isDirectory) continue;
@@ -154,6 +159,7 @@ export class LogManager {
             : recoveryPoints?.get(key) ?? 0,
           hadCleanShutdown: hadCleanShutdown && recoveryPoints !== null,
           logStartOffset: startOffsets.get(key),
+          firstDirtyOffset: cleanerPoints.get(key),
           warn: this.#warn,
           handleCache: this.#options.handleCache,
         });
@@ -224,7 +230,7 @@ export class LogManager {
     return true;
   }
 
-  /** Writes both per-dir checkpoints (serialized; the latest state wins). */
+  /** Writes the per-dir checkpoints (serialized; the latest state wins). */
   checkpoint(): Promise<void> {
     this.#checkpointing = this.#checkpointing.catch(() => {}).then(async () => {
       const logs = this.all();
@@ -235,6 +241,12 @@ export class LogManager {
       await writeOffsetCheckpoint(
         path.join(this.logDir, LOG_START_OFFSET_CHECKPOINT_FILE),
         logs.map(({ tp, log }) => ({ ...tp, offset: log.logStartOffset })),
+      );
+      // Only an optimization: without it a compacted log is cleaned in full once more.
+      await writeOffsetCheckpoint(
+        path.join(this.logDir, CLEANER_CHECKPOINT_FILE),
+        logs.filter(({ log }) => log.config.cleanupPolicy.compact)
+          .map(({ tp, log }) => ({ ...tp, offset: log.firstDirtyOffset })),
       );
     });
     return this.#checkpointing;
@@ -263,15 +275,23 @@ export class LogManager {
     return deleted;
   }
 
-  /** Compacts every log whose policy includes compact; returns records removed. */
+  /**
+   * Compacts every log whose policy includes compact and that is due (see `FileLog.compact`);
+   * returns records removed. The cleaner checkpoint is written after a run that cleaned.
+   */
   async runCleaner(nowMs: number): Promise<number> {
     let removed = 0;
+    let cleaned = 0;
     for (const entry of this.all()) {
       if (entry.log.config.cleanupPolicy.compact) {
-        const compacted = () => entry.log.compact({ nowMs }).then((r) => r.recordsRemoved);
-        removed += await this.#onLog(entry, compacted, 0);
+        const compacted = () => entry.log.compact({ nowMs });
+        const none = { segmentsCleaned: 0, recordsRemoved: 0, bytesBefore: 0, bytesAfter: 0 };
+        const result = await this.#onLog(entry, compacted, none);
+        removed += result.recordsRemoved;
+        cleaned += result.segmentsCleaned;
       }
     }
+    if (cleaned > 0) await this.checkpoint();
     return removed;
   }
 
@@ -300,7 +320,9 @@ export class LogManager {
     every(options.checkpointIntervalMs ?? 60_000, () => this.checkpoint());
     every(options.retentionCheckIntervalMs ?? 300_000, () => this.runRetention(Date.now()));
     every(options.flushCheckIntervalMs ?? 1_000, () => this.flushDue(Date.now()));
-    every(options.cleanerBackoffMs ?? 15_000, () => this.runCleaner(Date.now()));
+    if (options.cleanerEnabled ?? true) {
+      every(options.cleanerBackoffMs ?? 15_000, () => this.runCleaner(Date.now()));
+    }
   }
 
   /**

@@ -125,3 +125,34 @@ Deno.test("the clean shutdown marker records the broker epoch until the logs are
     assert.equal(await readCleanShutdownBrokerEpoch(dir), -1n);
   });
 });
+
+Deno.test("the cleaner checkpoint keeps where each compacted log's dirty section starts", async () => {
+  await withDir(async (dir) => {
+    const compacted = logConfig({
+      segmentBytes: 1000,
+      cleanupPolicy: { compact: true, delete: false },
+    });
+    const options = { logDir: dir, warn: () => {}, defaultConfig: compacted };
+    const manager = await LogManager.open(options);
+    const log = await manager.createLog({ topic: "state", partition: 0 });
+    for (let i = 0; i < 40; i++) {
+      await log.append(makeBatch({ keys: [`k${i % 4}`], valueBytes: 50 }), {
+        leaderEpoch: 0,
+        nowMs: NOW_MS,
+      });
+    }
+    assert.ok(await manager.runCleaner(NOW_MS) > 0);
+    const firstDirty = log.firstDirtyOffset;
+    assert.ok(firstDirty > 0);
+    assert.equal(
+      await Deno.readTextFile(`${dir}/cleaner-offset-checkpoint`),
+      `0\n1\nstate 0 ${firstDirty}\n`,
+      "written after a run that cleaned",
+    );
+    await manager.close();
+    const reopened = await LogManager.open(options);
+    assert.equal(reopened.get({ topic: "state", partition: 0 })!.firstDirtyOffset, firstDirty);
+    assert.equal(await reopened.runCleaner(NOW_MS), 0, "nothing dirty after the restart");
+    await reopened.close();
+  });
+});

@@ -730,6 +730,12 @@ export class LogSegment {
     });
   }
 
+  /** The first batch's max timestamp (-1 when empty), loaded on first use after a reopen. */
+  firstBatchTimestampMs(): number {
+    if (this.shape.rollingBasedTimestamp < 0) this.loadRollingBasedTimestamp();
+    return this.shape.rollingBasedTimestamp;
+  }
+
   /** Loads the first batch's timestamp, used for `segment.ms` after a reopen. */
   loadRollingBasedTimestamp(): void {
     if (this.shape.sizeBytes < BATCH_HEADER_BYTES) return;

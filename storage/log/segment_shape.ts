@@ -67,7 +67,12 @@ export class SegmentShape {
     const waitedMs = this.rollingBasedTimestamp >= 0
       ? batch.maxTimestamp - this.rollingBasedTimestamp
       : nowMs - this.createdMs;
-    if (waitedMs > config.segmentMs) return true;
+    // KIP-354: a compacted log's active segment rolls by max.compaction.lag.ms, so its records
+    // can be compacted in time.
+    const rollMs = config.cleanupPolicy.compact
+      ? Math.min(config.segmentMs, config.maxCompactionLagMs)
+      : config.segmentMs;
+    if (waitedMs > rollMs) return true;
     return this.offsetIndexEntries >= Math.floor(config.segmentIndexBytes / 8) ||
       this.timeIndexEntries >= Math.floor(config.segmentIndexBytes / 12);
   }
