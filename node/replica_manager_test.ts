@@ -1075,3 +1075,26 @@ Deno.test("a dynamic broker config (the cluster default) reaches the logs of exi
     );
   });
 });
+
+Deno.test("message.downconversion.enable=false answers Fetch v0-v3 UNSUPPORTED_VERSION, as Kafka", async () => {
+  await withHarness(async (h) => {
+    await produce(h, batch(2));
+    const legacy = async () => (await fetch(h, {}, 0, 3)).responses[0]!.partitions[0]!;
+    assertEquals((await legacy()).errorCode, ErrorCode.NONE);
+    assert((await legacy()).records!.length > 0, "converted to message format v1");
+    h.apply([makeRecord(
+      RecordType.CONFIG,
+      0,
+      createConfigRecord({
+        resourceType: 2, // TOPIC
+        resourceName: "orders",
+        name: "message.downconversion.enable",
+        value: "false",
+      }),
+    )]);
+    await h.rm.settled();
+    assertEquals((await legacy()).errorCode, ErrorCode.UNSUPPORTED_VERSION);
+    const current = (await fetch(h, {}, 0, 4)).responses[0]!.partitions[0]!;
+    assertEquals(current.errorCode, ErrorCode.NONE, "v4+ reads v2 batches as stored");
+  });
+});

@@ -34,6 +34,7 @@ const LOG_KEYS = [
   "message.timestamp.difference.max.ms",
   "flush.messages",
   "flush.ms",
+  "message.downconversion.enable",
   "compression.type",
   "compression.gzip.level",
   "compression.zstd.level",

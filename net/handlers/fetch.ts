@@ -194,6 +194,13 @@ async function readTarget(
       };
     }
   }
+  // Fetch v0-v3 needs its batches converted to message format v0/v1: refused where disabled.
+  if (
+    params.legacyMagic !== null && !params.fromFollower &&
+    !p.log.config.messageDownConversionEnable
+  ) {
+    return errorData(t.partition, ErrorCode.UNSUPPORTED_VERSION);
+  }
   const readReplica = preferredReplicaFor(replicas, p, t.fetchOffset, params);
   if (readReplica >= 0) {
     // KIP-392: the consumer is sent to a replica in its rack, without records (as Kafka does).

@@ -58,6 +58,11 @@ export interface LogConfig {
   compressionGzipLevel: number;
   /** `compression.zstd.level` (KIP-390). */
   compressionZstdLevel: number;
+  /**
+   * `message.downconversion.enable`: consumers with Fetch v0-v3 (message formats v0/v1) get their
+   * batches converted; false answers them UNSUPPORTED_VERSION, as Kafka does.
+   */
+  messageDownConversionEnable: boolean;
   /** `flush.messages`: null (the default) = every append is fsynced before it is acknowledged. */
   flushMessages: number | null;
   /** `flush.ms`: null (the default) = every append is fsynced before it is acknowledged. */
@@ -96,6 +101,7 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   messageTimestampType: "CreateTime",
   messageTimestampBeforeMaxMs: LONG_MAX,
   messageTimestampAfterMaxMs: LONG_MAX,
+  messageDownConversionEnable: true,
   compressionType: "producer",
   compressionGzipLevel: -1,
   compressionZstdLevel: 3,
@@ -207,6 +213,12 @@ export function logConfigFromProperties(
         throw new RangeError(`Cannot parse message.timestamp.type="${text}".`);
       }
       config.messageTimestampType = text;
+    } else if (key === "message.downconversion.enable") {
+      const flag = text.trim().toLowerCase();
+      if (flag !== "true" && flag !== "false") {
+        throw new RangeError(`Cannot parse message.downconversion.enable="${text}".`);
+      }
+      config.messageDownConversionEnable = flag === "true";
     } else if (key === "compression.type") {
       const codec = text.trim().toLowerCase() as TopicCompression;
       if (!TOPIC_COMPRESSIONS.includes(codec)) {
