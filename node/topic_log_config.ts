@@ -18,6 +18,7 @@ import { type LogConfig, logConfig, logConfigFromProperties } from "../storage/l
 const LOG_KEYS = [
   "segment.bytes",
   "segment.ms",
+  "segment.jitter.ms",
   "segment.index.bytes",
   "index.interval.bytes",
   "max.message.bytes",

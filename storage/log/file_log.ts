@@ -293,6 +293,7 @@ export class FileLog implements PartitionLog {
     this.#dirNeedsSync = true;
     this.#recoveryPoint = Math.min(options.recoveryPoint ?? 0, this.logEndOffset);
     this.#firstDirtyOffset = options.firstDirtyOffset ?? this.#logStartOffset;
+    this.#jitterActive(); // after recovery, which rebuilds the active segment's shape
     if (created) await syncDir(path.dirname(this.dir));
     await this.flush();
   }
@@ -589,7 +590,14 @@ export class FileLog implements PartitionLog {
       old.onBecomeInactive();
     }
     this.#segments.push(LogSegment.create(this.dir, baseOffset, this.config, nowMs, this.#handles));
+    this.#jitterActive();
     this.#dirNeedsSync = true;
+  }
+
+  /** Kafka's `randomSegmentJitter` for a new active segment. */
+  #jitterActive(): void {
+    const jitterMs = Math.min(this.config.segmentJitterMs, this.config.segmentMs);
+    this.#active.shape.rollJitterMs = jitterMs > 0 ? Math.floor(Math.random() * jitterMs) : 0;
   }
 
   async #afterAppend(
@@ -867,6 +875,7 @@ export class FileLog implements PartitionLog {
     const active = this.#active;
     active.indexesNeedSync = false;
     active.truncateTo(offset);
+    this.#jitterActive(); // truncation rebuilt its shape
     this.#logStartOffset = Math.min(this.#logStartOffset, this.logEndOffset);
     this.#recoveryPoint = Math.min(this.#recoveryPoint, this.logEndOffset);
     // Records appended after the truncation were never cleaned.
@@ -884,6 +893,7 @@ export class FileLog implements PartitionLog {
     this.#segments.push(
       LogSegment.create(this.dir, offset, this.config, Date.now(), this.#handles),
     );
+    this.#jitterActive();
     this.#dirNeedsSync = true;
     this.#logStartOffset = offset;
     this.#recoveryPoint = offset;

@@ -326,3 +326,31 @@ Deno.test("an append whose CRCs the caller verified skips the check, others stil
     await log.close();
   });
 });
+
+Deno.test("segment.jitter.ms rolls each new segment a random share of it before segment.ms", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const config = logConfig({ segmentMs: 10_000, segmentJitterMs: 8_000 });
+    const rollsAfterMs: number[] = [];
+    for (let run = 0; run < 20; run++) {
+      const log = await FileLog.open({ dir: `${dir}/j-${run}`, config, warn: () => {} });
+      let t = 1_000;
+      await log.append(makeBatch({ timestampMs: t }), { leaderEpoch: 0, nowMs: t });
+      // Bounded: at most segment.ms in 100 ms steps before a roll must have happened.
+      while (log.segmentCount === 1 && t < 1_000 + 10_100) {
+        t += 100;
+        await log.append(makeBatch({ timestampMs: t }), { leaderEpoch: 0, nowMs: t });
+      }
+      rollsAfterMs.push(t - 1_000);
+      await log.close();
+    }
+    assert.ok(rollsAfterMs.every((ms) => ms > 2_000 && ms <= 10_100), `${rollsAfterMs}`);
+    assert.ok(new Set(rollsAfterMs).size > 1, `jittered: ${rollsAfterMs}`);
+    assert.ok(
+      rollsAfterMs.some((ms) => ms < 10_000),
+      `some roll before segment.ms: ${rollsAfterMs}`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -17,6 +17,11 @@ export interface LogConfig {
   segmentBytes: number;
   /** `segment.ms`: roll when the active segment's first batch is older than this. */
   segmentMs: number;
+  /**
+   * `segment.jitter.ms`: each new segment rolls up to this much (a random share, below
+   * `segment.ms`) early, so partitions created together do not roll together.
+   */
+  segmentJitterMs: number;
   /** `segment.index.bytes`: maximum offset/time index size; a full index rolls the segment. */
   segmentIndexBytes: number;
   /** `index.interval.bytes`: bytes of log between sparse index entries. */
@@ -88,6 +93,7 @@ const LONG_MAX = 9223372036854775807;
 export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   segmentBytes: 1024 * 1024 * 1024,
   segmentMs: 7 * DAY_MS,
+  segmentJitterMs: 0,
   segmentIndexBytes: 10 * 1024 * 1024,
   indexIntervalBytes: 4096,
   maxMessageBytes: 1048588,
@@ -169,6 +175,7 @@ function parseNumber(key: string, text: string): number {
 const NUMERIC_KEYS: Record<string, keyof LogConfig> = {
   "segment.bytes": "segmentBytes",
   "segment.ms": "segmentMs",
+  "segment.jitter.ms": "segmentJitterMs",
   "segment.index.bytes": "segmentIndexBytes",
   "index.interval.bytes": "indexIntervalBytes",
   "max.message.bytes": "maxMessageBytes",

@@ -52,6 +52,8 @@ export class SegmentShape {
   bytesSinceLastIndexEntry = 0;
   /** Offset after the last batch; the base offset while empty. */
   nextOffset: number;
+  /** This segment's share of `segment.jitter.ms`: it rolls that much before `segment.ms`. */
+  rollJitterMs = 0;
 
   constructor(baseOffset: number, createdMs: number) {
     this.baseOffset = baseOffset;
@@ -72,7 +74,7 @@ export class SegmentShape {
     const rollMs = config.cleanupPolicy.compact
       ? Math.min(config.segmentMs, config.maxCompactionLagMs)
       : config.segmentMs;
-    if (waitedMs > rollMs) return true;
+    if (waitedMs > rollMs - this.rollJitterMs) return true;
     return this.offsetIndexEntries >= Math.floor(config.segmentIndexBytes / 8) ||
       this.timeIndexEntries >= Math.floor(config.segmentIndexBytes / 12);
   }
