@@ -177,6 +177,23 @@ function partitionRecord(topicId: string, partitionId: number, leader: number): 
   );
 }
 
+/** Partition 0 of "orders" on `replicas` (all in sync), led by `leader` in `leaderEpoch`. */
+function replicatedPartition(replicas: number[], leader: number, leaderEpoch: number) {
+  return makeRecord(
+    RecordType.PARTITION,
+    0,
+    createPartitionRecord({
+      partitionId: 0,
+      topicId: TOPIC_ID,
+      replicas,
+      isr: replicas,
+      leader,
+      leaderEpoch,
+      partitionEpoch: 0,
+    }),
+  );
+}
+
 async function withHarness(fn: (h: Harness) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();
   const h = new Harness(dir);
@@ -287,6 +304,35 @@ async function fetch(
     ...init,
   });
   return await fetchHandler(h.rm).handle(request, ctxOf(version)) as FetchResponse;
+}
+
+/** A follower's Fetch v15 of orders-0 (by topic id); its answer for the partition. */
+function replicaFetch(
+  h: Harness,
+  f: { replicaId: number; replicaEpoch: bigint; offset: number; leaderEpoch: number },
+) {
+  return fetch(
+    h,
+    {
+      replicaState: {
+        replicaId: f.replicaId,
+        replicaEpoch: f.replicaEpoch,
+        _unknownTaggedFields: [],
+      },
+      topics: [createFetchTopic({
+        topic: "",
+        topicId: TOPIC_ID,
+        partitions: [createFetchPartition({
+          partition: 0,
+          fetchOffset: BigInt(f.offset),
+          currentLeaderEpoch: f.leaderEpoch,
+          partitionMaxBytes: 1 << 20,
+        })],
+      })],
+    },
+    f.offset,
+    15,
+  ).then((r) => r.responses[0]!.partitions[0]!);
 }
 
 function offsetsIn(records: Uint8Array | null): number[] {
@@ -638,40 +684,11 @@ Deno.test("a replicated partition: follower fetches move the high watermark, ack
   const dir = await Deno.makeTempDir();
   const h = new Harness(dir);
   const records = baseRecords().slice(0, 2);
-  records.push(makeRecord(
-    RecordType.PARTITION,
-    0,
-    createPartitionRecord({
-      partitionId: 0,
-      topicId: TOPIC_ID,
-      replicas: [1, 2],
-      isr: [1, 2],
-      leader: 1,
-      leaderEpoch: 3,
-      partitionEpoch: 0,
-    }),
-  ));
+  records.push(replicatedPartition([1, 2], 1, 3));
   h.apply(records);
   await h.rm.start();
   const followerFetch = (replicaId: number, offset: number, leaderEpoch = 3) =>
-    fetch(
-      h,
-      {
-        replicaState: { replicaId, replicaEpoch: 9n, _unknownTaggedFields: [] },
-        topics: [createFetchTopic({
-          topic: "",
-          topicId: TOPIC_ID,
-          partitions: [createFetchPartition({
-            partition: 0,
-            fetchOffset: BigInt(offset),
-            currentLeaderEpoch: leaderEpoch,
-            partitionMaxBytes: 1 << 20,
-          })],
-        })],
-      },
-      offset,
-      15,
-    ).then((r) => r.responses[0]!.partitions[0]!);
+    replicaFetch(h, { replicaId, replicaEpoch: 9n, offset, leaderEpoch });
   try {
     // Kafka's model: the leader's own append is not enough with a second ISR member.
     const acked = await produce(h, batch(3), { acks: 1 });
@@ -766,19 +783,7 @@ Deno.test("a follower that stops fetching leaves the ISR through an AlterPartiti
   h.ctx = { ...h.ctx, config, controller };
   h.rm = new ReplicaManager(h.ctx);
   const records = baseRecords().slice(0, 2);
-  records.push(makeRecord(
-    RecordType.PARTITION,
-    0,
-    createPartitionRecord({
-      partitionId: 0,
-      topicId: TOPIC_ID,
-      replicas: [1, 2],
-      isr: [1, 2],
-      leader: 1,
-      leaderEpoch: 3,
-      partitionEpoch: 0,
-    }),
-  ));
+  records.push(replicatedPartition([1, 2], 1, 3));
   h.apply(records);
   await h.rm.start();
   try {
@@ -928,40 +933,11 @@ Deno.test("KIP-392: a rack-aware leader sends a consumer to the in-sync follower
   });
   const records = baseRecords().slice(0, 2);
   records.push(brokerInRack(1, "rack-a"), brokerInRack(2, "rack-b"), brokerInRack(3, "rack-c"));
-  records.push(makeRecord(
-    RecordType.PARTITION,
-    0,
-    createPartitionRecord({
-      partitionId: 0,
-      topicId: TOPIC_ID,
-      replicas: [1, 2, 3],
-      isr: [1, 2, 3],
-      leader: 1,
-      leaderEpoch: 3,
-      partitionEpoch: 0,
-    }),
-  ));
+  records.push(replicatedPartition([1, 2, 3], 1, 3));
   h.apply(records);
   await h.rm.start();
   const followerFetch = (replicaId: number, offset: number) =>
-    fetch(
-      h,
-      {
-        replicaState: { replicaId, replicaEpoch: 10n, _unknownTaggedFields: [] },
-        topics: [createFetchTopic({
-          topic: "",
-          topicId: TOPIC_ID,
-          partitions: [createFetchPartition({
-            partition: 0,
-            fetchOffset: BigInt(offset),
-            currentLeaderEpoch: 3,
-            partitionMaxBytes: 1 << 20,
-          })],
-        })],
-      },
-      offset,
-      15,
-    );
+    replicaFetch(h, { replicaId, replicaEpoch: 10n, offset, leaderEpoch: 3 });
   try {
     await produce(h, batch(3), { acks: 1 });
     await followerFetch(2, 0);
@@ -996,19 +972,7 @@ Deno.test("KIP-392: a follower serves consumers (Fetch v11+) up to its own high 
   const dir = await Deno.makeTempDir();
   const h = new Harness(dir, { "broker.rack": "rack-a" });
   const records = baseRecords().slice(0, 2);
-  records.push(makeRecord(
-    RecordType.PARTITION,
-    0,
-    createPartitionRecord({
-      partitionId: 0,
-      topicId: TOPIC_ID,
-      replicas: [2, 1],
-      isr: [2, 1],
-      leader: 2,
-      leaderEpoch: 4,
-      partitionEpoch: 0,
-    }),
-  ));
+  records.push(replicatedPartition([2, 1], 2, 4));
   h.apply(records);
   await h.rm.start();
   try {
