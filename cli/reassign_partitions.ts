@@ -718,20 +718,24 @@ async function clearThrottles(
   targets: readonly PartitionTarget[],
   io: CliIo,
 ): Promise<void> {
-  const brokers = new Set((await admin.describeCluster()).brokers.map((b) => b.nodeId));
+  const live = new Set((await admin.describeCluster()).brokers.map((b) => b.nodeId));
+  const brokers = new Set(live);
   for (const t of targets) for (const r of t.replicas) brokers.add(r);
   io.out(
     `Clearing broker-level throttles on broker${brokers.size === 1 ? "" : "s"} ${
       [...brokers].join(",")
     }`,
   );
-  await admin.alterConfigs(
-    [...brokers].map((broker) => ({
+  const deletes = (ids: number[]) =>
+    ids.map((broker) => ({
       type: ResourceType.BROKER,
       name: String(broker),
       delete: BROKER_LEVEL_THROTTLES,
-    })),
-  );
+    }));
+  await admin.alterConfigs(deletes([...live]));
+  // A broker that is down cannot take its own change: any broker forwards it to the controller.
+  const down = [...brokers].filter((b) => !live.has(b));
+  if (down.length > 0) await admin.alterConfigs(deletes(down), { anyBroker: true });
   const topics = [...new Set(targets.map((t) => t.topic))];
   io.out(
     `Clearing topic-level throttles on topic${topics.length === 1 ? "" : "s"} ${topics.join(",")}`,

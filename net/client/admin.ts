@@ -641,10 +641,14 @@ export class Admin {
       resource.name !== "";
   }
 
-  /** Applies incremental config changes (IncrementalAlterConfigs SET / DELETE). */
+  /**
+   * Applies incremental config changes (IncrementalAlterConfigs SET / DELETE). A broker's own
+   * configs go to that broker, unless `anyBroker` (a broker that is down: any broker forwards the
+   * change to the controller, which keeps it for when the broker returns).
+   */
   async alterConfigs(
     alterations: readonly ConfigAlteration[],
-    options: { validateOnly?: boolean } = {},
+    options: { validateOnly?: boolean; anyBroker?: boolean } = {},
   ): Promise<void> {
     for (const a of alterations) {
       const configs = [
@@ -662,7 +666,7 @@ export class Admin {
         validateOnly: options.validateOnly ?? false,
       };
       const response = await this.cluster.retrying(() =>
-        this.#brokerResource(a)
+        this.#brokerResource(a) && !options.anyBroker
           ? this.#toNode<IncrementalAlterConfigsResponse>(
             Number(a.name),
             ApiKey.INCREMENTAL_ALTER_CONFIGS,
