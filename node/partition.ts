@@ -219,6 +219,16 @@ export class Partition implements HostedPartition {
     return this.#leader === null ? [] : [...this.#leader.followers.values()];
   }
 
+  followerBehindHighWatermark(replicaId: number): boolean {
+    const f = this.#leader?.followers.get(replicaId);
+    return f !== undefined && f.lastSentHighWatermark < this.#highWatermark;
+  }
+
+  highWatermarkSent(replicaId: number, highWatermark: number): void {
+    const f = this.#leader?.followers.get(replicaId);
+    if (f !== undefined) f.lastSentHighWatermark = highWatermark;
+  }
+
   /** The leader-side replication state (tests, DescribeLogDirs lag), null when not leader. */
   get leaderState(): LeaderState | null {
     return this.#leader;

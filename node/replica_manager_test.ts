@@ -1062,3 +1062,48 @@ Deno.test("message.downconversion.enable=false answers Fetch v0-v3 UNSUPPORTED_V
     assertEquals(current.errorCode, ErrorCode.NONE, "v4+ reads v2 batches as stored");
   });
 });
+
+Deno.test("a follower's parked fetch answers at once when the high watermark passed what it was last told", async () => {
+  const dir = await Deno.makeTempDir();
+  const h = new Harness(dir);
+  h.apply([...baseRecords().slice(0, 2), replicatedPartition([1, 2], 1, 3)]);
+  await h.rm.start();
+  const longPoll = (offset: number) =>
+    fetch(
+      h,
+      {
+        maxWaitMs: 10_000,
+        replicaState: { replicaId: 2, replicaEpoch: 9n, _unknownTaggedFields: [] },
+        topics: [createFetchTopic({
+          topic: "",
+          topicId: TOPIC_ID,
+          partitions: [createFetchPartition({
+            partition: 0,
+            fetchOffset: BigInt(offset),
+            currentLeaderEpoch: 3,
+            partitionMaxBytes: 1 << 20,
+          })],
+        })],
+      },
+      offset,
+      15,
+    ).then((r) => r.responses[0]!.partitions[0]!);
+  try {
+    await produce(h, batch(3), { acks: 1 });
+    assertEquals((await longPoll(0)).highWatermark, 0n, "the follower has not fetched yet");
+    // This fetch moves the high watermark to 3: the follower must learn it now, not after the
+    // long poll (Kafka's DelayedFetch case H), or consumers reading from it (KIP-392) wait.
+    const startMs = performance.now();
+    const told = await longPoll(3);
+    assertEquals(told.highWatermark, 3n);
+    assert(performance.now() - startMs < 5_000, "answered without waiting for data");
+    // Told once, the next fetch waits for data as before.
+    const waiting = longPoll(3);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await produce(h, batch(1), { acks: 1 });
+    assertEquals(offsetsIn((await waiting).records), [3]);
+  } finally {
+    await h.rm.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -45,6 +45,11 @@ export interface FollowerState {
   lastFetchLeaderLogEndOffset: number;
   /** The broker epoch its fetches carry (KIP-903), -1 when unknown. */
   brokerEpoch: bigint;
+  /**
+   * The high watermark its last Fetch answer carried (Kafka's `lastSentHighWatermark`): a parked
+   * fetch answers once the leader's is past it, so followers serving consumers (KIP-392) learn it.
+   */
+  lastSentHighWatermark: number;
 }
 
 /** An ISR change this leader asked the controller for and has no answer to yet. */
@@ -279,5 +284,6 @@ function newFollower(replicaId: number, lastCaughtUpTimeMs: number): FollowerSta
     lastFetchTimeMs: 0,
     lastFetchLeaderLogEndOffset: -1,
     brokerEpoch: -1n,
+    lastSentHighWatermark: -1,
   };
 }

@@ -533,13 +533,18 @@ async function handleFetch(
     const settled = waitMs === 0 || context.targets.length === 0 || bytes >= request.minBytes ||
       reads.some((r) =>
         r.outcome.errorCode !== ErrorCode.NONE || r.outcome.diverging ||
-        (r.outcome.preferredReadReplica ?? -1) >= 0
+        (r.outcome.preferredReadReplica ?? -1) >= 0 ||
+        // Kafka's DelayedFetch case H: a follower learns a new high watermark at once.
+        (params.fromFollower && r.partition?.followerBehindHighWatermark(replicaId) === true)
       );
     const remainingMs = deadline - Date.now();
     if (settled || remainingMs <= 0) break;
     await waitForData(reads, remainingMs, params.fromFollower);
   }
   if (!params.fromFollower) countBytesOut(replicas, context.targets, reads);
+  else {
+    for (const r of reads) r.partition?.highWatermarkSent(replicaId, r.outcome.highWatermark);
+  }
   const outcomes = new Map<string, PartitionOutcome>();
   context.targets.forEach((t, i) => outcomes.set(targetKey(t, usesTopicIds), reads[i]!.outcome));
   const { sessionId, include } = replicas.fetchSessions.complete(context, outcomes, Date.now());

@@ -124,6 +124,13 @@ export interface HostedPartition {
   checkLeaderEpoch(currentLeaderEpoch: number): number;
   /** What this replica, as leader, knows of its followers; empty when it does not lead. */
   followerStates(): readonly FollowerView[];
+  /**
+   * Is this leader's high watermark past the one its last Fetch answer to follower `replicaId`
+   * carried? (Kafka's DelayedFetch case H: such a parked fetch answers at once.)
+   */
+  followerBehindHighWatermark(replicaId: number): boolean;
+  /** Notes the high watermark a Fetch answer to follower `replicaId` carries. */
+  highWatermarkSent(replicaId: number, highWatermark: number): void;
   /** NONE, or NOT_LEADER_OR_FOLLOWER for a broker that is no follower of this partition. */
   checkFollower(replicaId: number): number;
   /** NONE or NOT_ENOUGH_REPLICAS for an acks=all append. */
