@@ -39,6 +39,7 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
   (await import("./producer_perf_test.ts")).producerPerfTestCommand,
   (await import("./consumer_perf_test.ts")).consumerPerfTestCommand,
   (await import("./metadata_quorum.ts")).metadataQuorumCommand,
+  (await import("./cluster.ts")).clusterCommand,
   (await import("./dump_log.ts")).dumpLogCommand,
   (await import("./features.ts")).featuresCommand,
   (await import("./transactions.ts")).transactionsCommand,

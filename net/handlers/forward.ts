@@ -1,7 +1,7 @@
 /**
  * Admin requests that change metadata (CreateTopics, DeleteTopics, CreatePartitions,
  * AlterConfigs, IncrementalAlterConfigs, UpdateFeatures, ElectLeaders, AlterPartitionReassignments,
- * ListPartitionReassignments, and KIP-853's AddRaftVoter and RemoveRaftVoter) arrive at a broker
+ * ListPartitionReassignments, UnregisterBroker, and KIP-853's AddRaftVoter and RemoveRaftVoter) arrive at a broker
  * and are forwarded to the active controller at the client's own version, as KRaft brokers do.
  *
  * @module
@@ -190,6 +190,8 @@ const FORWARDED: [
     }),
   ],
   [ApiKey.ALTER_USER_SCRAM_CREDENTIALS, 0, scramUsersError],
+  // kafka-cluster.sh unregister --bootstrap-server: same answer shape as the voter changes.
+  [ApiKey.UNREGISTER_BROKER, 0, voterChangeError],
   [
     ApiKey.ADD_RAFT_VOTER,
     0,

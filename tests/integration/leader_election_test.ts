@@ -639,7 +639,7 @@ async function replicaBytes(cluster: TestCluster, node: number, topic: string): 
 
 Deno.test({
   name:
-    "reassign-partitions --throttle bounds a move's replication (KIP-73); --additional raises it and --verify removes it",
+    "reassign-partitions --throttle bounds a move's replication (KIP-73), --additional raises it, --verify removes it; cluster unregisters the decommissioned broker",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
@@ -739,6 +739,34 @@ Deno.test({
       assert.equal(cleared.get("follower.replication.throttled.replicas"), "");
       const brokerCleared = await configsOf(ResourceType.BROKER, String(a));
       assert.equal(brokerCleared.get("leader.replication.throttled.rate"), "9223372036854775807");
+
+      // kafka-cluster.sh: the cluster id both ways, then b is decommissioned and unregistered.
+      const ids = await Promise.all([
+        runMain(["cluster", "cluster-id", "--bootstrap-server", cluster.bootstrapServers]),
+        runMain(["cluster", "cluster-id", "--bootstrap-controller", cluster.bootstrapControllers]),
+      ]);
+      for (const id of ids) assert.equal(id.stdout.trim(), `Cluster ID: ${cluster.clusterId}`);
+      await cluster.node(b).stop();
+      const unregister = () =>
+        runMain([
+          "cluster",
+          "unregister",
+          "--bootstrap-server",
+          cluster.node(a).address,
+          "--id",
+          `${b}`,
+        ]);
+      const gone = await unregister();
+      assert.equal(gone.code, 0, gone.stderr);
+      assert.equal(gone.stdout.trim(), `Broker ${b} is no longer registered.`);
+      const again = await unregister();
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, new RegExp(`Broker ID ${b} is not currently registered`));
+      await eventually("b out of the cluster and the ISR", 10_000, async () => {
+        const brokers = await withAdmin(cluster, (admin) => admin.describeCluster());
+        assert.deepEqual(brokers.brokers.map((x) => x.nodeId), [a]);
+        assert.deepEqual((await partitionsNow(cluster, ["bulk"])).bulk!.isr, [a]);
+      });
     } finally {
       await cluster.stop();
       await Deno.remove(dir, { recursive: true });
