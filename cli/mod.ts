@@ -40,6 +40,7 @@ export const SUBCOMMANDS: readonly Subcommand[] = [
   (await import("./consumer_perf_test.ts")).consumerPerfTestCommand,
   (await import("./metadata_quorum.ts")).metadataQuorumCommand,
   (await import("./cluster.ts")).clusterCommand,
+  (await import("./broker_api_versions.ts")).brokerApiVersionsCommand,
   (await import("./dump_log.ts")).dumpLogCommand,
   (await import("./features.ts")).featuresCommand,
   (await import("./transactions.ts")).transactionsCommand,

@@ -269,6 +269,17 @@ Deno.test({
         );
       });
 
+      await t.step("broker-api-versions prints what the broker advertises", async () => {
+        const versions = await run(["broker-api-versions", ...b]);
+        assertEquals(versions.code, 0, versions.stderr);
+        match(
+          versions.stdout,
+          /^127\.0\.0\.1:\d+ \(id: 1 rack: null\) -> \(\n\tProduce\(0\): 0 to 11 \[usable: 11\],/,
+        );
+        match(versions.stdout, /\tApiVersions\(18\): 0 to 4 \[usable: 4\],/);
+        match(versions.stdout, /\tAlterReplicaLogDirs\(34\): UNSUPPORTED,/);
+      });
+
       await t.step("topics --delete removes the topic", async () => {
         const deleted = await run(["topics", ...b, "--delete", "--topic", "orders"]);
         assertEquals(deleted.code, 0, deleted.stderr);
