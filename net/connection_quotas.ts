@@ -35,6 +35,15 @@ export interface ConnectionLimits {
   rateWindows?: { windowCount: number; windowSizeMs: number };
   /** Listeners IP quotas do not apply to (inter-broker and controller ones, as in Kafka). */
   ipQuotaExemptListeners?: readonly string[];
+  /**
+   * `max.connection.creation.rate` (KIP-612) in connections per second: the listener's own
+   * (`listener.name.<listener>.max.connection.creation.rate`) and the node's (every listener but
+   * the inter-broker one counts toward it); null where none is set. Read on every new connection.
+   */
+  connectionCreationRate?: (listenerName: string) => {
+    listener: number | null;
+    node: number | null;
+  };
 }
 
 /** The connection counts of one node. */
@@ -45,6 +54,8 @@ export class ConnectionQuotas {
   #waiters: (() => void)[] = [];
   /** Connection start times per address, within the rate windows (connection_creation_rate). */
   readonly #starts = new Map<string, number[]>();
+  /** Accept times per listener and for the node ("" key), for max.connection.creation.rate. */
+  readonly #accepts = new Map<string, number[]>();
 
   constructor(limits: ConnectionLimits) {
     this.#limits = limits;
@@ -89,11 +100,43 @@ export class ConnectionQuotas {
       this.#starts.delete(ip);
       return 0;
     }
+    return this.#recordAndThrottle(this.#starts, ip, rate, nowMs);
+  }
+
+  /**
+   * Records a connection accepted on `listenerName` against `max.connection.creation.rate` (the
+   * listener's and the node's) and returns how long (ms) the listener should wait before serving
+   * it and accepting more (KIP-612: Kafka's acceptor blocks; clients wait in the backlog).
+   */
+  acceptThrottleMs(listenerName: string, nowMs: number): number {
+    const rates = this.#limits.connectionCreationRate?.(listenerName);
+    if (rates === undefined) return 0;
+    let throttleMs = 0;
+    if (rates.listener !== null) {
+      const ms = this.#recordAndThrottle(this.#accepts, `L:${listenerName}`, rates.listener, nowMs);
+      throttleMs = Math.max(throttleMs, ms);
+    }
+    if (rates.node !== null && listenerName !== this.#limits.interBrokerListener) {
+      throttleMs = Math.max(
+        throttleMs,
+        this.#recordAndThrottle(this.#accepts, "", rates.node, nowMs),
+      );
+    }
+    return throttleMs;
+  }
+
+  /** Adds `nowMs` to a windowed rate; the throttle time (ms) its excess over `rate` earns. */
+  #recordAndThrottle(
+    times: Map<string, number[]>,
+    key: string,
+    rate: number,
+    nowMs: number,
+  ): number {
     const windows = this.#limits.rateWindows ?? { windowCount: 11, windowSizeMs: 1000 };
     const spanMs = windows.windowCount * windows.windowSizeMs;
-    const starts = (this.#starts.get(ip) ?? []).filter((t) => nowMs - t < spanMs);
+    const starts = (times.get(key) ?? []).filter((t) => nowMs - t < spanMs);
     starts.push(nowMs);
-    this.#starts.set(ip, starts);
+    times.set(key, starts);
     // As Kafka's Rate: measured over at least the full windows before the current one.
     const measuredMs = Math.max(
       nowMs - starts[0]!,

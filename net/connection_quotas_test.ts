@@ -154,3 +154,50 @@ Deno.test("IP quotas do not apply to exempt (inter-broker, controller) listeners
   assert.ok(quotas.connectionThrottleMs("10.0.0.1", "CLIENT", 0) >= 0);
   assert.ok(quotas.connectionThrottleMs("10.0.0.1", "CLIENT", 1) > 0);
 });
+
+Deno.test("max.connection.creation.rate: the node's rate spares the inter-broker listener, a listener's own does not", () => {
+  const quotas = new ConnectionQuotas({
+    maxConnections: 100,
+    maxConnectionsPerIp: 100,
+    interBrokerListener: "REPLICATION",
+    connectionCreationRate: (listener) => ({
+      listener: listener === "REPLICATION" ? 1 : null,
+      node: 1,
+    }),
+    rateWindows: { windowCount: 2, windowSizeMs: 1000 },
+  });
+  // Measured over at least one window (1 s): the second connection within it is over 1/s.
+  assert.equal(quotas.acceptThrottleMs("CLIENT", 0), 0);
+  assert.ok(quotas.acceptThrottleMs("CLIENT", 10) > 0, "the node's rate");
+  assert.equal(quotas.acceptThrottleMs("REPLICATION", 20), 0, "not counted toward the node's");
+  assert.ok(quotas.acceptThrottleMs("REPLICATION", 30) > 0, "its listener's own rate");
+  assert.equal(quotas.acceptThrottleMs("CLIENT", 5_000), 0, "the windows have passed");
+  const unlimited = new ConnectionQuotas({ maxConnections: 100, maxConnectionsPerIp: 100 });
+  for (let i = 0; i < 100; i++) assert.equal(unlimited.acceptThrottleMs("CLIENT", i), 0);
+});
+
+Deno.test("over max.connection.creation.rate the listener serves a new connection only after the throttle", async () => {
+  const quotas = new ConnectionQuotas({
+    maxConnections: 100,
+    maxConnectionsPerIp: 100,
+    connectionCreationRate: () => ({ listener: null, node: 1.5 }),
+    rateWindows: { windowCount: 2, windowSizeMs: 1000 },
+  });
+  const server = echoServer(quotas);
+  const conns: Deno.Conn[] = [];
+  try {
+    conns.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
+    assert.ok(await answers(conns[0]!), "the first connection is within the rate");
+    conns.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
+    const startMs = performance.now();
+    assert.ok(await answers(conns[1]!, 5_000), "the second is served, later");
+    assert.ok(performance.now() - startMs >= 200, "held back by the acceptor's throttle");
+  } finally {
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+    }
+    await server.stop(0);
+  }
+});

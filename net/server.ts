@@ -254,6 +254,22 @@ export class KafkaServer {
         );
         continue;
       }
+      // max.connection.creation.rate: over it, this connection and the ones behind it wait.
+      const pauseMs = quotas?.acceptThrottleMs(this.options.listenerName, Date.now()) ?? 0;
+      if (pauseMs > 0) {
+        this.options.logger.debug(
+          `${this.options.listenerName}: max.connection.creation.rate reached, accepting again in ${pauseMs} ms`,
+        );
+        for (const stopAt = Date.now() + pauseMs; Date.now() < stopAt && !this.#stopping;) {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(100, stopAt - Date.now())));
+        }
+        if (this.#stopping) {
+          try {
+            conn.close();
+          } catch { /* already closed */ }
+          return;
+        }
+      }
       const ip = (conn.remoteAddr as Deno.NetAddr).hostname;
       if (quotas !== undefined && !quotas.admit(ip, this.options.listenerName)) {
         this.options.logger.info(

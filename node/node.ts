@@ -29,7 +29,9 @@ import {
 import { bootstrapNodeId, KafkaRaftTransport } from "./raft_transport.ts";
 import { MetadataLog } from "./metadata_log.ts";
 import { imagePayloads, MetadataState } from "./metadata_state.ts";
-import type { MetadataImage } from "../core/metadata/image.ts";
+import { ConfigResourceType, type MetadataImage, resourceConfigs } from "../core/metadata/image.ts";
+import { layeredValue } from "../core/config/config_layers.ts";
+import { INT_MAX } from "../core/config/config_def.ts";
 import { KRAFT_VERSION_FEATURE } from "../core/metadata/records.ts";
 import {
   type MetadataRecord,
@@ -42,7 +44,7 @@ import { BrokerLifecycle, SUPPORTED_FEATURES } from "./broker_lifecycle.ts";
 import type { BrokerContext } from "./broker_context.ts";
 import { registerMetadata } from "../net/handlers/metadata.ts";
 import { registerDescribeTopicPartitions } from "../net/handlers/describe_topic_partitions.ts";
-import { ConnectionQuotas } from "../net/connection_quotas.ts";
+import { type ConnectionLimits, ConnectionQuotas } from "../net/connection_quotas.ts";
 import { registerForwardedApis } from "../net/handlers/forward.ts";
 import { registerAclApis, registerDescribeAcls } from "../net/handlers/acls.ts";
 import {
@@ -177,9 +179,13 @@ export async function startNode(
       config,
       logger,
       requestMetrics,
-      (ip) => {
-        const image = imageForQuotas?.();
-        return image === undefined ? null : ipConnectionRate(image.clientQuotas.values(), ip);
+      {
+        ipConnectionRate: (ip: string) => {
+          const image = imageForQuotas?.();
+          return image === undefined ? null : ipConnectionRate(image.clientQuotas.values(), ip);
+        },
+        connectionCreationRate: (listenerName: string) =>
+          connectionCreationRates(config, imageForQuotas?.(), listenerName),
       },
       decryptedKeys,
       responseBuffers,
@@ -631,12 +637,40 @@ export function listenerBindError(
   }:${endpoint.port} for listener ${endpoint.listenerName} (config ${key}): ${reason}`;
 }
 
+/**
+ * `max.connection.creation.rate` of a listener (`listener.name.<l>.` in server.properties) and of
+ * the node (this broker's dynamic value, the cluster default, server.properties); Kafka's
+ * Integer.MAX_VALUE default, or no value, is no limit (null).
+ */
+function connectionCreationRates(
+  config: ServerConfig,
+  image: MetadataImage | undefined,
+  listenerName: string,
+): { listener: number | null; node: number | null } {
+  const bounded = (text: string | undefined) => {
+    const n = Number(text);
+    return text === undefined || !Number.isFinite(n) || n >= INT_MAX ? null : n;
+  };
+  const key = "max.connection.creation.rate";
+  const listener = config.originals.get(`listener.name.${listenerName.toLowerCase()}.${key}`);
+  const layers = {
+    perBroker: image === undefined
+      ? new Map<string, string>()
+      : resourceConfigs(image, ConfigResourceType.BROKER, String(config.nodeId)),
+    clusterDefault: image === undefined
+      ? new Map<string, string>()
+      : resourceConfigs(image, ConfigResourceType.BROKER, ""),
+    originals: config.originals,
+  };
+  return { listener: bounded(listener), node: bounded(layeredValue(layers, key)) };
+}
+
 /** Binds every listener this node's roles serve; on a failure, closes the others and throws. */
 function bindListeners(
   config: ServerConfig,
   logger: Logger,
   requestMetrics: RequestMetrics,
-  ipConnectionRate: (ip: string) => number | null,
+  rates: Pick<ConnectionLimits, "ipConnectionRate" | "connectionCreationRate">,
   decryptedKeys: ReadonlyMap<string, string>,
   responseBuffers: FrameBufferPool,
 ): Map<string, BoundListener> {
@@ -661,7 +695,7 @@ function bindListeners(
     maxConnectionsPerIp: config.maxConnectionsPerIp,
     perIpOverrides: config.maxConnectionsPerIpOverrides,
     interBrokerListener: config.interBrokerListenerName,
-    ipConnectionRate,
+    ...rates,
     ipQuotaExemptListeners: [config.interBrokerListenerName, ...config.controllerListenerNames],
     rateWindows: { windowCount: config.quotaWindowCount, windowSizeMs: config.quotaWindowSizeMs },
   });

@@ -101,6 +101,11 @@ export const BROKER_CONFIGS: ReadonlyMap<string, ConfigDef> = new Map(
     def("num.io.threads", "int", "8", { validator: atLeast(1), ...CLUSTER }),
     def("connections.max.idle.ms", "long", "600000"),
     def("max.connections", "int", String(INT_MAX), { validator: atLeast(0), ...CLUSTER }),
+    // KIP-612: new connections per second, for the node and (listener.name.<l>.) per listener.
+    def("max.connection.creation.rate", "int", String(INT_MAX), {
+      validator: atLeast(0),
+      ...CLUSTER,
+    }),
     def("max.connections.per.ip", "int", String(INT_MAX), { validator: atLeast(0), ...CLUSTER }),
     def("max.connections.per.ip.overrides", "string", "", { ...CLUSTER }),
     // Client quotas (QuotaConfig): the windows rates are sampled over
@@ -281,7 +286,6 @@ export const IGNORED_BROKER_KEYS: ReadonlySet<string> = new Set([
   "security.providers",
   "connection.failed.authentication.delay.ms",
   "connections.max.reauth.ms",
-  "max.connection.creation.rate",
   "socket.listen.backlog.size",
   "socket.connection.setup.timeout.ms",
   "socket.connection.setup.timeout.max.ms",

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { runMain, startNode, type TestNode } from "./harness.ts";
 import { runCommand } from "./commands.ts";
 import { Admin } from "../../net/client/admin.ts";
+import { KafkaConnection } from "../../net/connection.ts";
 
 const SCRIPT = `
 import json, sys, time
@@ -296,6 +297,35 @@ Deno.test({
         `the unlimited producer measured only ${free.bytes_per_second.toFixed(0)} B/s`,
       );
       assert.equal(free.throttle_max_ms, 0, "the unlimited producer was throttled");
+    } finally {
+      await node.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "listener.name.<l>.max.connection.creation.rate holds back new connections (KIP-612)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // The node-wide max.connection.creation.rate spares the inter-broker listener, which this
+    // combined node's only listener is; a listener's own rate applies to it.
+    const node = await startNode({
+      props: { "listener.name.plaintext.max.connection.creation.rate": "2" },
+    });
+    try {
+      // 2 per second over the 11 one-second windows: the first ~20 pass at once, then each new
+      // connection waits about half a second before the broker serves it.
+      const [host, port] = node.bootstrap.split(":");
+      const startMs = performance.now();
+      for (let i = 0; i < 23; i++) {
+        const conn = await KafkaConnection.connect(host!, Number(port), {
+          requestTimeoutMs: 20_000,
+        });
+        conn.close();
+      }
+      const elapsedMs = performance.now() - startMs;
+      assert.ok(elapsedMs >= 1_000, `23 connections in ${elapsedMs.toFixed(0)} ms`);
     } finally {
       await node.stop();
     }
