@@ -40,6 +40,31 @@ async function answers(conn: Deno.Conn, timeoutMs = 2_000): Promise<boolean> {
   }
 }
 
+/**
+ * Connects to an echo server under `quotas` once (that connection must be served), then a second
+ * time, and runs `check` on the second; closes both and the server.
+ */
+async function afterFirstConnection(
+  quotas: ConnectionQuotas,
+  check: (second: Deno.Conn) => Promise<void>,
+): Promise<void> {
+  const server = echoServer(quotas);
+  const conns: Deno.Conn[] = [];
+  try {
+    conns.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
+    assert.ok(await answers(conns[0]!), "the first connection is within the rate");
+    conns.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
+    await check(conns[1]!);
+  } finally {
+    for (const c of conns) {
+      try {
+        c.close();
+      } catch { /* closed */ }
+    }
+    await server.stop(0);
+  }
+}
+
 Deno.test("a second connection from an address at max.connections.per.ip is closed", async () => {
   const quotas = new ConnectionQuotas({ maxConnections: 100, maxConnectionsPerIp: 1 });
   const server = echoServer(quotas);
@@ -125,21 +150,9 @@ Deno.test("connection_creation_rate holds new connections over an address's rate
     ipConnectionRate: (ip) => ip === "127.0.0.1" ? 1.5 : null, // measured over at least 1 s
     rateWindows: { windowCount: 2, windowSizeMs: 1000 },
   });
-  const server = echoServer(quotas);
-  const conns: Deno.Conn[] = [];
-  try {
-    conns.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
-    assert.ok(await answers(conns[0]!), "the first connection is within the rate");
-    conns.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
-    assert.ok(!await answers(conns[1]!, 3_000), "the second is held and closed unserved");
-  } finally {
-    for (const c of conns) {
-      try {
-        c.close();
-      } catch { /* closed */ }
-    }
-    await server.stop(0);
-  }
+  await afterFirstConnection(quotas, async (second) => {
+    assert.ok(!await answers(second, 3_000), "the second is held and closed unserved");
+  });
 });
 
 Deno.test("IP quotas do not apply to exempt (inter-broker, controller) listeners", () => {
@@ -183,21 +196,9 @@ Deno.test("over max.connection.creation.rate the listener serves a new connectio
     connectionCreationRate: () => ({ listener: null, node: 1.5 }),
     rateWindows: { windowCount: 2, windowSizeMs: 1000 },
   });
-  const server = echoServer(quotas);
-  const conns: Deno.Conn[] = [];
-  try {
-    conns.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
-    assert.ok(await answers(conns[0]!), "the first connection is within the rate");
-    conns.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
+  await afterFirstConnection(quotas, async (second) => {
     const startMs = performance.now();
-    assert.ok(await answers(conns[1]!, 5_000), "the second is served, later");
+    assert.ok(await answers(second, 5_000), "the second is served, later");
     assert.ok(performance.now() - startMs >= 200, "held back by the acceptor's throttle");
-  } finally {
-    for (const c of conns) {
-      try {
-        c.close();
-      } catch { /* closed */ }
-    }
-    await server.stop(0);
-  }
+  });
 });

@@ -355,6 +355,11 @@ export class ReplicaManager implements ReplicaAccess {
         flushCheckIntervalMs: 1_000,
         cleanerBackoffMs: Math.max(10, numberValue(this.ctx, "log.cleaner.backoff.ms", 15_000)),
         cleanerEnabled: this.ctx.config.values.get("log.cleaner.enable") !== false,
+        cleanerOffsetMapBytes: Math.max(
+          1024 * 1024,
+          numberValue(this.ctx, "log.cleaner.dedupe.buffer.size", 128 * 1024 * 1024) /
+            Math.max(1, numberValue(this.ctx, "log.cleaner.threads", 1)),
+        ),
       });
     }
     this.#timers.push(setInterval(() => {

@@ -68,6 +68,11 @@ export interface BackgroundTaskOptions {
   cleanerBackoffMs?: number;
   /** `log.cleaner.enable` (default true): false runs no compaction at all. */
   cleanerEnabled?: boolean;
+  /**
+   * Memory bound of one cleaning's key map: `log.cleaner.dedupe.buffer.size` over
+   * `log.cleaner.threads` (default: `FileLog.compact`'s).
+   */
+  cleanerOffsetMapBytes?: number;
 }
 
 /** A topic partition. */
@@ -279,12 +284,12 @@ export class LogManager {
    * Compacts every log whose policy includes compact and that is due (see `FileLog.compact`);
    * returns records removed. The cleaner checkpoint is written after a run that cleaned.
    */
-  async runCleaner(nowMs: number): Promise<number> {
+  async runCleaner(nowMs: number, offsetMapBytesMax?: number): Promise<number> {
     let removed = 0;
     let cleaned = 0;
     for (const entry of this.all()) {
       if (entry.log.config.cleanupPolicy.compact) {
-        const compacted = () => entry.log.compact({ nowMs });
+        const compacted = () => entry.log.compact({ nowMs, offsetMapBytesMax });
         const none = { segmentsCleaned: 0, recordsRemoved: 0, bytesBefore: 0, bytesAfter: 0 };
         const result = await this.#onLog(entry, compacted, none);
         removed += result.recordsRemoved;
@@ -321,7 +326,10 @@ export class LogManager {
     every(options.retentionCheckIntervalMs ?? 300_000, () => this.runRetention(Date.now()));
     every(options.flushCheckIntervalMs ?? 1_000, () => this.flushDue(Date.now()));
     if (options.cleanerEnabled ?? true) {
-      every(options.cleanerBackoffMs ?? 15_000, () => this.runCleaner(Date.now()));
+      every(
+        options.cleanerBackoffMs ?? 15_000,
+        () => this.runCleaner(Date.now(), options.cleanerOffsetMapBytes),
+      );
     }
   }
 
