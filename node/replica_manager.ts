@@ -85,6 +85,7 @@ import type {
 } from "../net/handlers/replica_access.ts";
 import { sameLogConfig, topicLogConfig } from "./topic_log_config.ts";
 import { ReplicationThrottle } from "./replication_throttle.ts";
+import { layeredValue } from "../core/config/config_layers.ts";
 import { produceHandler } from "../net/handlers/produce.ts";
 import { fetchHandler } from "../net/handlers/fetch.ts";
 import { listOffsetsHandler } from "../net/handlers/list_offsets.ts";
@@ -355,6 +356,8 @@ export class ReplicaManager implements ReplicaAccess {
         flushCheckIntervalMs: 1_000,
         cleanerBackoffMs: Math.max(10, numberValue(this.ctx, "log.cleaner.backoff.ms", 15_000)),
         cleanerEnabled: this.ctx.config.values.get("log.cleaner.enable") !== false,
+        // Dynamic (cluster-wide): read from the image at every cleaner run.
+        cleanerIoBytesPerSecond: () => this.#cleanerIoBytesPerSecond(),
         cleanerOffsetMapBytes: Math.max(
           1024 * 1024,
           numberValue(this.ctx, "log.cleaner.dedupe.buffer.size", 128 * 1024 * 1024) /
@@ -662,6 +665,17 @@ export class ReplicaManager implements ReplicaAccess {
       return undefined;
     }
     return this.#scheduleApply();
+  }
+
+  /** `log.cleaner.io.max.bytes.per.second`: this broker's, the cluster default, the static one. */
+  #cleanerIoBytesPerSecond(): number {
+    const image = this.ctx.metadata.image;
+    const value = Number(layeredValue({
+      perBroker: resourceConfigs(image, ConfigResourceType.BROKER, String(this.ctx.nodeId)),
+      clusterDefault: resourceConfigs(image, ConfigResourceType.BROKER, ""),
+      originals: this.ctx.config.originals,
+    }, "log.cleaner.io.max.bytes.per.second"));
+    return Number.isFinite(value) && value > 0 ? value : Number.MAX_VALUE;
   }
 
   /** A dynamic config of this broker or the cluster default: every topic may inherit it. */

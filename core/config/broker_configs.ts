@@ -160,6 +160,10 @@ export const BROKER_CONFIGS: ReadonlyMap<string, ConfigDef> = new Map(
     def("log.cleaner.enable", "boolean", "true"),
     def("log.cleaner.backoff.ms", "long", "15000", { validator: atLeast(0) }),
     def("log.cleaner.threads", "int", "1", { validator: atLeast(0), ...CLUSTER }),
+    def("log.cleaner.io.max.bytes.per.second", "double", "1.7976931348623157E308", {
+      validator: atLeast(0),
+      ...CLUSTER,
+    }),
     // The key map of one cleaning (Kafka's dedupe buffer, split between the cleaner threads).
     def("log.cleaner.dedupe.buffer.size", "long", "134217728", {
       validator: atLeast(0),
@@ -304,7 +308,6 @@ export const IGNORED_BROKER_KEYS: ReadonlySet<string> = new Set([
   "delegation.token.expiry.check.interval.ms",
   "log.cleaner.io.buffer.size",
   "log.cleaner.io.buffer.load.factor",
-  "log.cleaner.io.max.bytes.per.second",
   "log.flush.start.offset.checkpoint.interval.ms",
   "log.message.format.version",
   "log.message.timestamp.difference.max.ms",

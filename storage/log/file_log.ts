@@ -53,6 +53,7 @@ import type {
 } from "./partition_log.ts";
 import { SegmentShape } from "./segment_shape.ts";
 import { deletableSegmentCount } from "./retention.ts";
+import { IoThrottle } from "./io_throttle.ts";
 import {
   type AbortedBatchTest,
   abortedBatchTest,
@@ -1000,11 +1001,15 @@ export class FileLog implements PartitionLog {
       const cleanableEnd = this.#segments[this.#segments.indexOf(last) + 1]?.baseOffset ??
         last.nextOffset;
       const map = new OffsetMap(options.offsetMapBytesMax ?? OFFSET_MAP_BYTES_DEFAULT);
-      const mapEnd = dirty.length === 0 ? cleanableEnd : await this.#buildOffsetMap(dirty, map);
+      const throttle = options.ioThrottle ??
+        new IoThrottle(options.ioBytesPerSecond ?? Number.MAX_VALUE);
+      const mapEnd = dirty.length === 0
+        ? cleanableEnd
+        : await this.#buildOffsetMap(dirty, map, throttle);
       const horizons = { latestMs: null as number | null };
       for (const group of groupBySize(cleanable, this.config.segmentBytes)) {
         if (group[0]!.baseOffset >= mapEnd) break;
-        await this.#cleanGroup(group, map, mapEnd, options.nowMs, result, horizons);
+        await this.#cleanGroup(group, map, mapEnd, options.nowMs, result, horizons, throttle);
       }
       this.#firstDirtyOffset = Math.max(this.#firstDirtyOffset, mapEnd);
       this.#latestDeleteHorizonMs = horizons.latestMs;
@@ -1049,7 +1054,11 @@ export class FileLog implements PartitionLog {
   }
 
   /** Pass 1 over the dirty segments: latest offset per key; returns where the map ends. */
-  async #buildOffsetMap(segments: readonly LogSegment[], map: OffsetMap): Promise<number> {
+  async #buildOffsetMap(
+    segments: readonly LogSegment[],
+    map: OffsetMap,
+    throttle: IoThrottle,
+  ): Promise<number> {
     const last = segments[segments.length - 1]!;
     const mapEnd = this.#segments[this.#segments.indexOf(last) + 1]?.baseOffset ??
       last.nextOffset;
@@ -1062,6 +1071,7 @@ export class FileLog implements PartitionLog {
           this.#warn(`Offset map of ${this.dir} is full at offset ${header.baseOffset}`);
           return header.baseOffset;
         }
+        await throttle.observe(bytes.length);
         if (++batches % CLEANER_YIELD_BATCHES === 0) await yieldToEventLoop();
       }
     }
@@ -1080,6 +1090,7 @@ export class FileLog implements PartitionLog {
     nowMs: number,
     result: CompactResult,
     horizons: { latestMs: number | null },
+    throttle: IoThrottle,
   ): Promise<void> {
     const base = group[0]!.baseOffset;
     const cleaned = LogSegment.createWithSuffix(this.dir, base, {
@@ -1110,6 +1121,7 @@ export class FileLog implements PartitionLog {
               horizons.latestMs = horizonMs;
             }
           }
+          await throttle.observe(bytes.length + (out.kind === "dropped" ? 0 : out.bytes.length));
           if (++batches % CLEANER_YIELD_BATCHES === 0) await yieldToEventLoop();
         }
       }
@@ -1193,6 +1205,10 @@ export interface CompactOptions {
   highWatermark?: number;
   /** Memory bound of the offset map (default 64 MiB, Kafka's log.cleaner.dedupe.buffer.size / threads). */
   offsetMapBytesMax?: number;
+  /** `log.cleaner.io.max.bytes.per.second`: bytes read and written per second (default: no bound). */
+  ioBytesPerSecond?: number;
+  /** The throttle itself, instead of `ioBytesPerSecond` (tests give it their clock). */
+  ioThrottle?: IoThrottle;
 }
 
 /** See {@link FileLog.cleanerLimits}. */

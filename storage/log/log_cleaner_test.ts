@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { decodeBatch, encodeBatch } from "../../net/protocol/records.ts";
 import { FileLog } from "./file_log.ts";
+import { IoThrottle } from "./io_throttle.ts";
 import { logConfig } from "./log_config.ts";
 import { batchOffsets, makeBatch } from "./test_batches.ts";
 import { decodeAbortedTxns, encodeAbortedTxns, txnIndexPath } from "./transaction_index.ts";
@@ -487,5 +488,28 @@ test("a passed delete horizon has the log cleaned again with nothing dirty, drop
   assert.ok(due.segmentsCleaned > 0, "the horizon makes it due");
   assert.equal((await batchesWithKey(log, "gone")).length, 0);
   assert.equal((await log.compact({ nowMs: 10_000 + 2 * DAY_MS })).segmentsCleaned, 0);
+  await log.close();
+});
+
+test("log.cleaner.io.max.bytes.per.second: a cleaning's reads and writes go through its throttle", async (root) => {
+  const log = await FileLog.open({ dir: `${root}/c-0`, config: CONFIG, warn: () => {} });
+  await writeUpdates(log, 100, 1000);
+  const bytes = log.sizeBytes;
+  // A clock that moves 1 ms per observed batch: the cleaning looks much faster than 20 kB/s.
+  let nowMs = 0;
+  let sleptMs = 0;
+  const throttle = new IoThrottle(20_000, {
+    nowMs: () => ++nowMs,
+    sleep: (ms) => {
+      sleptMs += ms;
+      nowMs += ms;
+      return Promise.resolve();
+    },
+  });
+  const result = await log.compact({ nowMs: 2000, ioThrottle: throttle });
+  assert.ok(result.recordsRemoved > 0);
+  // The map pass and the rewrite each read the log (and the rewrite writes what is kept): more
+  // than one pass's worth of time at 20 kB/s (the last interval of each is not slept off).
+  assert.ok(sleptMs >= (bytes / 20_000) * 1000 * 1.2, `slept ${sleptMs} ms for ${bytes} bytes`);
   await log.close();
 });

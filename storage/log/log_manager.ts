@@ -73,6 +73,8 @@ export interface BackgroundTaskOptions {
    * `log.cleaner.threads` (default: `FileLog.compact`'s).
    */
   cleanerOffsetMapBytes?: number;
+  /** `log.cleaner.io.max.bytes.per.second`, read at every run (default: no bound). */
+  cleanerIoBytesPerSecond?: () => number;
 }
 
 /** A topic partition. */
@@ -284,12 +286,15 @@ export class LogManager {
    * Compacts every log whose policy includes compact and that is due (see `FileLog.compact`);
    * returns records removed. The cleaner checkpoint is written after a run that cleaned.
    */
-  async runCleaner(nowMs: number, offsetMapBytesMax?: number): Promise<number> {
+  async runCleaner(
+    nowMs: number,
+    limits: { offsetMapBytesMax?: number; ioBytesPerSecond?: number } = {},
+  ): Promise<number> {
     let removed = 0;
     let cleaned = 0;
     for (const entry of this.all()) {
       if (entry.log.config.cleanupPolicy.compact) {
-        const compacted = () => entry.log.compact({ nowMs, offsetMapBytesMax });
+        const compacted = () => entry.log.compact({ nowMs, ...limits });
         const none = { segmentsCleaned: 0, recordsRemoved: 0, bytesBefore: 0, bytesAfter: 0 };
         const result = await this.#onLog(entry, compacted, none);
         removed += result.recordsRemoved;
@@ -328,7 +333,11 @@ export class LogManager {
     if (options.cleanerEnabled ?? true) {
       every(
         options.cleanerBackoffMs ?? 15_000,
-        () => this.runCleaner(Date.now(), options.cleanerOffsetMapBytes),
+        () =>
+          this.runCleaner(Date.now(), {
+            offsetMapBytesMax: options.cleanerOffsetMapBytes,
+            ioBytesPerSecond: options.cleanerIoBytesPerSecond?.(),
+          }),
       );
     }
   }
