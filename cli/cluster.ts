@@ -13,11 +13,15 @@ import { Admin } from "../net/client/admin.ts";
 import { check } from "../net/client/cluster.ts";
 import type { KafkaConnection } from "../net/connection.ts";
 import { ApiKey } from "../net/protocol/generated/api_table.ts";
-import type { DescribeClusterResponse } from "../net/protocol/generated/describe_cluster_response.ts";
 import type { UnregisterBrokerResponse } from "../net/protocol/generated/unregister_broker_response.ts";
 import { type CliIo, parseFlags, type Subcommand, UsageError } from "./command.ts";
 import { clientOptions, intFlag, loadProperties, runTool } from "./common.ts";
-import { activeController, BOOTSTRAP_FLAGS, bootstrapTarget } from "./quorum_client.ts";
+import {
+  activeController,
+  BOOTSTRAP_FLAGS,
+  bootstrapTarget,
+  clusterIdOf,
+} from "./quorum_client.ts";
 
 const USAGE = `Usage: deno run -A main.ts cluster (--bootstrap-server <host:port> |
          --bootstrap-controller <host:port>) [--config <file>] <command> [options]
@@ -50,16 +54,6 @@ export const clusterCommand: Subcommand = {
   usage: USAGE,
   run: runCluster,
 };
-
-/** DescribeCluster on one connection: the cluster id (v1 endpoint type 2 asks a controller). */
-async function clusterIdOf(conn: KafkaConnection, kind: "server" | "controller"): Promise<string> {
-  const r = await conn.send<DescribeClusterResponse>(ApiKey.DESCRIBE_CLUSTER, {
-    includeClusterAuthorizedOperations: false,
-    endpointType: kind === "controller" ? 2 : 1,
-  }, { version: conn.versionFor(ApiKey.DESCRIBE_CLUSTER, 1) });
-  check(r.errorCode, "cluster", r.errorMessage);
-  return r.clusterId;
-}
 
 async function unregisterOn(conn: KafkaConnection, brokerId: number): Promise<void> {
   const r = await conn.send<UnregisterBrokerResponse>(

@@ -15,9 +15,6 @@ import type {
   DescribeQuorumResponse,
   ReplicaState,
 } from "../net/protocol/generated/describe_quorum_response.ts";
-import type { DescribeClusterResponse } from "../net/protocol/generated/describe_cluster_response.ts";
-import type { KafkaConnection } from "../net/connection.ts";
-import { check } from "../net/client/cluster.ts";
 import { ZERO_UUID } from "../net/protocol/uuid.ts";
 import { type CliIo, parseFlags, type Subcommand, UsageError } from "./command.ts";
 import { clientOptions, intFlag, loadProperties, runTool } from "./common.ts";
@@ -30,6 +27,7 @@ import {
   type BootstrapTarget,
   bootstrapTarget,
   checkQuorumResponse,
+  clusterIdOf,
   describeQuorumRequest,
   type NewController,
   removeController,
@@ -215,15 +213,6 @@ export function formatReplication(q: QuorumStatus, humanReadable = false, nowMs 
   );
 }
 
-async function controllerClusterId(conn: KafkaConnection): Promise<string> {
-  const r = await conn.send<DescribeClusterResponse>(ApiKey.DESCRIBE_CLUSTER, {
-    includeClusterAuthorizedOperations: false,
-    endpointType: 2,
-  }, { version: conn.versionFor(ApiKey.DESCRIBE_CLUSTER, 1) });
-  check(r.errorCode, "cluster", r.errorMessage);
-  return r.clusterId;
-}
-
 /**
  * Asks the quorum's state through brokers or controllers (see {@link BootstrapTarget}); the
  * cluster id comes from DescribeCluster, as Kafka's tool does.
@@ -236,7 +225,7 @@ export async function fetchQuorumStatus(
   if (target.kind === "controller") {
     const { conn, response } = await activeController(options);
     try {
-      return quorumStatus(response, await controllerClusterId(conn));
+      return quorumStatus(response, await clusterIdOf(conn, "controller"));
     } finally {
       conn.close();
     }

@@ -15,7 +15,8 @@ import {
   createTopicData,
 } from "../net/protocol/generated/describe_quorum_request.ts";
 import type { DescribeQuorumResponse } from "../net/protocol/generated/describe_quorum_response.ts";
-import { type ClientOptions, kafkaError, parseBootstrap } from "../net/client/cluster.ts";
+import type { DescribeClusterResponse } from "../net/protocol/generated/describe_cluster_response.ts";
+import { check, type ClientOptions, kafkaError, parseBootstrap } from "../net/client/cluster.ts";
 import { UsageError } from "./command.ts";
 
 /** The flags of a tool that talks to brokers or straight to controllers. */
@@ -298,4 +299,25 @@ export async function removeController(
     route,
     body: { clusterId, voterId: key.nodeId, voterDirectoryId: key.directoryId },
   });
+}
+
+/**
+ * The cluster id from DescribeCluster on one connection: v1 with endpoint type 2 asks a controller
+ * (KIP-919), 1 a broker.
+ *
+ * @example
+ * ```ts ignore
+ * const id = await clusterIdOf(conn, "controller");
+ * ```
+ */
+export async function clusterIdOf(
+  conn: KafkaConnection,
+  kind: BootstrapTarget["kind"],
+): Promise<string> {
+  const r = await conn.send<DescribeClusterResponse>(ApiKey.DESCRIBE_CLUSTER, {
+    includeClusterAuthorizedOperations: false,
+    endpointType: kind === "controller" ? 2 : 1,
+  }, { version: conn.versionFor(ApiKey.DESCRIBE_CLUSTER, 1) });
+  check(r.errorCode, "cluster", r.errorMessage);
+  return r.clusterId;
 }

@@ -29,8 +29,8 @@ import {
 import { bootstrapNodeId, KafkaRaftTransport } from "./raft_transport.ts";
 import { MetadataLog } from "./metadata_log.ts";
 import { imagePayloads, MetadataState } from "./metadata_state.ts";
-import { ConfigResourceType, type MetadataImage, resourceConfigs } from "../core/metadata/image.ts";
-import { layeredValue } from "../core/config/config_layers.ts";
+import type { MetadataImage } from "../core/metadata/image.ts";
+import { brokerConfigLayers, layeredValue } from "../core/config/config_layers.ts";
 import { INT_MAX } from "../core/config/config_def.ts";
 import { KRAFT_VERSION_FEATURE } from "../core/metadata/records.ts";
 import {
@@ -653,15 +653,7 @@ function connectionCreationRates(
   };
   const key = "max.connection.creation.rate";
   const listener = config.originals.get(`listener.name.${listenerName.toLowerCase()}.${key}`);
-  const layers = {
-    perBroker: image === undefined
-      ? new Map<string, string>()
-      : resourceConfigs(image, ConfigResourceType.BROKER, String(config.nodeId)),
-    clusterDefault: image === undefined
-      ? new Map<string, string>()
-      : resourceConfigs(image, ConfigResourceType.BROKER, ""),
-    originals: config.originals,
-  };
+  const layers = brokerConfigLayers(image, config.nodeId, config.originals);
   return { listener: bounded(listener), node: bounded(layeredValue(layers, key)) };
 }
 

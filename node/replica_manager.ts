@@ -85,7 +85,7 @@ import type {
 } from "../net/handlers/replica_access.ts";
 import { sameLogConfig, topicLogConfig } from "./topic_log_config.ts";
 import { ReplicationThrottle } from "./replication_throttle.ts";
-import { layeredValue } from "../core/config/config_layers.ts";
+import { brokerConfigLayers, layeredValue } from "../core/config/config_layers.ts";
 import { produceHandler } from "../net/handlers/produce.ts";
 import { fetchHandler } from "../net/handlers/fetch.ts";
 import { listOffsetsHandler } from "../net/handlers/list_offsets.ts";
@@ -669,12 +669,9 @@ export class ReplicaManager implements ReplicaAccess {
 
   /** `log.cleaner.io.max.bytes.per.second`: this broker's, the cluster default, the static one. */
   #cleanerIoBytesPerSecond(): number {
-    const image = this.ctx.metadata.image;
-    const value = Number(layeredValue({
-      perBroker: resourceConfigs(image, ConfigResourceType.BROKER, String(this.ctx.nodeId)),
-      clusterDefault: resourceConfigs(image, ConfigResourceType.BROKER, ""),
-      originals: this.ctx.config.originals,
-    }, "log.cleaner.io.max.bytes.per.second"));
+    const { metadata, nodeId, config } = this.ctx;
+    const layers = brokerConfigLayers(metadata.image, nodeId, config.originals);
+    const value = Number(layeredValue(layers, "log.cleaner.io.max.bytes.per.second"));
     return Number.isFinite(value) && value > 0 ? value : Number.MAX_VALUE;
   }
 

@@ -11,7 +11,7 @@
  */
 
 import type { ServerConfig } from "../core/config/server_config.ts";
-import { layeredValue } from "../core/config/config_layers.ts";
+import { brokerConfigLayers, layeredValue } from "../core/config/config_layers.ts";
 import { ConfigResourceType, type MetadataImage, resourceConfigs } from "../core/metadata/image.ts";
 import {
   isThrottled,
@@ -105,12 +105,8 @@ export class ReplicationThrottle {
 
   /** `<direction>.replication.throttled.rate` in bytes per second (Long.MAX_VALUE: unbounded). */
   #rate(direction: Direction): number {
-    const image = this.#ctx.metadata.image;
-    const layers = {
-      perBroker: resourceConfigs(image, ConfigResourceType.BROKER, String(this.#ctx.nodeId)),
-      clusterDefault: resourceConfigs(image, ConfigResourceType.BROKER, ""),
-      originals: this.#ctx.config.originals,
-    };
+    const ctx = this.#ctx;
+    const layers = brokerConfigLayers(ctx.metadata.image, ctx.nodeId, ctx.config.originals);
     const value = Number(layeredValue(layers, `${direction}.replication.throttled.rate`));
     return Number.isFinite(value) && value >= 0 ? value : Number.MAX_SAFE_INTEGER;
   }

@@ -9,7 +9,11 @@
  * @module
  */
 import { type ServerConfig, topicDefault } from "../core/config/server_config.ts";
-import { inheritedTopicValue, setDynamically } from "../core/config/config_layers.ts";
+import {
+  brokerConfigLayers,
+  inheritedTopicValue,
+  setDynamically,
+} from "../core/config/config_layers.ts";
 import { TOPIC_CONFIGS } from "../core/config/topic_configs.ts";
 import { ConfigResourceType, type MetadataImage, resourceConfigs } from "../core/metadata/image.ts";
 import { type LogConfig, logConfig, logConfigFromProperties } from "../storage/log/log_config.ts";
@@ -60,11 +64,7 @@ export function topicLogConfig(
   const overrides = resourceConfigs(image, ConfigResourceType.TOPIC, topic);
   // Dynamic broker configs (kafka-configs --entity-type brokers, this broker's or the cluster
   // default) are in force for every topic that does not override them, as DescribeConfigs says.
-  const layers = {
-    perBroker: resourceConfigs(image, ConfigResourceType.BROKER, String(server.nodeId)),
-    clusterDefault: resourceConfigs(image, ConfigResourceType.BROKER, ""),
-    originals: server.originals,
-  };
+  const layers = brokerConfigLayers(image, server.nodeId, server.originals);
   const props: Record<string, string> = {};
   for (const key of LOG_KEYS) {
     const synonym = TOPIC_CONFIGS.get(key)?.brokerSynonym;

@@ -10,6 +10,7 @@
 import { BROKER_CONFIGS } from "./broker_configs.ts";
 import type { ConfigDef } from "./config_def.ts";
 import { TOPIC_CONFIGS } from "./topic_configs.ts";
+import { ConfigResourceType, type MetadataImage, resourceConfigs } from "../metadata/image.ts";
 
 /** The config layers of one broker, highest precedence first. */
 export interface ConfigLayers {
@@ -19,6 +20,36 @@ export interface ConfigLayers {
   readonly clusterDefault: ReadonlyMap<string, string>;
   /** `server.properties` as given. */
   readonly originals: ReadonlyMap<string, string>;
+}
+
+const NO_CONFIGS: ReadonlyMap<string, string> = new Map();
+
+/**
+ * The layers of broker `nodeId`: its dynamic configs and the cluster default from `image` (none
+ * before metadata loads), over `originals` (server.properties).
+ *
+ * @example
+ * ```ts
+ * import { brokerConfigLayers, layeredValue } from "./config_layers.ts";
+ * import { EMPTY_IMAGE } from "../metadata/image.ts";
+ * const layers = brokerConfigLayers(EMPTY_IMAGE, 1, new Map([["message.max.bytes", "2000"]]));
+ * layeredValue(layers, "message.max.bytes"); // "2000"
+ * ```
+ */
+export function brokerConfigLayers(
+  image: MetadataImage | undefined,
+  nodeId: number,
+  originals: ReadonlyMap<string, string>,
+): ConfigLayers {
+  return {
+    perBroker: image === undefined
+      ? NO_CONFIGS
+      : resourceConfigs(image, ConfigResourceType.BROKER, String(nodeId)),
+    clusterDefault: image === undefined
+      ? NO_CONFIGS
+      : resourceConfigs(image, ConfigResourceType.BROKER, ""),
+    originals,
+  };
 }
 
 /** Topic configs by their broker synonym, for defaults of synonyms kraftling has no broker def of. */

@@ -26,6 +26,7 @@ import type { ConfigDef, ConfigType } from "../../core/config/config_def.ts";
 import type { ServerConfig } from "../../core/config/server_config.ts";
 import { TOPIC_CONFIGS } from "../../core/config/topic_configs.ts";
 import {
+  brokerConfigLayers,
   type ConfigLayers,
   inheritedTopicValue,
   layeredValue,
@@ -72,12 +73,7 @@ export interface DescribeConfigsContext {
 const EMPTY: ReadonlyMap<string, string> = new Map();
 
 function layersOf(ctx: DescribeConfigsContext): ConfigLayers {
-  const image = ctx.metadata.image;
-  return {
-    perBroker: resourceConfigs(image, ConfigResourceType.BROKER, String(ctx.nodeId)),
-    clusterDefault: resourceConfigs(image, ConfigResourceType.BROKER, ""),
-    originals: ctx.config.originals,
-  };
+  return brokerConfigLayers(ctx.metadata.image, ctx.nodeId, ctx.config.originals);
 }
 
 /** The names that define one broker config, primary first (`DynamicBrokerConfig.brokerConfigSynonyms`). */

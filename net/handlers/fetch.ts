@@ -168,30 +168,13 @@ async function readTarget(
     // KIP-320/KIP-595 divergence: the fetcher's last epoch ends before its fetch offset here.
     const end = p.log.endOffsetForLeaderEpoch(t.lastFetchedEpoch);
     if (end.epoch < t.lastFetchedEpoch || end.endOffset < t.fetchOffset) {
-      const hw = p.highWatermark;
-      return {
-        data: createPartitionData({
-          ...base,
-          highWatermark: BigInt(hw),
-          lastStableOffset: BigInt(p.lastStableOffset),
-          logStartOffset: BigInt(p.logStartOffset),
-          divergingEpoch: createEpochEndOffset({
-            epoch: end.epoch,
-            endOffset: BigInt(end.endOffset),
-          }),
-          records: EMPTY_RECORDS,
+      return answerWithoutRecords(p, {
+        ...base,
+        divergingEpoch: createEpochEndOffset({
+          epoch: end.epoch,
+          endOffset: BigInt(end.endOffset),
         }),
-        outcome: {
-          errorCode: 0,
-          highWatermark: hw,
-          lastStableOffset: p.lastStableOffset,
-          logStartOffset: p.logStartOffset,
-          recordsBytes: 0,
-          diverging: true,
-        },
-        partition: p,
-        logEndOffset: p.logEndOffset,
-      };
+      }, { diverging: true });
     }
   }
   // Fetch v0-v3 needs its batches converted to message format v0/v1: refused where disabled.
@@ -204,30 +187,9 @@ async function readTarget(
   const readReplica = preferredReplicaFor(replicas, p, t.fetchOffset, params);
   if (readReplica >= 0) {
     // KIP-392: the consumer is sent to a replica in its rack, without records (as Kafka does).
-    const offsets = {
-      highWatermark: p.highWatermark,
-      lastStableOffset: p.lastStableOffset,
-      logStartOffset: p.logStartOffset,
-    };
-    return {
-      data: createPartitionData({
-        ...base,
-        preferredReadReplica: readReplica,
-        highWatermark: BigInt(offsets.highWatermark),
-        lastStableOffset: BigInt(offsets.lastStableOffset),
-        logStartOffset: BigInt(offsets.logStartOffset),
-        records: EMPTY_RECORDS,
-      }),
-      outcome: {
-        errorCode: 0,
-        ...offsets,
-        recordsBytes: 0,
-        diverging: false,
-        preferredReadReplica: readReplica,
-      },
-      partition: p,
-      logEndOffset: p.logEndOffset,
-    };
+    return answerWithoutRecords(p, { ...base, preferredReadReplica: readReplica }, {
+      preferredReadReplica: readReplica,
+    });
   }
   if (params.fromFollower) {
     // After the divergence check: a diverging follower's fetch offset is no log end to count.
@@ -302,6 +264,34 @@ async function readTarget(
     );
     return errorData(t.partition, ErrorCode.KAFKA_STORAGE_ERROR);
   }
+}
+
+/**
+ * An answer for `p` that carries its offsets and no records: a diverging epoch for a follower, or
+ * a preferred read replica for a consumer (`fields`, `outcome` say which).
+ */
+function answerWithoutRecords(
+  p: Partition,
+  fields: Partial<PartitionData>,
+  outcome: Partial<PartitionOutcome>,
+): ReadOutcome {
+  const offsets = {
+    highWatermark: p.highWatermark,
+    lastStableOffset: p.lastStableOffset,
+    logStartOffset: p.logStartOffset,
+  };
+  return {
+    data: createPartitionData({
+      ...fields,
+      highWatermark: BigInt(offsets.highWatermark),
+      lastStableOffset: BigInt(offsets.lastStableOffset),
+      logStartOffset: BigInt(offsets.logStartOffset),
+      records: EMPTY_RECORDS,
+    }),
+    outcome: { errorCode: 0, ...offsets, recordsBytes: 0, diverging: false, ...outcome },
+    partition: p,
+    logEndOffset: p.logEndOffset,
+  };
 }
 
 /**
